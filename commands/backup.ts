@@ -1,0 +1,197 @@
+/** `glacier backup`: packs, compresses, encrypts and uploads folders as a new backup. */
+import { Command } from "commander";
+import { basename, dirname, join, resolve } from "node:path";
+import { Catalog } from "../lib/catalog/catalog.ts";
+import {
+  backupIdFor,
+  type BackupSettings,
+  type Compression,
+  stateDbName,
+} from "../lib/catalog/settings.ts";
+import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
+import { runBackupSession } from "../lib/cli/backup_session.ts";
+import { Logger } from "../lib/cli/log.ts";
+import { UsageError } from "../lib/cli/exit.ts";
+import {
+  compressionOption,
+  countOption,
+  prefixOption,
+  storageClassOption,
+  volumeSizeOption,
+} from "../lib/cli/options.ts";
+
+/** Parsed `glacier backup` options. */
+export interface BackupOptions {
+  srcDirs: string[];
+  bucket: string;
+  outputTar?: string;
+  volumeSize: number;
+  compression: Compression;
+  encrypt: boolean;
+  recipients: string[];
+  uploadWorkers: number;
+  storageClass: string;
+  excludes: string[];
+  prefix: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  stateDir: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
+
+/** The `backup` command; its action resolves to the exit code. */
+export function backupCommand(setExitCode: (code: number) => void): Command {
+  return new Command("backup")
+    .description("back folders up to a bucket as a new backup")
+    .argument("[OUTPUT_TAR]", "folder and base name of local volumes (default: a temporary folder)")
+    .requiredOption("--src-dirs <dir...>", "folders to back up")
+    .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
+    .option("--volume-size <size>", "target size of a volume (e.g. 64MiB, 2GiB)", "1GiB")
+    .option("--compression <kind>", "zstd, gzip, gz or none", "zstd")
+    .option("--no-encrypt", "do not encrypt volumes")
+    .option("--recipient <age1...>", "encrypt to this age public key (repeatable)", collect, [])
+    .option("--num-upload-workers <n>", "volumes uploaded at once", "2")
+    .option("--storage-class <class>", "S3 storage class of volumes", "DEEP_ARCHIVE")
+    .option("--test-run", "use the STANDARD class (for servers without Glacier classes)")
+    .option("--exclude <glob>", "leave out matching paths (repeatable)", collect, [])
+    .option("--prefix <prefix>", "key prefix in the bucket", "")
+    .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
+    .option("--region <region>", "AWS region")
+    .option("--profile <name>", "AWS profile")
+    .option("--state-dir <dir>", "folder for the state database and logs", ".")
+    .action(async (outputTar: string | undefined, raw: Record<string, unknown>) => {
+      const options = parseBackupOptions(outputTar, raw);
+      setExitCode(await backup(options));
+    });
+}
+
+/** Validates raw command-line values into `BackupOptions`. */
+export function parseBackupOptions(
+  outputTar: string | undefined,
+  raw: Record<string, unknown>,
+): BackupOptions {
+  const recipients = raw.recipient as string[];
+  const encrypt = raw.encrypt as boolean;
+  if (!encrypt && recipients.length > 0) {
+    throw new UsageError("--recipient and --no-encrypt cannot be used together");
+  }
+  for (const r of recipients) {
+    try {
+      validateRecipient(r);
+    } catch (error) {
+      throw new UsageError(`--recipient: ${(error as Error).message}`);
+    }
+  }
+  return {
+    srcDirs: (raw.srcDirs as string[]).map((dir) => resolve(dir)),
+    bucket: raw.bucket as string,
+    outputTar,
+    volumeSize: volumeSizeOption(raw.volumeSize as string),
+    compression: compressionOption(raw.compression as string),
+    encrypt,
+    recipients,
+    uploadWorkers: countOption("--num-upload-workers", raw.numUploadWorkers as string, 64),
+    storageClass: raw.testRun ? "STANDARD" : storageClassOption(raw.storageClass as string),
+    excludes: raw.exclude as string[],
+    prefix: prefixOption(raw.prefix as string),
+    endpoint: raw.endpoint as string | undefined,
+    region: raw.region as string | undefined,
+    profile: raw.profile as string | undefined,
+    stateDir: resolve(raw.stateDir as string),
+  };
+}
+
+/** Starts a new backup; returns the exit code. */
+export async function backup(options: BackupOptions): Promise<number> {
+  for (const dir of options.srcDirs) await checkSourceDir(dir);
+  await Deno.mkdir(options.stateDir, { recursive: true });
+  const log = await Logger.open(options.stateDir);
+  try {
+    const { backupId, path } = await newStateDbPath(options.stateDir);
+    const work = await workLocation(options.outputTar, backupId);
+    const identity = options.encrypt && options.recipients.length === 0
+      ? generateIdentity()
+      : undefined;
+    const recipients = identity ? [recipientFromIdentity(identity)] : options.recipients;
+    const settings: BackupSettings = {
+      backupId,
+      sourceDirs: options.srcDirs,
+      bucket: options.bucket,
+      prefix: options.prefix,
+      workDir: work.dir,
+      workDirIsTemporary: work.temporary,
+      baseName: work.baseName,
+      volumeSize: options.volumeSize,
+      compression: options.compression,
+      encrypt: options.encrypt,
+      storageClass: options.storageClass,
+      uploadWorkers: options.uploadWorkers,
+      excludes: options.excludes,
+      endpoint: options.endpoint,
+      region: options.region,
+      profile: options.profile,
+    };
+    const catalog = Catalog.create(path, settings, { identity, recipients });
+    log.info(`backup ${backupId} to ${options.bucket}: state database ${path}`);
+    try {
+      return await runBackupSession(catalog, log);
+    } finally {
+      catalog.close();
+    }
+  } finally {
+    log.close();
+  }
+}
+
+async function checkSourceDir(dir: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(dir);
+  } catch (error) {
+    const reason = error instanceof Deno.errors.NotFound
+      ? "does not exist"
+      : error instanceof Deno.errors.PermissionDenied
+      ? "is not readable"
+      : (error as Error).message;
+    throw new UsageError(`source folder ${dir} ${reason}`);
+  }
+  if (!info.isDirectory) throw new UsageError(`source ${dir} is not a folder`);
+  try {
+    for await (const _ of Deno.readDir(dir)) break;
+  } catch {
+    throw new UsageError(`source folder ${dir} is not readable`);
+  }
+}
+
+/** A fresh backup id and state database path (waits a second if this second's id is taken). */
+async function newStateDbPath(stateDir: string): Promise<{ backupId: string; path: string }> {
+  for (;;) {
+    const backupId = backupIdFor(new Date());
+    const path = join(stateDir, stateDbName(backupId));
+    try {
+      await Deno.lstat(path);
+    } catch {
+      return { backupId, path };
+    }
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** Where volumes are built: OUTPUT_TAR's folder and name, or a new temporary folder. */
+async function workLocation(
+  outputTar: string | undefined,
+  backupId: string,
+): Promise<{ dir: string; baseName: string; temporary: boolean }> {
+  if (outputTar) {
+    const path = resolve(outputTar);
+    const baseName = basename(path);
+    if (baseName === "" || baseName === "." || baseName === "..") {
+      throw new UsageError(`OUTPUT_TAR "${outputTar}" must end in a file name, like /tmp/out.tar`);
+    }
+    return { dir: dirname(path), baseName, temporary: false };
+  }
+  const dir = await Deno.makeTempDir({ prefix: `glacier-${backupId}-` });
+  return { dir, baseName: "backup.tar", temporary: true };
+}

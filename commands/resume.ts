@@ -1,0 +1,66 @@
+/** `glacier resume STATEDB`: finishes an interrupted backup from its last checkpoint. */
+import { Command } from "commander";
+import { dirname, resolve } from "node:path";
+import { Catalog } from "../lib/catalog/catalog.ts";
+import { runBackupSession } from "../lib/cli/backup_session.ts";
+import { Logger } from "../lib/cli/log.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { countOption } from "../lib/cli/options.ts";
+
+/** Parsed `glacier resume` options; connection settings override the stored ones. */
+export interface ResumeOptions {
+  stateDb: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  uploadWorkers?: number;
+}
+
+/** The `resume` command. */
+export function resumeCommand(setExitCode: (code: number) => void): Command {
+  return new Command("resume")
+    .description("finish an interrupted backup")
+    .argument("<STATEDB>", "state database of the backup")
+    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
+    .option("--region <region>", "AWS region (overrides the one stored)")
+    .option("--profile <name>", "AWS profile (overrides the one stored)")
+    .option("--num-upload-workers <n>", "volumes uploaded at once")
+    .action(async (stateDb: string, raw: Record<string, string | undefined>) => {
+      setExitCode(
+        await resume({
+          stateDb,
+          endpoint: raw.endpoint,
+          region: raw.region,
+          profile: raw.profile,
+          uploadWorkers: raw.numUploadWorkers === undefined
+            ? undefined
+            : countOption("--num-upload-workers", raw.numUploadWorkers, 64),
+        }),
+      );
+    });
+}
+
+/** Resumes the backup of `options.stateDb`; returns the exit code. */
+export async function resume(options: ResumeOptions): Promise<number> {
+  const catalog = Catalog.open(options.stateDb);
+  const log = await Logger.open(dirname(resolve(options.stateDb)));
+  try {
+    if (catalog.phase() === "done") {
+      log.info(`backup ${catalog.settings().backupId} is already complete; nothing to resume`);
+      return ExitCode.Ok;
+    }
+    const settings = catalog.settings();
+    catalog.updateSettings({
+      ...settings,
+      endpoint: options.endpoint ?? settings.endpoint,
+      region: options.region ?? settings.region,
+      profile: options.profile ?? settings.profile,
+      uploadWorkers: options.uploadWorkers ?? settings.uploadWorkers,
+    });
+    log.info(`resuming backup ${settings.backupId} to ${settings.bucket}`);
+    return await runBackupSession(catalog, log);
+  } finally {
+    catalog.close();
+    log.close();
+  }
+}

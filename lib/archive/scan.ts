@@ -1,0 +1,147 @@
+/**
+ * Walks the source folders and streams what it finds into a sink in batches: regular files,
+ * folders and symlinks (never followed). Anything else (FIFOs, sockets, devices) and anything
+ * unreadable is reported as a problem and skipped. Memory holds one folder's listing at a time
+ * plus the folders still to visit, never the whole tree.
+ */
+import { archivePath } from "./archive_path.ts";
+import type { NewFile, ProblemRecord } from "../catalog/catalog.ts";
+import { compileExcludes } from "./glob.ts";
+import { join, relative } from "node:path";
+
+/** Where the scan sends its results. */
+export interface ScanSink {
+  addFiles(files: NewFile[]): void;
+  addProblem(problem: ProblemRecord): void;
+}
+
+/** What to scan. */
+export interface ScanOptions {
+  sourceDirs: string[];
+  excludes: string[];
+  /** Absolute paths never taken (the state database, the volume folder, the logs). */
+  skipPaths: string[];
+  /** Called after each folder with running totals. */
+  onProgress?: (totals: ScanTotals) => void;
+  signal?: AbortSignal;
+}
+
+/** Running totals of a scan. */
+export interface ScanTotals {
+  entries: number;
+  bytes: number;
+  problems: number;
+}
+
+const BATCH = 1000;
+const STAT_CONCURRENCY = 32;
+
+/** Scans every source folder in order; resolves with the totals. */
+export async function scanSources(options: ScanOptions, sink: ScanSink): Promise<ScanTotals> {
+  const excludes = compileExcludes(options.excludes);
+  const skip = new Set(options.skipPaths);
+  const totals: ScanTotals = { entries: 0, bytes: 0, problems: 0 };
+  let batch: NewFile[] = [];
+  const flush = () => {
+    if (batch.length > 0) sink.addFiles(batch);
+    batch = [];
+  };
+  const add = (file: NewFile) => {
+    batch.push(file);
+    totals.entries++;
+    totals.bytes += file.size;
+    if (batch.length >= BATCH) flush();
+  };
+  const problem = (path: string, kind: string, message: string) => {
+    totals.problems++;
+    sink.addProblem({ path, kind, message });
+  };
+
+  for (const root of options.sourceDirs) {
+    const rootInfo = await Deno.lstat(root);
+    add(toNewFile(root, rootInfo, null));
+    const pending: string[] = [root];
+    while (pending.length > 0) {
+      options.signal?.throwIfAborted();
+      const dir = pending.pop()!;
+      let names: string[];
+      try {
+        names = [];
+        for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+      } catch (error) {
+        problem(dir, "unreadable", `cannot list folder: ${errorText(error)}`);
+        continue;
+      }
+      names.sort();
+      const paths = names.map((name) => join(dir, name)).filter((path) =>
+        !skip.has(path) && !excludes.matches(path, relative(root, path))
+      );
+      const subdirs: string[] = [];
+      for (let i = 0; i < paths.length; i += STAT_CONCURRENCY) {
+        const slice = paths.slice(i, i + STAT_CONCURRENCY);
+        const infos = await Promise.all(slice.map((path) => lstatOrError(path)));
+        for (let j = 0; j < slice.length; j++) {
+          const path = slice[j];
+          const info = infos[j];
+          if (info instanceof Error) {
+            if (!(info instanceof Deno.errors.NotFound)) {
+              problem(path, "unreadable", `cannot read: ${errorText(info)}`);
+            }
+            continue;
+          }
+          if (info.isFile || info.isDirectory) {
+            add(toNewFile(path, info, null));
+            if (info.isDirectory) subdirs.push(path);
+          } else if (info.isSymlink) {
+            try {
+              add(toNewFile(path, info, await Deno.readLink(path)));
+            } catch (error) {
+              problem(path, "unreadable", `cannot read symlink: ${errorText(error)}`);
+            }
+          } else {
+            problem(path, "special", `skipped ${specialKind(info)}`);
+          }
+        }
+      }
+      // Depth first, in name order: visit the first subfolder next.
+      for (let i = subdirs.length - 1; i >= 0; i--) pending.push(subdirs[i]);
+      options.onProgress?.(totals);
+    }
+  }
+  flush();
+  return totals;
+}
+
+function toNewFile(path: string, info: Deno.FileInfo, linkTarget: string | null): NewFile {
+  const type = info.isDirectory ? "directory" : info.isSymlink ? "symlink" : "file";
+  const defaultMode = type === "directory" ? 0o755 : type === "symlink" ? 0o777 : 0o644;
+  return {
+    path,
+    archivePath: archivePath(path),
+    type,
+    size: type === "file" ? info.size : 0,
+    mtimeMs: info.mtime?.getTime() ?? 0,
+    mode: info.mode === null ? defaultMode : info.mode & 0o7777,
+    linkTarget,
+  };
+}
+
+async function lstatOrError(path: string): Promise<Deno.FileInfo | Error> {
+  try {
+    return await Deno.lstat(path);
+  } catch (error) {
+    return error instanceof Error ? error : new Error(String(error));
+  }
+}
+
+function specialKind(info: Deno.FileInfo): string {
+  if (info.isFifo) return "FIFO";
+  if (info.isSocket) return "socket";
+  if (info.isBlockDevice) return "block device";
+  if (info.isCharDevice) return "character device";
+  return "special file";
+}
+
+function errorText(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,195 @@
+/**
+ * Produces the TAR stream of one volume from its catalog rows. Each entry is looked at again when
+ * it is packed (the scan may be hours old): a file that is gone is left out, one that cannot be
+ * read is left out, and one whose size or mtime moves while it is read is kept but marked
+ * `changed`. Output comes in large batches (file data is read straight into them), which is what
+ * keeps the stages after it fast.
+ */
+import type { Catalog, FileRecord, FileState } from "../catalog/catalog.ts";
+import {
+  encodeTarHeader,
+  TAR_END_OF_ARCHIVE,
+  type TarEntry,
+  tarPaddingLength,
+} from "./tar_header.ts";
+
+/** Size of the buffers the TAR stream is emitted in. */
+export const TAR_BATCH_BYTES = 1 << 20;
+const PAGE = 2000;
+
+/** How packing went for a file whose outcome differs from a plain "stored as scanned". */
+export interface PackedFileUpdate {
+  id: number;
+  state: FileState;
+  size: number;
+  mtimeMs: number;
+}
+
+/** The TAR stream of a volume plus, once it has ended, what happened to its files. */
+export interface VolumeTar {
+  stream: ReadableStream<Uint8Array>;
+  /** Files not stored exactly as scanned (vanished, unreadable, changed, or newer than the scan). */
+  updates: PackedFileUpdate[];
+  /** Entries and content bytes written so far. */
+  totals: { entries: number; bytes: number };
+}
+
+/** Streams the TAR data of volume `volumeId`, reading its files in catalog order. */
+export function volumeTar(catalog: Catalog, volumeId: number): VolumeTar {
+  const updates: PackedFileUpdate[] = [];
+  const totals = { entries: 0, bytes: 0 };
+  const out = new BatchWriter();
+  async function* batches(): AsyncGenerator<Uint8Array> {
+    let afterId = 0;
+    for (;;) {
+      const page = catalog.filesOfVolume(volumeId, afterId, PAGE);
+      if (page.length === 0) break;
+      for (const file of page) {
+        yield* packEntry(file, out, updates, totals);
+      }
+      afterId = page[page.length - 1].id;
+    }
+    yield* out.write(TAR_END_OF_ARCHIVE);
+    const last = out.flush();
+    if (last) yield last;
+  }
+  return { stream: ReadableStream.from(batches()), updates, totals };
+}
+
+function* packEntry(
+  file: FileRecord,
+  out: BatchWriter,
+  updates: PackedFileUpdate[],
+  totals: { entries: number; bytes: number },
+): Generator<Uint8Array> {
+  let info: Deno.FileInfo;
+  try {
+    info = Deno.lstatSync(file.path);
+  } catch (error) {
+    updates.push({ ...changed(file, error), size: file.size, mtimeMs: file.mtimeMs });
+    return;
+  }
+  const type = info.isDirectory ? "directory" : info.isSymlink ? "symlink" : "file";
+  if (type !== file.type || !(info.isFile || info.isDirectory || info.isSymlink)) {
+    // It was replaced by something of another kind since the scan: treat the old one as gone.
+    updates.push({ id: file.id, state: "vanished", size: file.size, mtimeMs: file.mtimeMs });
+    return;
+  }
+  const entry: TarEntry = {
+    path: file.archivePath,
+    type,
+    size: 0,
+    mode: info.mode === null ? file.mode : info.mode & 0o7777,
+    mtime: Math.floor((info.mtime?.getTime() ?? file.mtimeMs) / 1000),
+    uid: info.uid ?? undefined,
+    gid: info.gid ?? undefined,
+  };
+  const mtimeMs = info.mtime?.getTime() ?? file.mtimeMs;
+  if (type === "symlink") {
+    try {
+      entry.linkName = Deno.readLinkSync(file.path);
+    } catch (error) {
+      updates.push({ ...changed(file, error), size: 0, mtimeMs });
+      return;
+    }
+  }
+  if (type !== "file") {
+    yield* out.write(encodeTarHeader(entry));
+    totals.entries++;
+    if (mtimeMs !== file.mtimeMs) updates.push({ id: file.id, state: "stored", size: 0, mtimeMs });
+    return;
+  }
+  let handle: Deno.FsFile;
+  try {
+    handle = Deno.openSync(file.path, { read: true });
+  } catch (error) {
+    updates.push({ ...changed(file, error), size: file.size, mtimeMs: file.mtimeMs });
+    return;
+  }
+  try {
+    const size = info.size;
+    entry.size = size;
+    yield* out.write(encodeTarHeader(entry));
+    let remaining = size;
+    let shortRead = false;
+    while (remaining > 0) {
+      const target = out.space(remaining);
+      let got: number | null = null;
+      try {
+        got = handle.readSync(target);
+      } catch {
+        got = null;
+      }
+      if (got === null || got === 0) {
+        // The file shrank while read: pad with zeros to the size in the header.
+        shortRead = true;
+        target.fill(0);
+        got = target.length;
+      }
+      remaining -= got;
+      const full = out.advance(got);
+      if (full) yield full;
+    }
+    yield* out.write(ZERO_BLOCK.subarray(0, tarPaddingLength(size)));
+    totals.entries++;
+    totals.bytes += size;
+    const after = handle.statSync();
+    const moved = after.size !== size || after.mtime?.getTime() !== info.mtime?.getTime();
+    if (shortRead || moved) {
+      updates.push({ id: file.id, state: "changed", size, mtimeMs });
+    } else if (size !== file.size || mtimeMs !== file.mtimeMs) {
+      updates.push({ id: file.id, state: "stored", size, mtimeMs });
+    }
+  } finally {
+    handle.close();
+  }
+}
+
+function changed(file: FileRecord, error: unknown): { id: number; state: FileState } {
+  const state: FileState = error instanceof Deno.errors.NotFound ? "vanished" : "unreadable";
+  return { id: file.id, state };
+}
+
+const ZERO_BLOCK = new Uint8Array(512);
+
+/** Fills fixed-size buffers and hands each one out once it is full. */
+class BatchWriter {
+  #buffer = new Uint8Array(TAR_BATCH_BYTES);
+  #used = 0;
+
+  /** A writable window of at most `wanted` bytes at the end of the current buffer. */
+  space(wanted: number): Uint8Array {
+    return this.#buffer.subarray(this.#used, Math.min(this.#used + wanted, this.#buffer.length));
+  }
+
+  /** Commits `n` bytes written into `space()`; returns the buffer if that filled it. */
+  advance(n: number): Uint8Array | undefined {
+    this.#used += n;
+    if (this.#used < this.#buffer.length) return undefined;
+    const full = this.#buffer;
+    this.#buffer = new Uint8Array(TAR_BATCH_BYTES);
+    this.#used = 0;
+    return full;
+  }
+
+  /** Copies `bytes` in, yielding every buffer it fills. */
+  *write(bytes: Uint8Array): Generator<Uint8Array> {
+    let offset = 0;
+    while (offset < bytes.length) {
+      const target = this.space(bytes.length - offset);
+      target.set(bytes.subarray(offset, offset + target.length));
+      offset += target.length;
+      const full = this.advance(target.length);
+      if (full) yield full;
+    }
+  }
+
+  /** The partly filled buffer, if any. */
+  flush(): Uint8Array | undefined {
+    if (this.#used === 0) return undefined;
+    const rest = this.#buffer.subarray(0, this.#used);
+    this.#buffer = new Uint8Array(TAR_BATCH_BYTES);
+    this.#used = 0;
+    return rest;
+  }
+}

@@ -1,0 +1,80 @@
+/**
+ * Builds one volume file: TAR -> compression -> age encryption -> SHA-256 and size -> local file.
+ * The file is written under a `.partial` name and renamed only when complete and synced, and the
+ * catalog marks the volume built (with its checksum and the files' outcomes) in one transaction.
+ */
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import type { BackupSettings } from "../catalog/settings.ts";
+import { compressStream } from "../archive/compress.ts";
+import { volumeTar } from "../archive/volume_tar.ts";
+import { createEncryptStream } from "../crypto/age.ts";
+import { crashPoint } from "../cli/crash_point.ts";
+
+/** What a finished volume build reports. */
+export interface BuiltVolume {
+  path: string;
+  size: number;
+  sha256: string;
+  entries: number;
+  contentBytes: number;
+}
+
+/** Progress callbacks of a build. */
+export interface BuildObserver {
+  /** Content bytes of source files read so far in this volume. */
+  onBytes?: (contentBytes: number, entries: number) => void;
+}
+
+/** The local path of a volume in the work folder. */
+export function localVolumePath(settings: BackupSettings, volume: VolumeRecord): string {
+  return join(settings.workDir, volume.name);
+}
+
+/** Builds `volume` into the work folder and records it as built. */
+export async function buildVolume(
+  catalog: Catalog,
+  settings: BackupSettings,
+  volume: VolumeRecord,
+  recipients: string[],
+  observer: BuildObserver = {},
+  signal?: AbortSignal,
+): Promise<BuiltVolume> {
+  const path = localVolumePath(settings, volume);
+  const partial = `${path}.partial`;
+  const tar = volumeTar(catalog, volume.id);
+  let stream = tar.stream.pipeThrough(compressStream(settings.compression));
+  if (settings.encrypt) stream = stream.pipeThrough(createEncryptStream(recipients));
+
+  const file = await Deno.open(partial, { write: true, create: true, truncate: true, mode: 0o600 });
+  const hash = createHash("sha256");
+  let size = 0;
+  try {
+    const sink = new WritableStream<Uint8Array>({
+      async write(chunk) {
+        hash.update(chunk);
+        size += chunk.length;
+        let written = 0;
+        while (written < chunk.length) written += await file.write(chunk.subarray(written));
+        observer.onBytes?.(tar.totals.bytes, tar.totals.entries);
+        crashPoint("mid-volume-build");
+      },
+    });
+    await stream.pipeTo(sink, { signal });
+    await file.sync();
+  } catch (error) {
+    file.close();
+    await Deno.remove(partial).catch(() => {});
+    throw error;
+  }
+  file.close();
+  await Deno.rename(partial, path);
+  const sha256 = hash.digest("hex");
+  catalog.transaction(() => {
+    catalog.markStored(volume.id);
+    catalog.updateFiles(tar.updates);
+    catalog.markBuilt(volume.id, size, sha256);
+  });
+  return { path, size, sha256, entries: tar.totals.entries, contentBytes: tar.totals.bytes };
+}

@@ -1,0 +1,217 @@
+/**
+ * Runs (or resumes) a backup from its catalog: scan, plan, then build volumes one after another
+ * while upload workers send finished ones. At most `uploadWorkers` volumes upload at once and at
+ * most `uploadWorkers + 1` finished volumes wait on local disk. Every step is committed to the
+ * catalog before the next, so the run can be killed at any moment and resumed.
+ */
+import { createHash } from "node:crypto";
+import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import type { BackupSettings } from "../catalog/settings.ts";
+import { planVolumes } from "../archive/plan.ts";
+import { scanSources } from "../archive/scan.ts";
+import type { Storage } from "../storage/storage.ts";
+import type { Logger } from "../cli/log.ts";
+import type { BackupProgress } from "../cli/progress.ts";
+import { formatBytes } from "../cli/format.ts";
+import { buildVolume, localVolumePath } from "./build_volume.ts";
+import { uploadVolume } from "./upload_volume.ts";
+import { Slots, WorkQueue } from "./work_queue.ts";
+import { crashPoint } from "../cli/crash_point.ts";
+
+/** What a backup run needs besides its catalog. */
+export interface BackupContext {
+  catalog: Catalog;
+  storage: Storage;
+  log: Logger;
+  progress: BackupProgress;
+  /** Paths the scan must never take (state database, logs, work folder). */
+  skipPaths: string[];
+  signal: AbortSignal;
+}
+
+/** Runs the backup recorded in `ctx.catalog` to the end. Throws on a failure (resumable). */
+export async function runBackup(ctx: BackupContext): Promise<void> {
+  const { catalog, log, progress } = ctx;
+  const settings = catalog.settings();
+  await Deno.mkdir(settings.workDir, { recursive: true, mode: 0o700 });
+
+  if (catalog.phase() === "scanning") await scanAndPlan(ctx, settings);
+  if (catalog.phase() === "done") return;
+
+  const volumes = catalog.volumes();
+  progress.phase = "packing";
+  progress.volumesTotal = volumes.length;
+  const totals = catalog.fileTotals();
+  progress.filesTotal = totals.reduce((n, t) => n + t.count, 0);
+  progress.bytesTotal = totals.reduce((n, t) => n + t.bytes, 0);
+  for (const v of volumes) {
+    if (v.state === "uploaded") {
+      progress.volumesBuilt++;
+      progress.volumesUploaded++;
+      progress.uploadedBytes += v.size ?? 0;
+    }
+  }
+  progress.bytesDone = volumes.filter((v) => v.state === "uploaded").reduce(
+    (n, v) => n + v.plannedBytes,
+    0,
+  );
+
+  const pending = volumes.filter((v) => v.state === "planned" || v.state === "built");
+  const recipients = catalog.recipients();
+  const uploads = new WorkQueue<VolumeRecord>();
+  const localRoom = new Slots(settings.uploadWorkers + 1);
+  const failure = new AbortController();
+  const signal = AbortSignal.any([ctx.signal, failure.signal]);
+  let firstError: unknown;
+  const fail = (error: unknown) => {
+    if (firstError === undefined) firstError = error;
+    failure.abort(error);
+  };
+
+  const workers = Array.from({ length: settings.uploadWorkers }, async () => {
+    for (let volume = await uploads.next(); volume; volume = await uploads.next()) {
+      if (signal.aborted) continue;
+      try {
+        await uploadOne(ctx, settings, volume, signal);
+      } catch (error) {
+        fail(error);
+      } finally {
+        localRoom.release();
+      }
+    }
+  });
+
+  try {
+    for (const volume of pending) {
+      await localRoom.acquire(signal);
+      const ready = await prepareVolume(ctx, settings, volume, recipients, signal);
+      uploads.push(ready);
+    }
+  } catch (error) {
+    fail(error);
+  } finally {
+    uploads.close();
+  }
+  await Promise.all(workers);
+  if (firstError !== undefined) throw firstError;
+  ctx.signal.throwIfAborted();
+
+  catalog.setPhase("done");
+  progress.phase = "done";
+  if (settings.workDirIsTemporary) await Deno.remove(settings.workDir).catch(() => {});
+}
+
+async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promise<void> {
+  const { catalog, log, progress } = ctx;
+  catalog.clearScan();
+  log.info(`scanning ${settings.sourceDirs.join(", ")}`);
+  const totals = await scanSources({
+    sourceDirs: settings.sourceDirs,
+    excludes: settings.excludes,
+    skipPaths: ctx.skipPaths,
+    signal: ctx.signal,
+    onProgress: (t) => {
+      progress.filesTotal = t.entries;
+      progress.bytesTotal = t.bytes;
+    },
+  }, {
+    addFiles: (files) => {
+      catalog.insertFiles(files);
+      crashPoint("after-scan-batch");
+    },
+    addProblem: (problem) => {
+      catalog.recordProblem(problem);
+      log.warn(`skipped ${problem.path}: ${problem.message}`);
+    },
+  });
+  const plan = planVolumes(catalog, settings);
+  catalog.savePlan(plan);
+  log.info(
+    `found ${totals.entries} entries, ${formatBytes(totals.bytes)}` +
+      (totals.problems > 0 ? `, ${totals.problems} skipped` : "") +
+      `; ${plan.length} volume${plan.length === 1 ? "" : "s"} of up to ` +
+      formatBytes(settings.volumeSize),
+  );
+}
+
+/**
+ * Makes sure a volume's local file is there and intact: a volume built by an earlier run is
+ * re-checked against its SHA-256 (and rebuilt if the file is gone or differs); a planned volume
+ * is built.
+ */
+async function prepareVolume(
+  ctx: BackupContext,
+  settings: BackupSettings,
+  volume: VolumeRecord,
+  recipients: string[],
+  signal: AbortSignal,
+): Promise<VolumeRecord> {
+  const { catalog, log, progress } = ctx;
+  const path = localVolumePath(settings, volume);
+  if (volume.state === "built") {
+    if (await fileMatches(path, volume.size!, volume.sha256!)) return volume;
+    log.warn(`local copy of ${volume.name} is missing or damaged: building it again`);
+    if (volume.uploadId) {
+      await ctx.storage.abortMultipartUpload(volume.objectKey, volume.uploadId);
+    }
+    catalog.resetVolume(volume.id);
+  }
+  await Deno.remove(`${path}.partial`).catch(() => {});
+  const before = progress.bytesDone;
+  const beforeFiles = progress.filesDone;
+  const built = await buildVolume(catalog, settings, volume, recipients, {
+    onBytes: (bytes, entries) => {
+      progress.bytesDone = before + bytes;
+      progress.filesDone = beforeFiles + entries;
+    },
+  }, signal);
+  progress.volumesBuilt++;
+  crashPoint("after-volume-built");
+  log.toFile(
+    "info",
+    `built ${volume.name}: ${built.entries} entries, ${
+      formatBytes(built.size)
+    }, sha256 ${built.sha256}`,
+  );
+  return catalog.volume(volume.id);
+}
+
+async function uploadOne(
+  ctx: BackupContext,
+  settings: BackupSettings,
+  volume: VolumeRecord,
+  signal: AbortSignal,
+): Promise<void> {
+  const { catalog, log, progress } = ctx;
+  let counted = 0;
+  await uploadVolume(catalog, ctx.storage, volume, localVolumePath(settings, volume), {
+    onBytes: (uploaded) => {
+      progress.uploadedBytes += uploaded - counted;
+      counted = uploaded;
+    },
+    onResume: (finished, total) =>
+      log.info(`continuing upload of ${volume.name} at part ${finished + 1} of ${total}`),
+  }, signal);
+  progress.volumesUploaded++;
+  crashPoint("after-volume-uploaded");
+  log.info(
+    `uploaded ${volume.name} (${formatBytes(volume.size!)}) to ${volume.objectKey} ` +
+      `[${volume.storageClass}]`,
+  );
+}
+
+async function fileMatches(path: string, size: number, sha256: string): Promise<boolean> {
+  try {
+    const info = await Deno.stat(path);
+    if (info.size !== size) return false;
+    const hash = createHash("sha256");
+    using file = await Deno.open(path, { read: true });
+    const buffer = new Uint8Array(1 << 20);
+    for (let n = await file.read(buffer); n !== null; n = await file.read(buffer)) {
+      hash.update(buffer.subarray(0, n));
+    }
+    return hash.digest("hex") === sha256;
+  } catch {
+    return false;
+  }
+}

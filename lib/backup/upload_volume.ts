@@ -1,0 +1,192 @@
+/**
+ * Uploads one built volume with a multipart upload whose parts are recorded in the catalog as
+ * they finish, so that an interrupted upload continues from its last finished part. Each part's
+ * ETag is checked against the MD5 of the bytes sent, and the finished object's size against the
+ * catalog, before the volume counts as uploaded and its local file is deleted.
+ */
+import { createHash } from "node:crypto";
+import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
+import { type Storage, StorageError } from "../storage/storage.ts";
+import { crashPoint } from "../cli/crash_point.ts";
+
+const MiB = 1024 * 1024;
+/** Part size for volumes up to 160 GB; larger volumes use bigger parts to stay under 10,000. */
+export const DEFAULT_PART_SIZE = 16 * MiB;
+const MAX_PARTS = 10_000;
+
+/** The part size for an object of `size` bytes: 16 MiB, or more to keep within 10,000 parts. */
+export function partSizeFor(size: number): number {
+  const needed = Math.ceil(size / MAX_PARTS / MiB) * MiB;
+  return Math.max(DEFAULT_PART_SIZE, needed);
+}
+
+/** Raised when the store holds something other than what was sent. */
+export class UploadCheckError extends Error {
+  override name = "UploadCheckError";
+}
+
+/** Progress callbacks of an upload. */
+export interface UploadObserver {
+  /** Bytes of this volume now stored remotely (counting parts finished in earlier runs). */
+  onBytes?: (uploaded: number) => void;
+  onResume?: (finishedParts: number, totalParts: number) => void;
+}
+
+/**
+ * Uploads the local file at `path` as `volume`, resuming its recorded multipart upload if the
+ * store still has it, then marks it uploaded and deletes the local file.
+ */
+export async function uploadVolume(
+  catalog: Catalog,
+  storage: Storage,
+  volume: VolumeRecord,
+  path: string,
+  observer: UploadObserver = {},
+  signal?: AbortSignal,
+): Promise<void> {
+  const size = volume.size!;
+  const key = volume.objectKey;
+  const partSize = volume.partSize ?? partSizeFor(size);
+  const partCount = Math.max(1, Math.ceil(size / partSize));
+  let uploadId = volume.uploadId;
+  let done = new Map<number, PartRecord>();
+
+  if (uploadId) {
+    done = await finishedParts(catalog, storage, volume, uploadId);
+    if (done.size === 0 && !(await uploadStillOpen(storage, key, uploadId))) {
+      // The upload is gone: completed by a run that died before recording it, or aborted.
+      if (await alreadyStored(storage, key, size)) return finish(catalog, volume, path);
+      uploadId = null;
+    } else {
+      observer.onResume?.(done.size, partCount);
+    }
+  }
+  if (!uploadId) {
+    uploadId = await storage.createMultipartUpload(key, volume.storageClass);
+    catalog.startUpload(volume.id, uploadId, partSize);
+  }
+
+  let uploaded = [...done.values()].reduce((sum, part) => sum + part.size, 0);
+  observer.onBytes?.(uploaded);
+  const file = await Deno.open(path, { read: true });
+  try {
+    for (let partNumber = 1; partNumber <= partCount; partNumber++) {
+      signal?.throwIfAborted();
+      if (done.has(partNumber)) continue;
+      const offset = (partNumber - 1) * partSize;
+      const body = await readAt(file, offset, Math.min(partSize, size - offset));
+      const etag = await uploadCheckedPart(storage, key, uploadId, partNumber, body);
+      catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
+      crashPoint("after-part-uploaded");
+      uploaded += body.length;
+      observer.onBytes?.(uploaded);
+    }
+  } finally {
+    file.close();
+  }
+
+  const parts = catalog.parts(volume.id, uploadId);
+  try {
+    await storage.completeMultipartUpload(key, uploadId, parts);
+  } catch (error) {
+    // A completion that succeeded but whose answer was lost leaves no upload behind.
+    if (!(error instanceof StorageError && error.kind === "not-found")) throw error;
+    if (!(await alreadyStored(storage, key, size))) throw error;
+  }
+  const info = await storage.headObject(key);
+  if (!info || info.size !== size) {
+    throw new UploadCheckError(
+      `uploaded ${key} but the store reports ${info ? `${info.size} bytes` : "no object"}, ` +
+        `expected ${size}`,
+    );
+  }
+  await finish(catalog, volume, path);
+}
+
+async function finish(catalog: Catalog, volume: VolumeRecord, path: string): Promise<void> {
+  catalog.markUploaded(volume.id);
+  await Deno.remove(path).catch((error) => {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  });
+}
+
+/** Parts both recorded in the catalog and still held by the store, with the same ETag. */
+async function finishedParts(
+  catalog: Catalog,
+  storage: Storage,
+  volume: VolumeRecord,
+  uploadId: string,
+): Promise<Map<number, PartRecord>> {
+  const recorded = new Map(catalog.parts(volume.id, uploadId).map((p) => [p.partNumber, p]));
+  const done = new Map<number, PartRecord>();
+  if (recorded.size === 0) return done;
+  let remote;
+  try {
+    remote = await storage.listParts(volume.objectKey, uploadId);
+  } catch (error) {
+    if (error instanceof StorageError && error.kind === "not-found") return done;
+    throw error;
+  }
+  for (const part of remote) {
+    const mine = recorded.get(part.partNumber);
+    if (mine && sameEtag(mine.etag, part.etag) && mine.size === part.size) {
+      done.set(part.partNumber, mine);
+    }
+  }
+  return done;
+}
+
+async function uploadStillOpen(storage: Storage, key: string, uploadId: string): Promise<boolean> {
+  try {
+    await storage.listParts(key, uploadId);
+    return true;
+  } catch (error) {
+    if (error instanceof StorageError && error.kind === "not-found") return false;
+    throw error;
+  }
+}
+
+async function alreadyStored(storage: Storage, key: string, size: number): Promise<boolean> {
+  const info = await storage.headObject(key);
+  return info !== undefined && info.size === size;
+}
+
+/** Uploads a part, re-sending it (up to three times) if the ETag shows it arrived altered. */
+async function uploadCheckedPart(
+  storage: Storage,
+  key: string,
+  uploadId: string,
+  partNumber: number,
+  body: Uint8Array,
+): Promise<string> {
+  const md5 = createHash("md5").update(body).digest("hex");
+  for (let attempt = 1;; attempt++) {
+    const etag = await storage.uploadPart(key, uploadId, partNumber, body);
+    const plain = etag.replaceAll('"', "").toLowerCase();
+    // An ETag that is not a bare MD5 (SSE-KMS, some S3-compatible servers) cannot be checked.
+    if (!/^[0-9a-f]{32}$/.test(plain) || plain === md5) return etag;
+    if (attempt === 3) {
+      throw new UploadCheckError(
+        `part ${partNumber} of ${key} arrived altered three times (ETag ${plain}, MD5 ${md5})`,
+      );
+    }
+  }
+}
+
+function sameEtag(a: string, b: string): boolean {
+  return a.replaceAll('"', "").toLowerCase() === b.replaceAll('"', "").toLowerCase();
+}
+
+async function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
+  const buffer = new Uint8Array(length);
+  await file.seek(offset, Deno.SeekMode.Start);
+  let filled = 0;
+  while (filled < length) {
+    const n = await file.read(buffer.subarray(filled));
+    if (n === null) {
+      throw new UploadCheckError(`volume file ended early at byte ${offset + filled}`);
+    }
+    filled += n;
+  }
+  return buffer;
+}

@@ -1,0 +1,66 @@
+/** Small concurrency primitives for the backup pipeline. */
+
+/** A FIFO that producers push to and consumers await; `close()` ends it once drained. */
+export class WorkQueue<T> {
+  #items: T[] = [];
+  #waiters: ((item: T | undefined) => void)[] = [];
+  #closed = false;
+
+  /** Adds an item, handing it straight to a waiting consumer if there is one. */
+  push(item: T): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter(item);
+    else this.#items.push(item);
+  }
+
+  /** No more items will come; waiting consumers get `undefined`. */
+  close(): void {
+    this.#closed = true;
+    for (const waiter of this.#waiters.splice(0)) waiter(undefined);
+  }
+
+  /** The next item, or `undefined` once the queue is closed and empty. */
+  next(): Promise<T | undefined> {
+    if (this.#items.length > 0) return Promise.resolve(this.#items.shift());
+    if (this.#closed) return Promise.resolve(undefined);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+}
+
+/** Counts free slots (here: room for volumes on local disk). */
+export class Slots {
+  #free: number;
+  #waiters: (() => void)[] = [];
+
+  constructor(count: number) {
+    this.#free = count;
+  }
+
+  /** Waits for a free slot and takes it. Rejects if `signal` aborts first. */
+  acquire(signal?: AbortSignal): Promise<void> {
+    signal?.throwIfAborted();
+    if (this.#free > 0) {
+      this.#free--;
+      return Promise.resolve();
+    }
+    return new Promise((resolve, reject) => {
+      const onAbort = () => {
+        this.#waiters = this.#waiters.filter((w) => w !== granted);
+        reject(signal!.reason);
+      };
+      const granted = () => {
+        signal?.removeEventListener("abort", onAbort);
+        resolve();
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiters.push(granted);
+    });
+  }
+
+  /** Gives a slot back, waking the oldest waiter. */
+  release(): void {
+    const waiter = this.#waiters.shift();
+    if (waiter) waiter();
+    else this.#free++;
+  }
+}

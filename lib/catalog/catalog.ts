@@ -1,0 +1,516 @@
+/**
+ * The backup catalog ("state database"): one SQLite file per backup holding the settings, the
+ * key, every file and volume, and multipart progress. Every state change is committed before the
+ * program acts on it, so a killed run can be resumed from the file alone.
+ */
+import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import { CREATE_SCHEMA, SCHEMA_VERSION } from "./schema.ts";
+import type { BackupSettings } from "./settings.ts";
+
+/** A catalog that cannot be opened or used; the message is one user-facing line. */
+export class CatalogError extends Error {
+  override name = "CatalogError";
+}
+
+/** Where a backup run stands. */
+export type BackupPhase = "scanning" | "planned" | "done";
+
+/** A file, folder or symlink as recorded by the scan. */
+export interface FileRecord {
+  id: number;
+  path: string;
+  archivePath: string;
+  type: "file" | "directory" | "symlink";
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  linkTarget: string | null;
+  volumeId: number | null;
+  state: FileState;
+}
+
+/** What happened to a file when its volume was built. */
+export type FileState =
+  | "pending"
+  | "stored"
+  | "changed"
+  | "vanished"
+  | "unreadable"
+  | "missing"
+  | "deleted";
+
+/** A file as the scan finds it, before it has an id. */
+export type NewFile = Omit<FileRecord, "id" | "volumeId" | "state">;
+
+/** Upload state of a volume. */
+export type VolumeState = "planned" | "built" | "uploaded" | "missing" | "deleted";
+
+/** One volume of the backup. */
+export interface VolumeRecord {
+  id: number;
+  name: string;
+  objectKey: string;
+  storageClass: string;
+  firstFileId: number;
+  lastFileId: number;
+  plannedBytes: number;
+  state: VolumeState;
+  size: number | null;
+  sha256: string | null;
+  uploadId: string | null;
+  partSize: number | null;
+}
+
+/** A planned volume before it is stored. */
+export type PlannedVolume = Pick<
+  VolumeRecord,
+  "id" | "name" | "objectKey" | "storageClass" | "firstFileId" | "lastFileId" | "plannedBytes"
+>;
+
+/** One finished multipart part. */
+export interface PartRecord {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+/** A file or folder the backup could not take, with the reason. */
+export interface ProblemRecord {
+  path: string;
+  kind: string;
+  message: string;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+/** An open catalog. Close it when done. */
+export class Catalog {
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  private constructor(db: DatabaseSync, readonly path: string) {
+    this.#db = db;
+  }
+
+  /** Creates a new catalog file (mode 0600) for a backup; fails if the file exists. */
+  static create(path: string, settings: BackupSettings, keys: CatalogKeys): Catalog {
+    try {
+      Deno.writeFileSync(path, new Uint8Array(0), { createNew: true, mode: 0o600 });
+    } catch (error) {
+      throw new CatalogError(`cannot create state database ${path}: ${describe(error)}`);
+    }
+    const db = new DatabaseSync(path);
+    const catalog = new Catalog(db, path);
+    catalog.#configure();
+    catalog.transaction(() => {
+      db.exec(CREATE_SCHEMA);
+      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+      catalog.#setMeta("settings", JSON.stringify(settings));
+      catalog.#setMeta("phase", "scanning");
+      catalog.#setMeta("created_at", new Date().toISOString());
+      if (keys.identity) {
+        catalog.#run("INSERT INTO keys (kind, value) VALUES ('identity', ?)", keys.identity);
+      }
+      for (const recipient of keys.recipients) {
+        catalog.#run("INSERT INTO keys (kind, value) VALUES ('recipient', ?)", recipient);
+      }
+    });
+    return catalog;
+  }
+
+  /** Opens an existing catalog, refusing files that are missing, corrupt or of a newer schema. */
+  static open(path: string): Catalog {
+    let info: Deno.FileInfo;
+    try {
+      info = Deno.statSync(path);
+    } catch (error) {
+      throw new CatalogError(`cannot open state database ${path}: ${describe(error)}`);
+    }
+    if (!info.isFile) throw new CatalogError(`state database ${path} is not a file`);
+    let db: DatabaseSync;
+    try {
+      db = new DatabaseSync(path);
+    } catch (error) {
+      throw new CatalogError(`cannot open state database ${path}: ${describe(error)}`);
+    }
+    const catalog = new Catalog(db, path);
+    try {
+      catalog.#configure();
+      const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+      if (row.user_version > SCHEMA_VERSION) {
+        throw new CatalogError(
+          `state database ${path} has schema version ${row.user_version}, newer than this ` +
+            `program understands (${SCHEMA_VERSION}): use a newer glacier`,
+        );
+      }
+      if (row.user_version < 1 || catalog.#getMeta("settings") === undefined) {
+        throw new CatalogError(`${path} is not a glacier state database`);
+      }
+      const check = db.prepare("PRAGMA quick_check").get() as { quick_check: string };
+      if (check.quick_check !== "ok") {
+        throw new CatalogError(`state database ${path} is damaged: ${check.quick_check}`);
+      }
+    } catch (error) {
+      db.close();
+      if (error instanceof CatalogError) throw error;
+      throw new CatalogError(`state database ${path} is unreadable: ${describe(error)}`);
+    }
+    return catalog;
+  }
+
+  #configure(): void {
+    this.#db.exec("PRAGMA journal_mode = WAL");
+    this.#db.exec("PRAGMA synchronous = FULL");
+    this.#db.exec("PRAGMA foreign_keys = ON");
+    this.#db.exec("PRAGMA busy_timeout = 5000");
+  }
+
+  /** Closes the database; the catalog must not be used afterwards. */
+  close(): void {
+    this.#statements.clear();
+    if (this.#db.isOpen) this.#db.close();
+  }
+
+  /** Runs `fn` in one transaction (or inside the one already open): all of its writes land, or none. */
+  transaction<T>(fn: () => T): T {
+    if (this.#db.isTransaction) return fn();
+    this.#db.exec("BEGIN IMMEDIATE");
+    try {
+      const result = fn();
+      this.#db.exec("COMMIT");
+      return result;
+    } catch (error) {
+      this.#db.exec("ROLLBACK");
+      throw error;
+    }
+  }
+
+  #statement(sql: string): StatementSync {
+    let statement = this.#statements.get(sql);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      this.#statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  #run(sql: string, ...params: SQLInputValue[]): void {
+    this.#statement(sql).run(...params);
+  }
+
+  #all(sql: string, ...params: SQLInputValue[]): Row[] {
+    return this.#statement(sql).all(...params) as Row[];
+  }
+
+  #get(sql: string, ...params: SQLInputValue[]): Row | undefined {
+    return this.#statement(sql).get(...params) as Row | undefined;
+  }
+
+  #getMeta(key: string): string | undefined {
+    return this.#get("SELECT value FROM meta WHERE key = ?", key)?.value as string | undefined;
+  }
+
+  #setMeta(key: string, value: string): void {
+    this.#run(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+
+  /** The settings the backup was started with. */
+  settings(): BackupSettings {
+    return JSON.parse(this.#getMeta("settings")!) as BackupSettings;
+  }
+
+  /** Replaces the stored settings (resume may change connection options). */
+  updateSettings(settings: BackupSettings): void {
+    this.#setMeta("settings", JSON.stringify(settings));
+  }
+
+  /** Where the backup run stands. */
+  phase(): BackupPhase {
+    return this.#getMeta("phase") as BackupPhase;
+  }
+
+  /** Records a new phase. */
+  setPhase(phase: BackupPhase): void {
+    this.#setMeta("phase", phase);
+    if (phase === "done") this.#setMeta("finished_at", new Date().toISOString());
+  }
+
+  /** A free-form meta value (time stamps and the like). */
+  meta(key: string): string | undefined {
+    return this.#getMeta(key);
+  }
+
+  /** The backup's own age identity, when it has one. */
+  identity(): string | undefined {
+    return this.#get("SELECT value FROM keys WHERE kind = 'identity' LIMIT 1")?.value as
+      | string
+      | undefined;
+  }
+
+  /** The age recipients volumes are encrypted to. */
+  recipients(): string[] {
+    return this.#all("SELECT value FROM keys WHERE kind = 'recipient' ORDER BY id").map((r) =>
+      r.value as string
+    );
+  }
+
+  /** Forgets everything a scan wrote, so that it can run again from the start. */
+  clearScan(): void {
+    this.transaction(() => {
+      this.#run("DELETE FROM parts");
+      this.#run("DELETE FROM files");
+      this.#run("DELETE FROM volumes");
+      this.#run("DELETE FROM problems");
+    });
+  }
+
+  /** Appends scanned files in one transaction, in order. */
+  insertFiles(files: NewFile[]): void {
+    const sql = "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode, link_target) " +
+      "VALUES (?, ?, ?, ?, ?, ?, ?)";
+    this.transaction(() => {
+      for (const f of files) {
+        this.#run(sql, f.path, f.archivePath, f.type, f.size, f.mtimeMs, f.mode, f.linkTarget);
+      }
+    });
+  }
+
+  /** Records a file or folder that was skipped, with why. */
+  recordProblem(problem: ProblemRecord): void {
+    this.#run(
+      "INSERT INTO problems (path, kind, message) VALUES (?, ?, ?)",
+      problem.path,
+      problem.kind,
+      problem.message,
+    );
+  }
+
+  /** Skipped files and other problems, oldest first. */
+  problems(limit = 1_000_000): ProblemRecord[] {
+    return this.#all("SELECT path, kind, message FROM problems ORDER BY id LIMIT ?", limit).map((
+      r,
+    ) => ({ path: r.path as string, kind: r.kind as string, message: r.message as string }));
+  }
+
+  /** Up to `limit` files with ids greater than `afterId`, in id order (for paging). */
+  filesAfter(afterId: number, limit: number): FileRecord[] {
+    return this.#all("SELECT * FROM files WHERE id > ? ORDER BY id LIMIT ?", afterId, limit).map(
+      toFile,
+    );
+  }
+
+  /** Up to `limit` files of a volume with ids greater than `afterId`, in id order. */
+  filesOfVolume(volumeId: number, afterId: number, limit: number): FileRecord[] {
+    return this.#all(
+      "SELECT * FROM files WHERE volume_id = ? AND id > ? ORDER BY id LIMIT ?",
+      volumeId,
+      afterId,
+      limit,
+    ).map(toFile);
+  }
+
+  /** Stores the volume plan and assigns each file its volume, then moves to phase `planned`. */
+  savePlan(volumes: PlannedVolume[]): void {
+    this.transaction(() => {
+      for (const v of volumes) {
+        this.#run(
+          "INSERT INTO volumes (id, name, object_key, storage_class, first_file_id, last_file_id, " +
+            "planned_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
+          v.id,
+          v.name,
+          v.objectKey,
+          v.storageClass,
+          v.firstFileId,
+          v.lastFileId,
+          v.plannedBytes,
+        );
+        this.#run(
+          "UPDATE files SET volume_id = ? WHERE id BETWEEN ? AND ?",
+          v.id,
+          v.firstFileId,
+          v.lastFileId,
+        );
+      }
+      this.setPhase("planned");
+    });
+  }
+
+  /** Every volume, in order (a backup has at most a few thousand). */
+  volumes(): VolumeRecord[] {
+    return this.#all("SELECT * FROM volumes ORDER BY id").map(toVolume);
+  }
+
+  /** One volume by id. */
+  volume(id: number): VolumeRecord {
+    const row = this.#get("SELECT * FROM volumes WHERE id = ?", id);
+    if (!row) throw new CatalogError(`volume ${id} is not in the catalog`);
+    return toVolume(row);
+  }
+
+  /** Marks every still-pending file of a volume as stored. */
+  markStored(volumeId: number): void {
+    this.#run(
+      "UPDATE files SET state = 'stored' WHERE volume_id = ? AND state = 'pending'",
+      volumeId,
+    );
+  }
+
+  /** Records the outcome of packing some files (changed, vanished, unreadable, stored). */
+  updateFiles(updates: { id: number; state: FileState; size: number; mtimeMs: number }[]): void {
+    this.transaction(() => {
+      for (const u of updates) {
+        this.#run(
+          "UPDATE files SET state = ?, size = ?, mtime_ms = ? WHERE id = ?",
+          u.state,
+          u.size,
+          u.mtimeMs,
+          u.id,
+        );
+      }
+    });
+  }
+
+  /** Marks a volume built, with the size and SHA-256 of its bytes, in the same transaction. */
+  markBuilt(volumeId: number, size: number, sha256: string): void {
+    this.#run(
+      "UPDATE volumes SET state = 'built', size = ?, sha256 = ?, built_at = ?, upload_id = NULL, " +
+        "part_size = NULL WHERE id = ?",
+      size,
+      sha256,
+      new Date().toISOString(),
+      volumeId,
+    );
+  }
+
+  /** Returns a volume to `planned` (its local file is gone and must be rebuilt). */
+  resetVolume(volumeId: number): void {
+    this.transaction(() => {
+      this.#run("DELETE FROM parts WHERE volume_id = ?", volumeId);
+      this.#run(
+        "UPDATE volumes SET state = 'planned', size = NULL, sha256 = NULL, upload_id = NULL, " +
+          "part_size = NULL, built_at = NULL WHERE id = ?",
+        volumeId,
+      );
+      this.#run("UPDATE files SET state = 'pending' WHERE volume_id = ?", volumeId);
+    });
+  }
+
+  /** Records the multipart upload a volume is being sent with. */
+  startUpload(volumeId: number, uploadId: string, partSize: number): void {
+    this.transaction(() => {
+      this.#run("DELETE FROM parts WHERE volume_id = ?", volumeId);
+      this.#run(
+        "UPDATE volumes SET upload_id = ?, part_size = ? WHERE id = ?",
+        uploadId,
+        partSize,
+        volumeId,
+      );
+    });
+  }
+
+  /** Records one finished part. */
+  recordPart(volumeId: number, uploadId: string, part: PartRecord): void {
+    this.#run(
+      "INSERT OR REPLACE INTO parts (volume_id, upload_id, part_number, etag, size) " +
+        "VALUES (?, ?, ?, ?, ?)",
+      volumeId,
+      uploadId,
+      part.partNumber,
+      part.etag,
+      part.size,
+    );
+  }
+
+  /** The finished parts recorded for a volume's upload, by part number. */
+  parts(volumeId: number, uploadId: string): PartRecord[] {
+    return this.#all(
+      "SELECT part_number, etag, size FROM parts WHERE volume_id = ? AND upload_id = ? " +
+        "ORDER BY part_number",
+      volumeId,
+      uploadId,
+    ).map((r) => ({
+      partNumber: r.part_number as number,
+      etag: r.etag as string,
+      size: r.size as number,
+    }));
+  }
+
+  /** Marks a volume uploaded and checked; its parts are no longer needed. */
+  markUploaded(volumeId: number): void {
+    this.transaction(() => {
+      this.#run(
+        "UPDATE volumes SET state = 'uploaded', uploaded_at = ? WHERE id = ?",
+        new Date().toISOString(),
+        volumeId,
+      );
+      this.#run("DELETE FROM parts WHERE volume_id = ?", volumeId);
+    });
+  }
+
+  /** File counts and bytes by state, for summaries. */
+  fileTotals(): { state: FileState; type: string; count: number; bytes: number }[] {
+    return this.#all(
+      "SELECT state, type, COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files " +
+        "GROUP BY state, type",
+    ).map((r) => ({
+      state: r.state as FileState,
+      type: r.type as string,
+      count: r.count as number,
+      bytes: r.bytes as number,
+    }));
+  }
+
+  /** Files whose state is one of `states`, for listing warnings (bounded by `limit`). */
+  filesInStates(states: FileState[], limit: number): FileRecord[] {
+    const marks = states.map(() => "?").join(", ");
+    return this.#db.prepare(
+      `SELECT * FROM files WHERE state IN (${marks}) ORDER BY id LIMIT ?`,
+    ).all(...states, limit).map((r) => toFile(r as Row));
+  }
+}
+
+/** The key material stored with a backup. */
+export interface CatalogKeys {
+  identity?: string;
+  recipients: string[];
+}
+
+function toFile(r: Row): FileRecord {
+  return {
+    id: r.id as number,
+    path: r.path as string,
+    archivePath: r.archive_path as string,
+    type: r.type as FileRecord["type"],
+    size: r.size as number,
+    mtimeMs: r.mtime_ms as number,
+    mode: r.mode as number,
+    linkTarget: r.link_target as string | null,
+    volumeId: r.volume_id as number | null,
+    state: r.state as FileState,
+  };
+}
+
+function toVolume(r: Row): VolumeRecord {
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    objectKey: r.object_key as string,
+    storageClass: r.storage_class as string,
+    firstFileId: r.first_file_id as number,
+    lastFileId: r.last_file_id as number,
+    plannedBytes: r.planned_bytes as number,
+    state: r.state as VolumeState,
+    size: r.size as number | null,
+    sha256: r.sha256 as string | null,
+    uploadId: r.upload_id as string | null,
+    partSize: r.part_size as number | null,
+  };
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,65 @@
+/**
+ * The catalog's SQL schema. One SQLite file per backup; `SCHEMA_VERSION` is stored in
+ * `PRAGMA user_version` so that a newer program can migrate and an older one can refuse.
+ */
+
+/** The schema version this program writes and understands. */
+export const SCHEMA_VERSION = 1;
+
+/** Creates every table of an empty catalog. */
+export const CREATE_SCHEMA = `
+CREATE TABLE meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE keys (
+  id    INTEGER PRIMARY KEY,
+  kind  TEXT NOT NULL CHECK (kind IN ('identity', 'recipient')),
+  value TEXT NOT NULL
+);
+CREATE TABLE volumes (
+  id            INTEGER PRIMARY KEY,
+  name          TEXT NOT NULL UNIQUE,
+  object_key    TEXT NOT NULL,
+  storage_class TEXT NOT NULL,
+  first_file_id INTEGER NOT NULL,
+  last_file_id  INTEGER NOT NULL,
+  planned_bytes INTEGER NOT NULL,
+  state         TEXT NOT NULL DEFAULT 'planned'
+    CHECK (state IN ('planned', 'built', 'uploaded', 'missing', 'deleted')),
+  size          INTEGER,
+  sha256        TEXT,
+  upload_id     TEXT,
+  part_size     INTEGER,
+  built_at      TEXT,
+  uploaded_at   TEXT
+);
+CREATE TABLE files (
+  id           INTEGER PRIMARY KEY,
+  path         TEXT NOT NULL,
+  archive_path TEXT NOT NULL,
+  type         TEXT NOT NULL CHECK (type IN ('file', 'directory', 'symlink')),
+  size         INTEGER NOT NULL,
+  mtime_ms     REAL NOT NULL,
+  mode         INTEGER NOT NULL,
+  link_target  TEXT,
+  volume_id    INTEGER REFERENCES volumes (id),
+  state        TEXT NOT NULL DEFAULT 'pending'
+    CHECK (state IN ('pending', 'stored', 'changed', 'vanished', 'unreadable', 'missing', 'deleted'))
+);
+CREATE INDEX files_by_volume ON files (volume_id, id);
+CREATE TABLE parts (
+  volume_id   INTEGER NOT NULL REFERENCES volumes (id),
+  upload_id   TEXT NOT NULL,
+  part_number INTEGER NOT NULL,
+  etag        TEXT NOT NULL,
+  size        INTEGER NOT NULL,
+  PRIMARY KEY (volume_id, upload_id, part_number)
+);
+CREATE TABLE problems (
+  id      INTEGER PRIMARY KEY,
+  path    TEXT NOT NULL,
+  kind    TEXT NOT NULL,
+  message TEXT NOT NULL
+);
+`;

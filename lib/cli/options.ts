@@ -1,0 +1,69 @@
+/** Validation of command-line values shared by several commands. */
+import { parseSize } from "./format.ts";
+import { UsageError } from "./exit.ts";
+import type { Compression } from "../catalog/settings.ts";
+
+/** Storage classes S3 accepts for PutObject / CreateMultipartUpload. */
+export const STORAGE_CLASSES = [
+  "STANDARD",
+  "REDUCED_REDUNDANCY",
+  "STANDARD_IA",
+  "ONEZONE_IA",
+  "INTELLIGENT_TIERING",
+  "GLACIER",
+  "DEEP_ARCHIVE",
+  "GLACIER_IR",
+] as const;
+
+/** Smallest and largest accepted `--volume-size`. */
+export const MIN_VOLUME_SIZE = 1024 * 1024;
+export const MAX_VOLUME_SIZE = 5 * 1024 ** 4;
+
+/** Parses `--volume-size`: 64MiB, 2GiB, ...; between 1 MiB and 5 TiB (S3's object limit). */
+export function volumeSizeOption(text: string): number {
+  const size = parseSize(text);
+  if (size === undefined) {
+    throw new UsageError(`--volume-size: "${text}" is not a size (examples: 64MiB, 1GiB, 2G)`);
+  }
+  if (size < MIN_VOLUME_SIZE || size > MAX_VOLUME_SIZE) {
+    throw new UsageError(`--volume-size must be between 1 MiB and 5 TiB, got "${text}"`);
+  }
+  return size;
+}
+
+/** Parses `--compression`: zstd, gzip (or gz), none. */
+export function compressionOption(text: string): Compression {
+  const value = text.toLowerCase();
+  if (value === "zstd" || value === "none") return value;
+  if (value === "gzip" || value === "gz") return "gzip";
+  throw new UsageError(`--compression must be zstd, gzip, gz or none, got "${text}"`);
+}
+
+/** Parses `--storage-class`, case-insensitively. */
+export function storageClassOption(text: string): string {
+  const value = text.toUpperCase().replaceAll("-", "_");
+  if (!(STORAGE_CLASSES as readonly string[]).includes(value)) {
+    throw new UsageError(
+      `--storage-class "${text}" is not a storage class (one of ${STORAGE_CLASSES.join(", ")})`,
+    );
+  }
+  return value;
+}
+
+/** Parses a positive integer option such as `--num-upload-workers`. */
+export function countOption(name: string, text: string, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > max) {
+    throw new UsageError(`${name} must be a whole number from 1 to ${max}, got "${text}"`);
+  }
+  return value;
+}
+
+/** Normalizes `--prefix`: no leading or trailing slashes, no empty or `..` segments. */
+export function prefixOption(text: string): string {
+  const prefix = text.replace(/^\/+|\/+$/g, "");
+  if (prefix.split("/").some((part) => part === ".." || part === ".")) {
+    throw new UsageError(`--prefix "${text}" may not contain "." or ".." segments`);
+  }
+  return prefix.replace(/\/{2,}/g, "/");
+}

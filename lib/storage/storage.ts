@@ -1,0 +1,94 @@
+/**
+ * The storage abstraction every command talks to: an S3 bucket (`s3.ts`) or a plain folder
+ * (`local.ts`), optionally wrapped in retries (`retry.ts`). Keys are `/`-separated object keys
+ * relative to the bucket root; the backup's prefix is already part of them.
+ */
+
+/** What the store knows about one object. */
+export interface ObjectInfo {
+  key: string;
+  size: number;
+  /** Storage class as the server reports it (`STANDARD` when the server omits it). */
+  storageClass: string;
+  lastModified?: Date;
+  etag?: string;
+  /**
+   * Thaw state of an archived object, from `x-amz-restore`: `undefined` when no restore was
+   * requested, `"in-progress"` while thawing, `"restored"` when a temporary copy is readable.
+   */
+  restore?: "in-progress" | "restored";
+}
+
+/** One finished part of a multipart upload. */
+export interface UploadedPart {
+  partNumber: number;
+  etag: string;
+  size: number;
+}
+
+/** An unfinished multipart upload found in the store. */
+export interface PendingUpload {
+  key: string;
+  uploadId: string;
+  initiated?: Date;
+}
+
+/** Retrieval tiers of RestoreObject. */
+export type RestoreTier = "Bulk" | "Standard" | "Expedited";
+
+/** A place volumes are written to and read from. All methods throw `StorageError` on failure. */
+export interface Storage {
+  /** Human-readable location, e.g. `s3://bucket` or `file:///backups`; never contains secrets. */
+  readonly description: string;
+  /** Fails with a permanent `StorageError` if the bucket/folder is missing or unreachable for good. */
+  checkAccess(): Promise<void>;
+  /** Uploads a small object in one request. */
+  putObject(key: string, body: Uint8Array, storageClass: string): Promise<void>;
+  /** Starts a multipart upload and returns its UploadId. */
+  createMultipartUpload(key: string, storageClass: string): Promise<string>;
+  /** Uploads one part (numbered from 1) and returns its ETag. */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+  /** Lists the finished parts of an upload; throws kind `not-found` when the upload is gone. */
+  listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
+  /** Finishes an upload from its parts, in part-number order. */
+  completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void>;
+  /** Abandons an upload; succeeds if it is already gone. */
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+  /** Unfinished multipart uploads whose keys start with `prefix`. */
+  listMultipartUploads(prefix: string): Promise<PendingUpload[]>;
+  /** Object metadata, or `undefined` when there is no such object. */
+  headObject(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix`, paging as needed. */
+  listObjects(prefix: string): AsyncIterable<ObjectInfo>;
+  /** The object's bytes, optionally only `[start, end)`; throws kind `not-found` or `archived`. */
+  getObject(key: string, range?: { start: number; end: number }): Promise<ReadableStream<Uint8Array>>;
+  /** Deletes an object; succeeds if it is already gone. */
+  deleteObject(key: string): Promise<void>;
+  /** Asks for a temporary readable copy of an archived object; an in-progress request is fine. */
+  restoreObject(key: string, days: number, tier: RestoreTier): Promise<void>;
+}
+
+/**
+ * Why a storage call failed:
+ * - `transient`: network errors, timeouts, 5xx, throttling; retrying may help.
+ * - `permanent`: credentials, access denied, no such bucket, invalid storage class, bad request.
+ * - `not-found`: the object or upload does not exist.
+ * - `archived`: the object is in a Glacier class and not restored (InvalidObjectState).
+ */
+export type StorageErrorKind = "transient" | "permanent" | "not-found" | "archived";
+
+/** The one error type storage implementations throw; `message` is a single user-facing line. */
+export class StorageError extends Error {
+  constructor(
+    readonly kind: StorageErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = "StorageError";
+  }
+}

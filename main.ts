@@ -1,0 +1,52 @@
+/**
+ * glacier: backs folders up to Amazon S3 Glacier and gets them back.
+ * Parses the command line, dispatches to commands/, and is the only place that exits.
+ */
+import { Command, CommanderError } from "commander";
+import { backupCommand } from "./commands/backup.ts";
+import { resumeCommand } from "./commands/resume.ts";
+import { keyCommand } from "./commands/key.ts";
+import { errorLine, ExitCode, UsageError } from "./lib/cli/exit.ts";
+import { CatalogError } from "./lib/catalog/catalog.ts";
+import { AgeError } from "./lib/crypto/age.ts";
+
+/** The program's version. */
+export const VERSION = "0.1.0";
+
+/** Runs the command line `args` and resolves to the exit code. */
+export async function main(args: string[]): Promise<number> {
+  let exitCode: number = ExitCode.Ok;
+  const setExitCode = (code: number) => {
+    exitCode = code;
+  };
+  const program = new Command("glacier")
+    .description("Back folders up to Amazon S3 Glacier, and get them back.")
+    .version(VERSION)
+    .exitOverride()
+    .showHelpAfterError("(run with --help for usage)")
+    .addCommand(backupCommand(setExitCode))
+    .addCommand(resumeCommand(setExitCode))
+    .addCommand(keyCommand(setExitCode));
+  for (const command of program.commands) {
+    command.exitOverride();
+    for (const sub of command.commands) sub.exitOverride();
+  }
+  try {
+    await program.parseAsync(args, { from: "user" });
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version requests end here too; commander has printed what was asked.
+      return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
+    }
+    const usage = error instanceof UsageError || error instanceof CatalogError ||
+      error instanceof AgeError;
+    console.error(`error: ${errorLine(error)}`);
+    if (Deno.env.get("GLACIER_DEBUG") && error instanceof Error) console.error(error.stack);
+    return usage ? ExitCode.Usage : ExitCode.Failed;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

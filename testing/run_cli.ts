@@ -1,0 +1,42 @@
+/** Runs the glacier command line as a child process, the way a user (or cron) would. */
+import { fromFileUrl } from "node:url";
+
+const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+
+/** What a run printed and how it ended. */
+export interface CliResult {
+  code: number;
+  /** Set when the process was killed by a signal (e.g. "SIGKILL"). */
+  signal: string | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `glacier ARGS...` with extra environment variables, in `cwd`. */
+export async function runCli(
+  args: string[],
+  options: { env?: Record<string, string>; cwd?: string } = {},
+): Promise<CliResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+    env: { NO_COLOR: "1", ...options.env },
+    cwd: options.cwd,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    signal: output.signal,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** The state database a backup run announced in its output. */
+export function stateDbFrom(result: CliResult): string {
+  const match = /state database:? (\S+\.sqlite3)/.exec(result.stderr);
+  if (!match) throw new Error(`no state database in output:\n${result.stderr}`);
+  return match[1];
+}

@@ -1,0 +1,151 @@
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Catalog, CatalogError } from "../../lib/catalog/catalog.ts";
+import type { BackupSettings } from "../../lib/catalog/settings.ts";
+import { SCHEMA_VERSION } from "../../lib/catalog/schema.ts";
+import { planVolumes } from "../../lib/archive/plan.ts";
+import { DatabaseSync } from "node:sqlite";
+
+function settings(overrides: Partial<BackupSettings> = {}): BackupSettings {
+  return {
+    backupId: "20260101_000000",
+    sourceDirs: ["/src"],
+    bucket: "file:///tmp/bucket",
+    prefix: "",
+    workDir: "/tmp/work",
+    workDirIsTemporary: false,
+    baseName: "output.tar",
+    volumeSize: 10_000,
+    compression: "zstd",
+    encrypt: true,
+    storageClass: "DEEP_ARCHIVE",
+    uploadWorkers: 2,
+    excludes: [],
+    ...overrides,
+  };
+}
+
+async function withCatalog(fn: (catalog: Catalog, path: string) => void | Promise<void>) {
+  const dir = await Deno.makeTempDir();
+  const path = join(dir, "state.sqlite3");
+  const catalog = Catalog.create(path, settings(), {
+    identity: "AGE-SECRET-KEY-1X",
+    recipients: ["age1x"],
+  });
+  try {
+    await fn(catalog, path);
+  } finally {
+    catalog.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+function file(path: string, size: number) {
+  return {
+    path,
+    archivePath: path.slice(1),
+    type: "file" as const,
+    size,
+    mtimeMs: 1_700_000_000_000,
+    mode: 0o644,
+    linkTarget: null,
+  };
+}
+
+Deno.test("a new catalog is private, in WAL mode, and keeps settings and keys", async () => {
+  await withCatalog((catalog, path) => {
+    assert.equal(Deno.statSync(path).mode! & 0o777, 0o600);
+    assert.deepEqual(catalog.settings(), settings());
+    assert.equal(catalog.identity(), "AGE-SECRET-KEY-1X");
+    assert.deepEqual(catalog.recipients(), ["age1x"]);
+    assert.equal(catalog.phase(), "scanning");
+    const db = new DatabaseSync(path, { readOnly: true });
+    assert.equal(
+      (db.prepare("PRAGMA journal_mode").get() as { journal_mode: string }).journal_mode,
+      "wal",
+    );
+    db.close();
+  });
+});
+
+Deno.test("the plan splits files into consecutive volumes by size, big files alone", async () => {
+  await withCatalog((catalog) => {
+    catalog.insertFiles([
+      file("/src/a", 2500),
+      file("/src/b", 2500),
+      file("/src/c", 2500),
+      file("/src/huge", 50_000),
+      file("/src/d", 100),
+    ]);
+    const plan = planVolumes(catalog, catalog.settings());
+    assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4], [5, 5]]);
+    assert.deepEqual(plan.map((v) => v.name), [
+      "000001_output.tar.zst.age",
+      "000002_output.tar.zst.age",
+      "000003_output.tar.zst.age",
+    ]);
+    assert.equal(plan[0].objectKey, "20260101_000000/000001_output.tar.zst.age");
+    catalog.savePlan(plan);
+    assert.equal(catalog.phase(), "planned");
+    assert.deepEqual(catalog.filesOfVolume(1, 0, 10).map((f) => f.path), [
+      "/src/a",
+      "/src/b",
+      "/src/c",
+    ]);
+    assert.deepEqual(catalog.filesOfVolume(2, 0, 10).map((f) => f.path), ["/src/huge"]);
+  });
+});
+
+Deno.test("parts are recorded per upload and cleared when the volume is uploaded", async () => {
+  await withCatalog((catalog) => {
+    catalog.insertFiles([file("/src/a", 10)]);
+    catalog.savePlan(planVolumes(catalog, catalog.settings()));
+    catalog.markBuilt(1, 1234, "ab".repeat(32));
+    catalog.startUpload(1, "upload-1", 16);
+    catalog.recordPart(1, "upload-1", { partNumber: 2, etag: '"e2"', size: 16 });
+    catalog.recordPart(1, "upload-1", { partNumber: 1, etag: '"e1"', size: 16 });
+    assert.deepEqual(catalog.parts(1, "upload-1").map((p) => p.partNumber), [1, 2]);
+    assert.deepEqual(catalog.parts(1, "other"), []);
+    const v = catalog.volume(1);
+    assert.equal(v.state, "built");
+    assert.equal(v.uploadId, "upload-1");
+    catalog.markUploaded(1);
+    assert.equal(catalog.volume(1).state, "uploaded");
+    assert.deepEqual(catalog.parts(1, "upload-1"), []);
+  });
+});
+
+Deno.test("a failed transaction leaves nothing behind", async () => {
+  await withCatalog((catalog) => {
+    assert.throws(() =>
+      catalog.transaction(() => {
+        catalog.insertFiles([file("/src/a", 10)]);
+        throw new Error("boom");
+      })
+    );
+    assert.deepEqual(catalog.filesAfter(0, 10), []);
+  });
+});
+
+Deno.test("open refuses missing, foreign, corrupt and newer-schema files", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    assert.throws(() => Catalog.open(join(dir, "nope.sqlite3")), CatalogError);
+    const garbage = join(dir, "garbage.sqlite3");
+    await Deno.writeTextFile(garbage, "this is not a database at all".repeat(100));
+    assert.throws(() => Catalog.open(garbage), CatalogError);
+    const foreign = join(dir, "foreign.sqlite3");
+    const db = new DatabaseSync(foreign);
+    db.exec("CREATE TABLE t (x)");
+    db.close();
+    assert.throws(() => Catalog.open(foreign), /not a glacier state database/);
+    const newer = join(dir, "newer.sqlite3");
+    Catalog.create(newer, settings(), { recipients: [] }).close();
+    const raw = new DatabaseSync(newer);
+    raw.exec(`PRAGMA user_version = ${SCHEMA_VERSION + 1}`);
+    raw.close();
+    assert.throws(() => Catalog.open(newer), /newer than this program/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
