@@ -1,0 +1,420 @@
+/**
+ * A streaming TAR parser: ustar, pax ('x' records; 'g' global headers are skipped), GNU long
+ * names ('L'/'K') and GNU base-256 numbers. Member bodies are handed out as streams of subarrays
+ * of the input chunks, never buffered whole.
+ */
+import type { TarEntry } from "./tar_header.ts";
+
+/** One member as read from an archive. */
+export type TarReadEntry = Omit<TarEntry, "type"> & {
+  type: "file" | "directory" | "symlink" | "hardlink" | "other";
+};
+
+/** Thrown on a malformed archive (bad checksum, truncated member, bad pax record); one-line message. */
+export class TarFormatError extends Error {
+  override name = "TarFormatError";
+}
+
+const BLOCK = 512;
+/** Largest pax extended header or GNU long name accepted (protects memory from a corrupt size). */
+const MAX_METADATA_BYTES = 16 << 20;
+
+/**
+ * Yields each member with a body stream of exactly entry.size bytes. The consumer must read the
+ * body to its end or cancel it before asking for the next entry (if it does neither, the reader
+ * skips the rest itself). Stops at the end-of-archive blocks (or clean EOF at a block boundary);
+ * trailing data after the end blocks is ignored.
+ */
+export async function* readTar(
+  input: ReadableStream<Uint8Array>,
+): AsyncGenerator<{ entry: TarReadEntry; body: ReadableStream<Uint8Array> }> {
+  const source = new ChunkReader(input.getReader());
+  let finished = false;
+  try {
+    let pax: Map<string, string> = new Map();
+    let longName: string | undefined;
+    let longLink: string | undefined;
+    let pendingPadding = 0;
+    for (;;) {
+      await source.skip(pendingPadding, "member padding");
+      pendingPadding = 0;
+      const block = await source.read(BLOCK);
+      if (block.length === 0 || isZeroBlock(block)) {
+        if (pax.size > 0 || longName !== undefined || longLink !== undefined) {
+          throw new TarFormatError("Malformed TAR archive: it ends after an extended header");
+        }
+        if (block.length !== 0) await source.drain();
+        finished = true;
+        return;
+      }
+      if (block.length < BLOCK) throw truncated();
+      verifyChecksum(block);
+      const typeflag = block[156];
+      const fieldSize = readNumber(block, 124, 12, "size");
+
+      if (typeflag === X || typeflag === G || typeflag === L || typeflag === K) {
+        if (fieldSize > MAX_METADATA_BYTES) {
+          throw new TarFormatError(`Malformed TAR archive: extended header of ${fieldSize} bytes`);
+        }
+        const data = copy(await source.read(fieldSize));
+        if (data.length < fieldSize) throw truncated();
+        pendingPadding = padding(fieldSize);
+        if (typeflag === X) pax = new Map([...pax, ...parsePaxRecords(data)]);
+        else if (typeflag === L) longName = cString(data, 0, data.length);
+        else if (typeflag === K) longLink = cString(data, 0, data.length);
+        continue;
+      }
+
+      const header = parseHeader(block);
+      const entry = buildEntry(typeflag, header, fieldSize, pax, longName, longLink);
+      pax = new Map();
+      longName = longLink = undefined;
+      if (HEADER_ONLY_TYPES.has(typeflag)) entry.size = 0;
+      const body = new MemberBody(source, entry.size);
+      yield { entry, body: body.stream };
+      await body.finish();
+      pendingPadding = padding(entry.size);
+    }
+  } finally {
+    if (!finished) await source.cancel();
+  }
+}
+
+const X = 0x78, G = 0x67, L = 0x4c, K = 0x4b;
+/** Type flags whose members carry no data whatever their size field says (as in Go's archive/tar). */
+const HEADER_ONLY_TYPES = new Set([0x31, 0x32, 0x33, 0x34, 0x35, 0x36]);
+
+interface RawHeader {
+  name: string;
+  linkName: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  uname: string;
+  gname: string;
+}
+
+function parseHeader(block: Uint8Array): RawHeader {
+  const posixUstar = block[257] === 0x75 && block[262] === 0 && block[263] === 0x30; // "ustar\0" "0"
+  let name = cString(block, 0, 100);
+  if (posixUstar && block[345] !== 0) name = cString(block, 345, 155) + "/" + name;
+  return {
+    name,
+    linkName: cString(block, 157, 100),
+    mode: readNumber(block, 100, 8, "mode") & 0o7777,
+    uid: readNumber(block, 108, 8, "uid"),
+    gid: readNumber(block, 116, 8, "gid"),
+    mtime: readNumber(block, 136, 12, "mtime"),
+    uname: cString(block, 265, 32),
+    gname: cString(block, 297, 32),
+  };
+}
+
+function buildEntry(
+  typeflag: number,
+  header: RawHeader,
+  fieldSize: number,
+  pax: Map<string, string>,
+  longName: string | undefined,
+  longLink: string | undefined,
+): TarReadEntry {
+  let path = pax.get("path") || longName || header.name;
+  const linkName = pax.get("linkpath") || longLink || header.linkName;
+  let type: TarReadEntry["type"];
+  if (typeflag === 0x30 || typeflag === 0 || typeflag === 0x37) {
+    type = path.endsWith("/") ? "directory" : "file"; // old archives mark folders with a '/' only
+  } else if (typeflag === 0x35) type = "directory";
+  else if (typeflag === 0x32) type = "symlink";
+  else if (typeflag === 0x31) type = "hardlink";
+  else type = "other";
+  if (type === "directory") path = stripTrailingSlashes(path);
+  const entry: TarReadEntry = {
+    path,
+    type,
+    size: paxInteger(pax, "size") ?? fieldSize,
+    mode: header.mode,
+    mtime: paxTime(pax) ?? header.mtime,
+    uid: paxInteger(pax, "uid") ?? header.uid,
+    gid: paxInteger(pax, "gid") ?? header.gid,
+  };
+  if ((type === "symlink" || type === "hardlink") && linkName !== "") entry.linkName = linkName;
+  const uname = pax.get("uname") || header.uname;
+  const gname = pax.get("gname") || header.gname;
+  if (uname) entry.uname = uname;
+  if (gname) entry.gname = gname;
+  return entry;
+}
+
+function stripTrailingSlashes(path: string): string {
+  let end = path.length;
+  while (end > 1 && path.charCodeAt(end - 1) === 0x2f) end--;
+  return end === 1 && path === "/" ? "" : path.slice(0, end);
+}
+
+function paxInteger(pax: Map<string, string>, key: string): number | undefined {
+  const text = pax.get(key);
+  if (!text) return undefined;
+  if (!/^\d+$/.test(text)) {
+    throw new TarFormatError(`Malformed TAR archive: bad pax ${key} "${text}"`);
+  }
+  const value = Number(text);
+  if (!Number.isSafeInteger(value)) {
+    throw new TarFormatError(`Malformed TAR archive: pax ${key} ${text} is too large`);
+  }
+  return value;
+}
+
+function paxTime(pax: Map<string, string>): number | undefined {
+  const text = pax.get("mtime");
+  if (!text) return undefined;
+  const match = /^(-?)(\d+)(?:\.(\d*))?$/.exec(text);
+  if (!match) throw new TarFormatError(`Malformed TAR archive: bad pax mtime "${text}"`);
+  const seconds = Number(match[2]);
+  const fractional = /[1-9]/.test(match[3] ?? "");
+  if (match[1] === "") return seconds;
+  return -seconds - (fractional ? 1 : 0); // floor of a negative time with a fraction
+}
+
+/** Parses "%d key=value\n" records; later records override earlier ones. */
+function parsePaxRecords(data: Uint8Array): Map<string, string> {
+  const records = new Map<string, string>();
+  let offset = 0;
+  while (offset < data.length) {
+    if (data[offset] === 0) break; // some writers pad the data with NULs
+    let cursor = offset;
+    let length = 0;
+    while (cursor < data.length && data[cursor] >= 0x30 && data[cursor] <= 0x39) {
+      length = length * 10 + data[cursor] - 0x30;
+      cursor++;
+    }
+    const end = offset + length;
+    if (
+      cursor === offset || data[cursor] !== 0x20 || end > data.length || end <= cursor + 1 ||
+      data[end - 1] !== 0x0a
+    ) {
+      throw new TarFormatError("Malformed TAR archive: bad pax extended header record");
+    }
+    const equals = data.indexOf(0x3d, cursor + 1);
+    if (equals < 0 || equals >= end - 1 || equals === cursor + 1) {
+      throw new TarFormatError("Malformed TAR archive: bad pax extended header record");
+    }
+    const key = decoder.decode(data.subarray(cursor + 1, equals));
+    records.set(key, decoder.decode(data.subarray(equals + 1, end - 1)));
+    offset = end;
+  }
+  return records;
+}
+
+function verifyChecksum(block: Uint8Array) {
+  const expected = readOctal(block, 148, 8);
+  let unsigned = 0;
+  let signed = 0;
+  for (let i = 0; i < BLOCK; i++) {
+    const byte = i >= 148 && i < 156 ? 0x20 : block[i];
+    unsigned += byte;
+    signed += byte < 0x80 ? byte : byte - 0x100;
+  }
+  if (expected !== unsigned && expected !== signed) {
+    throw new TarFormatError("Malformed TAR archive: header checksum mismatch");
+  }
+}
+
+/** A numeric header field: octal text, or GNU base-256 when the high bit of the first byte is set. */
+function readNumber(block: Uint8Array, offset: number, length: number, field: string): number {
+  const first = block[offset];
+  if ((first & 0x80) === 0) {
+    const value = readOctal(block, offset, length);
+    if (value < 0) throw new TarFormatError(`Malformed TAR archive: bad ${field} field`);
+    return value;
+  }
+  const negative = (first & 0x40) !== 0;
+  let value = negative ? (~first & 0x3f) : (first & 0x3f);
+  for (let i = offset + 1; i < offset + length; i++) {
+    value = value * 256 + (negative ? (~block[i] & 0xff) : block[i]);
+  }
+  if (!Number.isSafeInteger(value)) {
+    throw new TarFormatError(`Malformed TAR archive: ${field} field out of range`);
+  }
+  return negative ? -value - 1 : value;
+}
+
+/** Octal digits, optionally surrounded by spaces or NULs; -1 when malformed. Empty reads as 0. */
+function readOctal(block: Uint8Array, offset: number, length: number): number {
+  let i = offset;
+  const end = offset + length;
+  while (i < end && (block[i] === 0x20 || block[i] === 0)) i++;
+  let value = 0;
+  while (i < end && block[i] >= 0x30 && block[i] <= 0x37) {
+    value = value * 8 + block[i] - 0x30;
+    i++;
+  }
+  while (i < end && (block[i] === 0x20 || block[i] === 0)) i++;
+  if (i !== end) return -1;
+  return value;
+}
+
+const decoder = new TextDecoder();
+
+function cString(bytes: Uint8Array, offset: number, length: number): string {
+  const field = bytes.subarray(offset, offset + length);
+  const nul = field.indexOf(0);
+  return decoder.decode(nul < 0 ? field : field.subarray(0, nul));
+}
+
+function isZeroBlock(block: Uint8Array): boolean {
+  if (block.length < BLOCK) return false;
+  for (let i = 0; i < BLOCK; i++) if (block[i] !== 0) return false;
+  return true;
+}
+
+function padding(size: number): number {
+  const rest = size % BLOCK;
+  return rest === 0 ? 0 : BLOCK - rest;
+}
+
+function copy(bytes: Uint8Array): Uint8Array {
+  return bytes.slice();
+}
+
+function truncated(): TarFormatError {
+  return new TarFormatError("Malformed TAR archive: it ends in the middle of a member");
+}
+
+/** Byte-level access to a chunked stream, handing out subarrays of its chunks where possible. */
+class ChunkReader {
+  #reader: ReadableStreamDefaultReader<Uint8Array>;
+  #chunk: Uint8Array = new Uint8Array(0);
+  #offset = 0;
+  #done = false;
+
+  constructor(reader: ReadableStreamDefaultReader<Uint8Array>) {
+    this.#reader = reader;
+  }
+
+  /** Loads the next chunk if the current one is used up; false at end of input. */
+  async #fill(): Promise<boolean> {
+    while (this.#offset >= this.#chunk.length) {
+      if (this.#done) return false;
+      const { value, done } = await this.#reader.read();
+      if (done) {
+        this.#done = true;
+        return false;
+      }
+      this.#chunk = value;
+      this.#offset = 0;
+    }
+    return true;
+  }
+
+  /** Up to `max` bytes (at least 1), or an empty array at end of input. */
+  async readSome(max: number): Promise<Uint8Array> {
+    if (max === 0 || !(await this.#fill())) return new Uint8Array(0);
+    const end = Math.min(this.#chunk.length, this.#offset + max);
+    const part = this.#chunk.subarray(this.#offset, end);
+    this.#offset = end;
+    return part;
+  }
+
+  /** Exactly `length` bytes, fewer only at end of input. May be a view of an input chunk. */
+  async read(length: number): Promise<Uint8Array> {
+    const first = await this.readSome(length);
+    if (first.length === length || first.length === 0) return first;
+    const out = new Uint8Array(length);
+    out.set(first);
+    let used = first.length;
+    while (used < length) {
+      const part = await this.readSome(length - used);
+      if (part.length === 0) return out.subarray(0, used);
+      out.set(part, used);
+      used += part.length;
+    }
+    return out;
+  }
+
+  /** Discards `length` bytes; throws if the input ends first. */
+  async skip(length: number, what: string): Promise<void> {
+    let left = length;
+    while (left > 0) {
+      const part = await this.readSome(left);
+      if (part.length === 0) {
+        throw new TarFormatError(`Malformed TAR archive: it ends in the middle of the ${what}`);
+      }
+      left -= part.length;
+    }
+  }
+
+  /** Reads and discards everything left, so that upstream stages (hashes, tees) see the whole input. */
+  async drain(): Promise<void> {
+    while (await this.#fill()) this.#offset = this.#chunk.length;
+  }
+
+  /** Stops reading the input early. */
+  async cancel(): Promise<void> {
+    if (this.#done) return;
+    this.#done = true;
+    await this.#reader.cancel().catch(() => {});
+  }
+}
+
+/** The body stream of one member, drawing on the shared reader only while it is current. */
+class MemberBody {
+  readonly stream: ReadableStream<Uint8Array>;
+  #source: ChunkReader;
+  #remaining: number;
+  #pulling: Promise<void> | undefined;
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #closed = false;
+  #error: TarFormatError | undefined;
+
+  constructor(source: ChunkReader, size: number) {
+    this.#source = source;
+    this.#remaining = size;
+    this.stream = new ReadableStream<Uint8Array>({
+      start: (controller) => {
+        this.#controller = controller;
+        if (size === 0) this.#close();
+      },
+      pull: () => {
+        this.#pulling = this.#pull();
+        return this.#pulling;
+      },
+      cancel: () => {
+        this.#closed = true;
+      },
+    }, { highWaterMark: 0 });
+  }
+
+  async #pull(): Promise<void> {
+    const part = await this.#source.readSome(this.#remaining);
+    if (part.length === 0) {
+      this.#error = truncated();
+      this.#closed = true;
+      this.#controller.error(this.#error);
+      return;
+    }
+    this.#remaining -= part.length;
+    this.#controller.enqueue(part);
+    if (this.#remaining === 0) this.#close();
+  }
+
+  #close() {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#controller.close();
+  }
+
+  /** Skips what the consumer left unread; called before the next header is read. */
+  async finish(): Promise<void> {
+    await this.#pulling;
+    if (this.#error) throw this.#error;
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#controller.error(
+        new TarFormatError("TAR member body read after the reader moved to the next member"),
+      );
+    }
+    await this.#source.skip(this.#remaining, "member");
+    this.#remaining = 0;
+  }
+}
