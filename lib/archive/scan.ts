@@ -1,8 +1,9 @@
 /**
  * Walks the source folders and streams what it finds into a sink in batches: regular files,
  * folders and symlinks (never followed). Anything else (FIFOs, sockets, devices) and anything
- * unreadable is reported as a problem and skipped. Memory holds one folder's listing at a time
- * plus the folders still to visit, never the whole tree.
+ * unreadable is reported as a problem and skipped. Entries come depth first: a folder, its files,
+ * then its subfolders one by one. Memory holds one folder's listing at a time plus the folders
+ * still to visit, never the whole tree.
  */
 import { archivePath } from "./archive_path.ts";
 import type { NewFile, ProblemRecord } from "../catalog/catalog.ts";
@@ -58,12 +59,14 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
   };
 
   for (const root of options.sourceDirs) {
-    const rootInfo = await Deno.lstat(root);
-    add(toNewFile(root, rootInfo, null));
-    const pending: string[] = [root];
+    // Folders are recorded when visited, so each one is followed by everything inside it: GNU
+    // tar sets a folder's mtime once it sees an entry outside it, and depends on this order.
+    const pending: NewFile[] = [toNewFile(root, await Deno.lstat(root), null)];
     while (pending.length > 0) {
       options.signal?.throwIfAborted();
-      const dir = pending.pop()!;
+      const folder = pending.pop()!;
+      add(folder);
+      const dir = folder.path;
       let names: string[];
       try {
         names = [];
@@ -76,7 +79,7 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
       const paths = names.map((name) => join(dir, name)).filter((path) =>
         !skip.has(path) && !excludes.matches(path, relative(root, path))
       );
-      const subdirs: string[] = [];
+      const subdirs: NewFile[] = [];
       for (let i = 0; i < paths.length; i += STAT_CONCURRENCY) {
         const slice = paths.slice(i, i + STAT_CONCURRENCY);
         const infos = await Promise.all(slice.map((path) => lstatOrError(path)));
@@ -89,9 +92,10 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
             }
             continue;
           }
-          if (info.isFile || info.isDirectory) {
+          if (info.isDirectory) {
+            subdirs.push(toNewFile(path, info, null));
+          } else if (info.isFile) {
             add(toNewFile(path, info, null));
-            if (info.isDirectory) subdirs.push(path);
           } else if (info.isSymlink) {
             try {
               add(toNewFile(path, info, await Deno.readLink(path)));

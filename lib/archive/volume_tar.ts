@@ -4,6 +4,10 @@
  * read is left out, and one whose size or mtime moves while it is read is kept but marked
  * `changed`. Output comes in large batches (file data is read straight into them), which is what
  * keeps the stages after it fast.
+ *
+ * A volume starts with the folders above its first entry, repeated from earlier volumes: each
+ * volume then extracts on its own with the right folder modes, and when volumes are extracted
+ * one after another, `tar` sets a shared folder's mtime again after adding the later files.
  */
 import type { Catalog, FileRecord, FileState } from "../catalog/catalog.ts";
 import {
@@ -44,6 +48,11 @@ export function volumeTar(catalog: Catalog, volumeId: number): VolumeTar {
     for (;;) {
       const page = catalog.filesOfVolume(volumeId, afterId, PAGE);
       if (page.length === 0) break;
+      if (afterId === 0) {
+        for (const folder of catalog.ancestorFolders(page[0].path)) {
+          yield* packEntry(folder, out, [], { entries: 0, bytes: 0 });
+        }
+      }
       for (const file of page) {
         yield* packEntry(file, out, updates, totals);
       }

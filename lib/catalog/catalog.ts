@@ -3,6 +3,7 @@
  * key, every file and volume, and multipart progress. Every state change is committed before the
  * program acts on it, so a killed run can be resumed from the file alone.
  */
+import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { CREATE_SCHEMA, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
@@ -311,6 +312,17 @@ export class Catalog {
       afterId,
       limit,
     ).map(toFile);
+  }
+
+  /** The recorded folders above `path`, outermost first (stopping at the source folder). */
+  ancestorFolders(path: string): FileRecord[] {
+    const folders: FileRecord[] = [];
+    for (let parent = dirname(path); parent !== path; path = parent, parent = dirname(path)) {
+      const row = this.#get("SELECT * FROM files WHERE path = ? AND type = 'directory'", parent);
+      if (!row) break;
+      folders.unshift(toFile(row));
+    }
+    return folders;
   }
 
   /** Stores the volume plan and assigns each file its volume, then moves to phase `planned`. */

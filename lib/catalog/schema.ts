@@ -48,6 +48,7 @@ CREATE TABLE files (
     CHECK (state IN ('pending', 'stored', 'changed', 'vanished', 'unreadable', 'missing', 'deleted'))
 );
 CREATE INDEX files_by_volume ON files (volume_id, id);
+CREATE INDEX files_by_path ON files (path);
 CREATE TABLE parts (
   volume_id   INTEGER NOT NULL REFERENCES volumes (id),
   upload_id   TEXT NOT NULL,

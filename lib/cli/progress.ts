@@ -38,7 +38,7 @@ export function renderProgress(p: BackupProgress, now = Date.now()): string {
 
 /** Shows progress until stopped: a live line on a terminal, periodic log lines otherwise. */
 export class ProgressDisplay {
-  #timer: number | undefined;
+  #timer: ReturnType<typeof setInterval>;
   #onTerminal: boolean;
   #lineShown = false;
   #encoder = new TextEncoder();
