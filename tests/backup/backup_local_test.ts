@@ -1,0 +1,223 @@
+/**
+ * End-to-end backups to a `file://` bucket, read back with nothing but `age`, `zstd` and `tar`.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { diffTrees, makeTree } from "../../testing/tree.ts";
+import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { extractWithReferenceTools } from "../../testing/volumes.ts";
+import { Catalog } from "../../lib/catalog/catalog.ts";
+
+async function sandbox() {
+  const root = await Deno.makeTempDir({ prefix: "glacier-test-" });
+  const src = join(root, "src");
+  const bucket = join(root, "bucket");
+  const state = join(root, "state");
+  await Deno.mkdir(src);
+  await Deno.mkdir(bucket);
+  return { root, src, bucket, state, cleanup: () => Deno.remove(root, { recursive: true }) };
+}
+
+/** Lists the volume files of a backup in a file:// bucket, in order. */
+async function bucketVolumes(bucket: string, backupId: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(join(bucket, backupId))) {
+    if (/^\d{6}_/.test(entry.name)) names.push(join(bucket, backupId, entry.name));
+  }
+  return names.sort();
+}
+
+Deno.test("backup to a folder bucket is recovered byte for byte by age | zstd | tar", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src, { bigFiles: [1_500_000, 700_000], smallFiles: 300 });
+    const result = await runCli([
+      "backup",
+      "--src-dirs",
+      box.src,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--volume-size",
+      "1MiB",
+      "--state-dir",
+      box.state,
+      join(box.root, "work", "output.tar"),
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const stateDb = stateDbFrom(result);
+    const catalog = Catalog.open(stateDb);
+    const backupId = catalog.settings().backupId;
+    const volumes = catalog.volumes();
+    catalog.close();
+    assert.ok(volumes.length >= 3, `expected several volumes, got ${volumes.length}`);
+    assert.ok(volumes.every((v) => v.state === "uploaded"));
+    assert.equal((await Deno.stat(stateDb)).mode! & 0o777, 0o600);
+
+    const key = await runCli(["key", "export", stateDb]);
+    assert.equal(key.code, 0, key.stderr);
+    assert.match(key.stdout, /^AGE-SECRET-KEY-1[0-9A-Z]+$/m);
+    const keyFile = join(box.root, "key.txt");
+    await Deno.writeTextFile(keyFile, key.stdout);
+
+    const files = await bucketVolumes(box.bucket, backupId);
+    assert.deepEqual(files.map((f) => f.slice(f.lastIndexOf("/") + 1)), volumes.map((v) => v.name));
+    assert.match(files[0], /000001_output\.tar\.zst\.age$/);
+    const dest = join(box.root, "restored");
+    await Deno.mkdir(dest);
+    for (const volume of files) await extractWithReferenceTools(volume, dest, keyFile);
+    assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
+    // Local volumes are deleted once uploaded.
+    assert.deepEqual([...Deno.readDirSync(join(box.root, "work"))], []);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("unencrypted gzip and uncompressed backups are plain tar.gz / tar volumes", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src, { smallFiles: 20 });
+    for (const compression of ["gz", "none"]) {
+      const result = await runCli([
+        "backup",
+        "--src-dirs",
+        box.src,
+        "--bucket",
+        `file://${box.bucket}`,
+        "--no-encrypt",
+        "--compression",
+        compression,
+        "--state-dir",
+        box.state,
+      ]);
+      assert.equal(result.code, 0, result.stderr);
+      const catalog = Catalog.open(stateDbFrom(result));
+      const backupId = catalog.settings().backupId;
+      catalog.close();
+      const [volume] = await bucketVolumes(box.bucket, backupId);
+      assert.ok(volume.endsWith(compression === "gz" ? "_backup.tar.gz" : "_backup.tar"), volume);
+      const dest = join(box.root, `restored-${compression}`);
+      await Deno.mkdir(dest);
+      await extractWithReferenceTools(volume, dest);
+      assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
+      const exported = await runCli(["key", "export", stateDbFrom(result)]);
+      assert.equal(exported.code, 2);
+      assert.match(exported.stderr, /not encrypted/);
+      // Two backups in the same second must not share a state database.
+      await new Promise((r) => setTimeout(r, 1100));
+    }
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("--recipient encrypts to the user's key and keeps no secret", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src);
+    const keyFile = join(box.root, "me.key");
+    await new Deno.Command("age-keygen", { args: ["-o", keyFile], stderr: "null" }).output();
+    const recipient = (await Deno.readTextFile(keyFile)).match(/public key: (age1\S+)/)![1];
+    const result = await runCli([
+      "backup",
+      "--src-dirs",
+      box.src,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--recipient",
+      recipient,
+      "--state-dir",
+      box.state,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const stateDb = stateDbFrom(result);
+    const catalog = Catalog.open(stateDb);
+    assert.equal(catalog.identity(), undefined);
+    const backupId = catalog.settings().backupId;
+    catalog.close();
+    const exported = await runCli(["key", "export", stateDb]);
+    assert.equal(exported.code, 2);
+    assert.match(exported.stderr, /encrypted to your own keys/);
+    const dest = join(box.root, "restored");
+    await Deno.mkdir(dest);
+    for (const v of await bucketVolumes(box.bucket, backupId)) {
+      await extractWithReferenceTools(v, dest, keyFile);
+    }
+    assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("excluded paths, FIFOs and vanished files: skipped, listed, exit code 1", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src);
+    await Deno.writeTextFile(join(box.src, "scratch.tmp"), "leave me out");
+    await Deno.mkdir(join(box.src, "cache"));
+    await Deno.writeTextFile(join(box.src, "cache", "blob"), "leave me out too");
+    await new Deno.Command("mkfifo", { args: [join(box.src, "a-fifo")] }).output();
+    const result = await runCli([
+      "backup",
+      "--src-dirs",
+      box.src,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--exclude",
+      "*.tmp",
+      "--exclude",
+      "cache",
+      "--state-dir",
+      box.state,
+    ]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /skipped .*a-fifo: skipped FIFO/);
+    const catalog = Catalog.open(stateDbFrom(result));
+    const paths = catalog.filesAfter(0, 1000).map((f) => f.path);
+    catalog.close();
+    assert.ok(paths.includes(join(box.src, "hello.txt")));
+    assert.ok(!paths.some((p) => p.endsWith(".tmp") || p.includes("/cache")), paths.join("\n"));
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("bad input: one line on stderr, exit code 2, no stack trace", async () => {
+  const box = await sandbox();
+  try {
+    await Deno.writeTextFile(join(box.root, "a-file"), "x");
+    const cases: [string[], RegExp][] = [
+      [["--src-dirs", join(box.root, "missing")], /source folder .*missing does not exist/],
+      [["--src-dirs", join(box.root, "a-file")], /is not a folder/],
+      [["--src-dirs", box.src, "--volume-size", "0"], /--volume-size must be between/],
+      [["--src-dirs", box.src, "--volume-size", "huge"], /is not a size/],
+      [["--src-dirs", box.src, "--storage-class", "FROZEN"], /not a storage class/],
+      [["--src-dirs", box.src, "--compression", "lzma"], /--compression must be/],
+      [["--src-dirs", box.src, "--recipient", "age1nope"], /--recipient/],
+      [["--src-dirs", box.src, "--num-upload-workers", "0"], /--num-upload-workers/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await runCli([
+        "backup",
+        "--bucket",
+        `file://${box.bucket}`,
+        "--state-dir",
+        box.state,
+        ...args,
+      ]);
+      assert.equal(result.code, 2, `${args.join(" ")}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+      assert.doesNotMatch(result.stderr, /\bat .*\.ts:\d+/);
+    }
+    const noArgs = await runCli(["backup"]);
+    assert.equal(noArgs.code, 2);
+    const corrupt = join(box.root, "corrupt.sqlite3");
+    await Deno.writeTextFile(corrupt, "garbage".repeat(1000));
+    const resumed = await runCli(["resume", corrupt]);
+    assert.equal(resumed.code, 2);
+    assert.match(resumed.stderr, /state database/);
+  } finally {
+    await box.cleanup();
+  }
+});

@@ -1,0 +1,224 @@
+/**
+ * End-to-end backups to a real S3 server (moto over HTTP): storage classes, several volumes,
+ * permanent errors failing fast, and resume after a kill -9 at each stage of the pipeline.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../testing/moto.ts";
+import { diffTrees, makeTree, randomBytes } from "../../testing/tree.ts";
+import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { extractWithReferenceTools } from "../../testing/volumes.ts";
+import { Catalog } from "../../lib/catalog/catalog.ts";
+import { createS3Storage } from "../../lib/storage/s3.ts";
+import type { ObjectInfo } from "../../lib/storage/storage.ts";
+
+let bucketCounter = 0;
+
+/** A moto server, a fresh bucket and a sandbox folder for one test. */
+async function withMoto(
+  fn: (ctx: {
+    moto: MotoServer;
+    bucket: string;
+    root: string;
+    env: Record<string, string>;
+    objects: () => Promise<ObjectInfo[]>;
+    pendingUploads: () => Promise<number>;
+    backup: (src: string, ...extra: string[]) => ReturnType<typeof runCli>;
+  }) => Promise<void>,
+  options: { createBucket?: boolean } = {},
+) {
+  const moto = await startMoto();
+  const root = await Deno.makeTempDir({ prefix: "glacier-s3-test-" });
+  const bucket = `test-bucket-${Date.now()}-${bucketCounter++}`;
+  const env = {
+    ...testAwsEnv(moto.endpoint),
+    AWS_CONFIG_FILE: join(root, "no-aws-config"),
+    AWS_SHARED_CREDENTIALS_FILE: join(root, "no-aws-credentials"),
+  };
+  const storage = createS3Storage({
+    bucket,
+    endpoint: moto.endpoint,
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+  });
+  try {
+    if (options.createBucket ?? true) await createBucket(moto.endpoint, bucket);
+    await fn({
+      moto,
+      bucket,
+      root,
+      env,
+      objects: async () => {
+        const out: ObjectInfo[] = [];
+        for await (const o of storage.listObjects("")) out.push(o);
+        return out;
+      },
+      pendingUploads: async () => (await storage.listMultipartUploads("")).length,
+      backup: (src, ...extra) =>
+        runCli([
+          "backup",
+          "--src-dirs",
+          src,
+          "--bucket",
+          bucket,
+          "--state-dir",
+          join(root, "state"),
+          ...extra,
+        ], { env }),
+    });
+  } finally {
+    await moto.stop();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** Restores every volume of a finished backup from the bucket with age | zstd | tar. */
+async function restoreWithReferenceTools(
+  stateDb: string,
+  root: string,
+  objects: ObjectInfo[],
+  endpoint: string,
+  bucket: string,
+): Promise<string> {
+  const key = await runCli(["key", "export", stateDb]);
+  const keyFile = join(root, "key.txt");
+  await Deno.writeTextFile(keyFile, key.stdout);
+  const dest = join(root, "restored");
+  await Deno.mkdir(dest, { recursive: true });
+  const downloads = join(root, "downloads");
+  await Deno.mkdir(downloads, { recursive: true });
+  for (const object of objects.filter((o) => /\/\d{6}_/.test(o.key))) {
+    const response = await fetch(`${endpoint}/${bucket}/${object.key}`);
+    assert.equal(response.status, 200, `GET ${object.key}`);
+    const path = join(downloads, object.key.split("/").pop()!);
+    await Deno.writeFile(path, new Uint8Array(await response.arrayBuffer()));
+    await extractWithReferenceTools(path, dest, keyFile);
+  }
+  return dest;
+}
+
+Deno.test("backup to S3 with --test-run: several STANDARD volumes, restorable by age|zstd|tar", async () => {
+  await withMoto(async ({ moto, bucket, root, objects, pendingUploads, backup }) => {
+    const src = join(root, "src");
+    await Deno.mkdir(src);
+    await makeTree(src, { bigFiles: [1_200_000, 900_000], smallFiles: 50 });
+    const result = await backup(src, "--test-run", "--volume-size", "1MiB", "--prefix", "nightly/");
+    assert.equal(result.code, 0, result.stderr);
+    const stateDb = stateDbFrom(result);
+    const catalog = Catalog.open(stateDb);
+    const volumes = catalog.volumes();
+    const backupId = catalog.settings().backupId;
+    catalog.close();
+    assert.ok(volumes.length >= 3);
+    const listed = await objects();
+    assert.deepEqual(
+      listed.map((o) => o.key).sort(),
+      volumes.map((v) => `nightly/${backupId}/${v.name}`),
+    );
+    for (const o of listed) {
+      assert.equal(o.storageClass, "STANDARD");
+      assert.equal(o.size, volumes.find((v) => o.key.endsWith(v.name))!.size);
+    }
+    assert.equal(await pendingUploads(), 0);
+    const dest = await restoreWithReferenceTools(stateDb, root, listed, moto.endpoint, bucket);
+    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+  });
+});
+
+Deno.test("backup to S3 uses DEEP_ARCHIVE by default and --storage-class when given", async () => {
+  await withMoto(async ({ root, objects, backup }) => {
+    const src = join(root, "src");
+    await Deno.mkdir(src);
+    await makeTree(src);
+    const deep = await backup(src);
+    assert.equal(deep.code, 0, deep.stderr);
+    const flexible = await backup(src, "--storage-class", "glacier");
+    assert.equal(flexible.code, 0, flexible.stderr);
+    const classes = (await objects()).map((o) => o.storageClass).sort();
+    assert.deepEqual(classes, ["DEEP_ARCHIVE", "GLACIER"]);
+  });
+});
+
+Deno.test("a missing bucket fails fast with one clear line and exit 3, then resumes", async () => {
+  await withMoto(async ({ moto, bucket, root, objects, backup }) => {
+    const src = join(root, "src");
+    await Deno.mkdir(src);
+    await makeTree(src);
+    const started = Date.now();
+    const failed = await backup(src, "--test-run");
+    assert.equal(failed.code, 3, failed.stderr);
+    assert.ok(Date.now() - started < 30_000, "a permanent error must not be retried");
+    assert.match(
+      failed.stderr,
+      new RegExp(`bucket.*${bucket}.*(does not exist|NoSuchBucket)`, "i"),
+    );
+    assert.match(failed.stderr, /glacier resume /);
+    assert.doesNotMatch(failed.stderr, /\bat .*\.ts:\d+/);
+    await createBucket(moto.endpoint, bucket);
+    const stateDb = stateDbFrom(failed);
+    const resumed = await runCli(["resume", stateDb], {
+      env: { ...testAwsEnv(moto.endpoint), AWS_CONFIG_FILE: "/nonexistent" },
+    });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal((await objects()).length, 1);
+  }, { createBucket: false });
+});
+
+/**
+ * Kills the backup with SIGKILL at `point`, resumes it, and checks that the result is complete,
+ * restorable, and leaves no unfinished multipart upload.
+ */
+async function crashAndResume(point: string, extra: string[], check?: (stderr: string) => void) {
+  await withMoto(async ({ moto, bucket, root, env, objects, pendingUploads }) => {
+    const src = join(root, "src");
+    await Deno.mkdir(src);
+    await makeTree(src, { smallFiles: 30 });
+    await Deno.writeFile(join(src, "large.bin"), randomBytes(40 * 1024 * 1024));
+    const crashed = await runCli([
+      "backup",
+      "--src-dirs",
+      src,
+      "--bucket",
+      bucket,
+      "--test-run",
+      "--volume-size",
+      "8MiB",
+      "--state-dir",
+      join(root, "state"),
+      join(root, "work", "vol.tar"),
+      ...extra,
+    ], { env: { ...env, GLACIER_TEST_CRASH_AT: point } });
+    assert.equal(crashed.signal, "SIGKILL", `${point}: ${crashed.stderr}`);
+    const stateDb = stateDbFrom(crashed);
+    const resumed = await runCli(["resume", stateDb], { env });
+    assert.equal(resumed.code, 0, resumed.stderr);
+    check?.(resumed.stderr);
+    assert.equal(await pendingUploads(), 0, "no multipart upload may be left behind");
+    const listed = await objects();
+    const catalog = Catalog.open(stateDb);
+    const volumes = catalog.volumes();
+    catalog.close();
+    assert.ok(volumes.every((v) => v.state === "uploaded"));
+    assert.equal(listed.length, volumes.length, "no orphan or missing objects");
+    const dest = await restoreWithReferenceTools(stateDb, root, listed, moto.endpoint, bucket);
+    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+  });
+}
+
+Deno.test("resume after kill -9 during the scan", async () => {
+  await crashAndResume("after-scan-batch", []);
+});
+
+Deno.test("resume after kill -9 in the middle of building a volume", async () => {
+  await crashAndResume("mid-volume-build:3", []);
+});
+
+Deno.test("resume after kill -9 between volume build and upload", async () => {
+  await crashAndResume("after-volume-built:2", []);
+});
+
+Deno.test("resume after kill -9 mid multipart upload continues from the last part", async () => {
+  await crashAndResume("after-part-uploaded:3", ["--num-upload-workers", "1"], (stderr) => {
+    assert.match(stderr, /continuing upload of \S+ at part 3 of 3/);
+  });
+});
