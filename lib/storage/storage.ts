@@ -44,6 +44,11 @@ export interface Storage {
   checkAccess(): Promise<void>;
   /** Uploads a small object in one request. */
   putObject(key: string, body: Uint8Array, storageClass: string): Promise<void>;
+  /**
+   * Stores the local file at `path` as one object, for stores that do better than a multipart
+   * upload (a folder bucket copies the file). Absent on stores without such a shortcut.
+   */
+  putFile?(key: string, path: string, storageClass: string): Promise<void>;
   /** Starts a multipart upload and returns its UploadId. */
   createMultipartUpload(key: string, storageClass: string): Promise<string>;
   /** Uploads one part (numbered from 1) and returns its ETag. */
@@ -65,7 +70,10 @@ export interface Storage {
   /** Every object whose key starts with `prefix`, paging as needed. */
   listObjects(prefix: string): AsyncIterable<ObjectInfo>;
   /** The object's bytes, optionally only `[start, end)`; throws kind `not-found` or `archived`. */
-  getObject(key: string, range?: { start: number; end: number }): Promise<ReadableStream<Uint8Array>>;
+  getObject(
+    key: string,
+    range?: { start: number; end: number },
+  ): Promise<ReadableStream<Uint8Array>>;
   /** Deletes an object; succeeds if it is already gone. */
   deleteObject(key: string): Promise<void>;
   /** Asks for a temporary readable copy of an archived object; an in-progress request is fine. */

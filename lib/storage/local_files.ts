@@ -1,0 +1,140 @@
+/**
+ * File-system helpers for `local.ts`: durable atomic writes (temp file in the same folder, fsync,
+ * rename, fsync of the folder), chunked reads, and the mapping of file-system errors to
+ * `StorageError` kinds.
+ */
+
+import { dirname, join } from "node:path";
+import { StorageError, type StorageErrorKind } from "./storage.ts";
+
+/** Every name the local storage keeps for itself starts with this; keys may not use it. */
+export const RESERVED_NAME_PREFIX = ".glacier-";
+/** Prefix of temporary files; a crash can leave them behind, listings skip them. */
+const TEMP_PREFIX = `${RESERVED_NAME_PREFIX}tmp-`;
+/** Read size when streaming files. */
+export const CHUNK_SIZE = 1 << 20;
+
+/** Random lowercase hex of `bytes` random bytes. */
+export function randomHex(bytes: number): string {
+  return Array.from(crypto.getRandomValues(new Uint8Array(bytes)))
+    .map((byte) => byte.toString(16).padStart(2, "0"))
+    .join("");
+}
+
+/**
+ * Writes `path` all at once or not at all: `write` fills a temp file in the same folder, which is
+ * then flushed to disk and renamed over `path`. Creates missing folders unless `createFolders` is
+ * false. On failure the temp file is removed and `path` is untouched.
+ */
+export async function writeFileAtomic(
+  path: string,
+  write: (file: Deno.FsFile) => Promise<void>,
+  { createFolders = true }: { createFolders?: boolean } = {},
+): Promise<void> {
+  const folder = dirname(path);
+  if (createFolders) await Deno.mkdir(folder, { recursive: true });
+  const temp = join(folder, `${TEMP_PREFIX}${randomHex(8)}`);
+  const file = await Deno.open(temp, { write: true, createNew: true });
+  let renamed = false;
+  try {
+    try {
+      await write(file);
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+    renamed = true;
+    await syncFolder(folder);
+  } finally {
+    if (!renamed) await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/** Copies `source` to `path` all at once or not at all, flushed to disk (see `writeFileAtomic`). */
+export async function copyFileAtomic(source: string, path: string): Promise<void> {
+  const folder = dirname(path);
+  await Deno.mkdir(folder, { recursive: true });
+  const temp = join(folder, `${TEMP_PREFIX}${randomHex(8)}`);
+  let renamed = false;
+  try {
+    await Deno.copyFile(source, temp);
+    const file = await Deno.open(temp, { read: true, write: true });
+    try {
+      await file.sync();
+    } finally {
+      file.close();
+    }
+    await Deno.rename(temp, path);
+    renamed = true;
+    await syncFolder(folder);
+  } finally {
+    if (!renamed) await Deno.remove(temp).catch(() => {});
+  }
+}
+
+/** Writes all of `data` (a single `write` may write less). */
+export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.length) offset += await file.write(data.subarray(offset));
+}
+
+/** Flushes a folder's entries (a rename) to disk where the OS allows it (not on Windows). */
+async function syncFolder(folder: string): Promise<void> {
+  let handle: Deno.FsFile | undefined;
+  try {
+    handle = await Deno.open(folder, { read: true });
+    await handle.sync();
+  } catch {
+    // Not supported here (Windows cannot open folders); the rename itself is still atomic.
+  } finally {
+    handle?.close();
+  }
+}
+
+/** Removes a file; succeeds if it is already gone. */
+export async function removeIfPresent(path: string, options?: Deno.RemoveOptions): Promise<void> {
+  try {
+    await Deno.remove(path, options);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
+
+/** True for names the local storage uses for itself (uploads, metadata, temp files). */
+export function isReservedName(name: string): boolean {
+  return name.startsWith(RESERVED_NAME_PREFIX);
+}
+
+/**
+ * Classifies a file-system error: a missing file is `notFoundKind` (`not-found` for reads);
+ * permissions, full or read-only disks and invalid paths are permanent; everything else
+ * (I/O errors, timeouts on network shares) is transient.
+ */
+export function classifyFsError(
+  error: unknown,
+  operation: string,
+  notFoundKind: StorageErrorKind = "not-found",
+): StorageError {
+  if (error instanceof StorageError) return error;
+  const message = (error instanceof Error ? error.message : String(error)).replace(/\s+/g, " ");
+  let kind: StorageErrorKind = "transient";
+  if (error instanceof Deno.errors.NotFound) {
+    kind = notFoundKind;
+  } else if (
+    error instanceof Deno.errors.PermissionDenied ||
+    error instanceof Deno.errors.NotCapable ||
+    error instanceof Deno.errors.AlreadyExists ||
+    error instanceof Deno.errors.IsADirectory ||
+    error instanceof Deno.errors.NotADirectory ||
+    error instanceof Deno.errors.FilesystemLoop ||
+    error instanceof Deno.errors.InvalidData ||
+    error instanceof Deno.errors.NotSupported ||
+    /os error (28|30|36|122)\b|no space left|read-only file system|name too long|quota/i.test(
+      message,
+    )
+  ) {
+    kind = "permanent";
+  }
+  return new StorageError(kind, `${operation} failed: ${message}`, { cause: error });
+}

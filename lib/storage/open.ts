@@ -1,0 +1,81 @@
+/**
+ * Turns the `--bucket` argument into a `Storage`: `file:...` is a folder on disk, `s3://name` or a
+ * bare name is an S3 bucket. The result is not wrapped in retries; the caller does that.
+ */
+
+import { fileURLToPath } from "node:url";
+import { resolve } from "node:path";
+import { createLocalStorage } from "./local.ts";
+import { createS3Storage } from "./s3.ts";
+import { type Storage, StorageError } from "./storage.ts";
+
+/** S3 settings from the command line; unset ones come from the AWS environment. */
+export interface OpenStorageOptions {
+  region?: string;
+  endpoint?: string;
+  profile?: string;
+  /** Send checksums only where S3 requires them (see `S3StorageOptions`). */
+  checksumWhenRequired?: boolean;
+}
+
+/** A `--bucket` value that names no usable bucket or folder: a usage error (permanent). */
+export class InvalidBucketError extends StorageError {
+  constructor(message: string) {
+    super("permanent", message);
+    this.name = "InvalidBucketError";
+  }
+}
+
+/**
+ * Opens the storage a `--bucket` value names:
+ * - `file:///abs/folder` (a file URL), `file:/abs/folder`, `file:relative/folder` or
+ *   `file://relative/folder` (both relative to the current folder): a local folder;
+ * - `s3://name` or `name`: an S3 bucket. Throws `InvalidBucketError` for an invalid name.
+ */
+export function openStorage(bucket: string, options: OpenStorageOptions = {}): Storage {
+  const trimmed = bucket.trim();
+  if (/^file:/i.test(trimmed)) return createLocalStorage(folderOfFileBucket(trimmed));
+  const name = /^s3:\/\//i.test(trimmed) ? trimmed.slice(5) : trimmed;
+  const problem = bucketNameProblem(name);
+  if (problem) throw new InvalidBucketError(`invalid bucket ${JSON.stringify(bucket)}: ${problem}`);
+  return createS3Storage({ bucket: name, ...options });
+}
+
+/** The folder a `file:` bucket names, made absolute. */
+export function folderOfFileBucket(bucket: string): string {
+  const rest = bucket.slice("file:".length);
+  let path: string;
+  if (rest.startsWith("///")) {
+    try {
+      path = fileURLToPath(bucket.replace(/^file:/i, "file:"));
+    } catch (error) {
+      throw new InvalidBucketError(`invalid file URL ${JSON.stringify(bucket)}: ${error}`);
+    }
+  } else if (rest.startsWith("//")) {
+    path = rest.slice(2);
+  } else {
+    path = rest;
+  }
+  if (path === "") throw new InvalidBucketError(`${JSON.stringify(bucket)} names no folder`);
+  return resolve(path);
+}
+
+/**
+ * Why `name` is not a valid S3 bucket name (the current AWS rules: 3 to 63 characters of
+ * lowercase letters, digits, dots and hyphens, starting and ending with a letter or digit, not
+ * an IP address), or `undefined` when it is.
+ */
+export function bucketNameProblem(name: string): string | undefined {
+  if (name === "") return "the bucket name is empty";
+  if (name.includes("/")) {
+    return "a bucket is a plain name (s3://name), without a path; use file:/path for a folder";
+  }
+  if (name.length < 3 || name.length > 63) return "a bucket name has 3 to 63 characters";
+  if (!/^[a-z0-9][a-z0-9.-]*[a-z0-9]$/.test(name)) {
+    return "a bucket name uses lowercase letters, digits, dots and hyphens, and starts and ends " +
+      "with a letter or digit";
+  }
+  if (name.includes("..")) return "a bucket name cannot contain two dots in a row";
+  if (/^\d+\.\d+\.\d+\.\d+$/.test(name)) return "a bucket name cannot look like an IP address";
+  return undefined;
+}

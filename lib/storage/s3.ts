@@ -1,0 +1,452 @@
+/**
+ * `Storage` on an S3 bucket (AWS or an S3-compatible server such as MinIO or moto), through the
+ * AWS SDK v3. The SDK's own retries are off (`maxAttempts: 1`): `retry.ts` decides what to retry.
+ */
+
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadBucketCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  ListPartsCommand,
+  PutObjectCommand,
+  RestoreObjectCommand,
+  S3Client,
+  type S3ClientConfig,
+  type StorageClass,
+  UploadPartCommand,
+} from "@aws-sdk/client-s3";
+import { resolveEndpoint, resolveProfile, resolveRegion } from "./aws_config.ts";
+import { classifyS3Error } from "./s3_errors.ts";
+import {
+  type ObjectInfo,
+  type PendingUpload,
+  type RestoreTier,
+  type Storage,
+  StorageError,
+  type UploadedPart,
+} from "./storage.ts";
+
+/** Settings of an S3 storage; unset ones come from the AWS environment and config files. */
+export interface S3StorageOptions {
+  bucket: string;
+  region?: string;
+  /** Custom endpoint URL (S3-compatible servers); implies path-style addressing. */
+  endpoint?: string;
+  profile?: string;
+  /** Send and check checksums only where S3 requires them (for servers that reject CRC32). */
+  checksumWhenRequired?: boolean;
+  /** Explicit credentials instead of the SDK's default chain (env, profile, SSO, IMDS, ...). */
+  credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Items per listing request (ListObjectsV2 MaxKeys, ListParts MaxParts); server default if unset. */
+  pageSize?: number;
+  /** How long a connection attempt may take (default 30 s). */
+  connectionTimeoutMs?: number;
+  /** How long a connection may sit idle mid-request before it fails (default 5 min). */
+  idleTimeoutMs?: number;
+}
+
+/** A stalled connection attempt fails after this long. */
+const CONNECTION_TIMEOUT_MS = 30_000;
+/** A connection on which nothing moves for this long fails (not a limit on a whole transfer). */
+const SOCKET_IDLE_TIMEOUT_MS = 300_000;
+
+/** Creates a `Storage` on an S3 bucket. Settings are checked on first use, not here. */
+export function createS3Storage(options: S3StorageOptions): Storage {
+  const endpoint = resolveEndpoint(options.endpoint, Deno.env);
+  const profile = resolveProfile(options.profile, Deno.env);
+  let region: Promise<string> | undefined;
+  const config: S3ClientConfig = {
+    region: () =>
+      region ??= Promise.resolve().then(() => resolveRegion(options.region, profile, Deno.env)),
+    maxAttempts: 1,
+    requestHandler: {
+      connectionTimeout: options.connectionTimeoutMs ?? CONNECTION_TIMEOUT_MS,
+      socketTimeout: options.idleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS,
+    },
+    followRegionRedirects: true,
+  };
+  if (endpoint !== undefined) {
+    config.endpoint = endpoint;
+    config.forcePathStyle = true;
+  }
+  if (profile !== undefined) config.profile = profile;
+  if (options.credentials) config.credentials = options.credentials;
+  if (options.checksumWhenRequired) {
+    config.requestChecksumCalculation = "WHEN_REQUIRED";
+    config.responseChecksumValidation = "WHEN_REQUIRED";
+  }
+  const description = `s3://${options.bucket}` +
+    (endpoint === undefined ? "" : ` at ${withoutUserInfo(endpoint)}`);
+  return new S3Storage(new S3Client(config), options.bucket, description, options.pageSize);
+}
+
+class S3Storage implements Storage {
+  constructor(
+    private readonly client: S3Client,
+    private readonly bucket: string,
+    readonly description: string,
+    private readonly pageSize: number | undefined,
+  ) {}
+
+  async checkAccess(): Promise<void> {
+    const operation = `access check of bucket ${quote(this.bucket)}`;
+    try {
+      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+    } catch (error) {
+      const classified = classifyS3Error(error, operation);
+      const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
+        ?.httpStatusCode;
+      if (status === 404) {
+        throw new StorageError(
+          "permanent",
+          `bucket ${quote(this.bucket)} does not exist (${this.description})`,
+          { cause: error },
+        );
+      }
+      if (status === 403) {
+        throw new StorageError(
+          "permanent",
+          `access denied to bucket ${quote(this.bucket)}: check the credentials and the bucket ` +
+            `policy`,
+          { cause: error },
+        );
+      }
+      throw classified;
+    }
+  }
+
+  async putObject(key: string, body: Uint8Array, storageClass: string): Promise<void> {
+    await this.call(
+      `upload of ${quote(key)}`,
+      () =>
+        this.client.send(
+          new PutObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Body: body,
+            ContentLength: body.length,
+            StorageClass: storageClass as StorageClass,
+          }),
+        ),
+    );
+  }
+
+  async createMultipartUpload(key: string, storageClass: string): Promise<string> {
+    const operation = `start of multipart upload of ${quote(key)}`;
+    const result = await this.call(
+      operation,
+      () =>
+        this.client.send(
+          new CreateMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: key,
+            StorageClass: storageClass as StorageClass,
+          }),
+        ),
+    );
+    if (!result.UploadId) {
+      throw new StorageError("transient", `${operation} failed: the server sent no UploadId`);
+    }
+    return result.UploadId;
+  }
+
+  async uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+  ): Promise<string> {
+    const operation = `upload of part ${partNumber} of ${quote(key)}`;
+    const result = await this.call(
+      operation,
+      () =>
+        this.client.send(
+          new UploadPartCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            PartNumber: partNumber,
+            Body: body,
+            ContentLength: body.length,
+          }),
+        ),
+    );
+    if (!result.ETag) {
+      throw new StorageError("transient", `${operation} failed: the server sent no ETag`);
+    }
+    return result.ETag;
+  }
+
+  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
+    const operation = `listing of uploaded parts of ${quote(key)}`;
+    const parts: UploadedPart[] = [];
+    let marker: string | undefined;
+    while (true) {
+      const page = await this.call(
+        operation,
+        () =>
+          this.client.send(
+            new ListPartsCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+              MaxParts: this.pageSize,
+              PartNumberMarker: marker,
+            }),
+          ),
+      );
+      for (const part of page.Parts ?? []) {
+        if (part.PartNumber === undefined || !part.ETag) continue;
+        parts.push({ partNumber: part.PartNumber, etag: part.ETag, size: part.Size ?? 0 });
+      }
+      if (!page.IsTruncated || !page.NextPartNumberMarker || page.NextPartNumberMarker === marker) {
+        return parts;
+      }
+      marker = page.NextPartNumberMarker;
+    }
+  }
+
+  async completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
+    await this.call(
+      `completion of multipart upload of ${quote(key)}`,
+      () =>
+        this.client.send(
+          new CompleteMultipartUploadCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            MultipartUpload: {
+              Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })),
+            },
+          }),
+        ),
+    );
+  }
+
+  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.call(
+        `abort of multipart upload of ${quote(key)}`,
+        () =>
+          this.client.send(
+            new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+          ),
+      );
+    } catch (error) {
+      if (error instanceof StorageError && error.kind === "not-found") return;
+      throw error;
+    }
+  }
+
+  async listMultipartUploads(prefix: string): Promise<PendingUpload[]> {
+    const operation = `listing of unfinished uploads under ${quote(prefix)}`;
+    const uploads: PendingUpload[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    while (true) {
+      const page = await this.call(
+        operation,
+        () =>
+          this.client.send(
+            new ListMultipartUploadsCommand({
+              Bucket: this.bucket,
+              Prefix: prefix,
+              KeyMarker: keyMarker,
+              UploadIdMarker: uploadIdMarker,
+            }),
+          ),
+      );
+      for (const upload of page.Uploads ?? []) {
+        if (!upload.Key || !upload.UploadId) continue;
+        uploads.push({ key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated });
+      }
+      if (!page.IsTruncated || (!page.NextKeyMarker && !page.NextUploadIdMarker)) return uploads;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
+  }
+
+  async headObject(key: string): Promise<ObjectInfo | undefined> {
+    try {
+      const head = await this.call(
+        `metadata request for ${quote(key)}`,
+        () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
+      return {
+        key,
+        size: head.ContentLength ?? 0,
+        storageClass: head.StorageClass ?? "STANDARD",
+        lastModified: head.LastModified,
+        etag: head.ETag,
+        restore: parseRestore(head.Restore),
+      };
+    } catch (error) {
+      if (error instanceof StorageError && error.kind === "not-found") return undefined;
+      throw error;
+    }
+  }
+
+  async *listObjects(prefix: string): AsyncIterable<ObjectInfo> {
+    const operation = `listing of ${quote(prefix)}`;
+    let token: string | undefined;
+    while (true) {
+      const page = await this.call(
+        operation,
+        () =>
+          this.client.send(
+            new ListObjectsV2Command({
+              Bucket: this.bucket,
+              Prefix: prefix,
+              MaxKeys: this.pageSize,
+              ContinuationToken: token,
+            }),
+          ),
+      );
+      for (const item of page.Contents ?? []) {
+        if (item.Key === undefined) continue;
+        yield {
+          key: item.Key,
+          size: item.Size ?? 0,
+          storageClass: item.StorageClass ?? "STANDARD",
+          lastModified: item.LastModified,
+          etag: item.ETag,
+        };
+      }
+      if (!page.IsTruncated || !page.NextContinuationToken) return;
+      token = page.NextContinuationToken;
+    }
+  }
+
+  async getObject(
+    key: string,
+    range?: { start: number; end: number },
+  ): Promise<ReadableStream<Uint8Array>> {
+    const operation = `download of ${quote(key)}`;
+    if (range && !(range.start >= 0 && range.end > range.start)) {
+      throw new StorageError(
+        "permanent",
+        `${operation} failed: invalid range [${range.start}, ${range.end})`,
+      );
+    }
+    const result = await this.call(
+      operation,
+      () =>
+        this.client.send(
+          new GetObjectCommand({
+            Bucket: this.bucket,
+            Key: key,
+            Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined,
+          }),
+        ),
+    );
+    if (!result.Body) {
+      throw new StorageError("transient", `${operation} failed: the server sent no body`);
+    }
+    return classifyStreamErrors(result.Body.transformToWebStream(), operation);
+  }
+
+  async deleteObject(key: string): Promise<void> {
+    try {
+      await this.call(
+        `deletion of ${quote(key)}`,
+        () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+      );
+    } catch (error) {
+      if (error instanceof StorageError && error.kind === "not-found") return;
+      throw error;
+    }
+  }
+
+  async restoreObject(key: string, days: number, tier: RestoreTier): Promise<void> {
+    try {
+      await this.call(
+        `restore request for ${quote(key)}`,
+        () =>
+          this.client.send(
+            new RestoreObjectCommand({
+              Bucket: this.bucket,
+              Key: key,
+              RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } },
+            }),
+          ),
+      );
+    } catch (error) {
+      const cause = (error as { cause?: { Code?: string; name?: string } }).cause;
+      const code = cause?.Code ?? cause?.name;
+      // Already thawing, or not archived at all (STANDARD): either way there is nothing to do.
+      if (code === "RestoreAlreadyInProgress" || code === "InvalidObjectState") return;
+      throw error;
+    }
+  }
+
+  /** Runs one SDK call, turning any failure into a classified `StorageError`. */
+  private async call<T>(operation: string, request: () => Promise<T>): Promise<T> {
+    try {
+      return await request();
+    } catch (error) {
+      throw classifyS3Error(error, operation);
+    }
+  }
+}
+
+/** Maps `x-amz-restore` to the thaw state. */
+export function parseRestore(header: string | undefined): ObjectInfo["restore"] {
+  if (!header) return undefined;
+  const ongoing = /ongoing-request\s*=\s*"?(true|false)"?/i.exec(header);
+  if (!ongoing) return undefined;
+  return ongoing[1].toLowerCase() === "true" ? "in-progress" : "restored";
+}
+
+/** Re-emits a body stream, turning a mid-body failure into a transient `StorageError`. */
+function classifyStreamErrors(
+  body: ReadableStream<Uint8Array>,
+  operation: string,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      } catch (error) {
+        const classified = classifyS3Error(error, operation);
+        controller.error(
+          classified.kind === "transient" ? classified : new StorageError(
+            "transient",
+            classified.message,
+            { cause: error },
+          ),
+        );
+      }
+    },
+    async cancel(reason) {
+      await reader.cancel(reason);
+    },
+  });
+}
+
+function quote(text: string): string {
+  return JSON.stringify(text);
+}
+
+function withoutUserInfo(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = "";
+    parsed.password = "";
+    return parsed.href.replace(/\/$/, "");
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, "//");
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Behaviour every `Storage` must share, run against the local folder storage and against S3 (moto).
+ * `makeStorage` returns a fresh, empty store (a new folder or bucket) for each step.
+ */
+
+import assert from "node:assert/strict";
+import type { Storage } from "../../lib/storage/storage.ts";
+import { collect, concatBytes, patternBytes, readAll, rejectsWithKind } from "./helpers.ts";
+
+const MiB = 1024 * 1024;
+const encoder = new TextEncoder();
+
+/** Registers the shared storage behaviour as steps of test `t`. */
+export async function storageConformance(
+  t: Deno.TestContext,
+  makeStorage: () => Promise<Storage>,
+): Promise<void> {
+  await t.step("checkAccess succeeds on a fresh store", async () => {
+    const storage = await makeStorage();
+    await storage.checkAccess();
+  });
+
+  await t.step("putObject, headObject and listObjects agree", async () => {
+    const storage = await makeStorage();
+    const one = patternBytes(1000, 1);
+    await storage.putObject("b/one.bin", one, "STANDARD");
+    await storage.putObject("b/sub/two.bin", encoder.encode("two"), "DEEP_ARCHIVE");
+    await storage.putObject("c.bin", new Uint8Array(0), "STANDARD");
+
+    const head = await storage.headObject("b/one.bin");
+    assert.ok(head);
+    assert.equal(head.key, "b/one.bin");
+    assert.equal(head.size, 1000);
+    assert.equal(head.storageClass, "STANDARD");
+    assert.equal(head.restore, undefined);
+    assert.equal((await storage.headObject("b/sub/two.bin"))?.storageClass, "DEEP_ARCHIVE");
+    assert.equal((await storage.headObject("c.bin"))?.size, 0);
+    assert.deepEqual(await readAll(await storage.getObject("b/one.bin")), one);
+    assert.deepEqual(await readAll(await storage.getObject("c.bin")), new Uint8Array(0));
+
+    const all = await collect(storage.listObjects(""));
+    assert.deepEqual(all.map((o) => [o.key, o.size, o.storageClass]), [
+      ["b/one.bin", 1000, "STANDARD"],
+      ["b/sub/two.bin", 3, "DEEP_ARCHIVE"],
+      ["c.bin", 0, "STANDARD"],
+    ]);
+    assert.deepEqual((await collect(storage.listObjects("b/"))).map((o) => o.key), [
+      "b/one.bin",
+      "b/sub/two.bin",
+    ]);
+    assert.deepEqual((await collect(storage.listObjects("b/o"))).map((o) => o.key), [
+      "b/one.bin",
+    ]);
+    assert.deepEqual(await collect(storage.listObjects("nothing/")), []);
+  });
+
+  await t.step("putObject replaces an object and its storage class", async () => {
+    const storage = await makeStorage();
+    await storage.putObject("k", encoder.encode("first version"), "DEEP_ARCHIVE");
+    await storage.putObject("k", encoder.encode("second"), "STANDARD");
+    const head = await storage.headObject("k");
+    assert.equal(head?.size, 6);
+    assert.equal(head?.storageClass, "STANDARD");
+    assert.equal(new TextDecoder().decode(await readAll(await storage.getObject("k"))), "second");
+  });
+
+  await t.step("listObjects returns many objects in key order", async () => {
+    const storage = await makeStorage();
+    const keys = Array.from({ length: 25 }, (_, i) => `many/${String(i).padStart(3, "0")}`);
+    for (const key of [...keys].reverse()) {
+      await storage.putObject(key, encoder.encode(key), "STANDARD");
+    }
+    const listed = await collect(storage.listObjects("many/"));
+    assert.deepEqual(listed.map((o) => o.key), keys);
+  });
+
+  await t.step("multipart upload: parts, listing, completion and ranged reads", async () => {
+    const storage = await makeStorage();
+    const key = "backup/000001_volume.tar.zst.age";
+    const parts = [
+      patternBytes(5 * MiB, 11),
+      patternBytes(5 * MiB, 12),
+      patternBytes(5 * MiB, 13),
+      patternBytes(1234, 14),
+    ];
+    const uploadId = await storage.createMultipartUpload(key, "STANDARD");
+    assert.equal(await storage.headObject(key), undefined);
+
+    const etags: string[] = [];
+    etags.push(await storage.uploadPart(key, uploadId, 1, parts[0]));
+    // A part sent again (a resumed upload) replaces the first copy.
+    await storage.uploadPart(key, uploadId, 2, patternBytes(5 * MiB, 99));
+    etags.push(await storage.uploadPart(key, uploadId, 2, parts[1]));
+
+    const midway = await storage.listParts(key, uploadId);
+    assert.deepEqual(midway, [
+      { partNumber: 1, etag: etags[0], size: 5 * MiB },
+      { partNumber: 2, etag: etags[1], size: 5 * MiB },
+    ]);
+    const pending = await storage.listMultipartUploads("backup/");
+    assert.deepEqual(pending.map((u) => [u.key, u.uploadId]), [[key, uploadId]]);
+    assert.deepEqual(await collect(storage.listObjects("")), []);
+
+    etags.push(await storage.uploadPart(key, uploadId, 3, parts[2]));
+    etags.push(await storage.uploadPart(key, uploadId, 4, parts[3]));
+    assert.deepEqual(
+      (await storage.listParts(key, uploadId)).map((p) => [p.partNumber, p.etag, p.size]),
+      [[1, etags[0], 5 * MiB], [2, etags[1], 5 * MiB], [3, etags[2], 5 * MiB], [4, etags[3], 1234]],
+    );
+    await storage.completeMultipartUpload(
+      key,
+      uploadId,
+      etags.map((etag, i) => ({ partNumber: i + 1, etag })),
+    );
+
+    const whole = concatBytes(parts);
+    assert.equal((await storage.headObject(key))?.size, whole.length);
+    assert.deepEqual(await readAll(await storage.getObject(key)), whole);
+    const start = 5 * MiB - 10;
+    assert.deepEqual(
+      await readAll(await storage.getObject(key, { start, end: start + 20 })),
+      whole.slice(start, start + 20),
+    );
+    assert.deepEqual(
+      await readAll(
+        await storage.getObject(key, { start: whole.length - 5, end: whole.length + 50 }),
+      ),
+      whole.slice(whole.length - 5),
+      "a range past the end is cut at the end",
+    );
+    assert.deepEqual(await storage.listMultipartUploads(""), []);
+    await rejectsWithKind(storage.listParts(key, uploadId), "not-found");
+  });
+
+  await t.step("completing with a too-small part that is not the last fails for good", async () => {
+    const storage = await makeStorage();
+    const uploadId = await storage.createMultipartUpload("small", "STANDARD");
+    const first = await storage.uploadPart("small", uploadId, 1, patternBytes(1000, 1));
+    const second = await storage.uploadPart("small", uploadId, 2, patternBytes(1000, 2));
+    await rejectsWithKind(
+      storage.completeMultipartUpload("small", uploadId, [
+        { partNumber: 1, etag: first },
+        { partNumber: 2, etag: second },
+      ]),
+      "permanent",
+      /EntityTooSmall|smaller/,
+    );
+    assert.equal(await storage.headObject("small"), undefined);
+    await storage.abortMultipartUpload("small", uploadId);
+  });
+
+  await t.step("abortMultipartUpload removes the upload and may be repeated", async () => {
+    const storage = await makeStorage();
+    const uploadId = await storage.createMultipartUpload("x/aborted", "DEEP_ARCHIVE");
+    await storage.uploadPart("x/aborted", uploadId, 1, patternBytes(100, 3));
+    await storage.abortMultipartUpload("x/aborted", uploadId);
+    await rejectsWithKind(storage.listParts("x/aborted", uploadId), "not-found");
+    assert.deepEqual(await storage.listMultipartUploads(""), []);
+    assert.equal(await storage.headObject("x/aborted"), undefined);
+    await storage.abortMultipartUpload("x/aborted", uploadId);
+  });
+
+  await t.step("listMultipartUploads filters by prefix", async () => {
+    const storage = await makeStorage();
+    const first = await storage.createMultipartUpload("p1/a", "STANDARD");
+    const second = await storage.createMultipartUpload("p1/b", "STANDARD");
+    const other = await storage.createMultipartUpload("p2/a", "STANDARD");
+    const byKey = (uploads: { key: string; uploadId: string }[]) =>
+      uploads.map((u) => [u.key, u.uploadId]).sort();
+    assert.deepEqual(byKey(await storage.listMultipartUploads("p1/")), [
+      ["p1/a", first],
+      ["p1/b", second],
+    ]);
+    assert.deepEqual(byKey(await storage.listMultipartUploads("p2/")), [["p2/a", other]]);
+    assert.equal((await storage.listMultipartUploads("")).length, 3);
+    assert.deepEqual(await storage.listMultipartUploads("p3/"), []);
+    for (const [key, id] of [["p1/a", first], ["p1/b", second], ["p2/a", other]]) {
+      await storage.abortMultipartUpload(key, id);
+    }
+  });
+
+  await t.step("deleteObject removes an object and succeeds when it is gone", async () => {
+    const storage = await makeStorage();
+    await storage.putObject("d/keep", encoder.encode("keep"), "STANDARD");
+    await storage.putObject("d/drop", encoder.encode("drop"), "DEEP_ARCHIVE");
+    await storage.deleteObject("d/drop");
+    assert.equal(await storage.headObject("d/drop"), undefined);
+    assert.deepEqual((await collect(storage.listObjects("d/"))).map((o) => o.key), ["d/keep"]);
+    await storage.deleteObject("d/drop");
+    await storage.deleteObject("d/never-existed");
+    await rejectsWithKind(storage.getObject("d/drop"), "not-found");
+  });
+
+  await t.step("missing objects and uploads", async () => {
+    const storage = await makeStorage();
+    assert.equal(await storage.headObject("missing/key"), undefined);
+    await rejectsWithKind(storage.getObject("missing/key"), "not-found", /"missing\/key"/);
+    const uploadId = await storage.createMultipartUpload("gone", "STANDARD");
+    await storage.abortMultipartUpload("gone", uploadId);
+    await rejectsWithKind(storage.listParts("gone", uploadId), "not-found", /"gone"/);
+    await rejectsWithKind(storage.listParts("gone", "0123456789abcdef"), "not-found");
+  });
+
+  await t.step("restoreObject of an object that is not archived succeeds", async () => {
+    const storage = await makeStorage();
+    await storage.putObject("warm", encoder.encode("warm"), "STANDARD");
+    await storage.restoreObject("warm", 1, "Bulk");
+    assert.equal(new TextDecoder().decode(await readAll(await storage.getObject("warm"))), "warm");
+  });
+}

@@ -1,0 +1,221 @@
+/**
+ * The folder storage: the shared conformance suite, key safety, access checks, and atomic writes
+ * (a failed or killed write never leaves a partial object visible).
+ */
+
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { createLocalStorage, keyProblem } from "../../lib/storage/local.ts";
+import { storageConformance } from "./conformance.ts";
+import { collect, patternBytes, readAll, rejectsWithKind } from "./helpers.ts";
+
+const MiB = 1024 * 1024;
+const encoder = new TextEncoder();
+
+/** Runs `body` with a fresh temp folder, removed afterwards. */
+async function withTempFolder(body: (folder: string) => Promise<void>): Promise<void> {
+  const folder = await Deno.makeTempDir({ prefix: "glacier-local-storage-" });
+  try {
+    await body(folder);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+}
+
+/** Every file name under `folder`, recursively, relative and `/`-separated. */
+async function filesUnder(folder: string, prefix = ""): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(folder)) {
+    if (entry.isDirectory) {
+      names.push(...await filesUnder(join(folder, entry.name), `${prefix}${entry.name}/`));
+    } else names.push(`${prefix}${entry.name}`);
+  }
+  return names.sort();
+}
+
+/** True when `folder` holds a temp file of a write in progress. */
+async function hasTempFile(folder: string): Promise<boolean> {
+  for await (const entry of Deno.readDir(folder)) {
+    if (entry.name.startsWith(".glacier-tmp-")) return true;
+  }
+  return false;
+}
+
+Deno.test("local storage conformance", async (t) => {
+  const folders: string[] = [];
+  try {
+    await storageConformance(t, async () => {
+      const folder = await Deno.makeTempDir({ prefix: "glacier-local-storage-" });
+      folders.push(folder);
+      return createLocalStorage(folder);
+    });
+  } finally {
+    for (const folder of folders) await Deno.remove(folder, { recursive: true });
+  }
+});
+
+Deno.test("local storage rejects keys that escape the folder or use reserved names", async () => {
+  await withTempFolder(async (folder) => {
+    const storage = createLocalStorage(join(folder, "root"));
+    await Deno.mkdir(join(folder, "root"));
+    const bad = [
+      "../outside",
+      "a/../../outside",
+      "/etc/passwd",
+      "a//b",
+      "a/./b",
+      "",
+      "trailing/",
+      "a\\..\\b",
+      ".glacier-uploads/x",
+      "C:/windows",
+    ];
+    for (const key of bad) {
+      await rejectsWithKind(storage.putObject(key, encoder.encode("x"), "STANDARD"), "permanent");
+      await rejectsWithKind(storage.getObject(key), "permanent", /invalid key/);
+      await rejectsWithKind(storage.headObject(key), "permanent");
+      await rejectsWithKind(storage.createMultipartUpload(key, "STANDARD"), "permanent");
+      assert.ok(keyProblem(key), key);
+    }
+    assert.deepEqual(await filesUnder(folder), [], "nothing was written anywhere");
+    await rejectsWithKind(collect(storage.listObjects("../")), "permanent");
+    assert.equal(keyProblem("20250101_120000/000001_out.tar.zst.age"), undefined);
+    assert.equal(keyProblem("a/..b/c.."), undefined);
+  });
+});
+
+Deno.test("local storage checkAccess needs an existing folder", async () => {
+  await withTempFolder(async (folder) => {
+    await rejectsWithKind(
+      createLocalStorage(join(folder, "missing")).checkAccess(),
+      "permanent",
+      /does not exist/,
+    );
+    await Deno.writeTextFile(join(folder, "file"), "x");
+    await rejectsWithKind(
+      createLocalStorage(join(folder, "file")).checkAccess(),
+      "permanent",
+      /not a folder/,
+    );
+    await createLocalStorage(folder).checkAccess();
+    assert.deepEqual(await filesUnder(folder), ["file"], "the write test leaves nothing behind");
+  });
+});
+
+Deno.test("local storage: description is a file URL and restore is a no-op", async () => {
+  await withTempFolder(async (folder) => {
+    const storage = createLocalStorage(folder);
+    assert.equal(storage.description, `file://${folder}`);
+    await storage.putObject("cold", encoder.encode("cold"), "DEEP_ARCHIVE");
+    await storage.restoreObject("cold", 3, "Standard");
+    assert.equal((await storage.headObject("cold"))?.restore, undefined);
+    assert.equal(new TextDecoder().decode(await readAll(await storage.getObject("cold"))), "cold");
+  });
+});
+
+Deno.test("local storage keeps its bookkeeping out of listings", async () => {
+  await withTempFolder(async (folder) => {
+    const storage = createLocalStorage(folder);
+    const uploadId = await storage.createMultipartUpload("v/one", "DEEP_ARCHIVE");
+    await storage.uploadPart("v/one", uploadId, 1, patternBytes(100, 1));
+    await storage.putObject("v/two", encoder.encode("two"), "DEEP_ARCHIVE");
+    await Deno.writeTextFile(join(folder, "v", ".glacier-tmp-0123abcd"), "left by a crash");
+    assert.deepEqual((await collect(storage.listObjects(""))).map((o) => o.key), ["v/two"]);
+    assert.equal(await storage.headObject("v/one"), undefined);
+  });
+});
+
+Deno.test("local storage: a part that does not match its ETag fails completion and leaves the old object", async () => {
+  await withTempFolder(async (folder) => {
+    const storage = createLocalStorage(folder);
+    await storage.putObject("vol", encoder.encode("old complete object"), "STANDARD");
+    const uploadId = await storage.createMultipartUpload("vol", "STANDARD");
+    const first = await storage.uploadPart("vol", uploadId, 1, patternBytes(5 * MiB, 1));
+    await storage.uploadPart("vol", uploadId, 2, patternBytes(1000, 2));
+    // The first part is copied before the second's ETag is found wrong: the write is cut short.
+    await rejectsWithKind(
+      storage.completeMultipartUpload("vol", uploadId, [
+        { partNumber: 1, etag: first },
+        { partNumber: 2, etag: '"00000000000000000000000000000000"' },
+      ]),
+      "permanent",
+      /InvalidPart/,
+    );
+    assert.equal(
+      new TextDecoder().decode(await readAll(await storage.getObject("vol"))),
+      "old complete object",
+    );
+    assert.equal((await storage.headObject("vol"))?.size, 19);
+    assert.ok(
+      !(await filesUnder(folder)).some((name) => name.includes(".glacier-tmp-")),
+      "the temp file is gone",
+    );
+    assert.equal((await storage.listParts("vol", uploadId)).length, 2, "the upload is intact");
+  });
+});
+
+Deno.test("local storage: a writer killed mid-write leaves no partial object", async () => {
+  await withTempFolder(async (folder) => {
+    const size = 48 * MiB;
+    const moduleUrl = new URL("../../lib/storage/local.ts", import.meta.url).href;
+    const script = `
+      import { createLocalStorage } from ${JSON.stringify(moduleUrl)};
+      const storage = createLocalStorage(${JSON.stringify(folder)});
+      const body = new Uint8Array(${size});
+      for (let round = 1; ; round++) {
+        body.fill(round % 251);
+        console.log("writing " + round);
+        await storage.putObject("big/object.bin", body, "DEEP_ARCHIVE");
+      }
+    `;
+    const child = new Deno.Command(Deno.execPath(), {
+      args: ["eval", "--no-config", script],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let seen = "";
+    while (!seen.includes("writing 2")) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      seen += value;
+    }
+    // Kill it while a temp file shows a write in progress (or after a while, at worst).
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline && !(await hasTempFile(join(folder, "big")))) {
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    child.kill("SIGKILL");
+    await child.status;
+    await reader.cancel();
+
+    assert.ok(seen.includes("writing 2"), `the writer did not get going: ${seen}`);
+    const storage = createLocalStorage(folder);
+    const listed = await collect(storage.listObjects(""));
+    assert.deepEqual(listed.map((o) => o.key), ["big/object.bin"], "only whole objects are listed");
+    const head = await storage.headObject("big/object.bin");
+    assert.equal(head?.size, size);
+    const bytes = await readAll(await storage.getObject("big/object.bin"));
+    assert.equal(bytes.length, size);
+    assert.ok(bytes.every((byte) => byte === bytes[0]), "the object is one whole round");
+  });
+});
+
+Deno.test("local storage: a part sent to an aborted upload is not-found and leaves nothing", async () => {
+  await withTempFolder(async (folder) => {
+    const storage = createLocalStorage(folder);
+    const uploadId = await storage.createMultipartUpload("v/one", "STANDARD");
+    await storage.abortMultipartUpload("v/one", uploadId);
+    await rejectsWithKind(
+      storage.uploadPart("v/one", uploadId, 1, encoder.encode("late")),
+      "not-found",
+      /NoSuchUpload/,
+    );
+    await rejectsWithKind(
+      storage.uploadPart("v/one", "not-an-upload-id", 1, encoder.encode("x")),
+      "not-found",
+    );
+    assert.deepEqual(await filesUnder(folder), []);
+  });
+});

@@ -1,0 +1,113 @@
+/**
+ * Classification of SDK failures that moto cannot produce (access denied, throttling, expired
+ * tokens, socket errors...). The error objects copy the shape the AWS SDK v3 throws: `name` is
+ * the S3 error code, `$metadata.httpStatusCode` the status; network errors carry a Node `code`.
+ */
+
+import assert from "node:assert/strict";
+import { classifyS3Error } from "../../lib/storage/s3_errors.ts";
+import { StorageError } from "../../lib/storage/storage.ts";
+
+function serviceError(code: string, status: number, message: string): Error {
+  return Object.assign(new Error(message), { name: code, $metadata: { httpStatusCode: status } });
+}
+
+function networkError(code: string, message: string): Error {
+  return Object.assign(new Error(message), { code });
+}
+
+const operation = 'upload of part 3 of "x/000001_a.tar.zst.age"';
+
+const cases: [string, unknown, StorageError["kind"], RegExp][] = [
+  [
+    "AccessDenied",
+    serviceError("AccessDenied", 403, "Access Denied"),
+    "permanent",
+    /^upload of part 3 of "x\/000001_a\.tar\.zst\.age" failed: AccessDenied: Access Denied/,
+  ],
+  ["NoSuchBucket", serviceError("NoSuchBucket", 404, "gone"), "permanent", /NoSuchBucket/],
+  [
+    "InvalidAccessKeyId",
+    serviceError("InvalidAccessKeyId", 403, "bad key"),
+    "permanent",
+    /access key/,
+  ],
+  ["SignatureDoesNotMatch", serviceError("SignatureDoesNotMatch", 403, "sig"), "permanent", /sig/],
+  ["ExpiredToken", serviceError("ExpiredToken", 400, "expired"), "permanent", /refresh/],
+  ["InvalidStorageClass", serviceError("InvalidStorageClass", 400, "bad"), "permanent", /class/],
+  ["InvalidBucketName", serviceError("InvalidBucketName", 400, "bad"), "permanent", /Invalid/],
+  ["MalformedXML", serviceError("MalformedXML", 400, "bad xml"), "permanent", /MalformedXML/],
+  ["InvalidArgument", serviceError("InvalidArgument", 400, "bad"), "permanent", /InvalidArg/],
+  ["other 4xx", serviceError("Teapot", 418, "short and stout"), "permanent", /Teapot/],
+  ["RequestTimeTooSkewed", serviceError("RequestTimeTooSkewed", 403, "skew"), "permanent", /clock/],
+  ["RequestTimeout", serviceError("RequestTimeout", 400, "idle"), "transient", /RequestTimeout/],
+  ["408", serviceError("ClientTimeout", 408, "too slow"), "transient", /too slow/],
+  ["429", serviceError("TooManyRequests", 429, "slow down"), "transient", /slow down/],
+  ["SlowDown", serviceError("SlowDown", 503, "Please reduce"), "transient", /SlowDown/],
+  ["Throttling", serviceError("Throttling", 400, "Rate exceeded"), "transient", /Rate/],
+  ["InternalError", serviceError("InternalError", 500, "oops"), "transient", /InternalError/],
+  [
+    "5xx without a readable body",
+    serviceError("Error", 502, "Deserialization error: to see the raw response..."),
+    "transient",
+    /failed: HTTP 502$/,
+  ],
+  ["NoSuchKey", serviceError("NoSuchKey", 404, "no key"), "not-found", /NoSuchKey/],
+  ["NotFound on HEAD", serviceError("NotFound", 404, "UnknownError"), "not-found", /HTTP 404/],
+  ["NoSuchUpload", serviceError("NoSuchUpload", 404, "no upload"), "not-found", /NoSuchUpload/],
+  [
+    "InvalidObjectState",
+    serviceError("InvalidObjectState", 403, "archived"),
+    "archived",
+    /InvalidObjectState/,
+  ],
+  ["ECONNRESET", networkError("ECONNRESET", "read ECONNRESET"), "transient", /ECONNRESET/],
+  ["ECONNREFUSED", networkError("ECONNREFUSED", "connect ECONNREFUSED"), "transient", /REFUSED/],
+  ["ETIMEDOUT", networkError("ETIMEDOUT", "connect ETIMEDOUT"), "transient", /ETIMEDOUT/],
+  ["EPIPE", networkError("EPIPE", "write EPIPE"), "transient", /EPIPE/],
+  ["socket hang up", new Error("socket hang up"), "transient", /socket hang up/],
+  [
+    "TimeoutError",
+    Object.assign(new Error("request timed out"), { name: "TimeoutError" }),
+    "transient",
+    /timed out/,
+  ],
+  ["fetch failure", new TypeError("fetch failed"), "transient", /fetch failed/],
+  ["unknown without status", new Error("something odd"), "transient", /something odd/],
+  ["programming error", new TypeError("x is not a function"), "permanent", /internal error/],
+  [
+    "no credentials",
+    Object.assign(new Error("Could not load credentials from any providers"), {
+      name: "CredentialsProviderError",
+    }),
+    "permanent",
+    /no usable AWS credentials.*AWS_ACCESS_KEY_ID.*aws configure.*--profile/,
+  ],
+  [
+    "unreadable ~/.aws",
+    new Error("Region is missing"),
+    "permanent",
+    /Region is missing.*cannot be read.*permissions/,
+  ],
+];
+
+for (const [label, error, kind, pattern] of cases) {
+  Deno.test(`classifyS3Error: ${label} -> ${kind}`, () => {
+    const classified = classifyS3Error(error, operation);
+    assert.ok(classified instanceof StorageError);
+    assert.equal(classified.kind, kind, classified.message);
+    assert.match(classified.message, pattern);
+    assert.ok(classified.message.startsWith(`${operation} failed: `), classified.message);
+    assert.ok(!classified.message.includes("\n"));
+    assert.equal(classified.cause, error);
+  });
+}
+
+Deno.test("classifyS3Error keeps messages on one short line and passes StorageErrors through", () => {
+  const long = serviceError("InternalError", 500, `line one\nline two ${"x".repeat(2000)}`);
+  const classified = classifyS3Error(long, 'download of "k"');
+  assert.ok(!classified.message.includes("\n"));
+  assert.ok(classified.message.length < 500);
+  const already = new StorageError("archived", "already classified");
+  assert.equal(classifyS3Error(already, "anything"), already);
+});
