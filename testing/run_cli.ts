@@ -1,7 +1,7 @@
 /** Runs the glacier command line as a child process, the way a user (or cron) would. */
-import { fromFileUrl } from "node:url";
+import { fileURLToPath } from "node:url";
 
-const MAIN = fromFileUrl(new URL("../main.ts", import.meta.url));
+const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
 /** What a run printed and how it ended. */
 export interface CliResult {

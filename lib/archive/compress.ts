@@ -35,6 +35,44 @@ export function decompressStream(kind: Compression): TransformStream<Uint8Array,
   }
 }
 
-function toWeb(duplex: Duplex): TransformStream<Uint8Array, Uint8Array> {
-  return Duplex.toWeb(duplex) as unknown as TransformStream<Uint8Array, Uint8Array>;
+/**
+ * Wraps a zlib stream with real backpressure: each input chunk is handed over only when zlib has
+ * taken the previous one, and the output queue is bounded by the readable side. (Node's
+ * `Duplex.toWeb` reads its source eagerly, which let a fast producer fill memory.)
+ */
+function toWeb(zlibStream: Duplex): TransformStream<Uint8Array, Uint8Array> {
+  let failure: Error | undefined;
+  let output: TransformStreamDefaultController<Uint8Array>;
+  zlibStream.on("data", (chunk: Uint8Array) => output.enqueue(chunk));
+  zlibStream.on("error", (error: Error) => {
+    failure = error;
+  });
+  const whenDone = (action: (done: (error?: Error | null) => void) => void) =>
+    new Promise<void>((resolve, reject) => {
+      if (failure) return reject(failure);
+      const onError = (error: Error) => reject(error);
+      zlibStream.once("error", onError);
+      action((error) => {
+        zlibStream.off("error", onError);
+        if (error ?? failure) reject(error ?? failure);
+        else resolve();
+      });
+    });
+  return new TransformStream<Uint8Array, Uint8Array>({
+    start(controller) {
+      output = controller;
+    },
+    transform(chunk) {
+      return whenDone((done) => zlibStream.write(chunk, done));
+    },
+    flush() {
+      return whenDone((done) => {
+        zlibStream.once("end", () => done());
+        zlibStream.end();
+      });
+    },
+    cancel() {
+      zlibStream.destroy();
+    },
+  });
 }

@@ -1,6 +1,6 @@
 /**
  * Builds one volume file: TAR -> compression -> age encryption -> SHA-256 and size -> local file.
- * The file is written under a `.partial` name and renamed only when complete and synced, and the
+ * The file is written under a `.partial` name and renamed only when complete, and the
  * catalog marks the volume built (with its checksum and the files' outcomes) in one transaction.
  */
 import { createHash } from "node:crypto";
@@ -61,8 +61,8 @@ export async function buildVolume(
         crashPoint("mid-volume-build");
       },
     });
+    // No fsync: a resume re-checks a built volume against its SHA-256 before sending it.
     await stream.pipeTo(sink, { signal });
-    await file.sync();
   } catch (error) {
     file.close();
     await Deno.remove(partial).catch(() => {});

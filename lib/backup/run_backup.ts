@@ -31,7 +31,7 @@ export interface BackupContext {
 
 /** Runs the backup recorded in `ctx.catalog` to the end. Throws on a failure (resumable). */
 export async function runBackup(ctx: BackupContext): Promise<void> {
-  const { catalog, log, progress } = ctx;
+  const { catalog, progress } = ctx;
   const settings = catalog.settings();
   await Deno.mkdir(settings.workDir, { recursive: true, mode: 0o700 });
 

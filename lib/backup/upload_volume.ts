@@ -46,6 +46,11 @@ export async function uploadVolume(
 ): Promise<void> {
   const size = volume.size!;
   const key = volume.objectKey;
+  if (storage.putFile) {
+    await storage.putFile(key, path, volume.storageClass);
+    observer.onBytes?.(size);
+    return await checkAndFinish(catalog, storage, volume, path);
+  }
   const partSize = volume.partSize ?? partSizeFor(size);
   const partCount = Math.max(1, Math.ceil(size / partSize));
   let uploadId = volume.uploadId;
@@ -93,11 +98,21 @@ export async function uploadVolume(
     if (!(error instanceof StorageError && error.kind === "not-found")) throw error;
     if (!(await alreadyStored(storage, key, size))) throw error;
   }
-  const info = await storage.headObject(key);
-  if (!info || info.size !== size) {
+  await checkAndFinish(catalog, storage, volume, path);
+}
+
+/** Checks the stored object's size, then marks the volume uploaded and deletes the local file. */
+async function checkAndFinish(
+  catalog: Catalog,
+  storage: Storage,
+  volume: VolumeRecord,
+  path: string,
+): Promise<void> {
+  const info = await storage.headObject(volume.objectKey);
+  if (!info || info.size !== volume.size) {
     throw new UploadCheckError(
-      `uploaded ${key} but the store reports ${info ? `${info.size} bytes` : "no object"}, ` +
-        `expected ${size}`,
+      `uploaded ${volume.objectKey} but the store reports ` +
+        `${info ? `${info.size} bytes` : "no object"}, expected ${volume.size}`,
     );
   }
   await finish(catalog, volume, path);

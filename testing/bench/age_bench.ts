@@ -3,7 +3,7 @@
  * createDecryptStream, next to raw node:crypto chacha20-poly1305 on the same data. Each figure is
  * the best of a few runs; output is consumed without copying.
  *
- *     deno run --allow-all bench/age_bench.ts [MiB] [runs]
+ *     deno run --allow-all testing/bench/age_bench.ts [MiB] [runs]
  */
 
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from "node:crypto";
@@ -12,7 +12,7 @@ import {
   createEncryptStream,
   generateIdentity,
   recipientFromIdentity,
-} from "../lib/crypto/age.ts";
+} from "../../lib/crypto/age.ts";
 
 const TOTAL_MIB = Number(Deno.args[0] ?? 256);
 const RUNS = Number(Deno.args[1] ?? 3);
