@@ -6,6 +6,13 @@ import { Command, CommanderError } from "commander";
 import { backupCommand } from "./commands/backup.ts";
 import { resumeCommand } from "./commands/resume.ts";
 import { keyCommand } from "./commands/key.ts";
+import { showCommand } from "./commands/show.ts";
+import { syncCommand } from "./commands/sync.ts";
+import { deleteCommand } from "./commands/delete.ts";
+import { decryptCommand } from "./commands/decrypt.ts";
+import { restoreCommand } from "./commands/restore.ts";
+import { listCommand } from "./commands/list.ts";
+import { estimateCommand } from "./commands/estimate.ts";
 import { errorLine, ExitCode, UsageError } from "./lib/cli/exit.ts";
 import { CatalogError } from "./lib/catalog/catalog.ts";
 import { AgeError } from "./lib/crypto/age.ts";
@@ -26,7 +33,14 @@ export async function main(args: string[]): Promise<number> {
     .showHelpAfterError("(run with --help for usage)")
     .addCommand(backupCommand(setExitCode))
     .addCommand(resumeCommand(setExitCode))
-    .addCommand(keyCommand(setExitCode));
+    .addCommand(keyCommand(setExitCode))
+    .addCommand(showCommand(setExitCode))
+    .addCommand(syncCommand(setExitCode))
+    .addCommand(deleteCommand(setExitCode))
+    .addCommand(decryptCommand(setExitCode))
+    .addCommand(restoreCommand(setExitCode))
+    .addCommand(listCommand(setExitCode))
+    .addCommand(estimateCommand(setExitCode));
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();

@@ -5,7 +5,7 @@
  */
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
-import { CREATE_SCHEMA, SCHEMA_VERSION } from "./schema.ts";
+import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
 
 /** A catalog that cannot be opened or used; the message is one user-facing line. */
@@ -105,6 +105,7 @@ export class Catalog {
     catalog.#configure();
     catalog.transaction(() => {
       db.exec(CREATE_SCHEMA);
+      for (const step of MIGRATIONS) db.exec(step);
       db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
       catalog.#setMeta("settings", JSON.stringify(settings));
       catalog.#setMeta("phase", "scanning");
@@ -147,6 +148,12 @@ export class Catalog {
       if (row.user_version < 1 || catalog.#getMeta("settings") === undefined) {
         throw new CatalogError(`${path} is not a glacier state database`);
       }
+      if (row.user_version < SCHEMA_VERSION) {
+        catalog.transaction(() => {
+          for (const step of MIGRATIONS.slice(row.user_version - 1)) db.exec(step);
+          db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+        });
+      }
       const check = db.prepare("PRAGMA quick_check").get() as { quick_check: string };
       if (check.quick_check !== "ok") {
         throw new CatalogError(`state database ${path} is damaged: ${check.quick_check}`);
@@ -164,6 +171,14 @@ export class Catalog {
     this.#db.exec("PRAGMA synchronous = FULL");
     this.#db.exec("PRAGMA foreign_keys = ON");
     this.#db.exec("PRAGMA busy_timeout = 5000");
+  }
+
+  /**
+   * The underlying database, for the query modules of lib/catalog/ (listing, restore state, ...)
+   * that keep their SQL beside the feature that needs it. Write only inside `transaction`.
+   */
+  get db(): DatabaseSync {
+    return this.#db;
   }
 
   /** Closes the database; the catalog must not be used afterwards. */

@@ -3,10 +3,16 @@
  * `PRAGMA user_version` so that a newer program can migrate and an older one can refuse.
  */
 
-/** The schema version this program writes and understands. */
-export const SCHEMA_VERSION = 1;
+/**
+ * Steps that bring an older catalog up to date: `MIGRATIONS[i]` turns version `i + 1` into
+ * version `i + 2`. Append only; never edit a step that has shipped.
+ */
+export const MIGRATIONS: string[] = [];
 
-/** Creates every table of an empty catalog. */
+/** The schema version this program writes and understands. */
+export const SCHEMA_VERSION = 1 + MIGRATIONS.length;
+
+/** Creates every table of an empty version-1 catalog (then `MIGRATIONS` run in order). */
 export const CREATE_SCHEMA = `
 CREATE TABLE meta (
   key   TEXT PRIMARY KEY,

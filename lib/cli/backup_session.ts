@@ -5,6 +5,7 @@
 import { resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
 import { runBackup } from "../backup/run_backup.ts";
+import { uploadCatalogCopy } from "../backup/catalog_copy.ts";
 import { openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";
 import { StorageError } from "../storage/storage.ts";
@@ -61,6 +62,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
         .concat(log.logPath ? [resolve(log.logPath)] : [], [resolve(settings.workDir)]),
       signal: interrupt.signal,
     });
+    await uploadCatalogCopy(catalog, storage);
   } catch (error) {
     display.stop();
     if (interrupt.signal.aborted) {
