@@ -13,6 +13,7 @@ import { decryptCommand } from "./commands/decrypt.ts";
 import { restoreCommand } from "./commands/restore.ts";
 import { listCommand } from "./commands/list.ts";
 import { estimateCommand } from "./commands/estimate.ts";
+import { verifyCommand } from "./commands/verify.ts";
 import { errorLine, ExitCode, UsageError } from "./lib/cli/exit.ts";
 import { CatalogError } from "./lib/catalog/catalog.ts";
 import { AgeError } from "./lib/crypto/age.ts";
@@ -40,7 +41,8 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(decryptCommand(setExitCode))
     .addCommand(restoreCommand(setExitCode))
     .addCommand(listCommand(setExitCode))
-    .addCommand(estimateCommand(setExitCode));
+    .addCommand(estimateCommand(setExitCode))
+    .addCommand(verifyCommand(setExitCode));
   for (const command of program.commands) {
     command.exitOverride();
     for (const sub of command.commands) sub.exitOverride();
