@@ -2,7 +2,9 @@
  * Splits the scanned files into volumes. Files keep their scan order and a volume is a run of
  * consecutive file ids, so a plan is a handful of ranges whatever the number of files. A volume is
  * closed when the next entry would take it past the target size; a file never spans two volumes,
- * and a file larger than the target gets a volume of its own.
+ * and a file larger than the target gets a volume of its own (a run of folders and small files
+ * before it, under 1/16 of the target, joins it rather than become a tiny volume: every Glacier
+ * object is billed at least 40 KB and costs a request to thaw).
  */
 import type { Catalog, PlannedVolume } from "../catalog/catalog.ts";
 import { type BackupSettings, objectKey, volumeName } from "../catalog/settings.ts";
@@ -41,7 +43,8 @@ export function planVolumes(catalog: Catalog, settings: BackupSettings): Planned
     if (page.length === 0) break;
     for (const file of page) {
       const bytes = tarEntryEstimate(file.size, file.archivePath);
-      if (current && current.bytes + bytes > settings.volumeSize) close();
+      const tooSmallToClose = current !== undefined && current.bytes < settings.volumeSize / 16;
+      if (current && current.bytes + bytes > settings.volumeSize && !tooSmallToClose) close();
       if (!current) current = { first: file.id, last: file.id, bytes: 0 };
       current.last = file.id;
       current.bytes += bytes;

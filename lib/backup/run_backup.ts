@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
-import type { BackupSettings } from "../catalog/settings.ts";
+import { type BackupSettings, objectKey } from "../catalog/settings.ts";
 import { planVolumes } from "../archive/plan.ts";
 import { scanSources } from "../archive/scan.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -96,9 +96,23 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   if (firstError !== undefined) throw firstError;
   ctx.signal.throwIfAborted();
 
+  await abortOrphanUploads(ctx, settings);
   catalog.setPhase("done");
   progress.phase = "done";
   if (settings.workDirIsTemporary) await Deno.remove(settings.workDir).catch(() => {});
+}
+
+/**
+ * Aborts unfinished multipart uploads left in the backup's folder. Once every volume is uploaded,
+ * any that remain were started by a run killed before it could record them, and would otherwise
+ * be billed for ever.
+ */
+async function abortOrphanUploads(ctx: BackupContext, settings: BackupSettings): Promise<void> {
+  const folder = `${objectKey(settings, "")}/`;
+  for (const upload of await ctx.storage.listMultipartUploads(folder)) {
+    ctx.log.info(`aborting an unfinished upload left by an interrupted run: ${upload.key}`);
+    await ctx.storage.abortMultipartUpload(upload.key, upload.uploadId);
+  }
 }
 
 async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promise<void> {
@@ -190,7 +204,11 @@ async function uploadOne(
       counted = uploaded;
     },
     onResume: (finished, total) =>
-      log.info(`continuing upload of ${volume.name} at part ${finished + 1} of ${total}`),
+      log.info(
+        finished < total
+          ? `continuing upload of ${volume.name} at part ${finished + 1} of ${total}`
+          : `completing upload of ${volume.name}: all ${total} parts were already sent`,
+      ),
   }, signal);
   progress.volumesUploaded++;
   crashPoint("after-volume-uploaded");

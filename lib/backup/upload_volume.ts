@@ -29,6 +29,7 @@ export class UploadCheckError extends Error {
 export interface UploadObserver {
   /** Bytes of this volume now stored remotely (counting parts finished in earlier runs). */
   onBytes?: (uploaded: number) => void;
+  /** An earlier run's upload continues; `finishedParts` of `totalParts` are already stored. */
   onResume?: (finishedParts: number, totalParts: number) => void;
 }
 
@@ -74,12 +75,18 @@ export async function uploadVolume(
   let uploaded = [...done.values()].reduce((sum, part) => sum + part.size, 0);
   observer.onBytes?.(uploaded);
   const file = await Deno.open(path, { read: true });
+  // One buffer for every part: a part's request has finished before the next is read.
+  const buffer = new Uint8Array(Math.min(partSize, size));
   try {
     for (let partNumber = 1; partNumber <= partCount; partNumber++) {
       signal?.throwIfAborted();
       if (done.has(partNumber)) continue;
       const offset = (partNumber - 1) * partSize;
-      const body = await readAt(file, offset, Math.min(partSize, size - offset));
+      const body = await readAt(
+        file,
+        offset,
+        buffer.subarray(0, Math.min(partSize, size - offset)),
+      );
       const etag = await uploadCheckedPart(storage, key, uploadId, partNumber, body);
       catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
       crashPoint("after-part-uploaded");
@@ -192,11 +199,11 @@ function sameEtag(a: string, b: string): boolean {
   return a.replaceAll('"', "").toLowerCase() === b.replaceAll('"', "").toLowerCase();
 }
 
-async function readAt(file: Deno.FsFile, offset: number, length: number): Promise<Uint8Array> {
-  const buffer = new Uint8Array(length);
+/** Fills `buffer` from the file at `offset`. */
+async function readAt(file: Deno.FsFile, offset: number, buffer: Uint8Array): Promise<Uint8Array> {
   await file.seek(offset, Deno.SeekMode.Start);
   let filled = 0;
-  while (filled < length) {
+  while (filled < buffer.length) {
     const n = await file.read(buffer.subarray(filled));
     if (n === null) {
       throw new UploadCheckError(`volume file ended early at byte ${offset + filled}`);

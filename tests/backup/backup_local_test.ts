@@ -30,7 +30,7 @@ async function bucketVolumes(bucket: string, backupId: string): Promise<string[]
 Deno.test("backup to a folder bucket is recovered byte for byte by age | zstd | tar", async () => {
   const box = await sandbox();
   try {
-    await makeTree(box.src, { bigFiles: [1_500_000, 700_000], smallFiles: 300 });
+    await makeTree(box.src, { bigFiles: [1_500_000, 700_000, 1_100_000], smallFiles: 300 });
     const result = await runCli([
       "backup",
       "--src-dirs",
@@ -217,6 +217,69 @@ Deno.test("bad input: one line on stderr, exit code 2, no stack trace", async ()
     const resumed = await runCli(["resume", corrupt]);
     assert.equal(resumed.code, 2);
     assert.match(resumed.stderr, /state database/);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("Ctrl-C stops cleanly, says how to resume, and resume finishes the backup", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src, { bigFiles: Array(40).fill(1_000_000) });
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-all",
+        "--quiet",
+        new URL("../../main.ts", import.meta.url).pathname,
+        "backup",
+        "--src-dirs",
+        box.src,
+        "--bucket",
+        `file://${box.bucket}`,
+        "--volume-size",
+        "1MiB",
+        "--state-dir",
+        box.state,
+      ],
+      env: { GLACIER_PROGRESS_INTERVAL_MS: "20" },
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    let stderr = "";
+    const decoder = new TextDecoder();
+    const reader = child.stderr.getReader();
+    // Interrupt once the first volume is uploaded, as a user pressing Ctrl-C would.
+    while (!/uploaded 000001_/.test(stderr)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      stderr += decoder.decode(value);
+    }
+    child.kill("SIGINT");
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      stderr += decoder.decode(r.value);
+    }
+    const status = await child.status;
+    assert.equal(status.code, 3, stderr);
+    assert.match(stderr, /interrupted/);
+    assert.match(stderr, /resume with: glacier resume \S+statedb\.sqlite3/);
+    assert.match(stderr, /files \d+\/\d+, .* volumes built \d+\/\d+ uploaded \d+\/\d+/);
+    const stateDb = stderr.match(/glacier resume (\S+)/)![1];
+    const resumed = await runCli(["resume", stateDb]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const catalog = Catalog.open(stateDb);
+    const backupId = catalog.settings().backupId;
+    assert.ok(catalog.volumes().every((v) => v.state === "uploaded"));
+    catalog.close();
+    const key = join(box.root, "key.txt");
+    await Deno.writeTextFile(key, (await runCli(["key", "export", stateDb])).stdout);
+    const dest = join(box.root, "restored");
+    await Deno.mkdir(dest);
+    for (const v of await bucketVolumes(box.bucket, backupId)) {
+      await extractWithReferenceTools(v, dest, key);
+    }
+    assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
   } finally {
     await box.cleanup();
   }

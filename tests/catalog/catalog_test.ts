@@ -149,3 +149,16 @@ Deno.test("open refuses missing, foreign, corrupt and newer-schema files", async
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("folders before a big file join its volume instead of making a tiny one", async () => {
+  await withCatalog((catalog) => {
+    catalog.insertFiles([
+      { ...file("/src", 0), type: "directory" },
+      { ...file("/src/big", 0), type: "directory" },
+      file("/src/big/huge", 50_000),
+      file("/src/big/small", 100),
+    ]);
+    const plan = planVolumes(catalog, { ...catalog.settings(), volumeSize: 40_000 });
+    assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4]]);
+  });
+});

@@ -1,0 +1,101 @@
+/**
+ * Packing looks at each file again: files gone since the scan are left out and marked vanished,
+ * files that grew or shrank are stored as they are now, with the catalog updated.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Catalog } from "../../lib/catalog/catalog.ts";
+import type { BackupSettings } from "../../lib/catalog/settings.ts";
+import { scanSources } from "../../lib/archive/scan.ts";
+import { planVolumes } from "../../lib/archive/plan.ts";
+import { volumeTar } from "../../lib/archive/volume_tar.ts";
+import { readTar } from "../../lib/archive/tar_reader.ts";
+
+async function scannedCatalog(root: string, src: string): Promise<Catalog> {
+  const settings: BackupSettings = {
+    backupId: "20260101_000000",
+    sourceDirs: [src],
+    bucket: "file:///unused",
+    prefix: "",
+    workDir: root,
+    workDirIsTemporary: false,
+    baseName: "t.tar",
+    volumeSize: 1024 ** 3,
+    compression: "none",
+    encrypt: false,
+    storageClass: "STANDARD",
+    uploadWorkers: 1,
+    excludes: [],
+  };
+  const catalog = Catalog.create(join(root, "state.sqlite3"), settings, { recipients: [] });
+  await scanSources({ sourceDirs: [src], excludes: [], skipPaths: [] }, {
+    addFiles: (files) => catalog.insertFiles(files),
+    addProblem: (p) => catalog.recordProblem(p),
+  });
+  catalog.savePlan(planVolumes(catalog, settings));
+  return catalog;
+}
+
+Deno.test("files that vanish or change after the scan are handled when packed", async () => {
+  const root = await Deno.makeTempDir();
+  const src = join(root, "src");
+  await Deno.mkdir(join(src, "sub"), { recursive: true });
+  await Deno.writeTextFile(join(src, "keep.txt"), "keep");
+  await Deno.writeTextFile(join(src, "gone.txt"), "gone soon");
+  await Deno.writeTextFile(join(src, "sub", "grows.txt"), "short");
+  const catalog = await scannedCatalog(root, src);
+  try {
+    await Deno.remove(join(src, "gone.txt"));
+    await Deno.writeTextFile(join(src, "sub", "grows.txt"), "much longer than before");
+    const tar = volumeTar(catalog, 1);
+    const seen = new Map<string, string>();
+    for await (const { entry, body } of readTar(tar.stream)) {
+      seen.set(entry.path, entry.type === "file" ? await new Response(body).text() : entry.type);
+    }
+    const base = src.slice(1);
+    assert.equal(seen.get(`${base}/keep.txt`), "keep");
+    assert.equal(seen.get(`${base}/sub/grows.txt`), "much longer than before");
+    assert.equal(seen.has(`${base}/gone.txt`), false);
+    assert.equal(seen.get(`${base}/sub`), "directory");
+    const byPath = new Map(tar.updates.map((u) => [
+      catalog.filesAfter(u.id - 1, 1)[0].path,
+      u,
+    ]));
+    assert.equal(byPath.get(join(src, "gone.txt"))?.state, "vanished");
+    assert.equal(byPath.get(join(src, "sub", "grows.txt"))?.state, "stored");
+    assert.equal(byPath.get(join(src, "sub", "grows.txt"))?.size, 23);
+    assert.equal(byPath.has(join(src, "keep.txt")), false);
+  } finally {
+    catalog.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("every volume repeats the folders above its first entry", async () => {
+  const root = await Deno.makeTempDir();
+  const src = join(root, "src");
+  await Deno.mkdir(join(src, "a", "b"), { recursive: true });
+  await Deno.writeFile(join(src, "a", "b", "one.bin"), new Uint8Array(700_000));
+  await Deno.writeFile(join(src, "a", "b", "two.bin"), new Uint8Array(700_000));
+  const catalog = await scannedCatalog(root, src);
+  try {
+    const settings = { ...catalog.settings(), volumeSize: 1024 * 1024 };
+    catalog.clearScan();
+    await scanSources({ sourceDirs: [src], excludes: [], skipPaths: [] }, {
+      addFiles: (files) => catalog.insertFiles(files),
+      addProblem: () => {},
+    });
+    catalog.savePlan(planVolumes(catalog, settings));
+    assert.equal(catalog.volumes().length, 2);
+    const paths: string[] = [];
+    for await (const { entry, body } of readTar(volumeTar(catalog, 2).stream)) {
+      paths.push(entry.path);
+      await body.cancel();
+    }
+    const base = src.slice(1);
+    assert.deepEqual(paths, [base, `${base}/a`, `${base}/a/b`, `${base}/a/b/two.bin`]);
+  } finally {
+    catalog.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
