@@ -35,7 +35,6 @@ export interface ScanTotals {
 }
 
 const BATCH = 1000;
-const STAT_CONCURRENCY = 32;
 
 /** Scans every source folder in order; resolves with the totals. */
 export async function scanSources(options: ScanOptions, sink: ScanSink): Promise<ScanTotals> {
@@ -58,6 +57,7 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
     sink.addProblem({ path, kind, message });
   };
 
+  let lastYield = Date.now();
   for (const root of options.sourceDirs) {
     // Folders are recorded when visited, so each one is followed by everything inside it: GNU
     // tar sets a folder's mtime once it sees an entry outside it, and depends on this order.
@@ -70,7 +70,7 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
       let names: string[];
       try {
         names = [];
-        for await (const entry of Deno.readDir(dir)) names.push(entry.name);
+        for (const entry of Deno.readDirSync(dir)) names.push(entry.name);
       } catch (error) {
         problem(dir, "unreadable", `cannot list folder: ${errorText(error)}`);
         continue;
@@ -80,36 +80,37 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
         !skip.has(path) && !excludes.matches(path, relative(root, path))
       );
       const subdirs: NewFile[] = [];
-      for (let i = 0; i < paths.length; i += STAT_CONCURRENCY) {
-        const slice = paths.slice(i, i + STAT_CONCURRENCY);
-        const infos = await Promise.all(slice.map((path) => lstatOrError(path)));
-        for (let j = 0; j < slice.length; j++) {
-          const path = slice[j];
-          const info = infos[j];
-          if (info instanceof Error) {
-            if (!(info instanceof Deno.errors.NotFound)) {
-              problem(path, "unreadable", `cannot read: ${errorText(info)}`);
-            }
-            continue;
+      for (const path of paths) {
+        const info = lstatOrError(path);
+        if (info instanceof Error) {
+          if (!(info instanceof Deno.errors.NotFound)) {
+            problem(path, "unreadable", `cannot read: ${errorText(info)}`);
           }
-          if (info.isDirectory) {
-            subdirs.push(toNewFile(path, info, null));
-          } else if (info.isFile) {
-            add(toNewFile(path, info, null));
-          } else if (info.isSymlink) {
-            try {
-              add(toNewFile(path, info, await Deno.readLink(path)));
-            } catch (error) {
-              problem(path, "unreadable", `cannot read symlink: ${errorText(error)}`);
-            }
-          } else {
-            problem(path, "special", `skipped ${specialKind(info)}`);
+          continue;
+        }
+        if (info.isDirectory) {
+          subdirs.push(toNewFile(path, info, null));
+        } else if (info.isFile) {
+          add(toNewFile(path, info, null));
+        } else if (info.isSymlink) {
+          try {
+            add(toNewFile(path, info, Deno.readLinkSync(path)));
+          } catch (error) {
+            problem(path, "unreadable", `cannot read symlink: ${errorText(error)}`);
           }
+        } else {
+          problem(path, "special", `skipped ${specialKind(info)}`);
         }
       }
       // Depth first, in name order: visit the first subfolder next.
       for (let i = subdirs.length - 1; i >= 0; i--) pending.push(subdirs[i]);
       options.onProgress?.(totals);
+      // The file system calls above are synchronous (4 us against 40 us for an async lstat
+      // here); every 100 ms, let timers and signal handlers run.
+      if (Date.now() - lastYield > 100) {
+        await new Promise((resolve) => setTimeout(resolve, 0));
+        lastYield = Date.now();
+      }
     }
   }
   flush();
@@ -130,9 +131,9 @@ function toNewFile(path: string, info: Deno.FileInfo, linkTarget: string | null)
   };
 }
 
-async function lstatOrError(path: string): Promise<Deno.FileInfo | Error> {
+function lstatOrError(path: string): Deno.FileInfo | Error {
   try {
-    return await Deno.lstat(path);
+    return Deno.lstatSync(path);
   } catch (error) {
     return error instanceof Error ? error : new Error(String(error));
   }

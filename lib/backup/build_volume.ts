@@ -8,9 +8,11 @@ import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { compressStream } from "../archive/compress.ts";
+import { type CompressorPool, parallelCompressStream } from "../archive/compress_pool.ts";
 import { volumeTar } from "../archive/volume_tar.ts";
 import { createEncryptStream } from "../crypto/age.ts";
 import { crashPoint } from "../cli/crash_point.ts";
+import { freeingInputs, SequentialRelease } from "./buffer_release.ts";
 
 /** What a finished volume build reports. */
 export interface BuiltVolume {
@@ -40,12 +42,20 @@ export async function buildVolume(
   recipients: string[],
   observer: BuildObserver = {},
   signal?: AbortSignal,
+  pool?: CompressorPool,
 ): Promise<BuiltVolume> {
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
   const tar = volumeTar(catalog, volume.id);
-  let stream = tar.stream.pipeThrough(compressStream(settings.compression));
-  if (settings.encrypt) stream = stream.pipeThrough(createEncryptStream(recipients));
+  let stream = tar.stream.pipeThrough(freeingInputs(
+    pool && settings.compression !== "none"
+      ? parallelCompressStream(pool, settings.compression)
+      : compressStream(settings.compression),
+  ));
+  if (settings.encrypt) {
+    stream = stream.pipeThrough(freeingInputs(createEncryptStream(recipients)));
+  }
+  const release = new SequentialRelease();
 
   const file = await Deno.open(partial, { write: true, create: true, truncate: true, mode: 0o600 });
   const hash = createHash("sha256");
@@ -57,12 +67,14 @@ export async function buildVolume(
         size += chunk.length;
         let written = 0;
         while (written < chunk.length) written += await file.write(chunk.subarray(written));
+        release.consumed(chunk);
         observer.onBytes?.(tar.totals.bytes, tar.totals.entries);
         crashPoint("mid-volume-build");
       },
     });
     // No fsync: a resume re-checks a built volume against its SHA-256 before sending it.
     await stream.pipeTo(sink, { signal });
+    release.finish();
   } catch (error) {
     file.close();
     await Deno.remove(partial).catch(() => {});

@@ -16,6 +16,7 @@ import { formatBytes } from "../cli/format.ts";
 import { buildVolume, localVolumePath } from "./build_volume.ts";
 import { uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "./work_queue.ts";
+import { CompressorPool } from "../archive/compress_pool.ts";
 import { crashPoint } from "../cli/crash_point.ts";
 
 /** What a backup run needs besides its catalog. */
@@ -81,15 +82,17 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
     }
   });
 
+  const pool = settings.compression === "none" ? undefined : new CompressorPool();
   try {
     for (const volume of pending) {
       await localRoom.acquire(signal);
-      const ready = await prepareVolume(ctx, settings, volume, recipients, signal);
+      const ready = await prepareVolume(ctx, settings, volume, recipients, signal, pool);
       uploads.push(ready);
     }
   } catch (error) {
     fail(error);
   } finally {
+    pool?.close();
     uploads.close();
   }
   await Promise.all(workers);
@@ -159,6 +162,7 @@ async function prepareVolume(
   volume: VolumeRecord,
   recipients: string[],
   signal: AbortSignal,
+  pool: CompressorPool | undefined,
 ): Promise<VolumeRecord> {
   const { catalog, log, progress } = ctx;
   const path = localVolumePath(settings, volume);
@@ -173,12 +177,20 @@ async function prepareVolume(
   await Deno.remove(`${path}.partial`).catch(() => {});
   const before = progress.bytesDone;
   const beforeFiles = progress.filesDone;
-  const built = await buildVolume(catalog, settings, volume, recipients, {
-    onBytes: (bytes, entries) => {
-      progress.bytesDone = before + bytes;
-      progress.filesDone = beforeFiles + entries;
+  const built = await buildVolume(
+    catalog,
+    settings,
+    volume,
+    recipients,
+    {
+      onBytes: (bytes, entries) => {
+        progress.bytesDone = before + bytes;
+        progress.filesDone = beforeFiles + entries;
+      },
     },
-  }, signal);
+    signal,
+    pool,
+  );
   progress.volumesBuilt++;
   crashPoint("after-volume-built");
   log.toFile(

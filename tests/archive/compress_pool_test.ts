@@ -1,0 +1,77 @@
+/**
+ * Parallel compression emits several frames (gzip members); the reference tools and our own
+ * decompressors must read them back as one stream.
+ */
+import assert from "node:assert/strict";
+import {
+  CompressorPool,
+  parallelCompressStream,
+  SEGMENT_BYTES,
+} from "../../lib/archive/compress_pool.ts";
+import { decompressStream } from "../../lib/archive/compress.ts";
+import { randomBytes } from "../../testing/tree.ts";
+
+/** Text-like data spanning several segments, fed in uneven chunks. */
+function sample(): Uint8Array {
+  const text = new TextEncoder().encode("glacier keeps what you give it; ".repeat(400_000));
+  const data = new Uint8Array(SEGMENT_BYTES * 3 + 12_345);
+  data.set(text.subarray(0, SEGMENT_BYTES * 2));
+  data.set(randomBytes(data.length - SEGMENT_BYTES * 2), SEGMENT_BYTES * 2);
+  return data;
+}
+
+function chunked(data: Uint8Array): ReadableStream<Uint8Array> {
+  let offset = 0;
+  return new ReadableStream({
+    pull(controller) {
+      if (offset >= data.length) return controller.close();
+      const size = 1 + Math.floor(Math.random() * 3_000_000);
+      controller.enqueue(data.slice(offset, offset + size));
+      offset += size;
+    },
+  });
+}
+
+async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
+  return new Uint8Array(await new Response(stream).arrayBuffer());
+}
+
+async function run(cmd: string, args: string[], input: Uint8Array): Promise<Uint8Array> {
+  const child = new Deno.Command(cmd, { args, stdin: "piped", stdout: "piped" }).spawn();
+  const writer = child.stdin.getWriter();
+  const [output] = await Promise.all([
+    child.output(),
+    writer.write(input).then(() => writer.close()),
+  ]);
+  assert.equal(output.code, 0, `${cmd} failed`);
+  return output.stdout;
+}
+
+for (const kind of ["zstd", "gzip"] as const) {
+  Deno.test(`parallel ${kind} output is one valid stream for ${kind} -d and for us`, async () => {
+    const pool = new CompressorPool(2);
+    try {
+      const data = sample();
+      const packed = await collect(chunked(data).pipeThrough(parallelCompressStream(pool, kind)));
+      assert.ok(packed.length < data.length);
+      const ours = await collect(chunked(packed).pipeThrough(decompressStream(kind)));
+      assert.deepEqual(ours, data);
+      const theirs = await run(kind, ["-d", "-c"], packed);
+      assert.deepEqual(theirs, data);
+    } finally {
+      pool.close();
+    }
+  });
+}
+
+Deno.test("an empty input compresses to a valid empty stream", async () => {
+  const pool = new CompressorPool(2);
+  try {
+    const empty = new ReadableStream<Uint8Array>({ start: (c) => c.close() });
+    const packed = await collect(empty.pipeThrough(parallelCompressStream(pool, "zstd")));
+    const back = await run("zstd", ["-d", "-c"], packed);
+    assert.equal(back.length, 0);
+  } finally {
+    pool.close();
+  }
+});
