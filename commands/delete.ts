@@ -1,14 +1,95 @@
-/** `glacier delete STATEDB`: delete volumes remotely and in the catalog. (Placeholder until the command lands.) */
+/** `glacier delete --files NAME... STATEDB`: deletes volumes from the bucket and the catalog. */
 import { Command } from "commander";
-import { UsageError } from "../lib/cli/exit.ts";
+import { dirname, resolve } from "node:path";
+import { Catalog } from "../lib/catalog/catalog.ts";
+import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { Logger } from "../lib/cli/log.ts";
+import { InvalidBucketError } from "../lib/storage/open.ts";
+import { loadPrices } from "../lib/pricing/price_file.ts";
+import {
+  isFolderBucket,
+  openBackupStorage,
+  type StorageOverrides,
+} from "../lib/manage/backup_storage.ts";
+import { deleteVolumes } from "../lib/manage/delete.ts";
+
+/** Parsed `glacier delete` options; connection settings override the stored ones. */
+export interface DeleteOptions extends StorageOverrides {
+  stateDb: string;
+  /** Volume names (e.g. `000001_output.tar.zst.age`) or their object keys. */
+  names: string[];
+  /** Delete without asking. */
+  yes: boolean;
+}
 
 /** The `delete` command. */
-export function deleteCommand(_setExitCode: (code: number) => void): Command {
+export function deleteCommand(setExitCode: (code: number) => void): Command {
   return new Command("delete")
-    .description("delete volumes remotely and in the catalog (not available yet)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError("glacier delete is not available yet");
+    .description("delete volumes from the bucket and mark them deleted in the state database")
+    .argument("[STATEDB]", "state database of the backup (may also follow the --files names)")
+    .requiredOption("--files <name...>", "volume names to delete, e.g. 000001_output.tar.zst.age")
+    .option("--yes", "do not ask for confirmation")
+    .option("--bucket <bucket>", "bucket to delete from (overrides the one stored)")
+    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
+    .option("--region <region>", "AWS region (overrides the one stored)")
+    .option("--profile <name>", "AWS profile (overrides the one stored)")
+    .action(async (stateDb: string | undefined, raw: Record<string, unknown>) => {
+      setExitCode(await deleteCommandRun(parseDeleteOptions(stateDb, raw)));
     });
+}
+
+/**
+ * Validates the raw values. `--files` takes every word up to the next option, so in
+ * `--files A B STATEDB` the last word is the state database.
+ */
+export function parseDeleteOptions(
+  stateDb: string | undefined,
+  raw: Record<string, unknown>,
+): DeleteOptions {
+  const names = [...(raw.files as string[])];
+  const db = stateDb ?? names.pop();
+  if (db === undefined || names.length === 0) {
+    throw new UsageError("usage: glacier delete --files NAME... STATEDB [--yes]");
+  }
+  return {
+    stateDb: db,
+    names,
+    yes: raw.yes === true,
+    bucket: raw.bucket as string | undefined,
+    endpoint: raw.endpoint as string | undefined,
+    region: raw.region as string | undefined,
+    profile: raw.profile as string | undefined,
+  };
+}
+
+/**
+ * Deletes the named volumes; returns 0 when done (or declined), 2 for unknown names, a refusal
+ * without a terminal or a bad bucket, 3 when the bucket failed.
+ */
+export async function deleteCommandRun(options: DeleteOptions): Promise<number> {
+  const catalog = Catalog.open(options.stateDb);
+  const log = await Logger.open(dirname(resolve(options.stateDb)));
+  try {
+    const settings = catalog.settings();
+    const prices = await loadPrices();
+    try {
+      const { storage, bucket } = openBackupStorage(settings, options, log);
+      return await deleteVolumes({
+        catalog,
+        storage,
+        names: options.names,
+        assumeYes: options.yes,
+        chargesApply: !isFolderBucket(bucket),
+        prices,
+        log,
+      });
+    } catch (error) {
+      if (error instanceof UsageError) throw error;
+      log.error(errorLine(error));
+      return error instanceof InvalidBucketError ? ExitCode.Usage : ExitCode.Failed;
+    }
+  } finally {
+    catalog.close();
+    log.close();
+  }
 }

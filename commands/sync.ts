@@ -1,14 +1,55 @@
-/** `glacier sync STATEDB`: reconcile the catalog with the bucket. (Placeholder until the command lands.) */
+/** `glacier sync STATEDB`: reconciles the catalog with what is really in the bucket. */
 import { Command } from "commander";
-import { UsageError } from "../lib/cli/exit.ts";
+import { dirname, resolve } from "node:path";
+import { Catalog } from "../lib/catalog/catalog.ts";
+import { errorLine, ExitCode } from "../lib/cli/exit.ts";
+import { Logger } from "../lib/cli/log.ts";
+import { InvalidBucketError } from "../lib/storage/open.ts";
+import {
+  backupFolderKey,
+  openBackupStorage,
+  type StorageOverrides,
+} from "../lib/manage/backup_storage.ts";
+import { syncCatalog } from "../lib/manage/sync.ts";
+
+/** Parsed `glacier sync` options; connection settings override the stored ones. */
+export interface SyncOptions extends StorageOverrides {
+  stateDb: string;
+}
 
 /** The `sync` command. */
-export function syncCommand(_setExitCode: (code: number) => void): Command {
+export function syncCommand(setExitCode: (code: number) => void): Command {
   return new Command("sync")
-    .description("reconcile the catalog with the bucket (not available yet)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError("glacier sync is not available yet");
+    .description("reconcile the state database with what is really in the bucket")
+    .argument("<STATEDB>", "state database of the backup")
+    .option("--bucket <bucket>", "bucket to compare with (overrides the one stored)")
+    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
+    .option("--region <region>", "AWS region (overrides the one stored)")
+    .option("--profile <name>", "AWS profile (overrides the one stored)")
+    .action(async (stateDb: string, raw: StorageOverrides) => {
+      setExitCode(await sync({ stateDb, ...raw }));
     });
+}
+
+/**
+ * Reconciles the backup of `options.stateDb` with its bucket; returns 0 when they agree, 1 when
+ * differences were found (and recorded), 2 for a bad bucket, 3 when the bucket cannot be listed.
+ */
+export async function sync(options: SyncOptions): Promise<number> {
+  const catalog = Catalog.open(options.stateDb);
+  const log = await Logger.open(dirname(resolve(options.stateDb)));
+  try {
+    const settings = catalog.settings();
+    try {
+      const { storage } = openBackupStorage(settings, options, log);
+      await storage.checkAccess();
+      return await syncCatalog(catalog, storage, backupFolderKey(settings), log);
+    } catch (error) {
+      log.error(errorLine(error));
+      return error instanceof InvalidBucketError ? ExitCode.Usage : ExitCode.Failed;
+    }
+  } finally {
+    catalog.close();
+    log.close();
+  }
 }

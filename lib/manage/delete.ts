@@ -1,0 +1,142 @@
+/**
+ * `glacier delete`: deletes chosen volumes from the bucket and marks them (and their files)
+ * deleted in the catalog. It first says what will go and what deleting before the storage class's
+ * minimum duration will cost, and asks; nothing is deleted unless every name is known.
+ */
+import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import { markVolumeDeleted, uploadedAt } from "../catalog/reconcile.ts";
+import { ExitCode, UsageError } from "../cli/exit.ts";
+import { formatBytes } from "../cli/format.ts";
+import type { Logger } from "../cli/log.ts";
+import { formatDollars } from "../pricing/money.ts";
+import type { PriceTable } from "../pricing/prices.ts";
+import type { Storage } from "../storage/storage.ts";
+import { refreshCatalogCopy } from "./backup_storage.ts";
+import { confirm, type Prompter, terminalPrompter } from "./confirm.ts";
+import { type EarlyDeletion, earlyDeletion } from "./early_deletion.ts";
+import { plural } from "./show_format.ts";
+
+/** How `deleteVolumes` runs. */
+export interface DeleteRun {
+  catalog: Catalog;
+  storage: Storage;
+  /** The volume names (or object keys) to delete, as given. */
+  names: string[];
+  /** Delete without asking. */
+  assumeYes: boolean;
+  /** False for a folder bucket, where S3's minimum storage durations do not apply. */
+  chargesApply: boolean;
+  prices: PriceTable;
+  log: Logger;
+  prompter?: Prompter;
+}
+
+/** One volume to delete, with what the store says about it. */
+interface Target {
+  volume: VolumeRecord;
+  /** False when the object is already gone from the bucket. */
+  present: boolean;
+  /** The class the store reports (the catalog's when the object is gone). */
+  storageClass: string;
+  early?: EarlyDeletion;
+}
+
+/**
+ * Picks the volumes `names` designate; a `UsageError` naming every unknown name (or a volume
+ * that is not uploaded yet), so that nothing is deleted after a typo.
+ */
+export function selectVolumes(volumes: VolumeRecord[], names: string[]): VolumeRecord[] {
+  if (names.length === 0) throw new UsageError("--files names no volume to delete");
+  const chosen = new Map<number, VolumeRecord>();
+  const unknown: string[] = [];
+  for (const name of names) {
+    const volume = volumes.find((v) => v.name === name || v.objectKey === name);
+    if (volume) chosen.set(volume.id, volume);
+    else unknown.push(name);
+  }
+  if (unknown.length > 0) {
+    throw new UsageError(
+      `not a volume of this backup: ${unknown.join(", ")} (glacier show lists them); ` +
+        "nothing was deleted",
+    );
+  }
+  const unfinished = [...chosen.values()].filter((v) =>
+    v.state === "planned" || v.state === "built"
+  );
+  if (unfinished.length > 0) {
+    throw new UsageError(
+      `not uploaded yet: ${unfinished.map((v) => v.name).join(", ")} (resume the backup first); ` +
+        "nothing was deleted",
+    );
+  }
+  return [...chosen.values()].sort((a, b) => a.id - b.id);
+}
+
+/**
+ * Runs the deletion and returns 0 (also when the user declines). Storage failures are thrown;
+ * volumes deleted before one are already marked in the catalog.
+ */
+export async function deleteVolumes(run: DeleteRun): Promise<number> {
+  const { catalog, storage, log } = run;
+  const selected = selectVolumes(catalog.volumes(), run.names);
+  for (const v of selected.filter((v) => v.state === "deleted")) {
+    log.info(`${v.name} is already deleted`);
+  }
+  const volumes = selected.filter((v) => v.state !== "deleted");
+  if (volumes.length === 0) return ExitCode.Ok;
+
+  await storage.checkAccess();
+  const targets: Target[] = [];
+  for (const volume of volumes) targets.push(await inspect(volume, run));
+  for (const target of targets) log.info(describeTarget(target));
+  const bytes = targets.reduce((n, t) => n + (t.volume.size ?? 0), 0);
+  const charge = targets.reduce((n, t) => n + (t.early?.charge ?? 0), 0);
+  if (charge > 0) {
+    log.warn(
+      `deleting now costs an early-deletion charge of about ${formatDollars(charge)} ` +
+        `(${run.prices.region} prices of ${run.prices.takenOn})`,
+    );
+  }
+  const question = `delete ${plural(targets.length, "volume")} (${formatBytes(bytes)}) from ` +
+    `${storage.description}? This cannot be undone.`;
+  if (!run.assumeYes && !await confirm(question, "--yes", run.prompter ?? terminalPrompter)) {
+    log.info("nothing was deleted");
+    return ExitCode.Ok;
+  }
+
+  try {
+    for (const target of targets) {
+      await storage.deleteObject(target.volume.objectKey);
+      const files = markVolumeDeleted(catalog, target.volume.id);
+      log.info(
+        `deleted ${target.volume.name}${target.present ? "" : " (already gone from the bucket)"}` +
+          `; ${plural(files, "entry", "entries")} marked deleted`,
+      );
+    }
+  } finally {
+    await refreshCatalogCopy(catalog, storage, log);
+  }
+  return ExitCode.Ok;
+}
+
+/** Looks the volume's object up: is it there, and what would deleting it now cost? */
+async function inspect(volume: VolumeRecord, run: DeleteRun): Promise<Target> {
+  const info = await run.storage.headObject(volume.objectKey);
+  if (!info) return { volume, present: false, storageClass: volume.storageClass };
+  const since = info.lastModified ?? uploadedAt(run.catalog, volume.id);
+  const early = run.chargesApply && since
+    ? earlyDeletion(info.size, info.storageClass, since, run.prices)
+    : undefined;
+  return { volume, present: true, storageClass: info.storageClass, early };
+}
+
+function describeTarget(target: Target): string {
+  const v = target.volume;
+  const what = `${v.name} (${formatBytes(v.size ?? 0)}, ${target.storageClass})`;
+  if (!target.present) return `${what}: not in the bucket any more; will be marked deleted`;
+  const early = target.early;
+  if (!early) return `${what}: will be deleted`;
+  return `${what}: will be deleted after ${plural(early.ageDays, "day")} of the ` +
+    `${early.minimumDays}-day minimum; early-deletion charge for the ` +
+    `${plural(early.daysLeft, "day")} left: ${formatDollars(early.charge)}`;
+}
