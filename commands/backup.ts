@@ -11,7 +11,9 @@ import {
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/cli/backup_session.ts";
 import { Logger } from "../lib/cli/log.ts";
-import { UsageError } from "../lib/cli/exit.ts";
+import { ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { forecastBackup, forecastLines } from "../lib/pricing/backup_forecast.ts";
+import { loadPrices } from "../lib/pricing/price_file.ts";
 import {
   compressionOption,
   countOption,
@@ -61,9 +63,10 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .option("--region <region>", "AWS region")
     .option("--profile <name>", "AWS profile")
     .option("--state-dir <dir>", "folder for the state database and logs", ".")
+    .option("--dry-run", "only scan, and print the expected volumes and costs")
     .action(async (outputTar: string | undefined, raw: Record<string, unknown>) => {
       const options = parseBackupOptions(outputTar, raw);
-      setExitCode(await backup(options));
+      setExitCode(raw.dryRun ? await dryRunBackup(options) : await backup(options));
     });
 }
 
@@ -143,6 +146,33 @@ export async function backup(options: BackupOptions): Promise<number> {
   } finally {
     log.close();
   }
+}
+
+/**
+ * `backup --dry-run`: scans the sources and prints the volumes and costs a backup would have.
+ * Writes nothing (no state database, no log) and does not touch the bucket.
+ */
+export async function dryRunBackup(options: BackupOptions): Promise<number> {
+  for (const dir of options.srcDirs) await checkSourceDir(dir);
+  const prices = await loadPrices();
+  const forecast = await forecastBackup({
+    sourceDirs: options.srcDirs,
+    excludes: options.excludes,
+    skipPaths: [join(options.stateDir, "logs", "main.log")]
+      .concat(options.outputTar ? [dirname(resolve(options.outputTar))] : []),
+    volumeSize: options.volumeSize,
+    encrypt: options.encrypt,
+  });
+  for (const problem of forecast.problemSamples) {
+    console.error(`warn: would skip ${problem.path}: ${problem.message}`);
+  }
+  const lines = forecastLines(
+    forecast,
+    { ...options, fileBucket: /^file:/i.test(options.bucket) },
+    prices,
+  );
+  Deno.stdout.writeSync(new TextEncoder().encode(lines.join("\n") + "\n"));
+  return ExitCode.Ok;
 }
 
 async function checkSourceDir(dir: string): Promise<void> {

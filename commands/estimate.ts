@@ -1,14 +1,118 @@
-/** `glacier estimate STATEDB`: estimate storage and restore costs. (Placeholder until the command lands.) */
+/** `glacier estimate STATEDB`: what keeping a backup costs a month, and what restoring it costs. */
 import { Command } from "commander";
-import { UsageError } from "../lib/cli/exit.ts";
+import { Catalog } from "../lib/catalog/catalog.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { formatBytes } from "../lib/cli/format.ts";
+import { countOption } from "../lib/cli/options.ts";
+import { type BackupEstimate, estimateBackup } from "../lib/pricing/backup_estimate.ts";
+import { loadPrices } from "../lib/pricing/price_file.ts";
+import { formatDollars } from "../lib/pricing/money.ts";
+import { formatTable } from "../lib/pricing/table.ts";
+
+/** Parsed `glacier estimate` options. */
+export interface EstimateCommandOptions {
+  stateDb: string;
+  include: string[];
+  pricesFile?: string;
+  days: number;
+  json: boolean;
+}
 
 /** The `estimate` command. */
-export function estimateCommand(_setExitCode: (code: number) => void): Command {
+export function estimateCommand(setExitCode: (code: number) => void): Command {
   return new Command("estimate")
-    .description("estimate storage and restore costs (not available yet)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError("glacier estimate is not available yet");
+    .description("estimate what keeping a backup costs a month, and what restoring it costs")
+    .argument("<STATEDB>", "state database of the backup")
+    .option("--include <pattern...>", "price restoring only the volumes holding these paths")
+    .option("--prices <file>", "JSON file overriding prices (default: $GLACIER_PRICES_FILE)")
+    .option("--days <n>", "days a restored copy is kept", "1")
+    .option("--json", "print machine-readable JSON")
+    .action(async (stateDb: string, raw: Record<string, unknown>) => {
+      setExitCode(
+        await estimate({
+          stateDb,
+          include: (raw.include as string[] | undefined) ?? [],
+          pricesFile: raw.prices as string | undefined,
+          days: countOption("--days", raw.days as string, 36500),
+          json: raw.json === true,
+        }),
+      );
     });
+}
+
+/** Prints the estimate of one backup; returns the exit code. */
+export async function estimate(options: EstimateCommandOptions): Promise<number> {
+  const prices = await loadPrices(options.pricesFile);
+  const catalog = Catalog.open(options.stateDb);
+  let result: BackupEstimate;
+  try {
+    result = estimateBackup(catalog, { include: options.include, days: options.days, prices });
+  } finally {
+    catalog.close();
+  }
+  const text = options.json
+    ? JSON.stringify(result, null, 2)
+    : estimateLines(result, prices.transferOutPerGb).join("\n");
+  await Deno.stdout.write(new TextEncoder().encode(text + "\n"));
+  return ExitCode.Ok;
+}
+
+/** The human-readable report of an estimate. */
+export function estimateLines(estimate: BackupEstimate, transferOutPerGb: number): string[] {
+  const plural = (n: number, word: string) =>
+    `${n.toLocaleString("en-US")} ${
+      n === 1 ? word : word.endsWith("y") ? `${word.slice(0, -1)}ies` : `${word}s`
+    }`;
+  const lines = [
+    `backup ${estimate.backupId}: ${plural(estimate.volumes, "volume")}, ` +
+    formatBytes(estimate.bytes),
+    `prices: ${estimate.prices.region} list prices taken ${estimate.prices.takenOn} ` +
+    "(override with --prices FILE)",
+    "",
+    ...formatTable([
+      ["keeping it", "volumes", "size", "per month", "per year"],
+      ...estimate.storage.map((s) => [
+        s.storageClass,
+        String(s.volumes),
+        formatBytes(s.bytes),
+        formatDollars(s.perMonth),
+        formatDollars(s.perYear),
+      ]),
+    ], [1, 2, 3, 4]),
+  ];
+  for (const s of estimate.storage.filter((s) => s.minimumDays > 0)) {
+    lines.push(
+      `${s.storageClass} is billed for at least ${s.minimumDays} days: deleting a volume sooner ` +
+        "costs the days left",
+    );
+  }
+  const restore = estimate.restore;
+  lines.push("");
+  const what = restore.include.length === 0
+    ? "restoring everything"
+    : `restoring what matches ${restore.include.join(", ")}`;
+  if (restore.volumes === 0) {
+    lines.push(`${what}: no file matches, nothing to restore`);
+    return lines;
+  }
+  lines.push(
+    `${what}: ${plural(restore.entries, "entry")} (${formatBytes(restore.fileBytes)}) in ` +
+      `${restore.volumes} of ${plural(estimate.volumes, "volume")} (${formatBytes(restore.bytes)})`,
+    ...formatTable([
+      ["class", "tier", "wait", "retrieval", "requests", "transfer", "thawed copy", "total"],
+      ...restore.options.map((o) => [
+        o.storageClass,
+        o.tier ?? "-",
+        o.wait,
+        formatDollars(o.retrieval),
+        formatDollars(o.requests),
+        formatDollars(o.transfer),
+        formatDollars(o.temporaryCopy),
+        formatDollars(o.total),
+      ]),
+    ], [3, 4, 5, 6, 7]),
+    `transfer: downloading to the internet at ${formatDollars(transferOutPerGb)} per GB; ` +
+      `thawed copies are kept ${plural(restore.days, "day")} (--days) at the STANDARD rate`,
+  );
+  return lines;
 }

@@ -1,14 +1,205 @@
-/** `glacier list`: list the backups in a bucket. (Placeholder until the command lands.) */
+/** `glacier list --bucket B`: the backups in a bucket, from one streamed listing of its keys. */
 import { Command } from "commander";
-import { UsageError } from "../lib/cli/exit.ts";
+import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { formatBytes, formatDuration } from "../lib/cli/format.ts";
+import { prefixOption } from "../lib/cli/options.ts";
+import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
+import { withRetry } from "../lib/storage/retry.ts";
+import type { ObjectInfo, Storage } from "../lib/storage/storage.ts";
+import { formatTable } from "../lib/pricing/table.ts";
+
+/** Parsed `glacier list` options. */
+export interface ListOptions {
+  bucket: string;
+  prefix: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  json: boolean;
+}
 
 /** The `list` command. */
-export function listCommand(_setExitCode: (code: number) => void): Command {
+export function listCommand(setExitCode: (code: number) => void): Command {
   return new Command("list")
-    .description("list the backups in a bucket (not available yet)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError("glacier list is not available yet");
+    .description("list the backups in a bucket")
+    .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
+    .option("--prefix <prefix>", "key prefix the backups were made with", "")
+    .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
+    .option("--region <region>", "AWS region")
+    .option("--profile <name>", "AWS profile")
+    .option("--json", "print machine-readable JSON (one array)")
+    .action(async (raw: Record<string, unknown>) => {
+      setExitCode(
+        await list({
+          bucket: raw.bucket as string,
+          prefix: prefixOption(raw.prefix as string),
+          endpoint: raw.endpoint as string | undefined,
+          region: raw.region as string | undefined,
+          profile: raw.profile as string | undefined,
+          json: raw.json === true,
+        }),
+      );
     });
+}
+
+/** Lists the backups under the prefix of a bucket; returns the exit code. */
+export async function list(options: ListOptions): Promise<number> {
+  const storage = openListedStorage(options);
+  await storage.checkAccess();
+  const folder = options.prefix === "" ? "" : `${options.prefix}/`;
+  const tally = new BackupTally(folder);
+  for await (const object of storage.listObjects(folder)) tally.add(object);
+  const backups = tally.backups();
+  const where = storage.description + (folder === "" ? "" : ` under ${folder}`);
+  if (options.json) {
+    print(JSON.stringify(backups, null, 2));
+  } else if (backups.length === 0) {
+    print(`no backups in ${where}`);
+  } else {
+    print(listLines(backups).join("\n"));
+    print(`${backups.length} backup${backups.length === 1 ? "" : "s"} in ${where}`);
+  }
+  const hint = tally.otherFoldersHint();
+  if (hint) console.error(hint);
+  return ExitCode.Ok;
+}
+
+function openListedStorage(options: ListOptions): Storage {
+  try {
+    const storage = openStorage(options.bucket, {
+      endpoint: options.endpoint,
+      region: options.region,
+      profile: options.profile,
+    });
+    return withRetry(storage, {
+      onRetry: ({ operation, attempt, delayMs, error }) =>
+        console.error(
+          `warn: ${operation} failed (attempt ${attempt}): ${errorLine(error)}; retrying in ` +
+            formatDuration(delayMs / 1000),
+        ),
+    });
+  } catch (error) {
+    if (error instanceof InvalidBucketError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+function print(text: string): void {
+  Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+}
+
+/** One backup found in a bucket. */
+export interface ListedBackup {
+  backupId: string;
+  /** The key prefix the backup is under ("" for none). */
+  prefix: string;
+  /** When the backup started, from its id (the local time of the machine that made it). */
+  started: string;
+  volumes: number;
+  /** Bytes of its volumes. */
+  bytes: number;
+  /** Storage classes of its volumes. */
+  storageClasses: string[];
+  /** True when the bucket holds a copy of its catalog (`catalog.sqlite3.age`). */
+  catalog: boolean;
+  /** Objects in its folder that are neither volumes nor the catalog copy. */
+  otherObjects: number;
+  /** The newest object's modification time (ISO 8601), when the store reports one. */
+  lastModified?: string;
+}
+
+const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
+const VOLUME_NAME = /^\d{6}_/;
+const CATALOG_NAME = /^catalog\.sqlite3(\.[a-z0-9]+)*$/;
+/** How many other top-level folders a hint names. */
+const HINTED_FOLDERS = 5;
+
+/**
+ * Sums a listing per backup id, as objects stream by: memory grows with the number of backups,
+ * not of objects. Keys are `FOLDER` + `BACKUP_ID/NAME`; anything else is counted as other.
+ */
+export class BackupTally {
+  readonly #byId = new Map<string, ListedBackup & { classes: Set<string> }>();
+  readonly #otherFolders = new Set<string>();
+  #otherKeys = 0;
+
+  /** `folder` is the listed prefix with its trailing `/` ("" for the bucket root). */
+  constructor(readonly folder: string) {}
+
+  /** Counts one listed object. */
+  add(object: ObjectInfo): void {
+    if (!object.key.startsWith(this.folder)) return;
+    const rest = object.key.slice(this.folder.length);
+    const slash = rest.indexOf("/");
+    const id = slash < 0 ? "" : rest.slice(0, slash);
+    const name = rest.slice(slash + 1);
+    const started = BACKUP_ID.exec(id);
+    if (!started || name === "") {
+      this.#otherKeys++;
+      if (slash > 0 && this.#otherFolders.size < HINTED_FOLDERS) {
+        this.#otherFolders.add(rest.slice(0, slash + 1));
+      }
+      return;
+    }
+    let backup = this.#byId.get(id);
+    if (!backup) {
+      const [, y, mo, d, h, mi, s] = started;
+      backup = {
+        backupId: id,
+        prefix: this.folder.replace(/\/$/, ""),
+        started: `${y}-${mo}-${d} ${h}:${mi}:${s}`,
+        volumes: 0,
+        bytes: 0,
+        storageClasses: [],
+        catalog: false,
+        otherObjects: 0,
+        classes: new Set(),
+      };
+      this.#byId.set(id, backup);
+    }
+    if (VOLUME_NAME.test(name) && !name.includes("/")) {
+      backup.volumes++;
+      backup.bytes += object.size;
+      backup.classes.add(object.storageClass);
+    } else if (CATALOG_NAME.test(name)) {
+      backup.catalog = true;
+    } else {
+      backup.otherObjects++;
+    }
+    const modified = object.lastModified?.toISOString();
+    if (modified && (!backup.lastModified || modified > backup.lastModified)) {
+      backup.lastModified = modified;
+    }
+  }
+
+  /** The backups seen, oldest first. */
+  backups(): ListedBackup[] {
+    return [...this.#byId.values()]
+      .sort((a, b) => a.backupId < b.backupId ? -1 : a.backupId > b.backupId ? 1 : 0)
+      .map(({ classes, ...backup }) => ({ ...backup, storageClasses: [...classes].sort() }));
+  }
+
+  /** A line about objects that are not in backup folders (another prefix?), or undefined. */
+  otherFoldersHint(): string | undefined {
+    if (this.#otherKeys === 0) return undefined;
+    const objects = `${this.#otherKeys} object${this.#otherKeys === 1 ? " is" : "s are"}`;
+    if (this.#otherFolders.size === 0) return `note: ${objects} not in a backup folder`;
+    const folders = [...this.#otherFolders].map((f) => this.folder + f).join(", ");
+    return `note: ${objects} not in a backup folder; other folders (try --prefix): ${folders}`;
+  }
+}
+
+/** The table of `glacier list`. */
+export function listLines(backups: ListedBackup[]): string[] {
+  return formatTable([
+    ["backup", "started", "volumes", "size", "class", "catalog copy"],
+    ...backups.map((b) => [
+      b.backupId,
+      b.started,
+      String(b.volumes),
+      formatBytes(b.bytes),
+      b.storageClasses.join(",") || "-",
+      b.catalog ? "yes" : "no",
+    ]),
+  ], [2, 3]);
 }

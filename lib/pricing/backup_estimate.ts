@@ -1,0 +1,153 @@
+/**
+ * The cost of a backup recorded in a state database: keeping its volumes, and restoring all of
+ * them (or those holding the files `--include` names) with each retrieval tier.
+ */
+import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import { compileIncludes, selectFiles } from "./file_selection.ts";
+import {
+  classPrices,
+  expectedWait,
+  type PriceTable,
+  restoreCost,
+  type RetrievalTier,
+  retrievalTiers,
+  storageCostPerMonth,
+} from "./prices.ts";
+
+/** Keeping the volumes of one storage class. */
+export interface StorageEstimate {
+  storageClass: string;
+  volumes: number;
+  bytes: number;
+  perMonth: number;
+  perYear: number;
+  /** Deleting earlier than this is charged as if kept this long. */
+  minimumDays: number;
+}
+
+/** Restoring the selected volumes of one storage class with one tier. */
+export interface RestoreOption {
+  storageClass: string;
+  /** `null` for classes readable without a restore. */
+  tier: RetrievalTier | null;
+  /** Typical wait, e.g. `within 12 h`. */
+  wait: string;
+  waitMaxMinutes: number;
+  volumes: number;
+  bytes: number;
+  retrieval: number;
+  requests: number;
+  transfer: number;
+  temporaryCopy: number;
+  total: number;
+}
+
+/** Everything `glacier estimate` reports. */
+export interface BackupEstimate {
+  backupId: string;
+  volumes: number;
+  bytes: number;
+  storage: StorageEstimate[];
+  restore: {
+    /** The `--include` patterns (empty: everything). */
+    include: string[];
+    /** Matching files, folders and symlinks. */
+    entries: number;
+    fileBytes: number;
+    volumes: number;
+    bytes: number;
+    /** Days the thawed copies are kept. */
+    days: number;
+    options: RestoreOption[];
+  };
+  prices: { region: string; takenOn: string };
+}
+
+/** Settings of an estimate. */
+export interface EstimateOptions {
+  include: string[];
+  days: number;
+  prices: PriceTable;
+}
+
+/** Estimates the costs of the backup in `catalog`. */
+export function estimateBackup(catalog: Catalog, options: EstimateOptions): BackupEstimate {
+  const { prices } = options;
+  const volumes = catalog.volumes().filter((v) => v.state !== "deleted" && v.state !== "missing");
+  const selection = selectFiles(catalog, compileIncludes(options.include));
+  const selected = volumes.filter((v) => selection.volumeIds.has(v.id));
+
+  const storage = byClass(volumes).map(({ storageClass, volumes, bytes }) => {
+    const perMonth = storageCostPerMonth(bytes, volumes, storageClass, prices);
+    return {
+      storageClass,
+      volumes,
+      bytes,
+      perMonth,
+      perYear: perMonth * 12,
+      minimumDays: classPrices(storageClass, prices).minimumDays,
+    };
+  });
+
+  const restoreOptions: RestoreOption[] = [];
+  for (const group of byClass(selected)) {
+    const tiers: (RetrievalTier | undefined)[] = retrievalTiers(group.storageClass, prices);
+    for (const tier of tiers.length > 0 ? tiers : [undefined]) {
+      const wait = expectedWait(group.storageClass, tier);
+      const cost = restoreCost({
+        bytes: group.bytes,
+        objects: group.volumes,
+        storageClass: group.storageClass,
+        tier,
+        days: options.days,
+      }, prices);
+      restoreOptions.push({
+        storageClass: group.storageClass,
+        tier: tier ?? null,
+        wait: wait.text,
+        waitMaxMinutes: wait.maxMinutes,
+        volumes: group.volumes,
+        bytes: group.bytes,
+        ...cost,
+      });
+    }
+  }
+
+  return {
+    backupId: catalog.settings().backupId,
+    volumes: volumes.length,
+    bytes: sumBytes(volumes),
+    storage,
+    restore: {
+      include: options.include,
+      entries: selection.entries,
+      fileBytes: selection.fileBytes,
+      volumes: selected.length,
+      bytes: sumBytes(selected),
+      days: options.days,
+      options: restoreOptions,
+    },
+    prices: { region: prices.region, takenOn: prices.takenOn },
+  };
+}
+
+/** Bytes a volume takes in the bucket: its size once built, its planned size before. */
+function volumeBytes(volume: VolumeRecord): number {
+  return volume.size ?? volume.plannedBytes;
+}
+
+function sumBytes(volumes: VolumeRecord[]): number {
+  return volumes.reduce((sum, v) => sum + volumeBytes(v), 0);
+}
+
+function byClass(volumes: VolumeRecord[]) {
+  const groups = new Map<string, { storageClass: string; volumes: number; bytes: number }>();
+  for (const v of volumes) {
+    const group = groups.get(v.storageClass) ??
+      { storageClass: v.storageClass, volumes: 0, bytes: 0 };
+    group.volumes++;
+    group.bytes += volumeBytes(v);
+    groups.set(v.storageClass, group);
+  }
+  return [...groups.values()];
+}

@@ -1,0 +1,71 @@
+/**
+ * Which volumes hold the files that `--include` patterns name, so that an estimate prices only
+ * the volumes a restore of those files would thaw. Patterns match archive paths (the absolute
+ * path without its leading `/`; an absolute pattern is turned into one):
+ * - a plain path (`/home/me/photos`, `home/me/photos`) names that entry and everything below;
+ * - a glob with `/` matches the whole archive path, with the syntax of `--exclude`
+ *   (lib/archive/glob.ts: `*` and `?` within a name, `**` across folders, `[...]`);
+ * - a pattern without `/` (`*.jpg`, `photos`) matches an entry's own name anywhere.
+ * A matching folder takes everything below it.
+ */
+import type { Catalog } from "../catalog/catalog.ts";
+import { globToRegExp } from "../archive/glob.ts";
+
+/** A compiled list of `--include` patterns. */
+export type IncludeMatcher = (archivePath: string) => boolean;
+
+/** Compiles `--include` patterns; an empty list matches everything. */
+export function compileIncludes(patterns: string[]): IncludeMatcher {
+  const tests = patterns.map(compileOne).filter((test) => test !== undefined);
+  if (tests.length === 0) return () => true;
+  return (path) => tests.some((test) => test(path));
+}
+
+function compileOne(raw: string): IncludeMatcher | undefined {
+  // The archive path of an absolute pattern: no leading `/`, and a drive `C:/` becomes `C/`.
+  const pattern = raw.replaceAll("\\", "/").replace(/\/+$/, "")
+    .replace(/^([A-Za-z]):\//, "$1/").replace(/^(\.?\/)+/, "");
+  if (pattern === "") return undefined;
+  if (!/[*?[]/.test(pattern)) {
+    if (!pattern.includes("/")) return (path) => path.split("/").includes(pattern);
+    return (path) => path === pattern || path.startsWith(`${pattern}/`);
+  }
+  const regex = globToRegExp(pattern);
+  if (!pattern.includes("/")) return (path) => path.split("/").some((name) => regex.test(name));
+  return (path) => {
+    if (regex.test(path)) return true;
+    for (let slash = path.indexOf("/"); slash >= 0; slash = path.indexOf("/", slash + 1)) {
+      if (regex.test(path.slice(0, slash))) return true;
+    }
+    return false;
+  };
+}
+
+/** The files an include list selects, and the volumes holding them. */
+export interface FileSelection {
+  /** Matching files, folders and symlinks. */
+  entries: number;
+  /** Bytes of the matching files. */
+  fileBytes: number;
+  volumeIds: Set<number>;
+}
+
+/** File states whose data is in a volume (others were never stored, or were deleted). */
+const HELD_STATES = "('pending', 'stored', 'changed')";
+
+/** Streams the catalog's files through `matcher` and collects the volumes of those that match. */
+export function selectFiles(catalog: Catalog, matcher: IncludeMatcher): FileSelection {
+  const selection: FileSelection = { entries: 0, fileBytes: 0, volumeIds: new Set() };
+  const statement = catalog.db.prepare(
+    "SELECT archive_path, size, volume_id FROM files " +
+      `WHERE volume_id IS NOT NULL AND state IN ${HELD_STATES} ORDER BY id`,
+  );
+  for (const row of statement.iterate()) {
+    const record = row as { archive_path: string; size: number; volume_id: number };
+    if (!matcher(record.archive_path)) continue;
+    selection.entries++;
+    selection.fileBytes += record.size;
+    selection.volumeIds.add(record.volume_id);
+  }
+  return selection;
+}
