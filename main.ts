@@ -14,7 +14,7 @@ import { restoreCommand } from "./commands/restore.ts";
 import { listCommand } from "./commands/list.ts";
 import { estimateCommand } from "./commands/estimate.ts";
 import { verifyCommand } from "./commands/verify.ts";
-import { errorLine, ExitCode, UsageError } from "./lib/cli/exit.ts";
+import { errorLine, ExitCode, ExitError, UsageError } from "./lib/cli/exit.ts";
 import { CatalogError } from "./lib/catalog/catalog.ts";
 import { AgeError } from "./lib/crypto/age.ts";
 
@@ -59,6 +59,7 @@ export async function main(args: string[]): Promise<number> {
       error instanceof AgeError;
     console.error(`error: ${errorLine(error)}`);
     if (Deno.env.get("GLACIER_DEBUG") && error instanceof Error) console.error(error.stack);
+    if (error instanceof ExitError) return error.code;
     return usage ? ExitCode.Usage : ExitCode.Failed;
   }
 }

@@ -7,7 +7,7 @@
  * 2 MiB window at level 3, the ratio is within a fraction of a percent of a single frame.
  */
 
-import { freeBuffer } from "../backup/buffer_release.ts";
+import { freeBuffer } from "../memory/buffer_release.ts";
 
 /** A segment sent to a worker. */
 export interface SegmentJob {
@@ -107,7 +107,7 @@ export function parallelCompressStream(
     const result = await inFlight.shift()!;
     if (result.error !== undefined) throw new Error(`${kind} compression failed: ${result.error}`);
     // The frame sits in a larger buffer made for it in the worker: pass on an exact copy and
-    // free the original now (see lib/backup/buffer_release.ts for why).
+    // free the original now (see lib/memory/buffer_release.ts for why).
     const frame = result.output!.slice();
     freeBuffer(result.output!.buffer);
     controller.enqueue(frame);

@@ -12,7 +12,7 @@ import { type CompressorPool, parallelCompressStream } from "../archive/compress
 import { volumeTar } from "../archive/volume_tar.ts";
 import { createEncryptStream } from "../crypto/age.ts";
 import { crashPoint } from "../cli/crash_point.ts";
-import { freeingInputs, SequentialRelease } from "./buffer_release.ts";
+import { freeingInputs, SequentialRelease } from "../memory/buffer_release.ts";
 
 /** What a finished volume build reports. */
 export interface BuiltVolume {

@@ -1,6 +1,7 @@
 /** ChaCha20-Poly1305 (RFC 7539) with 16-byte tags, on node:crypto. */
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
+import { freeBuffer } from "../memory/buffer_release.ts";
 
 /** Length of a Poly1305 authentication tag. */
 export const TAG_SIZE = 16;
@@ -24,6 +25,13 @@ export function sealInto(
   out.set(ciphertext, offset);
   out.set(rest, offset + ciphertext.length);
   out.set(cipher.getAuthTag(), offset + ciphertext.length + rest.length);
+  // node:crypto allocates each result; release it now rather than leave a gigabyte of 64 KiB
+  // buffers to the garbage collector.
+  const whole = ciphertext.byteOffset === 0 &&
+    ciphertext.byteLength === ciphertext.buffer.byteLength;
+  if (whole && ciphertext.byteLength >= 4096) {
+    freeBuffer(ciphertext.buffer);
+  }
   return plaintext.length + TAG_SIZE;
 }
 
