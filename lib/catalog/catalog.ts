@@ -82,7 +82,8 @@ export interface ProblemRecord {
   message: string;
 }
 
-type Row = Record<string, SQLInputValue>;
+/** A result row as node:sqlite returns it. */
+export type Row = Record<string, SQLInputValue>;
 
 /** An open catalog. Close it when done. */
 export class Catalog {
@@ -315,7 +316,7 @@ export class Catalog {
   /** Up to `limit` files with ids greater than `afterId`, in id order (for paging). */
   filesAfter(afterId: number, limit: number): FileRecord[] {
     return this.#all("SELECT * FROM files WHERE id > ? ORDER BY id LIMIT ?", afterId, limit).map(
-      toFile,
+      fileFromRow,
     );
   }
 
@@ -326,7 +327,7 @@ export class Catalog {
       volumeId,
       afterId,
       limit,
-    ).map(toFile);
+    ).map(fileFromRow);
   }
 
   /** The recorded folders above `path`, outermost first (stopping at the source folder). */
@@ -335,7 +336,7 @@ export class Catalog {
     for (let parent = dirname(path); parent !== path; path = parent, parent = dirname(path)) {
       const row = this.#get("SELECT * FROM files WHERE path = ? AND type = 'directory'", parent);
       if (!row) break;
-      folders.unshift(toFile(row));
+      folders.unshift(fileFromRow(row));
     }
     return folders;
   }
@@ -368,14 +369,14 @@ export class Catalog {
 
   /** Every volume, in order (a backup has at most a few thousand). */
   volumes(): VolumeRecord[] {
-    return this.#all("SELECT * FROM volumes ORDER BY id").map(toVolume);
+    return this.#all("SELECT * FROM volumes ORDER BY id").map(volumeFromRow);
   }
 
   /** One volume by id. */
   volume(id: number): VolumeRecord {
     const row = this.#get("SELECT * FROM volumes WHERE id = ?", id);
     if (!row) throw new CatalogError(`volume ${id} is not in the catalog`);
-    return toVolume(row);
+    return volumeFromRow(row);
   }
 
   /** Marks every still-pending file of a volume as stored. */
@@ -496,7 +497,7 @@ export class Catalog {
     const marks = states.map(() => "?").join(", ");
     return this.#db.prepare(
       `SELECT * FROM files WHERE state IN (${marks}) ORDER BY id LIMIT ?`,
-    ).all(...states, limit).map((r) => toFile(r as Row));
+    ).all(...states, limit).map((r) => fileFromRow(r as Row));
   }
 }
 
@@ -506,7 +507,8 @@ export interface CatalogKeys {
   recipients: string[];
 }
 
-function toFile(r: Row): FileRecord {
+/** Maps a `files` row to a `FileRecord` (for the query modules beside this one). */
+export function fileFromRow(r: Row): FileRecord {
   return {
     id: r.id as number,
     path: r.path as string,
@@ -521,7 +523,8 @@ function toFile(r: Row): FileRecord {
   };
 }
 
-function toVolume(r: Row): VolumeRecord {
+/** Maps a `volumes` row to a `VolumeRecord`. */
+export function volumeFromRow(r: Row): VolumeRecord {
   return {
     id: r.id as number,
     name: r.name as string,

@@ -3,7 +3,14 @@
  * streamed row by row from SQLite (a catalog may hold millions of files), and the totals of the
  * header.
  */
-import type { Catalog, FileRecord, FileState, VolumeState } from "./catalog.ts";
+import {
+  type Catalog,
+  fileFromRow,
+  type FileRecord,
+  type FileState,
+  type Row,
+  type VolumeState,
+} from "./catalog.ts";
 
 /** One entry of the listing: the file as recorded, with the name of the volume that holds it. */
 export interface ListedFile extends FileRecord {
@@ -42,20 +49,8 @@ export function* listFiles(catalog: Catalog): Generator<ListedFile> {
       "ORDER BY f.id",
   );
   for (const row of statement.iterate()) {
-    const r = row as Record<string, unknown>;
-    yield {
-      id: r.id as number,
-      path: r.path as string,
-      archivePath: r.archive_path as string,
-      type: r.type as FileRecord["type"],
-      size: r.size as number,
-      mtimeMs: r.mtime_ms as number,
-      mode: r.mode as number,
-      linkTarget: r.link_target as string | null,
-      volumeId: r.volume_id as number | null,
-      state: r.state as FileState,
-      volumeName: r.volume_name as string | null,
-    };
+    const r = row as Row;
+    yield { ...fileFromRow(r), volumeName: r.volume_name as string | null };
   }
 }
 
