@@ -1,14 +1,272 @@
-/** `glacier restore STATEDB`: get files back. (Placeholder until the command lands.) */
+/**
+ * `glacier restore [STATEDB] --to DIR`: gets files back. Thaws only the volumes holding the
+ * wanted files, waits for them (a rerun continues where the last one stopped), then downloads,
+ * checks, decrypts and extracts just those files. Without STATEDB, `--bucket` and `--backup-id`
+ * fetch the catalog copy kept in the bucket.
+ */
 import { Command } from "commander";
-import { UsageError } from "../lib/cli/exit.ts";
+import { dirname, resolve } from "node:path";
+import { Catalog } from "../lib/catalog/catalog.ts";
+import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
+import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { Logger } from "../lib/cli/log.ts";
+import { countOption, prefixOption } from "../lib/cli/options.ts";
+import { isFolderBucket, openRestoreStorage } from "../lib/restore/open_storage.ts";
+import { fetchCatalogCopy } from "../lib/restore/catalog_copy_fetch.ts";
+import { askYesNo } from "../lib/restore/confirm.ts";
+import { runRestore } from "../lib/restore/run_restore.ts";
+import { compileSelection } from "../lib/restore/selection.ts";
+import { type RestoreTier, StorageError } from "../lib/storage/storage.ts";
+
+/** Parsed `glacier restore` options. */
+export interface RestoreOptions {
+  /** The local state database; absent when the catalog copy in the bucket is used. */
+  stateDb?: string;
+  to: string;
+  include: string[];
+  exclude: string[];
+  tier: RestoreTier;
+  days: number;
+  wait: boolean;
+  yes: boolean;
+  dryRun: boolean;
+  overwrite: boolean;
+  identityFiles: string[];
+  bucket?: string;
+  backupId?: string;
+  prefix: string;
+  stateDir: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+  downloadWorkers: number;
+  pricesFile?: string;
+}
+
+const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The `restore` command. */
-export function restoreCommand(_setExitCode: (code: number) => void): Command {
+export function restoreCommand(setExitCode: (code: number) => void): Command {
   return new Command("restore")
-    .description("get files back (not available yet)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError("glacier restore is not available yet");
+    .description("get files back: thaw, download, check, decrypt and extract them")
+    .argument("[STATEDB]", "state database of the backup (or use --bucket and --backup-id)")
+    .requiredOption("--to <dir>", "folder to restore into (created if missing)")
+    .option("--include <pattern...>", "restore only these paths or globs (repeatable)")
+    .option("--exclude <pattern...>", "leave out these paths or globs (repeatable)")
+    .option("--tier <tier>", "thaw tier: bulk, standard or expedited", "standard")
+    .option("--days <n>", "days S3 keeps the thawed copies", "7")
+    .option("--no-wait", "request the thaws and exit; run the same command later to finish")
+    .option("-y, --yes", "do not ask before requests that cost money")
+    .option("--dry-run", "show what would be thawed and what it costs, then stop")
+    .option("--overwrite", "replace existing files and symlinks in the destination")
+    .option("--identity <file>", "age identity file (backups made with --recipient)", collect, [])
+    .option("--bucket <bucket>", "bucket to read from (default: the one in the state database)")
+    .option("--backup-id <id>", "without STATEDB: the backup (YYYYMMDD_HHMMSS) in --bucket")
+    .option("--prefix <prefix>", "without STATEDB: the key prefix of the backup", "")
+    .option("--state-dir <dir>", "without STATEDB: where the fetched state database goes", ".")
+    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
+    .option("--region <region>", "AWS region (overrides the one stored)")
+    .option("--profile <name>", "AWS profile (overrides the one stored)")
+    .option("--num-download-workers <n>", "volumes downloaded and extracted at once", "2")
+    .option("--prices <file>", "JSON price overrides for the cost shown (or GLACIER_PRICES_FILE)")
+    .action(async (stateDb: string | undefined, raw: Record<string, unknown>) => {
+      setExitCode(await restore(parseRestoreOptions(stateDb, raw)));
     });
+}
+
+/** Validates raw command-line values into `RestoreOptions`. */
+export function parseRestoreOptions(
+  stateDb: string | undefined,
+  raw: Record<string, unknown>,
+): RestoreOptions {
+  const backupId = raw.backupId as string | undefined;
+  const bucket = raw.bucket as string | undefined;
+  if (stateDb === undefined && (backupId === undefined || bucket === undefined)) {
+    throw new UsageError(
+      "give STATEDB, or --bucket and --backup-id to use the bucket's catalog copy",
+    );
+  }
+  if (stateDb !== undefined && backupId !== undefined) {
+    throw new UsageError("give either STATEDB or --backup-id, not both");
+  }
+  if (backupId !== undefined && !/^\d{8}_\d{6}$/.test(backupId)) {
+    throw new UsageError(`--backup-id must look like 20261127_031500, got "${backupId}"`);
+  }
+  return {
+    stateDb,
+    to: resolve(raw.to as string),
+    include: (raw.include as string[] | undefined) ?? [],
+    exclude: (raw.exclude as string[] | undefined) ?? [],
+    tier: tierOption(raw.tier as string),
+    days: countOption("--days", raw.days as string, 3650),
+    wait: raw.wait as boolean,
+    yes: raw.yes === true,
+    dryRun: raw.dryRun === true,
+    overwrite: raw.overwrite === true,
+    identityFiles: raw.identity as string[],
+    bucket,
+    backupId,
+    prefix: prefixOption(raw.prefix as string),
+    stateDir: resolve(raw.stateDir as string),
+    endpoint: raw.endpoint as string | undefined,
+    region: raw.region as string | undefined,
+    profile: raw.profile as string | undefined,
+    downloadWorkers: countOption("--num-download-workers", raw.numDownloadWorkers as string, 16),
+    pricesFile: raw.prices as string | undefined,
+  };
+}
+
+/** Parses `--tier`: bulk, standard or expedited, any case. */
+export function tierOption(text: string): RestoreTier {
+  const value = text.toLowerCase();
+  if (value === "bulk") return "Bulk";
+  if (value === "standard") return "Standard";
+  if (value === "expedited") return "Expedited";
+  throw new UsageError(`--tier must be bulk, standard or expedited, got "${text}"`);
+}
+
+/** Runs a restore; returns the exit code. */
+export async function restore(options: RestoreOptions): Promise<number> {
+  const fileIdentities = await readIdentities(options.identityFiles);
+  // The state database is checked before anything is written next to it (the log).
+  let catalog = options.stateDb ? Catalog.open(options.stateDb) : undefined;
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  let log: Logger | undefined;
+  try {
+    for (const s of signals) Deno.addSignalListener(s, onSignal);
+    if (options.stateDb) {
+      log = await Logger.open(dirname(resolve(options.stateDb)));
+    } else {
+      await Deno.mkdir(options.stateDir, { recursive: true });
+      log = await Logger.open(options.stateDir);
+    }
+    catalog ??= Catalog.open(await fetchStateDb(options, fileIdentities, log, interrupt));
+    return await restoreFromCatalog(catalog, options, fileIdentities, log, interrupt.signal);
+  } catch (error) {
+    if (!log) throw error;
+    if (interrupt.signal.aborted) {
+      log.error("restore stopped; run the same command again to continue where it stopped");
+      return ExitCode.Failed;
+    }
+    if (error instanceof StorageError) {
+      log.error(errorLine(error));
+      log.error("restore failed; run the same command again to continue where it stopped");
+      return ExitCode.Failed;
+    }
+    throw error;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    catalog?.close();
+    log?.close();
+  }
+}
+
+async function fetchStateDb(
+  options: RestoreOptions,
+  identities: string[],
+  log: Logger,
+  interrupt: AbortController,
+): Promise<string> {
+  const storage = openRestoreStorage(options.bucket!, options, log, interrupt.signal);
+  await storage.checkAccess();
+  const fetched = await fetchCatalogCopy({
+    storage,
+    backupId: options.backupId!,
+    prefix: options.prefix,
+    identities,
+    stateDir: options.stateDir,
+    signal: interrupt.signal,
+  });
+  log.info(
+    fetched.downloaded
+      ? `fetched the catalog copy of backup ${options.backupId} into ${fetched.path}`
+      : `using ${fetched.path}, fetched from the bucket earlier`,
+  );
+  return fetched.path;
+}
+
+async function restoreFromCatalog(
+  catalog: Catalog,
+  options: RestoreOptions,
+  fileIdentities: string[],
+  log: Logger,
+  signal: AbortSignal,
+): Promise<number> {
+  const settings = catalog.settings();
+  if (catalog.phase() !== "done") {
+    log.warn(
+      `backup ${settings.backupId} did not finish: only files in uploaded volumes can be restored`,
+    );
+  }
+  const identities = volumeIdentities(catalog, fileIdentities);
+  const bucket = options.bucket ?? settings.bucket;
+  const storage = openRestoreStorage(
+    bucket,
+    {
+      endpoint: options.endpoint ?? settings.endpoint,
+      region: options.region ?? settings.region,
+      profile: options.profile ?? settings.profile,
+    },
+    log,
+    signal,
+  );
+  await storage.checkAccess();
+  return await runRestore({
+    catalog,
+    storage,
+    folderBucket: isFolderBucket(bucket),
+    destination: options.to,
+    selection: compileSelection(options.include, options.exclude),
+    tier: options.tier,
+    days: options.days,
+    wait: options.wait,
+    yes: options.yes,
+    dryRun: options.dryRun,
+    overwrite: options.overwrite,
+    identities,
+    workers: options.downloadWorkers,
+    pricesFile: options.pricesFile,
+    log,
+    signal,
+    confirm: Deno.stdin.isTerminal() ? askYesNo : undefined,
+  });
+}
+
+/**
+ * The identities that open the backup's volumes: those given with --identity plus the backup's
+ * own. Fails before anything is thawed when none of them matches the backup's recipients.
+ */
+function volumeIdentities(catalog: Catalog, fromFiles: string[]): string[] {
+  if (!catalog.settings().encrypt) return [];
+  const own = catalog.identity();
+  const identities = own ? [...fromFiles, own] : fromFiles;
+  const recipients = catalog.recipients();
+  if (identities.length === 0) {
+    throw new UsageError(
+      `this backup was encrypted to your own keys (${recipients.join(", ")}): give --identity FILE`,
+    );
+  }
+  const wanted = new Set(recipients);
+  if (!identities.some((identity) => wanted.has(recipientFromIdentity(identity)))) {
+    throw new UsageError(
+      `none of the identities given opens this backup (encrypted to ${recipients.join(", ")})`,
+    );
+  }
+  return identities;
+}
+
+async function readIdentities(files: string[]): Promise<string[]> {
+  const identities: string[] = [];
+  for (const file of files) {
+    let text: string;
+    try {
+      text = await Deno.readTextFile(file);
+    } catch (error) {
+      throw new UsageError(`cannot read identity file ${file}: ${errorLine(error)}`);
+    }
+    identities.push(...parseIdentityFile(text));
+  }
+  return identities;
 }

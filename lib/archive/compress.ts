@@ -5,6 +5,7 @@
 import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
 import type { Compression } from "../catalog/settings.ts";
+import { alignZstdFrames } from "./zstd_frames.ts";
 
 /** zstd level used for volumes: the `zstd` command's default. */
 export const ZSTD_LEVEL = 3;
@@ -23,11 +24,19 @@ export function compressStream(kind: Compression): TransformStream<Uint8Array, U
   }
 }
 
-/** A stream that decompresses data compressed with `kind`. */
+/**
+ * A stream that decompresses data compressed with `kind`. zstd input is first cut at frame ends:
+ * volumes hold many frames, and Deno's zstd decompressor loses its way when one write holds the
+ * end of a frame and the start of the next (see zstd_frames.ts).
+ */
 export function decompressStream(kind: Compression): TransformStream<Uint8Array, Uint8Array> {
   switch (kind) {
-    case "zstd":
-      return toWeb(zlib.createZstdDecompress());
+    case "zstd": {
+      const aligned = alignZstdFrames();
+      const decompress = toWeb(zlib.createZstdDecompress());
+      aligned.readable.pipeTo(decompress.writable).catch(() => {});
+      return { writable: aligned.writable, readable: decompress.readable };
+    }
     case "gzip":
       return toWeb(zlib.createGunzip());
     case "none":

@@ -7,7 +7,34 @@
  * Steps that bring an older catalog up to date: `MIGRATIONS[i]` turns version `i + 1` into
  * version `i + 2`. Append only; never edit a step that has shipped.
  */
-export const MIGRATIONS: string[] = [];
+export const MIGRATIONS: string[] = [
+  // 1 -> 2: restore state (lib/catalog/restore_state.ts). Thaw requests are per volume and
+  // shared by every restore; extraction progress is per restore job (destination + selection).
+  `
+CREATE TABLE restore_thaws (
+  volume_id    INTEGER PRIMARY KEY REFERENCES volumes (id),
+  tier         TEXT NOT NULL,
+  days         INTEGER NOT NULL,
+  requested_at TEXT NOT NULL,
+  requests     INTEGER NOT NULL DEFAULT 1,
+  ready_at     TEXT
+);
+CREATE TABLE restore_jobs (
+  id          INTEGER PRIMARY KEY,
+  destination TEXT NOT NULL,
+  selection   TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  finished_at TEXT,
+  UNIQUE (destination, selection)
+);
+CREATE TABLE restore_extracted (
+  job_id       INTEGER NOT NULL REFERENCES restore_jobs (id),
+  volume_id    INTEGER NOT NULL REFERENCES volumes (id),
+  extracted_at TEXT NOT NULL,
+  PRIMARY KEY (job_id, volume_id)
+);
+`,
+];
 
 /** The schema version this program writes and understands. */
 export const SCHEMA_VERSION = 1 + MIGRATIONS.length;

@@ -20,12 +20,12 @@ function sample(): Uint8Array {
   return data;
 }
 
-function chunked(data: Uint8Array): ReadableStream<Uint8Array> {
+function chunked(data: Uint8Array, maxChunk = 3_000_000): ReadableStream<Uint8Array> {
   let offset = 0;
   return new ReadableStream({
     pull(controller) {
       if (offset >= data.length) return controller.close();
-      const size = 1 + Math.floor(Math.random() * 3_000_000);
+      const size = 1 + Math.floor(Math.random() * maxChunk);
       controller.enqueue(data.slice(offset, offset + size));
       offset += size;
     },
@@ -56,6 +56,9 @@ for (const kind of ["zstd", "gzip"] as const) {
       assert.ok(packed.length < data.length);
       const ours = await collect(chunked(packed).pipeThrough(decompressStream(kind)));
       assert.deepEqual(ours, data);
+      // Writes that end inside the next frame's header once made Deno's zstd lose data.
+      const tiny = await collect(chunked(packed, 13).pipeThrough(decompressStream(kind)));
+      assert.deepEqual(tiny, data);
       const theirs = await run(kind, ["-d", "-c"], packed);
       assert.deepEqual(theirs, data);
     } finally {

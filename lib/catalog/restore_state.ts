@@ -1,0 +1,197 @@
+/**
+ * The restore side of the catalog: thaw requests sent for volumes (shared by every restore of
+ * the backup, so that none is sent twice) and restore jobs, one per destination folder and file
+ * selection, with the volumes each has already extracted (so that a rerun fetches none again).
+ */
+import type { SQLInputValue } from "node:sqlite";
+import type { Catalog, FileRecord, FileState, VolumeState } from "./catalog.ts";
+
+/** A thaw (RestoreObject) request recorded for a volume. */
+export interface ThawRecord {
+  volumeId: number;
+  tier: string;
+  days: number;
+  /** When the latest request was sent (ISO time). */
+  requestedAt: string;
+  /** How many requests were sent in all (more than one only after a thawed copy expired). */
+  requests: number;
+  /** When the volume was first seen readable after the latest request. */
+  readyAt: string | null;
+}
+
+/** One restore: a destination folder and a file selection. */
+export interface RestoreJob {
+  id: number;
+  destination: string;
+  selection: string;
+  createdAt: string;
+  finishedAt: string | null;
+}
+
+/** A file row with the state of the volume holding it, for restore planning. */
+export interface PlannedFileRow {
+  id: number;
+  archivePath: string;
+  type: FileRecord["type"];
+  size: number;
+  state: FileState;
+  volumeId: number | null;
+  volumeState: VolumeState | null;
+}
+
+type Row = Record<string, SQLInputValue>;
+
+/** The thaw request recorded for a volume, if any. */
+export function thawRecord(catalog: Catalog, volumeId: number): ThawRecord | undefined {
+  const row = catalog.db.prepare("SELECT * FROM restore_thaws WHERE volume_id = ?").get(
+    volumeId,
+  ) as Row | undefined;
+  return row ? toThaw(row) : undefined;
+}
+
+/** Records that a RestoreObject request was just sent for a volume. */
+export function recordThawRequest(
+  catalog: Catalog,
+  volumeId: number,
+  tier: string,
+  days: number,
+): void {
+  catalog.transaction(() => {
+    catalog.db.prepare(
+      "INSERT INTO restore_thaws (volume_id, tier, days, requested_at) VALUES (?, ?, ?, ?) " +
+        "ON CONFLICT (volume_id) DO UPDATE SET tier = excluded.tier, days = excluded.days, " +
+        "requested_at = excluded.requested_at, requests = requests + 1, ready_at = NULL",
+    ).run(volumeId, tier, days, new Date().toISOString());
+  });
+}
+
+/** Records that a requested volume is now readable (no-op without a recorded request). */
+export function recordThawed(catalog: Catalog, volumeId: number): void {
+  catalog.transaction(() => {
+    catalog.db.prepare(
+      "UPDATE restore_thaws SET ready_at = ? WHERE volume_id = ? AND ready_at IS NULL",
+    ).run(new Date().toISOString(), volumeId);
+  });
+}
+
+/** The job restoring `selection` into `destination`, if one was started before. */
+export function findRestoreJob(
+  catalog: Catalog,
+  destination: string,
+  selection: string,
+): RestoreJob | undefined {
+  const row = catalog.db.prepare(
+    "SELECT * FROM restore_jobs WHERE destination = ? AND selection = ?",
+  ).get(destination, selection) as Row | undefined;
+  return row ? toJob(row) : undefined;
+}
+
+/** Starts a job (or returns the existing one) for `selection` into `destination`. */
+export function openRestoreJob(
+  catalog: Catalog,
+  destination: string,
+  selection: string,
+): RestoreJob {
+  return catalog.transaction(() => {
+    const found = findRestoreJob(catalog, destination, selection);
+    if (found) return found;
+    catalog.db.prepare(
+      "INSERT INTO restore_jobs (destination, selection, created_at) VALUES (?, ?, ?)",
+    ).run(destination, selection, new Date().toISOString());
+    return findRestoreJob(catalog, destination, selection)!;
+  });
+}
+
+/** The volumes a job has finished extracting. */
+export function extractedVolumes(catalog: Catalog, jobId: number): Set<number> {
+  const rows = catalog.db.prepare("SELECT volume_id FROM restore_extracted WHERE job_id = ?").all(
+    jobId,
+  ) as Row[];
+  return new Set(rows.map((row) => row.volume_id as number));
+}
+
+/** Records that a job has extracted everything it wants from a volume. */
+export function recordExtracted(catalog: Catalog, jobId: number, volumeId: number): void {
+  catalog.transaction(() => {
+    catalog.db.prepare(
+      "INSERT OR REPLACE INTO restore_extracted (job_id, volume_id, extracted_at) VALUES (?, ?, ?)",
+    ).run(jobId, volumeId, new Date().toISOString());
+  });
+}
+
+/** Marks a job finished (every wanted volume extracted, folder times set). */
+export function finishRestoreJob(catalog: Catalog, jobId: number): void {
+  catalog.transaction(() => {
+    catalog.db.prepare("UPDATE restore_jobs SET finished_at = ? WHERE id = ?").run(
+      new Date().toISOString(),
+      jobId,
+    );
+  });
+}
+
+/**
+ * Every file row with its volume's state, in id order, read lazily (a catalog may hold millions
+ * of files): for working out what a selection can restore.
+ */
+export function* plannedFileRows(catalog: Catalog): Generator<PlannedFileRow> {
+  const statement = catalog.db.prepare(
+    "SELECT f.id, f.archive_path, f.type, f.size, f.state, f.volume_id, v.state AS volume_state " +
+      "FROM files f LEFT JOIN volumes v ON v.id = f.volume_id ORDER BY f.id",
+  );
+  for (const raw of statement.iterate()) {
+    const row = raw as Row;
+    yield {
+      id: row.id as number,
+      archivePath: row.archive_path as string,
+      type: row.type as FileRecord["type"],
+      size: row.size as number,
+      state: row.state as FileState,
+      volumeId: row.volume_id as number | null,
+      volumeState: row.volume_state as VolumeState | null,
+    };
+  }
+}
+
+/**
+ * Up to `limit` restorable folders (state stored or changed, in an uploaded volume) with ids
+ * greater than `afterId`, in id order: a restore sets their modes and times last.
+ */
+export function restorableFoldersAfter(
+  catalog: Catalog,
+  afterId: number,
+  limit: number,
+): { id: number; archivePath: string; mode: number; mtimeMs: number }[] {
+  const rows = catalog.db.prepare(
+    "SELECT f.id, f.archive_path, f.mode, f.mtime_ms FROM files f " +
+      "JOIN volumes v ON v.id = f.volume_id " +
+      "WHERE f.id > ? AND f.type = 'directory' AND f.state IN ('stored', 'changed') " +
+      "AND v.state = 'uploaded' ORDER BY f.id LIMIT ?",
+  ).all(afterId, limit) as Row[];
+  return rows.map((row) => ({
+    id: row.id as number,
+    archivePath: row.archive_path as string,
+    mode: row.mode as number,
+    mtimeMs: row.mtime_ms as number,
+  }));
+}
+
+function toThaw(row: Row): ThawRecord {
+  return {
+    volumeId: row.volume_id as number,
+    tier: row.tier as string,
+    days: row.days as number,
+    requestedAt: row.requested_at as string,
+    requests: row.requests as number,
+    readyAt: row.ready_at as string | null,
+  };
+}
+
+function toJob(row: Row): RestoreJob {
+  return {
+    id: row.id as number,
+    destination: row.destination as string,
+    selection: row.selection as string,
+    createdAt: row.created_at as string,
+    finishedAt: row.finished_at as string | null,
+  };
+}

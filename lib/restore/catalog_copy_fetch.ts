@@ -1,0 +1,128 @@
+/**
+ * Gets a backup's catalog back from the copy in its bucket (see lib/backup/catalog_copy.ts), for
+ * a restore without the local state database: downloads `[PREFIX/]BACKUP_ID/catalog.sqlite3.age`
+ * (or the plain `catalog.sqlite3` of an unencrypted backup), decrypts it with the user's identity
+ * and saves it as `BACKUP_ID_backup_statedb.sqlite3` in the state folder. When that file is
+ * already there from an earlier run for the same backup, it is used as it is: it holds the
+ * restore's progress.
+ */
+import { join } from "node:path";
+import { Catalog, CatalogError } from "../catalog/catalog.ts";
+import { stateDbName } from "../catalog/settings.ts";
+import { catalogCopyKey } from "../backup/catalog_copy.ts";
+import { createDecryptStream } from "../crypto/age.ts";
+import { UsageError } from "../cli/exit.ts";
+import { abortableSleep, backoffDelay } from "../storage/retry.ts";
+import { type Storage, StorageError } from "../storage/storage.ts";
+
+/** Inputs of `fetchCatalogCopy`. */
+export interface FetchCatalogOptions {
+  storage: Storage;
+  backupId: string;
+  prefix: string;
+  /** age identities to decrypt the copy with. */
+  identities: string[];
+  /** Folder the state database is saved in. */
+  stateDir: string;
+  signal?: AbortSignal;
+}
+
+/** Whole-download attempts when the connection breaks mid-transfer. */
+const ATTEMPTS = 5;
+
+/**
+ * The path of a local state database for the backup: the one saved by an earlier run, or a new
+ * one made from the bucket's copy. `downloaded` tells which.
+ */
+export async function fetchCatalogCopy(
+  options: FetchCatalogOptions,
+): Promise<{ path: string; downloaded: boolean }> {
+  const { storage, backupId } = options;
+  const path = join(options.stateDir, stateDbName(backupId));
+  if (await exists(path)) {
+    checkCatalog(path, backupId, `${path} exists but`);
+    return { path, downloaded: false };
+  }
+  const settings = { prefix: options.prefix, backupId };
+  let key = catalogCopyKey(settings, true);
+  let encrypted = true;
+  if (!(await storage.headObject(key))) {
+    const plainKey = catalogCopyKey(settings, false);
+    if (!(await storage.headObject(plainKey))) {
+      throw new UsageError(
+        `no catalog copy of backup ${backupId} in ${storage.description} (looked for ${key}): ` +
+          "check --backup-id and --prefix",
+      );
+    }
+    key = plainKey;
+    encrypted = false;
+  }
+  if (encrypted && options.identities.length === 0) {
+    throw new UsageError(
+      "the catalog copy is encrypted: give --identity FILE (the key `glacier key export` " +
+        "printed, or your own for backups made with --recipient)",
+    );
+  }
+  const partial = `${path}.partial`;
+  try {
+    for (let attempt = 1;; attempt++) {
+      try {
+        await download(storage, key, partial, encrypted ? options.identities : undefined);
+        break;
+      } catch (error) {
+        if (!(error instanceof StorageError) || error.kind !== "transient") throw error;
+        if (attempt >= ATTEMPTS) throw error;
+        await abortableSleep(backoffDelay(attempt, {}, Math.random), options.signal);
+      }
+    }
+    checkCatalog(partial, backupId, `the catalog copy ${key}`);
+    await Deno.rename(partial, path);
+  } finally {
+    await Deno.remove(partial).catch(() => {});
+  }
+  return { path, downloaded: true };
+}
+
+async function download(
+  storage: Storage,
+  key: string,
+  target: string,
+  identities: string[] | undefined,
+): Promise<void> {
+  await Deno.remove(target).catch(() => {});
+  let body = await storage.getObject(key);
+  if (identities) body = body.pipeThrough(createDecryptStream(identities));
+  const file = await Deno.open(target, { write: true, createNew: true, mode: 0o600 });
+  await body.pipeTo(file.writable);
+}
+
+/** Throws unless `path` is a readable catalog of backup `backupId`. */
+function checkCatalog(path: string, backupId: string, what: string): void {
+  let catalog: Catalog;
+  try {
+    catalog = Catalog.open(path);
+  } catch (error) {
+    if (error instanceof CatalogError) {
+      throw new UsageError(`${what} is not a usable state database: ${error.message}`);
+    }
+    throw error;
+  }
+  try {
+    const found = catalog.settings().backupId;
+    if (found !== backupId) {
+      throw new UsageError(`${what} belongs to backup ${found}, not ${backupId}`);
+    }
+  } finally {
+    catalog.close();
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return false;
+    throw error;
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * The last step of a restore: folder modes and mtimes. They are set only once everything inside
+ * is in place (writing a file into a folder changes its mtime, and a read-only folder could not
+ * take its files), from the catalog, across all volumes.
+ */
+import type { Catalog } from "../catalog/catalog.ts";
+import { restorableFoldersAfter } from "../catalog/restore_state.ts";
+import type { RestoreWriter } from "./safe_writer.ts";
+import type { Selection } from "./selection.ts";
+
+const PAGE = 1000;
+
+/** Sets the mode and mtime of every wanted folder that is in place; returns how many were set. */
+export async function applyFolderAttributes(
+  catalog: Catalog,
+  selection: Selection,
+  writer: RestoreWriter,
+): Promise<number> {
+  let count = 0;
+  let afterId = 0;
+  for (;;) {
+    const page = restorableFoldersAfter(catalog, afterId, PAGE);
+    if (page.length === 0) return count;
+    for (const folder of page) {
+      if (!selection.matches(folder.archivePath)) continue;
+      if (await writer.setFolderAttributes(folder.archivePath, folder.mode, folder.mtimeMs)) {
+        count++;
+      }
+    }
+    afterId = page[page.length - 1].id;
+  }
+}

@@ -1,0 +1,95 @@
+/**
+ * Restores one readable volume: downloads it into the staging folder, checks its SHA-256 (one
+ * more download if it does not match), extracts the wanted entries, deletes the download, and
+ * records the volume as extracted for the job when every wanted entry went in.
+ */
+import { join } from "node:path";
+import type { Catalog } from "../catalog/catalog.ts";
+import { recordExtracted } from "../catalog/restore_state.ts";
+import { TarFormatError } from "../archive/tar_reader.ts";
+import { formatBytes, formatDuration } from "../cli/format.ts";
+import type { Logger } from "../cli/log.ts";
+import type { Storage } from "../storage/storage.ts";
+import { ChecksumError, downloadVerified } from "./download.ts";
+import { type EntryProblem, type ExtractReport, extractVolume } from "./extract_volume.ts";
+import type { VolumePlan } from "./plan.ts";
+import { type RestoreWriter, UnsafePathError } from "./safe_writer.ts";
+import type { Selection } from "./selection.ts";
+import { VolumeMismatchError } from "./volume_entries.ts";
+import { ZstdFrameError } from "../archive/zstd_frames.ts";
+
+/** What restoring volumes needs, shared by all of a run's volumes. */
+export interface VolumeRestoreContext {
+  catalog: Catalog;
+  storage: Storage;
+  writer: RestoreWriter;
+  selection: Selection;
+  identities: string[];
+  jobId: number;
+  /** The job was started by an earlier run: entries already in place count as restored. */
+  resumed: boolean;
+  log: Logger;
+  signal: AbortSignal;
+  onProblem: (problem: EntryProblem) => void;
+}
+
+/** Restores the wanted entries of one volume; returns what the extraction did. */
+export async function restoreVolume(
+  ctx: VolumeRestoreContext,
+  plan: VolumePlan,
+): Promise<ExtractReport> {
+  const { catalog, log } = ctx;
+  const volume = plan.volume;
+  const settings = catalog.settings();
+  const path = join(ctx.writer.stagingDir, volume.name);
+  const download = () =>
+    downloadVerified({
+      storage: ctx.storage,
+      key: volume.objectKey,
+      size: volume.size!,
+      sha256: volume.sha256!,
+      path,
+      signal: ctx.signal,
+      onRetry: (message, delayMs) =>
+        log.warn(`${message}; retrying in ${formatDuration(delayMs / 1000)}`),
+    });
+  try {
+    await download();
+  } catch (error) {
+    if (!(error instanceof ChecksumError)) throw error;
+    log.warn(`${error.message}; downloading it again`);
+    await download();
+  }
+  let clean = true;
+  const report = await extractVolume({
+    catalog,
+    volume,
+    path,
+    compression: settings.compression,
+    encrypted: settings.encrypt,
+    identities: ctx.identities,
+    selection: ctx.selection,
+    writer: ctx.writer,
+    acceptIdentical: ctx.resumed,
+    signal: ctx.signal,
+    onProblem: (problem) => {
+      clean = false;
+      ctx.onProblem(problem);
+    },
+  });
+  await Deno.remove(path).catch(() => {});
+  // A volume with entries left alone is fetched again by a rerun (with --overwrite, say).
+  if (clean) recordExtracted(catalog, ctx.jobId, volume.id);
+  log.info(
+    `restored ${volume.name}: ${report.written} entries, ${formatBytes(report.bytes)}` +
+      (report.identical > 0 ? ` (${report.identical} already in place)` : ""),
+  );
+  return report;
+}
+
+/** Errors that spoil one volume but not the others (damaged, unsafe or unexpected content). */
+export function isVolumeFailure(error: unknown): boolean {
+  return error instanceof ChecksumError || error instanceof VolumeMismatchError ||
+    error instanceof UnsafePathError || error instanceof TarFormatError ||
+    error instanceof ZstdFrameError;
+}

@@ -1,0 +1,308 @@
+/**
+ * Writes restored entries under a destination folder and nowhere else:
+ * - an entry path must be relative, with no empty, `.` or `..` segment (nor `\` or `:` on
+ *   Windows); anything else is refused with `UnsafePathError`;
+ * - every folder on the way is checked with `lstat` (a symlink or a file in the way blocks the
+ *   entry: nothing is ever written through a symlink, whether the restore made it or it was there);
+ * - file contents go to a staging file in `DIR/.glacier-restore/` first and are renamed into place,
+ *   which replaces a symlink at the target instead of following it, and never leaves a
+ *   half-written file under a real name;
+ * - an existing entry is left alone (outcome `exists`) unless `overwrite` is set; a folder is
+ *   never replaced by a file or symlink.
+ */
+import { join } from "node:path";
+
+/** Name of the staging folder inside the destination. */
+export const STAGING_DIR_NAME = ".glacier-restore";
+
+/** An entry path that would land outside the destination (or is malformed). */
+export class UnsafePathError extends Error {
+  override name = "UnsafePathError";
+}
+
+/**
+ * What became of an entry: `written`; `identical` (already there, the same); `exists` (something
+ * is there and `overwrite` is off); `blocked` (cannot be written safely, see `reason`).
+ */
+export type WriteOutcome =
+  | { kind: "written" }
+  | { kind: "identical" }
+  | { kind: "exists" }
+  | { kind: "blocked"; reason: string };
+
+/** Settings of a writer. */
+export interface RestoreWriterOptions {
+  /** Replace existing files and symlinks (never folders). */
+  overwrite: boolean;
+}
+
+/** Per-entry settings. */
+export interface EntryOptions {
+  /**
+   * Treat an existing entry that matches (same type, size and mtime second, or the same symlink
+   * target) as already restored: for a rerun of an interrupted restore.
+   */
+  acceptIdentical?: boolean;
+}
+
+const isWindows = Deno.build.os === "windows";
+const VERIFIED_CACHE_LIMIT = 4096;
+
+/**
+ * Checks an archive path and returns its segments; throws `UnsafePathError` for an absolute path,
+ * an empty, `.` or `..` segment, a NUL byte, or a path inside the staging folder.
+ */
+export function entrySegments(path: string): string[] {
+  const show = JSON.stringify(path);
+  if (path === "" || path.includes("\0")) {
+    throw new UnsafePathError(`refusing entry ${show}: not a valid path`);
+  }
+  if (path.startsWith("/") || (isWindows && /^[A-Za-z]:|^\\/.test(path))) {
+    throw new UnsafePathError(`refusing entry ${show}: absolute paths are not restored`);
+  }
+  const segments = path.split("/");
+  for (const segment of segments) {
+    if (segment === "" || segment === "." || segment === "..") {
+      throw new UnsafePathError(`refusing entry ${show}: it would be written outside the folder`);
+    }
+    if (isWindows && /[\\:]/.test(segment)) {
+      throw new UnsafePathError(`refusing entry ${show}: "\\" or ":" in a name`);
+    }
+  }
+  if (segments[0] === STAGING_DIR_NAME) {
+    throw new UnsafePathError(`refusing entry ${show}: ${STAGING_DIR_NAME} is the restore's own`);
+  }
+  return segments;
+}
+
+/** Writes entries under one destination folder. */
+export class RestoreWriter {
+  readonly #root: string;
+  readonly #staging: string;
+  readonly #overwrite: boolean;
+  /** Relative folder paths already checked to be real folders. */
+  readonly #verified = new Set<string>();
+
+  private constructor(root: string, options: RestoreWriterOptions) {
+    this.#root = root;
+    this.#staging = join(root, STAGING_DIR_NAME);
+    this.#overwrite = options.overwrite;
+  }
+
+  /**
+   * A writer for `destination` (created if missing); its staging folder is created too. Throws
+   * if the staging folder exists as anything but a real folder.
+   */
+  static async open(destination: string, options: RestoreWriterOptions): Promise<RestoreWriter> {
+    await Deno.mkdir(destination, { recursive: true });
+    const root = await Deno.realPath(destination);
+    const writer = new RestoreWriter(root, options);
+    await writer.#ensureStaging();
+    return writer;
+  }
+
+  /** The destination folder, resolved. */
+  get root(): string {
+    return this.#root;
+  }
+
+  /** The staging folder (`DIR/.glacier-restore`), for downloads and partial files. */
+  get stagingDir(): string {
+    return this.#staging;
+  }
+
+  async #ensureStaging(): Promise<void> {
+    try {
+      await Deno.mkdir(this.#staging, { mode: 0o700 });
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    }
+    const info = await Deno.lstat(this.#staging);
+    if (info.isSymlink || !info.isDirectory) {
+      throw new UnsafePathError(`${this.#staging} exists and is not a folder: remove it first`);
+    }
+  }
+
+  /** Creates a folder (mode 0700 until `setFolderAttributes`); an existing folder is kept. */
+  async directory(path: string): Promise<WriteOutcome> {
+    const segments = entrySegments(path);
+    const blocked = await this.#parents(segments, true);
+    if (blocked) return blocked;
+    const full = join(this.#root, ...segments);
+    const info = await lstatOrUndefined(full);
+    if (info?.isDirectory && !info.isSymlink) {
+      this.#remember(path);
+      return { kind: "identical" };
+    }
+    if (info) {
+      if (!this.#overwrite) {
+        return { kind: "blocked", reason: "something other than a folder is in the way" };
+      }
+      await Deno.remove(full);
+    }
+    try {
+      await Deno.mkdir(full, { mode: 0o700 });
+    } catch (error) {
+      // Another volume being extracted at the same time may have made it as a parent folder.
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+      const now = await Deno.lstat(full);
+      if (!now.isDirectory || now.isSymlink) {
+        return { kind: "blocked", reason: "something other than a folder is in the way" };
+      }
+    }
+    this.#remember(path);
+    return { kind: "written" };
+  }
+
+  /**
+   * Writes a file from `body` with `mode` and `mtime` (seconds). The body is consumed or
+   * cancelled in every case. `stagingName` must be unique among concurrent writes.
+   */
+  async file(
+    path: string,
+    body: ReadableStream<Uint8Array>,
+    meta: { size: number; mode: number; mtime: number },
+    stagingName: string,
+    options: EntryOptions = {},
+  ): Promise<WriteOutcome> {
+    let consumed = false;
+    try {
+      const segments = entrySegments(path);
+      const blocked = await this.#parents(segments, true);
+      if (blocked) return blocked;
+      const full = join(this.#root, ...segments);
+      const info = await lstatOrUndefined(full);
+      if (info) {
+        if (
+          options.acceptIdentical && info.isFile && info.size === meta.size &&
+          info.mtime !== null && Math.floor(info.mtime.getTime() / 1000) === meta.mtime
+        ) {
+          return { kind: "identical" };
+        }
+        if (!this.#overwrite) return { kind: "exists" };
+        if (info.isDirectory) return { kind: "blocked", reason: "a folder is in the way" };
+      }
+      const staging = join(this.#staging, stagingName);
+      consumed = true;
+      await writeStagingFile(staging, body);
+      if (!isWindows) await Deno.chmod(staging, meta.mode & 0o7777);
+      const time = new Date(meta.mtime * 1000);
+      await Deno.utime(staging, time, time);
+      await Deno.rename(staging, full);
+      return { kind: "written" };
+    } finally {
+      if (!consumed) await body.cancel().catch(() => {});
+    }
+  }
+
+  /** Creates a symlink to `target` (stored as is; it is never followed by the restore). */
+  async symlink(
+    path: string,
+    target: string,
+    stagingName: string,
+    options: EntryOptions = {},
+  ): Promise<WriteOutcome> {
+    const segments = entrySegments(path);
+    const blocked = await this.#parents(segments, true);
+    if (blocked) return blocked;
+    const full = join(this.#root, ...segments);
+    const info = await lstatOrUndefined(full);
+    if (!info) {
+      await Deno.symlink(target, full);
+      return { kind: "written" };
+    }
+    if (options.acceptIdentical && info.isSymlink && (await Deno.readLink(full)) === target) {
+      return { kind: "identical" };
+    }
+    if (!this.#overwrite) return { kind: "exists" };
+    if (info.isDirectory && !info.isSymlink) {
+      return { kind: "blocked", reason: "a folder is in the way" };
+    }
+    const staging = join(this.#staging, stagingName);
+    await Deno.remove(staging).catch(() => {});
+    await Deno.symlink(target, staging);
+    await Deno.rename(staging, full);
+    return { kind: "written" };
+  }
+
+  /**
+   * Sets a restored folder's mode and mtime (done last, once its contents are in). Does nothing
+   * when the folder is not there as a real folder; never creates anything.
+   */
+  async setFolderAttributes(path: string, mode: number, mtimeMs: number): Promise<boolean> {
+    const segments = entrySegments(path);
+    if (await this.#parents(segments, false)) return false;
+    const full = join(this.#root, ...segments);
+    const info = await lstatOrUndefined(full);
+    if (!info?.isDirectory || info.isSymlink) return false;
+    if (!isWindows) await Deno.chmod(full, mode & 0o7777);
+    const time = new Date(mtimeMs);
+    await Deno.utime(full, time, time);
+    return true;
+  }
+
+  /** Removes the staging folder and what is left in it. */
+  async removeStaging(): Promise<void> {
+    await Deno.remove(this.#staging, { recursive: true }).catch(() => {});
+  }
+
+  /**
+   * Makes sure every folder above the entry is a real folder (creating missing ones when
+   * `create`); returns a `blocked` outcome naming the first one that is not.
+   */
+  async #parents(segments: string[], create: boolean): Promise<WriteOutcome | undefined> {
+    let relative = "";
+    for (let i = 0; i < segments.length - 1; i++) {
+      relative = relative === "" ? segments[i] : `${relative}/${segments[i]}`;
+      if (this.#verified.has(relative)) continue;
+      const full = join(this.#root, relative);
+      let info = await lstatOrUndefined(full);
+      if (!info) {
+        if (!create) return { kind: "blocked", reason: `${relative} does not exist` };
+        try {
+          await Deno.mkdir(full);
+        } catch (error) {
+          if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+        }
+        info = await Deno.lstat(full);
+      }
+      if (info.isSymlink) {
+        return { kind: "blocked", reason: `${relative} is a symlink; not writing through it` };
+      }
+      if (!info.isDirectory) return { kind: "blocked", reason: `${relative} is not a folder` };
+      this.#remember(relative);
+    }
+    return undefined;
+  }
+
+  #remember(relative: string): void {
+    if (this.#verified.size >= VERIFIED_CACHE_LIMIT) this.#verified.clear();
+    this.#verified.add(relative);
+  }
+}
+
+async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
+  try {
+    return await Deno.lstat(path);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return undefined;
+    throw error;
+  }
+}
+
+/** Writes `body` to a fresh file at `path` (mode 0600), replacing any leftover. */
+async function writeStagingFile(path: string, body: ReadableStream<Uint8Array>): Promise<void> {
+  await Deno.remove(path).catch(() => {});
+  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+  try {
+    for await (const chunk of body) {
+      let written = 0;
+      while (written < chunk.length) written += await file.write(chunk.subarray(written));
+    }
+  } catch (error) {
+    file.close();
+    await Deno.remove(path).catch(() => {});
+    throw error;
+  }
+  file.close();
+}

@@ -1,0 +1,109 @@
+/**
+ * Thawing: whether each volume can be downloaded now (HeadObject and its `x-amz-restore`), the
+ * RestoreObject requests for those that cannot, recorded in the catalog as they are sent, and
+ * how often to look again while waiting.
+ */
+import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import { recordThawRequest } from "../catalog/restore_state.ts";
+import { needsRestore } from "../pricing/prices.ts";
+import type { RestoreTier, Storage } from "../storage/storage.ts";
+
+/**
+ * Where a volume stands: `ready` (readable now: not archived, or thawed), `thawing` (a restore
+ * is in progress), `archived` (frozen, no restore requested), `absent` (no such object).
+ */
+export type Readiness = "ready" | "thawing" | "archived" | "absent";
+
+/** A volume's state in the bucket. */
+export interface VolumeStatus {
+  readiness: Readiness;
+  /** Storage class the bucket reports (the catalog's when absent). */
+  storageClass: string;
+  /** Size the bucket reports (the catalog's when absent). */
+  size: number;
+}
+
+/** True for storage classes whose objects must be thawed before a download. */
+export function isArchiveClass(storageClass: string): boolean {
+  try {
+    return needsRestore(storageClass);
+  } catch {
+    return storageClass === "GLACIER" || storageClass === "DEEP_ARCHIVE";
+  }
+}
+
+/**
+ * Looks a volume up in the bucket. In a folder bucket (`file:`) nothing is ever archived,
+ * whatever class was recorded.
+ */
+export async function volumeStatus(
+  storage: Storage,
+  volume: VolumeRecord,
+  folderBucket: boolean,
+): Promise<VolumeStatus> {
+  const info = await storage.headObject(volume.objectKey);
+  if (!info) {
+    return { readiness: "absent", storageClass: volume.storageClass, size: volume.size ?? 0 };
+  }
+  let readiness: Readiness = "ready";
+  if (!folderBucket && isArchiveClass(info.storageClass)) {
+    readiness = info.restore === "restored"
+      ? "ready"
+      : info.restore === "in-progress"
+      ? "thawing"
+      : "archived";
+  }
+  return { readiness, storageClass: info.storageClass, size: info.size };
+}
+
+/** Sends RestoreObject for a volume and records it in the catalog. */
+export async function requestThaw(
+  storage: Storage,
+  catalog: Catalog,
+  volume: VolumeRecord,
+  tier: RestoreTier,
+  days: number,
+): Promise<void> {
+  await storage.restoreObject(volume.objectKey, days, tier);
+  recordThawRequest(catalog, volume.id, tier, days);
+}
+
+/** Environment variable that sets the wait between two checks, in milliseconds (for tests). */
+export const POLL_INTERVAL_ENV = "GLACIER_RESTORE_POLL_MS";
+
+/**
+ * How long to wait between two checks of thawing volumes: 30 s for Expedited, 5 min for
+ * Flexible Retrieval, 15 min for Deep Archive (a thaw takes hours there), unless
+ * `GLACIER_RESTORE_POLL_MS` says otherwise.
+ */
+export function pollIntervalMs(
+  storageClasses: Iterable<string>,
+  tier: RestoreTier,
+  env: { get(name: string): string | undefined } = Deno.env,
+): number {
+  const override = Number(env.get(POLL_INTERVAL_ENV));
+  if (env.get(POLL_INTERVAL_ENV) && Number.isFinite(override) && override > 0) return override;
+  if (tier === "Expedited") return 30_000;
+  for (const storageClass of storageClasses) {
+    if (storageClass === "DEEP_ARCHIVE") return 15 * 60_000;
+  }
+  return 5 * 60_000;
+}
+
+/** Runs `fn` over `items` with at most `limit` calls at once; results in item order. */
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

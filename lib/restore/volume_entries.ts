@@ -1,0 +1,106 @@
+/**
+ * Pairs the entries of a volume's TAR stream with the catalog rows of that volume. A volume
+ * starts with the folders above its first entry, repeated from earlier volumes (see
+ * lib/archive/volume_tar.ts): those are recognized as the prelude and belong to no row here, so
+ * they are never counted twice. After the prelude the entries follow the rows in id order, less
+ * the rows the backup left out (vanished or unreadable when the volume was built). Anything else
+ * means the volume and the catalog disagree, and the volume is refused.
+ */
+import type { Catalog, FileRecord } from "../catalog/catalog.ts";
+import type { TarReadEntry } from "../archive/tar_reader.ts";
+
+/** The volume's content does not match what the catalog says it holds. */
+export class VolumeMismatchError extends Error {
+  override name = "VolumeMismatchError";
+}
+
+/** What a TAR entry is. */
+export type EntryMatch = { kind: "prelude" } | { kind: "own"; record: FileRecord };
+
+const PAGE = 1000;
+/** Row states the backup left out of the volume it was planned for. */
+const LEFT_OUT = new Set(["vanished", "unreadable"]);
+
+/** Walks a volume's catalog rows alongside its TAR entries. */
+export class VolumeEntryMatcher {
+  readonly #catalog: Catalog;
+  readonly #volumeId: number;
+  readonly #volumeName: string;
+  #page: FileRecord[] = [];
+  #index = 0;
+  #afterId = 0;
+  #exhausted = false;
+  #prelude: Set<string> | undefined;
+  #ownSeen = false;
+
+  constructor(catalog: Catalog, volumeId: number, volumeName: string) {
+    this.#catalog = catalog;
+    this.#volumeId = volumeId;
+    this.#volumeName = volumeName;
+  }
+
+  /** Classifies the next entry of the stream; throws `VolumeMismatchError` on a disagreement. */
+  next(entry: TarReadEntry): EntryMatch {
+    if (!this.#ownSeen && entry.type === "directory" && this.#preludePaths().has(entry.path)) {
+      return { kind: "prelude" };
+    }
+    for (;;) {
+      const row = this.#peek();
+      if (!row) throw this.#mismatch(`it holds ${JSON.stringify(entry.path)}, not in the catalog`);
+      if (row.archivePath === entry.path) {
+        if (row.type !== entry.type) {
+          throw this.#mismatch(
+            `${JSON.stringify(entry.path)} is a ${entry.type} in the volume, a ${row.type} in ` +
+              `the catalog`,
+          );
+        }
+        this.#index++;
+        this.#ownSeen = true;
+        return { kind: "own", record: row };
+      }
+      if (!LEFT_OUT.has(row.state)) {
+        throw this.#mismatch(
+          `found ${JSON.stringify(entry.path)} where ${JSON.stringify(row.archivePath)} belongs`,
+        );
+      }
+      this.#index++;
+    }
+  }
+
+  /** The rows after the last matched entry that the volume should have held (for after its end). */
+  *unmatched(): Generator<FileRecord> {
+    for (let row = this.#peek(); row; row = this.#peek()) {
+      this.#index++;
+      if (!LEFT_OUT.has(row.state)) yield row;
+    }
+  }
+
+  #preludePaths(): Set<string> {
+    if (!this.#prelude) {
+      const first = this.#peek();
+      this.#prelude = new Set(
+        first ? this.#catalog.ancestorFolders(first.path).map((f) => f.archivePath) : [],
+      );
+    }
+    return this.#prelude;
+  }
+
+  #peek(): FileRecord | undefined {
+    if (this.#index < this.#page.length) return this.#page[this.#index];
+    if (this.#exhausted) return undefined;
+    this.#page = this.#catalog.filesOfVolume(this.#volumeId, this.#afterId, PAGE);
+    this.#index = 0;
+    if (this.#page.length === 0) {
+      this.#exhausted = true;
+      return undefined;
+    }
+    this.#afterId = this.#page[this.#page.length - 1].id;
+    return this.#page[0];
+  }
+
+  #mismatch(detail: string): VolumeMismatchError {
+    return new VolumeMismatchError(
+      `volume ${this.#volumeName} does not match the catalog: ${detail}`,
+    );
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The catalog copy round trip: a large catalog goes up in parts (stores without a file
+ * shortcut), comes back decrypted into a state database named after the backup, and a second
+ * fetch reuses that file.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Catalog, type NewFile } from "../../lib/catalog/catalog.ts";
+import type { BackupSettings } from "../../lib/catalog/settings.ts";
+import { catalogCopyKey, uploadCatalogCopy } from "../../lib/backup/catalog_copy.ts";
+import { generateIdentity, recipientFromIdentity } from "../../lib/crypto/age.ts";
+import { fetchCatalogCopy } from "../../lib/restore/catalog_copy_fetch.ts";
+import { createLocalStorage } from "../../lib/storage/local.ts";
+import type { Storage } from "../../lib/storage/storage.ts";
+
+/** `inner` without its `putFile` shortcut, counting uploaded parts. */
+function multipartOnly(inner: Storage): { storage: Storage; parts: () => number } {
+  let parts = 0;
+  const storage = new Proxy(inner, {
+    get(target, property) {
+      if (property === "putFile") return undefined;
+      if (property === "uploadPart") parts++;
+      const value = Reflect.get(target, property, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+  return { storage, parts: () => parts };
+}
+
+Deno.test("a large catalog copy goes up in parts and comes back as a state database", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "glacier-catalog-copy-test-" });
+  try {
+    const settings: BackupSettings = {
+      backupId: "20261127_031500",
+      sourceDirs: ["/src"],
+      bucket: `file://${join(dir, "bucket")}`,
+      prefix: "nightly",
+      workDir: dir,
+      workDirIsTemporary: false,
+      baseName: "backup.tar",
+      volumeSize: 1 << 30,
+      compression: "zstd",
+      encrypt: true,
+      storageClass: "DEEP_ARCHIVE",
+      uploadWorkers: 2,
+      excludes: [],
+    };
+    const identity = generateIdentity();
+    const catalog = Catalog.create(join(dir, "original.sqlite3"), settings, {
+      identity,
+      recipients: [recipientFromIdentity(identity)],
+    });
+    const long = "x".repeat(300);
+    for (let batch = 0; batch < 60; batch++) {
+      const files: NewFile[] = Array.from({ length: 1000 }, (_, i) => ({
+        path: `/src/${long}/${batch}/${i}`,
+        archivePath: `src/${long}/${batch}/${i}`,
+        type: "file",
+        size: i,
+        mtimeMs: 0,
+        mode: 0o644,
+        linkTarget: null,
+      }));
+      catalog.insertFiles(files);
+    }
+    await Deno.mkdir(join(dir, "bucket"));
+    const { storage, parts } = multipartOnly(createLocalStorage(join(dir, "bucket")));
+    await uploadCatalogCopy(catalog, storage);
+    catalog.close();
+    assert.ok(parts() >= 2, `expected a multipart upload, got ${parts()} parts`);
+    const info = await storage.headObject(catalogCopyKey(settings, true));
+    assert.equal(info?.storageClass, "STANDARD");
+    assert.deepEqual(
+      [...Deno.readDirSync(dir)].map((e) => e.name).filter((n) => n.includes("copy")),
+      [],
+      "no snapshot is left behind",
+    );
+
+    const stateDir = join(dir, "state");
+    await Deno.mkdir(stateDir);
+    const options = {
+      storage,
+      backupId: settings.backupId,
+      prefix: "nightly",
+      identities: [identity],
+      stateDir,
+    };
+    const fetched = await fetchCatalogCopy(options);
+    assert.deepEqual(fetched, {
+      path: join(stateDir, "20261127_031500_backup_statedb.sqlite3"),
+      downloaded: true,
+    });
+    const copy = Catalog.open(fetched.path);
+    assert.equal(copy.fileTotals().reduce((n, t) => n + t.count, 0), 60_000);
+    assert.equal(copy.identity(), identity);
+    copy.close();
+    assert.deepEqual(await fetchCatalogCopy(options), { ...fetched, downloaded: false });
+    await assert.rejects(
+      fetchCatalogCopy({ ...options, stateDir: join(dir, "other"), backupId: "20200101_000000" }),
+      /no catalog copy of backup 20200101_000000/,
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -1,0 +1,118 @@
+/**
+ * Shared helpers of the restore tests: a request-recording proxy for moto, moto's restore delay,
+ * and a command run that can be interrupted once it has printed a given line.
+ */
+import { fileURLToPath } from "node:url";
+
+/** One request that went through the proxy. */
+export interface ProxiedRequest {
+  method: string;
+  /** Object key (the path after the bucket), "" for bucket-level requests. */
+  key: string;
+  /** The query string, without `?`. */
+  query: string;
+}
+
+/** A recording HTTP proxy in front of an S3 server. */
+export interface RecordingProxy {
+  endpoint: string;
+  requests: ProxiedRequest[];
+  /** RestoreObject requests, by key. */
+  restoreRequests(): string[];
+  /** GetObject requests, by key. */
+  gets(): string[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts a proxy on a free loopback port that forwards every request to `target` unchanged and
+ * records it, so that a test sees exactly which S3 calls a command made.
+ */
+export function startRecordingProxy(target: string, bucket: string): RecordingProxy {
+  const requests: ProxiedRequest[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    const url = new URL(req.url);
+    const path = decodeURIComponent(url.pathname);
+    const key = path.startsWith(`/${bucket}/`) ? path.slice(bucket.length + 2) : "";
+    requests.push({ method: req.method, key, query: url.search.replace(/^\?/, "") });
+    const headers = new Headers(req.headers);
+    headers.delete("host");
+    const body = req.method === "GET" || req.method === "HEAD"
+      ? undefined
+      : new Uint8Array(await req.arrayBuffer());
+    const response = await fetch(`${target}${url.pathname}${url.search}`, {
+      method: req.method,
+      headers,
+      body,
+      redirect: "manual",
+    });
+    return new Response(req.method === "HEAD" ? null : response.body, {
+      status: response.status,
+      headers: response.headers,
+    });
+  });
+  const port = server.addr.port;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    requests,
+    restoreRequests: () =>
+      requests.filter((r) => r.method === "POST" && /(^|&)restore(=|&|$)/.test(r.query))
+        .map((r) => r.key),
+    gets: () => requests.filter((r) => r.method === "GET" && r.key !== "").map((r) => r.key),
+    stop: () => server.shutdown(),
+  };
+}
+
+/**
+ * Makes moto's restores take `times` status checks each (its state manager, model
+ * `s3::keyrestore`, manual progression): a thawed object then reports `ongoing-request="true"`
+ * for `times` HeadObject calls after the first, then is restored.
+ */
+export async function delayMotoRestores(endpoint: string, times: number): Promise<void> {
+  const response = await fetch(`${endpoint}/moto-api/state-manager/set-transition`, {
+    method: "POST",
+    body: JSON.stringify({
+      model_name: "s3::keyrestore",
+      transition: { progression: "manual", times },
+    }),
+  });
+  await response.body?.cancel();
+  if (!response.ok) throw new Error(`set-transition failed: ${response.status}`);
+}
+
+/** Throws if a command's output holds an age secret key. */
+export function assertNoSecrets(output: string): void {
+  if (/AGE-SECRET-KEY-1/.test(output)) throw new Error("an age secret key was printed");
+}
+
+const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
+
+/**
+ * Runs `glacier ARGS`, sends it SIGINT as soon as its stderr matches `trigger`, and resolves to
+ * its exit code and whole stderr (the signal is never sent if the line does not come).
+ */
+export async function runCliUntil(
+  args: string[],
+  env: Record<string, string>,
+  trigger: RegExp,
+): Promise<{ code: number; stderr: string; interrupted: boolean }> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+    env: { NO_COLOR: "1", ...env },
+    stdin: "null",
+    stdout: "null",
+    stderr: "piped",
+  }).spawn();
+  let stderr = "";
+  let interrupted = false;
+  const decoder = new TextDecoder();
+  for await (const chunk of child.stderr) {
+    stderr += decoder.decode(chunk, { stream: true });
+    if (!interrupted && trigger.test(stderr)) {
+      interrupted = true;
+      child.kill("SIGINT");
+    }
+  }
+  const status = await child.status;
+  return { code: status.code, stderr, interrupted };
+}

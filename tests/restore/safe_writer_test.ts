@@ -1,0 +1,152 @@
+/**
+ * The restore writer never writes outside its folder: unsafe entry paths are refused, symlinks
+ * (made by the restore or found in place) are never written through, existing entries are left
+ * alone without --overwrite and replaced (never followed) with it.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import {
+  entrySegments,
+  RestoreWriter,
+  STAGING_DIR_NAME,
+  UnsafePathError,
+} from "../../lib/restore/safe_writer.ts";
+
+const text = (s: string) => ReadableStream.from([new TextEncoder().encode(s)]);
+const meta = (s: string, mtime = 1_600_000_000) => ({ size: s.length, mode: 0o640, mtime });
+
+async function withDirs(fn: (dest: string, outside: string) => Promise<void>) {
+  const root = await Deno.makeTempDir({ prefix: "glacier-writer-test-" });
+  const dest = join(root, "dest");
+  const outside = join(root, "outside");
+  await Deno.mkdir(outside);
+  try {
+    await fn(dest, outside);
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+Deno.test("entry paths that could leave the folder are refused", () => {
+  for (
+    const path of [
+      "../escape",
+      "a/../../escape",
+      "a/..",
+      "/etc/passwd",
+      "a//b",
+      "./a",
+      "a/./b",
+      "",
+      "a\0b",
+      `${STAGING_DIR_NAME}/x`,
+    ]
+  ) {
+    assert.throws(() => entrySegments(path), UnsafePathError, path);
+  }
+  assert.deepEqual(entrySegments("home/me/..dots../f..txt"), ["home", "me", "..dots..", "f..txt"]);
+});
+
+Deno.test("an unsafe path is refused by every writing method and nothing is written", async () => {
+  await withDirs(async (dest, outside) => {
+    const writer = await RestoreWriter.open(dest, { overwrite: true });
+    const escape = `../outside/escaped`;
+    await assert.rejects(writer.file(escape, text("x"), meta("x"), "s"), UnsafePathError);
+    await assert.rejects(writer.symlink(escape, "/etc", "s"), UnsafePathError);
+    await assert.rejects(writer.directory(escape), UnsafePathError);
+    await assert.rejects(writer.setFolderAttributes("../outside", 0o777, 0), UnsafePathError);
+    assert.equal(await exists(join(outside, "escaped")), false);
+    assert.deepEqual([...Deno.readDirSync(outside)], []);
+  });
+});
+
+Deno.test("a symlink the restore made is never written through", async () => {
+  await withDirs(async (dest, outside) => {
+    const writer = await RestoreWriter.open(dest, { overwrite: true });
+    assert.deepEqual(await writer.symlink("a/link", outside, "s"), { kind: "written" });
+    const through = await writer.file("a/link/passwd", text("owned"), meta("owned"), "s");
+    assert.equal(through.kind, "blocked");
+    const deeper = await writer.directory("a/link/sub");
+    assert.equal(deeper.kind, "blocked");
+    assert.deepEqual([...Deno.readDirSync(outside)], []);
+    assert.equal(await Deno.readLink(join(dest, "a/link")), outside);
+  });
+});
+
+Deno.test("a symlink found in the folder is replaced with --overwrite, never followed", async () => {
+  await withDirs(async (dest, outside) => {
+    await Deno.mkdir(dest);
+    const victim = join(outside, "victim.txt");
+    await Deno.writeTextFile(victim, "precious");
+    await Deno.symlink(victim, join(dest, "file.txt"));
+    await Deno.symlink(outside, join(dest, "dir"));
+
+    const careful = await RestoreWriter.open(dest, { overwrite: false });
+    assert.equal((await careful.file("file.txt", text("new"), meta("new"), "s")).kind, "exists");
+    assert.equal((await careful.file("dir/x", text("new"), meta("new"), "s")).kind, "blocked");
+
+    const bold = await RestoreWriter.open(dest, { overwrite: true });
+    assert.equal((await bold.file("file.txt", text("new"), meta("new"), "s")).kind, "written");
+    assert.equal((await bold.file("dir/x", text("new"), meta("new"), "s")).kind, "blocked");
+    assert.equal(await Deno.readTextFile(victim), "precious");
+    assert.equal(await exists(join(outside, "x")), false);
+    const replaced = await Deno.lstat(join(dest, "file.txt"));
+    assert.ok(replaced.isFile && !replaced.isSymlink);
+    assert.equal(await Deno.readTextFile(join(dest, "file.txt")), "new");
+    assert.equal(replaced.mode! & 0o777, 0o640);
+    assert.equal(replaced.mtime!.getTime(), 1_600_000_000_000);
+  });
+});
+
+Deno.test("existing entries are left alone unless --overwrite; folders are never replaced", async () => {
+  await withDirs(async (dest) => {
+    const first = await RestoreWriter.open(dest, { overwrite: false });
+    assert.equal((await first.file("d/f", text("one"), meta("one"), "s")).kind, "written");
+    assert.equal((await first.directory("d/sub")).kind, "written");
+    assert.equal((await first.file("d/f", text("two"), meta("two"), "s")).kind, "exists");
+    assert.equal(
+      (await first.file("d/f", text("one"), meta("one"), "s", { acceptIdentical: true })).kind,
+      "identical",
+    );
+    assert.equal(
+      (await first.file("d/f", text("two"), meta("two", 5), "s", { acceptIdentical: true })).kind,
+      "exists",
+    );
+    assert.equal(await Deno.readTextFile(join(dest, "d/f")), "one");
+
+    const second = await RestoreWriter.open(dest, { overwrite: true });
+    assert.equal((await second.file("d/f", text("two"), meta("two"), "s")).kind, "written");
+    assert.equal(await Deno.readTextFile(join(dest, "d/f")), "two");
+    assert.equal((await second.file("d/sub", text("x"), meta("x"), "s")).kind, "blocked");
+    assert.equal((await second.symlink("d/sub", "/", "s")).kind, "blocked");
+    assert.ok((await Deno.lstat(join(dest, "d/sub"))).isDirectory);
+  });
+});
+
+Deno.test("folder attributes are set last and only on real folders", async () => {
+  await withDirs(async (dest, outside) => {
+    const writer = await RestoreWriter.open(dest, { overwrite: false });
+    await writer.directory("top");
+    await writer.file("top/f", text("x"), meta("x"), "s");
+    await writer.symlink("link", outside, "s");
+    const when = Date.UTC(2001, 1, 2, 3, 4, 5);
+    assert.equal(await writer.setFolderAttributes("top", 0o555, when), true);
+    assert.equal(await writer.setFolderAttributes("link", 0o700, when), false);
+    assert.equal(await writer.setFolderAttributes("missing/x", 0o700, when), false);
+    const info = await Deno.stat(join(dest, "top"));
+    assert.equal(info.mode! & 0o777, 0o555);
+    assert.equal(info.mtime!.getTime(), when);
+    assert.notEqual((await Deno.stat(outside)).mode! & 0o777, 0o700);
+    assert.equal(await exists(join(dest, "missing")), false);
+    await Deno.chmod(join(dest, "top"), 0o755);
+  });
+});

@@ -1,0 +1,53 @@
+/** The restore's --include / --exclude patterns, as the README documents them. */
+import assert from "node:assert/strict";
+import { compileSelection } from "../../lib/restore/selection.ts";
+
+const paths = [
+  "home/me/docs",
+  "home/me/docs/a.txt",
+  "home/me/docs/old/b.jpg",
+  "home/me/photos/c.jpg",
+  "home/me/photos/cache/d.jpg",
+  "home/you/docs/e.txt",
+];
+
+function selected(include: string[], exclude: string[] = []): string[] {
+  const selection = compileSelection(include, exclude);
+  return paths.filter((path) => selection.matches(path));
+}
+
+Deno.test("no pattern selects everything", () => {
+  assert.deepEqual(selected([]), paths);
+  assert.equal(compileSelection([], []).everything, true);
+});
+
+Deno.test("a plain path, absolute or not, selects that folder and everything below", () => {
+  const expected = ["home/me/docs", "home/me/docs/a.txt", "home/me/docs/old/b.jpg"];
+  assert.deepEqual(selected(["home/me/docs"]), expected);
+  assert.deepEqual(selected(["/home/me/docs/"]), expected);
+  assert.deepEqual(selected(["/home/me/doc"]), []);
+});
+
+Deno.test("globs match the whole path; a name pattern matches anywhere", () => {
+  assert.deepEqual(selected(["**/*.jpg"]), [
+    "home/me/docs/old/b.jpg",
+    "home/me/photos/c.jpg",
+    "home/me/photos/cache/d.jpg",
+  ]);
+  assert.deepEqual(selected(["home/*/docs"]), [
+    "home/me/docs",
+    "home/me/docs/a.txt",
+    "home/me/docs/old/b.jpg",
+    "home/you/docs/e.txt",
+  ]);
+  assert.deepEqual(selected(["*.txt"]), ["home/me/docs/a.txt", "home/you/docs/e.txt"]);
+});
+
+Deno.test("an exclude wins over an include and takes a folder's contents with it", () => {
+  assert.deepEqual(selected(["home/me"], ["cache", "**/docs/old"]), [
+    "home/me/docs",
+    "home/me/docs/a.txt",
+    "home/me/photos/c.jpg",
+  ]);
+  assert.notEqual(compileSelection(["a"], []).key, compileSelection([], ["a"]).key);
+});
