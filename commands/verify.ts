@@ -1,14 +1,151 @@
-/** `glacier verify STATEDB`: checks that every volume is in the bucket. (Placeholder.) */
+/**
+ * `glacier verify STATEDB`: checks the catalog, and either the bucket (every uploaded volume
+ * present with its size, without reading data) or, with `--local FOLDER`, volumes downloaded by
+ * hand (SHA-256, age authentication, decompression). Exit 0: no problem; 1: problems found (one
+ * line each on stdout); 2: bad usage; 3: the check could not be completed.
+ */
 import { Command } from "commander";
-import { UsageError } from "../lib/cli/exit.ts";
+import { dirname, resolve } from "node:path";
+import { Catalog } from "../lib/catalog/catalog.ts";
+import { parseIdentityFile } from "../lib/crypto/age.ts";
+import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { formatDuration } from "../lib/cli/format.ts";
+import { Logger } from "../lib/cli/log.ts";
+import { openStorage } from "../lib/storage/open.ts";
+import { withRetry } from "../lib/storage/retry.ts";
+import { StorageError } from "../lib/storage/storage.ts";
+import { verifyBackup, type VerifyTarget } from "../lib/verify/verify.ts";
+
+/** Parsed `glacier verify` options. */
+export interface VerifyOptions {
+  stateDb: string;
+  /** Check volumes in this folder instead of the bucket. */
+  local?: string;
+  /** age identity file for `--local` (default: the catalog's own identity). */
+  identityFile?: string;
+  bucket?: string;
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+}
 
 /** The `verify` command. */
-export function verifyCommand(_setExitCode: (code: number) => void): Command {
+export function verifyCommand(setExitCode: (code: number) => void): Command {
   return new Command("verify")
-    .description("check the bucket and the catalog (not available yet)")
-    .allowUnknownOption()
-    .allowExcessArguments()
-    .action(() => {
-      throw new UsageError("glacier verify is not available yet");
+    .description("check the catalog and the bucket, or volumes downloaded by hand (--local)")
+    .argument("<STATEDB>", "state database of the backup")
+    .option("--local <folder>", "fully check the volumes in this folder instead of the bucket")
+    .option("--identity <file>", "age identity file to decrypt with (for --local)")
+    .option("--bucket <bucket>", "bucket to check (overrides the one stored)")
+    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
+    .option("--region <region>", "AWS region (overrides the one stored)")
+    .option("--profile <name>", "AWS profile (overrides the one stored)")
+    .action(async (stateDb: string, raw: Record<string, string | undefined>) => {
+      setExitCode(
+        await verify({
+          stateDb,
+          local: raw.local,
+          identityFile: raw.identity,
+          bucket: raw.bucket,
+          endpoint: raw.endpoint,
+          region: raw.region,
+          profile: raw.profile,
+        }),
+      );
     });
+}
+
+/** Verifies the backup of `options.stateDb`; returns the exit code. */
+export async function verify(options: VerifyOptions): Promise<number> {
+  if (options.identityFile !== undefined && options.local === undefined) {
+    throw new UsageError("--identity is used with --local (the bucket check reads no data)");
+  }
+  const identities = options.identityFile === undefined
+    ? undefined
+    : await readIdentities(options.identityFile);
+  if (options.local !== undefined) await checkFolder(options.local);
+  const catalog = Catalog.open(options.stateDb);
+  const log = await Logger.open(dirname(resolve(options.stateDb)));
+  const interrupt = new AbortController();
+  const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
+  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const encoder = new TextEncoder();
+  const print = (line: string) => {
+    log.beforeTerminalWrite();
+    Deno.stdout.writeSync(encoder.encode(`${line}\n`));
+    log.toFile("info", line);
+  };
+  try {
+    const settings = catalog.settings();
+    let target: VerifyTarget;
+    if (options.local !== undefined) {
+      target = {
+        kind: "local",
+        folder: resolve(options.local),
+        identities: identities ?? (catalog.identity() ? [catalog.identity()!] : undefined),
+      };
+    } else {
+      const storage = withRetry(
+        openStorage(options.bucket ?? settings.bucket, {
+          endpoint: options.endpoint ?? settings.endpoint,
+          region: options.region ?? settings.region,
+          profile: options.profile ?? settings.profile,
+        }),
+        {
+          signal: interrupt.signal,
+          onRetry: ({ operation, attempt, delayMs, error }) =>
+            log.warn(
+              `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
+                formatDuration(delayMs / 1000),
+            ),
+        },
+      );
+      await storage.checkAccess();
+      target = { kind: "bucket", storage };
+    }
+    log.toFile("info", `verify ${settings.backupId} (${options.local ?? "bucket"})`);
+    const report = await verifyBackup(
+      catalog,
+      target,
+      { problem: print, info: print },
+      interrupt.signal,
+    );
+    return report.problemCount === 0 ? ExitCode.Ok : ExitCode.Warnings;
+  } catch (error) {
+    if (interrupt.signal.aborted) {
+      log.error("verify interrupted before it finished");
+      return ExitCode.Failed;
+    }
+    if (error instanceof StorageError) {
+      log.error(`verify could not finish: ${errorLine(error)}`);
+      return ExitCode.Failed;
+    }
+    throw error;
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    catalog.close();
+    log.close();
+  }
+}
+
+/** Reads an identity file; a missing or malformed file is a usage error. */
+async function readIdentities(path: string): Promise<string[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (error) {
+    throw new UsageError(`cannot read identity file ${path}: ${errorLine(error)}`);
+  }
+  return parseIdentityFile(text);
+}
+
+/** `--local` must name a readable folder. */
+async function checkFolder(folder: string): Promise<void> {
+  try {
+    if ((await Deno.stat(folder)).isDirectory) return;
+  } catch (error) {
+    throw new UsageError(`--local ${folder}: ${errorLine(error)}`);
+  }
+  throw new UsageError(`--local ${folder} is not a folder`);
 }

@@ -1,0 +1,123 @@
+/**
+ * Checks the bucket against the catalog without reading any volume's data (nothing is thawed,
+ * nothing is downloaded): each uploaded volume's object exists with the recorded size (HeadObject),
+ * its storage class and, for a multipart object, the part count in its ETag; the catalog copy is
+ * there; nothing else sits in the backup's folder; no multipart upload was left unfinished.
+ *
+ * What cannot be checked this way: the content. S3's ETag of a multipart object is an MD5 of the
+ * parts' MD5s, and its CRC checksums are of the parts too; neither is the SHA-256 the catalog
+ * keeps. Checking content means downloading (`--local`).
+ */
+import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import { objectKey } from "../catalog/settings.ts";
+import { catalogCopyKey } from "../backup/catalog_copy.ts";
+import type { ObjectInfo, Storage } from "../storage/storage.ts";
+import { plural, type VerifyReport } from "./report.ts";
+
+/** HeadObject requests in flight at once. */
+const CONCURRENCY = 8;
+
+/** Checks every uploaded volume of `catalog` in `storage`; adds findings to `report`. */
+export async function checkRemoteVolumes(
+  catalog: Catalog,
+  storage: Storage,
+  report: VerifyReport,
+  signal?: AbortSignal,
+): Promise<void> {
+  const settings = catalog.settings();
+  const uploaded = catalog.volumes().filter((v) => v.state === "uploaded");
+  let next = 0;
+  const worker = async () => {
+    while (next < uploaded.length) {
+      signal?.throwIfAborted();
+      const volume = uploaded[next++];
+      checkObject(volume, await storage.headObject(volume.objectKey), storage, report);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, uploaded.length) }, worker));
+
+  const folder = `${objectKey(settings, "")}/`;
+  const copyKey = catalogCopyKey(settings, catalog.recipients().length > 0);
+  const known = new Map(catalog.volumes().map((v) => [v.objectKey, v]));
+  let copy = false;
+  for await (const object of storage.listObjects(folder)) {
+    signal?.throwIfAborted();
+    const volume = known.get(object.key);
+    if (object.key === copyKey) copy = true;
+    else if (!volume) {
+      report.problem(object.key, `object not in the catalog (${object.size} bytes)`);
+    } else if (volume.state === "deleted") {
+      report.problem(volume.name, `deleted with glacier delete, but still in the bucket`);
+    }
+  }
+  const done = catalog.phase() === "done";
+  if (!copy && done) {
+    report.problem(
+      copyKey,
+      "the catalog copy is missing from the bucket (a lost state database could not be " +
+        "replaced from it)",
+    );
+  }
+
+  const pending = await storage.listMultipartUploads(folder);
+  for (const upload of pending) {
+    if (done) {
+      report.problem(
+        upload.key,
+        `unfinished multipart upload ${upload.uploadId} (billed until aborted)`,
+      );
+    } else {
+      report.note(upload.key, `multipart upload in progress (${upload.uploadId})`);
+    }
+  }
+  report.checked.push(
+    `${plural(uploaded.length, "uploaded volume")} in ${storage.description}: presence, size, ` +
+      `storage class, multipart part count; the catalog copy; stray objects; unfinished uploads`,
+  );
+}
+
+/** Compares one HeadObject answer with the catalog. */
+function checkObject(
+  volume: VolumeRecord,
+  info: ObjectInfo | undefined,
+  storage: Storage,
+  report: VerifyReport,
+): void {
+  if (!info) {
+    report.problem(
+      volume.name,
+      `object ${volume.objectKey} is missing from ${storage.description}`,
+    );
+    return;
+  }
+  if (info.size !== volume.size) {
+    report.problem(
+      volume.name,
+      `object ${volume.objectKey} has ${info.size} bytes, the catalog says ${volume.size}`,
+    );
+    return;
+  }
+  if (info.storageClass !== volume.storageClass) {
+    report.note(
+      volume.name,
+      `storage class is ${info.storageClass}, the backup used ${volume.storageClass}`,
+    );
+  }
+  const parts = multipartCount(info.etag);
+  if (parts !== undefined && volume.partSize !== null && volume.size !== null) {
+    const expected = Math.max(1, Math.ceil(volume.size / volume.partSize));
+    if (parts !== expected) {
+      report.problem(
+        volume.name,
+        `object ${volume.objectKey} was stored in ${parts} parts, the backup sent ${expected}: ` +
+          `it was replaced`,
+      );
+    }
+  }
+}
+
+/** The part count of a multipart ETag (`"<md5>-N"`), or undefined for any other ETag. */
+export function multipartCount(etag: string | undefined): number | undefined {
+  const match = /^"?[0-9a-fA-F]{32}-(\d+)"?$/.exec(etag ?? "");
+  return match ? Number(match[1]) : undefined;
+}
