@@ -9,14 +9,18 @@ export function keyCommand(setExitCode: (code: number) => void): Command {
   key.command("export")
     .description("print the backup's age identity (AGE-SECRET-KEY-1...) on stdout")
     .argument("<STATEDB>", "state database of the backup")
-    .action((stateDb: string) => {
-      setExitCode(exportKey(stateDb));
+    .option("-o, --output <FILE>", "write the key to a new file (mode 0600) instead of stdout")
+    .action((stateDb: string, options: { output?: string }) => {
+      setExitCode(exportKey(stateDb, options.output));
     });
   return key;
 }
 
-/** Writes the identity of the backup in `stateDb` to stdout, as an age identity file. */
-export function exportKey(stateDb: string): number {
+/**
+ * Writes the identity of the backup in `stateDb` as an age identity file: to stdout, or to a new
+ * file `output` that only its owner can read (an existing file is never overwritten).
+ */
+export function exportKey(stateDb: string, output?: string): number {
   const catalog = Catalog.open(stateDb);
   try {
     const identity = catalog.identity();
@@ -32,7 +36,17 @@ export function exportKey(stateDb: string): number {
     const settings = catalog.settings();
     const text = `# glacier backup ${settings.backupId}\n` +
       `# public key: ${catalog.recipients()[0] ?? ""}\n${identity}\n`;
-    Deno.stdout.writeSync(new TextEncoder().encode(text));
+    const bytes = new TextEncoder().encode(text);
+    if (output === undefined) {
+      Deno.stdout.writeSync(bytes);
+      return ExitCode.Ok;
+    }
+    try {
+      Deno.writeFileSync(output, bytes, { createNew: true, mode: 0o600 });
+    } catch (error) {
+      throw new UsageError(`cannot write ${output}: ${(error as Error).message}`);
+    }
+    console.error(`wrote the key to ${output}; keep it safe and apart from the backup`);
     return ExitCode.Ok;
   } finally {
     catalog.close();

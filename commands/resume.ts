@@ -4,7 +4,6 @@ import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { runBackupSession } from "../lib/cli/backup_session.ts";
 import { Logger } from "../lib/cli/log.ts";
-import { ExitCode } from "../lib/cli/exit.ts";
 import { countOption } from "../lib/cli/options.ts";
 
 /** Parsed `glacier resume` options; connection settings override the stored ones. */
@@ -46,8 +45,7 @@ export async function resume(options: ResumeOptions): Promise<number> {
   const log = await Logger.open(dirname(resolve(options.stateDb)));
   try {
     if (catalog.phase() === "done") {
-      log.info(`backup ${catalog.settings().backupId} is already complete; nothing to resume`);
-      return ExitCode.Ok;
+      log.info(`backup ${catalog.settings().backupId} is already complete; checking the bucket`);
     }
     const settings = catalog.settings();
     catalog.updateSettings({

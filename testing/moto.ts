@@ -13,17 +13,23 @@ export interface MotoServer {
   stop(): Promise<void>;
 }
 
+/** How to start moto. */
+export interface MotoOptions {
+  /** Make moto check credentials (its IAM auth mode) so that unknown keys are refused. */
+  checkCredentials?: boolean;
+}
+
 /** How long `startMoto` waits for the server to answer before giving up. */
 const START_TIMEOUT_MS = 20_000;
 /** How much of the server's output is kept for error messages. */
 const LOG_TAIL_BYTES = 4096;
 
 /** Starts `moto_server` on a free loopback port; retries with another port if the first is taken. */
-export async function startMoto(): Promise<MotoServer> {
+export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce(freeLoopbackPort());
+      return await startOnce(freeLoopbackPort(), options);
     } catch (error) {
       lastError = error;
     }
@@ -39,9 +45,10 @@ function freeLoopbackPort(): number {
   return port;
 }
 
-async function startOnce(port: number): Promise<MotoServer> {
+async function startOnce(port: number, options: MotoOptions): Promise<MotoServer> {
   const child = new Deno.Command("moto_server", {
     args: ["-H", "127.0.0.1", "-p", String(port)],
+    env: options.checkCredentials ? { INITIAL_NO_AUTH_ACTION_COUNT: "0" } : {},
     stdin: "null",
     stdout: "null",
     stderr: "piped",

@@ -99,7 +99,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   if (firstError !== undefined) throw firstError;
   ctx.signal.throwIfAborted();
 
-  await abortOrphanUploads(ctx, settings);
+  await abortOrphanUploads(ctx.storage, settings, ctx.log);
   catalog.setPhase("done");
   progress.phase = "done";
   if (settings.workDirIsTemporary) await Deno.remove(settings.workDir).catch(() => {});
@@ -110,11 +110,15 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
  * any that remain were started by a run killed before it could record them, and would otherwise
  * be billed for ever.
  */
-async function abortOrphanUploads(ctx: BackupContext, settings: BackupSettings): Promise<void> {
+export async function abortOrphanUploads(
+  storage: Storage,
+  settings: BackupSettings,
+  log: Logger,
+): Promise<void> {
   const folder = `${objectKey(settings, "")}/`;
-  for (const upload of await ctx.storage.listMultipartUploads(folder)) {
-    ctx.log.info(`aborting an unfinished upload left by an interrupted run: ${upload.key}`);
-    await ctx.storage.abortMultipartUpload(upload.key, upload.uploadId);
+  for (const upload of await storage.listMultipartUploads(folder)) {
+    log.info(`aborting an unfinished upload left by an interrupted run: ${upload.key}`);
+    await storage.abortMultipartUpload(upload.key, upload.uploadId);
   }
 }
 

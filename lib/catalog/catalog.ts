@@ -94,30 +94,45 @@ export class Catalog {
     this.#db = db;
   }
 
-  /** Creates a new catalog file (mode 0600) for a backup; fails if the file exists. */
+  /**
+   * Creates a new catalog file (mode 0600) for a backup; fails if the file exists. The file is
+   * built under a temporary name and renamed into place complete, so a kill during creation
+   * never leaves a state database without its schema and settings.
+   */
   static create(path: string, settings: BackupSettings, keys: CatalogKeys): Catalog {
+    const temp = `${path}.creating`;
     try {
-      Deno.writeFileSync(path, new Uint8Array(0), { createNew: true, mode: 0o600 });
+      if (exists(path)) throw new Deno.errors.AlreadyExists("file exists");
+      for (const stale of [temp, `${temp}-wal`, `${temp}-shm`]) {
+        if (exists(stale)) Deno.removeSync(stale);
+      }
+      Deno.writeFileSync(temp, new Uint8Array(0), { createNew: true, mode: 0o600 });
     } catch (error) {
       throw new CatalogError(`cannot create state database ${path}: ${describe(error)}`);
     }
-    const db = new DatabaseSync(path);
-    const catalog = new Catalog(db, path);
+    const draft = new Catalog(new DatabaseSync(temp), temp);
+    try {
+      draft.#configure();
+      draft.transaction(() => {
+        draft.#db.exec(CREATE_SCHEMA);
+        for (const step of MIGRATIONS) draft.#db.exec(step);
+        draft.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
+        draft.#setMeta("settings", JSON.stringify(settings));
+        draft.#setMeta("phase", "scanning");
+        draft.#setMeta("created_at", new Date().toISOString());
+        if (keys.identity) {
+          draft.#run("INSERT INTO keys (kind, value) VALUES ('identity', ?)", keys.identity);
+        }
+        for (const recipient of keys.recipients) {
+          draft.#run("INSERT INTO keys (kind, value) VALUES ('recipient', ?)", recipient);
+        }
+      });
+    } finally {
+      draft.close();
+    }
+    Deno.renameSync(temp, path);
+    const catalog = new Catalog(new DatabaseSync(path), path);
     catalog.#configure();
-    catalog.transaction(() => {
-      db.exec(CREATE_SCHEMA);
-      for (const step of MIGRATIONS) db.exec(step);
-      db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-      catalog.#setMeta("settings", JSON.stringify(settings));
-      catalog.#setMeta("phase", "scanning");
-      catalog.#setMeta("created_at", new Date().toISOString());
-      if (keys.identity) {
-        catalog.#run("INSERT INTO keys (kind, value) VALUES ('identity', ?)", keys.identity);
-      }
-      for (const recipient of keys.recipients) {
-        catalog.#run("INSERT INTO keys (kind, value) VALUES ('recipient', ?)", recipient);
-      }
-    });
     return catalog;
   }
 
@@ -539,6 +554,15 @@ export function volumeFromRow(r: Row): VolumeRecord {
     uploadId: r.upload_id as string | null,
     partSize: r.part_size as number | null,
   };
+}
+
+function exists(path: string): boolean {
+  try {
+    Deno.lstatSync(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function describe(error: unknown): string {

@@ -4,8 +4,8 @@
  */
 import { resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
-import { runBackup } from "../backup/run_backup.ts";
-import { uploadCatalogCopy } from "../backup/catalog_copy.ts";
+import { abortOrphanUploads, runBackup } from "../backup/run_backup.ts";
+import { catalogCopyKey, uploadCatalogCopy } from "../backup/catalog_copy.ts";
 import { openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";
 import { StorageError } from "../storage/storage.ts";
@@ -49,6 +49,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
   const resumeHint = `resume with: glacier resume ${resolve(catalog.path)}`;
   try {
     await storage.checkAccess();
+    const wasDone = catalog.phase() === "done";
     await runBackup({
       catalog,
       storage,
@@ -62,7 +63,14 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
         .concat(log.logPath ? [resolve(log.logPath)] : [], [resolve(settings.workDir)]),
       signal: interrupt.signal,
     });
-    await uploadCatalogCopy(catalog, storage);
+    // A run killed after the last volume but before the catalog copy finished leaves a done
+    // backup without its copy: a resume of a done backup puts it there if it is missing.
+    const copyKey = catalogCopyKey(settings, catalog.recipients().length > 0);
+    if (!wasDone || !(await storage.headObject(copyKey))) {
+      if (wasDone) log.info("the bucket has no copy of the catalog yet: uploading it");
+      await abortOrphanUploads(storage, settings, log);
+      await uploadCatalogCopy(catalog, storage);
+    }
   } catch (error) {
     display.stop();
     if (interrupt.signal.aborted) {

@@ -284,3 +284,34 @@ Deno.test("Ctrl-C stops cleanly, says how to resume, and resume finishes the bac
     await box.cleanup();
   }
 });
+
+Deno.test("resuming a finished backup puts back a missing catalog copy", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src);
+    const result = await runCli([
+      "backup",
+      "--src-dirs",
+      box.src,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--state-dir",
+      box.state,
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const stateDb = stateDbFrom(result);
+    const catalog = Catalog.open(stateDb);
+    const copy = join(box.bucket, catalog.settings().backupId, "catalog.sqlite3.age");
+    catalog.close();
+    await Deno.remove(copy);
+    const resumed = await runCli(["resume", stateDb]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.match(resumed.stderr, /already complete/);
+    assert.ok((await Deno.stat(copy)).size > 0);
+    const again = await runCli(["resume", stateDb]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.doesNotMatch(again.stderr, /no copy of the catalog/);
+  } finally {
+    await box.cleanup();
+  }
+});
