@@ -26,15 +26,18 @@ export async function checkRemoteVolumes(
 ): Promise<void> {
   const settings = catalog.settings();
   const uploaded = catalog.volumes().filter((v) => v.state === "uploaded");
+  // Several HeadObject requests at once, findings reported in volume order.
+  const answers: (ObjectInfo | undefined)[] = new Array(uploaded.length);
   let next = 0;
   const worker = async () => {
     while (next < uploaded.length) {
       signal?.throwIfAborted();
-      const volume = uploaded[next++];
-      checkObject(volume, await storage.headObject(volume.objectKey), storage, report);
+      const index = next++;
+      answers[index] = await storage.headObject(uploaded[index].objectKey);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, uploaded.length) }, worker));
+  uploaded.forEach((volume, index) => checkObject(volume, answers[index], storage, report));
 
   const folder = `${objectKey(settings, "")}/`;
   const copyKey = catalogCopyKey(settings, catalog.recipients().length > 0);

@@ -1,5 +1,5 @@
 /**
- * Backup, resume and verify through the fault proxy at a 10% fault rate (connection resets, lost
+ * Backup, resume, verify and restore through the fault proxy at a 10% fault rate (connection resets, lost
  * answers, stalls, truncated answers, 500 and 503): the backup must finish with every file
  * restorable byte for byte, nothing stray in the bucket and no unfinished multipart upload. The
  * program retries for ever; the test bounds its own time and fails if a run does not finish.
@@ -20,7 +20,7 @@ const MiB = 1024 * 1024;
 /** A generous bound on each run; far above what it takes with the faults' retries. */
 const RUN_TIMEOUT_MS = 300_000;
 
-Deno.test("backup and resume through 10% network faults finish with identical data", async () => {
+Deno.test("backup, resume and restore through 10% network faults keep the data identical", async () => {
   const seed = Number(Deno.env.get("GLACIER_FAULT_SEED") ?? newSeed());
   const moto = await startMoto();
   const proxy = startFaultProxy({
@@ -74,6 +74,20 @@ Deno.test("backup and resume through 10% network faults finish with identical da
     assert.deepEqual(await bucketProblems(stateDb, storage), [], context());
     const restored = await restoreWithReferenceTools(stateDb, storage, join(root, "out"));
     assert.deepEqual(await diffRestored(src, restored.dest), [], context());
+
+    // And glacier restore itself, through the same faults: downloads, checks, extraction.
+    const before = totalFaults(proxy.counts());
+    const dest = join(root, "glacier-restore");
+    const restore = await runCliWithin(RUN_TIMEOUT_MS, [
+      "restore",
+      stateDb,
+      "--to",
+      dest,
+      "--yes",
+    ], { env: { ...env, GLACIER_RESTORE_POLL_MS: "100" } });
+    assert.equal(restore.code, 0, `${context()}\n${restore.stderr}`);
+    assert.deepEqual(await diffRestored(src, dest), [], context());
+    console.log(`faults during glacier restore: ${totalFaults(proxy.counts()) - before}`);
   } finally {
     await proxy.close();
     await moto.stop();
