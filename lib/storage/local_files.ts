@@ -26,38 +26,25 @@ export function randomHex(bytes: number): string {
  * then flushed to disk and renamed over `path`. Creates missing folders unless `createFolders` is
  * false. On failure the temp file is removed and `path` is untouched.
  */
-export async function writeFileAtomic(
+export function writeFileAtomic(
   path: string,
   write: (file: Deno.FsFile) => Promise<void>,
   { createFolders = true }: { createFolders?: boolean } = {},
 ): Promise<void> {
-  const folder = dirname(path);
-  if (createFolders) await Deno.mkdir(folder, { recursive: true });
-  const temp = join(folder, `${TEMP_PREFIX}${randomHex(8)}`);
-  const file = await Deno.open(temp, { write: true, createNew: true });
-  let renamed = false;
-  try {
+  return replaceAtomically(path, createFolders, async (temp) => {
+    const file = await Deno.open(temp, { write: true, createNew: true });
     try {
       await write(file);
       await file.sync();
     } finally {
       file.close();
     }
-    await Deno.rename(temp, path);
-    renamed = true;
-    await syncFolder(folder);
-  } finally {
-    if (!renamed) await Deno.remove(temp).catch(() => {});
-  }
+  });
 }
 
 /** Copies `source` to `path` all at once or not at all, flushed to disk (see `writeFileAtomic`). */
-export async function copyFileAtomic(source: string, path: string): Promise<void> {
-  const folder = dirname(path);
-  await Deno.mkdir(folder, { recursive: true });
-  const temp = join(folder, `${TEMP_PREFIX}${randomHex(8)}`);
-  let renamed = false;
-  try {
+export function copyFileAtomic(source: string, path: string): Promise<void> {
+  return replaceAtomically(path, true, async (temp) => {
     await Deno.copyFile(source, temp);
     const file = await Deno.open(temp, { read: true, write: true });
     try {
@@ -65,6 +52,21 @@ export async function copyFileAtomic(source: string, path: string): Promise<void
     } finally {
       file.close();
     }
+  });
+}
+
+/** Has `fill` create a synced temp file beside `path`, then renames it over `path`. */
+async function replaceAtomically(
+  path: string,
+  createFolders: boolean,
+  fill: (temp: string) => Promise<void>,
+): Promise<void> {
+  const folder = dirname(path);
+  if (createFolders) await Deno.mkdir(folder, { recursive: true });
+  const temp = join(folder, `${TEMP_PREFIX}${randomHex(8)}`);
+  let renamed = false;
+  try {
+    await fill(temp);
     await Deno.rename(temp, path);
     renamed = true;
     await syncFolder(folder);

@@ -5,18 +5,9 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { backupToSandbox, makeSandbox } from "../../testing/sandbox.ts";
 import { extractWithReferenceTools } from "../../testing/volumes.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
-
-async function sandbox() {
-  const root = await Deno.makeTempDir({ prefix: "glacier-test-" });
-  const src = join(root, "src");
-  const bucket = join(root, "bucket");
-  const state = join(root, "state");
-  await Deno.mkdir(src);
-  await Deno.mkdir(bucket);
-  return { root, src, bucket, state, cleanup: () => Deno.remove(root, { recursive: true }) };
-}
 
 /** Lists the volume files of a backup in a file:// bucket, in order. */
 async function bucketVolumes(bucket: string, backupId: string): Promise<string[]> {
@@ -28,21 +19,15 @@ async function bucketVolumes(bucket: string, backupId: string): Promise<string[]
 }
 
 Deno.test("backup to a folder bucket is recovered byte for byte by age | zstd | tar", async () => {
-  const box = await sandbox();
+  const box = await makeSandbox();
   try {
     await makeTree(box.src, { bigFiles: [1_500_000, 700_000, 1_100_000], smallFiles: 300 });
-    const result = await runCli([
-      "backup",
-      "--src-dirs",
-      box.src,
-      "--bucket",
-      `file://${box.bucket}`,
+    const result = await backupToSandbox(
+      box,
       "--volume-size",
       "1MiB",
-      "--state-dir",
-      box.state,
       join(box.root, "work", "output.tar"),
-    ]);
+    );
     assert.equal(result.code, 0, result.stderr);
     const stateDb = stateDbFrom(result);
     const catalog = Catalog.open(stateDb);
@@ -74,22 +59,11 @@ Deno.test("backup to a folder bucket is recovered byte for byte by age | zstd | 
 });
 
 Deno.test("unencrypted gzip and uncompressed backups are plain tar.gz / tar volumes", async () => {
-  const box = await sandbox();
+  const box = await makeSandbox();
   try {
     await makeTree(box.src, { smallFiles: 20 });
     for (const compression of ["gz", "none"]) {
-      const result = await runCli([
-        "backup",
-        "--src-dirs",
-        box.src,
-        "--bucket",
-        `file://${box.bucket}`,
-        "--no-encrypt",
-        "--compression",
-        compression,
-        "--state-dir",
-        box.state,
-      ]);
+      const result = await backupToSandbox(box, "--no-encrypt", "--compression", compression);
       assert.equal(result.code, 0, result.stderr);
       const catalog = Catalog.open(stateDbFrom(result));
       const backupId = catalog.settings().backupId;
@@ -112,23 +86,13 @@ Deno.test("unencrypted gzip and uncompressed backups are plain tar.gz / tar volu
 });
 
 Deno.test("--recipient encrypts to the user's key and keeps no secret", async () => {
-  const box = await sandbox();
+  const box = await makeSandbox();
   try {
     await makeTree(box.src);
     const keyFile = join(box.root, "me.key");
     await new Deno.Command("age-keygen", { args: ["-o", keyFile], stderr: "null" }).output();
     const recipient = (await Deno.readTextFile(keyFile)).match(/public key: (age1\S+)/)![1];
-    const result = await runCli([
-      "backup",
-      "--src-dirs",
-      box.src,
-      "--bucket",
-      `file://${box.bucket}`,
-      "--recipient",
-      recipient,
-      "--state-dir",
-      box.state,
-    ]);
+    const result = await backupToSandbox(box, "--recipient", recipient);
     assert.equal(result.code, 0, result.stderr);
     const stateDb = stateDbFrom(result);
     const catalog = Catalog.open(stateDb);
@@ -150,26 +114,14 @@ Deno.test("--recipient encrypts to the user's key and keeps no secret", async ()
 });
 
 Deno.test("excluded paths, FIFOs and vanished files: skipped, listed, exit code 1", async () => {
-  const box = await sandbox();
+  const box = await makeSandbox();
   try {
     await makeTree(box.src);
     await Deno.writeTextFile(join(box.src, "scratch.tmp"), "leave me out");
     await Deno.mkdir(join(box.src, "cache"));
     await Deno.writeTextFile(join(box.src, "cache", "blob"), "leave me out too");
     await new Deno.Command("mkfifo", { args: [join(box.src, "a-fifo")] }).output();
-    const result = await runCli([
-      "backup",
-      "--src-dirs",
-      box.src,
-      "--bucket",
-      `file://${box.bucket}`,
-      "--exclude",
-      "*.tmp",
-      "--exclude",
-      "cache",
-      "--state-dir",
-      box.state,
-    ]);
+    const result = await backupToSandbox(box, "--exclude", "*.tmp", "--exclude", "cache");
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /skipped .*a-fifo: skipped FIFO/);
     const catalog = Catalog.open(stateDbFrom(result));
@@ -183,7 +135,7 @@ Deno.test("excluded paths, FIFOs and vanished files: skipped, listed, exit code 
 });
 
 Deno.test("bad input: one line on stderr, exit code 2, no stack trace", async () => {
-  const box = await sandbox();
+  const box = await makeSandbox();
   try {
     await Deno.writeTextFile(join(box.root, "a-file"), "x");
     const cases: [string[], RegExp][] = [
@@ -223,7 +175,7 @@ Deno.test("bad input: one line on stderr, exit code 2, no stack trace", async ()
 });
 
 Deno.test("Ctrl-C stops cleanly, says how to resume, and resume finishes the backup", async () => {
-  const box = await sandbox();
+  const box = await makeSandbox();
   try {
     await makeTree(box.src, { bigFiles: Array(40).fill(1_000_000) });
     const child = new Deno.Command(Deno.execPath(), {
@@ -286,18 +238,10 @@ Deno.test("Ctrl-C stops cleanly, says how to resume, and resume finishes the bac
 });
 
 Deno.test("resuming a finished backup puts back a missing catalog copy", async () => {
-  const box = await sandbox();
+  const box = await makeSandbox();
   try {
     await makeTree(box.src);
-    const result = await runCli([
-      "backup",
-      "--src-dirs",
-      box.src,
-      "--bucket",
-      `file://${box.bucket}`,
-      "--state-dir",
-      box.state,
-    ]);
+    const result = await backupToSandbox(box);
     assert.equal(result.code, 0, result.stderr);
     const stateDb = stateDbFrom(result);
     const catalog = Catalog.open(stateDb);

@@ -6,44 +6,18 @@ import { createS3Storage } from "../../lib/storage/s3.ts";
 import type { Storage } from "../../lib/storage/storage.ts";
 import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../testing/moto.ts";
 import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { backupToSandbox, makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
 
-/** A temporary folder with `src/`, `bucket/` and `state/`; `cleanup` removes it. */
-export interface Sandbox {
-  root: string;
-  src: string;
-  bucket: string;
-  state: string;
-  cleanup(): Promise<void>;
-}
+export type { Sandbox } from "../../testing/sandbox.ts";
 
 /** Makes a sandbox. */
-export async function sandbox(): Promise<Sandbox> {
-  const root = await Deno.makeTempDir({ prefix: "glacier-manage-" });
-  const box = {
-    root,
-    src: join(root, "src"),
-    bucket: join(root, "bucket"),
-    state: join(root, "state"),
-    cleanup: () => Deno.remove(root, { recursive: true }),
-  };
-  await Deno.mkdir(box.src);
-  await Deno.mkdir(box.bucket);
-  return box;
+export function sandbox(): Promise<Sandbox> {
+  return makeSandbox("glacier-manage-");
 }
 
 /** Runs `glacier backup` of `box.src` to the folder bucket; returns the state database. */
 export async function backupToFolder(box: Sandbox, ...extra: string[]): Promise<string> {
-  const result = await runCli([
-    "backup",
-    "--src-dirs",
-    box.src,
-    "--bucket",
-    `file://${box.bucket}`,
-    "--state-dir",
-    box.state,
-    ...extra,
-  ]);
-  return checkedStateDb(result);
+  return checkedStateDb(await backupToSandbox(box, ...extra));
 }
 
 /** The state database of a backup that must have succeeded. */

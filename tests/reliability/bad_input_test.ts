@@ -29,20 +29,17 @@ import { startMoto } from "../../testing/moto.ts";
 import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { makeTree, randomBytes } from "../../testing/tree.ts";
 import { sh } from "../../testing/volumes.ts";
+import { backupToSandbox, makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
 
 const NO_AWS_FILES = {
   AWS_CONFIG_FILE: "/nonexistent/aws-config",
   AWS_SHARED_CREDENTIALS_FILE: "/nonexistent/aws-credentials",
 };
 
-async function sandbox() {
-  const root = await Deno.makeTempDir({ prefix: "glacier-bad-input-" });
-  const src = join(root, "src");
-  const bucket = join(root, "bucket");
-  await Deno.mkdir(src);
-  await Deno.mkdir(bucket);
-  await makeTree(src);
-  return { root, src, bucket, state: join(root, "state") };
+async function sandbox(): Promise<Sandbox> {
+  const box = await makeSandbox("glacier-bad-input-");
+  await makeTree(box.src);
+  return box;
 }
 
 /** Asserts the documented exit code and a single error line without a stack trace. */
@@ -101,7 +98,7 @@ Deno.test("bad command-line input and bad folders: exit 2 or 3 with one clear li
     ];
     for (const [what, run, code, message] of rows) expectFailure(await run, code, message, what);
   } finally {
-    await Deno.remove(box.root, { recursive: true });
+    await box.cleanup();
   }
 });
 
@@ -146,22 +143,14 @@ Deno.test("bad credentials and a bad endpoint fail fast, permanently, with one l
     expectFailure(endpoint, 3, /cannot reach/, "bad endpoint");
   } finally {
     await moto.stop();
-    await Deno.remove(box.root, { recursive: true });
+    await box.cleanup();
   }
 });
 
 Deno.test("damaged state databases are refused with exit 2", async () => {
   const box = await sandbox();
   try {
-    const ok = await runCli([
-      "backup",
-      "--src-dirs",
-      box.src,
-      "--bucket",
-      `file://${box.bucket}`,
-      "--state-dir",
-      box.state,
-    ]);
+    const ok = await backupToSandbox(box);
     assert.equal(ok.code, 0, ok.stderr);
     const stateDb = stateDbFrom(ok);
     const bytes = await Deno.readFile(stateDb);
@@ -189,7 +178,7 @@ Deno.test("damaged state databases are refused with exit 2", async () => {
       }
     }
   } finally {
-    await Deno.remove(box.root, { recursive: true });
+    await box.cleanup();
   }
 });
 
@@ -201,15 +190,7 @@ Deno.test("a FIFO is skipped and listed, a symlink loop is stored as links", asy
     await Deno.symlink("loop-a", join(box.src, "loop-b"));
     await Deno.mkdir(join(box.src, "cycle"));
     await Deno.symlink("..", join(box.src, "cycle", "up"));
-    const result = await runCli([
-      "backup",
-      "--src-dirs",
-      box.src,
-      "--bucket",
-      `file://${box.bucket}`,
-      "--state-dir",
-      box.state,
-    ]);
+    const result = await backupToSandbox(box);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /skipped .*pipe: skipped FIFO/);
     const catalog = Catalog.open(stateDbFrom(result));
@@ -220,7 +201,7 @@ Deno.test("a FIFO is skipped and listed, a symlink loop is stored as links", asy
       ["..", "loop-a", "loop-b"],
     );
   } finally {
-    await Deno.remove(box.root, { recursive: true });
+    await box.cleanup();
   }
 });
 
@@ -239,21 +220,12 @@ Deno.test("a full disk while building a volume stops the run, resumable, nothing
   const disk = join(box.root, "small-disk");
   if (!(await smallDisk(disk, "3m"))) {
     t.step({ name: "needs permission to mount a tmpfs", ignore: true, fn: () => {} });
-    await Deno.remove(box.root, { recursive: true });
+    await box.cleanup();
     return;
   }
   try {
     await Deno.writeFile(join(box.src, "big.bin"), randomBytes(6 * 1024 * 1024));
-    const full = await runCli([
-      "backup",
-      "--src-dirs",
-      box.src,
-      "--bucket",
-      `file://${box.bucket}`,
-      "--state-dir",
-      box.state,
-      join(disk, "vol.tar"),
-    ]);
+    const full = await backupToSandbox(box, join(disk, "vol.tar"));
     expectFailure(full, 3, /No space left on device|os error 28/i, "full disk");
     const stateDb = stateDbFrom(full);
     const catalog = Catalog.open(stateDb);
@@ -268,6 +240,6 @@ Deno.test("a full disk while building a volume stops the run, resumable, nothing
     assert.equal(resumed.code, 0, resumed.stderr);
   } finally {
     await sh(`umount '${disk}'`).catch(() => {});
-    await Deno.remove(box.root, { recursive: true });
+    await box.cleanup();
   }
 });
