@@ -47,11 +47,15 @@ export async function buildVolume(
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
   const tar = volumeTar(catalog, volume.id);
-  let stream = tar.stream.pipeThrough(freeingInputs(
-    pool && settings.compression !== "none"
-      ? parallelCompressStream(pool, settings.compression)
-      : compressStream(settings.compression),
-  ));
+  let stream = tar.stream;
+  // Only stages that copy their input may free it (freeingInputs); "none" passes chunks on.
+  if (settings.compression !== "none") {
+    stream = stream.pipeThrough(freeingInputs(
+      pool
+        ? parallelCompressStream(pool, settings.compression)
+        : compressStream(settings.compression),
+    ));
+  }
   if (settings.encrypt) {
     stream = stream.pipeThrough(freeingInputs(createEncryptStream(recipients)));
   }

@@ -12,7 +12,8 @@ export function freeBuffer(buffer: ArrayBufferLike): void {
 
 /**
  * Wraps a stage that copies what it reads (compression, encryption): once the stage has taken an
- * input chunk that is a whole buffer of its own, that buffer is freed.
+ * input chunk that is a whole buffer of its own, that buffer is freed. Never wrap a stage that
+ * may pass its input chunks on (an identity stream): the next stage would find them empty.
  */
 export function freeingInputs(
   stage: TransformStream<Uint8Array, Uint8Array>,
