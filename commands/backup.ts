@@ -6,8 +6,11 @@ import {
   backupIdFor,
   type BackupSettings,
   type Compression,
+  objectKey,
   stateDbName,
 } from "../lib/catalog/settings.ts";
+import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
+import type { Storage } from "../lib/storage/storage.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/cli/backup_session.ts";
 import { Logger } from "../lib/cli/log.ts";
@@ -108,11 +111,11 @@ export function parseBackupOptions(
 
 /** Starts a new backup; returns the exit code. */
 export async function backup(options: BackupOptions): Promise<number> {
-  for (const dir of options.srcDirs) await checkSourceDir(dir);
+  const sourceDirs = await realSourceDirs(options.srcDirs);
   await Deno.mkdir(options.stateDir, { recursive: true });
   const log = await Logger.open(options.stateDir);
   try {
-    const { backupId, path } = await newStateDbPath(options.stateDir);
+    const { backupId, path } = await newStateDbPath(options);
     const work = await workLocation(options.outputTar, backupId);
     const identity = options.encrypt && options.recipients.length === 0
       ? generateIdentity()
@@ -120,7 +123,7 @@ export async function backup(options: BackupOptions): Promise<number> {
     const recipients = identity ? [recipientFromIdentity(identity)] : options.recipients;
     const settings: BackupSettings = {
       backupId,
-      sourceDirs: options.srcDirs,
+      sourceDirs,
       bucket: options.bucket,
       prefix: options.prefix,
       workDir: work.dir,
@@ -153,10 +156,10 @@ export async function backup(options: BackupOptions): Promise<number> {
  * Writes nothing (no state database, no log) and does not touch the bucket.
  */
 export async function dryRunBackup(options: BackupOptions): Promise<number> {
-  for (const dir of options.srcDirs) await checkSourceDir(dir);
+  const sourceDirs = await realSourceDirs(options.srcDirs);
   const prices = await loadPrices();
   const forecast = await forecastBackup({
-    sourceDirs: options.srcDirs,
+    sourceDirs,
     excludes: options.excludes,
     skipPaths: [join(options.stateDir, "logs", "main.log")]
       .concat(options.outputTar ? [dirname(resolve(options.outputTar))] : []),
@@ -195,17 +198,67 @@ async function checkSourceDir(dir: string): Promise<void> {
   }
 }
 
-/** A fresh backup id and state database path (waits a second if this second's id is taken). */
-async function newStateDbPath(stateDir: string): Promise<{ backupId: string; path: string }> {
+/**
+ * Checks the source folders and returns their real paths: a source given through a symlink is
+ * backed up as the folder it points to (stored as a link, its contents could not be extracted).
+ */
+async function realSourceDirs(dirs: string[]): Promise<string[]> {
+  for (const dir of dirs) await checkSourceDir(dir);
+  return await Promise.all(dirs.map((dir) => Deno.realPath(dir)));
+}
+
+/**
+ * A fresh backup id and state database path. The id is the current second; it is taken if this
+ * state folder has its database or the bucket already has a folder of that name (another machine
+ * or state folder backing up to the same bucket and prefix): then the next second is tried.
+ */
+async function newStateDbPath(options: BackupOptions): Promise<{ backupId: string; path: string }> {
+  let storage: Storage | undefined;
+  try {
+    storage = openStorage(options.bucket, options);
+  } catch (error) {
+    if (error instanceof InvalidBucketError) throw new UsageError(error.message);
+  }
   for (;;) {
     const backupId = backupIdFor(new Date());
-    const path = join(stateDir, stateDbName(backupId));
-    try {
-      await Deno.lstat(path);
-    } catch {
-      return { backupId, path };
-    }
+    const path = join(options.stateDir, stateDbName(backupId));
+    const taken = await exists(path) ||
+      (storage !== undefined && await folderInUse(storage, options.prefix, backupId));
+    if (!taken) return { backupId, path };
     await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.lstat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** How long the look for a taken backup id may take before the run goes on without it. */
+const FOLDER_CHECK_TIMEOUT_MS = 10_000;
+
+/** True when the bucket holds anything under `[prefix/]backupId/`; unknown (false) on errors. */
+async function folderInUse(storage: Storage, prefix: string, backupId: string): Promise<boolean> {
+  const folder = `${objectKey({ prefix, backupId }, "")}/`;
+  const look = async () => {
+    for await (const _ of storage.listObjects(folder)) return true;
+    return (await storage.listMultipartUploads(folder)).length > 0;
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const giveUp = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), FOLDER_CHECK_TIMEOUT_MS);
+  });
+  try {
+    return await Promise.race([look(), giveUp]);
+  } catch {
+    // The run reports an unreachable or missing bucket itself, resumably, once it has started.
+    return false;
+  } finally {
+    clearTimeout(timer);
   }
 }
 

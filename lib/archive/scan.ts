@@ -20,8 +20,10 @@ export interface ScanSink {
 export interface ScanOptions {
   sourceDirs: string[];
   excludes: string[];
-  /** Absolute paths never taken (the state database, the volume folder, the logs). */
+  /** Absolute paths never taken (the state database, the logs, a temporary volume folder). */
   skipPaths: string[];
+  /** Further paths never taken (this backup's own volume files in an OUTPUT_TAR folder). */
+  skip?: (path: string) => boolean;
   /** Called after each folder with running totals. */
   onProgress?: (totals: ScanTotals) => void;
   signal?: AbortSignal;
@@ -77,13 +79,17 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
       }
       names.sort();
       const paths = names.map((name) => join(dir, name)).filter((path) =>
-        !skip.has(path) && !excludes.matches(path, relative(root, path))
+        !skip.has(path) && !options.skip?.(path) && !excludes.matches(path, relative(root, path))
       );
       const subdirs: NewFile[] = [];
       for (const path of paths) {
         const info = lstatOrError(path);
         if (info instanceof Error) {
-          if (!(info instanceof Deno.errors.NotFound)) {
+          if (path.includes("\uFFFD")) {
+            // Deno lists a name that is not valid UTF-8 with U+FFFD in it, under which it
+            // cannot be opened: say so rather than lose it without a word.
+            problem(path, "unreadable", "its name is not valid UTF-8; it cannot be backed up");
+          } else if (!(info instanceof Deno.errors.NotFound)) {
             problem(path, "unreadable", `cannot read: ${errorText(info)}`);
           }
           continue;

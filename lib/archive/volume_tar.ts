@@ -121,16 +121,20 @@ function* packEntry(
     yield* out.write(encodeTarHeader(entry));
     let remaining = size;
     let shortRead = false;
+    let readFailed = false;
     while (remaining > 0) {
       const target = out.space(remaining);
       let got: number | null = null;
-      try {
-        got = handle.readSync(target);
-      } catch {
-        got = null;
+      if (!shortRead) {
+        try {
+          got = handle.readSync(target);
+        } catch {
+          // A failed read leaves the file position unknown: no later byte can be trusted.
+          readFailed = true;
+        }
       }
       if (got === null || got === 0) {
-        // The file shrank while read: pad with zeros to the size in the header.
+        // The file shrank while read, or could not be read: zeros fill up the size in the header.
         shortRead = true;
         target.fill(0);
         got = target.length;
@@ -144,7 +148,9 @@ function* packEntry(
     totals.bytes += size;
     const after = handle.statSync();
     const moved = after.size !== size || after.mtime?.getTime() !== info.mtime?.getTime();
-    if (shortRead || moved) {
+    if (readFailed) {
+      updates.push({ id: file.id, state: "unreadable", size, mtimeMs });
+    } else if (shortRead || moved) {
       updates.push({ id: file.id, state: "changed", size, mtimeMs });
     } else if (size !== file.size || mtimeMs !== file.mtimeMs) {
       updates.push({ id: file.id, state: "stored", size, mtimeMs });

@@ -27,6 +27,8 @@ export interface BackupContext {
   progress: BackupProgress;
   /** Paths the scan must never take (state database, logs, work folder). */
   skipPaths: string[];
+  /** Further paths the scan must never take. */
+  skip?: (path: string) => boolean;
   signal: AbortSignal;
 }
 
@@ -130,6 +132,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
     sourceDirs: settings.sourceDirs,
     excludes: settings.excludes,
     skipPaths: ctx.skipPaths,
+    skip: ctx.skip,
     signal: ctx.signal,
     onProgress: (t) => {
       progress.filesTotal = t.entries;

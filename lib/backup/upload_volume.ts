@@ -47,6 +47,7 @@ export async function uploadVolume(
 ): Promise<void> {
   const size = volume.size!;
   const key = volume.objectKey;
+  if (!volume.uploadId) await refuseForeignObject(storage, volume, path);
   if (storage.putFile) {
     await storage.putFile(key, path, volume.storageClass);
     observer.onBytes?.(size);
@@ -123,6 +124,35 @@ async function checkAndFinish(
     );
   }
   await finish(catalog, volume, path);
+}
+
+/**
+ * Before a volume's first upload, its key must be free: an object already there was written by
+ * someone else (another backup that got the same id, to the same bucket and prefix), and
+ * overwriting it would destroy that backup. The one exception is this volume's own copy, put by
+ * a run that died before recording it (a folder bucket's one-step copy): same size and SHA-256.
+ */
+async function refuseForeignObject(
+  storage: Storage,
+  volume: VolumeRecord,
+  path: string,
+): Promise<void> {
+  const existing = await storage.headObject(volume.objectKey);
+  if (!existing) return;
+  // Only a one-step copy can finish without a recorded upload id; a multipart one cannot.
+  const maybeOurs = storage.putFile !== undefined && existing.size === volume.size;
+  if (maybeOurs && await storedSha256(storage, volume.objectKey) === volume.sha256) return;
+  throw new UploadCheckError(
+    `${volume.objectKey} already exists in ${storage.description} and is not this backup's ` +
+      `volume: another backup uses the id ${volume.objectKey.split("/").at(-2)}; ` +
+      `nothing was overwritten (local copy kept at ${path})`,
+  );
+}
+
+async function storedSha256(storage: Storage, key: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of await storage.getObject(key)) hash.update(chunk);
+  return hash.digest("hex");
 }
 
 async function finish(catalog: Catalog, volume: VolumeRecord, path: string): Promise<void> {

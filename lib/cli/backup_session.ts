@@ -2,8 +2,9 @@
  * Runs a backup or resume in front of a user: connects to the store, shows progress, turns
  * Ctrl-C into a clean stop, and ends with a summary and the exit code.
  */
-import { resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
+import type { BackupSettings } from "../catalog/settings.ts";
 import { abortOrphanUploads, runBackup } from "../backup/run_backup.ts";
 import { catalogCopyKey, uploadCatalogCopy } from "../backup/catalog_copy.ts";
 import { openStorage } from "../storage/open.ts";
@@ -22,7 +23,13 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
   const settings = catalog.settings();
   const interrupt = new AbortController();
   const onSignal = () => {
-    if (!interrupt.signal.aborted) log.warn("interrupted: stopping");
+    if (interrupt.signal.aborted) {
+      // A request in flight can take minutes to give up; a second Ctrl-C means now. Every
+      // step is already in the catalog, so stopping here is as safe as the first stop.
+      log.error(`stopped; resume with: glacier resume ${resolve(catalog.path)}`);
+      Deno.exit(ExitCode.Failed);
+    }
+    log.warn("interrupted: stopping (Ctrl-C again to stop at once)");
     interrupt.abort(new DOMException("interrupted", "AbortError"));
   };
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
@@ -60,7 +67,10 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
         `${resolve(catalog.path)}-wal`,
         `${resolve(catalog.path)}-shm`,
       ]
-        .concat(log.logPath ? [resolve(log.logPath)] : [], [resolve(settings.workDir)]),
+        .concat(log.logPath ? [resolve(log.logPath)] : [])
+        .concat(settings.workDirIsTemporary ? [resolve(settings.workDir)] : []),
+      // An OUTPUT_TAR folder may hold the user's files too: leave out only our volumes.
+      skip: ownVolumeFiles(settings),
       signal: interrupt.signal,
     });
     // A run killed after the last volume but before the catalog copy finished leaves a done
@@ -88,6 +98,14 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
   }
   return summarize(catalog, log, (Date.now() - started) / 1000);
+}
+
+/** Matches this backup's volume files (and their `.partial` forms) in its work folder. */
+function ownVolumeFiles(settings: BackupSettings): (path: string) => boolean {
+  const folder = resolve(settings.workDir);
+  const escaped = settings.baseName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`^\\d{6}_${escaped}`);
+  return (path) => dirname(path) === folder && pattern.test(basename(path));
 }
 
 /** Prints the end-of-run summary and returns 0, or 1 when files were skipped or changed. */

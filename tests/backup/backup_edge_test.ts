@@ -1,0 +1,133 @@
+/**
+ * Edge cases a careful user can run into: two backups with the same id in one bucket, volumes
+ * built inside a source folder, a source given through a symlink, names that are not UTF-8.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { Catalog } from "../../lib/catalog/catalog.ts";
+import { backupIdFor } from "../../lib/catalog/settings.ts";
+import { backupToSandbox, makeSandbox } from "../../testing/sandbox.ts";
+import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { makeTree } from "../../testing/tree.ts";
+import { sh } from "../../testing/volumes.ts";
+
+function readCatalog<T>(stateDb: string, read: (catalog: Catalog) => T): T {
+  const catalog = Catalog.open(stateDb);
+  try {
+    return read(catalog);
+  } finally {
+    catalog.close();
+  }
+}
+
+Deno.test("a backup id already used in the bucket is not reused", async () => {
+  const box = await makeSandbox();
+  try {
+    await makeTree(box.src);
+    // Another machine's backups hold the ids of this second and the next few.
+    const now = Date.now();
+    const taken = [0, 1, 2, 3].map((s) => backupIdFor(new Date(now + s * 1000)));
+    for (const id of taken) {
+      await Deno.mkdir(join(box.bucket, id));
+      await Deno.writeTextFile(join(box.bucket, id, "000001_backup.tar.zst.age"), `theirs ${id}`);
+    }
+    const result = await backupToSandbox(box);
+    assert.equal(result.code, 0, result.stderr);
+    const id = readCatalog(stateDbFrom(result), (c) => c.settings().backupId);
+    assert.ok(!taken.includes(id), `${id} is one of ${taken.join(", ")}`);
+    for (const other of taken) {
+      const content = await Deno.readTextFile(join(box.bucket, other, "000001_backup.tar.zst.age"));
+      assert.equal(content, `theirs ${other}`);
+    }
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("a volume key already taken by someone else is never overwritten", async () => {
+  const box = await makeSandbox();
+  try {
+    await makeTree(box.src);
+    // Kill after the volume is built, put a foreign object at its key, then resume.
+    const killed = await runCli([
+      "backup",
+      "--src-dirs",
+      box.src,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--state-dir",
+      join(box.root, "state2"),
+      join(box.root, "work2", "out.tar"),
+    ], { env: { GLACIER_TEST_CRASH_AT: "after-volume-built" } });
+    assert.equal(killed.signal, "SIGKILL", killed.stderr);
+    const stateDb = stateDbFrom(killed);
+    const volume = readCatalog(stateDb, (c) => c.volumes()[0]);
+    const key = join(box.bucket, volume.objectKey);
+    await Deno.mkdir(join(key, ".."), { recursive: true });
+    await Deno.writeTextFile(key, "another backup's volume");
+    const resumed = await runCli(["resume", stateDb]);
+    assert.equal(resumed.code, 3, resumed.stderr);
+    assert.match(resumed.stderr, /already exists .* not this backup's volume/);
+    assert.equal(await Deno.readTextFile(key), "another backup's volume");
+    assert.equal(readCatalog(stateDb, (c) => c.volume(volume.id).state), "built");
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("OUTPUT_TAR inside a source folder leaves out only the volumes, not the folder", async () => {
+  const box = await makeSandbox();
+  try {
+    await makeTree(box.src);
+    await Deno.writeTextFile(join(box.src, "docs", "thesis.txt"), "four years of work");
+    const result = await backupToSandbox(box, join(box.src, "docs", "out.tar"));
+    assert.equal(result.code, 0, result.stderr);
+    const paths = readCatalog(
+      stateDbFrom(result),
+      (c) => c.filesAfter(0, 10_000).map((f) => f.path),
+    );
+    assert.ok(paths.includes(join(box.src, "docs", "thesis.txt")), paths.join("\n"));
+    assert.ok(!paths.some((p) => /\d{6}_out\.tar/.test(p)), "own volumes are not backed up");
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("a source folder given through a symlink is backed up as the folder", async () => {
+  const box = await makeSandbox();
+  try {
+    await makeTree(box.src);
+    const link = join(box.root, "link-to-src");
+    await Deno.symlink(box.src, link);
+    const result = await runCli([
+      "backup",
+      "--src-dirs",
+      link,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--state-dir",
+      box.state,
+      "--no-encrypt",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const files = readCatalog(stateDbFrom(result), (c) => c.filesAfter(0, 10_000));
+    assert.equal(files[0].path, box.src);
+    assert.equal(files[0].type, "directory");
+    assert.ok(files.some((f) => f.path === join(box.src, "hello.txt")));
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("a name that is not valid UTF-8 is reported, not silently lost", async () => {
+  const box = await makeSandbox();
+  try {
+    await Deno.writeTextFile(join(box.src, "plain.txt"), "plain");
+    await sh(`cd '${box.src}' && printf 'x' > "$(printf 'caf\\351.txt')"`);
+    const result = await backupToSandbox(box);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, /not valid UTF-8/);
+  } finally {
+    await box.cleanup();
+  }
+});
