@@ -230,7 +230,8 @@ async function restoreFromCatalog(
     pricesFile: options.pricesFile,
     log,
     signal,
-    confirm: Deno.stdin.isTerminal() ? askYesNo : undefined,
+    // Ctrl-C at the question stops the run (the signal listener is already in place).
+    confirm: Deno.stdin.isTerminal() ? (question) => askYesNo(question, { signal }) : undefined,
   });
 }
 

@@ -2,15 +2,23 @@
  * Extracts the wanted entries of one downloaded (and already checked) volume file: age decrypt,
  * decompress, read the TAR stream, pair each entry with its catalog row, and write the wanted
  * ones through a `RestoreWriter`. Every entry path is checked before anything else is done with
- * the entry, and the whole volume is refused at the first unsafe or unexpected one.
+ * the entry, and the whole volume is refused at the first unsafe or unexpected one. An entry the
+ * file system will not take (a name too long, a permission denied) is reported and skipped.
  */
+import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { decompressStream } from "../archive/compress.ts";
-import { readTar } from "../archive/tar_reader.ts";
+import { errorLine } from "../cli/exit.ts";
+import { readTar, type TarReadEntry } from "../archive/tar_reader.ts";
 import { createDecryptStream } from "../crypto/age.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
-import { entrySegments, type RestoreWriter, type WriteOutcome } from "./safe_writer.ts";
+import {
+  type EntryOptions,
+  entrySegments,
+  type RestoreWriter,
+  type WriteOutcome,
+} from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 
@@ -81,6 +89,12 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
   );
   for await (const { entry, body } of readTar(tar)) {
     options.signal?.throwIfAborted();
+    if (isRootFolder(entry)) {
+      // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
+      matcher.next({ ...entry, path: "" });
+      await body.cancel();
+      continue;
+    }
     entrySegments(entry.path);
     const match = matcher.next(entry);
     const record = match.kind === "own" ? match.record : undefined;
@@ -91,26 +105,15 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       continue;
     }
     let outcome: WriteOutcome;
-    if (entry.type === "directory") {
-      await body.cancel();
-      outcome = await writer.directory(entry.path);
-      if (outcome.kind === "identical") outcome = { kind: "written" }; // merging into a folder is fine
-    } else if (entry.type === "symlink") {
-      await body.cancel();
-      if (entry.linkName === undefined) {
-        throw new VolumeMismatchError(`symlink ${JSON.stringify(entry.path)} has no target`);
-      }
-      outcome = await writer.symlink(entry.path, entry.linkName, staging, entryOptions);
-    } else {
-      outcome = await writer.file(
-        entry.path,
-        body,
-        { size: entry.size, mode: entry.mode, mtime: entry.mtime },
-        staging,
-        entryOptions,
-      );
-      if (outcome.kind === "written") report.bytes += entry.size;
+    try {
+      outcome = await writeEntry(writer, entry, body, staging, entryOptions);
+    } catch (error) {
+      if (!isEntryWriteError(error)) throw error;
+      await body.cancel().catch(() => {});
+      await Deno.remove(join(writer.stagingDir, staging)).catch(() => {});
+      outcome = { kind: "blocked", reason: `cannot be written: ${errorLine(error)}` };
     }
+    if (outcome.kind === "written" && entry.type === "file") report.bytes += entry.size;
     switch (outcome.kind) {
       case "written":
         report.written++;
@@ -139,4 +142,52 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     });
   }
   return report;
+}
+
+/** A folder entry naming the destination itself: `./` (read back as `.`) or "". */
+function isRootFolder(entry: TarReadEntry): boolean {
+  return entry.type === "directory" && (entry.path === "." || entry.path === "");
+}
+
+/**
+ * A file system error that spoils one entry only (a name too long, permission denied, ...):
+ * an OS error with an errno code, but not a full disk (nothing more would go in) nor an
+ * interruption. Errors of the volume stream itself (decryption, decompression, TAR) carry no
+ * such code and still fail the volume.
+ */
+function isEntryWriteError(error: unknown): boolean {
+  if (!(error instanceof Error) || error.name === "AbortError") return false;
+  if (error instanceof Deno.errors.Interrupted) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code !== "string" || !/^E[A-Z0-9]+$/.test(code)) return false;
+  return code !== "ENOSPC" && code !== "EDQUOT" && !/No space left/i.test(error.message);
+}
+
+/** Writes one wanted entry. */
+async function writeEntry(
+  writer: RestoreWriter,
+  entry: TarReadEntry,
+  body: ReadableStream<Uint8Array>,
+  staging: string,
+  entryOptions: EntryOptions,
+): Promise<WriteOutcome> {
+  if (entry.type === "directory") {
+    await body.cancel();
+    const outcome = await writer.directory(entry.path);
+    return outcome.kind === "identical" ? { kind: "written" } : outcome; // merging into a folder is fine
+  }
+  if (entry.type === "symlink") {
+    await body.cancel();
+    if (entry.linkName === undefined) {
+      throw new VolumeMismatchError(`symlink ${JSON.stringify(entry.path)} has no target`);
+    }
+    return await writer.symlink(entry.path, entry.linkName, staging, entryOptions);
+  }
+  return await writer.file(
+    entry.path,
+    body,
+    { size: entry.size, mode: entry.mode, mtime: entry.mtime },
+    staging,
+    entryOptions,
+  );
 }

@@ -22,7 +22,8 @@ export async function applyFolderAttributes(
     const page = restorableFoldersAfter(catalog, afterId, PAGE);
     if (page.length === 0) return count;
     for (const folder of page) {
-      if (!selection.matches(folder.archivePath)) continue;
+      // "" is the source root of a backup of `/`: DIR itself, which the restore leaves as it is.
+      if (folder.archivePath === "" || !selection.matches(folder.archivePath)) continue;
       if (await writer.setFolderAttributes(folder.archivePath, folder.mode, folder.mtimeMs)) {
         count++;
       }

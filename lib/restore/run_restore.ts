@@ -20,7 +20,8 @@ import { loadPrices } from "../pricing/price_file.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";
 import { checkTier, describeEstimate, estimateThaw } from "./cost.ts";
 import { applyFolderAttributes } from "./folders.ts";
-import { planRestore, type VolumePlan } from "./plan.ts";
+import { planRestore, RESTORABLE_STATES, type VolumePlan } from "./plan.ts";
+import type { EntryProblem } from "./extract_volume.ts";
 import { isVolumeFailure, restoreVolume, type VolumeRestoreContext } from "./restore_volume.ts";
 import { RestoreWriter } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
@@ -31,6 +32,8 @@ import { type ThawingVolume, waitForThaws } from "./wait_thaw.ts";
 const LISTED_PROBLEMS = 50;
 /** HeadObject / RestoreObject requests sent at once. */
 const REQUEST_CONCURRENCY = 8;
+/** Catalog rows read at once. */
+const PAGE = 1000;
 
 /** Everything a restore run needs. */
 export interface RestoreRun {
@@ -97,6 +100,24 @@ export async function runRestore(run: RestoreRun): Promise<number> {
     );
   }
   const outcome = () => tally.problems > 0 ? ExitCode.Warnings : ExitCode.Ok;
+  const reportProblem = (problem: EntryProblem) => {
+    tally.problems++;
+    const line = `${problem.path}: ${problem.message}`;
+    if (tally.listed++ < LISTED_PROBLEMS) log.warn(line);
+    else log.toFile("warn", line);
+  };
+  /** Volumes done with in this run: extracted (cleanly or not) or missing from the bucket. */
+  const settled = new Set<number>();
+  const reportAbsent = (v: VolumePlan) => {
+    settled.add(v.volume.id);
+    for (const path of wantedPaths(catalog, selection, v)) {
+      reportProblem({
+        path,
+        kind: "absent",
+        message: `cannot be restored: volume ${v.volume.name} is missing from the bucket`,
+      });
+    }
+  };
   if (plan.entries === 0) {
     if (plan.unrestorable.count > 0) return ExitCode.Warnings;
     throw new UsageError(`nothing in backup ${settings.backupId} matches the given patterns`);
@@ -125,6 +146,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
   }
 
   const survey = await surveyVolumes(run, pending);
+  for (const v of survey.absent) reportAbsent(v);
   for (const v of survey.failed) {
     tally.failedVolumes++;
     tally.problems += v.entries;
@@ -187,10 +209,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
     log,
     signal,
     onReady: (v) => queue.push(v),
-    onGone: (v) => {
-      tally.failedVolumes++;
-      tally.problems += v.entries;
-    },
+    onGone: reportAbsent,
   }).finally(() => queue.close());
   const context: VolumeRestoreContext = {
     catalog,
@@ -202,12 +221,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
     resumed: job !== undefined,
     log,
     signal,
-    onProblem: (problem) => {
-      tally.problems++;
-      const line = `${problem.path}: ${problem.message}`;
-      if (tally.listed++ < LISTED_PROBLEMS) log.warn(line);
-      else log.toFile("warn", line);
-    },
+    onProblem: reportProblem,
   };
   const workers = Array.from({ length: Math.max(1, run.workers) }, async () => {
     for (let v = await queue.next(); v; v = await queue.next()) {
@@ -216,6 +230,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
         tally.written += report.written;
         tally.bytes += report.bytes;
         tally.identical += report.identical;
+        settled.add(v.volume.id);
       } catch (error) {
         if (!isVolumeFailure(error)) {
           failure.abort(error);
@@ -232,10 +247,14 @@ export async function runRestore(run: RestoreRun): Promise<number> {
     throw run.signal.aborted ? run.signal.reason : failure.signal.reason ?? rejected.reason;
   }
 
+  // Folder attributes go on once every volume is through, even with entries left out (existing
+  // files, missing volumes): a rerun could not do better. The job is finished only when every
+  // volume went in cleanly, so that a rerun with --overwrite still fetches the others.
   const done = extractedVolumes(catalog, activeJob.id);
-  if (tally.failedVolumes === 0 && plan.volumes.every((v) => done.has(v.volume.id))) {
+  const through = (v: VolumePlan) => done.has(v.volume.id) || settled.has(v.volume.id);
+  if (tally.failedVolumes === 0 && plan.volumes.every(through)) {
     await applyFolderAttributes(catalog, selection, writer);
-    finishRestoreJob(catalog, activeJob.id);
+    if (plan.volumes.every((v) => done.has(v.volume.id))) finishRestoreJob(catalog, activeJob.id);
     await writer.removeStaging();
   }
   if (tally.listed > LISTED_PROBLEMS) {
@@ -262,7 +281,9 @@ interface Survey {
   ready: VolumePlan[];
   thawing: ThawingVolume[];
   frozen: (ThawingVolume & { size: number })[];
-  /** Missing from the bucket, or not the size the catalog says. */
+  /** Missing from the bucket: their wanted entries cannot be restored. */
+  absent: VolumePlan[];
+  /** Not the size the catalog says. */
   failed: VolumePlan[];
 }
 
@@ -273,7 +294,7 @@ async function surveyVolumes(run: RestoreRun, volumes: VolumePlan[]): Promise<Su
     REQUEST_CONCURRENCY,
     (v) => volumeStatus(run.storage, v.volume, run.folderBucket),
   );
-  const survey: Survey = { ready: [], thawing: [], frozen: [], failed: [] };
+  const survey: Survey = { ready: [], thawing: [], frozen: [], absent: [], failed: [] };
   for (const [i, status] of statuses.entries()) {
     const v = volumes[i];
     if (status.readiness === "absent") {
@@ -281,7 +302,7 @@ async function surveyVolumes(run: RestoreRun, volumes: VolumePlan[]): Promise<Su
         `volume ${v.volume.name} is missing from ${run.storage.description}: its ${v.entries} ` +
           "wanted entries cannot be restored",
       );
-      survey.failed.push(v);
+      survey.absent.push(v);
     } else if (status.size !== v.volume.size) {
       run.log.error(
         `volume ${v.volume.name} is ${status.size} bytes in the bucket but ${v.volume.size} in ` +
@@ -297,6 +318,21 @@ async function surveyVolumes(run: RestoreRun, volumes: VolumePlan[]): Promise<Su
     }
   }
   return survey;
+}
+
+/** The archive paths of the wanted, restorable entries of a volume, read a page at a time. */
+function* wantedPaths(catalog: Catalog, selection: Selection, v: VolumePlan): Generator<string> {
+  for (let afterId = 0;;) {
+    const page = catalog.filesOfVolume(v.volume.id, afterId, PAGE);
+    if (page.length === 0) return;
+    for (const row of page) {
+      if (row.archivePath === "") continue; // DIR itself (a backup of `/`)
+      if (RESTORABLE_STATES.has(row.state) && selection.matches(row.archivePath)) {
+        yield row.archivePath;
+      }
+    }
+    afterId = page[page.length - 1].id;
+  }
 }
 
 /** `3 volumes`, `1 volume`. */

@@ -1,0 +1,243 @@
+/**
+ * Regression tests of restore fixes: a restore that leaves existing files alone still finishes
+ * (folder attributes, staging removed); a backup whose source root is `/` (archive path "", `./`
+ * in every volume) restores; an entry the file system refuses is reported and skipped; a volume
+ * missing from the bucket names its files (exit 1); Ctrl-C at the confirmation question stops.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+import { diffTrees, makeTree } from "../../testing/tree.ts";
+import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { Catalog } from "../../lib/catalog/catalog.ts";
+import { volumeTar } from "../../lib/archive/volume_tar.ts";
+import { askYesNo, type LineSource } from "../../lib/restore/confirm.ts";
+import { assertNoSecrets } from "./helpers.ts";
+
+interface Ctx {
+  root: string;
+  src: string;
+  bucketDir: string;
+  backup: (...extra: string[]) => Promise<string>;
+  restore: (args: string[]) => Promise<CliResult>;
+}
+
+async function withFolderBucket(fn: (ctx: Ctx) => Promise<void>) {
+  const root = await Deno.makeTempDir({ prefix: "glacier-restore-fixes-test-" });
+  const src = join(root, "src");
+  const bucketDir = join(root, "bucket");
+  const env = {
+    AWS_CONFIG_FILE: join(root, "none"),
+    AWS_SHARED_CREDENTIALS_FILE: join(root, "none"),
+  };
+  try {
+    await Deno.mkdir(src);
+    await Deno.mkdir(bucketDir);
+    await makeTree(src, { bigFiles: [700_000, 700_000], smallFiles: 30 });
+    await fn({
+      root,
+      src,
+      bucketDir,
+      backup: async (...extra) => {
+        const result = await runCli([
+          "backup",
+          "--src-dirs",
+          src,
+          "--bucket",
+          `file://${bucketDir}`,
+          "--volume-size",
+          "1MiB",
+          "--state-dir",
+          join(root, "state"),
+          ...extra,
+        ], { env });
+        assert.equal(result.code, 0, result.stderr);
+        return stateDbFrom(result);
+      },
+      restore: async (args) => {
+        const result = await runCli(["restore", ...args], { env });
+        assertNoSecrets(result.stdout + result.stderr);
+        return result;
+      },
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/**
+ * Applies `sql` to the catalog of an unencrypted, uncompressed backup, then writes every volume
+ * again from the changed catalog (with lib/archive/volume_tar.ts, as the backup does) and records
+ * its new size and SHA-256.
+ */
+async function rewriteVolumes(stateDb: string, bucketDir: string, sql: string): Promise<void> {
+  const db = new DatabaseSync(stateDb);
+  db.exec(sql);
+  db.close();
+  const catalog = Catalog.open(stateDb);
+  const volumes = catalog.volumes();
+  const sealed: { id: number; size: number; sha256: string }[] = [];
+  try {
+    for (const volume of volumes) {
+      const tar = new Uint8Array(
+        await new Response(volumeTar(catalog, volume.id).stream).arrayBuffer(),
+      );
+      await Deno.writeFile(join(bucketDir, volume.objectKey), tar);
+      const sha256 = createHash("sha256").update(tar).digest("hex");
+      sealed.push({ id: volume.id, size: tar.length, sha256 });
+    }
+  } finally {
+    catalog.close();
+  }
+  const update = new DatabaseSync(stateDb);
+  for (const v of sealed) {
+    update.prepare("UPDATE volumes SET size = ?, sha256 = ? WHERE id = ?").run(
+      v.size,
+      v.sha256,
+      v.id,
+    );
+  }
+  update.close();
+}
+
+const PLAIN = ["--compression", "none", "--no-encrypt"];
+
+Deno.test("a file left alone (no --overwrite) still gets folder attributes and no staging", async () => {
+  await withFolderBucket(async ({ root, src, backup, restore }) => {
+    const stateDb = await backup();
+    const dest = join(root, "restored");
+    const destSrc = join(dest, src.slice(1));
+    await Deno.mkdir(join(destSrc, "docs"), { recursive: true });
+    await Deno.writeTextFile(join(destSrc, "docs/readme.md"), "the user's own");
+
+    for (let run = 0; run < 2; run++) {
+      const result = await restore([stateDb, "--to", dest]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, /docs\/readme\.md: already exists; left alone/);
+      await assert.rejects(Deno.lstat(join(dest, ".glacier-restore")), Deno.errors.NotFound);
+      const diff = await diffTrees(src, destSrc);
+      assert.ok(diff.length > 0 && diff.every((d) => d.startsWith("docs/readme.md:")), `${diff}`);
+      assert.equal(await Deno.readTextFile(join(destSrc, "docs/readme.md")), "the user's own");
+    }
+
+    const bold = await restore([stateDb, "--to", dest, "--overwrite"]);
+    assert.equal(bold.code, 0, bold.stderr);
+    assert.deepEqual(await diffTrees(src, destSrc), []);
+  });
+});
+
+Deno.test("a backup whose source root is / (a `./` folder in every volume) restores", async () => {
+  await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
+    const stateDb = await backup(...PLAIN);
+    // Make the catalog what a backup of `--src-dirs /` gives, with src playing `/`.
+    const prefix = src.slice(1).replaceAll("'", "''");
+    await rewriteVolumes(
+      stateDb,
+      bucketDir,
+      `UPDATE files SET archive_path = CASE WHEN archive_path = '${prefix}' THEN '' ` +
+        `ELSE substr(archive_path, ${prefix.length + 2}) END`,
+    );
+    const catalog = Catalog.open(stateDb);
+    const volumes = catalog.volumes().length;
+    catalog.close();
+    assert.ok(volumes >= 2, "the test needs a volume that repeats the root folder");
+
+    const dest = join(root, "restored");
+    await Deno.mkdir(dest, { mode: 0o751 });
+    await Deno.chmod(dest, 0o751);
+    const result = await restore([stateDb, "--to", dest]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(await diffTrees(src, dest), []);
+    assert.equal((await Deno.stat(dest)).mode! & 0o777, 0o751, "--to itself is left as it was");
+  });
+});
+
+Deno.test("an entry the file system refuses is reported and the others are restored", async () => {
+  await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
+    const stateDb = await backup(...PLAIN);
+    const longName = "n".repeat(300); // over NAME_MAX: ENAMETOOLONG
+    await rewriteVolumes(
+      stateDb,
+      bucketDir,
+      `UPDATE files SET archive_path = replace(archive_path, 'docs/readme.md', ` +
+        `'docs/${longName}') WHERE archive_path LIKE '%/docs/readme.md'`,
+    );
+    const dest = join(root, "restored");
+    for (let run = 0; run < 2; run++) {
+      const result = await restore([stateDb, "--to", dest]);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, new RegExp(`docs/${longName}: cannot be written: .*too long`));
+      assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), [
+        "missing: docs/readme.md",
+      ]);
+      await assert.rejects(Deno.lstat(join(dest, ".glacier-restore")), Deno.errors.NotFound);
+    }
+  });
+});
+
+Deno.test("a volume missing from the bucket: its files are named, the rest restored, exit 1", async () => {
+  await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
+    const stateDb = await backup();
+    const catalog = Catalog.open(stateDb);
+    const volumes = catalog.volumes();
+    assert.ok(volumes.length >= 2, "the test needs two volumes");
+    const gone = volumes[volumes.length - 1];
+    const goneEntries = catalog.filesOfVolume(gone.id, 0, 100_000).map((f) => f.archivePath);
+    catalog.close();
+    assert.ok(goneEntries.length > 0);
+    await Deno.remove(join(bucketDir, gone.objectKey));
+
+    const dest = join(root, "restored");
+    const result = await restore([stateDb, "--to", dest]);
+    assert.equal(result.code, 1, result.stderr);
+    assert.match(result.stderr, new RegExp(`volume ${gone.name} is missing`));
+    for (const path of goneEntries.slice(0, 50)) {
+      assert.ok(result.stderr.includes(`${path}: cannot be restored`), `${path} not named`);
+    }
+    assert.doesNotMatch(result.stderr, /run the same command again/);
+    const missing = new Set(goneEntries.map((p) => `missing: ${p.slice(src.length)}`));
+    const diff = await diffTrees(src, join(dest, src.slice(1)));
+    assert.ok(diff.length > 0 && diff.every((d) => missing.has(d)), `${diff}`);
+    await assert.rejects(Deno.lstat(join(dest, ".glacier-restore")), Deno.errors.NotFound);
+  });
+});
+
+/** A stdin that never answers. */
+const silent: LineSource = { read: () => new Promise<number | null>(() => {}) };
+const quiet = { writeSync: (bytes: Uint8Array) => bytes.length };
+
+Deno.test("Ctrl-C before the question is answered rejects it with the abort reason", async () => {
+  const interrupted = new DOMException("interrupted", "AbortError");
+  await assert.rejects(
+    askYesNo("proceed?", { signal: AbortSignal.abort(interrupted), input: silent, output: quiet }),
+    (error) => error === interrupted,
+  );
+
+  const controller = new AbortController();
+  const asked = askYesNo("proceed?", {
+    signal: controller.signal,
+    input: silent,
+    output: {
+      writeSync: (bytes) => (queueMicrotask(() => controller.abort(interrupted)), bytes.length),
+    },
+  });
+  await assert.rejects(asked, (error) => error === interrupted);
+});
+
+Deno.test("the question still reads a yes or a no when not interrupted", async () => {
+  const answering = (text: string): LineSource => {
+    const bytes = new TextEncoder().encode(text);
+    let at = 0;
+    return {
+      read: (buffer) => {
+        if (at >= bytes.length) return Promise.resolve(null);
+        buffer[0] = bytes[at++];
+        return Promise.resolve(1);
+      },
+    };
+  };
+  const signal = new AbortController().signal;
+  assert.equal(await askYesNo("go?", { signal, input: answering("yes\n"), output: quiet }), true);
+  assert.equal(await askYesNo("go?", { signal, input: answering("n\n"), output: quiet }), false);
+});
