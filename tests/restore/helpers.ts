@@ -1,7 +1,12 @@
 /**
  * Shared helpers of the restore tests: a request-recording proxy for moto, moto's restore delay,
- * and a command run that can be interrupted once it has printed a given line.
+ * a command run that can be interrupted once it has printed a given line, and a folder-bucket
+ * fixture with backup and restore runners.
  */
+import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { makeTree } from "../../testing/tree.ts";
+import { join } from "node:path";
+import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 
 /** One request that went through the proxy. */
@@ -115,4 +120,57 @@ export async function runCliUntil(
   }
   const status = await child.status;
   return { code: status.code, stderr, interrupted };
+}
+
+/** A source tree, a `file://` bucket, and backup/restore runners that use them. */
+export interface FolderBucketCtx {
+  root: string;
+  src: string;
+  bucketDir: string;
+  backup: (...extra: string[]) => Promise<string>;
+  restore: (args: string[]) => Promise<CliResult>;
+}
+
+/** Runs `fn` with a fresh source tree (several 1 MiB volumes' worth) and folder bucket. */
+export async function withFolderBucket(fn: (ctx: FolderBucketCtx) => Promise<void>) {
+  const root = await Deno.makeTempDir({ prefix: "glacier-restore-test-" });
+  const src = join(root, "src");
+  const bucketDir = join(root, "bucket");
+  const env = {
+    AWS_CONFIG_FILE: join(root, "none"),
+    AWS_SHARED_CREDENTIALS_FILE: join(root, "none"),
+  };
+  try {
+    await Deno.mkdir(src);
+    await Deno.mkdir(bucketDir);
+    await makeTree(src, { bigFiles: [700_000, 700_000], smallFiles: 30 });
+    await fn({
+      root,
+      src,
+      bucketDir,
+      backup: async (...extra) => {
+        const result = await runCli([
+          "backup",
+          "--src-dirs",
+          src,
+          "--bucket",
+          `file://${bucketDir}`,
+          "--volume-size",
+          "1MiB",
+          "--state-dir",
+          join(root, "state"),
+          ...extra,
+        ], { env });
+        assert.equal(result.code, 0, result.stderr);
+        return stateDbFrom(result);
+      },
+      restore: async (args) => {
+        const result = await runCli(["restore", ...args], { env });
+        assertNoSecrets(result.stdout + result.stderr);
+        return result;
+      },
+    });
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
 }

@@ -8,63 +8,11 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
-import { diffTrees, makeTree } from "../../testing/tree.ts";
-import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { diffTrees } from "../../testing/tree.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { volumeTar } from "../../lib/archive/volume_tar.ts";
 import { askYesNo, type LineSource } from "../../lib/restore/confirm.ts";
-import { assertNoSecrets } from "./helpers.ts";
-
-interface Ctx {
-  root: string;
-  src: string;
-  bucketDir: string;
-  backup: (...extra: string[]) => Promise<string>;
-  restore: (args: string[]) => Promise<CliResult>;
-}
-
-async function withFolderBucket(fn: (ctx: Ctx) => Promise<void>) {
-  const root = await Deno.makeTempDir({ prefix: "glacier-restore-fixes-test-" });
-  const src = join(root, "src");
-  const bucketDir = join(root, "bucket");
-  const env = {
-    AWS_CONFIG_FILE: join(root, "none"),
-    AWS_SHARED_CREDENTIALS_FILE: join(root, "none"),
-  };
-  try {
-    await Deno.mkdir(src);
-    await Deno.mkdir(bucketDir);
-    await makeTree(src, { bigFiles: [700_000, 700_000], smallFiles: 30 });
-    await fn({
-      root,
-      src,
-      bucketDir,
-      backup: async (...extra) => {
-        const result = await runCli([
-          "backup",
-          "--src-dirs",
-          src,
-          "--bucket",
-          `file://${bucketDir}`,
-          "--volume-size",
-          "1MiB",
-          "--state-dir",
-          join(root, "state"),
-          ...extra,
-        ], { env });
-        assert.equal(result.code, 0, result.stderr);
-        return stateDbFrom(result);
-      },
-      restore: async (args) => {
-        const result = await runCli(["restore", ...args], { env });
-        assertNoSecrets(result.stdout + result.stderr);
-        return result;
-      },
-    });
-  } finally {
-    await Deno.remove(root, { recursive: true });
-  }
-}
+import { withFolderBucket } from "./helpers.ts";
 
 /**
  * Applies `sql` to the catalog of an unencrypted, uncompressed backup, then writes every volume
