@@ -13,6 +13,7 @@ import {
   generateIdentity,
   recipientFromIdentity,
 } from "../../lib/crypto/age.ts";
+import { concatBytes } from "../bytes.ts";
 
 const TOTAL_MIB = Number(Deno.args[0] ?? 256);
 const RUNS = Number(Deno.args[1] ?? 3);
@@ -34,16 +35,6 @@ async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]
   const pieces: Uint8Array[] = [];
   await stream.pipeTo(new WritableStream({ write: (piece) => void pieces.push(piece) }));
   return pieces;
-}
-
-function concat(pieces: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
 }
 
 function sha256(pieces: Uint8Array[]): string {
@@ -120,7 +111,7 @@ await measure("age encrypt stream", plaintext.length, async () => {
   );
 });
 
-const encrypted = concat(
+const encrypted = concatBytes(
   await collect(
     writes(plaintext, WRITE_SIZE).pipeThrough(createEncryptStream([recipient])),
   ),

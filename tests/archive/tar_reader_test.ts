@@ -5,13 +5,13 @@ import { readTar, TarFormatError, type TarReadEntry } from "../../lib/archive/ta
 import {
   buildArchive,
   chunkedStream,
-  concat,
   type Member,
   randomBytes,
   readAll,
   readMembers,
   run,
 } from "./tar_test_helpers.ts";
+import { concatBytes } from "../../testing/bytes.ts";
 
 const utf8 = new TextEncoder();
 
@@ -339,7 +339,7 @@ Deno.test("readTar stops at the end blocks and ignores trailing data; accepts a 
     entry: { path: "a", type: "file", size: 3, mode: 0o644, mtime: 1 },
     content: utf8.encode("abc"),
   }]);
-  const trailing = concat([archive, randomBytes(3000, 1)]);
+  const trailing = concatBytes([archive, randomBytes(3000, 1)]);
   assert.deepEqual((await readMembers(chunkedStream(trailing))).map((m) => m.entry.path), ["a"]);
   const noEndBlocks = archive.subarray(0, 1024);
   assert.deepEqual((await readMembers(chunkedStream(noEndBlocks))).map((m) => m.entry.path), ["a"]);
@@ -375,7 +375,7 @@ Deno.test("readTar raises TarFormatError on malformed archives", async () => {
   await assert.rejects(skipBodies(pax.subarray(0, 600)), TarFormatError);
   // Ends right after a pax header.
   await assert.rejects(
-    skipBodies(concat([pax.subarray(0, 1024), new Uint8Array(1024)])),
+    skipBodies(concatBytes([pax.subarray(0, 1024), new Uint8Array(1024)])),
     TarFormatError,
   );
   // A pax record whose stated length is wrong (checksum fixed so only the record is bad).

@@ -6,6 +6,8 @@ import {
   tarPaddingLength,
 } from "../../lib/archive/tar_header.ts";
 import { readTar, type TarReadEntry } from "../../lib/archive/tar_reader.ts";
+import { concatBytes } from "../../testing/bytes.ts";
+import { seededRandom } from "../../testing/seeded_random.ts";
 
 /** An entry plus the content of a file entry. */
 export interface Member {
@@ -25,35 +27,12 @@ export function buildArchive(members: Member[]): Uint8Array {
     }
   }
   parts.push(TAR_END_OF_ARCHIVE);
-  return concat(parts);
-}
-
-/** Concatenates byte arrays. */
-export function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
-
-/** A deterministic pseudo-random generator (mulberry32). */
-export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  return concatBytes(parts);
 }
 
 /** `length` pseudo-random bytes. */
 export function randomBytes(length: number, seed: number): Uint8Array {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const out = new Uint8Array(length);
   for (let i = 0; i < length; i++) out[i] = Math.floor(next() * 256);
   return out;
@@ -66,7 +45,7 @@ export function chunkedStream(
   min = 1,
   max = 700,
 ): ReadableStream<Uint8Array> {
-  const next = random(seed);
+  const next = seededRandom(seed);
   let offset = 0;
   return new ReadableStream<Uint8Array>({
     pull(controller) {
@@ -86,7 +65,7 @@ export function chunkedStream(
 export async function readAll(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const part of stream) parts.push(part);
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** Every member of an archive stream with its content. */

@@ -16,7 +16,6 @@ import { encodeHeader, type Stanza } from "../../lib/crypto/header.ts";
 import { ChunkNonces, derivePayloadKey } from "../../lib/crypto/payload.ts";
 import { parseX25519Recipient, wrapFileKey } from "../../lib/crypto/x25519.ts";
 import {
-  concatBytes,
   decryptBytes,
   encryptBytes,
   readAll,
@@ -25,6 +24,7 @@ import {
   tryDecrypt,
   wholeStream,
 } from "./age_test_helpers.ts";
+import { concatBytes } from "../../testing/bytes.ts";
 
 const CHUNK = 64 * 1024;
 const SEALED = CHUNK + 16;

@@ -1,18 +1,8 @@
 /** Shared helpers for the age tests: seeded chunking, stream collection, running the age CLI. */
 
 import { createDecryptStream, createEncryptStream } from "../../lib/crypto/age.ts";
-
-/** A small seeded PRNG (mulberry32), so a failing chunking pattern can be reproduced. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { concatBytes } from "../../testing/bytes.ts";
+import { seededRandom } from "../../testing/seeded_random.ts";
 
 /** Deterministic pseudo-random bytes. */
 export function testBytes(size: number, seed = 1): Uint8Array {
@@ -56,17 +46,6 @@ export function wholeStream(data: Uint8Array): ReadableStream<Uint8Array> {
       controller.close();
     },
   });
-}
-
-/** Concatenates byte arrays. */
-export function concatBytes(pieces: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(pieces.reduce((sum, piece) => sum + piece.length, 0));
-  let offset = 0;
-  for (const piece of pieces) {
-    out.set(piece, offset);
-    offset += piece.length;
-  }
-  return out;
 }
 
 /** Reads a stream to the end and returns all its bytes. */

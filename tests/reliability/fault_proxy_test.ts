@@ -19,6 +19,7 @@ import { randomBytes } from "../../testing/tree.ts";
 import { createS3Storage } from "../../lib/storage/s3.ts";
 import { withRetry } from "../../lib/storage/retry.ts";
 import { type Storage, StorageError } from "../../lib/storage/storage.ts";
+import { concatBytes } from "../../testing/bytes.ts";
 
 const BUCKET = "fault-proxy-test";
 
@@ -203,12 +204,7 @@ Deno.test("the retry wrapper gets a multipart upload through a 30% fault rate in
       // An answer lost after the server completed the upload: the retry finds no upload.
       assert.ok(error instanceof StorageError && error.kind === "not-found", `${error}`);
     }
-    const joined = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      joined.set(part, offset);
-      offset += part.length;
-    }
+    const joined = concatBytes(parts);
     assert.equal((await storage.headObject(key))?.size, joined.length);
     assert.equal(sha256(await readAll(await direct.getObject(key))), sha256(joined));
     const counts = proxy.counts();

@@ -7,16 +7,7 @@ import * as zlib from "node:zlib";
 import { decompressStream } from "../../lib/archive/compress.ts";
 import { alignZstdFrames, ZstdFrameError } from "../../lib/archive/zstd_frames.ts";
 import { randomBytes } from "../../testing/tree.ts";
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const part of parts) {
-    out.set(part, offset);
-    offset += part.length;
-  }
-  return out;
-}
+import { concatBytes } from "../../testing/bytes.ts";
 
 /** Splits `bytes` into chunks of pseudo-random sizes from 1 to `max`. */
 function chunks(bytes: Uint8Array, max: number, seed: number): Uint8Array[] {
@@ -34,7 +25,7 @@ function chunks(bytes: Uint8Array, max: number, seed: number): Uint8Array[] {
 async function collect(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
   for await (const part of stream) parts.push(part.slice());
-  return concat(parts);
+  return concatBytes(parts);
 }
 
 /** A stream of several frames: compressible, incompressible (raw blocks), RLE, empty, skippable. */
@@ -42,7 +33,7 @@ function sampleFrames(): { frames: Uint8Array[]; plain: Uint8Array } {
   const texts = new TextEncoder().encode("a line of text that repeats\n".repeat(20_000));
   const noise = randomBytes(300_000);
   const zeros = new Uint8Array(200_000);
-  const plain = concat([texts, noise, zeros]);
+  const plain = concatBytes([texts, noise, zeros]);
   const skippable = new Uint8Array([0x50, 0x2a, 0x4d, 0x18, 3, 0, 0, 0, 1, 2, 3]);
   const frames = [
     zlib.zstdCompressSync(texts),
@@ -58,7 +49,7 @@ function sampleFrames(): { frames: Uint8Array[]; plain: Uint8Array } {
 
 Deno.test("a multi-frame zstd stream decompresses fully however it is chunked", async () => {
   const { frames, plain } = sampleFrames();
-  const packed = concat(frames);
+  const packed = concatBytes(frames);
   const ends = new Set<number>();
   let offset = 0;
   for (const frame of frames) ends.add(offset += frame.length);

@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import type { Storage } from "../../lib/storage/storage.ts";
-import { collect, concatBytes, patternBytes, readAll, rejectsWithKind } from "./helpers.ts";
+import { collect, patternBytes, readAll, rejectsWithKind } from "./helpers.ts";
+import { concatBytes } from "../../testing/bytes.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();

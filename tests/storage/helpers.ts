@@ -48,18 +48,6 @@ export function patternBytes(length: number, seed: number): Uint8Array {
   return bytes;
 }
 
-/** Concatenates byte arrays. */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const total = parts.reduce((sum, part) => sum + part.length, 0);
-  const result = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    result.set(part, offset);
-    offset += part.length;
-  }
-  return result;
-}
-
 /** Lowercase hex of `bytes` random bytes. */
 export function randomHexId(bytes = 6): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(bytes)))
