@@ -61,7 +61,12 @@ Deno.test("backup, resume and restore through 10% network faults keep the data i
     const stateDb = stateDbFrom(crashed);
     const resumed = await runCliWithin(RUN_TIMEOUT_MS, ["resume", stateDb], { env });
     assert.equal(resumed.code, 0, `${context()}\n${resumed.stderr}`);
-    assert.match(resumed.stderr, /retrying in/, "faults reached the program and were retried");
+    // Which run meets the faults depends on the seed; together they always meet some.
+    assert.match(
+      crashed.stderr + resumed.stderr,
+      /retrying in/,
+      `faults reached the program and were retried; ${context()}`,
+    );
 
     const verified = await runCliWithin(RUN_TIMEOUT_MS, ["verify", stateDb], { env });
     assert.equal(verified.code, 0, `${context()}\n${verified.stdout}${verified.stderr}`);
