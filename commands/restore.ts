@@ -31,6 +31,8 @@ export interface RestoreOptions {
   yes: boolean;
   dryRun: boolean;
   overwrite: boolean;
+  /** Restore owners when run as root (`--no-same-owner` turns it off). */
+  sameOwner: boolean;
   identityFiles: string[];
   bucket?: string;
   backupId?: string;
@@ -59,6 +61,7 @@ export function restoreCommand(setExitCode: (code: number) => void): Command {
     .option("-y, --yes", "do not ask before requests that cost money")
     .option("--dry-run", "show what would be thawed and what it costs, then stop")
     .option("--overwrite", "replace existing files and symlinks in the destination")
+    .option("--no-same-owner", "as root, do not restore owners (setuid/setgid bits are dropped)")
     .option("--identity <file>", "age identity file (backups made with --recipient)", collect, [])
     .option("--bucket <bucket>", "bucket to read from (default: the one in the state database)")
     .option("--backup-id <id>", "without STATEDB: the backup (YYYYMMDD_HHMMSS) in --bucket")
@@ -103,6 +106,7 @@ export function parseRestoreOptions(
     yes: raw.yes === true,
     dryRun: raw.dryRun === true,
     overwrite: raw.overwrite === true,
+    sameOwner: raw.sameOwner !== false,
     identityFiles: raw.identity as string[],
     bucket,
     backupId,
@@ -225,6 +229,7 @@ async function restoreFromCatalog(
     yes: options.yes,
     dryRun: options.dryRun,
     overwrite: options.overwrite,
+    sameOwner: options.sameOwner,
     identities,
     workers: options.downloadWorkers,
     pricesFile: options.pricesFile,

@@ -7,6 +7,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
+import { volumeNamingProblem } from "./volume_names.ts";
 
 /** A catalog that cannot be opened or used; the message is one user-facing line. */
 export class CatalogError extends Error {
@@ -174,6 +175,8 @@ export class Catalog {
       if (check.quick_check !== "ok") {
         throw new CatalogError(`state database ${path} is damaged: ${check.quick_check}`);
       }
+      const naming = volumeNamingProblem(catalog.settings(), catalog.volumes());
+      if (naming) throw new CatalogError(`state database ${path} ${naming} (damaged or forged)`);
     } catch (error) {
       db.close();
       if (error instanceof CatalogError) throw error;

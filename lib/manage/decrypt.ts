@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import { volumeNameProblem } from "../catalog/volume_names.ts";
 import { AgeError } from "../crypto/age.ts";
 import { errorLine, ExitCode } from "../cli/exit.ts";
 import { formatBytes } from "../cli/format.ts";
@@ -29,12 +30,21 @@ export interface DecryptRun {
 
 /**
  * Decrypts every volume of the backup found in the folder. Returns 0 when all were decrypted, 1
- * when some are not in the folder, 2 when the identity opens none (wrong key), 3 when a file was
- * damaged or could not be written.
+ * when some are not in the folder, 2 when the identity opens none (wrong key) or a volume name
+ * is not one (it would name a path outside the folder), 3 when a file was damaged or could not
+ * be written.
  */
 export async function decryptFolder(run: DecryptRun): Promise<number> {
   const { log } = run;
   const expected = run.catalog.volumes().filter((v) => v.state !== "planned");
+  // Names become paths in the folder: none may reach outside it (Catalog.open checks them too).
+  for (const volume of expected) {
+    const problem = volumeNameProblem(volume.name);
+    if (problem) {
+      log.error(`the state database names a volume ${JSON.stringify(volume.name)}: ${problem}`);
+      return ExitCode.Usage;
+    }
+  }
   const missing: VolumeRecord[] = [];
   let decrypted = 0;
   let decryptedBytes = 0;

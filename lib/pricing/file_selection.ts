@@ -6,7 +6,9 @@
  * - a glob with `/` matches the whole archive path, with the syntax of `--exclude`
  *   (lib/archive/glob.ts: `*` and `?` within a name, `**` across folders, `[...]`);
  * - a pattern without `/` (`*.jpg`, `photos`) matches an entry's own name anywhere.
- * A matching folder takes everything below it.
+ * A matching folder takes everything below it. Names match whatever their Unicode normal form:
+ * `café` typed in NFC (as most systems do) matches `café` stored in NFD (as macOS writes names),
+ * and the other way round.
  */
 import type { Catalog } from "../catalog/catalog.ts";
 import { globToRegExp } from "../archive/glob.ts";
@@ -18,12 +20,16 @@ export type IncludeMatcher = (archivePath: string) => boolean;
 export function compileIncludes(patterns: string[]): IncludeMatcher {
   const tests = patterns.map(compileOne).filter((test) => test !== undefined);
   if (tests.length === 0) return () => true;
-  return (path) => tests.some((test) => test(path));
+  return (path) => {
+    const normal = path.normalize("NFC");
+    return tests.some((test) => test(normal));
+  };
 }
 
+/** Compiles one pattern into a test of an archive path in NFC. */
 function compileOne(raw: string): IncludeMatcher | undefined {
   // The archive path of an absolute pattern: no leading `/`, and a drive `C:/` becomes `C/`.
-  const pattern = raw.replaceAll("\\", "/").replace(/\/+$/, "")
+  const pattern = raw.normalize("NFC").replaceAll("\\", "/").replace(/\/+$/, "")
     .replace(/^([A-Za-z]):\//, "$1/").replace(/^(\.?\/)+/, "");
   if (pattern === "") return undefined;
   if (!/[*?[]/.test(pattern)) {

@@ -171,9 +171,12 @@ async function writeEntry(
   staging: string,
   entryOptions: EntryOptions,
 ): Promise<WriteOutcome> {
+  const owner = entry.uid !== undefined && entry.gid !== undefined
+    ? { uid: entry.uid, gid: entry.gid }
+    : undefined;
   if (entry.type === "directory") {
     await body.cancel();
-    const outcome = await writer.directory(entry.path);
+    const outcome = await writer.directory(entry.path, owner);
     return outcome.kind === "identical" ? { kind: "written" } : outcome; // merging into a folder is fine
   }
   if (entry.type === "symlink") {
@@ -181,12 +184,12 @@ async function writeEntry(
     if (entry.linkName === undefined) {
       throw new VolumeMismatchError(`symlink ${JSON.stringify(entry.path)} has no target`);
     }
-    return await writer.symlink(entry.path, entry.linkName, staging, entryOptions);
+    return await writer.symlink(entry.path, entry.linkName, staging, entryOptions, owner);
   }
   return await writer.file(
     entry.path,
     body,
-    { size: entry.size, mode: entry.mode, mtime: entry.mtime },
+    { size: entry.size, mode: entry.mode, mtime: entry.mtime, owner },
     staging,
     entryOptions,
   );

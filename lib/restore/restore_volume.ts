@@ -1,7 +1,10 @@
 /**
  * Restores one readable volume: downloads it into the staging folder, checks its SHA-256 (one
  * more download if it does not match), extracts the wanted entries, deletes the download, and
- * records the volume as extracted for the job when every wanted entry went in.
+ * records the volume as extracted for the job when every wanted entry went in. The download is
+ * staged under a name made from the volume's number, never from its name in the catalog, and is
+ * deleted when the volume is refused (damaged, unsafe or not matching the catalog); only an
+ * interrupted download is kept, for the next run to continue.
  */
 import { join } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
@@ -41,7 +44,7 @@ export async function restoreVolume(
   const { catalog, log } = ctx;
   const volume = plan.volume;
   const settings = catalog.settings();
-  const path = join(ctx.writer.stagingDir, volume.name);
+  const path = join(ctx.writer.stagingDir, stagedDownloadName(volume.id));
   const download = () =>
     downloadVerified({
       storage: ctx.storage,
@@ -53,30 +56,36 @@ export async function restoreVolume(
       onRetry: (message, delayMs) =>
         log.warn(`${message}; retrying in ${formatDuration(delayMs / 1000)}`),
     });
-  try {
-    await download();
-  } catch (error) {
-    if (!(error instanceof ChecksumError)) throw error;
-    log.warn(`${error.message}; downloading it again`);
-    await download();
-  }
   let clean = true;
-  const report = await extractVolume({
-    catalog,
-    volume,
-    path,
-    compression: settings.compression,
-    encrypted: settings.encrypt,
-    identities: ctx.identities,
-    selection: ctx.selection,
-    writer: ctx.writer,
-    acceptIdentical: ctx.resumed,
-    signal: ctx.signal,
-    onProblem: (problem) => {
-      clean = false;
-      ctx.onProblem(problem);
-    },
-  });
+  let report: ExtractReport;
+  try {
+    try {
+      await download();
+    } catch (error) {
+      if (!(error instanceof ChecksumError)) throw error;
+      log.warn(`${error.message}; downloading it again`);
+      await download();
+    }
+    report = await extractVolume({
+      catalog,
+      volume,
+      path,
+      compression: settings.compression,
+      encrypted: settings.encrypt,
+      identities: ctx.identities,
+      selection: ctx.selection,
+      writer: ctx.writer,
+      acceptIdentical: ctx.resumed,
+      signal: ctx.signal,
+      onProblem: (problem) => {
+        clean = false;
+        ctx.onProblem(problem);
+      },
+    });
+  } catch (error) {
+    if (isVolumeFailure(error)) await Deno.remove(path).catch(() => {});
+    throw error;
+  }
   await Deno.remove(path).catch(() => {});
   // A volume with entries left alone is fetched again by a rerun (with --overwrite, say).
   if (clean) recordExtracted(catalog, ctx.jobId, volume.id);
@@ -85,6 +94,11 @@ export async function restoreVolume(
       (report.identical > 0 ? ` (${report.identical} already in place)` : ""),
   );
   return report;
+}
+
+/** The staging file name of a volume's download: made by the program, never from the catalog. */
+export function stagedDownloadName(volumeId: number): string {
+  return `volume-${volumeId}.download`;
 }
 
 /** Errors that spoil one volume but not the others (damaged, unsafe or unexpected content). */

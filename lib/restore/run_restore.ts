@@ -23,6 +23,7 @@ import { applyFolderAttributes } from "./folders.ts";
 import { planRestore, RESTORABLE_STATES, type VolumePlan } from "./plan.ts";
 import type { EntryProblem } from "./extract_volume.ts";
 import { isVolumeFailure, restoreVolume, type VolumeRestoreContext } from "./restore_volume.ts";
+import { runningAsRoot } from "./ownership.ts";
 import { RestoreWriter } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
 import { mapLimit, requestThaw, volumeStatus } from "./thaw.ts";
@@ -53,6 +54,11 @@ export interface RestoreRun {
   yes: boolean;
   dryRun: boolean;
   overwrite: boolean;
+  /**
+   * Give entries the owner stored in the volume when running as root (false with
+   * `--no-same-owner`). Entries whose owner is not restored lose setuid, setgid and sticky.
+   */
+  sameOwner: boolean;
   /** age identities for the volumes (empty for an unencrypted backup). */
   identities: string[];
   /** Volumes downloaded and extracted at once. */
@@ -194,7 +200,10 @@ export async function runRestore(run: RestoreRun): Promise<number> {
     return outcome();
   }
 
-  const writer = await RestoreWriter.open(run.destination, { overwrite: run.overwrite });
+  const writer = await RestoreWriter.open(run.destination, {
+    overwrite: run.overwrite,
+    restoreOwners: run.sameOwner && runningAsRoot(),
+  });
   const activeJob = openRestoreJob(catalog, run.destination, selection.key);
   const queue = new WorkQueue<VolumePlan>();
   for (const v of survey.ready) queue.push(v);

@@ -8,9 +8,12 @@
  *   which replaces a symlink at the target instead of following it, and never leaves a
  *   half-written file under a real name;
  * - an existing entry is left alone (outcome `exists`) unless `overwrite` is set; a folder is
- *   never replaced by a file or symlink.
+ *   never replaced by a file or symlink;
+ * - with `restoreOwners` (a restore as root), entries get the owner stored in the volume; any
+ *   entry whose owner is not restored loses its setuid, setgid and sticky bits (ownership.ts).
  */
 import { join } from "node:path";
+import { type Owner, restoredMode, restoreOwner } from "./ownership.ts";
 
 /** Name of the staging folder inside the destination. */
 export const STAGING_DIR_NAME = ".glacier-restore";
@@ -34,6 +37,8 @@ export type WriteOutcome =
 export interface RestoreWriterOptions {
   /** Replace existing files and symlinks (never folders). */
   overwrite: boolean;
+  /** Give entries the owner and group stored in the volume (as root, without --no-same-owner). */
+  restoreOwners?: boolean;
 }
 
 /** Per-entry settings. */
@@ -80,13 +85,20 @@ export class RestoreWriter {
   readonly #root: string;
   readonly #staging: string;
   readonly #overwrite: boolean;
+  readonly #restoreOwners: boolean;
   /** Relative folder paths already checked to be real folders. */
   readonly #verified = new Set<string>();
+  /**
+   * Folders whose owner could not be restored in this run (few, if any): they get no special
+   * bits. A folder put in place by an earlier run of the same restore is taken as that run left it.
+   */
+  readonly #foldersNotOwned = new Set<string>();
 
   private constructor(root: string, options: RestoreWriterOptions) {
     this.#root = root;
     this.#staging = join(root, STAGING_DIR_NAME);
     this.#overwrite = options.overwrite;
+    this.#restoreOwners = options.restoreOwners === true;
   }
 
   /**
@@ -123,8 +135,11 @@ export class RestoreWriter {
     }
   }
 
-  /** Creates a folder (mode 0700 until `setFolderAttributes`); an existing folder is kept. */
-  async directory(path: string): Promise<WriteOutcome> {
+  /**
+   * Creates a folder (mode 0700 until `setFolderAttributes`); an existing folder is kept. With
+   * `restoreOwners`, the folder (new or kept) gets `owner`.
+   */
+  async directory(path: string, owner?: Owner): Promise<WriteOutcome> {
     const segments = entrySegments(path);
     const blocked = await this.#parents(segments, true);
     if (blocked) return blocked;
@@ -132,6 +147,7 @@ export class RestoreWriter {
     const info = await lstatOrUndefined(full);
     if (info?.isDirectory && !info.isSymlink) {
       this.#remember(path);
+      await this.#ownFolder(path, full, owner);
       return { kind: "identical" };
     }
     if (info) {
@@ -151,17 +167,26 @@ export class RestoreWriter {
       }
     }
     this.#remember(path);
+    await this.#ownFolder(path, full, owner);
     return { kind: "written" };
   }
 
+  /** Gives a folder its owner now (root writes into it all the same); notes a failure. */
+  async #ownFolder(path: string, full: string, owner: Owner | undefined): Promise<void> {
+    if (!this.#restoreOwners) return;
+    if (owner && await restoreOwner(full, owner)) this.#foldersNotOwned.delete(path);
+    else this.#foldersNotOwned.add(path);
+  }
+
   /**
-   * Writes a file from `body` with `mode` and `mtime` (seconds). The body is consumed or
-   * cancelled in every case. `stagingName` must be unique among concurrent writes.
+   * Writes a file from `body` with `mode` and `mtime` (seconds), and with `restoreOwners` its
+   * `owner`. The body is consumed or cancelled in every case. `stagingName` must be unique among
+   * concurrent writes.
    */
   async file(
     path: string,
     body: ReadableStream<Uint8Array>,
-    meta: { size: number; mode: number; mtime: number },
+    meta: { size: number; mode: number; mtime: number; owner?: Owner },
     stagingName: string,
     options: EntryOptions = {},
   ): Promise<WriteOutcome> {
@@ -185,7 +210,9 @@ export class RestoreWriter {
       const staging = join(this.#staging, stagingName);
       consumed = true;
       await writeStagingFile(staging, body);
-      if (!isWindows) await Deno.chmod(staging, meta.mode & 0o7777);
+      // The owner first: chown clears setuid and setgid.
+      const owned = await this.#giveOwner(staging, meta.owner, false);
+      if (!isWindows) await Deno.chmod(staging, restoredMode(meta.mode, owned));
       const time = new Date(meta.mtime * 1000);
       await Deno.utime(staging, time, time);
       await Deno.rename(staging, full);
@@ -195,12 +222,16 @@ export class RestoreWriter {
     }
   }
 
-  /** Creates a symlink to `target` (stored as is; it is never followed by the restore). */
+  /**
+   * Creates a symlink to `target` (stored as is; it is never followed by the restore), and with
+   * `restoreOwners` gives the link itself `owner`.
+   */
   async symlink(
     path: string,
     target: string,
     stagingName: string,
     options: EntryOptions = {},
+    owner?: Owner,
   ): Promise<WriteOutcome> {
     const segments = entrySegments(path);
     const blocked = await this.#parents(segments, true);
@@ -209,6 +240,7 @@ export class RestoreWriter {
     const info = await lstatOrUndefined(full);
     if (!info) {
       await Deno.symlink(target, full);
+      await this.#giveOwner(full, owner, true);
       return { kind: "written" };
     }
     if (options.acceptIdentical && info.isSymlink && (await Deno.readLink(full)) === target) {
@@ -221,13 +253,15 @@ export class RestoreWriter {
     const staging = join(this.#staging, stagingName);
     await Deno.remove(staging).catch(() => {});
     await Deno.symlink(target, staging);
+    await this.#giveOwner(staging, owner, true);
     await Deno.rename(staging, full);
     return { kind: "written" };
   }
 
   /**
-   * Sets a restored folder's mode and mtime (done last, once its contents are in). Does nothing
-   * when the folder is not there as a real folder; never creates anything.
+   * Sets a restored folder's mode and mtime (done last, once its contents are in), without
+   * setuid, setgid and sticky unless its owner was restored. Does nothing when the folder is not
+   * there as a real folder; never creates anything.
    */
   async setFolderAttributes(path: string, mode: number, mtimeMs: number): Promise<boolean> {
     const segments = entrySegments(path);
@@ -235,10 +269,17 @@ export class RestoreWriter {
     const full = join(this.#root, ...segments);
     const info = await lstatOrUndefined(full);
     if (!info?.isDirectory || info.isSymlink) return false;
-    if (!isWindows) await Deno.chmod(full, mode & 0o7777);
+    const owned = this.#restoreOwners && !this.#foldersNotOwned.has(path);
+    if (!isWindows) await Deno.chmod(full, restoredMode(mode, owned));
     const time = new Date(mtimeMs);
     await Deno.utime(full, time, time);
     return true;
+  }
+
+  /** Gives `path` its owner when owners are restored; true when it has it. */
+  async #giveOwner(path: string, owner: Owner | undefined, symlink: boolean): Promise<boolean> {
+    if (!this.#restoreOwners || !owner) return false;
+    return await restoreOwner(path, owner, { symlink });
   }
 
   /** Removes the staging folder and what is left in it. */

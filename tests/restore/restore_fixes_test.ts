@@ -2,7 +2,8 @@
  * Regression tests of restore fixes: a restore that leaves existing files alone still finishes
  * (folder attributes, staging removed); a backup whose source root is `/` (archive path "", `./`
  * in every volume) restores; an entry the file system refuses is reported and skipped; a volume
- * missing from the bucket names its files (exit 1); Ctrl-C at the confirmation question stops.
+ * missing from the bucket names its files (exit 1); a refused volume's download is removed; Ctrl-C
+ * at the confirmation question stops.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -148,6 +149,31 @@ Deno.test("a volume missing from the bucket: its files are named, the rest resto
     const diff = await diffTrees(src, join(dest, src.slice(1)));
     assert.ok(diff.length > 0 && diff.every((d) => missing.has(d)), `${diff}`);
     await assert.rejects(Deno.lstat(join(dest, ".glacier-restore")), Deno.errors.NotFound);
+  });
+});
+
+Deno.test("a refused volume's download is removed from the staging folder", async () => {
+  await withFolderBucket(async ({ root, bucketDir, backup, restore }) => {
+    const stateDb = await backup(...PLAIN);
+    // Volume 1 is replaced by bytes that are no TAR, and the catalog vouches for them: the
+    // download passes its SHA-256 check and the extraction refuses it.
+    const catalog = Catalog.open(stateDb);
+    const [first] = catalog.volumes();
+    catalog.close();
+    const garbage = new Uint8Array(first.size!).fill(0x5a);
+    await Deno.writeFile(join(bucketDir, first.objectKey), garbage);
+    const db = new DatabaseSync(stateDb);
+    db.prepare("UPDATE volumes SET sha256 = ? WHERE id = ?").run(
+      createHash("sha256").update(garbage).digest("hex"),
+      first.id,
+    );
+    db.close();
+
+    const dest = join(root, "restored");
+    const result = await restore([stateDb, "--to", dest]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, new RegExp(`${first.name}: .*`));
+    assert.deepEqual([...Deno.readDirSync(join(dest, ".glacier-restore"))], []);
   });
 });
 

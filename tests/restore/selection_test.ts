@@ -51,3 +51,17 @@ Deno.test("an exclude wins over an include and takes a folder's contents with it
   ]);
   assert.notEqual(compileSelection(["a"], []).key, compileSelection([], ["a"]).key);
 });
+
+Deno.test("patterns match names in either Unicode normal form (NFC typed, NFD from macOS)", () => {
+  const nfc = "home/me/caf\u00e9/cr\u00e8me.txt";
+  const nfd = nfc.normalize("NFD");
+  assert.notEqual(nfc, nfd);
+  for (const pattern of ["home/me/café", "crème.txt", "**/caf?/*.txt", "/home/me/café/"]) {
+    for (const form of ["NFC", "NFD"] as const) {
+      const selection = compileSelection([pattern.normalize(form)], []);
+      assert.ok(selection.matches(nfc), `${form} ${pattern} on the NFC name`);
+      assert.ok(selection.matches(nfd), `${form} ${pattern} on the NFD name`);
+      assert.ok(!compileSelection([], [pattern.normalize(form)]).matches(nfd), "--exclude too");
+    }
+  }
+});

@@ -1,0 +1,59 @@
+/**
+ * Checks of the volume names and object keys a catalog holds. A catalog can come from the bucket
+ * (its copy there can be forged) or be edited by hand, and a volume name is joined into local
+ * paths (restore's staging folder, decrypt's folder, the work folder of resume): a name like
+ * `../../X` would reach outside them. So every name must be one the program makes
+ * (lib/catalog/settings.ts): `NNNNNN_NAME[.zst|.gz][.age]`, NAME being OUTPUT_TAR's base name
+ * (`backup.tar` by default). It is a single path component: no `/`, no `\`, no control
+ * character, and it starts with the volume number, so it can never be `.` or `..`.
+ */
+import { type BackupSettings, objectKey, volumeName } from "./settings.ts";
+
+/** The shape of a volume name, for messages. */
+export const VOLUME_NAME_PATTERN = "NNNNNN_NAME.tar[.zst|.gz][.age]";
+
+// deno-lint-ignore no-control-regex
+const UNSAFE_CHARACTERS = /[/\\\x00-\x1f\x7f]/;
+
+/** Why `name` cannot be a volume name (or a file name of its own), or undefined when it can. */
+export function volumeNameProblem(name: string): string | undefined {
+  if (!/^\d{6,}_./.test(name)) return `it does not have the form ${VOLUME_NAME_PATTERN}`;
+  if (UNSAFE_CHARACTERS.test(name)) {
+    return "it holds a path separator or a control character";
+  }
+  return undefined;
+}
+
+/** A volume as far as its naming goes. */
+export interface NamedVolume {
+  id: number;
+  name: string;
+  objectKey: string;
+}
+
+/**
+ * Why the catalog's volumes are not named as this backup names them, or undefined when they all
+ * are: each name must be a safe volume name, the very one the settings give for its number, and
+ * its object key must be `[PREFIX/]BACKUP_ID/NAME`. The message names the first bad volume.
+ */
+export function volumeNamingProblem(
+  settings: Pick<BackupSettings, "compression" | "encrypt" | "baseName" | "prefix" | "backupId">,
+  volumes: NamedVolume[],
+): string | undefined {
+  for (const volume of volumes) {
+    const show = JSON.stringify(volume.name);
+    const unsafe = volumeNameProblem(volume.name);
+    if (unsafe) return `has a volume named ${show}, which is refused: ${unsafe}`;
+    const expected = volumeName(settings, volume.id);
+    if (volume.name !== expected) {
+      return `has a volume named ${show} where volume ${volume.id} is ` +
+        `${JSON.stringify(expected)}: refused`;
+    }
+    const key = objectKey(settings, volume.name);
+    if (volume.objectKey !== key) {
+      return `has volume ${show} at the object key ${JSON.stringify(volume.objectKey)}, not ` +
+        `${JSON.stringify(key)}: refused`;
+    }
+  }
+  return undefined;
+}
