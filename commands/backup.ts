@@ -17,6 +17,7 @@ import { Logger } from "../lib/cli/log.ts";
 import { ExitCode, UsageError } from "../lib/cli/exit.ts";
 import { forecastBackup, forecastLines } from "../lib/pricing/backup_forecast.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
+import { type CollapsedSources, collapseSources } from "../lib/archive/sources.ts";
 import {
   compressionOption,
   countOption,
@@ -111,10 +112,11 @@ export function parseBackupOptions(
 
 /** Starts a new backup; returns the exit code. */
 export async function backup(options: BackupOptions): Promise<number> {
-  const sourceDirs = await realSourceDirs(options.srcDirs);
+  const sources = await realSourceDirs(options.srcDirs);
   await Deno.mkdir(options.stateDir, { recursive: true });
   const log = await Logger.open(options.stateDir);
   try {
+    for (const note of sources.notes) log.info(note);
     const { backupId, path } = await newStateDbPath(options);
     const work = await workLocation(options.outputTar, backupId);
     const identity = options.encrypt && options.recipients.length === 0
@@ -123,7 +125,7 @@ export async function backup(options: BackupOptions): Promise<number> {
     const recipients = identity ? [recipientFromIdentity(identity)] : options.recipients;
     const settings: BackupSettings = {
       backupId,
-      sourceDirs,
+      sourceDirs: sources.dirs,
       bucket: options.bucket,
       prefix: options.prefix,
       workDir: work.dir,
@@ -156,10 +158,11 @@ export async function backup(options: BackupOptions): Promise<number> {
  * Writes nothing (no state database, no log) and does not touch the bucket.
  */
 export async function dryRunBackup(options: BackupOptions): Promise<number> {
-  const sourceDirs = await realSourceDirs(options.srcDirs);
+  const sources = await realSourceDirs(options.srcDirs);
+  for (const note of sources.notes) console.error(note);
   const prices = await loadPrices();
   const forecast = await forecastBackup({
-    sourceDirs,
+    sourceDirs: sources.dirs,
     excludes: options.excludes,
     skipPaths: [join(options.stateDir, "logs", "main.log")]
       .concat(options.outputTar ? [dirname(resolve(options.outputTar))] : []),
@@ -201,10 +204,11 @@ async function checkSourceDir(dir: string): Promise<void> {
 /**
  * Checks the source folders and returns their real paths: a source given through a symlink is
  * backed up as the folder it points to (stored as a link, its contents could not be extracted).
+ * A folder given twice (in any spelling) or inside another source is taken once, with a note.
  */
-async function realSourceDirs(dirs: string[]): Promise<string[]> {
+async function realSourceDirs(dirs: string[]): Promise<CollapsedSources> {
   for (const dir of dirs) await checkSourceDir(dir);
-  return await Promise.all(dirs.map((dir) => Deno.realPath(dir)));
+  return collapseSources(await Promise.all(dirs.map((dir) => Deno.realPath(dir))));
 }
 
 /**

@@ -133,3 +133,21 @@ function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;
 }
+
+/**
+ * Makes `root/hard/data` (random bytes of `size`) with two more names: `root/hard/link1` and
+ * `root/other/link2`; returns the three paths, first name first.
+ */
+export async function makeHardlinks(root: string, size: number): Promise<string[]> {
+  const paths = [
+    join(root, "hard", "data"),
+    join(root, "hard", "link1"),
+    join(root, "other", "link2"),
+  ];
+  await Deno.mkdir(join(root, "hard"), { recursive: true });
+  await Deno.mkdir(join(root, "other"), { recursive: true });
+  await Deno.writeFile(paths[0], randomBytes(size));
+  await Deno.link(paths[0], paths[1]);
+  await Deno.link(paths[0], paths[2]);
+  return paths;
+}

@@ -3,7 +3,11 @@
  * folders and symlinks (never followed). Anything else (FIFOs, sockets, devices) and anything
  * unreadable is reported as a problem and skipped. Entries come depth first: a folder, its files,
  * then its subfolders one by one. Memory holds one folder's listing at a time plus the folders
- * still to visit, never the whole tree.
+ * still to visit, never the whole tree, and the device and inode of each file with several links.
+ *
+ * A regular file with more than one link is recorded once, at the first name the scan meets; each
+ * later name of it becomes a `hardlink` entry (size 0) whose link target is that first name's
+ * archive path, as `tar` stores them.
  */
 import { archivePath } from "./archive_path.ts";
 import type { NewFile, ProblemRecord } from "../catalog/catalog.ts";
@@ -59,6 +63,7 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
     sink.addProblem({ path, kind, message });
   };
 
+  const firstLinks = new FirstLinks();
   let lastYield = Date.now();
   for (const root of options.sourceDirs) {
     // Folders are recorded when visited, so each one is followed by everything inside it: GNU
@@ -97,7 +102,11 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
         if (info.isDirectory) {
           subdirs.push(toNewFile(path, info, null));
         } else if (info.isFile) {
-          add(toNewFile(path, info, null));
+          const file = toNewFile(path, info, null);
+          const first = firstLinks.seen(info, file.archivePath);
+          add(
+            first === undefined ? file : { ...file, type: "hardlink", size: 0, linkTarget: first },
+          );
         } else if (info.isSymlink) {
           try {
             add(toNewFile(path, info, Deno.readLinkSync(path)));
@@ -135,6 +144,25 @@ function toNewFile(path: string, info: Deno.FileInfo, linkTarget: string | null)
     mode: info.mode === null ? defaultMode : info.mode & 0o7777,
     linkTarget,
   };
+}
+
+/** Archive paths of the files with several links seen so far, by device and inode. */
+class FirstLinks {
+  readonly #byInode = new Map<string, string>();
+
+  /**
+   * The archive path of the first name seen of the file `info` describes, or `undefined` when
+   * this is the first (or the only) one; remembers `archivePath` then.
+   */
+  seen(info: Deno.FileInfo, archivePath: string): string | undefined {
+    if (info.nlink === null || info.nlink < 2 || info.ino === null || info.dev === null) {
+      return undefined;
+    }
+    const key = `${info.dev}:${info.ino}`;
+    const first = this.#byInode.get(key);
+    if (first === undefined) this.#byInode.set(key, archivePath);
+    return first;
+  }
 }
 
 function lstatOrError(path: string): Deno.FileInfo | Error {

@@ -9,14 +9,14 @@
 export interface TarEntry {
   /** '/'-separated relative path, no leading '/'; directories without a trailing '/'. */
   path: string;
-  type: "file" | "directory" | "symlink";
-  /** Bytes of content; 0 for directories and symlinks. */
+  type: "file" | "directory" | "symlink" | "hardlink";
+  /** Bytes of content; 0 for directories, symlinks and hardlinks. */
   size: number;
   /** Permission bits (e.g. 0o644), at most 0o7777. */
   mode: number;
   /** Integer seconds since the epoch. */
   mtime: number;
-  /** Symlink target, stored as-is. */
+  /** Symlink target, stored as-is; for a hardlink, the archive path of the file it names. */
   linkName?: string;
   uid?: number;
   gid?: number;
@@ -60,6 +60,13 @@ const SLASH = 0x2f;
 const utf8 = new TextEncoder();
 
 const TEMPLATE = buildTemplate();
+/** ustar type flags: '0' file, '5' folder, '2' symlink, '1' hardlink. */
+const TYPEFLAGS: Record<TarEntry["type"], number> = {
+  file: 0x30,
+  directory: 0x35,
+  symlink: 0x32,
+  hardlink: 0x31,
+};
 
 function buildTemplate(): Uint8Array {
   const block = new Uint8Array(TAR_BLOCK_SIZE);
@@ -87,8 +94,8 @@ export function encodeTarHeader(entry: TarEntry): Uint8Array {
   if (!Number.isSafeInteger(entry.mtime)) {
     throw new TarEncodeError(`Cannot archive ${entry.path}: invalid mtime ${entry.mtime}`);
   }
-  if (entry.type === "symlink" && entry.linkName === undefined) {
-    throw new TarEncodeError(`Cannot archive symlink ${entry.path}: no link target`);
+  if ((entry.type === "symlink" || entry.type === "hardlink") && entry.linkName === undefined) {
+    throw new TarEncodeError(`Cannot archive ${entry.type} ${entry.path}: no link target`);
   }
 
   const header = TEMPLATE.slice();
@@ -103,7 +110,7 @@ export function encodeTarHeader(entry: TarEntry): Uint8Array {
   if (!pathFits) writeTruncated(header, NAME, NAME_LEN, pathBytes);
   if (!pathFits || !pathAscii) pax.push(paxRecord("path", path));
 
-  if (entry.type === "symlink") {
+  if (entry.type === "symlink" || entry.type === "hardlink") {
     const link = entry.linkName!;
     const linkBytes = utf8.encode(link);
     if (linkBytes.length > LINKNAME_LEN || !isAscii(link)) {
@@ -121,7 +128,7 @@ export function encodeTarHeader(entry: TarEntry): Uint8Array {
   writeNumber(header, MTIME, NUMBER_LEN, entry.mtime, OCTAL_11_LIMIT, "mtime", pax);
   writeOwnerName(header, UNAME, entry.uname, "uname", pax);
   writeOwnerName(header, GNAME, entry.gname, "gname", pax);
-  header[TYPEFLAG] = entry.type === "file" ? 0x30 : entry.type === "directory" ? 0x35 : 0x32;
+  header[TYPEFLAG] = TYPEFLAGS[entry.type];
   writeChecksum(header);
 
   if (pax.length === 0) return header;

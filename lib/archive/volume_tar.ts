@@ -8,8 +8,14 @@
  * A volume starts with the folders above its first entry, repeated from earlier volumes: each
  * volume then extracts on its own with the right folder modes, and when volumes are extracted
  * one after another, `tar` sets a shared folder's mtime again after adding the later files.
+ *
+ * A hardlink is stored as a TAR hardlink (type '1', no data) to the first name of its file packed
+ * in the same volume, so that each volume extracts on its own, by `tar -x` too. When no name of
+ * its file was packed earlier in this volume (the first name is in an earlier volume, or vanished,
+ * or the file changed), it is stored as a full copy instead and its catalog row becomes a `file`;
+ * a later name of the same file in this volume then links to that copy.
  */
-import type { Catalog, FileRecord, FileState } from "../catalog/catalog.ts";
+import type { Catalog, FileRecord, FileState, PackedFileOutcome } from "../catalog/catalog.ts";
 import {
   encodeTarHeader,
   TAR_END_OF_ARCHIVE,
@@ -22,12 +28,7 @@ export const TAR_BATCH_BYTES = 1 << 20;
 const PAGE = 2000;
 
 /** How packing went for a file whose outcome differs from a plain "stored as scanned". */
-export interface PackedFileUpdate {
-  id: number;
-  state: FileState;
-  size: number;
-  mtimeMs: number;
-}
+export type PackedFileUpdate = PackedFileOutcome;
 
 /** The TAR stream of a volume plus, once it has ended, what happened to its files. */
 export interface VolumeTar {
@@ -43,6 +44,7 @@ export function volumeTar(catalog: Catalog, volumeId: number): VolumeTar {
   const updates: PackedFileUpdate[] = [];
   const totals = { entries: 0, bytes: 0 };
   const out = new BatchWriter();
+  const links = new PackedLinks();
   async function* batches(): AsyncGenerator<Uint8Array> {
     let afterId = 0;
     for (;;) {
@@ -50,11 +52,11 @@ export function volumeTar(catalog: Catalog, volumeId: number): VolumeTar {
       if (page.length === 0) break;
       if (afterId === 0) {
         for (const folder of catalog.ancestorFolders(page[0].path)) {
-          yield* packEntry(folder, out, [], { entries: 0, bytes: 0 });
+          yield* packEntry(folder, out, [], { entries: 0, bytes: 0 }, links);
         }
       }
       for (const file of page) {
-        yield* packEntry(file, out, updates, totals);
+        yield* packEntry(file, out, updates, totals, links);
       }
       afterId = page[page.length - 1].id;
     }
@@ -70,6 +72,7 @@ function* packEntry(
   out: BatchWriter,
   updates: PackedFileUpdate[],
   totals: { entries: number; bytes: number },
+  links: PackedLinks,
 ): Generator<Uint8Array> {
   let info: Deno.FileInfo;
   try {
@@ -79,7 +82,8 @@ function* packEntry(
     return;
   }
   const type = info.isDirectory ? "directory" : info.isSymlink ? "symlink" : "file";
-  if (type !== file.type || !(info.isFile || info.isDirectory || info.isSymlink)) {
+  const scannedType = file.type === "hardlink" ? "file" : file.type;
+  if (type !== scannedType || !(info.isFile || info.isDirectory || info.isSymlink)) {
     // It was replaced by something of another kind since the scan: treat the old one as gone.
     updates.push({ id: file.id, state: "vanished", size: file.size, mtimeMs: file.mtimeMs });
     return;
@@ -94,6 +98,24 @@ function* packEntry(
     gid: info.gid ?? undefined,
   };
   const mtimeMs = info.mtime?.getTime() ?? file.mtimeMs;
+  const linkTo = file.type === "hardlink" ? links.packedName(info) : undefined;
+  if (linkTo !== undefined) {
+    yield* out.write(encodeTarHeader({ ...entry, type: "hardlink", linkName: linkTo }));
+    totals.entries++;
+    if (linkTo !== file.linkTarget || mtimeMs !== file.mtimeMs) {
+      updates.push({
+        id: file.id,
+        state: "stored",
+        size: 0,
+        mtimeMs,
+        type: "hardlink",
+        linkTarget: linkTo,
+      });
+    }
+    return;
+  }
+  // A hardlink without a name of its file earlier in this volume is stored as a full copy.
+  const copyOfLink = file.type === "hardlink";
   if (type === "symlink") {
     try {
       entry.linkName = Deno.readLinkSync(file.path);
@@ -148,16 +170,42 @@ function* packEntry(
     totals.bytes += size;
     const after = handle.statSync();
     const moved = after.size !== size || after.mtime?.getTime() !== info.mtime?.getTime();
-    if (readFailed) {
-      updates.push({ id: file.id, state: "unreadable", size, mtimeMs });
-    } else if (shortRead || moved) {
-      updates.push({ id: file.id, state: "changed", size, mtimeMs });
-    } else if (size !== file.size || mtimeMs !== file.mtimeMs) {
-      updates.push({ id: file.id, state: "stored", size, mtimeMs });
+    const state: FileState | undefined = readFailed
+      ? "unreadable"
+      : shortRead || moved
+      ? "changed"
+      : size !== file.size || mtimeMs !== file.mtimeMs || copyOfLink
+      ? "stored"
+      : undefined;
+    if (state !== undefined) {
+      updates.push({ id: file.id, state, size, mtimeMs, ...(copyOfLink ? { type: "file" } : {}) });
     }
+    if (!readFailed) links.packed(info, file.archivePath);
   } finally {
     handle.close();
   }
+}
+
+/** The files with several links packed so far in one volume, by device and inode. */
+class PackedLinks {
+  readonly #byInode = new Map<string, string>();
+
+  /** Remembers that the file `info` describes is in the volume as `archivePath` (if first). */
+  packed(info: Deno.FileInfo, archivePath: string): void {
+    const key = inodeKey(info);
+    if (key !== undefined && !this.#byInode.has(key)) this.#byInode.set(key, archivePath);
+  }
+
+  /** The archive path under which the file `info` describes is already in the volume, if any. */
+  packedName(info: Deno.FileInfo): string | undefined {
+    const key = inodeKey(info);
+    return key === undefined ? undefined : this.#byInode.get(key);
+  }
+}
+
+function inodeKey(info: Deno.FileInfo): string | undefined {
+  if (!info.isFile || info.nlink === null || info.nlink < 2 || info.ino === null) return undefined;
+  return `${info.dev}:${info.ino}`;
 }
 
 function changed(file: FileRecord, error: unknown): { id: number; state: FileState } {

@@ -17,12 +17,15 @@ export class CatalogError extends Error {
 /** Where a backup run stands. */
 export type BackupPhase = "scanning" | "planned" | "done";
 
-/** A file, folder or symlink as recorded by the scan. */
+/**
+ * A file, folder or symlink as recorded by the scan. A `hardlink` is a later name of a file
+ * stored earlier in the same volume, whose archive path is its `linkTarget` (size 0).
+ */
 export interface FileRecord {
   id: number;
   path: string;
   archivePath: string;
-  type: "file" | "directory" | "symlink";
+  type: "file" | "directory" | "symlink" | "hardlink";
   size: number;
   mtimeMs: number;
   mode: number;
@@ -40,6 +43,19 @@ export type FileState =
   | "unreadable"
   | "missing"
   | "deleted";
+
+/**
+ * How packing a file went. When `type` is given, the row's type and link target become `type`
+ * and `linkTarget` (none for a hardlink stored as a full copy, type `file`).
+ */
+export interface PackedFileOutcome {
+  id: number;
+  state: FileState;
+  size: number;
+  mtimeMs: number;
+  type?: "file" | "hardlink";
+  linkTarget?: string;
+}
 
 /** A file as the scan finds it, before it has an id. */
 export type NewFile = Omit<FileRecord, "id" | "volumeId" | "state">;
@@ -405,15 +421,22 @@ export class Catalog {
     );
   }
 
-  /** Records the outcome of packing some files (changed, vanished, unreadable, stored). */
-  updateFiles(updates: { id: number; state: FileState; size: number; mtimeMs: number }[]): void {
+  /**
+   * Records the outcome of packing some files (changed, vanished, unreadable, stored), and for a
+   * hardlink stored otherwise than scanned, its new type (a full copy) or link target.
+   */
+  updateFiles(updates: PackedFileOutcome[]): void {
     this.transaction(() => {
       for (const u of updates) {
         this.#run(
-          "UPDATE files SET state = ?, size = ?, mtime_ms = ? WHERE id = ?",
+          "UPDATE files SET state = ?, size = ?, mtime_ms = ?, type = COALESCE(?, type), " +
+            "link_target = CASE WHEN ? IS NULL THEN link_target ELSE ? END WHERE id = ?",
           u.state,
           u.size,
           u.mtimeMs,
+          u.type ?? null,
+          u.type ?? null,
+          u.linkTarget ?? null,
           u.id,
         );
       }

@@ -34,6 +34,30 @@ CREATE TABLE restore_extracted (
   PRIMARY KEY (job_id, volume_id)
 );
 `,
+  // 2 -> 3: files of type 'hardlink', a later name of a file stored earlier in the same volume
+  // (link_target holds that file's archive path). SQLite cannot change a CHECK constraint, so
+  // the table is rebuilt with the same columns, rows and indexes.
+  `
+CREATE TABLE files_v3 (
+  id           INTEGER PRIMARY KEY,
+  path         TEXT NOT NULL,
+  archive_path TEXT NOT NULL,
+  type         TEXT NOT NULL CHECK (type IN ('file', 'directory', 'symlink', 'hardlink')),
+  size         INTEGER NOT NULL,
+  mtime_ms     REAL NOT NULL,
+  mode         INTEGER NOT NULL,
+  link_target  TEXT,
+  volume_id    INTEGER REFERENCES volumes (id),
+  state        TEXT NOT NULL DEFAULT 'pending'
+    CHECK (state IN ('pending', 'stored', 'changed', 'vanished', 'unreadable', 'missing', 'deleted'))
+);
+INSERT INTO files_v3 SELECT id, path, archive_path, type, size, mtime_ms, mode, link_target,
+  volume_id, state FROM files;
+DROP TABLE files;
+ALTER TABLE files_v3 RENAME TO files;
+CREATE INDEX files_by_volume ON files (volume_id, id);
+CREATE INDEX files_by_path ON files (path);
+`,
 ];
 
 /** The schema version this program writes and understands. */

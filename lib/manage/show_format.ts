@@ -79,8 +79,10 @@ function entrySummary(files: HeaderFacts["files"]): string {
   const count = (type: string) =>
     files.filter((t) => t.type === type).reduce((n, t) => n + t.count, 0);
   const bytes = files.filter((t) => t.type === "file").reduce((n, t) => n + t.bytes, 0);
+  const hardlinks = count("hardlink");
   return `${plural(count("file"), "file")} (${formatBytes(bytes)}), ` +
-    `${plural(count("directory"), "folder")}, ${plural(count("symlink"), "symlink")}`;
+    `${plural(count("directory"), "folder")}, ${plural(count("symlink"), "symlink")}` +
+    (hardlinks > 0 ? `, ${plural(hardlinks, "hardlink")}` : "");
 }
 
 function stateSummary(files: HeaderFacts["files"]): string {
@@ -114,6 +116,8 @@ export function listingLine(file: ListedFile, volumeWidth: number): string {
     ? `${file.archivePath}/`
     : file.type === "symlink"
     ? `${file.archivePath} -> ${file.linkTarget ?? ""}`
+    : file.type === "hardlink"
+    ? `${file.archivePath} link to ${file.linkTarget ?? ""}`
     : file.archivePath;
   return `${size.padStart(10)}  ${formatLocalTime(new Date(file.mtimeMs))}  ` +
     `${(file.volumeName ?? "-").padEnd(volumeWidth)}  ${file.state.padEnd(10)}  ${path}`;
@@ -128,7 +132,7 @@ export function listingJson(file: ListedFile): Record<string, unknown> {
     size: file.size,
     mtime: new Date(file.mtimeMs).toISOString(),
     mode: file.mode,
-    ...(file.type === "symlink" ? { linkTarget: file.linkTarget } : {}),
+    ...(file.type === "symlink" || file.type === "hardlink" ? { linkTarget: file.linkTarget } : {}),
     volume: file.volumeName,
     state: file.state,
   };

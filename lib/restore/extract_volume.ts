@@ -6,7 +6,7 @@
  * file system will not take (a name too long, a permission denied) is reported and skipped.
  */
 import { join } from "node:path";
-import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import type { Catalog, FileRecord, VolumeRecord } from "../catalog/catalog.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { decompressStream } from "../archive/compress.ts";
 import { errorLine } from "../cli/exit.ts";
@@ -21,6 +21,7 @@ import {
 } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
+import { VolumeHardlinks } from "./hardlinks.ts";
 
 /** What an extraction did. */
 export interface ExtractReport {
@@ -79,6 +80,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
   const { catalog, volume, writer, selection } = options;
   const report: ExtractReport = { written: 0, bytes: 0, identical: 0 };
   const matcher = new VolumeEntryMatcher(catalog, volume.id, volume.name);
+  const links = VolumeHardlinks.forVolume(catalog, volume.id, selection);
   const staging = `${volume.id}.part`;
   const entryOptions = { acceptIdentical: options.acceptIdentical };
   const tar = await openVolumeTar(
@@ -87,7 +89,8 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     options.encrypted,
     options.identities,
   );
-  for await (const { entry, body } of readTar(tar)) {
+  for await (const { entry: read, body } of readTar(tar)) {
+    let entry = read;
     options.signal?.throwIfAborted();
     if (isRootFolder(entry)) {
       // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
@@ -98,15 +101,26 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     entrySegments(entry.path);
     const match = matcher.next(entry);
     const record = match.kind === "own" ? match.record : undefined;
+    const restorable = record !== undefined && RESTORABLE_STATES.has(record.state);
+    const wanted = restorable && selection.matches(record.archivePath);
+    // An unwanted file a wanted hardlink names is written under the link's name.
+    const path = wanted ? entry.path : restorable ? links.substituteFor(record) : undefined;
     if (
-      !record || !RESTORABLE_STATES.has(record.state) || !selection.matches(record.archivePath)
+      !record || path === undefined ||
+      (entry.type === "hardlink" && links.wasWrittenAsData(entry.path))
     ) {
       await body.cancel();
       continue;
     }
+    entry = { ...entry, path };
     let outcome: WriteOutcome;
     try {
-      outcome = await writeEntry(writer, entry, body, staging, entryOptions);
+      outcome = entry.type === "hardlink"
+        ? await writeHardlink(writer, entry, record, links, staging, entryOptions, body)
+        : await writeEntry(writer, entry, body, staging, entryOptions);
+      if (outcome.kind === "written" || outcome.kind === "identical") {
+        links.restored(record.archivePath, entry.path);
+      }
     } catch (error) {
       if (!isEntryWriteError(error)) throw error;
       await body.cancel().catch(() => {});
@@ -161,6 +175,32 @@ function isEntryWriteError(error: unknown): boolean {
   const code = (error as { code?: unknown }).code;
   if (typeof code !== "string" || !/^E[A-Z0-9]+$/.test(code)) return false;
   return code !== "ENOSPC" && code !== "EDQUOT" && !/No space left/i.test(error.message);
+}
+
+/** Restores a hardlink as a new name of the file it names, if this run restored that file. */
+async function writeHardlink(
+  writer: RestoreWriter,
+  entry: TarReadEntry,
+  record: FileRecord,
+  links: VolumeHardlinks,
+  staging: string,
+  entryOptions: EntryOptions,
+  body: ReadableStream<Uint8Array>,
+): Promise<WriteOutcome> {
+  await body.cancel();
+  if (entry.linkName === undefined || entry.linkName !== record.linkTarget) {
+    throw new VolumeMismatchError(
+      `hardlink ${JSON.stringify(entry.path)} does not name the file the catalog says`,
+    );
+  }
+  const target = links.restoredTarget(entry.linkName);
+  if (target === undefined) {
+    return {
+      kind: "blocked",
+      reason: `the file it links to, ${entry.linkName}, was not restored`,
+    };
+  }
+  return await writer.hardlink(entry.path, target, staging, entryOptions);
 }
 
 /** Writes one wanted entry. */

@@ -259,6 +259,51 @@ export class RestoreWriter {
   }
 
   /**
+   * Makes `path` a new name (hardlink) of the file at `target`, a file this restore wrote. Both
+   * paths are resolved under the destination and never through a symlink; the target must be a
+   * regular file.
+   */
+  async hardlink(
+    path: string,
+    target: string,
+    stagingName: string,
+    options: EntryOptions = {},
+  ): Promise<WriteOutcome> {
+    const segments = entrySegments(path);
+    const targetSegments = entrySegments(target);
+    const blocked = await this.#parents(segments, true);
+    if (blocked) return blocked;
+    if (await this.#parents(targetSegments, false)) {
+      return { kind: "blocked", reason: `the file it links to, ${target}, is not reachable` };
+    }
+    const targetFull = join(this.#root, ...targetSegments);
+    const targetInfo = await lstatOrUndefined(targetFull);
+    if (!targetInfo?.isFile || targetInfo.isSymlink) {
+      return { kind: "blocked", reason: `the file it links to, ${target}, is not there` };
+    }
+    const full = join(this.#root, ...segments);
+    const info = await lstatOrUndefined(full);
+    if (!info) {
+      await Deno.link(targetFull, full);
+      return { kind: "written" };
+    }
+    const sameFile = info.isFile && info.ino !== null && info.ino === targetInfo.ino &&
+      info.dev === targetInfo.dev;
+    if (options.acceptIdentical && sameFile) return { kind: "identical" };
+    if (!this.#overwrite) return { kind: "exists" };
+    if (info.isDirectory && !info.isSymlink) {
+      return { kind: "blocked", reason: "a folder is in the way" };
+    }
+    const staging = join(this.#staging, stagingName);
+    await Deno.remove(staging).catch(() => {});
+    await Deno.link(targetFull, staging);
+    await Deno.rename(staging, full);
+    // Renaming onto another name of the same file does nothing and leaves the staging name.
+    await Deno.remove(staging).catch(() => {});
+    return { kind: "written" };
+  }
+
+  /**
    * Sets a restored folder's mode and mtime (done last, once its contents are in), without
    * setuid, setgid and sticky unless its owner was restored. Does nothing when the folder is not
    * there as a real folder; never creates anything.

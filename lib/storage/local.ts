@@ -8,6 +8,7 @@
  *     ROOT/.glacier-meta/<key>                       storage class, when not STANDARD
  *     .../.glacier-tmp-<hex>                         a write in progress (or cut short)
  *
+ * Files are written mode 0600 and folders the storage creates 0700 (the root is the user's).
  * Every write is atomic and durable; completing an upload streams the parts into the object, so
  * memory use does not grow with object size. Nothing is ever archived: `restoreObject` does
  * nothing and `getObject` never fails with `archived`. A key cannot be both an object and a
@@ -21,6 +22,7 @@ import {
   CHUNK_SIZE,
   classifyFsError,
   copyFileAtomic,
+  FILE_MODE,
   isReservedName,
   randomHex,
   removeIfPresent,
@@ -77,7 +79,7 @@ class LocalStorage implements Storage {
     }
     const probe = join(this.root, `${RESERVED_NAME_PREFIX}tmp-probe-${randomHex(8)}`);
     try {
-      await Deno.writeFile(probe, new Uint8Array(0), { createNew: true });
+      await Deno.writeFile(probe, new Uint8Array(0), { createNew: true, mode: FILE_MODE });
       await Deno.remove(probe);
     } catch (error) {
       const classified = classifyFsError(error, `write test in folder ${this.root}`, "permanent");

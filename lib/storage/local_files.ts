@@ -13,6 +13,13 @@ export const RESERVED_NAME_PREFIX = ".glacier-";
 const TEMP_PREFIX = `${RESERVED_NAME_PREFIX}tmp-`;
 /** Read size when streaming files. */
 export const CHUNK_SIZE = 1 << 20;
+/**
+ * Mode of every file the storage writes (objects, parts, metadata): volumes, and a catalog copy
+ * of a `--no-encrypt` backup lists every path in clear, so only the owner may read them.
+ */
+export const FILE_MODE = 0o600;
+/** Mode of the folders the storage creates (a backup's folder, its own `.glacier-` folders). */
+export const FOLDER_MODE = 0o700;
 
 /** Random lowercase hex of `bytes` random bytes. */
 export function randomHex(bytes: number): string {
@@ -24,7 +31,8 @@ export function randomHex(bytes: number): string {
 /**
  * Writes `path` all at once or not at all: `write` fills a temp file in the same folder, which is
  * then flushed to disk and renamed over `path`. Creates missing folders unless `createFolders` is
- * false. On failure the temp file is removed and `path` is untouched.
+ * false. On failure the temp file is removed and `path` is untouched. The file gets `FILE_MODE`,
+ * folders made for it `FOLDER_MODE`.
  */
 export function writeFileAtomic(
   path: string,
@@ -32,7 +40,7 @@ export function writeFileAtomic(
   { createFolders = true }: { createFolders?: boolean } = {},
 ): Promise<void> {
   return replaceAtomically(path, createFolders, async (temp) => {
-    const file = await Deno.open(temp, { write: true, createNew: true });
+    const file = await Deno.open(temp, { write: true, createNew: true, mode: FILE_MODE });
     try {
       await write(file);
       await file.sync();
@@ -42,10 +50,15 @@ export function writeFileAtomic(
   });
 }
 
-/** Copies `source` to `path` all at once or not at all, flushed to disk (see `writeFileAtomic`). */
+/**
+ * Copies `source` to `path` all at once or not at all, flushed to disk, with `FILE_MODE` whatever
+ * the mode of `source` (see `writeFileAtomic`).
+ */
 export function copyFileAtomic(source: string, path: string): Promise<void> {
   return replaceAtomically(path, true, async (temp) => {
     await Deno.copyFile(source, temp);
+    // The copy takes the mode of `source`; Windows has no such modes.
+    if (Deno.build.os !== "windows") await Deno.chmod(temp, FILE_MODE);
     const file = await Deno.open(temp, { read: true, write: true });
     try {
       await file.sync();
@@ -62,7 +75,7 @@ async function replaceAtomically(
   fill: (temp: string) => Promise<void>,
 ): Promise<void> {
   const folder = dirname(path);
-  if (createFolders) await Deno.mkdir(folder, { recursive: true });
+  if (createFolders) await Deno.mkdir(folder, { recursive: true, mode: FOLDER_MODE });
   const temp = join(folder, `${TEMP_PREFIX}${randomHex(8)}`);
   let renamed = false;
   try {

@@ -8,7 +8,7 @@ import { Catalog } from "../../lib/catalog/catalog.ts";
 import { backupIdFor } from "../../lib/catalog/settings.ts";
 import { backupToSandbox, makeSandbox } from "../../testing/sandbox.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
-import { makeTree } from "../../testing/tree.ts";
+import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { sh } from "../../testing/volumes.ts";
 
 function readCatalog<T>(stateDb: string, read: (catalog: Catalog) => T): T {
@@ -127,6 +127,52 @@ Deno.test("a name that is not valid UTF-8 is reported, not silently lost", async
     const result = await backupToSandbox(box);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /not valid UTF-8/);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("a source given twice or inside another source is backed up once", async () => {
+  const box = await makeSandbox();
+  try {
+    await makeTree(box.src);
+    const sub = join(box.src, "docs");
+    const link = join(box.root, "link-to-docs");
+    await Deno.symlink(sub, link);
+    // The same folder four ways: nested, with a trailing slash, through a symlink, relative.
+    const sources = [box.src, sub, `${box.src}/`, link, "./src/docs"];
+    const dry = await runCli(
+      ["backup", "--src-dirs", ...sources, "--bucket", `file://${box.bucket}`, "--dry-run"],
+      { cwd: box.root },
+    );
+    assert.equal(dry.code, 0, dry.stderr);
+    const result = await runCli([
+      "backup",
+      "--src-dirs",
+      ...sources,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--state-dir",
+      box.state,
+      "--no-encrypt",
+    ], { cwd: box.root });
+    assert.equal(result.code, 0, result.stderr);
+    for (const output of [dry.stderr, result.stderr]) {
+      assert.ok(output.includes(`note: ${sub} is inside ${box.src}: backing it up once`), output);
+      assert.ok(
+        output.includes(`note: ${box.src} is given more than once: backing it up once`),
+        output,
+      );
+    }
+    const stateDb = stateDbFrom(result);
+    const paths = readCatalog(stateDb, (c) => c.filesAfter(0, 10_000).map((f) => f.path));
+    assert.equal(new Set(paths).size, paths.length, "no path is stored twice");
+    const entries = Number(/would back up (\d+) entries/.exec(dry.stdout)?.[1]);
+    assert.equal(entries, paths.length, "the dry run counts what the backup stores");
+    const dest = join(box.root, "restored");
+    const restored = await runCli(["restore", stateDb, "--to", dest, "--yes"]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
   } finally {
     await box.cleanup();
   }

@@ -277,3 +277,32 @@ Deno.test("resuming a finished backup puts back a missing catalog copy", async (
     await box.cleanup();
   }
 });
+
+Deno.test({
+  name: "a folder bucket keeps the clear catalog copy of --no-encrypt 0600, like the volumes",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    const box = await makeSandbox();
+    try {
+      await makeTree(box.src);
+      const result = await backupToSandbox(box, "--no-encrypt");
+      assert.equal(result.code, 0, result.stderr);
+      const catalog = Catalog.open(stateDbFrom(result));
+      const backupId = catalog.settings().backupId;
+      catalog.close();
+      const folder = join(box.bucket, backupId);
+      const modes: string[] = [];
+      for await (const entry of Deno.readDir(folder)) {
+        const mode = (await Deno.stat(join(folder, entry.name))).mode! & 0o777;
+        modes.push(`${entry.name} ${mode.toString(8)}`);
+      }
+      assert.deepEqual(modes.sort(), [
+        "000001_backup.tar.zst 600",
+        "catalog.sqlite3 600",
+      ]);
+      assert.equal(((await Deno.stat(folder)).mode! & 0o777).toString(8), "700");
+    } finally {
+      await box.cleanup();
+    }
+  },
+});

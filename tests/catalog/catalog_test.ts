@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Catalog, CatalogError } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
-import { SCHEMA_VERSION } from "../../lib/catalog/schema.ts";
+import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "../../lib/catalog/schema.ts";
 import { planVolumes } from "../../lib/archive/plan.ts";
 import { DatabaseSync } from "node:sqlite";
 
@@ -161,4 +161,43 @@ Deno.test("folders before a big file join its volume instead of making a tiny on
     const plan = planVolumes(catalog, { ...catalog.settings(), volumeSize: 40_000 });
     assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4]]);
   });
+});
+
+Deno.test("a version-2 catalog is migrated on open, keeps its files, and takes hardlinks", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "v2.sqlite3");
+    const raw = new DatabaseSync(path);
+    raw.exec(CREATE_SCHEMA);
+    raw.exec(MIGRATIONS[0]);
+    raw.exec("PRAGMA user_version = 2");
+    raw.prepare("INSERT INTO meta (key, value) VALUES ('settings', ?)").run(
+      JSON.stringify(settings()),
+    );
+    raw.prepare(
+      "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode) VALUES (?, ?, ?, ?, ?, ?)",
+    ).run("/src/a", "src/a", "file", 5, 1, 0o644);
+    assert.throws(() =>
+      raw.prepare(
+        "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode) VALUES (?, ?, ?, ?, ?, ?)",
+      ).run("/src/b", "src/b", "hardlink", 0, 1, 0o644)
+    );
+    raw.close();
+
+    const catalog = Catalog.open(path);
+    try {
+      catalog.insertFiles([{ ...file("/src/b", 0), type: "hardlink", linkTarget: "src/a" }]);
+      const files = catalog.filesAfter(0, 10);
+      assert.deepEqual(files.map((f) => [f.path, f.type, f.linkTarget]), [
+        ["/src/a", "file", null],
+        ["/src/b", "hardlink", "src/a"],
+      ]);
+      const version = catalog.db.prepare("PRAGMA user_version").get() as { user_version: number };
+      assert.equal(version.user_version, SCHEMA_VERSION);
+    } finally {
+      catalog.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });

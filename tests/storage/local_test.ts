@@ -125,6 +125,54 @@ Deno.test("local storage keeps its bookkeeping out of listings", async () => {
   });
 });
 
+/** Every path under `folder` (files and folders), with its permission bits. */
+async function modesUnder(folder: string): Promise<Map<string, number>> {
+  const modes = new Map<string, number>();
+  for await (const entry of Deno.readDir(folder)) {
+    const path = join(folder, entry.name);
+    modes.set(path, (await Deno.stat(path)).mode! & 0o777);
+    if (entry.isDirectory) { for (const [p, m] of await modesUnder(path)) modes.set(p, m); }
+  }
+  return modes;
+}
+
+Deno.test({
+  name: "local storage writes files 0600 and makes folders 0700, whatever the source's mode",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await withTempFolder(async (folder) => {
+      const storage = createLocalStorage(folder);
+      await storage.putObject("b/catalog", encoder.encode("every path in clear"), "STANDARD");
+      await storage.putObject("b/vol1", encoder.encode("one"), "DEEP_ARCHIVE");
+      const source = await Deno.makeTempFile({ prefix: "glacier-mode-source-" });
+      await Deno.writeTextFile(source, "copied in");
+      await Deno.chmod(source, 0o644);
+      await storage.putFile!("b/vol2", source, "GLACIER").finally(() => Deno.remove(source));
+      const done = await storage.createMultipartUpload("b/vol3", "DEEP_ARCHIVE");
+      const etag = await storage.uploadPart("b/vol3", done, 1, patternBytes(100, 1));
+      await storage.completeMultipartUpload("b/vol3", done, [{ partNumber: 1, etag }]);
+      const open = await storage.createMultipartUpload("b/vol4", "DEEP_ARCHIVE");
+      await storage.uploadPart("b/vol4", open, 1, patternBytes(100, 2));
+
+      const modes = await modesUnder(folder);
+      for (
+        const name of [
+          "b/catalog",
+          "b/vol2",
+          ".glacier-meta/b/vol1",
+          `.glacier-uploads/${open}/00001`,
+        ]
+      ) {
+        assert.ok(modes.has(join(folder, name)), `${name} is there`);
+      }
+      for (const [path, mode] of modes) {
+        const expected = (await Deno.stat(path)).isDirectory ? 0o700 : 0o600;
+        assert.equal(mode.toString(8), expected.toString(8), path);
+      }
+    });
+  },
+});
+
 Deno.test("local storage: a part that does not match its ETag fails completion and leaves the old object", async () => {
   await withTempFolder(async (folder) => {
     const storage = createLocalStorage(folder);
