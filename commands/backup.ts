@@ -13,7 +13,7 @@ import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import type { Storage } from "../lib/storage/storage.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/cli/backup_session.ts";
-import { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { ExitCode, UsageError } from "../lib/cli/exit.ts";
 import { forecastBackup, forecastLines } from "../lib/pricing/backup_forecast.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
@@ -113,8 +113,7 @@ export function parseBackupOptions(
 export async function backup(options: BackupOptions): Promise<number> {
   const sourceDirs = await realSourceDirs(options.srcDirs);
   await Deno.mkdir(options.stateDir, { recursive: true });
-  const log = await Logger.open(options.stateDir);
-  try {
+  return await withCommandLog(options.stateDir, "backup", async (log) => {
     const { backupId, path } = await newStateDbPath(options);
     const work = await workLocation(options.outputTar, backupId);
     const identity = options.encrypt && options.recipients.length === 0
@@ -146,9 +145,7 @@ export async function backup(options: BackupOptions): Promise<number> {
     } finally {
       catalog.close();
     }
-  } finally {
-    log.close();
-  }
+  });
 }
 
 /**

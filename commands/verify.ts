@@ -10,7 +10,8 @@ import { Catalog } from "../lib/catalog/catalog.ts";
 import { parseIdentityFile } from "../lib/crypto/age.ts";
 import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
 import { formatDuration } from "../lib/cli/format.ts";
-import { Logger } from "../lib/cli/log.ts";
+import type { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { openStorage } from "../lib/storage/open.ts";
 import { withRetry } from "../lib/storage/retry.ts";
 import { StorageError } from "../lib/storage/storage.ts";
@@ -65,68 +66,76 @@ export async function verify(options: VerifyOptions): Promise<number> {
     : await readIdentities(options.identityFile);
   if (options.local !== undefined) await checkFolder(options.local);
   const catalog = Catalog.open(options.stateDb);
-  const log = await Logger.open(dirname(resolve(options.stateDb)));
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
+  try {
+    return await withCommandLog(dirname(resolve(options.stateDb)), "verify", async (log) => {
+      try {
+        return await verifyWithLog(catalog, options, identities, log, interrupt.signal);
+      } catch (error) {
+        if (interrupt.signal.aborted) {
+          log.error("verify interrupted before it finished");
+          return ExitCode.Failed;
+        }
+        if (error instanceof StorageError) {
+          log.error(`verify could not finish: ${errorLine(error)}`);
+          return ExitCode.Failed;
+        }
+        throw error;
+      }
+    });
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    catalog.close();
+  }
+}
+
+/** Runs the checks with problems and the summary on stdout (and in the log). */
+async function verifyWithLog(
+  catalog: Catalog,
+  options: VerifyOptions,
+  identities: string[] | undefined,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<number> {
   const encoder = new TextEncoder();
   const print = (line: string) => {
     log.beforeTerminalWrite();
     Deno.stdout.writeSync(encoder.encode(`${line}\n`));
     log.toFile("info", line);
   };
-  try {
-    const settings = catalog.settings();
-    let target: VerifyTarget;
-    if (options.local !== undefined) {
-      target = {
-        kind: "local",
-        folder: resolve(options.local),
-        identities: identities ?? (catalog.identity() ? [catalog.identity()!] : undefined),
-      };
-    } else {
-      const storage = withRetry(
-        openStorage(options.bucket ?? settings.bucket, {
-          endpoint: options.endpoint ?? settings.endpoint,
-          region: options.region ?? settings.region,
-          profile: options.profile ?? settings.profile,
-        }),
-        {
-          signal: interrupt.signal,
-          onRetry: ({ operation, attempt, delayMs, error }) =>
-            log.warn(
-              `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
-                formatDuration(delayMs / 1000),
-            ),
-        },
-      );
-      await storage.checkAccess();
-      target = { kind: "bucket", storage };
-    }
-    log.toFile("info", `verify ${settings.backupId} (${options.local ?? "bucket"})`);
-    const report = await verifyBackup(
-      catalog,
-      target,
-      { problem: print, info: print },
-      interrupt.signal,
+  const settings = catalog.settings();
+  let target: VerifyTarget;
+  if (options.local !== undefined) {
+    target = {
+      kind: "local",
+      folder: resolve(options.local),
+      identities: identities ?? (catalog.identity() ? [catalog.identity()!] : undefined),
+    };
+  } else {
+    const storage = withRetry(
+      openStorage(options.bucket ?? settings.bucket, {
+        endpoint: options.endpoint ?? settings.endpoint,
+        region: options.region ?? settings.region,
+        profile: options.profile ?? settings.profile,
+      }),
+      {
+        signal,
+        onRetry: ({ operation, attempt, delayMs, error }) =>
+          log.warn(
+            `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
+              formatDuration(delayMs / 1000),
+          ),
+      },
     );
-    return report.problemCount === 0 ? ExitCode.Ok : ExitCode.Warnings;
-  } catch (error) {
-    if (interrupt.signal.aborted) {
-      log.error("verify interrupted before it finished");
-      return ExitCode.Failed;
-    }
-    if (error instanceof StorageError) {
-      log.error(`verify could not finish: ${errorLine(error)}`);
-      return ExitCode.Failed;
-    }
-    throw error;
-  } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    catalog.close();
-    log.close();
+    await storage.checkAccess();
+    target = { kind: "bucket", storage };
   }
+  log.toFile("info", `verify ${settings.backupId} (${options.local ?? "bucket"})`);
+  const report = await verifyBackup(catalog, target, { problem: print, info: print }, signal);
+  return report.problemCount === 0 ? ExitCode.Ok : ExitCode.Warnings;
 }
 
 /** Reads an identity file; a missing or malformed file is a usage error. */
