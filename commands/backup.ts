@@ -24,6 +24,7 @@ import {
   storageClassOption,
   volumeSizeOption,
 } from "../lib/cli/options.ts";
+import { quotePath } from "../lib/archive/quote_path.ts";
 
 /** Parsed `glacier backup` options. */
 export interface BackupOptions {
@@ -164,7 +165,7 @@ export async function dryRunBackup(options: BackupOptions): Promise<number> {
     encrypt: options.encrypt,
   });
   for (const problem of forecast.problemSamples) {
-    console.error(`warn: would skip ${problem.path}: ${problem.message}`);
+    console.error(`warn: would skip ${quotePath(problem.path)}: ${problem.message}`);
   }
   const lines = forecastLines(
     forecast,

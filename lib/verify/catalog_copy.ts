@@ -10,6 +10,7 @@ import { UsageError } from "../cli/exit.ts";
 import { DamagedCatalogCopyError, downloadCatalogCopy } from "../restore/catalog_copy_fetch.ts";
 import type { Storage } from "../storage/storage.ts";
 import { plural, type VerifyReport } from "./report.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** How many differing volumes a problem line names before it only counts. */
 const EXAMPLES = 5;
@@ -84,13 +85,14 @@ export function volumeDifferences(own: VolumeRecord[], copy: VolumeRecord[]): st
   for (const volume of own) {
     const other = inCopy.get(volume.name);
     inCopy.delete(volume.name);
-    if (!other) differences.push(`${volume.name} missing from the copy`);
+    const name = quotePath(volume.name);
+    if (!other) differences.push(`${name} missing from the copy`);
     else if (other.size !== volume.size) {
-      differences.push(`${volume.name} of ${other.size} bytes, not ${volume.size}`);
+      differences.push(`${name} of ${other.size} bytes, not ${volume.size}`);
     } else if (other.sha256 !== volume.sha256) {
-      differences.push(`${volume.name} with another SHA-256`);
+      differences.push(`${name} with another SHA-256`);
     }
   }
-  for (const name of inCopy.keys()) differences.push(`${name} only in the copy`);
+  for (const name of inCopy.keys()) differences.push(`${quotePath(name)} only in the copy`);
   return differences;
 }

@@ -15,6 +15,7 @@ import { catalogCopyKey } from "../backup/catalog_copy.ts";
 import type { ObjectInfo, Storage } from "../storage/storage.ts";
 import { checkCatalogCopy } from "./catalog_copy.ts";
 import { plural, type VerifyReport } from "./report.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** HeadObject requests in flight at once. */
 const CONCURRENCY = 8;
@@ -96,14 +97,16 @@ function checkObject(
   if (!info) {
     report.problem(
       volume.name,
-      `object ${volume.objectKey} is missing from ${storage.description}`,
+      `object ${quotePath(volume.objectKey)} is missing from ${storage.description}`,
     );
     return;
   }
   if (info.size !== volume.size) {
     report.problem(
       volume.name,
-      `object ${volume.objectKey} has ${info.size} bytes, the catalog says ${volume.size}`,
+      `object ${
+        quotePath(volume.objectKey)
+      } has ${info.size} bytes, the catalog says ${volume.size}`,
     );
     return;
   }
@@ -119,7 +122,9 @@ function checkObject(
     if (parts !== expected) {
       report.problem(
         volume.name,
-        `object ${volume.objectKey} was stored in ${parts} parts, the backup sent ${expected}: ` +
+        `object ${
+          quotePath(volume.objectKey)
+        } was stored in ${parts} parts, the backup sent ${expected}: ` +
           `it was replaced`,
       );
     }
