@@ -14,9 +14,7 @@ import { restoreCommand } from "./commands/restore.ts";
 import { listCommand } from "./commands/list.ts";
 import { estimateCommand } from "./commands/estimate.ts";
 import { verifyCommand } from "./commands/verify.ts";
-import { errorLine, ExitCode, ExitError, UsageError } from "./lib/cli/exit.ts";
-import { CatalogError } from "./lib/catalog/catalog.ts";
-import { AgeError } from "./lib/crypto/age.ts";
+import { errorLine, ExitCode, exitCodeFor } from "./lib/cli/exit.ts";
 
 /** The program's version. */
 export const VERSION = "0.1.0";
@@ -55,12 +53,10 @@ export async function main(args: string[]): Promise<number> {
       // Help and version requests end here too; commander has printed what was asked.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Usage;
     }
-    const usage = error instanceof UsageError || error instanceof CatalogError ||
-      error instanceof AgeError;
+    // Commands with a log have written this line and the exit code to it (lib/cli/command_log.ts).
     console.error(`error: ${errorLine(error)}`);
     if (Deno.env.get("GLACIER_DEBUG") && error instanceof Error) console.error(error.stack);
-    if (error instanceof ExitError) return error.code;
-    return usage ? ExitCode.Usage : ExitCode.Failed;
+    return exitCodeFor(error);
   }
 }
 

@@ -13,7 +13,7 @@ import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import type { Storage } from "../lib/storage/storage.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/cli/backup_session.ts";
-import { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { ExitCode, UsageError } from "../lib/cli/exit.ts";
 import { forecastBackup, forecastLines } from "../lib/pricing/backup_forecast.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
@@ -25,6 +25,7 @@ import {
   storageClassOption,
   volumeSizeOption,
 } from "../lib/cli/options.ts";
+import { quotePath } from "../lib/archive/quote_path.ts";
 
 /** Parsed `glacier backup` options. */
 export interface BackupOptions {
@@ -114,8 +115,7 @@ export function parseBackupOptions(
 export async function backup(options: BackupOptions): Promise<number> {
   const sources = await realSourceDirs(options.srcDirs);
   await Deno.mkdir(options.stateDir, { recursive: true });
-  const log = await Logger.open(options.stateDir);
-  try {
+  return await withCommandLog(options.stateDir, "backup", async (log) => {
     for (const note of sources.notes) log.info(note);
     const { backupId, path } = await newStateDbPath(options);
     const work = await workLocation(options.outputTar, backupId);
@@ -148,9 +148,7 @@ export async function backup(options: BackupOptions): Promise<number> {
     } finally {
       catalog.close();
     }
-  } finally {
-    log.close();
-  }
+  });
 }
 
 /**
@@ -170,7 +168,7 @@ export async function dryRunBackup(options: BackupOptions): Promise<number> {
     encrypt: options.encrypt,
   });
   for (const problem of forecast.problemSamples) {
-    console.error(`warn: would skip ${problem.path}: ${problem.message}`);
+    console.error(`warn: would skip ${quotePath(problem.path)}: ${problem.message}`);
   }
   const lines = forecastLines(
     forecast,

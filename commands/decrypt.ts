@@ -4,7 +4,7 @@ import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { AgeError, parseIdentityFile } from "../lib/crypto/age.ts";
 import { ExitCode, UsageError } from "../lib/cli/exit.ts";
-import { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { decryptFolder } from "../lib/manage/decrypt.ts";
 
 /** Parsed `glacier decrypt` options. */
@@ -34,32 +34,33 @@ export function decryptCommand(setExitCode: (code: number) => void): Command {
  */
 export async function decrypt(options: DecryptOptions): Promise<number> {
   const catalog = Catalog.open(options.stateDb);
-  const log = await Logger.open(dirname(resolve(options.stateDb)));
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
   try {
-    const settings = catalog.settings();
-    if (!settings.encrypt) {
-      log.info(
-        `backup ${settings.backupId} is not encrypted: its volumes are plain ` +
-          `${settings.compression === "none" ? "tar" : "compressed tar"} files; nothing to decrypt`,
-      );
-      return ExitCode.Ok;
-    }
-    await checkFolder(options.folder);
-    return await decryptFolder({
-      catalog,
-      folder: resolve(options.folder),
-      identities: await identitiesFor(catalog, options.identityFile),
-      log,
-      signal: interrupt.signal,
+    return await withCommandLog(dirname(resolve(options.stateDb)), "decrypt", async (log) => {
+      const settings = catalog.settings();
+      if (!settings.encrypt) {
+        const kind = settings.compression === "none" ? "tar" : "compressed tar";
+        log.info(
+          `backup ${settings.backupId} is not encrypted: its volumes are plain ${kind} files; ` +
+            "nothing to decrypt",
+        );
+        return ExitCode.Ok;
+      }
+      await checkFolder(options.folder);
+      return await decryptFolder({
+        catalog,
+        folder: resolve(options.folder),
+        identities: await identitiesFor(catalog, options.identityFile),
+        log,
+        signal: interrupt.signal,
+      });
     });
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     catalog.close();
-    log.close();
   }
 }
 

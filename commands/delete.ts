@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
-import { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import {
@@ -68,28 +68,28 @@ export function parseDeleteOptions(
  */
 export async function deleteCommandRun(options: DeleteOptions): Promise<number> {
   const catalog = Catalog.open(options.stateDb);
-  const log = await Logger.open(dirname(resolve(options.stateDb)));
   try {
-    const settings = catalog.settings();
-    const prices = await loadPrices();
-    try {
-      const { storage, bucket } = openBackupStorage(settings, options, log);
-      return await deleteVolumes({
-        catalog,
-        storage,
-        names: options.names,
-        assumeYes: options.yes,
-        chargesApply: !isFolderBucket(bucket),
-        prices,
-        log,
-      });
-    } catch (error) {
-      if (error instanceof UsageError) throw error;
-      log.error(errorLine(error));
-      return error instanceof InvalidBucketError ? ExitCode.Usage : ExitCode.Failed;
-    }
+    return await withCommandLog(dirname(resolve(options.stateDb)), "delete", async (log) => {
+      const settings = catalog.settings();
+      const prices = await loadPrices();
+      try {
+        const { storage, bucket } = openBackupStorage(settings, options, log);
+        return await deleteVolumes({
+          catalog,
+          storage,
+          names: options.names,
+          assumeYes: options.yes,
+          chargesApply: !isFolderBucket(bucket),
+          prices,
+          log,
+        });
+      } catch (error) {
+        if (error instanceof UsageError) throw error;
+        log.error(errorLine(error));
+        return error instanceof InvalidBucketError ? ExitCode.Usage : ExitCode.Failed;
+      }
+    });
   } finally {
     catalog.close();
-    log.close();
   }
 }

@@ -9,7 +9,8 @@ import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
 import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
-import { Logger } from "../lib/cli/log.ts";
+import type { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { countOption, prefixOption } from "../lib/cli/options.ts";
 import { isFolderBucket, openRestoreStorage } from "../lib/restore/open_storage.ts";
 import { fetchCatalogCopy } from "../lib/restore/catalog_copy_fetch.ts";
@@ -137,33 +138,30 @@ export async function restore(options: RestoreOptions): Promise<number> {
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  let log: Logger | undefined;
   try {
     for (const s of signals) Deno.addSignalListener(s, onSignal);
-    if (options.stateDb) {
-      log = await Logger.open(dirname(resolve(options.stateDb)));
-    } else {
-      await Deno.mkdir(options.stateDir, { recursive: true });
-      log = await Logger.open(options.stateDir);
-    }
-    catalog ??= Catalog.open(await fetchStateDb(options, fileIdentities, log, interrupt));
-    return await restoreFromCatalog(catalog, options, fileIdentities, log, interrupt.signal);
-  } catch (error) {
-    if (!log) throw error;
-    if (interrupt.signal.aborted) {
-      log.error("restore stopped; run the same command again to continue where it stopped");
-      return ExitCode.Failed;
-    }
-    if (error instanceof StorageError) {
-      log.error(errorLine(error));
-      log.error("restore failed; run the same command again to continue where it stopped");
-      return ExitCode.Failed;
-    }
-    throw error;
+    if (!options.stateDb) await Deno.mkdir(options.stateDir, { recursive: true });
+    const logDir = options.stateDb ? dirname(resolve(options.stateDb)) : options.stateDir;
+    return await withCommandLog(logDir, "restore", async (log) => {
+      try {
+        catalog ??= Catalog.open(await fetchStateDb(options, fileIdentities, log, interrupt));
+        return await restoreFromCatalog(catalog, options, fileIdentities, log, interrupt.signal);
+      } catch (error) {
+        if (interrupt.signal.aborted) {
+          log.error("restore stopped; run the same command again to continue where it stopped");
+          return ExitCode.Failed;
+        }
+        if (error instanceof StorageError) {
+          log.error(errorLine(error));
+          log.error("restore failed; run the same command again to continue where it stopped");
+          return ExitCode.Failed;
+        }
+        throw error;
+      }
+    });
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);
     catalog?.close();
-    log?.close();
   }
 }
 

@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { runBackupSession } from "../lib/cli/backup_session.ts";
-import { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { countOption } from "../lib/cli/options.ts";
 
 /** Parsed `glacier resume` options; connection settings override the stored ones. */
@@ -42,23 +42,23 @@ export function resumeCommand(setExitCode: (code: number) => void): Command {
 /** Resumes the backup of `options.stateDb`; returns the exit code. */
 export async function resume(options: ResumeOptions): Promise<number> {
   const catalog = Catalog.open(options.stateDb);
-  const log = await Logger.open(dirname(resolve(options.stateDb)));
   try {
-    if (catalog.phase() === "done") {
-      log.info(`backup ${catalog.settings().backupId} is already complete; checking the bucket`);
-    }
-    const settings = catalog.settings();
-    catalog.updateSettings({
-      ...settings,
-      endpoint: options.endpoint ?? settings.endpoint,
-      region: options.region ?? settings.region,
-      profile: options.profile ?? settings.profile,
-      uploadWorkers: options.uploadWorkers ?? settings.uploadWorkers,
+    return await withCommandLog(dirname(resolve(options.stateDb)), "resume", async (log) => {
+      if (catalog.phase() === "done") {
+        log.info(`backup ${catalog.settings().backupId} is already complete; checking the bucket`);
+      }
+      const settings = catalog.settings();
+      catalog.updateSettings({
+        ...settings,
+        endpoint: options.endpoint ?? settings.endpoint,
+        region: options.region ?? settings.region,
+        profile: options.profile ?? settings.profile,
+        uploadWorkers: options.uploadWorkers ?? settings.uploadWorkers,
+      });
+      log.info(`resuming backup ${settings.backupId} to ${settings.bucket}`);
+      return await runBackupSession(catalog, log);
     });
-    log.info(`resuming backup ${settings.backupId} to ${settings.bucket}`);
-    return await runBackupSession(catalog, log);
   } finally {
     catalog.close();
-    log.close();
   }
 }

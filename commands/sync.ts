@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { errorLine, ExitCode } from "../lib/cli/exit.ts";
-import { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
 import {
   backupFolderKey,
@@ -37,19 +37,19 @@ export function syncCommand(setExitCode: (code: number) => void): Command {
  */
 export async function sync(options: SyncOptions): Promise<number> {
   const catalog = Catalog.open(options.stateDb);
-  const log = await Logger.open(dirname(resolve(options.stateDb)));
   try {
-    const settings = catalog.settings();
-    try {
-      const { storage } = openBackupStorage(settings, options, log);
-      await storage.checkAccess();
-      return await syncCatalog(catalog, storage, backupFolderKey(settings), log);
-    } catch (error) {
-      log.error(errorLine(error));
-      return error instanceof InvalidBucketError ? ExitCode.Usage : ExitCode.Failed;
-    }
+    return await withCommandLog(dirname(resolve(options.stateDb)), "sync", async (log) => {
+      const settings = catalog.settings();
+      try {
+        const { storage } = openBackupStorage(settings, options, log);
+        await storage.checkAccess();
+        return await syncCatalog(catalog, storage, backupFolderKey(settings), log);
+      } catch (error) {
+        log.error(errorLine(error));
+        return error instanceof InvalidBucketError ? ExitCode.Usage : ExitCode.Failed;
+      }
+    });
   } finally {
     catalog.close();
-    log.close();
   }
 }

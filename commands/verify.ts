@@ -1,16 +1,17 @@
 /**
  * `glacier verify STATEDB`: checks the catalog, and either the bucket (every uploaded volume
- * present with its size, without reading data) or, with `--local FOLDER`, volumes downloaded by
+ * present with its size, without reading its data; the catalog copy decrypted and compared) or, with `--local FOLDER`, volumes downloaded by
  * hand (SHA-256, age authentication, decompression). Exit 0: no problem; 1: problems found (one
  * line each on stdout); 2: bad usage; 3: the check could not be completed.
  */
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { parseIdentityFile } from "../lib/crypto/age.ts";
+import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
 import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
 import { formatDuration } from "../lib/cli/format.ts";
-import { Logger } from "../lib/cli/log.ts";
+import type { Logger } from "../lib/cli/log.ts";
+import { withCommandLog } from "../lib/cli/command_log.ts";
 import { openStorage } from "../lib/storage/open.ts";
 import { withRetry } from "../lib/storage/retry.ts";
 import { StorageError } from "../lib/storage/storage.ts";
@@ -21,7 +22,7 @@ export interface VerifyOptions {
   stateDb: string;
   /** Check volumes in this folder instead of the bucket. */
   local?: string;
-  /** age identity file for `--local` (default: the catalog's own identity). */
+  /** age identity file for the volumes or the catalog copy (default: the catalog's own). */
   identityFile?: string;
   bucket?: string;
   endpoint?: string;
@@ -35,7 +36,7 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
     .description("check the catalog and the bucket, or volumes downloaded by hand (--local)")
     .argument("<STATEDB>", "state database of the backup")
     .option("--local <folder>", "fully check the volumes in this folder instead of the bucket")
-    .option("--identity <file>", "age identity file to decrypt with (for --local)")
+    .option("--identity <file>", "age identity file to decrypt with (default: the backup's key)")
     .option("--bucket <bucket>", "bucket to check (overrides the one stored)")
     .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
     .option("--region <region>", "AWS region (overrides the one stored)")
@@ -57,75 +58,93 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
 
 /** Verifies the backup of `options.stateDb`; returns the exit code. */
 export async function verify(options: VerifyOptions): Promise<number> {
-  if (options.identityFile !== undefined && options.local === undefined) {
-    throw new UsageError("--identity is used with --local (the bucket check reads no data)");
-  }
   const identities = options.identityFile === undefined
     ? undefined
     : await readIdentities(options.identityFile);
   if (options.local !== undefined) await checkFolder(options.local);
   const catalog = Catalog.open(options.stateDb);
-  const log = await Logger.open(dirname(resolve(options.stateDb)));
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
   for (const s of signals) Deno.addSignalListener(s, onSignal);
+  try {
+    return await withCommandLog(dirname(resolve(options.stateDb)), "verify", async (log) => {
+      try {
+        return await verifyWithLog(catalog, options, identities, log, interrupt.signal);
+      } catch (error) {
+        if (interrupt.signal.aborted) {
+          log.error("verify interrupted before it finished");
+          return ExitCode.Failed;
+        }
+        if (error instanceof StorageError) {
+          log.error(`verify could not finish: ${errorLine(error)}`);
+          return ExitCode.Failed;
+        }
+        throw error;
+      }
+    });
+  } finally {
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    catalog.close();
+  }
+}
+
+/** Runs the checks with problems and the summary on stdout (and in the log). */
+async function verifyWithLog(
+  catalog: Catalog,
+  options: VerifyOptions,
+  identities: string[] | undefined,
+  log: Logger,
+  signal: AbortSignal,
+): Promise<number> {
   const encoder = new TextEncoder();
   const print = (line: string) => {
     log.beforeTerminalWrite();
     Deno.stdout.writeSync(encoder.encode(`${line}\n`));
     log.toFile("info", line);
   };
-  try {
-    const settings = catalog.settings();
-    let target: VerifyTarget;
-    if (options.local !== undefined) {
-      target = {
-        kind: "local",
-        folder: resolve(options.local),
-        identities: identities ?? (catalog.identity() ? [catalog.identity()!] : undefined),
-      };
-    } else {
-      const storage = withRetry(
-        openStorage(options.bucket ?? settings.bucket, {
-          endpoint: options.endpoint ?? settings.endpoint,
-          region: options.region ?? settings.region,
-          profile: options.profile ?? settings.profile,
-        }),
-        {
-          signal: interrupt.signal,
-          onRetry: ({ operation, attempt, delayMs, error }) =>
-            log.warn(
-              `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
-                formatDuration(delayMs / 1000),
-            ),
-        },
-      );
-      await storage.checkAccess();
-      target = { kind: "bucket", storage };
-    }
-    log.toFile("info", `verify ${settings.backupId} (${options.local ?? "bucket"})`);
-    const report = await verifyBackup(
-      catalog,
-      target,
-      { problem: print, info: print },
-      interrupt.signal,
+  const settings = catalog.settings();
+  const keys = identities ?? (catalog.identity() ? [catalog.identity()!] : undefined);
+  let target: VerifyTarget;
+  if (options.local !== undefined) {
+    target = { kind: "local", folder: resolve(options.local), identities: keys };
+  } else {
+    if (identities) checkIdentitiesOpen(catalog, identities, options.identityFile!);
+    const storage = withRetry(
+      openStorage(options.bucket ?? settings.bucket, {
+        endpoint: options.endpoint ?? settings.endpoint,
+        region: options.region ?? settings.region,
+        profile: options.profile ?? settings.profile,
+      }),
+      {
+        signal,
+        onRetry: ({ operation, attempt, delayMs, error }) =>
+          log.warn(
+            `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
+              formatDuration(delayMs / 1000),
+          ),
+      },
     );
-    return report.problemCount === 0 ? ExitCode.Ok : ExitCode.Warnings;
-  } catch (error) {
-    if (interrupt.signal.aborted) {
-      log.error("verify interrupted before it finished");
-      return ExitCode.Failed;
-    }
-    if (error instanceof StorageError) {
-      log.error(`verify could not finish: ${errorLine(error)}`);
-      return ExitCode.Failed;
-    }
-    throw error;
-  } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
-    catalog.close();
-    log.close();
+    await storage.checkAccess();
+    target = { kind: "bucket", storage, identities: keys };
+  }
+  log.toFile("info", `verify ${settings.backupId} (${options.local ?? "bucket"})`);
+  const report = await verifyBackup(catalog, target, { problem: print, info: print }, signal);
+  return report.problemCount === 0 ? ExitCode.Ok : ExitCode.Warnings;
+}
+
+/**
+ * For the bucket check, `--identity` must hold a key of the backup, so that a catalog copy it does
+ * not open is the copy's fault (with `--local`, a volume it does not open is reported as such).
+ */
+function checkIdentitiesOpen(catalog: Catalog, identities: string[], file: string): void {
+  const recipients = catalog.recipients();
+  if (recipients.length === 0) return;
+  const wanted = new Set(recipients);
+  if (!identities.some((identity) => wanted.has(recipientFromIdentity(identity)))) {
+    throw new UsageError(
+      `no key in ${file} opens this backup (encrypted to ${recipients.join(", ")})`,
+    );
   }
 }
 

@@ -18,6 +18,7 @@ import { uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "./work_queue.ts";
 import { CompressorPool } from "../archive/compress_pool.ts";
 import { crashPoint } from "../cli/crash_point.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** What a backup run needs besides its catalog. */
 export interface BackupContext {
@@ -119,7 +120,7 @@ export async function abortOrphanUploads(
 ): Promise<void> {
   const folder = `${objectKey(settings, "")}/`;
   for (const upload of await storage.listMultipartUploads(folder)) {
-    log.info(`aborting an unfinished upload left by an interrupted run: ${upload.key}`);
+    log.info(`aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`);
     await storage.abortMultipartUpload(upload.key, upload.uploadId);
   }
 }
@@ -145,7 +146,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
     },
     addProblem: (problem) => {
       catalog.recordProblem(problem);
-      log.warn(`skipped ${problem.path}: ${problem.message}`);
+      log.warn(`skipped ${quotePath(problem.path)}: ${problem.message}`);
     },
   });
   const plan = planVolumes(catalog, settings);

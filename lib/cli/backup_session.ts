@@ -14,6 +14,7 @@ import { BackupProgress, ProgressDisplay } from "./progress.ts";
 import { errorLine, ExitCode } from "./exit.ts";
 import { formatBytes, formatDuration } from "./format.ts";
 import type { Logger } from "./log.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** How many problem files a summary lists before it says "and N more". */
 const LISTED_PROBLEMS = 50;
@@ -133,11 +134,13 @@ function summarize(catalog: Catalog, log: Logger, seconds: number): number {
     LISTED_PROBLEMS + 1,
   );
   const lines = [
-    ...problems.map((p) => `skipped ${p.path}: ${p.message}`),
+    ...problems.map((p) => `skipped ${quotePath(p.path)}: ${p.message}`),
     ...troubled.map((f) =>
       f.state === "changed"
-        ? `changed while read (stored as read): ${f.path}`
-        : `${f.state === "vanished" ? "vanished before it was read" : "unreadable"}: ${f.path}`
+        ? `changed while read (stored as read): ${quotePath(f.path)}`
+        : `${f.state === "vanished" ? "vanished before it was read" : "unreadable"}: ${
+          quotePath(f.path)
+        }`
     ),
   ];
   for (const line of lines.slice(0, LISTED_PROBLEMS)) log.warn(line);

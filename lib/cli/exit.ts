@@ -1,4 +1,6 @@
 /** Exit codes and the errors that map onto them. */
+import { CatalogError } from "../catalog/catalog.ts";
+import { AgeError } from "../crypto/errors.ts";
 
 /** The program's exit codes (DESIGN.md). */
 export const ExitCode = {
@@ -32,4 +34,15 @@ export function errorLine(error: unknown): string {
     return text === "" ? error.name : text;
   }
   return String(error);
+}
+
+/**
+ * The exit code a command ends with when it throws `error`: the code an `ExitError` carries, 2
+ * for bad usage or input (a usage error, a state database that is not one, a wrong key), else 3.
+ */
+export function exitCodeFor(error: unknown): number {
+  if (error instanceof ExitError) return error.code;
+  const usage = error instanceof UsageError || error instanceof CatalogError ||
+    error instanceof AgeError;
+  return usage ? ExitCode.Usage : ExitCode.Failed;
 }

@@ -11,7 +11,7 @@ import {
   parseX25519Recipient,
 } from "./x25519.ts";
 
-export { AgeError } from "./errors.ts";
+export { AgeError, NoMatchingIdentityError } from "./errors.ts";
 export { createEncryptStream } from "./encrypt_stream.ts";
 export { createDecryptStream } from "./decrypt_stream.ts";
 export { parseIdentityFile } from "./identity_file.ts";

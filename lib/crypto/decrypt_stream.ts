@@ -1,7 +1,7 @@
 /** Streaming age decryption: an age v1 file in, authenticated plaintext out. */
 
 import { open } from "./aead.ts";
-import { AgeError } from "./errors.ts";
+import { AgeError, NoMatchingIdentityError } from "./errors.ts";
 import { HeaderAccumulator, parseHeader, verifyHeaderMac } from "./header.ts";
 import { OutputBatcher } from "./output_batch.ts";
 import { ChunkNonces, derivePayloadKey, PAYLOAD_NONCE_SIZE, SEALED_CHUNK_SIZE } from "./payload.ts";
@@ -37,7 +37,9 @@ function unlockFileKey(headerBytes: Uint8Array, identities: X25519Identity[]): U
       return fileKey;
     }
   }
-  throw new AgeError("no identity matches any of the file's recipients (wrong key?)");
+  throw new NoMatchingIdentityError(
+    "no identity matches any of the file's recipients (wrong key?)",
+  );
 }
 
 /** Decrypts the payload (nonce and chunks) that follows the header. */

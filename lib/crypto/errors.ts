@@ -4,3 +4,8 @@
 export class AgeError extends Error {
   override name = "AgeError";
 }
+
+/** None of the identities given opens the file: a wrong key rather than a damaged file. */
+export class NoMatchingIdentityError extends AgeError {
+  override name = "NoMatchingIdentityError";
+}

@@ -15,6 +15,7 @@ import { refreshCatalogCopy } from "./backup_storage.ts";
 import { confirm, type Prompter, terminalPrompter } from "./confirm.ts";
 import { type EarlyDeletion, earlyDeletion } from "./early_deletion.ts";
 import { plural } from "./show_format.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** How `deleteVolumes` runs. */
 export interface DeleteRun {
@@ -80,7 +81,7 @@ export async function deleteVolumes(run: DeleteRun): Promise<number> {
   const { catalog, storage, log } = run;
   const selected = selectVolumes(catalog.volumes(), run.names);
   for (const v of selected.filter((v) => v.state === "deleted")) {
-    log.info(`${v.name} is already deleted`);
+    log.info(`${quotePath(v.name)} is already deleted`);
   }
   const volumes = selected.filter((v) => v.state !== "deleted");
   if (volumes.length === 0) return ExitCode.Ok;
@@ -109,7 +110,9 @@ export async function deleteVolumes(run: DeleteRun): Promise<number> {
       await storage.deleteObject(target.volume.objectKey);
       const files = markVolumeDeleted(catalog, target.volume.id);
       log.info(
-        `deleted ${target.volume.name}${target.present ? "" : " (already gone from the bucket)"}` +
+        `deleted ${quotePath(target.volume.name)}${
+          target.present ? "" : " (already gone from the bucket)"
+        }` +
           `; ${plural(files, "entry", "entries")} marked deleted`,
       );
     }
@@ -132,7 +135,7 @@ async function inspect(volume: VolumeRecord, run: DeleteRun): Promise<Target> {
 
 function describeTarget(target: Target): string {
   const v = target.volume;
-  const what = `${v.name} (${formatBytes(v.size ?? 0)}, ${target.storageClass})`;
+  const what = `${quotePath(v.name)} (${formatBytes(v.size ?? 0)}, ${target.storageClass})`;
   if (!target.present) return `${what}: not in the bucket any more; will be marked deleted`;
   const early = target.early;
   if (!early) return `${what}: will be deleted`;

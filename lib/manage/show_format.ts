@@ -3,6 +3,7 @@ import type { FileState } from "../catalog/catalog.ts";
 import type { FolderTotal, ListedFile, VolumeTotal } from "../catalog/listing.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { formatBytes } from "../cli/format.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** A moment as local `YYYY-MM-DD HH:MM:SS` (like `ls --full-time`, without the zone). */
 export function formatLocalTime(date: Date): string {
@@ -47,12 +48,16 @@ export function headerLines(facts: HeaderFacts): string[] {
     : "encrypted";
   const lines = [
     `backup ${s.backupId}: ${status}`,
-    `${label("sources")}${s.sourceDirs.join(", ")}`,
-    `${label("bucket")}${s.bucket}, folder ${[s.prefix, s.backupId].filter(Boolean).join("/")}/`,
+    `${label("sources")}${s.sourceDirs.map(quotePath).join(", ")}`,
+    `${label("bucket")}${quotePath(s.bucket)}, folder ${
+      quotePath([s.prefix, s.backupId].filter(Boolean).join("/"))
+    }/`,
     `${label("volumes")}${s.storageClass}, ${s.compression}, ${encryption}, target ` +
     formatBytes(s.volumeSize),
   ];
-  if (s.excludes.length > 0) lines.push(`${label("excluded")}${s.excludes.join(", ")}`);
+  if (s.excludes.length > 0) {
+    lines.push(`${label("excluded")}${s.excludes.map(quotePath).join(", ")}`);
+  }
   if (facts.createdAt) {
     const finished = facts.finishedAt
       ? `, finished ${formatLocalTime(new Date(facts.finishedAt))}`
@@ -112,15 +117,16 @@ export function listingTitle(volumeWidth: number): string {
 /** One listing line: size, modification time, volume, state, archive path. */
 export function listingLine(file: ListedFile, volumeWidth: number): string {
   const size = file.type === "file" ? formatBytes(file.size) : "-";
+  const name = quotePath(file.archivePath);
   const path = file.type === "directory"
-    ? `${file.archivePath}/`
+    ? `${name}/`
     : file.type === "symlink"
-    ? `${file.archivePath} -> ${file.linkTarget ?? ""}`
+    ? `${name} -> ${quotePath(file.linkTarget ?? "")}`
     : file.type === "hardlink"
-    ? `${file.archivePath} link to ${file.linkTarget ?? ""}`
-    : file.archivePath;
+    ? `${name} link to ${quotePath(file.linkTarget ?? "")}`
+    : name;
   return `${size.padStart(10)}  ${formatLocalTime(new Date(file.mtimeMs))}  ` +
-    `${(file.volumeName ?? "-").padEnd(volumeWidth)}  ${file.state.padEnd(10)}  ${path}`;
+    `${quotePath(file.volumeName ?? "-").padEnd(volumeWidth)}  ${file.state.padEnd(10)}  ${path}`;
 }
 
 /** A listing entry as JSON (one element of the `--json` array). */
@@ -147,5 +153,5 @@ export function folderTitle(): string {
 export function folderLine(total: FolderTotal): string {
   const note = total.notStored > 0 ? `  (${formatCount(total.notStored)} not stored)` : "";
   return `${formatBytes(total.bytes).padStart(10)}  ${formatCount(total.files).padStart(10)}  ` +
-    `${total.folder}${note}`;
+    `${quotePath(total.folder)}${note}`;
 }

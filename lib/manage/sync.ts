@@ -12,6 +12,7 @@ import type { Storage } from "../storage/storage.ts";
 import { refreshCatalogCopy } from "./backup_storage.ts";
 import { BucketReconciler, type Finding } from "./bucket_reconciler.ts";
 import { plural } from "./show_format.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** Reconciles `catalog` with the objects under `folderKey`; returns 0 in sync, 1 otherwise. */
 export async function syncCatalog(
@@ -51,37 +52,43 @@ function apply(catalog: Catalog, finding: Finding, log: Logger): boolean {
     case "gone": {
       const files = markVolumeMissing(catalog, finding.volume.id);
       log.warn(
-        `missing from the bucket: ${finding.volume.name}; marked missing with ` +
+        `missing from the bucket: ${quotePath(finding.volume.name)}; marked missing with ` +
           plural(files, "entry", "entries"),
       );
       return true;
     }
     case "still-missing":
-      log.warn(`still missing from the bucket: ${finding.volume.name}`);
+      log.warn(`still missing from the bucket: ${quotePath(finding.volume.name)}`);
       return false;
     case "back": {
       const files = markVolumeFound(catalog, finding.volume.id);
       log.warn(
-        `back in the bucket: ${finding.volume.name}; marked uploaded again with ` +
+        `back in the bucket: ${quotePath(finding.volume.name)}; marked uploaded again with ` +
           plural(files, "entry", "entries"),
       );
       return true;
     }
     case "size-mismatch":
       log.warn(
-        `size differs: ${finding.volume.name} is ${finding.remoteSize} bytes in the bucket but ` +
+        `size differs: ${
+          quotePath(finding.volume.name)
+        } is ${finding.remoteSize} bytes in the bucket but ` +
           `${finding.volume.size} bytes in the state database (damaged or replaced?)`,
       );
       return false;
     case "deleted-but-present":
       log.warn(
-        `deleted in the state database but still in the bucket: ${finding.volume.objectKey} ` +
+        `deleted in the state database but still in the bucket: ${
+          quotePath(finding.volume.objectKey)
+        } ` +
           `(${formatBytes(finding.remoteSize)})`,
       );
       return false;
     case "unknown":
       log.warn(
-        `not in the state database (left alone): ${finding.key} (${formatBytes(finding.size)})`,
+        `not in the state database (left alone): ${quotePath(finding.key)} (${
+          formatBytes(finding.size)
+        })`,
       );
       return false;
   }

@@ -10,8 +10,8 @@ import { join } from "node:path";
 import { Catalog, CatalogError } from "../catalog/catalog.ts";
 import { stateDbName } from "../catalog/settings.ts";
 import { catalogCopyKey } from "../backup/catalog_copy.ts";
-import { createDecryptStream } from "../crypto/age.ts";
-import { UsageError } from "../cli/exit.ts";
+import { AgeError, createDecryptStream, NoMatchingIdentityError } from "../crypto/age.ts";
+import { errorLine, UsageError } from "../cli/exit.ts";
 import { abortableSleep, backoffDelay } from "../storage/retry.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 
@@ -40,7 +40,7 @@ export async function fetchCatalogCopy(
   const { storage, backupId } = options;
   const path = join(options.stateDir, stateDbName(backupId));
   if (await exists(path)) {
-    checkCatalog(path, backupId, `${path} exists but`);
+    checkCatalog(path, backupId, `${path} exists but`, (message) => new UsageError(message));
     return { path, downloaded: false };
   }
   const settings = { prefix: options.prefix, backupId };
@@ -65,22 +65,58 @@ export async function fetchCatalogCopy(
   }
   const partial = `${path}.partial`;
   try {
-    for (let attempt = 1;; attempt++) {
-      try {
-        await download(storage, key, partial, encrypted ? options.identities : undefined);
-        break;
-      } catch (error) {
-        if (!(error instanceof StorageError) || error.kind !== "transient") throw error;
-        if (attempt >= ATTEMPTS) throw error;
-        await abortableSleep(backoffDelay(attempt, {}, Math.random), options.signal);
-      }
-    }
-    checkCatalog(partial, backupId, `the catalog copy ${key}`);
+    await downloadCatalogCopy(storage, key, partial, {
+      identities: encrypted ? options.identities : undefined,
+      backupId,
+      signal: options.signal,
+    });
     await Deno.rename(partial, path);
   } finally {
     await Deno.remove(partial).catch(() => {});
   }
   return { path, downloaded: true };
+}
+
+/** The catalog copy in the bucket is damaged or is not this backup's (exit code 3). */
+export class DamagedCatalogCopyError extends Error {
+  override name = "DamagedCatalogCopyError";
+}
+
+/**
+ * Downloads the catalog copy `key` to the new file `target` (mode 0600), decrypted with
+ * `identities` when given, and checks that it is a state database of backup `backupId`. Throws a
+ * `DamagedCatalogCopyError` naming the object when it fails age authentication or SQLite's checks
+ * or belongs to another backup, a `UsageError` when none of the identities opens it (wrong key),
+ * and a `StorageError` when the bucket fails (a broken transfer is tried again a few times).
+ */
+export async function downloadCatalogCopy(
+  storage: Storage,
+  key: string,
+  target: string,
+  options: { identities?: string[]; backupId: string; signal?: AbortSignal },
+): Promise<void> {
+  for (let attempt = 1;; attempt++) {
+    try {
+      await download(storage, key, target, options.identities);
+      break;
+    } catch (error) {
+      if (error instanceof NoMatchingIdentityError) {
+        throw new UsageError(`cannot decrypt the catalog copy ${key}: ${error.message}`);
+      }
+      if (error instanceof AgeError) {
+        throw new DamagedCatalogCopyError(`the catalog copy ${key} is damaged: ${error.message}`);
+      }
+      if (!(error instanceof StorageError) || error.kind !== "transient") throw error;
+      if (attempt >= ATTEMPTS) throw error;
+      await abortableSleep(backoffDelay(attempt, {}, Math.random), options.signal);
+    }
+  }
+  checkCatalog(
+    target,
+    options.backupId,
+    `the catalog copy ${key}`,
+    (message) => new DamagedCatalogCopyError(message),
+  );
 }
 
 async function download(
@@ -96,22 +132,30 @@ async function download(
   await body.pipeTo(file.writable);
 }
 
-/** Throws unless `path` is a readable catalog of backup `backupId`. */
-function checkCatalog(path: string, backupId: string, what: string): void {
+/** Throws `fail(why)` unless `path` is a readable catalog of backup `backupId`. */
+function checkCatalog(
+  path: string,
+  backupId: string,
+  what: string,
+  fail: (message: string) => Error,
+): void {
   let catalog: Catalog;
   try {
     catalog = Catalog.open(path);
   } catch (error) {
     if (error instanceof CatalogError) {
-      throw new UsageError(`${what} is not a usable state database: ${error.message}`);
+      throw fail(`${what} is not a usable state database: ${error.message}`);
     }
     throw error;
   }
   try {
-    const found = catalog.settings().backupId;
-    if (found !== backupId) {
-      throw new UsageError(`${what} belongs to backup ${found}, not ${backupId}`);
+    let found: string;
+    try {
+      found = catalog.settings().backupId;
+    } catch (error) {
+      throw fail(`${what} is not a usable state database: ${errorLine(error)}`);
     }
+    if (found !== backupId) throw fail(`${what} belongs to backup ${found}, not ${backupId}`);
   } finally {
     catalog.close();
   }

@@ -28,6 +28,7 @@ import { RestoreWriter } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
 import { mapLimit, requestThaw, volumeStatus } from "./thaw.ts";
 import { type ThawingVolume, waitForThaws } from "./wait_thaw.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** How many problems are listed by name before the rest are only counted. */
 const LISTED_PROBLEMS = 50;
@@ -97,7 +98,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
     failedVolumes: 0,
   };
   for (const example of plan.unrestorable.examples) {
-    log.warn(`cannot restore ${example.path}: ${example.reason}`);
+    log.warn(`cannot restore ${quotePath(example.path)}: ${example.reason}`);
   }
   if (plan.unrestorable.count > plan.unrestorable.examples.length) {
     log.warn(
@@ -108,7 +109,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
   const outcome = () => tally.problems > 0 ? ExitCode.Warnings : ExitCode.Ok;
   const reportProblem = (problem: EntryProblem) => {
     tally.problems++;
-    const line = `${problem.path}: ${problem.message}`;
+    const line = `${quotePath(problem.path)}: ${problem.message}`;
     if (tally.listed++ < LISTED_PROBLEMS) log.warn(line);
     else log.toFile("warn", line);
   };
@@ -245,7 +246,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
           failure.abort(error);
           throw error;
         }
-        log.error(`${v.volume.name}: ${(error as Error).message}`);
+        log.error(`${quotePath(v.volume.name)}: ${(error as Error).message}`);
         tally.failedVolumes++;
       }
     }
@@ -308,13 +309,17 @@ async function surveyVolumes(run: RestoreRun, volumes: VolumePlan[]): Promise<Su
     const v = volumes[i];
     if (status.readiness === "absent") {
       run.log.error(
-        `volume ${v.volume.name} is missing from ${run.storage.description}: its ${v.entries} ` +
+        `volume ${
+          quotePath(v.volume.name)
+        } is missing from ${run.storage.description}: its ${v.entries} ` +
           "wanted entries cannot be restored",
       );
       survey.absent.push(v);
     } else if (status.size !== v.volume.size) {
       run.log.error(
-        `volume ${v.volume.name} is ${status.size} bytes in the bucket but ${v.volume.size} in ` +
+        `volume ${
+          quotePath(v.volume.name)
+        } is ${status.size} bytes in the bucket but ${v.volume.size} in ` +
           "the catalog: skipping it",
       );
       survey.failed.push(v);

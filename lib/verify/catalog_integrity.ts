@@ -8,6 +8,7 @@
 import type { SQLInputValue, StatementSync } from "node:sqlite";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { plural, type VerifyReport } from "./report.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** How many examples a check lists before it only counts. */
 const EXAMPLES = 5;
@@ -109,7 +110,7 @@ function checkFileMembership(catalog: Catalog, report: VerifyReport): void {
         "(SELECT 1 FROM volumes v WHERE v.id = f.volume_id) ORDER BY f.id",
     ),
     (n) => `${n} entries belong to no existing volume`,
-    (row) => `${row.path} (volume id ${row.volume_id ?? "none"})`,
+    (row) => `${quotePath(String(row.path))} (volume id ${row.volume_id ?? "none"})`,
   );
   reportRows(
     report,
@@ -118,7 +119,7 @@ function checkFileMembership(catalog: Catalog, report: VerifyReport): void {
         "WHERE f.id < v.first_file_id OR f.id > v.last_file_id ORDER BY f.id",
     ),
     (n) => `${n} entries lie outside the file range of their volume`,
-    (row) => `${row.path} (${row.name})`,
+    (row) => `${quotePath(String(row.path))} (${quotePath(String(row.name))})`,
   );
   reportRows(
     report,
@@ -127,7 +128,7 @@ function checkFileMembership(catalog: Catalog, report: VerifyReport): void {
         "WHERE v.state = 'uploaded' AND f.state = 'pending' ORDER BY f.id",
     ),
     (n) => `${n} entries of uploaded volumes were never recorded as packed`,
-    (row) => `${row.path} (${row.name})`,
+    (row) => `${quotePath(String(row.path))} (${quotePath(String(row.name))})`,
   );
 }
 

@@ -12,6 +12,7 @@ import { decompressStream } from "../archive/compress.ts";
 import { readTar, TarFormatError } from "../archive/tar_reader.ts";
 import { AgeError, createDecryptStream } from "../crypto/age.ts";
 import { plural, type VerifyReport } from "./report.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** Where the downloaded volumes are and how to decrypt them. */
 export interface LocalCheckOptions {
@@ -45,17 +46,18 @@ export async function checkLocalVolumes(
     if (volume.state !== "uploaded" && volume.state !== "built") continue;
     options.signal?.throwIfAborted();
     const path = join(options.folder, volume.name);
+    const shown = quotePath(path);
     let info: Deno.FileInfo;
     try {
       info = await Deno.stat(path);
     } catch (error) {
       if (!(error instanceof Deno.errors.NotFound)) {
-        report.problem(volume.name, `cannot read ${path}: ${describe(error)}`);
+        report.problem(volume.name, `cannot read ${shown}: ${describe(error)}`);
       } else absent++;
       continue;
     }
     if (!info.isFile) {
-      report.problem(volume.name, `${path} is not a file`);
+      report.problem(volume.name, `${shown} is not a file`);
       continue;
     }
     let result: VolumeFileCheck;
@@ -65,12 +67,12 @@ export async function checkLocalVolumes(
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      report.problem(volume.name, `cannot read ${path}: ${describe(error)}`);
+      report.problem(volume.name, `cannot read ${shown}: ${describe(error)}`);
       continue;
     }
     checked++;
     const trouble = compare(volume, result);
-    if (trouble.length > 0) report.problem(volume.name, `${path}: ${trouble.join("; ")}`);
+    if (trouble.length > 0) report.problem(volume.name, `${shown}: ${trouble.join("; ")}`);
   }
   if (!decode) {
     report.note(

@@ -2,7 +2,8 @@
  * Checks the bucket against the catalog without reading any volume's data (nothing is thawed,
  * nothing is downloaded): each uploaded volume's object exists with the recorded size (HeadObject),
  * its storage class and, for a multipart object, the part count in its ETag; the catalog copy is
- * there; nothing else sits in the backup's folder; no multipart upload was left unfinished.
+ * there and, when a key is at hand, is this backup's catalog (catalog_copy.ts); nothing else sits
+ * in the backup's folder; no multipart upload was left unfinished.
  *
  * What cannot be checked this way: the content. S3's ETag of a multipart object is an MD5 of the
  * parts' MD5s, and its CRC checksums are of the parts too; neither is the SHA-256 the catalog
@@ -12,18 +13,24 @@ import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { objectKey } from "../catalog/settings.ts";
 import { catalogCopyKey } from "../backup/catalog_copy.ts";
 import type { ObjectInfo, Storage } from "../storage/storage.ts";
+import { checkCatalogCopy } from "./catalog_copy.ts";
 import { plural, type VerifyReport } from "./report.ts";
+import { quotePath } from "../archive/quote_path.ts";
 
 /** HeadObject requests in flight at once. */
 const CONCURRENCY = 8;
 
-/** Checks every uploaded volume of `catalog` in `storage`; adds findings to `report`. */
+/**
+ * Checks every uploaded volume of `catalog` in `storage`, and the catalog copy (opened with
+ * `identities` when it is encrypted); adds findings to `report`.
+ */
 export async function checkRemoteVolumes(
   catalog: Catalog,
   storage: Storage,
   report: VerifyReport,
-  signal?: AbortSignal,
+  options: { identities?: string[]; signal?: AbortSignal } = {},
 ): Promise<void> {
+  const { signal } = options;
   const settings = catalog.settings();
   const uploaded = catalog.volumes().filter((v) => v.state === "uploaded");
   // Several HeadObject requests at once, findings reported in volume order.
@@ -54,7 +61,8 @@ export async function checkRemoteVolumes(
     }
   }
   const done = catalog.phase() === "done";
-  if (!copy && done) {
+  if (copy) await checkCatalogCopy(catalog, storage, copyKey, options.identities, report, signal);
+  else if (done) {
     report.problem(
       copyKey,
       "the catalog copy is missing from the bucket (a lost state database could not be " +
@@ -89,14 +97,16 @@ function checkObject(
   if (!info) {
     report.problem(
       volume.name,
-      `object ${volume.objectKey} is missing from ${storage.description}`,
+      `object ${quotePath(volume.objectKey)} is missing from ${storage.description}`,
     );
     return;
   }
   if (info.size !== volume.size) {
     report.problem(
       volume.name,
-      `object ${volume.objectKey} has ${info.size} bytes, the catalog says ${volume.size}`,
+      `object ${
+        quotePath(volume.objectKey)
+      } has ${info.size} bytes, the catalog says ${volume.size}`,
     );
     return;
   }
@@ -112,7 +122,9 @@ function checkObject(
     if (parts !== expected) {
       report.problem(
         volume.name,
-        `object ${volume.objectKey} was stored in ${parts} parts, the backup sent ${expected}: ` +
+        `object ${
+          quotePath(volume.objectKey)
+        } was stored in ${parts} parts, the backup sent ${expected}: ` +
           `it was replaced`,
       );
     }

@@ -2,6 +2,7 @@
  * What `glacier verify` found: problems (each one line, naming what is wrong and where), notes
  * (facts worth knowing that are not faults), and the list of what was checked, for the summary.
  */
+import { quotePath } from "../archive/quote_path.ts";
 
 /** One finding about a volume, an object or the catalog. */
 export interface Finding {
@@ -46,9 +47,9 @@ export class VerifyReport {
   }
 }
 
-/** A finding as one output line: `SUBJECT: MESSAGE`. */
+/** A finding as one output line: `SUBJECT: MESSAGE` (the subject quoted if need be). */
 export function findingLine(finding: Finding): string {
-  return `${finding.subject}: ${finding.message}`;
+  return `${quotePath(finding.subject)}: ${finding.message}`;
 }
 
 /** `1 volume`, `3 volumes` (`many` for irregular plurals: `2 entries`). */

@@ -12,7 +12,7 @@ import { type Finding, findingLine, VerifyReport } from "./report.ts";
 
 /** What to check besides the catalog. */
 export type VerifyTarget =
-  | { kind: "bucket"; storage: Storage }
+  | { kind: "bucket"; storage: Storage; identities?: string[] }
   | { kind: "local"; folder: string; identities?: string[] };
 
 /** Where the report's lines go. */
@@ -35,7 +35,10 @@ export async function verifyBackup(
   );
   checkCatalogIntegrity(catalog, report);
   if (target.kind === "bucket") {
-    await checkRemoteVolumes(catalog, target.storage, report, signal);
+    await checkRemoteVolumes(catalog, target.storage, report, {
+      identities: target.identities,
+      signal,
+    });
     report.note(
       "content",
       "not checked (that means downloading, after a thaw for Glacier classes; S3 keeps no " +

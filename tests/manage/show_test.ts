@@ -219,3 +219,29 @@ Deno.test("show rejects a bad --collate and a missing state database", async () 
     await box.cleanup();
   }
 });
+
+Deno.test("show quotes names with a newline or a terminal escape; --json keeps them exact", async () => {
+  const box = await sandbox();
+  try {
+    await Deno.writeTextFile(join(box.src, "a\nb"), "newline\n");
+    await Deno.writeTextFile(join(box.src, "\x1b[31mred"), "escape\n");
+    const stateDb = await backupToFolder(box);
+    const src = box.src.slice(1);
+
+    const text = await runCli(["show", stateDb]);
+    assert.equal(text.code, 0, text.stderr);
+    assert.ok(!text.stdout.includes("\x1b"), "no escape sequence reaches the terminal");
+    const rows = lines(text.stdout);
+    assert.ok(rows.some((line) => line.endsWith(` '${src}/a'$'\\n''b'`)), text.stdout);
+    assert.ok(rows.some((line) => line.endsWith(` '${src}/'$'\\033''[31mred'`)), text.stdout);
+    assert.ok(!rows.includes("b"), "the newline does not start a line of its own");
+
+    const json = await runCli(["show", stateDb, "--json"]);
+    assert.equal(json.code, 0, json.stderr);
+    const paths = (JSON.parse(json.stdout) as { path: string }[]).map((entry) => entry.path);
+    assert.ok(paths.includes(`${src}/a\nb`));
+    assert.ok(paths.includes(`${src}/\x1b[31mred`));
+  } finally {
+    await box.cleanup();
+  }
+});

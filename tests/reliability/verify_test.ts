@@ -1,8 +1,9 @@
 /**
  * `glacier verify` end to end: against moto (objects deleted, resized, stray objects and
- * unfinished uploads behind the catalog's back), on volumes downloaded by hand (`--local`: a
- * flipped byte, a truncated file, a wrong identity, unencrypted and uncompressed volumes), on a
- * damaged catalog, and on an unfinished backup.
+ * unfinished uploads behind the catalog's back), on a catalog copy that is garbage, truncated or
+ * another backup's, on volumes downloaded by hand (`--local`: a flipped byte, a truncated file, a
+ * wrong identity, unencrypted and uncompressed volumes), on a damaged catalog, and on an
+ * unfinished backup.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -336,9 +337,9 @@ Deno.test("verify reports an unfinished backup and refuses bad usage", async () 
       /^problem: catalog: the backup is not finished \(phase planned, \d+ of \d+ volumes not uploaded\): run glacier resume$/,
     );
 
-    const noLocal = await verify(stateDb, "--identity", join(root, "key.txt"));
-    assert.equal(noLocal.code, 2);
-    assert.match(noLocal.stderr, /^error: --identity is used with --local/);
+    const noKey = await verify(stateDb, "--identity", join(root, "key.txt"));
+    assert.equal(noKey.code, 2);
+    assert.match(noKey.stderr, /^error: cannot read identity file/);
     const missing = await verify(join(root, "nothing.sqlite3"));
     assert.equal(missing.code, 2);
     assert.match(missing.stderr, /^error: cannot open state database/);
@@ -353,4 +354,105 @@ Deno.test("multipartCount reads the part count of multipart ETags only", () => {
   assert.equal(multipartCount('"0123456789abcdef0123456789abcdef"'), undefined);
   assert.equal(multipartCount(undefined), undefined);
   assert.equal(multipartCount('"abc-3"'), undefined);
+});
+
+Deno.test("verify opens the catalog copy: garbage, truncated, another backup's, other volumes", async () => {
+  await withSandbox(undefined, async ({ root, backup, verify }) => {
+    const bucketDir = join(root, "bucket");
+    await Deno.mkdir(bucketDir);
+    const bucket = `file://${bucketDir}`;
+    const stateDb = stateDbFrom(await backup(bucket));
+    const other = stateDbFrom(await backup(bucket));
+    const copyOf = (db: string) => {
+      const folder = volumesOf(db)[0].objectKey.split("/")[0];
+      return {
+        key: `${folder}/catalog.sqlite3.age`,
+        path: join(bucketDir, folder, "catalog.sqlite3.age"),
+      };
+    };
+    const copy = copyOf(stateDb);
+    const original = await Deno.readFile(copy.path);
+
+    const intact = await verify(stateDb);
+    assert.equal(intact.code, 0, intact.stdout + intact.stderr);
+    assert.match(intact.stdout, new RegExp(`checked the catalog copy ${copy.key}: decrypted, `));
+
+    const keyFile = join(root, "key.txt");
+    await Deno.writeTextFile(keyFile, (await runCli(["key", "export", stateDb])).stdout);
+    const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
+    const plain = join(root, "copy.sqlite3");
+    await sh(`age -d -i '${keyFile}' -o '${plain}' '${copy.path}'`);
+    const db = new DatabaseSync(plain);
+    db.prepare("UPDATE volumes SET sha256 = ? WHERE id = ?").run(
+      "0".repeat(64),
+      volumesOf(stateDb)[1].id,
+    );
+    db.close();
+    await sh(`age -r ${recipient} -o '${plain}.age' '${plain}'`);
+
+    const bad: [string, Uint8Array, RegExp][] = [
+      ["garbage", randomBytes(original.length), /is damaged: not an age encrypted file/],
+      ["truncated", original.slice(0, original.length - 100), /is damaged: .*truncated/],
+      [
+        "another backup's",
+        await Deno.readFile(copyOf(other).path),
+        /not encrypted to this backup's key/,
+      ],
+      [
+        "other volumes",
+        await Deno.readFile(`${plain}.age`),
+        new RegExp(
+          `does not list the same volumes as this state database \\(1 differ\\): ` +
+            `${volumesOf(stateDb)[1].name} with another SHA-256$`,
+        ),
+      ],
+    ];
+    for (const [what, bytes, reason] of bad) {
+      await Deno.writeFile(copy.path, bytes);
+      const result = await verify(stateDb);
+      assert.equal(result.code, 1, `${what}: ${result.stdout}${result.stderr}`);
+      const lines = problemLines(result);
+      assert.equal(lines.length, 1, `${what}: ${lines.join("\n")}`);
+      assert.ok(lines[0].startsWith(`problem: ${copy.key}: `), `${what}: ${lines[0]}`);
+      assert.match(lines[0], reason, what);
+    }
+  });
+});
+
+Deno.test("verify checks a --recipient backup's catalog copy only with --identity", async () => {
+  await withSandbox(undefined, async ({ root, backup, verify }) => {
+    const bucketDir = join(root, "bucket");
+    await Deno.mkdir(bucketDir);
+    const keyFile = join(root, "mine.txt");
+    const otherKey = join(root, "other.txt");
+    await sh(`age-keygen -o '${keyFile}' 2>/dev/null; age-keygen -o '${otherKey}' 2>/dev/null`);
+    const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
+    const first = stateDbFrom(await backup(`file://${bucketDir}`, "--recipient", recipient));
+    const second = stateDbFrom(await backup(`file://${bucketDir}`, "--recipient", recipient));
+    const [firstId, secondId] = [first, second].map((db) =>
+      volumesOf(db)[0].objectKey.split("/")[0]
+    );
+    const copyKey = `${secondId}/catalog.sqlite3.age`;
+
+    const noKey = await verify(second);
+    assert.equal(noKey.code, 0, noKey.stdout + noKey.stderr);
+    assert.match(
+      noKey.stdout,
+      new RegExp(`note: ${copyKey}: the catalog copy was not checked: no key`),
+    );
+    const wrongKey = await verify(second, "--identity", otherKey);
+    assert.equal(wrongKey.code, 2, wrongKey.stdout + wrongKey.stderr);
+    assert.match(wrongKey.stderr, /error: no key in .*other\.txt opens this backup/);
+    const withKey = await verify(second, "--identity", keyFile);
+    assert.equal(withKey.code, 0, withKey.stdout + withKey.stderr);
+    assert.match(withKey.stdout, new RegExp(`checked the catalog copy ${copyKey}: decrypted`));
+
+    // The first backup's copy opens with the same key, but is not this backup's catalog.
+    await Deno.copyFile(join(bucketDir, firstId, "catalog.sqlite3.age"), join(bucketDir, copyKey));
+    const swapped = await verify(second, "--identity", keyFile);
+    assert.equal(swapped.code, 1, swapped.stdout + swapped.stderr);
+    assert.deepEqual(problemLines(swapped), [
+      `problem: ${copyKey}: the catalog copy ${copyKey} belongs to backup ${firstId}, not ${secondId}`,
+    ]);
+  });
 });

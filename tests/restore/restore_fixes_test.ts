@@ -3,7 +3,8 @@
  * (folder attributes, staging removed); a backup whose source root is `/` (archive path "", `./`
  * in every volume) restores; an entry the file system refuses is reported and skipped; a volume
  * missing from the bucket names its files (exit 1); a refused volume's download is removed; Ctrl-C
- * at the confirmation question stops.
+ * at the confirmation question stops; names with a newline or a terminal escape are quoted in
+ * warnings.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -214,4 +215,27 @@ Deno.test("the question still reads a yes or a no when not interrupted", async (
   const signal = new AbortController().signal;
   assert.equal(await askYesNo("go?", { signal, input: answering("yes\n"), output: quiet }), true);
   assert.equal(await askYesNo("go?", { signal, input: answering("n\n"), output: quiet }), false);
+});
+
+Deno.test("restore warnings quote names with a newline or a terminal escape", async () => {
+  await withFolderBucket(async ({ root, src, backup, restore }) => {
+    await Deno.writeTextFile(join(src, "a\nb"), "newline\n");
+    await Deno.writeTextFile(join(src, "\x1b[31mred"), "escape\n");
+    const stateDb = await backup();
+    // Files already in the destination are left alone and named, one warning each.
+    const dest = join(root, "restored");
+    await Deno.mkdir(join(dest, src), { recursive: true });
+    await Deno.writeTextFile(join(dest, src, "a\nb"), "mine\n");
+    await Deno.writeTextFile(join(dest, src, "\x1b[31mred"), "mine\n");
+    const existing = await restore([stateDb, "--to", dest]);
+    assert.equal(existing.code, 1, existing.stderr);
+    assert.ok(!existing.stderr.includes("\x1b"), "no escape sequence reaches the terminal");
+    const prefix = src.slice(1);
+    for (const quoted of [`'${prefix}/a'$'\\n''b'`, `'${prefix}/'$'\\033''[31mred'`]) {
+      assert.ok(
+        existing.stderr.includes(`warn: ${quoted}: already exists; left alone`),
+        `${quoted} in:\n${existing.stderr}`,
+      );
+    }
+  });
 });
