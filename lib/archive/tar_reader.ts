@@ -157,11 +157,11 @@ function paxInteger(pax: Map<string, string>, key: string): number | undefined {
   const text = pax.get(key);
   if (!text) return undefined;
   if (!/^\d+$/.test(text)) {
-    throw new TarFormatError(`Malformed TAR archive: bad pax ${key} "${text}"`);
+    throw new TarFormatError(`Malformed TAR archive: bad pax ${key} ${quoted(text)}`);
   }
   const value = Number(text);
   if (!Number.isSafeInteger(value)) {
-    throw new TarFormatError(`Malformed TAR archive: pax ${key} ${text} is too large`);
+    throw new TarFormatError(`Malformed TAR archive: pax ${key} ${quoted(text)} is too large`);
   }
   return value;
 }
@@ -170,14 +170,22 @@ function paxTime(pax: Map<string, string>): number | undefined {
   const text = pax.get("mtime");
   if (!text) return undefined;
   const match = /^(-?)(\d+)(?:\.(\d*))?$/.exec(text);
-  if (!match) throw new TarFormatError(`Malformed TAR archive: bad pax mtime "${text}"`);
+  if (!match) throw new TarFormatError(`Malformed TAR archive: bad pax mtime ${quoted(text)}`);
   const seconds = Number(match[2]);
   if (!Number.isSafeInteger(seconds)) {
-    throw new TarFormatError(`Malformed TAR archive: pax mtime ${match[2]} is out of range`);
+    throw new TarFormatError(`Malformed TAR archive: pax mtime ${quoted(text)} is out of range`);
   }
   const fractional = /[1-9]/.test(match[3] ?? "");
   if (match[1] === "") return seconds;
   return -seconds - (fractional ? 1 : 0); // floor of a negative time with a fraction
+}
+
+/**
+ * A value from the archive as it may appear in a one-line message: in double quotes, with control
+ * characters (newlines, terminal escapes) escaped, and cut short if long.
+ */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 40 ? text.slice(0, 40) + "..." : text);
 }
 
 /** Parses "%d key=value\n" records; later records override earlier ones. */

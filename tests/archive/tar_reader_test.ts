@@ -433,27 +433,37 @@ Deno.test("readTar rejects a negative size at once instead of stepping back over
   }
 });
 
-Deno.test("readTar rejects a pax mtime too large to be a number of seconds", async () => {
-  const records = new TextEncoder().encode(paxRecord("mtime", "9".repeat(400)));
-  const paxHeader = encodeTarHeader({
-    path: "PaxHeaders/a",
-    type: "file",
-    size: records.length,
-    mode: 0o644,
-    mtime: 1,
-  });
-  paxHeader[156] = "x".charCodeAt(0);
-  fixChecksum(paxHeader, 0);
-  const archive = concatBytes([
-    paxHeader,
-    records,
-    new Uint8Array(tarPaddingLength(records.length)),
-    buildArchive([{ entry: { path: "a", type: "file", size: 0, mode: 0o644, mtime: 1 } }]),
-  ]);
-  await assert.rejects(
-    readMembers(chunkedStream(archive)),
-    (e: unknown) => e instanceof TarFormatError && /pax mtime 9+ is out of range/.test(e.message),
+Deno.test("readTar rejects bad pax times in one-line messages that quote the value", async () => {
+  const withPaxMtime = (mtime: string) => {
+    const records = new TextEncoder().encode(paxRecord("mtime", mtime));
+    const paxHeader = encodeTarHeader({
+      path: "PaxHeaders/a",
+      type: "file",
+      size: records.length,
+      mode: 0o644,
+      mtime: 1,
+    });
+    paxHeader[156] = "x".charCodeAt(0);
+    fixChecksum(paxHeader, 0);
+    return concatBytes([
+      paxHeader,
+      records,
+      new Uint8Array(tarPaddingLength(records.length)),
+      buildArchive([{ entry: { path: "a", type: "file", size: 0, mode: 0o644, mtime: 1 } }]),
+    ]);
+  };
+  const rejects = (mtime: string, message: string) =>
+    assert.rejects(
+      readMembers(chunkedStream(withPaxMtime(mtime))),
+      (e: unknown) => e instanceof TarFormatError && e.message === message,
+    );
+  // Too large for a number of seconds (it was read as Infinity).
+  await rejects(
+    "9".repeat(400),
+    `Malformed TAR archive: pax mtime "${"9".repeat(40)}..." is out of range`,
   );
+  // Control characters from the archive stay escaped, so the message is one line.
+  await rejects("1\n\x1b[2J", 'Malformed TAR archive: bad pax mtime "1\\n\\u001b[2J"');
 });
 
 /** Offset of the content of `path` in an archive built from `members`. */
