@@ -50,7 +50,7 @@ export async function* readTar(
       if (block.length < BLOCK) throw truncated();
       verifyChecksum(block);
       const typeflag = block[156];
-      const fieldSize = readNumber(block, 124, 12, "size");
+      const fieldSize = readSize(block);
 
       if (typeflag === X || typeflag === G || typeflag === L || typeflag === K) {
         if (fieldSize > MAX_METADATA_BYTES) {
@@ -59,8 +59,9 @@ export async function* readTar(
         const data = copy(await source.read(fieldSize));
         if (data.length < fieldSize) throw truncated();
         pendingPadding = padding(fieldSize);
-        if (typeflag === X) pax = new Map([...pax, ...parsePaxRecords(data)]);
-        else if (typeflag === L) longName = cString(data, 0, data.length);
+        if (typeflag === X) {
+          for (const [key, value] of parsePaxRecords(data)) pax.set(key, value);
+        } else if (typeflag === L) longName = cString(data, 0, data.length);
         else if (typeflag === K) longLink = cString(data, 0, data.length);
         continue;
       }
@@ -156,11 +157,11 @@ function paxInteger(pax: Map<string, string>, key: string): number | undefined {
   const text = pax.get(key);
   if (!text) return undefined;
   if (!/^\d+$/.test(text)) {
-    throw new TarFormatError(`Malformed TAR archive: bad pax ${key} "${text}"`);
+    throw new TarFormatError(`Malformed TAR archive: bad pax ${key} ${quoted(text)}`);
   }
   const value = Number(text);
   if (!Number.isSafeInteger(value)) {
-    throw new TarFormatError(`Malformed TAR archive: pax ${key} ${text} is too large`);
+    throw new TarFormatError(`Malformed TAR archive: pax ${key} ${quoted(text)} is too large`);
   }
   return value;
 }
@@ -169,11 +170,22 @@ function paxTime(pax: Map<string, string>): number | undefined {
   const text = pax.get("mtime");
   if (!text) return undefined;
   const match = /^(-?)(\d+)(?:\.(\d*))?$/.exec(text);
-  if (!match) throw new TarFormatError(`Malformed TAR archive: bad pax mtime "${text}"`);
+  if (!match) throw new TarFormatError(`Malformed TAR archive: bad pax mtime ${quoted(text)}`);
   const seconds = Number(match[2]);
+  if (!Number.isSafeInteger(seconds)) {
+    throw new TarFormatError(`Malformed TAR archive: pax mtime ${quoted(text)} is out of range`);
+  }
   const fractional = /[1-9]/.test(match[3] ?? "");
   if (match[1] === "") return seconds;
   return -seconds - (fractional ? 1 : 0); // floor of a negative time with a fraction
+}
+
+/**
+ * A value from the archive as it may appear in a one-line message: in double quotes, with control
+ * characters (newlines, terminal escapes) escaped, and cut short if long.
+ */
+function quoted(text: string): string {
+  return JSON.stringify(text.length > 40 ? text.slice(0, 40) + "..." : text);
 }
 
 /** Parses "%d key=value\n" records; later records override earlier ones. */
@@ -218,6 +230,16 @@ function verifyChecksum(block: Uint8Array) {
   if (expected !== unsigned && expected !== signed) {
     throw new TarFormatError("Malformed TAR archive: header checksum mismatch");
   }
+}
+
+/**
+ * The size field. GNU base-256 can encode a negative number, which would move the reader backwards
+ * (a size of -512 makes it read the same header for ever): any negative size is a format error.
+ */
+function readSize(block: Uint8Array): number {
+  const size = readNumber(block, 124, 12, "size");
+  if (size < 0) throw new TarFormatError(`Malformed TAR archive: negative size ${size}`);
+  return size;
 }
 
 /** A numeric header field: octal text, or GNU base-256 when the high bit of the first byte is set. */
@@ -309,6 +331,7 @@ class ChunkReader {
 
   /** Up to `max` bytes (at least 1), or an empty array at end of input. */
   async readSome(max: number): Promise<Uint8Array> {
+    assertLength(max);
     if (max === 0 || !(await this.#fill())) return new Uint8Array(0);
     const end = Math.min(this.#chunk.length, this.#offset + max);
     const part = this.#chunk.subarray(this.#offset, end);
@@ -318,6 +341,7 @@ class ChunkReader {
 
   /** Exactly `length` bytes, fewer only at end of input. May be a view of an input chunk. */
   async read(length: number): Promise<Uint8Array> {
+    assertLength(length);
     const first = await this.readSome(length);
     if (first.length === length || first.length === 0) return first;
     const out = new Uint8Array(length);
@@ -334,6 +358,7 @@ class ChunkReader {
 
   /** Discards `length` bytes; throws if the input ends first. */
   async skip(length: number, what: string): Promise<void> {
+    assertLength(length);
     let left = length;
     while (left > 0) {
       const part = await this.readSome(left);
@@ -357,6 +382,17 @@ class ChunkReader {
   }
 }
 
+/**
+ * The reader only ever moves forwards: a negative, fractional or huge length is a bug in the
+ * parser (every count taken from the input must have been checked before), never a way to
+ * step back over bytes already read.
+ */
+function assertLength(length: number) {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new RangeError(`TAR reader bug: asked to move by ${length} bytes`);
+  }
+}
+
 /** The body stream of one member, drawing on the shared reader only while it is current. */
 class MemberBody {
   readonly stream: ReadableStream<Uint8Array>;
@@ -368,6 +404,7 @@ class MemberBody {
   #error: TarFormatError | undefined;
 
   constructor(source: ChunkReader, size: number) {
+    assertLength(size);
     this.#source = source;
     this.#remaining = size;
     this.stream = new ReadableStream<Uint8Array>({

@@ -1,15 +1,23 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeTarHeader, type TarEntry } from "../../lib/archive/tar_header.ts";
+import {
+  encodeTarHeader,
+  paxRecord,
+  type TarEntry,
+  tarPaddingLength,
+} from "../../lib/archive/tar_header.ts";
 import { readTar, TarFormatError, type TarReadEntry } from "../../lib/archive/tar_reader.ts";
 import {
   buildArchive,
   chunkedStream,
+  fixChecksum,
   type Member,
+  parseInWorker,
   randomBytes,
   readAll,
   readMembers,
   run,
+  setBase256,
 } from "./tar_test_helpers.ts";
 import { concatBytes } from "../../testing/bytes.ts";
 
@@ -270,15 +278,6 @@ Deno.test("readTar reports sizes of 8 GiB and more from pax headers", async () =
   assert.ok(cancelled, "stopping early cancels the input");
 });
 
-/** Recomputes the checksum of the header block at `offset`. */
-function fixChecksum(archive: Uint8Array, offset: number) {
-  const block = archive.subarray(offset, offset + 512);
-  block.fill(0x20, 148, 156);
-  let sum = 0;
-  for (const byte of block) sum += byte;
-  block.set(utf8.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
-}
-
 Deno.test("readTar reads GNU base-256 size, mtime and uid fields", async () => {
   const content = randomBytes(1000, 9);
   const archive = buildArchive([{
@@ -391,6 +390,80 @@ Deno.test("readTar raises TarFormatError on malformed archives", async () => {
   badMode.set(utf8.encode("x"), 100);
   fixChecksum(badMode, 0);
   await assert.rejects(skipBodies(badMode), TarFormatError);
+});
+
+Deno.test("readTar rejects a negative size at once instead of stepping back over read bytes", async () => {
+  const file = (path: string, size: number): Member => ({
+    entry: { path, type: "file", size, mode: 0o644, mtime: 1 },
+    content: randomBytes(size, size),
+  });
+  const withPax = buildArchive([file("ü/" + "p".repeat(120), 5), file("b", 3)]);
+  assert.equal(String.fromCharCode(withPax[156]), "x", "starts with a pax extended header");
+  const plain = buildArchive([file("a", 1000), file("b", 3)]);
+  const negativeSize = (archive: Uint8Array, size: number) => {
+    const out = archive.slice();
+    setBase256(out, 124, 12, size);
+    fixChecksum(out, 0);
+    return out;
+  };
+  const hostile: [string, Uint8Array][] = [
+    ["-512 on a pax header", negativeSize(withPax, -512)],
+    ["-512 on a file", negativeSize(plain, -512)],
+    ["-16 on a file", negativeSize(plain, -16)],
+  ];
+  // Whole (as a volume's decoder hands it over) and in small chunks; bodies read or not.
+  const cases = hostile.flatMap(([what, bytes]) =>
+    ([[1 << 20, 1 << 20], [1, 700]] as [number, number][]).flatMap((chunkSizes) =>
+      (["read", "skip", "cancel"] as const).map((bodies) => ({
+        what: `${what}, chunks of ${chunkSizes.join(" to ")} bytes, bodies ${bodies}`,
+        bytes,
+        chunkSeed: 1,
+        chunkSizes,
+        bodies,
+      }))
+    )
+  );
+  // In a worker, so that a reader looping for ever fails the test instead of hanging it.
+  const outcomes = await parseInWorker(cases, 5000);
+  for (const [i, outcome] of outcomes.entries()) {
+    const what = `${cases[i].what}: ${JSON.stringify(outcome)}`;
+    assert.equal(outcome.error?.name, "TarFormatError", what);
+    assert.match(outcome.error.message, /^Malformed TAR archive: negative size -\d+$/, what);
+    assert.equal(outcome.entries, 0, what);
+  }
+});
+
+Deno.test("readTar rejects bad pax times in one-line messages that quote the value", async () => {
+  const withPaxMtime = (mtime: string) => {
+    const records = new TextEncoder().encode(paxRecord("mtime", mtime));
+    const paxHeader = encodeTarHeader({
+      path: "PaxHeaders/a",
+      type: "file",
+      size: records.length,
+      mode: 0o644,
+      mtime: 1,
+    });
+    paxHeader[156] = "x".charCodeAt(0);
+    fixChecksum(paxHeader, 0);
+    return concatBytes([
+      paxHeader,
+      records,
+      new Uint8Array(tarPaddingLength(records.length)),
+      buildArchive([{ entry: { path: "a", type: "file", size: 0, mode: 0o644, mtime: 1 } }]),
+    ]);
+  };
+  const rejects = (mtime: string, message: string) =>
+    assert.rejects(
+      readMembers(chunkedStream(withPaxMtime(mtime))),
+      (e: unknown) => e instanceof TarFormatError && e.message === message,
+    );
+  // Too large for a number of seconds (it was read as Infinity).
+  await rejects(
+    "9".repeat(400),
+    `Malformed TAR archive: pax mtime "${"9".repeat(40)}..." is out of range`,
+  );
+  // Control characters from the archive stay escaped, so the message is one line.
+  await rejects("1\n\x1b[2J", 'Malformed TAR archive: bad pax mtime "1\\n\\u001b[2J"');
 });
 
 /** Offset of the content of `path` in an archive built from `members`. */

@@ -103,3 +103,89 @@ export async function run(
   }
   return out;
 }
+
+/** Recomputes the checksum of the header block at `offset`, as GNU tar writes it. */
+export function fixChecksum(archive: Uint8Array, offset: number) {
+  const block = archive.subarray(offset, offset + 512);
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.set(new TextEncoder().encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+}
+
+/** Writes `value` into a numeric header field in GNU base-256 (two's complement, high bit set). */
+export function setBase256(block: Uint8Array, offset: number, length: number, value: number) {
+  const modulus = 1n << BigInt(8 * length);
+  let rest = ((BigInt(value) % modulus) + modulus) % modulus;
+  for (let i = offset + length - 1; i >= offset; i--) {
+    block[i] = Number(rest & 0xffn);
+    rest >>= 8n;
+  }
+  block[offset] |= 0x80;
+}
+
+/** One archive for `parseInWorker`, and what to do with the member bodies. */
+export interface ParseCase {
+  bytes: Uint8Array;
+  /** Seed of the random input chunking (see `chunkedStream`). */
+  chunkSeed: number;
+  /** Smallest and largest input chunk; 1 to 700 bytes if not given. */
+  chunkSizes?: [number, number];
+  /** Read every body to its end, leave them all to the reader, or read a little then cancel. */
+  bodies: "read" | "skip" | "cancel";
+}
+
+/** How reading one `ParseCase` ended. */
+export interface ParseOutcome {
+  index: number;
+  entries: number;
+  /** Body bytes read (with bodies "read"). */
+  bodyBytes: number;
+  /** What the reader threw, if anything. */
+  error?: { name: string; message: string };
+  /** Set when the reader produced more entries or body bytes than the input can hold. */
+  runaway?: string;
+}
+
+/**
+ * Reads each archive with `readTar` in a worker, in order; rejects naming the case if one takes
+ * longer than `stallMs` (the worker is then terminated, which also ends a synchronous loop).
+ */
+export function parseInWorker(cases: ParseCase[], stallMs: number): Promise<ParseOutcome[]> {
+  const outcomes: ParseOutcome[] = [];
+  if (cases.length === 0) return Promise.resolve(outcomes);
+  const worker = new Worker(new URL("./tar_parse_worker.ts", import.meta.url).href, {
+    type: "module",
+  });
+  return new Promise<ParseOutcome[]>((resolve, reject) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const finish = (error?: Error) => {
+      clearTimeout(timer);
+      worker.terminate();
+      if (error) reject(error);
+      else resolve(outcomes);
+    };
+    const watch = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => {
+        finish(new Error(`TAR case ${outcomes.length} did not end within ${stallMs} ms`));
+      }, stallMs);
+    };
+    // The worker says when it is loaded (type-checking it can take seconds): only then is the
+    // clock started.
+    worker.onmessage = (event: MessageEvent<ParseOutcome | "ready">) => {
+      if (event.data === "ready") {
+        watch();
+        worker.postMessage(cases);
+        return;
+      }
+      outcomes.push(event.data);
+      if (outcomes.length === cases.length) finish();
+      else watch();
+    };
+    worker.onerror = (event) => {
+      event.preventDefault();
+      finish(new Error(`TAR parse worker failed: ${event.message}`));
+    };
+  });
+}

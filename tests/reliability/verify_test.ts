@@ -17,6 +17,10 @@ import { sh } from "../../testing/volumes.ts";
 import { Catalog, type VolumeRecord } from "../../lib/catalog/catalog.ts";
 import type { Storage } from "../../lib/storage/storage.ts";
 import { multipartCount } from "../../lib/verify/remote.ts";
+import { encodeTarHeader } from "../../lib/archive/tar_header.ts";
+import { concatBytes } from "../../testing/bytes.ts";
+import { runCliWithin } from "../../testing/spawn_cli.ts";
+import { fixChecksum, setBase256 } from "../archive/tar_test_helpers.ts";
 
 const MiB = 1024 * 1024;
 
@@ -268,6 +272,43 @@ Deno.test("verify --local checks unencrypted volumes by decompressing them fully
       );
     });
   }
+});
+
+Deno.test("verify --local ends with a TAR error on a volume whose TAR has a negative size", async () => {
+  await withSandbox(undefined, async ({ root, env, backup }) => {
+    const bucketDir = join(root, "bucket");
+    await Deno.mkdir(bucketDir);
+    const made = await backup(`file://${bucketDir}`, "--no-encrypt", "--compression", "none");
+    assert.equal(made.code, 0, made.stderr);
+    const stateDb = stateDbFrom(made);
+    const [volume] = volumesOf(stateDb);
+    const folder = join(bucketDir, volume.objectKey.split("/")[0]);
+
+    // A pax extended header of size -512 (GNU base-256) before the real members: a reader that
+    // honours it steps back onto the same header for ever.
+    const hostile = encodeTarHeader({
+      path: "ü/" + "p".repeat(120),
+      type: "file",
+      size: 0,
+      mode: 0o644,
+      mtime: 1,
+    }).subarray(0, 512);
+    assert.equal(String.fromCharCode(hostile[156]), "x");
+    setBase256(hostile, 124, 12, -512);
+    fixChecksum(hostile, 0);
+    const path = join(folder, volume.name);
+    await Deno.writeFile(path, concatBytes([hostile, await Deno.readFile(path)]));
+
+    // Bounded: before the fix this run never ended.
+    const result = await runCliWithin(60_000, ["verify", stateDb, "--local", folder], { env });
+    assert.equal(result.code, 1, result.stdout + result.stderr);
+    assert.match(
+      problemLines(result)[0],
+      new RegExp(
+        `^problem: ${volume.name}: .*; tar: Malformed TAR archive: negative size -512$`,
+      ),
+    );
+  });
 });
 
 Deno.test("verify finds a damaged catalog: missing checksums, orphan files, overlapping ranges", async () => {
