@@ -64,7 +64,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
     ? undefined
     : await readIdentities(options.identityFile);
   if (options.local !== undefined) await checkFolder(options.local);
-  const catalog = Catalog.open(options.stateDb);
+  const catalog = Catalog.open(options.stateDb, { readOnly: true });
   const log = await Logger.open(dirname(resolve(options.stateDb)));
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));

@@ -100,7 +100,7 @@ async function download(
 function checkCatalog(path: string, backupId: string, what: string): void {
   let catalog: Catalog;
   try {
-    catalog = Catalog.open(path);
+    catalog = Catalog.open(path, { readOnly: true });
   } catch (error) {
     if (error instanceof CatalogError) {
       throw new UsageError(`${what} is not a usable state database: ${error.message}`);
