@@ -199,7 +199,6 @@ export class Catalog {
     }
     const db = catalog.#db;
     try {
-      if (!readOnly) catalog.#configure();
       const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
       if (row.user_version > SCHEMA_VERSION) {
         throw new CatalogError(
@@ -210,6 +209,8 @@ export class Catalog {
       if (row.user_version < 1 || catalog.#getMeta("settings") === undefined) {
         throw new CatalogError(`${path} is not a glacier state database`);
       }
+      // Only now, sure that the file is ours, may a writer switch it to WAL mode.
+      if (!readOnly) catalog.#configure();
       if (row.user_version < SCHEMA_VERSION && readOnly) {
         throw new CatalogError(
           `state database ${path} was made by an older glacier (schema ${row.user_version}): ` +

@@ -5,7 +5,6 @@
  * folder must be writable (said at once, with where to copy it) and the one-writer lock
  * (lock.ts) is taken before the database is opened.
  */
-import { accessSync, constants } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, dirname, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -25,7 +24,7 @@ export function openReadOnly(path: string): DatabaseSync {
   try {
     return probed(new DatabaseSync(path, { readOnly: true }));
   } catch (error) {
-    if (!cannotOpen(error) || hasContent(`${path}-wal`)) throw error;
+    if (!noWalIndex(error) || hasContent(`${path}-wal`)) throw error;
     const url = pathToFileURL(resolve(path));
     url.searchParams.set("immutable", "1");
     return probed(new DatabaseSync(url, { readOnly: true }));
@@ -37,11 +36,35 @@ export function openReadOnly(path: string): DatabaseSync {
  * it. Throws a `CatalogError` when it cannot be written or another process holds the lock.
  */
 export function openWritable(path: string): { db: DatabaseSync; lock: StateDbLock } {
-  checkWritable(path);
-  const lock = StateDbLock.acquire(path);
+  try {
+    Deno.openSync(path, { write: true }).close();
+  } catch (error) {
+    if (isReadOnlyError(error)) throw notWritable(path, "it");
+    throw error;
+  }
+  const folder = `its folder ${dirname(resolve(path))}`;
+  let lock: StateDbLock;
+  try {
+    lock = StateDbLock.acquire(path);
+  } catch (error) {
+    if (isReadOnlyError(error)) throw notWritable(path, folder);
+    throw error;
+  }
   try {
     const db = new DatabaseSync(path);
-    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    try {
+      db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      // Writing needs the -wal and -shm (or -journal) files beside it: an empty transaction
+      // shows now, and not at the first write, whether they can be made.
+      db.exec("BEGIN IMMEDIATE; ROLLBACK");
+    } catch (error) {
+      db.close();
+      const message = String((error as Error)?.message);
+      if (/attempt to write a readonly database|unable to open database file/.test(message)) {
+        throw notWritable(path, folder);
+      }
+      throw error;
+    }
     return { db, lock };
   } catch (error) {
     lock.release();
@@ -49,23 +72,20 @@ export function openWritable(path: string): { db: DatabaseSync; lock: StateDbLoc
   }
 }
 
-/** Throws a `CatalogError` saying where to copy `path` when it or its folder is read-only. */
-export function checkWritable(path: string): void {
-  const folder = dirname(resolve(path));
-  for (const [target, what] of [[path, "it"], [folder, `its folder ${folder}`]]) {
-    try {
-      accessSync(target, constants.W_OK);
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code !== "EACCES" && code !== "EPERM" && code !== "EROFS") continue;
-      const files = hasContent(`${path}-wal`) ? `${path} ${path}-wal` : path;
-      throw new CatalogError(
-        `state database ${path} must be writable for this command, but ${what} is read-only: ` +
-          `copy it to a writable folder (cp ${files} ${tmpdir()}/) and give ` +
-          `${resolve(tmpdir(), basename(path))} instead`,
-      );
-    }
-  }
+/** The one line that says a state database must be writable, and where to copy it. */
+function notWritable(path: string, what: string): CatalogError {
+  const files = hasContent(`${path}-wal`) ? `${path} ${path}-wal` : path;
+  return new CatalogError(
+    `state database ${path} must be writable for this command, but ${what} is read-only: ` +
+      `copy it to a writable folder (cp ${files} ${tmpdir()}/) and give ` +
+      `${resolve(tmpdir(), basename(path))} instead`,
+  );
+}
+
+/** Permission denied, or a read-only file system (which even root cannot write). */
+function isReadOnlyError(error: unknown): boolean {
+  return error instanceof Deno.errors.PermissionDenied ||
+    /os error 30\b|read-only file system/i.test(String((error as Error)?.message));
 }
 
 /** Reads the schema once, so that a file SQLite cannot open fails here and not later. */
@@ -80,10 +100,14 @@ function probed(db: DatabaseSync): DatabaseSync {
   }
 }
 
-/** SQLITE_CANTOPEN: here, the `-shm` file of a WAL database could not be created. */
-function cannotOpen(error: unknown): boolean {
-  return (error as { errcode?: number }).errcode === 14 ||
-    /unable to open database file/.test(String((error as Error)?.message));
+/**
+ * SQLITE_CANTOPEN or SQLITE_READONLY (as root on a read-only mount, or as a user in a folder
+ * without write permission): the `-shm` file of a WAL database could not be made.
+ */
+function noWalIndex(error: unknown): boolean {
+  return /unable to open database file|attempt to write a readonly database/.test(
+    String((error as Error)?.message),
+  );
 }
 
 function hasContent(path: string): boolean {
