@@ -43,7 +43,7 @@ export function estimateCommand(setExitCode: (code: number) => void): Command {
 /** Prints the estimate of one backup; returns the exit code. */
 export async function estimate(options: EstimateCommandOptions): Promise<number> {
   const prices = await loadPrices(options.pricesFile);
-  const catalog = Catalog.open(options.stateDb);
+  const catalog = Catalog.open(options.stateDb, { readOnly: true });
   let result: BackupEstimate;
   try {
     result = estimateBackup(catalog, { include: options.include, days: options.days, prices });

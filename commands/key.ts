@@ -21,7 +21,7 @@ export function keyCommand(setExitCode: (code: number) => void): Command {
  * file `output` that only its owner can read (an existing file is never overwritten).
  */
 export function exportKey(stateDb: string, output?: string): number {
-  const catalog = Catalog.open(stateDb);
+  const catalog = Catalog.open(stateDb, { readOnly: true });
   try {
     const identity = catalog.identity();
     if (!identity) {

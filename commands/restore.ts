@@ -133,8 +133,10 @@ export function tierOption(text: string): RestoreTier {
 /** Runs a restore; returns the exit code. */
 export async function restore(options: RestoreOptions): Promise<number> {
   const fileIdentities = await readIdentities(options.identityFiles);
-  // The state database is checked before anything is written next to it (the log).
-  let catalog = options.stateDb ? Catalog.open(options.stateDb) : undefined;
+  // The state database is checked before anything is written next to it (the log). A dry run
+  // only reads it; a real one holds its lock (one run at a time).
+  const openMode = { readOnly: options.dryRun };
+  let catalog = options.stateDb ? Catalog.open(options.stateDb, openMode) : undefined;
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
@@ -144,7 +146,10 @@ export async function restore(options: RestoreOptions): Promise<number> {
     const logDir = options.stateDb ? dirname(resolve(options.stateDb)) : options.stateDir;
     return await withCommandLog(logDir, "restore", async (log) => {
       try {
-        catalog ??= Catalog.open(await fetchStateDb(options, fileIdentities, log, interrupt));
+        catalog ??= Catalog.open(
+          await fetchStateDb(options, fileIdentities, log, interrupt),
+          openMode,
+        );
         return await restoreFromCatalog(catalog, options, fileIdentities, log, interrupt.signal);
       } catch (error) {
         if (interrupt.signal.aborted) {

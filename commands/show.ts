@@ -39,7 +39,7 @@ export function showCommand(setExitCode: (code: number) => void): Command {
 
 /** Prints the listing of `options.stateDb` on stdout; returns the exit code. */
 export async function show(options: ShowCommandOptions): Promise<number> {
-  const catalog = Catalog.open(options.stateDb);
+  const catalog = Catalog.open(options.stateDb, { readOnly: true });
   try {
     await showBackup(catalog, options, new LineWriter(Deno.stdout));
     return ExitCode.Ok;

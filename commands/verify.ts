@@ -62,7 +62,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
     ? undefined
     : await readIdentities(options.identityFile);
   if (options.local !== undefined) await checkFolder(options.local);
-  const catalog = Catalog.open(options.stateDb);
+  const catalog = Catalog.open(options.stateDb, { readOnly: true });
   const interrupt = new AbortController();
   const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
   const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];

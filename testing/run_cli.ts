@@ -12,13 +12,18 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `glacier ARGS...` with extra environment variables, in `cwd`. */
+/**
+ * Runs `glacier ARGS...` with extra environment variables, in `cwd`; `wrapper` is a command line
+ * that runs it (e.g. in another mount namespace: `unshare ... --`).
+ */
 export async function runCli(
   args: string[],
-  options: { env?: Record<string, string>; cwd?: string } = {},
+  options: { env?: Record<string, string>; cwd?: string; wrapper?: string[] } = {},
 ): Promise<CliResult> {
-  const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+  const glacier = [Deno.execPath(), "run", "--allow-all", "--quiet", MAIN, ...args];
+  const [program, ...programArgs] = [...(options.wrapper ?? []), ...glacier];
+  const output = await new Deno.Command(program, {
+    args: programArgs,
     env: { NO_COLOR: "1", ...options.env },
     cwd: options.cwd,
     stdin: "null",

@@ -9,12 +9,12 @@ import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { type BackupSettings, objectKey } from "../catalog/settings.ts";
 import { planVolumes } from "../archive/plan.ts";
 import { scanSources } from "../archive/scan.ts";
-import type { Storage } from "../storage/storage.ts";
+import { type Storage, StorageError } from "../storage/storage.ts";
 import type { Logger } from "../cli/log.ts";
 import type { BackupProgress } from "../cli/progress.ts";
 import { formatBytes } from "../cli/format.ts";
 import { buildVolume, localVolumePath } from "./build_volume.ts";
-import { uploadVolume } from "./upload_volume.ts";
+import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "./work_queue.ts";
 import { CompressorPool } from "../archive/compress_pool.ts";
 import { crashPoint } from "../cli/crash_point.ts";
@@ -72,11 +72,18 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
     failure.abort(error);
   };
 
+  const pool = settings.compression === "none" ? undefined : new CompressorPool();
   const workers = Array.from({ length: settings.uploadWorkers }, async () => {
     for (let volume = await uploads.next(); volume; volume = await uploads.next()) {
       if (signal.aborted) continue;
       try {
-        await uploadOne(ctx, settings, volume, signal);
+        await uploadOne(
+          ctx,
+          settings,
+          volume,
+          signal,
+          () => rebuildVolume(ctx, settings, volume, recipients, signal, pool),
+        );
       } catch (error) {
         fail(error);
       } finally {
@@ -85,7 +92,6 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
     }
   });
 
-  const pool = settings.compression === "none" ? undefined : new CompressorPool();
   try {
     for (const volume of pending) {
       await localRoom.acquire(signal);
@@ -177,10 +183,7 @@ async function prepareVolume(
   if (volume.state === "built") {
     if (await fileMatches(path, volume.size!, volume.sha256!)) return volume;
     log.warn(`local copy of ${volume.name} is missing or damaged: building it again`);
-    if (volume.uploadId) {
-      await ctx.storage.abortMultipartUpload(volume.objectKey, volume.uploadId);
-    }
-    catalog.resetVolume(volume.id);
+    await forgetBuild(ctx, volume);
   }
   await Deno.remove(`${path}.partial`).catch(() => {});
   const before = progress.bytesDone;
@@ -210,26 +213,74 @@ async function prepareVolume(
   return catalog.volume(volume.id);
 }
 
+/**
+ * Returns a built volume whose local file is lost to `planned`, so that it is built again; its
+ * unfinished multipart upload, if any, is aborted (its parts are of the lost bytes).
+ */
+async function forgetBuild(ctx: BackupContext, volume: VolumeRecord): Promise<void> {
+  if (volume.uploadId) {
+    await ctx.storage.abortMultipartUpload(volume.objectKey, volume.uploadId).catch((error) => {
+      if (!(error instanceof StorageError && error.kind === "not-found")) throw error;
+    });
+  }
+  ctx.catalog.resetVolume(volume.id);
+}
+
+/** Builds a volume again whose local file was lost during its upload; returns the new record. */
+async function rebuildVolume(
+  ctx: BackupContext,
+  settings: BackupSettings,
+  volume: VolumeRecord,
+  recipients: string[],
+  signal: AbortSignal,
+  pool: CompressorPool | undefined,
+): Promise<VolumeRecord> {
+  await forgetBuild(ctx, ctx.catalog.volume(volume.id));
+  const path = localVolumePath(settings, volume);
+  await Deno.remove(`${path}.partial`).catch(() => {});
+  const fresh = ctx.catalog.volume(volume.id);
+  const built = await buildVolume(ctx.catalog, settings, fresh, recipients, {}, signal, pool);
+  ctx.log.toFile("info", `built ${volume.name} again: sha256 ${built.sha256}`);
+  return ctx.catalog.volume(volume.id);
+}
+
+/**
+ * Uploads a built volume. A local file that vanishes (or is cut short) on the way is built again
+ * once, with `rebuild`, and sent again; if it is lost a second time the run fails, and a resume
+ * builds it again: a lost file is never retried as it is.
+ */
 async function uploadOne(
   ctx: BackupContext,
   settings: BackupSettings,
   volume: VolumeRecord,
   signal: AbortSignal,
+  rebuild: () => Promise<VolumeRecord>,
 ): Promise<void> {
   const { catalog, log, progress } = ctx;
   let counted = 0;
-  await uploadVolume(catalog, ctx.storage, volume, localVolumePath(settings, volume), {
-    onBytes: (uploaded) => {
-      progress.uploadedBytes += uploaded - counted;
-      counted = uploaded;
-    },
-    onResume: (finished, total) =>
-      log.info(
-        finished < total
-          ? `continuing upload of ${volume.name} at part ${finished + 1} of ${total}`
-          : `completing upload of ${volume.name}: all ${total} parts were already sent`,
-      ),
-  }, signal);
+  const send = (record: VolumeRecord) =>
+    uploadVolume(catalog, ctx.storage, record, localVolumePath(settings, record), {
+      onBytes: (uploaded) => {
+        progress.uploadedBytes += uploaded - counted;
+        counted = uploaded;
+      },
+      onResume: (finished, total) =>
+        log.info(
+          finished < total
+            ? `continuing upload of ${volume.name} at part ${finished + 1} of ${total}`
+            : `completing upload of ${volume.name}: all ${total} parts were already sent`,
+        ),
+    }, signal);
+  try {
+    await send(volume);
+  } catch (error) {
+    if (!(error instanceof LocalVolumeLostError)) throw error;
+    log.warn(`${error.message}: building it again`);
+    progress.uploadedBytes -= counted;
+    counted = 0;
+    volume = await rebuild();
+    await send(volume);
+  }
   progress.volumesUploaded++;
   crashPoint("after-volume-uploaded");
   log.info(

@@ -25,6 +25,11 @@ export class UploadCheckError extends Error {
   override name = "UploadCheckError";
 }
 
+/** The local file of a volume vanished or was cut short before it was uploaded: build it again. */
+export class LocalVolumeLostError extends Error {
+  override name = "LocalVolumeLostError";
+}
+
 /** Progress callbacks of an upload. */
 export interface UploadObserver {
   /** Bytes of this volume now stored remotely (counting parts finished in earlier runs). */
@@ -35,7 +40,8 @@ export interface UploadObserver {
 
 /**
  * Uploads the local file at `path` as `volume`, resuming its recorded multipart upload if the
- * store still has it, then marks it uploaded and deletes the local file.
+ * store still has it, then marks it uploaded and deletes the local file. Throws
+ * `LocalVolumeLostError` when the local file vanishes or is cut short on the way.
  */
 export async function uploadVolume(
   catalog: Catalog,
@@ -44,6 +50,26 @@ export async function uploadVolume(
   path: string,
   observer: UploadObserver = {},
   signal?: AbortSignal,
+): Promise<void> {
+  try {
+    await sendVolume(catalog, storage, volume, path, observer, signal);
+  } catch (error) {
+    if (error instanceof LocalVolumeLostError || signal?.aborted) throw error;
+    if (await Deno.lstat(path).then(() => true, () => false)) throw error;
+    throw new LocalVolumeLostError(
+      `the local copy of ${volume.name} vanished before it was uploaded (${path})`,
+      { cause: error },
+    );
+  }
+}
+
+async function sendVolume(
+  catalog: Catalog,
+  storage: Storage,
+  volume: VolumeRecord,
+  path: string,
+  observer: UploadObserver,
+  signal: AbortSignal | undefined,
 ): Promise<void> {
   const size = volume.size!;
   const key = volume.objectKey;
@@ -236,7 +262,7 @@ async function readAt(file: Deno.FsFile, offset: number, buffer: Uint8Array): Pr
   while (filled < buffer.length) {
     const n = await file.read(buffer.subarray(filled));
     if (n === null) {
-      throw new UploadCheckError(`volume file ended early at byte ${offset + filled}`);
+      throw new LocalVolumeLostError(`volume file ended early at byte ${offset + filled}`);
     }
     filled += n;
   }

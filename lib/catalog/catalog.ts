@@ -9,10 +9,11 @@ import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
 import { volumeNamingProblem } from "./volume_names.ts";
 
-/** A catalog that cannot be opened or used; the message is one user-facing line. */
-export class CatalogError extends Error {
-  override name = "CatalogError";
-}
+import { CatalogError } from "./errors.ts";
+import { StateDbLock } from "./lock.ts";
+import { openReadOnly, openWritable } from "./open_db.ts";
+
+export { CatalogError };
 
 /** Where a backup run stands. */
 export type BackupPhase = "scanning" | "planned" | "done";
@@ -102,13 +103,25 @@ export interface ProblemRecord {
 /** A result row as node:sqlite returns it. */
 export type Row = Record<string, SQLInputValue>;
 
+/** How `Catalog.open` opens a state database. */
+export interface OpenOptions {
+  /**
+   * Only read it: nothing is written to the file (no lock, no migration, no PRAGMA that writes),
+   * so a read-only file, folder or mount will do. Without it the file and its folder must be
+   * writable, and the catalog holds the state database's one-writer lock (lock.ts) until closed.
+   */
+  readOnly?: boolean;
+}
+
 /** An open catalog. Close it when done. */
 export class Catalog {
   readonly #db: DatabaseSync;
+  readonly #lock: StateDbLock | undefined;
   readonly #statements = new Map<string, StatementSync>();
 
-  private constructor(db: DatabaseSync, readonly path: string) {
+  private constructor(db: DatabaseSync, readonly path: string, lock?: StateDbLock) {
     this.#db = db;
+    this.#lock = lock;
   }
 
   /**
@@ -117,6 +130,28 @@ export class Catalog {
    * never leaves a state database without its schema and settings.
    */
   static create(path: string, settings: BackupSettings, keys: CatalogKeys): Catalog {
+    // The lock comes first, so that the database is never seen by another writer unlocked.
+    let lock: StateDbLock;
+    try {
+      lock = StateDbLock.acquire(path);
+    } catch (error) {
+      if (error instanceof CatalogError) throw error;
+      throw new CatalogError(`cannot create state database ${path}: ${describe(error)}`);
+    }
+    try {
+      return Catalog.#createLocked(path, settings, keys, lock);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  static #createLocked(
+    path: string,
+    settings: BackupSettings,
+    keys: CatalogKeys,
+    lock: StateDbLock,
+  ): Catalog {
     const temp = `${path}.creating`;
     try {
       if (exists(path)) throw new Deno.errors.AlreadyExists("file exists");
@@ -148,13 +183,18 @@ export class Catalog {
       draft.close();
     }
     Deno.renameSync(temp, path);
-    const catalog = new Catalog(new DatabaseSync(path), path);
+    const catalog = new Catalog(new DatabaseSync(path), path, lock);
     catalog.#configure();
     return catalog;
   }
 
-  /** Opens an existing catalog, refusing files that are missing, corrupt or of a newer schema. */
-  static open(path: string): Catalog {
+  /**
+   * Opens an existing catalog, refusing files that are missing, corrupt or of a newer schema.
+   * For writing (the default) it takes the state database's lock, failing at once when another
+   * process holds it; `readOnly` leaves the file as it is (see `OpenOptions`).
+   */
+  static open(path: string, options: OpenOptions = {}): Catalog {
+    const readOnly = options.readOnly === true;
     let info: Deno.FileInfo;
     try {
       info = Deno.statSync(path);
@@ -162,15 +202,20 @@ export class Catalog {
       throw new CatalogError(`cannot open state database ${path}: ${describe(error)}`);
     }
     if (!info.isFile) throw new CatalogError(`state database ${path} is not a file`);
-    let db: DatabaseSync;
+    let catalog: Catalog;
     try {
-      db = new DatabaseSync(path);
+      if (readOnly) {
+        catalog = new Catalog(openReadOnly(path), path);
+      } else {
+        const { db, lock } = openWritable(path);
+        catalog = new Catalog(db, path, lock);
+      }
     } catch (error) {
+      if (error instanceof CatalogError) throw error;
       throw new CatalogError(`cannot open state database ${path}: ${describe(error)}`);
     }
-    const catalog = new Catalog(db, path);
+    const db = catalog.#db;
     try {
-      catalog.#configure();
       const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
       if (row.user_version > SCHEMA_VERSION) {
         throw new CatalogError(
@@ -180,6 +225,14 @@ export class Catalog {
       }
       if (row.user_version < 1 || catalog.#getMeta("settings") === undefined) {
         throw new CatalogError(`${path} is not a glacier state database`);
+      }
+      // Only now, sure that the file is ours, may a writer switch it to WAL mode.
+      if (!readOnly) catalog.#configure();
+      if (row.user_version < SCHEMA_VERSION && readOnly) {
+        throw new CatalogError(
+          `state database ${path} was made by an older glacier (schema ${row.user_version}): ` +
+            "run a command that writes to it (e.g. glacier sync) once to bring it up to date",
+        );
       }
       if (row.user_version < SCHEMA_VERSION) {
         catalog.transaction(() => {
@@ -194,7 +247,7 @@ export class Catalog {
       const naming = volumeNamingProblem(catalog.settings(), catalog.volumes());
       if (naming) throw new CatalogError(`state database ${path} ${naming} (damaged or forged)`);
     } catch (error) {
-      db.close();
+      catalog.close();
       if (error instanceof CatalogError) throw error;
       throw new CatalogError(`state database ${path} is unreadable: ${describe(error)}`);
     }
@@ -216,10 +269,11 @@ export class Catalog {
     return this.#db;
   }
 
-  /** Closes the database; the catalog must not be used afterwards. */
+  /** Closes the database and releases its lock; the catalog must not be used afterwards. */
   close(): void {
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
+    this.#lock?.release();
   }
 
   /** Runs `fn` in one transaction (or inside the one already open): all of its writes land, or none. */

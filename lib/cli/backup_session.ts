@@ -5,6 +5,7 @@
 import { basename, dirname, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
+import { lockPath } from "../catalog/lock.ts";
 import { abortOrphanUploads, runBackup } from "../backup/run_backup.ts";
 import { catalogCopyKey, uploadCatalogCopy } from "../backup/catalog_copy.ts";
 import { openStorage } from "../storage/open.ts";
@@ -67,6 +68,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
         resolve(catalog.path),
         `${resolve(catalog.path)}-wal`,
         `${resolve(catalog.path)}-shm`,
+        lockPath(resolve(catalog.path)),
       ]
         .concat(log.logPath ? [resolve(log.logPath)] : [])
         .concat(settings.workDirIsTemporary ? [resolve(settings.workDir)] : []),

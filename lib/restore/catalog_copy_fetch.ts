@@ -141,7 +141,7 @@ function checkCatalog(
 ): void {
   let catalog: Catalog;
   try {
-    catalog = Catalog.open(path);
+    catalog = Catalog.open(path, { readOnly: true });
   } catch (error) {
     if (error instanceof CatalogError) {
       throw fail(`${what} is not a usable state database: ${error.message}`);

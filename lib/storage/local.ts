@@ -113,6 +113,12 @@ class LocalStorage implements Storage {
       await this.saveStorageClass(key, storageClass);
       await copyFileAtomic(source, path);
     } catch (error) {
+      // The file to copy is gone: no retry can bring it back (its owner must make it again).
+      if (error instanceof Deno.errors.NotFound && !(await Deno.lstat(source).catch(() => null))) {
+        throw new StorageError("permanent", `${operation} failed: ${source} is gone`, {
+          cause: error,
+        });
+      }
       throw classifyFsError(error, operation, "transient");
     }
   }

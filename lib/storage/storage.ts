@@ -46,7 +46,8 @@ export interface Storage {
   putObject(key: string, body: Uint8Array, storageClass: string): Promise<void>;
   /**
    * Stores the local file at `path` as one object, for stores that do better than a multipart
-   * upload (a folder bucket copies the file). Absent on stores without such a shortcut.
+   * upload (a folder bucket copies the file). Absent on stores without such a shortcut. A
+   * missing local file is a `permanent` error, never retried.
    */
   putFile?(key: string, path: string, storageClass: string): Promise<void>;
   /** Starts a multipart upload and returns its UploadId. */

@@ -201,3 +201,30 @@ Deno.test("a version-2 catalog is migrated on open, keeps its files, and takes h
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a read-only open never migrates: an older schema is refused and left as it was", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "old.sqlite3");
+    Catalog.create(path, settings(), { recipients: [] }).close();
+    const raw = new DatabaseSync(path);
+    raw.exec("DROP TABLE restore_extracted; DROP TABLE restore_jobs; DROP TABLE restore_thaws");
+    raw.exec("PRAGMA user_version = 1");
+    raw.close();
+    const before = await Deno.readFile(path);
+    assert.throws(
+      () => Catalog.open(path, { readOnly: true }),
+      /made by an older glacier \(schema 1\): run a command that writes to it/,
+    );
+    assert.deepEqual(await Deno.readFile(path), before);
+    const migrated = Catalog.open(path);
+    assert.equal(
+      (migrated.db.prepare("PRAGMA user_version").get() as { user_version: number }).user_version,
+      SCHEMA_VERSION,
+    );
+    migrated.close();
+    Catalog.open(path, { readOnly: true }).close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
