@@ -11,7 +11,7 @@ import { volumeNamingProblem } from "./volume_names.ts";
 
 import { CatalogError } from "./errors.ts";
 import { StateDbLock } from "./lock.ts";
-import { openReadOnly, openWritable } from "./open_db.ts";
+import { openPrivateCopy, openReadOnly, openWritable } from "./open_db.ts";
 
 export { CatalogError };
 
@@ -117,11 +117,19 @@ export interface OpenOptions {
 export class Catalog {
   readonly #db: DatabaseSync;
   readonly #lock: StateDbLock | undefined;
+  /** Deletes a private copy of the database (see `open`), once it is closed. */
+  readonly #removeCopy: (() => void) | undefined;
   readonly #statements = new Map<string, StatementSync>();
 
-  private constructor(db: DatabaseSync, readonly path: string, lock?: StateDbLock) {
+  private constructor(
+    db: DatabaseSync,
+    readonly path: string,
+    lock?: StateDbLock,
+    removeCopy?: () => void,
+  ) {
     this.#db = db;
     this.#lock = lock;
+    this.#removeCopy = removeCopy;
   }
 
   /**
@@ -214,9 +222,8 @@ export class Catalog {
       if (error instanceof CatalogError) throw error;
       throw new CatalogError(`cannot open state database ${path}: ${describe(error)}`);
     }
-    const db = catalog.#db;
     try {
-      const row = db.prepare("PRAGMA user_version").get() as { user_version: number };
+      let row = catalog.#db.prepare("PRAGMA user_version").get() as { user_version: number };
       if (row.user_version > SCHEMA_VERSION) {
         throw new CatalogError(
           `state database ${path} has schema version ${row.user_version}, newer than this ` +
@@ -226,14 +233,17 @@ export class Catalog {
       if (row.user_version < 1 || catalog.#getMeta("settings") === undefined) {
         throw new CatalogError(`${path} is not a glacier state database`);
       }
-      // Only now, sure that the file is ours, may a writer switch it to WAL mode.
-      if (!readOnly) catalog.#configure();
-      if (row.user_version < SCHEMA_VERSION && readOnly) {
-        throw new CatalogError(
-          `state database ${path} was made by an older glacier (schema ${row.user_version}): ` +
-            "run a command that writes to it (e.g. glacier sync) once to bring it up to date",
-        );
+      if (readOnly && row.user_version < SCHEMA_VERSION) {
+        // An older schema is brought up to date in a private copy: the user's file stays as
+        // it is, and the commands read the schema they know.
+        catalog.close();
+        const { db, remove } = openPrivateCopy(path);
+        catalog = new Catalog(db, path, undefined, remove);
+        row = db.prepare("PRAGMA user_version").get() as { user_version: number };
       }
+      const db = catalog.#db;
+      // Only now, sure that the file is ours, may a writer switch it to WAL mode.
+      if (!readOnly || catalog.#removeCopy) catalog.#configure();
       if (row.user_version < SCHEMA_VERSION) {
         catalog.transaction(() => {
           for (const step of MIGRATIONS.slice(row.user_version - 1)) db.exec(step);
@@ -274,6 +284,7 @@ export class Catalog {
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
     this.#lock?.release();
+    this.#removeCopy?.();
   }
 
   /** Runs `fn` in one transaction (or inside the one already open): all of its writes land, or none. */

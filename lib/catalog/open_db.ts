@@ -32,6 +32,33 @@ export function openReadOnly(path: string): DatabaseSync {
 }
 
 /**
+ * A private, writable copy of the state database at `path` (with its `-wal` file, if any) in a
+ * new temporary folder, for a read-only command that must bring an older schema up to date
+ * without touching the user's file. `remove` deletes the copy once its database is closed.
+ */
+export function openPrivateCopy(path: string): { db: DatabaseSync; remove: () => void } {
+  const folder = Deno.makeTempDirSync({ prefix: "glacier-catalog-" });
+  const remove = () => {
+    try {
+      Deno.removeSync(folder, { recursive: true });
+    } catch {
+      // Already removed: close() may run twice.
+    }
+  };
+  try {
+    const copy = `${folder}/${basename(path)}`;
+    Deno.copyFileSync(path, copy);
+    if (hasContent(`${path}-wal`)) Deno.copyFileSync(`${path}-wal`, `${copy}-wal`);
+    const db = new DatabaseSync(copy);
+    db.exec(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
+    return { db, remove };
+  } catch (error) {
+    remove();
+    throw error;
+  }
+}
+
+/**
  * Checks that `path` and its folder can be written, takes the state database's lock, and opens
  * it. Throws a `CatalogError` when it cannot be written or another process holds the lock.
  */
