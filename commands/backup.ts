@@ -2,13 +2,8 @@
 import { Command } from "commander";
 import { basename, dirname, join, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import {
-  backupIdFor,
-  type BackupSettings,
-  type Compression,
-  objectKey,
-  stateDbName,
-} from "../lib/catalog/settings.ts";
+import type { BackupSettings, Compression } from "../lib/catalog/settings.ts";
+import { backupFolderKey, backupIdFor, stateDbName } from "../lib/archive/layout.ts";
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import type { Storage } from "../lib/storage/storage.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
@@ -245,7 +240,7 @@ const FOLDER_CHECK_TIMEOUT_MS = 10_000;
 
 /** True when the bucket holds anything under `[prefix/]backupId/`; unknown (false) on errors. */
 async function folderInUse(storage: Storage, prefix: string, backupId: string): Promise<boolean> {
-  const folder = `${objectKey({ prefix, backupId }, "")}/`;
+  const folder = backupFolderKey({ prefix, backupId });
   const look = async () => {
     for await (const _ of storage.listObjects(folder)) return true;
     return (await storage.listMultipartUploads(folder)).length > 0;

@@ -7,6 +7,12 @@ import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import { withRetry } from "../lib/storage/retry.ts";
 import type { ObjectInfo, Storage } from "../lib/storage/storage.ts";
 import { formatTable } from "../lib/pricing/table.ts";
+import {
+  backupIdStarted,
+  backupObjectKind,
+  parseBucketKey,
+  prefixFolderKey,
+} from "../lib/archive/layout.ts";
 
 /** Parsed `glacier list` options. */
 export interface ListOptions {
@@ -46,7 +52,7 @@ export function listCommand(setExitCode: (code: number) => void): Command {
 export async function list(options: ListOptions): Promise<number> {
   const storage = openListedStorage(options);
   await storage.checkAccess();
-  const folder = options.prefix === "" ? "" : `${options.prefix}/`;
+  const folder = prefixFolderKey(options.prefix);
   const tally = new BackupTally(folder);
   for await (const object of storage.listObjects(folder)) tally.add(object);
   const backups = tally.backups();
@@ -108,46 +114,46 @@ export interface ListedBackup {
   lastModified?: string;
 }
 
-const BACKUP_ID = /^(\d{4})(\d{2})(\d{2})_(\d{2})(\d{2})(\d{2})$/;
-const VOLUME_NAME = /^\d{6}_/;
-const CATALOG_NAME = /^catalog\.sqlite3(\.[a-z0-9]+)*$/;
 /** How many other top-level folders a hint names. */
 const HINTED_FOLDERS = 5;
 
 /**
  * Sums a listing per backup id, as objects stream by: memory grows with the number of backups,
- * not of objects. Keys are `FOLDER` + `BACKUP_ID/NAME`; anything else is counted as other.
+ * not of objects. Keys are read as the bucket layout makes them (`[PREFIX/]BACKUP_ID/NAME`);
+ * anything else is counted as other.
  */
 export class BackupTally {
   readonly #byId = new Map<string, ListedBackup & { classes: Set<string> }>();
   readonly #otherFolders = new Set<string>();
   #otherKeys = 0;
+  /** The listed key prefix, without its trailing `/` ("" for the bucket root). */
+  readonly prefix: string;
 
   /** `folder` is the listed prefix with its trailing `/` ("" for the bucket root). */
-  constructor(readonly folder: string) {}
+  constructor(readonly folder: string) {
+    this.prefix = folder.replace(/\/$/, "");
+  }
 
   /** Counts one listed object. */
   add(object: ObjectInfo): void {
     if (!object.key.startsWith(this.folder)) return;
-    const rest = object.key.slice(this.folder.length);
-    const slash = rest.indexOf("/");
-    const id = slash < 0 ? "" : rest.slice(0, slash);
-    const name = rest.slice(slash + 1);
-    const started = BACKUP_ID.exec(id);
-    if (!started || name === "") {
+    const key = parseBucketKey(object.key, this.prefix);
+    if (!key) {
+      const rest = object.key.slice(this.folder.length);
+      const slash = rest.indexOf("/");
       this.#otherKeys++;
       if (slash > 0 && this.#otherFolders.size < HINTED_FOLDERS) {
         this.#otherFolders.add(rest.slice(0, slash + 1));
       }
       return;
     }
+    const { backupId: id, name } = key;
     let backup = this.#byId.get(id);
     if (!backup) {
-      const [, y, mo, d, h, mi, s] = started;
       backup = {
         backupId: id,
-        prefix: this.folder.replace(/\/$/, ""),
-        started: `${y}-${mo}-${d} ${h}:${mi}:${s}`,
+        prefix: this.prefix,
+        started: backupIdStarted(id)!,
         volumes: 0,
         bytes: 0,
         storageClasses: [],
@@ -157,14 +163,17 @@ export class BackupTally {
       };
       this.#byId.set(id, backup);
     }
-    if (VOLUME_NAME.test(name) && !name.includes("/")) {
-      backup.volumes++;
-      backup.bytes += object.size;
-      backup.classes.add(object.storageClass);
-    } else if (CATALOG_NAME.test(name)) {
-      backup.catalog = true;
-    } else {
-      backup.otherObjects++;
+    switch (backupObjectKind(name)) {
+      case "volume":
+        backup.volumes++;
+        backup.bytes += object.size;
+        backup.classes.add(object.storageClass);
+        break;
+      case "catalog-copy":
+        backup.catalog = true;
+        break;
+      case "other":
+        backup.otherObjects++;
     }
     const modified = object.lastModified?.toISOString();
     if (modified && (!backup.lastModified || modified > backup.lastModified)) {

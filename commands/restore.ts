@@ -6,6 +6,7 @@
  */
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
+import { isBackupId } from "../lib/archive/layout.ts";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
 import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
@@ -93,7 +94,7 @@ export function parseRestoreOptions(
   if (stateDb !== undefined && backupId !== undefined) {
     throw new UsageError("give either STATEDB or --backup-id, not both");
   }
-  if (backupId !== undefined && !/^\d{8}_\d{6}$/.test(backupId)) {
+  if (backupId !== undefined && !isBackupId(backupId)) {
     throw new UsageError(`--backup-id must look like 20261127_031500, got "${backupId}"`);
   }
   return {

@@ -5,11 +5,8 @@ import { Catalog } from "../lib/catalog/catalog.ts";
 import { errorLine, ExitCode } from "../lib/cli/exit.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
-import {
-  backupFolderKey,
-  openBackupStorage,
-  type StorageOverrides,
-} from "../lib/manage/backup_storage.ts";
+import { openBackupStorage, type StorageOverrides } from "../lib/manage/backup_storage.ts";
+import { backupFolderKey } from "../lib/archive/layout.ts";
 import { syncCatalog } from "../lib/manage/sync.ts";
 
 /** Parsed `glacier sync` options; connection settings override the stored ones. */

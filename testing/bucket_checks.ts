@@ -4,9 +4,8 @@
  * unfinished multipart upload (which S3 bills for until it is aborted).
  */
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { objectKey } from "../lib/catalog/settings.ts";
+import { backupFolderKey, catalogCopyKey } from "../lib/archive/layout.ts";
 import type { Storage } from "../lib/storage/storage.ts";
-import { catalogCopyKey } from "../lib/backup/catalog_copy.ts";
 
 /** Everything wrong with the bucket side of the backup in `stateDb` (empty when all is well). */
 export async function bucketProblems(stateDb: string, storage: Storage): Promise<string[]> {
@@ -18,7 +17,7 @@ export async function bucketProblems(stateDb: string, storage: Storage): Promise
   catalog.close();
   const problems: string[] = [];
   if (phase !== "done") problems.push(`catalog phase is ${phase}, not done`);
-  const folder = `${objectKey(settings, "")}/`;
+  const folder = backupFolderKey(settings);
   const expected = new Map<string, number | null>();
   for (const v of volumes) {
     if (v.state !== "uploaded") problems.push(`volume ${v.name} is ${v.state}, not uploaded`);

@@ -7,6 +7,7 @@
  * (start-up, scan, build, multipart upload, completion) gets hit.
  */
 import { join } from "node:path";
+import { backupFolderKey, backupIdOfStateDbName } from "../lib/archive/layout.ts";
 import { createBucket, type MotoServer, startMoto, testAwsEnv } from "./moto.ts";
 import { makeTree } from "./tree.ts";
 import { type CliProcess, spawnCli } from "./spawn_cli.ts";
@@ -320,7 +321,7 @@ async function checkFinishedBackup(
   const storage = testStorage(ctx.moto.endpoint, ctx.bucket);
   const catalog = Catalog.open(ctx.stateDb);
   result.volumes = catalog.volumes().length;
-  const folder = `${catalog.settings().backupId}/`;
+  const folder = backupFolderKey(catalog.settings());
   catalog.close();
   result.problems.push(...await bucketProblems(ctx.stateDb, storage));
   for await (const object of storage.listObjects("")) {
@@ -411,7 +412,7 @@ async function usableStateDb(
   const names: string[] = [];
   try {
     for await (const entry of Deno.readDir(stateDir)) {
-      if (entry.isFile && entry.name.endsWith("_backup_statedb.sqlite3")) names.push(entry.name);
+      if (entry.isFile && backupIdOfStateDbName(entry.name) !== undefined) names.push(entry.name);
     }
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) return undefined;

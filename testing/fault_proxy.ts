@@ -17,6 +17,7 @@
  * how many times that same request was seen), so a failing run replays with the same seed even
  * though parallel uploads interleave differently.
  */
+import { BACKUP_ID_PATTERN } from "../lib/archive/layout.ts";
 import { hashSeed, seededRandom } from "./seeded_random.ts";
 
 /** The kinds of fault the proxy injects. */
@@ -187,7 +188,7 @@ export function requestIdentity(method: string, target: string): string {
   const url = new URL(target, "http://proxy");
   const names = [...new Set(url.searchParams.keys())].sort().join(",");
   const part = url.searchParams.get("partNumber") ?? "";
-  const path = decodeURIComponent(url.pathname).replace(/\d{8}_\d{6}/g, "ID");
+  const path = decodeURIComponent(url.pathname).replace(new RegExp(BACKUP_ID_PATTERN, "g"), "ID");
   return `${method} ${path} ?${names} ${part}`;
 }
 

@@ -7,7 +7,8 @@
  * object is billed at least 40 KB and costs a request to thaw).
  */
 import type { Catalog, PlannedVolume } from "../catalog/catalog.ts";
-import { type BackupSettings, objectKey, volumeName } from "../catalog/settings.ts";
+import type { BackupSettings } from "../catalog/settings.ts";
+import { objectKey, volumeName } from "./layout.ts";
 
 const PAGE = 5000;
 

@@ -9,26 +9,13 @@
  */
 import { dirname, join, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
-import { type BackupSettings, objectKey } from "../catalog/settings.ts";
+import { catalogCopyKey } from "../archive/layout.ts";
 import { createEncryptStream } from "../crypto/age.ts";
 import type { Storage } from "../storage/storage.ts";
 import { partSizeFor } from "./upload_volume.ts";
 
-/** Object name of the encrypted catalog copy. */
-export const CATALOG_COPY_NAME = "catalog.sqlite3.age";
-/** Object name of the catalog copy of an unencrypted backup. */
-export const PLAIN_CATALOG_COPY_NAME = "catalog.sqlite3";
-
 /** Copies up to this size go up in one PutObject; larger ones as a multipart upload. */
 const SINGLE_PUT_LIMIT = 16 * 1024 * 1024;
-
-/** The key of a backup's catalog copy in the bucket. */
-export function catalogCopyKey(
-  settings: Pick<BackupSettings, "prefix" | "backupId">,
-  encrypted: boolean,
-): string {
-  return objectKey(settings, encrypted ? CATALOG_COPY_NAME : PLAIN_CATALOG_COPY_NAME);
-}
 
 /** Uploads a snapshot of the catalog to the bucket (encrypted when the backup is). */
 export async function uploadCatalogCopy(catalog: Catalog, storage: Storage): Promise<void> {

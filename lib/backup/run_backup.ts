@@ -6,7 +6,8 @@
  */
 import { createHash } from "node:crypto";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
-import { type BackupSettings, objectKey } from "../catalog/settings.ts";
+import type { BackupSettings } from "../catalog/settings.ts";
+import { backupFolderKey } from "../archive/layout.ts";
 import { planVolumes } from "../archive/plan.ts";
 import { scanSources } from "../archive/scan.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
@@ -124,7 +125,7 @@ export async function abortOrphanUploads(
   settings: BackupSettings,
   log: Logger,
 ): Promise<void> {
-  const folder = `${objectKey(settings, "")}/`;
+  const folder = backupFolderKey(settings);
   for (const upload of await storage.listMultipartUploads(folder)) {
     log.info(`aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`);
     await storage.abortMultipartUpload(upload.key, upload.uploadId);

@@ -5,7 +5,7 @@ export type Compression = "zstd" | "gzip" | "none";
 
 /** Everything needed to run (or resume) one backup. */
 export interface BackupSettings {
-  /** `YYYYMMDD_HHMMSS`, also the folder of the backup in the bucket. */
+  /** `YYYYMMDD_HHMMSS`, also the folder of the backup in the bucket (lib/archive/layout.ts). */
   backupId: string;
   /** Absolute source folders, in the order given. */
   sourceDirs: string[];
@@ -30,35 +30,4 @@ export interface BackupSettings {
   endpoint?: string;
   region?: string;
   profile?: string;
-}
-
-/** The file name extension a volume gets for these settings, e.g. `.tar.zst.age`. */
-export function volumeExtension(settings: Pick<BackupSettings, "compression" | "encrypt">): string {
-  const compressed = { zstd: ".zst", gzip: ".gz", none: "" }[settings.compression];
-  return compressed + (settings.encrypt ? ".age" : "");
-}
-
-/** The name of volume number `index` (from 1), e.g. `000001_output.tar.zst.age`. */
-export function volumeName(
-  settings: Pick<BackupSettings, "compression" | "encrypt" | "baseName">,
-  index: number,
-): string {
-  return `${String(index).padStart(6, "0")}_${settings.baseName}${volumeExtension(settings)}`;
-}
-
-/** The object key of a file of this backup in the bucket: `[PREFIX/]BACKUP_ID/NAME`. */
-export function objectKey(settings: Pick<BackupSettings, "prefix" | "backupId">, name: string) {
-  return [settings.prefix, settings.backupId, name].filter((part) => part !== "").join("/");
-}
-
-/** A backup id for a moment: local time as `YYYYMMDD_HHMMSS`. */
-export function backupIdFor(date: Date): string {
-  const two = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}${two(date.getMonth() + 1)}${two(date.getDate())}_` +
-    `${two(date.getHours())}${two(date.getMinutes())}${two(date.getSeconds())}`;
-}
-
-/** The state database file name of a backup id. */
-export function stateDbName(backupId: string): string {
-  return `${backupId}_backup_statedb.sqlite3`;
 }

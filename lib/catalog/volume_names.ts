@@ -3,26 +3,11 @@
  * (its copy there can be forged) or be edited by hand, and a volume name is joined into local
  * paths (restore's staging folder, decrypt's folder, the work folder of resume): a name like
  * `../../X` would reach outside them. So every name must be one the program makes
- * (lib/catalog/settings.ts): `NNNNNN_NAME[.zst|.gz][.age]`, NAME being OUTPUT_TAR's base name
- * (`backup.tar` by default). It is a single path component: no `/`, no `\`, no control
- * character, and it starts with the volume number, so it can never be `.` or `..`.
+ * (lib/archive/layout.ts): `NNNNNN_NAME[.zst|.gz][.age]`, NAME being OUTPUT_TAR's base name
+ * (`backup.tar` by default), at the key `[PREFIX/]BACKUP_ID/NAME`.
  */
-import { type BackupSettings, objectKey, volumeName } from "./settings.ts";
-
-/** The shape of a volume name, for messages. */
-export const VOLUME_NAME_PATTERN = "NNNNNN_NAME.tar[.zst|.gz][.age]";
-
-// deno-lint-ignore no-control-regex
-const UNSAFE_CHARACTERS = /[/\\\x00-\x1f\x7f]/;
-
-/** Why `name` cannot be a volume name (or a file name of its own), or undefined when it can. */
-export function volumeNameProblem(name: string): string | undefined {
-  if (!/^\d{6,}_./.test(name)) return `it does not have the form ${VOLUME_NAME_PATTERN}`;
-  if (UNSAFE_CHARACTERS.test(name)) {
-    return "it holds a path separator or a control character";
-  }
-  return undefined;
-}
+import { objectKey, volumeName, volumeNameProblem } from "../archive/layout.ts";
+import type { BackupSettings } from "./settings.ts";
 
 /** A volume as far as its naming goes. */
 export interface NamedVolume {

@@ -7,7 +7,8 @@ import type { Catalog } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { lockPath } from "../catalog/lock.ts";
 import { abortOrphanUploads, runBackup } from "../backup/run_backup.ts";
-import { catalogCopyKey, uploadCatalogCopy } from "../backup/catalog_copy.ts";
+import { uploadCatalogCopy } from "../backup/catalog_copy.ts";
+import { catalogCopyKey, isVolumeFileOf } from "../archive/layout.ts";
 import { openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";
 import { StorageError } from "../storage/storage.ts";
@@ -106,9 +107,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
 /** Matches this backup's volume files (and their `.partial` forms) in its work folder. */
 function ownVolumeFiles(settings: BackupSettings): (path: string) => boolean {
   const folder = resolve(settings.workDir);
-  const escaped = settings.baseName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
-  const pattern = new RegExp(`^\\d{6}_${escaped}`);
-  return (path) => dirname(path) === folder && pattern.test(basename(path));
+  return (path) => dirname(path) === folder && isVolumeFileOf(settings.baseName, basename(path));
 }
 
 /** Prints the end-of-run summary and returns 0, or 1 when files were skipped or changed. */

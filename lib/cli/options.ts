@@ -2,6 +2,7 @@
 import { parseSize } from "./format.ts";
 import { UsageError } from "./exit.ts";
 import type { Compression } from "../catalog/settings.ts";
+import { normalizePrefix, prefixProblem } from "../archive/layout.ts";
 
 /** Storage classes S3 accepts for PutObject / CreateMultipartUpload. */
 export const STORAGE_CLASSES = [
@@ -61,9 +62,7 @@ export function countOption(name: string, text: string, max: number): number {
 
 /** Normalizes `--prefix`: no leading or trailing slashes, no empty or `..` segments. */
 export function prefixOption(text: string): string {
-  const prefix = text.replace(/^\/+|\/+$/g, "");
-  if (prefix.split("/").some((part) => part === ".." || part === ".")) {
-    throw new UsageError(`--prefix "${text}" may not contain "." or ".." segments`);
-  }
-  return prefix.replace(/\/{2,}/g, "/");
+  const problem = prefixProblem(text);
+  if (problem) throw new UsageError(`--prefix "${text}" ${problem}`);
+  return normalizePrefix(text);
 }

@@ -6,7 +6,6 @@
 import { uploadCatalogCopy } from "../backup/catalog_copy.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
-import { objectKey } from "../catalog/settings.ts";
 import { errorLine } from "../cli/exit.ts";
 import { formatDuration } from "../cli/format.ts";
 import type { Logger } from "../cli/log.ts";
@@ -46,11 +45,6 @@ export function openBackupStorage(
     },
   );
   return { storage, bucket };
-}
-
-/** The key prefix of everything a backup stores in its bucket: `[PREFIX/]BACKUP_ID/`. */
-export function backupFolderKey(settings: Pick<BackupSettings, "prefix" | "backupId">): string {
-  return `${objectKey(settings, "")}/`;
 }
 
 /** True for a `file:` bucket (a folder on disk, where no storage charges apply). */

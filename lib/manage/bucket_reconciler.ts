@@ -3,11 +3,9 @@
  * at a time (the listing is never held in memory), and says what differs. It decides; the caller
  * updates the catalog and reports.
  */
+import { isCatalogCopyName } from "../archive/layout.ts";
 import type { VolumeRecord } from "../catalog/catalog.ts";
 import type { ObjectInfo } from "../storage/storage.ts";
-
-/** Names of the catalog copy a backup keeps beside its volumes (encrypted, or not). */
-export const CATALOG_COPY_NAMES: readonly string[] = ["catalog.sqlite3.age", "catalog.sqlite3"];
 
 /** One difference between the catalog and the bucket. */
 export type Finding =
@@ -43,7 +41,7 @@ export class BucketReconciler {
     const volume = this.#byKey.get(object.key);
     if (!volume) {
       const name = object.key.slice(this.#folderKey.length);
-      if (object.key.startsWith(this.#folderKey) && CATALOG_COPY_NAMES.includes(name)) {
+      if (object.key.startsWith(this.#folderKey) && isCatalogCopyName(name)) {
         return undefined;
       }
       return { kind: "unknown", key: object.key, size: object.size };

@@ -5,7 +5,7 @@
  */
 import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
-import { volumeNameProblem } from "../catalog/volume_names.ts";
+import { volumeNameProblem } from "../archive/layout.ts";
 import { AgeError } from "../crypto/age.ts";
 import { errorLine, ExitCode } from "../cli/exit.ts";
 import { formatBytes } from "../cli/format.ts";

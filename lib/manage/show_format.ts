@@ -4,6 +4,7 @@ import type { FolderTotal, ListedFile, VolumeTotal } from "../catalog/listing.ts
 import type { BackupSettings } from "../catalog/settings.ts";
 import { formatBytes } from "../cli/format.ts";
 import { quotePath } from "../archive/quote_path.ts";
+import { objectKey } from "../archive/layout.ts";
 
 /** A moment as local `YYYY-MM-DD HH:MM:SS` (like `ls --full-time`, without the zone). */
 export function formatLocalTime(date: Date): string {
@@ -49,9 +50,7 @@ export function headerLines(facts: HeaderFacts): string[] {
   const lines = [
     `backup ${s.backupId}: ${status}`,
     `${label("sources")}${s.sourceDirs.map(quotePath).join(", ")}`,
-    `${label("bucket")}${quotePath(s.bucket)}, folder ${
-      quotePath([s.prefix, s.backupId].filter(Boolean).join("/"))
-    }/`,
+    `${label("bucket")}${quotePath(s.bucket)}, folder ${quotePath(objectKey(s, ""))}/`,
     `${label("volumes")}${s.storageClass}, ${s.compression}, ${encryption}, target ` +
     formatBytes(s.volumeSize),
   ];

@@ -8,8 +8,7 @@
  */
 import { join } from "node:path";
 import { Catalog, CatalogError } from "../catalog/catalog.ts";
-import { stateDbName } from "../catalog/settings.ts";
-import { catalogCopyKey } from "../backup/catalog_copy.ts";
+import { catalogCopyKey, stateDbName } from "../archive/layout.ts";
 import { AgeError, createDecryptStream, NoMatchingIdentityError } from "../crypto/age.ts";
 import { errorLine, UsageError } from "../cli/exit.ts";
 import { abortableSleep, backoffDelay } from "../storage/retry.ts";

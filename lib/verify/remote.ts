@@ -10,8 +10,7 @@
  * keeps. Checking content means downloading (`--local`).
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
-import { objectKey } from "../catalog/settings.ts";
-import { catalogCopyKey } from "../backup/catalog_copy.ts";
+import { backupFolderKey, catalogCopyKey } from "../archive/layout.ts";
 import type { ObjectInfo, Storage } from "../storage/storage.ts";
 import { checkCatalogCopy } from "./catalog_copy.ts";
 import { plural, type VerifyReport } from "./report.ts";
@@ -46,7 +45,7 @@ export async function checkRemoteVolumes(
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, uploaded.length) }, worker));
   uploaded.forEach((volume, index) => checkObject(volume, answers[index], storage, report));
 
-  const folder = `${objectKey(settings, "")}/`;
+  const folder = backupFolderKey(settings);
   const copyKey = catalogCopyKey(settings, catalog.recipients().length > 0);
   const known = new Map(catalog.volumes().map((v) => [v.objectKey, v]));
   let copy = false;

@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
-import { backupIdFor } from "../../lib/catalog/settings.ts";
+import { backupIdFor } from "../../lib/archive/layout.ts";
 import { backupToSandbox, makeSandbox } from "../../testing/sandbox.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { diffTrees, makeTree } from "../../testing/tree.ts";

@@ -1,6 +1,7 @@
 /** Volume names and object keys a catalog may hold (lib/catalog/volume_names.ts). */
 import assert from "node:assert/strict";
-import { volumeNameProblem, volumeNamingProblem } from "../../lib/catalog/volume_names.ts";
+import { volumeNameProblem } from "../../lib/archive/layout.ts";
+import { volumeNamingProblem } from "../../lib/catalog/volume_names.ts";
 
 const SETTINGS = {
   compression: "zstd" as const,

@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { Catalog } from "../../lib/catalog/catalog.ts";
-import { catalogCopyKey } from "../../lib/backup/catalog_copy.ts";
+import { catalogCopyKey } from "../../lib/archive/layout.ts";
 import { createEncryptStream } from "../../lib/crypto/age.ts";
 import { Logger } from "../../lib/cli/log.ts";
 import { decryptFolder } from "../../lib/manage/decrypt.ts";
