@@ -7,7 +7,7 @@ import { countOption } from "../lib/cli/options.ts";
 import { type BackupEstimate, estimateBackup } from "../lib/pricing/backup_estimate.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import { formatDollars } from "../lib/pricing/money.ts";
-import { formatTable } from "../lib/pricing/table.ts";
+import { formatTable } from "../lib/cli/table.ts";
 
 /** Parsed `glacier estimate` options. */
 export interface EstimateCommandOptions {

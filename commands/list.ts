@@ -6,7 +6,7 @@ import { prefixOption } from "../lib/cli/options.ts";
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import { withRetry } from "../lib/storage/retry.ts";
 import type { ObjectInfo, Storage } from "../lib/storage/storage.ts";
-import { formatTable } from "../lib/pricing/table.ts";
+import { formatTable } from "../lib/cli/table.ts";
 import {
   backupIdStarted,
   backupObjectKind,

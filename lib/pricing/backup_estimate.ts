@@ -3,7 +3,8 @@
  * them (or those holding the files `--include` names) with each retrieval tier.
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
-import { compileIncludes, selectFiles } from "./file_selection.ts";
+import { compileIncludes } from "../archive/patterns.ts";
+import { selectFiles } from "./file_selection.ts";
 import {
   classPrices,
   expectedWait,

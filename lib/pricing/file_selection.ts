@@ -1,51 +1,10 @@
 /**
- * Which volumes hold the files that `--include` patterns name, so that an estimate prices only
- * the volumes a restore of those files would thaw. Patterns match archive paths (the absolute
- * path without its leading `/`; an absolute pattern is turned into one):
- * - a plain path (`/home/me/photos`, `home/me/photos`) names that entry and everything below;
- * - a glob with `/` matches the whole archive path, with the syntax of `--exclude`
- *   (lib/archive/glob.ts: `*` and `?` within a name, `**` across folders, `[...]`);
- * - a pattern without `/` (`*.jpg`, `photos`) matches an entry's own name anywhere.
- * A matching folder takes everything below it. Names match whatever their Unicode normal form:
- * `café` typed in NFC (as most systems do) matches `café` stored in NFD (as macOS writes names),
- * and the other way round.
+ * Which volumes hold the files that `--include` patterns name (the pattern language of
+ * lib/archive/patterns.ts), so that an estimate prices only the volumes a restore of those files
+ * would thaw.
  */
 import type { Catalog } from "../catalog/catalog.ts";
-import { globToRegExp } from "../archive/glob.ts";
-
-/** A compiled list of `--include` patterns. */
-export type IncludeMatcher = (archivePath: string) => boolean;
-
-/** Compiles `--include` patterns; an empty list matches everything. */
-export function compileIncludes(patterns: string[]): IncludeMatcher {
-  const tests = patterns.map(compileOne).filter((test) => test !== undefined);
-  if (tests.length === 0) return () => true;
-  return (path) => {
-    const normal = path.normalize("NFC");
-    return tests.some((test) => test(normal));
-  };
-}
-
-/** Compiles one pattern into a test of an archive path in NFC. */
-function compileOne(raw: string): IncludeMatcher | undefined {
-  // The archive path of an absolute pattern: no leading `/`, and a drive `C:/` becomes `C/`.
-  const pattern = raw.normalize("NFC").replaceAll("\\", "/").replace(/\/+$/, "")
-    .replace(/^([A-Za-z]):\//, "$1/").replace(/^(\.?\/)+/, "");
-  if (pattern === "") return undefined;
-  if (!/[*?[]/.test(pattern)) {
-    if (!pattern.includes("/")) return (path) => path.split("/").includes(pattern);
-    return (path) => path === pattern || path.startsWith(`${pattern}/`);
-  }
-  const regex = globToRegExp(pattern);
-  if (!pattern.includes("/")) return (path) => path.split("/").some((name) => regex.test(name));
-  return (path) => {
-    if (regex.test(path)) return true;
-    for (let slash = path.indexOf("/"); slash >= 0; slash = path.indexOf("/", slash + 1)) {
-      if (regex.test(path.slice(0, slash))) return true;
-    }
-    return false;
-  };
-}
+import type { IncludeMatcher } from "../archive/patterns.ts";
 
 /** The files an include list selects, and the volumes holding them. */
 export interface FileSelection {

@@ -1,16 +1,10 @@
 /**
- * Which files a restore wants, from `--include` and `--exclude` patterns on archive paths (the
- * absolute path without its leading `/`, as in the volumes; an absolute pattern is turned into
- * one). Patterns are those of `glacier estimate --include`, so an estimate prices exactly what a
- * restore thaws:
- * - a plain path (`/home/me/docs`, `home/me/docs`) names that entry and everything below it;
- * - a glob with `/` (`home/*\/docs/**`, `**\/*.jpg`) matches the whole archive path: `*` and `?`
- *   within a name, `**` across folders, `[...]` a character class;
- * - a pattern without `/` (`*.jpg`, `node_modules`) matches an entry's own name anywhere.
- * A matching folder takes everything below it. No `--include` means everything; an exclude wins
- * over an include.
+ * Which files a restore wants, from `--include` and `--exclude` patterns on archive paths, in the
+ * pattern language of lib/archive/patterns.ts. Patterns are those of `glacier estimate --include`,
+ * so an estimate prices exactly what a restore thaws. No `--include` means everything; an exclude
+ * wins over an include.
  */
-import { compileIncludes } from "../pricing/file_selection.ts";
+import { compileIncludes } from "../archive/patterns.ts";
 
 /** A compiled selection. */
 export interface Selection {

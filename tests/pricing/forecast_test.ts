@@ -8,9 +8,10 @@ import { Catalog, type NewFile } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
 import { planVolumes } from "../../lib/archive/plan.ts";
 import { forecastBackup, VolumeCounter } from "../../lib/pricing/backup_forecast.ts";
-import { compileIncludes, selectFiles } from "../../lib/pricing/file_selection.ts";
+import { compileIncludes } from "../../lib/archive/patterns.ts";
+import { selectFiles } from "../../lib/pricing/file_selection.ts";
 import { formatDollars } from "../../lib/pricing/money.ts";
-import { formatTable } from "../../lib/pricing/table.ts";
+import { formatTable } from "../../lib/cli/table.ts";
 import { makeTree, randomBytes } from "../../testing/tree.ts";
 
 const MiB = 1024 * 1024;
