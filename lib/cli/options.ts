@@ -3,18 +3,7 @@ import { parseSize } from "./format.ts";
 import { UsageError } from "./exit.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { normalizePrefix, prefixProblem } from "../archive/layout.ts";
-
-/** Storage classes S3 accepts for PutObject / CreateMultipartUpload. */
-export const STORAGE_CLASSES = [
-  "STANDARD",
-  "REDUCED_REDUNDANCY",
-  "STANDARD_IA",
-  "ONEZONE_IA",
-  "INTELLIGENT_TIERING",
-  "GLACIER",
-  "DEEP_ARCHIVE",
-  "GLACIER_IR",
-] as const;
+import { isStorageClass, STORAGE_CLASSES } from "../storage/storage_class.ts";
 
 /** Smallest and largest accepted `--volume-size`. */
 export const MIN_VOLUME_SIZE = 1024 * 1024;
@@ -43,7 +32,7 @@ export function compressionOption(text: string): Compression {
 /** Parses `--storage-class`, case-insensitively. */
 export function storageClassOption(text: string): string {
   const value = text.toUpperCase().replaceAll("-", "_");
-  if (!(STORAGE_CLASSES as readonly string[]).includes(value)) {
+  if (!isStorageClass(value)) {
     throw new UsageError(
       `--storage-class "${text}" is not a storage class (one of ${STORAGE_CLASSES.join(", ")})`,
     );

@@ -1,10 +1,11 @@
 /**
  * The early-deletion charge S3 bills when an object is deleted before its storage class's minimum
  * storage duration (90 days GLACIER and GLACIER_IR, 180 DEEP_ARCHIVE, 30 STANDARD_IA and
- * ONEZONE_IA): the storage of the days left, prorated from the monthly price. Prices come from
- * the shared table in lib/pricing/.
+ * ONEZONE_IA, lib/storage/storage_class.ts): the storage of the days left, prorated from the
+ * monthly price. Prices come from the shared table in lib/pricing/.
  */
 import { earlyDeletionCharge, type PriceTable } from "../pricing/prices.ts";
+import { minimumStorageDays } from "../storage/storage_class.ts";
 
 /** What deleting one object early costs. */
 export interface EarlyDeletion {
@@ -33,7 +34,7 @@ export function earlyDeletion(
   now = new Date(),
 ): EarlyDeletion | undefined {
   if (!Object.hasOwn(prices.classes, storageClass)) return undefined;
-  const minimumDays = prices.classes[storageClass].minimumDays;
+  const minimumDays = minimumStorageDays(storageClass);
   const ageDays = Math.max(0, (now.getTime() - storedSince.getTime()) / DAY_MS);
   if (minimumDays <= 0 || ageDays >= minimumDays) return undefined;
   return {

@@ -5,15 +5,8 @@
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { compileIncludes } from "../archive/patterns.ts";
 import { selectFiles } from "./file_selection.ts";
-import {
-  classPrices,
-  expectedWait,
-  type PriceTable,
-  restoreCost,
-  type RetrievalTier,
-  retrievalTiers,
-  storageCostPerMonth,
-} from "./prices.ts";
+import { type PriceTable, restoreCost, type RetrievalTier, storageCostPerMonth } from "./prices.ts";
+import { minimumStorageDays, thawTiers, thawWait } from "../storage/storage_class.ts";
 
 /** Keeping the volumes of one storage class. */
 export interface StorageEstimate {
@@ -86,15 +79,16 @@ export function estimateBackup(catalog: Catalog, options: EstimateOptions): Back
       bytes,
       perMonth,
       perYear: perMonth * 12,
-      minimumDays: classPrices(storageClass, prices).minimumDays,
+      minimumDays: minimumStorageDays(storageClass),
     };
   });
 
   const restoreOptions: RestoreOption[] = [];
   for (const group of byClass(selected)) {
-    const tiers: (RetrievalTier | undefined)[] = retrievalTiers(group.storageClass, prices);
+    const tiers: (RetrievalTier | undefined)[] = thawTiers(group.storageClass);
     for (const tier of tiers.length > 0 ? tiers : [undefined]) {
-      const wait = expectedWait(group.storageClass, tier);
+      // Defined: the tier is one the class offers, or none for a class readable at once.
+      const wait = thawWait(group.storageClass, tier)!;
       const cost = restoreCost({
         bytes: group.bytes,
         objects: group.volumes,

@@ -13,7 +13,8 @@ import { TAG_SIZE } from "../crypto/aead.ts";
 import { partSizeFor } from "../backup/upload_volume.ts";
 import { formatBytes } from "../cli/format.ts";
 import { formatDollars } from "./money.ts";
-import { classPrices, type PriceTable, storageCostPerMonth, uploadRequestCost } from "./prices.ts";
+import { type PriceTable, storageCostPerMonth, uploadRequestCost } from "./prices.ts";
+import { minimumStorageDays } from "../storage/storage_class.ts";
 
 /** What a backup of some folders would hold. */
 export interface BackupForecast {
@@ -156,7 +157,7 @@ export function forecastLines(
   const partsPerVolume = forecast.volumes === 0 ? 0 : forecast.parts / forecast.volumes;
   const uploads = uploadRequestCost(forecast.volumes, partsPerVolume, storageClass, prices);
   const requests = forecast.parts + 2 * forecast.volumes;
-  const minimumDays = classPrices(storageClass, prices).minimumDays;
+  const minimumDays = minimumStorageDays(storageClass);
   const skipped = forecast.problems > 0 ? `; ${count(forecast.problems)} would be skipped` : "";
   return [
     "dry run: nothing was written or uploaded",

@@ -1,6 +1,7 @@
 /**
  * What S3 charges for a backup: one table of list prices (US East, N. Virginia) and the few cost
- * functions the commands need. Every function takes an optional `PriceTable` (default
+ * functions the commands need. The rules of the classes (which need a thaw, with which tiers, the
+ * minimum storage durations) are not prices: they are in lib/storage/storage_class.ts. Every function takes an optional `PriceTable` (default
  * `DEFAULT_PRICES`; `loadPrices` in `price_file.ts` applies a user's overrides). Prices are US
  * dollars; sizes are bytes; S3 bills a "GB" as 2^30 bytes.
  *
@@ -9,6 +10,7 @@
  */
 import { UsageError } from "../cli/exit.ts";
 import type { RestoreTier } from "../storage/storage.ts";
+import { minimumStorageDays, needsThaw, thawTiers } from "../storage/storage_class.ts";
 
 /** One gigabyte as S3 bills it: 2^30 bytes. */
 export const GB = 1024 ** 3;
@@ -39,13 +41,11 @@ export interface ClassPrices {
   retrievalPerGb: number;
   /** Monthly monitoring and automation fee per 1,000 objects (Intelligent-Tiering). */
   monitoringPer1000Objects: number;
-  /** Minimum storage duration: deleting earlier is charged as if stored this many days. */
-  minimumDays: number;
   /** Objects smaller than this are billed as this size (the IA and Instant Retrieval classes). */
   minimumObjectBytes: number;
   /**
-   * Retrieval tiers of classes that must be restored (thawed) before a download; empty for
-   * classes that are readable at once. Those with tiers also carry the per-object overhead.
+   * Prices of the retrieval tiers of a class that must be thawed before a download (which tiers
+   * a class offers is in lib/storage/storage_class.ts); empty for classes readable at once.
    */
   restoreTiers: Partial<Record<RetrievalTier, TierPrices>>;
 }
@@ -85,7 +85,6 @@ export const DEFAULT_PRICES: PriceTable = {
       putPer1000: 0.005,
       getPer1000: 0.0004,
       retrievalPerGb: 0,
-      minimumDays: 0,
       minimumObjectBytes: 0,
     },
     // Frequent Access tier; objects under 128 KB are not monitored (not modelled here).
@@ -96,7 +95,6 @@ export const DEFAULT_PRICES: PriceTable = {
       getPer1000: 0.0004,
       retrievalPerGb: 0,
       monitoringPer1000Objects: 0.0025,
-      minimumDays: 0,
       minimumObjectBytes: 0,
     },
     STANDARD_IA: {
@@ -105,7 +103,6 @@ export const DEFAULT_PRICES: PriceTable = {
       putPer1000: 0.01,
       getPer1000: 0.001,
       retrievalPerGb: 0.01,
-      minimumDays: 30,
       minimumObjectBytes: 128 * KiB,
     },
     ONEZONE_IA: {
@@ -114,7 +111,6 @@ export const DEFAULT_PRICES: PriceTable = {
       putPer1000: 0.01,
       getPer1000: 0.001,
       retrievalPerGb: 0.01,
-      minimumDays: 30,
       minimumObjectBytes: 128 * KiB,
     },
     GLACIER_IR: {
@@ -123,7 +119,6 @@ export const DEFAULT_PRICES: PriceTable = {
       putPer1000: 0.02,
       getPer1000: 0.01,
       retrievalPerGb: 0.03,
-      minimumDays: 90,
       minimumObjectBytes: 128 * KiB,
     },
     // S3 Glacier Flexible Retrieval. Bulk retrievals have been free since late 2021.
@@ -133,7 +128,6 @@ export const DEFAULT_PRICES: PriceTable = {
       getPer1000: 0.0004,
       retrievalPerGb: 0,
       monitoringPer1000Objects: 0,
-      minimumDays: 90,
       minimumObjectBytes: 0,
       restoreTiers: {
         Expedited: { perGb: 0.03, per1000Requests: 10 },
@@ -147,7 +141,6 @@ export const DEFAULT_PRICES: PriceTable = {
       getPer1000: 0.0004,
       retrievalPerGb: 0,
       monitoringPer1000Objects: 0,
-      minimumDays: 180,
       minimumObjectBytes: 0,
       restoreTiers: {
         Standard: { perGb: 0.02, per1000Requests: 0.1 },
@@ -161,7 +154,6 @@ export const DEFAULT_PRICES: PriceTable = {
       putPer1000: 0.005,
       getPer1000: 0.0004,
       retrievalPerGb: 0,
-      minimumDays: 0,
       minimumObjectBytes: 0,
     },
   },
@@ -178,17 +170,6 @@ export function classPrices(storageClass: string, prices = DEFAULT_PRICES): Clas
   return found;
 }
 
-/** The retrieval tiers of a class, cheapest last; empty when objects are readable at once. */
-export function retrievalTiers(storageClass: string, prices = DEFAULT_PRICES): RetrievalTier[] {
-  const tiers = classPrices(storageClass, prices).restoreTiers;
-  return (["Expedited", "Standard", "Bulk"] as const).filter((tier) => tiers[tier] !== undefined);
-}
-
-/** True when objects of the class must be restored (thawed) before they can be downloaded. */
-export function needsRestore(storageClass: string, prices = DEFAULT_PRICES): boolean {
-  return retrievalTiers(storageClass, prices).length > 0;
-}
-
 /**
  * Monthly storage cost of `objects` objects holding `bytes` bytes in all: the bytes at the
  * class's rate (at least the class's minimum object size per object, applied to the total), plus
@@ -203,7 +184,7 @@ export function storageCostPerMonth(
   const p = classPrices(storageClass, prices);
   const billed = Math.max(bytes, objects * p.minimumObjectBytes);
   let cost = (billed / GB) * p.storagePerGbMonth;
-  if (needsRestore(storageClass, prices)) {
+  if (needsThaw(storageClass)) {
     const overhead = prices.archiveOverhead;
     const standardRate = classPrices("STANDARD", prices).storagePerGbMonth;
     cost += objects *
@@ -264,7 +245,7 @@ export function restoreCost(input: RestoreCostInput, prices = DEFAULT_PRICES): R
   let retrieval = gb * p.retrievalPerGb;
   let requests = gets;
   let temporaryCopy = 0;
-  if (needsRestore(input.storageClass, prices)) {
+  if (needsThaw(input.storageClass)) {
     const tier = tierPrices(input.storageClass, input.tier, prices);
     retrieval = gb * tier.perGb;
     requests += (input.objects / 1000) * tier.per1000Requests;
@@ -286,7 +267,7 @@ function tierPrices(
   tier: RetrievalTier | undefined,
   prices: PriceTable,
 ): TierPrices {
-  const offered = retrievalTiers(storageClass, prices);
+  const offered = thawTiers(storageClass);
   const found = tier === undefined
     ? undefined
     : classPrices(storageClass, prices).restoreTiers[tier];
@@ -301,7 +282,8 @@ function tierPrices(
 
 /**
  * The charge for deleting `bytes` of `storageClass` that have been stored `ageDays` days: the
- * storage of the days left to the class's minimum duration (a month counted as 30 days).
+ * storage of the days left to the class's minimum duration (lib/storage/storage_class.ts; a month
+ * counted as 30 days).
  */
 export function earlyDeletionCharge(
   bytes: number,
@@ -310,45 +292,6 @@ export function earlyDeletionCharge(
   prices = DEFAULT_PRICES,
 ): number {
   const p = classPrices(storageClass, prices);
-  const daysLeft = Math.max(0, p.minimumDays - Math.max(0, ageDays));
+  const daysLeft = Math.max(0, minimumStorageDays(storageClass) - Math.max(0, ageDays));
   return (bytes / GB) * p.storagePerGbMonth * (daysLeft / 30);
-}
-
-/** How long a restore takes, as S3 documents it. */
-export interface ExpectedWait {
-  /** Shortest typical wait, in minutes. */
-  minMinutes: number;
-  /** Longest typical wait, in minutes (what to plan for). */
-  maxMinutes: number;
-  /** E.g. `3-5 h`, `within 48 h`, `none`. */
-  text: string;
-}
-
-const WAITS: Record<string, Partial<Record<RetrievalTier, ExpectedWait>>> = {
-  GLACIER: {
-    Expedited: { minMinutes: 1, maxMinutes: 5, text: "1-5 min" },
-    Standard: { minMinutes: 180, maxMinutes: 300, text: "3-5 h" },
-    Bulk: { minMinutes: 300, maxMinutes: 720, text: "5-12 h" },
-  },
-  DEEP_ARCHIVE: {
-    Standard: { minMinutes: 0, maxMinutes: 720, text: "within 12 h" },
-    Bulk: { minMinutes: 0, maxMinutes: 2880, text: "within 48 h" },
-  },
-};
-
-/**
- * The typical wait for a restore of `storageClass` with `tier`; no wait (`none`) for classes that
- * are readable at once. A usage error for a tier the class does not offer.
- */
-export function expectedWait(storageClass: string, tier?: RetrievalTier): ExpectedWait {
-  const waits = Object.hasOwn(WAITS, storageClass) ? WAITS[storageClass] : undefined;
-  if (!waits) return { minMinutes: 0, maxMinutes: 0, text: "none" };
-  const wait = tier === undefined ? undefined : waits[tier];
-  if (!wait) {
-    throw new UsageError(
-      `${storageClass} is restored with tier ${Object.keys(waits).join(", ")}` +
-        (tier === undefined ? "; no tier given" : `, not ${tier}`),
-    );
-  }
-  return wait;
 }

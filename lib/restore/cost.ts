@@ -1,18 +1,14 @@
 /**
  * What thawing and downloading the volumes of a restore costs and how long it takes, from the
- * price table in lib/pricing/prices.ts, as lines to show before anything is requested.
+ * price table in lib/pricing/prices.ts and the class rules in lib/storage/storage_class.ts, as
+ * lines to show before anything is requested.
  */
 import { formatBytes } from "../cli/format.ts";
 import { UsageError } from "../cli/exit.ts";
 import { formatDollars } from "../pricing/money.ts";
-import {
-  DEFAULT_PRICES,
-  expectedWait,
-  type PriceTable,
-  restoreCost,
-  retrievalTiers,
-} from "../pricing/prices.ts";
+import { DEFAULT_PRICES, type PriceTable, restoreCost } from "../pricing/prices.ts";
 import type { RestoreTier } from "../storage/storage.ts";
+import { thawTiers, thawWait } from "../storage/storage_class.ts";
 
 /** A volume to be thawed, as the bucket reports it. */
 export interface ThawItem {
@@ -39,18 +35,9 @@ export interface ThawEstimate {
 }
 
 /** Throws a UsageError when a class among `classes` does not offer `tier`. */
-export function checkTier(
-  classes: Iterable<string>,
-  tier: RestoreTier,
-  prices: PriceTable = DEFAULT_PRICES,
-): void {
+export function checkTier(classes: Iterable<string>, tier: RestoreTier): void {
   for (const storageClass of new Set(classes)) {
-    let offered: RestoreTier[];
-    try {
-      offered = retrievalTiers(storageClass, prices);
-    } catch {
-      continue;
-    }
+    const offered = thawTiers(storageClass);
     if (offered.length > 0 && !offered.includes(tier)) {
       throw new UsageError(
         `--tier ${tier.toLowerCase()} is not offered for ${storageClass}: use ` +
@@ -98,8 +85,8 @@ export function estimateThaw(
       estimate.transfer += cost.transfer;
       estimate.temporaryCopy += cost.temporaryCopy;
       estimate.total += cost.total;
-      const wait = expectedWait(storageClass, tier);
-      if (wait.maxMinutes > longest) {
+      const wait = thawWait(storageClass, tier);
+      if (wait && wait.maxMinutes > longest) {
         longest = wait.maxMinutes;
         estimate.wait = wait.text;
       }

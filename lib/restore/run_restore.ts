@@ -165,7 +165,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
   let thawing = survey.thawing;
   if (survey.frozen.length > 0) {
     const prices = await loadPrices(run.pricesFile);
-    checkTier(survey.frozen.map((t) => t.storageClass), run.tier, prices);
+    checkTier(survey.frozen.map((t) => t.storageClass), run.tier);
     const frozen = survey.frozen.map((t) => ({ storageClass: t.storageClass, size: t.size }));
     const estimate = estimateThaw(frozen, run.tier, run.days, prices);
     for (const line of describeEstimate(estimate, run.tier, run.days, prices)) log.info(line);

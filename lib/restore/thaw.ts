@@ -5,7 +5,7 @@
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { recordThawRequest } from "../catalog/restore_state.ts";
-import { needsRestore } from "../pricing/prices.ts";
+import { needsThaw } from "../storage/storage_class.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";
 
 /**
@@ -23,15 +23,6 @@ export interface VolumeStatus {
   size: number;
 }
 
-/** True for storage classes whose objects must be thawed before a download. */
-export function isArchiveClass(storageClass: string): boolean {
-  try {
-    return needsRestore(storageClass);
-  } catch {
-    return storageClass === "GLACIER" || storageClass === "DEEP_ARCHIVE";
-  }
-}
-
 /**
  * Looks a volume up in the bucket. In a folder bucket (`file:`) nothing is ever archived,
  * whatever class was recorded.
@@ -46,7 +37,7 @@ export async function volumeStatus(
     return { readiness: "absent", storageClass: volume.storageClass, size: volume.size ?? 0 };
   }
   let readiness: Readiness = "ready";
-  if (!folderBucket && isArchiveClass(info.storageClass)) {
+  if (!folderBucket && needsThaw(info.storageClass)) {
     readiness = info.restore === "restored"
       ? "ready"
       : info.restore === "in-progress"

@@ -4,14 +4,17 @@ import {
   classPrices,
   DEFAULT_PRICES,
   earlyDeletionCharge,
-  expectedWait,
   GB,
-  needsRestore,
   restoreCost,
-  retrievalTiers,
   storageCostPerMonth,
   uploadRequestCost,
 } from "../../lib/pricing/prices.ts";
+import {
+  minimumStorageDays,
+  needsThaw,
+  thawTiers,
+  thawWait,
+} from "../../lib/storage/storage_class.ts";
 import { UsageError } from "../../lib/cli/exit.ts";
 
 /** Asserts two dollar amounts agree to a millionth of a cent. */
@@ -35,13 +38,13 @@ Deno.test("the table holds every class S3 accepts, with the us-east-1 list price
     DEEP_ARCHIVE: 0.00099,
     REDUCED_REDUNDANCY: 0.024,
   });
-  assert.deepEqual(retrievalTiers("GLACIER"), ["Expedited", "Standard", "Bulk"]);
-  assert.deepEqual(retrievalTiers("DEEP_ARCHIVE"), ["Standard", "Bulk"]);
-  assert.deepEqual(retrievalTiers("GLACIER_IR"), []);
-  assert.equal(needsRestore("DEEP_ARCHIVE"), true);
-  assert.equal(needsRestore("STANDARD_IA"), false);
+  assert.deepEqual(thawTiers("GLACIER"), ["Expedited", "Standard", "Bulk"]);
+  assert.deepEqual(thawTiers("DEEP_ARCHIVE"), ["Standard", "Bulk"]);
+  assert.deepEqual(thawTiers("GLACIER_IR"), []);
+  assert.equal(needsThaw("DEEP_ARCHIVE"), true);
+  assert.equal(needsThaw("STANDARD_IA"), false);
   assert.deepEqual(
-    ["STANDARD_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"].map((c) => classPrices(c).minimumDays),
+    ["STANDARD_IA", "GLACIER_IR", "GLACIER", "DEEP_ARCHIVE"].map((c) => minimumStorageDays(c)),
     [30, 90, 90, 180],
   );
 });
@@ -133,7 +136,8 @@ Deno.test("a tier the class does not offer is a usage error naming the tiers it 
       /DEEP_ARCHIVE.*Standard, Bulk.*not Expedited/.test(error.message),
   );
   assert.throws(() => restoreCost({ bytes: GB, objects: 1, storageClass: "GLACIER" }), UsageError);
-  assert.throws(() => expectedWait("DEEP_ARCHIVE", "Expedited"), UsageError);
+  assert.equal(thawWait("DEEP_ARCHIVE", "Expedited"), undefined);
+  assert.equal(thawWait("GLACIER"), undefined);
 });
 
 Deno.test("early deletion charges the storage of the days left to the minimum duration", () => {
@@ -146,19 +150,19 @@ Deno.test("early deletion charges the storage of the days left to the minimum du
 });
 
 Deno.test("expected waits follow the S3 documentation", () => {
-  assert.deepEqual(expectedWait("DEEP_ARCHIVE", "Standard"), {
+  assert.deepEqual(thawWait("DEEP_ARCHIVE", "Standard"), {
     minMinutes: 0,
     maxMinutes: 12 * 60,
     text: "within 12 h",
   });
-  assert.equal(expectedWait("DEEP_ARCHIVE", "Bulk").maxMinutes, 48 * 60);
-  assert.deepEqual(expectedWait("GLACIER", "Expedited"), {
+  assert.equal(thawWait("DEEP_ARCHIVE", "Bulk")!.maxMinutes, 48 * 60);
+  assert.deepEqual(thawWait("GLACIER", "Expedited"), {
     minMinutes: 1,
     maxMinutes: 5,
     text: "1-5 min",
   });
-  assert.equal(expectedWait("GLACIER", "Standard").text, "3-5 h");
-  assert.equal(expectedWait("GLACIER", "Bulk").text, "5-12 h");
-  assert.equal(expectedWait("STANDARD").text, "none");
-  assert.equal(expectedWait("GLACIER_IR", "Bulk").maxMinutes, 0);
+  assert.equal(thawWait("GLACIER", "Standard")!.text, "3-5 h");
+  assert.equal(thawWait("GLACIER", "Bulk")!.text, "5-12 h");
+  assert.equal(thawWait("STANDARD")!.text, "none");
+  assert.equal(thawWait("GLACIER_IR", "Bulk")!.maxMinutes, 0);
 });
