@@ -16,7 +16,7 @@ import type { BackupProgress } from "../cli/progress.ts";
 import { formatBytes } from "../cli/format.ts";
 import { buildVolume, localVolumePath } from "./build_volume.ts";
 import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
-import { Slots, WorkQueue } from "./work_queue.ts";
+import { Slots, WorkQueue } from "../memory/concurrency.ts";
 import { CompressorPool } from "../archive/compress_pool.ts";
 import { crashPoint } from "../cli/crash_point.ts";
 import { quotePath } from "../archive/quote_path.ts";

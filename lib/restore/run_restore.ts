@@ -12,7 +12,7 @@ import {
   finishRestoreJob,
   openRestoreJob,
 } from "../catalog/restore_state.ts";
-import { WorkQueue } from "../backup/work_queue.ts";
+import { mapLimit, WorkQueue } from "../memory/concurrency.ts";
 import { ExitCode, UsageError } from "../cli/exit.ts";
 import { formatBytes } from "../cli/format.ts";
 import type { Logger } from "../cli/log.ts";
@@ -26,7 +26,7 @@ import { isVolumeFailure, restoreVolume, type VolumeRestoreContext } from "./res
 import { runningAsRoot } from "./ownership.ts";
 import { RestoreWriter } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
-import { mapLimit, requestThaw, volumeStatus } from "./thaw.ts";
+import { requestThaw, volumeStatus } from "./thaw.ts";
 import { type ThawingVolume, waitForThaws } from "./wait_thaw.ts";
 import { quotePath } from "../archive/quote_path.ts";
 

@@ -10,7 +10,8 @@ import type { Logger } from "../cli/log.ts";
 import { abortableSleep } from "../storage/retry.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";
 import type { VolumePlan } from "./plan.ts";
-import { mapLimit, pollIntervalMs, requestThaw, volumeStatus } from "./thaw.ts";
+import { mapLimit } from "../memory/concurrency.ts";
+import { pollIntervalMs, requestThaw, volumeStatus } from "./thaw.ts";
 
 /** A volume being thawed, with the class the bucket reports for it. */
 export interface ThawingVolume {

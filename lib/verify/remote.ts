@@ -11,6 +11,7 @@
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { backupFolderKey, catalogCopyKey } from "../archive/layout.ts";
+import { mapLimit } from "../memory/concurrency.ts";
 import type { ObjectInfo, Storage } from "../storage/storage.ts";
 import { checkCatalogCopy } from "./catalog_copy.ts";
 import { plural, type VerifyReport } from "./report.ts";
@@ -33,16 +34,10 @@ export async function checkRemoteVolumes(
   const settings = catalog.settings();
   const uploaded = catalog.volumes().filter((v) => v.state === "uploaded");
   // Several HeadObject requests at once, findings reported in volume order.
-  const answers: (ObjectInfo | undefined)[] = new Array(uploaded.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < uploaded.length) {
-      signal?.throwIfAborted();
-      const index = next++;
-      answers[index] = await storage.headObject(uploaded[index].objectKey);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, uploaded.length) }, worker));
+  const answers = await mapLimit(uploaded, CONCURRENCY, async (volume) => {
+    signal?.throwIfAborted();
+    return await storage.headObject(volume.objectKey);
+  });
   uploaded.forEach((volume, index) => checkObject(volume, answers[index], storage, report));
 
   const folder = backupFolderKey(settings);

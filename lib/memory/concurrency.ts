@@ -1,4 +1,9 @@
-/** Small concurrency primitives for the backup pipeline. */
+/**
+ * Small concurrency primitives of the backup and restore pipelines: a work queue, a counter of
+ * free slots (room for volumes on local disk), and a bounded map. They sit in the lowest layer
+ * (beside the buffer handling, the other budget of the machine's resources) so that every flow
+ * can use them.
+ */
 
 /** A FIFO that producers push to and consumers await; `close()` ends it once drained. */
 export class WorkQueue<T> {
@@ -63,4 +68,22 @@ export class Slots {
     if (waiter) waiter();
     else this.#free++;
   }
+}
+
+/** Runs `fn` over `items` with at most `limit` calls at once; results in item order. */
+export async function mapLimit<T, R>(
+  items: T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await fn(items[index]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
