@@ -6,6 +6,7 @@ import type { BackupSettings, Compression } from "../lib/catalog/settings.ts";
 import { backupFolderKey, backupIdFor, stateDbName } from "../lib/archive/layout.ts";
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import type { Storage } from "../lib/storage/storage.ts";
+import { exists } from "../lib/storage/exists.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/cli/backup_session.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
@@ -223,15 +224,6 @@ async function newStateDbPath(options: BackupOptions): Promise<{ backupId: strin
       (storage !== undefined && await folderInUse(storage, options.prefix, backupId));
     if (!taken) return { backupId, path };
     await new Promise((r) => setTimeout(r, 1000));
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 

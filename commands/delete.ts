@@ -4,6 +4,7 @@ import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
+import { terminalConfirm } from "../lib/cli/confirm.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import {
@@ -82,6 +83,7 @@ export async function deleteCommandRun(options: DeleteOptions): Promise<number> 
           chargesApply: !isFolderBucket(bucket),
           prices,
           log,
+          confirm: terminalConfirm(),
         });
       } catch (error) {
         if (error instanceof UsageError) throw error;

@@ -15,7 +15,7 @@ import { withCommandLog } from "../lib/cli/command_log.ts";
 import { countOption, prefixOption } from "../lib/cli/options.ts";
 import { isFolderBucket, openRestoreStorage } from "../lib/restore/open_storage.ts";
 import { fetchCatalogCopy } from "../lib/restore/catalog_copy_fetch.ts";
-import { askYesNo } from "../lib/restore/confirm.ts";
+import { terminalConfirm } from "../lib/cli/confirm.ts";
 import { runRestore } from "../lib/restore/run_restore.ts";
 import { compileSelection } from "../lib/restore/selection.ts";
 import { type RestoreTier, StorageError } from "../lib/storage/storage.ts";
@@ -240,7 +240,7 @@ async function restoreFromCatalog(
     log,
     signal,
     // Ctrl-C at the question stops the run (the signal listener is already in place).
-    confirm: Deno.stdin.isTerminal() ? (question) => askYesNo(question, { signal }) : undefined,
+    confirm: terminalConfirm(signal),
   });
 }
 

@@ -11,6 +11,7 @@ import { volumeNamingProblem } from "./volume_names.ts";
 
 import { CatalogError } from "./errors.ts";
 import { StateDbLock } from "./lock.ts";
+import { existsSync } from "../storage/exists.ts";
 import { openPrivateCopy, openReadOnly, openWritable } from "./open_db.ts";
 
 export { CatalogError };
@@ -162,9 +163,9 @@ export class Catalog {
   ): Catalog {
     const temp = `${path}.creating`;
     try {
-      if (exists(path)) throw new Deno.errors.AlreadyExists("file exists");
+      if (existsSync(path)) throw new Deno.errors.AlreadyExists("file exists");
       for (const stale of [temp, `${temp}-wal`, `${temp}-shm`]) {
-        if (exists(stale)) Deno.removeSync(stale);
+        if (existsSync(stale)) Deno.removeSync(stale);
       }
       Deno.writeFileSync(temp, new Uint8Array(0), { createNew: true, mode: 0o600 });
     } catch (error) {
@@ -645,15 +646,6 @@ export function volumeFromRow(r: Row): VolumeRecord {
     uploadId: r.upload_id as string | null,
     partSize: r.part_size as number | null,
   };
-}
-
-function exists(path: string): boolean {
-  try {
-    Deno.lstatSync(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 function describe(error: unknown): string {

@@ -12,7 +12,6 @@ import { formatDollars } from "../pricing/money.ts";
 import type { PriceTable } from "../pricing/prices.ts";
 import type { Storage } from "../storage/storage.ts";
 import { refreshCatalogCopy } from "./backup_storage.ts";
-import { confirm, type Prompter, terminalPrompter } from "./confirm.ts";
 import { type EarlyDeletion, earlyDeletion } from "./early_deletion.ts";
 import { plural } from "./show_format.ts";
 import { quotePath } from "../archive/quote_path.ts";
@@ -29,7 +28,8 @@ export interface DeleteRun {
   chargesApply: boolean;
   prices: PriceTable;
   log: Logger;
-  prompter?: Prompter;
+  /** Asks the user (yes: true); absent when there is no terminal to ask on. */
+  confirm?: (question: string) => Promise<boolean>;
 }
 
 /** One volume to delete, with what the store says about it. */
@@ -100,9 +100,16 @@ export async function deleteVolumes(run: DeleteRun): Promise<number> {
   }
   const question = `delete ${plural(targets.length, "volume")} (${formatBytes(bytes)}) from ` +
     `${storage.description}? This cannot be undone.`;
-  if (!run.assumeYes && !await confirm(question, "--yes", run.prompter ?? terminalPrompter)) {
-    log.info("nothing was deleted");
-    return ExitCode.Ok;
+  if (!run.assumeYes) {
+    if (!run.confirm) {
+      throw new UsageError(
+        "refusing to go on without confirmation: standard input is not a terminal (use --yes)",
+      );
+    }
+    if (!await run.confirm(question)) {
+      log.info("nothing was deleted");
+      return ExitCode.Ok;
+    }
   }
 
   try {

@@ -11,6 +11,7 @@ import { Catalog, CatalogError } from "../catalog/catalog.ts";
 import { catalogCopyKey, stateDbName } from "../archive/layout.ts";
 import { AgeError, createDecryptStream, NoMatchingIdentityError } from "../crypto/age.ts";
 import { errorLine, UsageError } from "../cli/exit.ts";
+import { exists } from "../storage/exists.ts";
 import { abortableSleep, backoffDelay } from "../storage/retry.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 
@@ -157,15 +158,5 @@ function checkCatalog(
     if (found !== backupId) throw fail(`${what} belongs to backup ${found}, not ${backupId}`);
   } finally {
     catalog.close();
-  }
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.lstat(path);
-    return true;
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return false;
-    throw error;
   }
 }

@@ -2,12 +2,14 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
+import { askYesNo } from "../../lib/cli/confirm.ts";
 import { Logger } from "../../lib/cli/log.ts";
 import { parseDeleteOptions } from "../../commands/delete.ts";
 import { deleteVolumes } from "../../lib/manage/delete.ts";
 import { earlyDeletion } from "../../lib/manage/early_deletion.ts";
 import { DEFAULT_PRICES } from "../../lib/pricing/prices.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
+import { typedInput } from "../../testing/bytes.ts";
 import { runCli } from "../../testing/run_cli.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { backupToFolder, readCatalog, sandbox, withMotoBucket } from "./helpers.ts";
@@ -137,13 +139,14 @@ Deno.test("delete asks on a terminal: no keeps everything, yes deletes", async (
         chargesApply: false,
         prices: DEFAULT_PRICES,
         log: Logger.terminalOnly(),
-        prompter: {
-          interactive: () => true,
-          ask: (question) => {
-            questions.push(question);
-            return Promise.resolve(answer);
-          },
-        },
+        // The terminal's own question, typed into and read off.
+        confirm: (question) =>
+          askYesNo(question, {
+            input: typedInput(`${answer}\n`),
+            output: {
+              writeSync: (bytes) => (questions.push(new TextDecoder().decode(bytes)), bytes.length),
+            },
+          }),
       });
     try {
       assert.equal(await run("n"), 0);

@@ -13,7 +13,8 @@ import { DatabaseSync } from "node:sqlite";
 import { diffTrees } from "../../testing/tree.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { volumeTar } from "../../lib/archive/volume_tar.ts";
-import { askYesNo, type LineSource } from "../../lib/restore/confirm.ts";
+import { askYesNo, type LineSource } from "../../lib/cli/confirm.ts";
+import { typedInput } from "../../testing/bytes.ts";
 import { withFolderBucket } from "./helpers.ts";
 
 /**
@@ -201,20 +202,9 @@ Deno.test("Ctrl-C before the question is answered rejects it with the abort reas
 });
 
 Deno.test("the question still reads a yes or a no when not interrupted", async () => {
-  const answering = (text: string): LineSource => {
-    const bytes = new TextEncoder().encode(text);
-    let at = 0;
-    return {
-      read: (buffer) => {
-        if (at >= bytes.length) return Promise.resolve(null);
-        buffer[0] = bytes[at++];
-        return Promise.resolve(1);
-      },
-    };
-  };
   const signal = new AbortController().signal;
-  assert.equal(await askYesNo("go?", { signal, input: answering("yes\n"), output: quiet }), true);
-  assert.equal(await askYesNo("go?", { signal, input: answering("n\n"), output: quiet }), false);
+  assert.equal(await askYesNo("go?", { signal, input: typedInput("yes\n"), output: quiet }), true);
+  assert.equal(await askYesNo("go?", { signal, input: typedInput("n\n"), output: quiet }), false);
 });
 
 Deno.test("restore warnings quote names with a newline or a terminal escape", async () => {

@@ -1,4 +1,7 @@
-/** Asking the person at the terminal before money is spent. */
+/**
+ * Asking the person at the terminal before something that costs money or cannot be undone. Flows
+ * take the question as a callback (`Confirm`), absent when there is no terminal to ask on.
+ */
 
 /** Something lines can be read from, like `Deno.stdin`. */
 export interface LineSource {
@@ -13,6 +16,17 @@ export interface AskOptions {
   input?: LineSource;
   /** Default: `Deno.stderr`. */
   output?: { writeSync(bytes: Uint8Array): number };
+}
+
+/** Asks a yes/no question; resolves to true for yes. */
+export type Confirm = (question: string) => Promise<boolean>;
+
+/**
+ * The confirmation of this terminal: `askYesNo` on stdin and stderr, stopped by `signal`; undefined
+ * when stdin is not a terminal (nobody could answer).
+ */
+export function terminalConfirm(signal?: AbortSignal): Confirm | undefined {
+  return Deno.stdin.isTerminal() ? (question) => askYesNo(question, { signal }) : undefined;
 }
 
 /**
