@@ -3,7 +3,8 @@ import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { AgeError, parseIdentityFile } from "../lib/crypto/age.ts";
-import { ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { decryptFolder } from "../lib/manage/decrypt.ts";
 

@@ -2,7 +2,8 @@
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";

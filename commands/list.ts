@@ -1,7 +1,8 @@
 /** `glacier list --bucket B`: the backups in a bucket, from one streamed listing of its keys. */
 import { Command } from "commander";
-import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
-import { formatBytes, formatDuration } from "../lib/cli/format.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { errorLine, UsageError } from "../lib/archive/errors.ts";
+import { formatBytes, formatDuration } from "../lib/archive/units.ts";
 import { prefixOption } from "../lib/cli/options.ts";
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import { withRetry } from "../lib/storage/retry.ts";

@@ -2,7 +2,8 @@
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { errorLine, ExitCode } from "../lib/cli/exit.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { errorLine } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
 import {

@@ -12,12 +12,12 @@ import { scanSources } from "../archive/scan.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import type { Logger } from "../cli/log.ts";
 import type { BackupProgress } from "../cli/progress.ts";
-import { formatBytes } from "../cli/format.ts";
+import { formatBytes } from "../archive/units.ts";
 import { buildVolume, localVolumePath } from "./build_volume.ts";
 import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "./work_queue.ts";
 import { CompressorPool } from "../archive/compress_pool.ts";
-import { crashPoint } from "../cli/crash_point.ts";
+import { crashPoint } from "./crash_point.ts";
 import { quotePath } from "../archive/quote_path.ts";
 
 /** What a backup run needs besides its catalog. */

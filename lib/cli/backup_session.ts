@@ -12,8 +12,9 @@ import { openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";
 import { StorageError } from "../storage/storage.ts";
 import { BackupProgress, ProgressDisplay } from "./progress.ts";
-import { errorLine, ExitCode } from "./exit.ts";
-import { formatBytes, formatDuration } from "./format.ts";
+import { ExitCode } from "./exit.ts";
+import { errorLine } from "../archive/errors.ts";
+import { formatBytes, formatDuration } from "../archive/units.ts";
 import type { Logger } from "./log.ts";
 import { quotePath } from "../archive/quote_path.ts";
 

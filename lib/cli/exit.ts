@@ -1,6 +1,10 @@
 /** Exit codes and the errors that map onto them. */
 import { CatalogError } from "../catalog/catalog.ts";
 import { AgeError } from "../crypto/errors.ts";
+import { UsageError } from "../archive/errors.ts";
+
+/** The one-line description of a failure, for main.ts (which only talks to the terminal layer). */
+export { errorLine } from "../archive/errors.ts";
 
 /** The program's exit codes (DESIGN.md). */
 export const ExitCode = {
@@ -14,26 +18,12 @@ export const ExitCode = {
   Failed: 3,
 } as const;
 
-/** Bad command-line usage or input: exit code 2, one line, no stack trace. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
 /** A failure that has already been explained to the user; carries its exit code. */
 export class ExitError extends Error {
   override name = "ExitError";
   constructor(readonly code: number, message: string) {
     super(message);
   }
-}
-
-/** One line describing any thrown value, without a stack trace. */
-export function errorLine(error: unknown): string {
-  if (error instanceof Error) {
-    const text = error.message.split("\n")[0].trim();
-    return text === "" ? error.name : text;
-  }
-  return String(error);
 }
 
 /**

@@ -1,6 +1,6 @@
 /** Validation of command-line values shared by several commands. */
-import { parseSize } from "./format.ts";
-import { UsageError } from "./exit.ts";
+import { parseSize } from "../archive/units.ts";
+import { UsageError } from "../archive/errors.ts";
 import type { Compression } from "../catalog/settings.ts";
 
 /** Storage classes S3 accepts for PutObject / CreateMultipartUpload. */

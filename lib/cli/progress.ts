@@ -2,7 +2,7 @@
  * Progress of a long run: counters the backup updates, and a display that shows them as one
  * refreshing line on a terminal or as a plain line every so often otherwise (cron, logs).
  */
-import { formatBytes, formatDuration } from "./format.ts";
+import { formatBytes, formatDuration } from "../archive/units.ts";
 import type { Logger } from "./log.ts";
 
 /** Counters of a backup run; the pipeline writes them, the display reads them. */

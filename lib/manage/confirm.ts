@@ -1,5 +1,5 @@
 /** Asking the person at the terminal before something that cannot be undone. */
-import { UsageError } from "../cli/exit.ts";
+import { UsageError } from "../archive/errors.ts";
 
 /** Where the question is asked; the real terminal by default (tests pass their own). */
 export interface Prompter {

@@ -7,8 +7,9 @@ import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { volumeNameProblem } from "../catalog/volume_names.ts";
 import { AgeError } from "../crypto/age.ts";
-import { errorLine, ExitCode } from "../cli/exit.ts";
-import { formatBytes } from "../cli/format.ts";
+import { ExitCode } from "../cli/exit.ts";
+import { errorLine } from "../archive/errors.ts";
+import { formatBytes } from "../archive/units.ts";
 import type { Logger } from "../cli/log.ts";
 import { plural } from "./show_format.ts";
 import {

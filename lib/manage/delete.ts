@@ -5,8 +5,9 @@
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { markVolumeDeleted, uploadedAt } from "../catalog/reconcile.ts";
-import { ExitCode, UsageError } from "../cli/exit.ts";
-import { formatBytes } from "../cli/format.ts";
+import { ExitCode } from "../cli/exit.ts";
+import { UsageError } from "../archive/errors.ts";
+import { formatBytes } from "../archive/units.ts";
 import type { Logger } from "../cli/log.ts";
 import { formatDollars } from "../pricing/money.ts";
 import type { PriceTable } from "../pricing/prices.ts";

@@ -6,7 +6,7 @@
 import type { Catalog } from "../catalog/catalog.ts";
 import { markVolumeFound, markVolumeMissing } from "../catalog/reconcile.ts";
 import { ExitCode } from "../cli/exit.ts";
-import { formatBytes } from "../cli/format.ts";
+import { formatBytes } from "../archive/units.ts";
 import type { Logger } from "../cli/log.ts";
 import type { Storage } from "../storage/storage.ts";
 import { refreshCatalogCopy } from "./backup_storage.ts";

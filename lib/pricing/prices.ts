@@ -7,7 +7,7 @@
  * Costs left out on purpose: free tiers (the first 100 GB a month of transfer out), volume
  * discounts beyond the first price tier, taxes, and the small catalog copy in STANDARD.
  */
-import { UsageError } from "../cli/exit.ts";
+import { UsageError } from "../archive/errors.ts";
 import type { RestoreTier } from "../storage/storage.ts";
 
 /** One gigabyte as S3 bills it: 2^30 bytes. */

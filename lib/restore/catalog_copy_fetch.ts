@@ -11,7 +11,7 @@ import { Catalog, CatalogError } from "../catalog/catalog.ts";
 import { stateDbName } from "../catalog/settings.ts";
 import { catalogCopyKey } from "../backup/catalog_copy.ts";
 import { AgeError, createDecryptStream, NoMatchingIdentityError } from "../crypto/age.ts";
-import { errorLine, UsageError } from "../cli/exit.ts";
+import { errorLine, UsageError } from "../archive/errors.ts";
 import { abortableSleep, backoffDelay } from "../storage/retry.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 

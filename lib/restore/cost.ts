@@ -2,8 +2,8 @@
  * What thawing and downloading the volumes of a restore costs and how long it takes, from the
  * price table in lib/pricing/prices.ts, as lines to show before anything is requested.
  */
-import { formatBytes } from "../cli/format.ts";
-import { UsageError } from "../cli/exit.ts";
+import { formatBytes } from "../archive/units.ts";
+import { UsageError } from "../archive/errors.ts";
 import { formatDollars } from "../pricing/money.ts";
 import {
   DEFAULT_PRICES,

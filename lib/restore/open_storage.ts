@@ -1,5 +1,5 @@
 /** Opens the bucket a restore reads from, wrapped in retries that log every wait. */
-import { formatDuration } from "../cli/format.ts";
+import { formatDuration } from "../archive/units.ts";
 import type { Logger } from "../cli/log.ts";
 import { openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";

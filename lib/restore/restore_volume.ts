@@ -10,7 +10,7 @@ import { join } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
 import { recordExtracted } from "../catalog/restore_state.ts";
 import { TarFormatError } from "../archive/tar_reader.ts";
-import { formatBytes, formatDuration } from "../cli/format.ts";
+import { formatBytes, formatDuration } from "../archive/units.ts";
 import type { Logger } from "../cli/log.ts";
 import type { Storage } from "../storage/storage.ts";
 import { ChecksumError, downloadVerified } from "./download.ts";

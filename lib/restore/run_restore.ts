@@ -13,8 +13,9 @@ import {
   openRestoreJob,
 } from "../catalog/restore_state.ts";
 import { WorkQueue } from "../backup/work_queue.ts";
-import { ExitCode, UsageError } from "../cli/exit.ts";
-import { formatBytes } from "../cli/format.ts";
+import { ExitCode } from "../cli/exit.ts";
+import { UsageError } from "../archive/errors.ts";
+import { formatBytes } from "../archive/units.ts";
 import type { Logger } from "../cli/log.ts";
 import { loadPrices } from "../pricing/price_file.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";

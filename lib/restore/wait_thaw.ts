@@ -5,7 +5,7 @@
  */
 import type { Catalog } from "../catalog/catalog.ts";
 import { recordThawed } from "../catalog/restore_state.ts";
-import { formatDuration } from "../cli/format.ts";
+import { formatDuration } from "../archive/units.ts";
 import type { Logger } from "../cli/log.ts";
 import { abortableSleep } from "../storage/retry.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";

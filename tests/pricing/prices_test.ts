@@ -12,7 +12,7 @@ import {
   storageCostPerMonth,
   uploadRequestCost,
 } from "../../lib/pricing/prices.ts";
-import { UsageError } from "../../lib/cli/exit.ts";
+import { UsageError } from "../../lib/archive/errors.ts";
 
 /** Asserts two dollar amounts agree to a millionth of a cent. */
 function near(actual: number, expected: number, message?: string) {
