@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { AgeError, parseIdentityFile } from "../lib/crypto/age.ts";
-import { ExitCode } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
 import { UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { decryptFolder } from "../lib/manage/decrypt.ts";
@@ -51,13 +51,15 @@ export async function decrypt(options: DecryptOptions): Promise<number> {
         return ExitCode.Ok;
       }
       await checkFolder(options.folder);
-      return await decryptFolder({
-        catalog,
-        folder: resolve(options.folder),
-        identities: await identitiesFor(catalog, options.identityFile),
-        log,
-        signal: interrupt.signal,
-      });
+      return exitCodeOf(
+        await decryptFolder({
+          catalog,
+          folder: resolve(options.folder),
+          identities: await identitiesFor(catalog, options.identityFile),
+          log,
+          signal: interrupt.signal,
+        }),
+      );
     });
   } finally {
     for (const s of signals) Deno.removeSignalListener(s, onSignal);

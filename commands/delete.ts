@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { ExitCode } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
 import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
@@ -75,15 +75,17 @@ export async function deleteCommandRun(options: DeleteOptions): Promise<number> 
       const prices = await loadPrices();
       try {
         const { storage, bucket } = openBackupStorage(settings, options, log);
-        return await deleteVolumes({
-          catalog,
-          storage,
-          names: options.names,
-          assumeYes: options.yes,
-          chargesApply: !isFolderBucket(bucket),
-          prices,
-          log,
-        });
+        return exitCodeOf(
+          await deleteVolumes({
+            catalog,
+            storage,
+            names: options.names,
+            assumeYes: options.yes,
+            chargesApply: !isFolderBucket(bucket),
+            prices,
+            log,
+          }),
+        );
       } catch (error) {
         if (error instanceof UsageError) throw error;
         log.error(errorLine(error));

@@ -8,7 +8,7 @@ import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
-import { ExitCode } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
 import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
@@ -221,27 +221,29 @@ async function restoreFromCatalog(
     signal,
   );
   await storage.checkAccess();
-  return await runRestore({
-    catalog,
-    storage,
-    folderBucket: isFolderBucket(bucket),
-    destination: options.to,
-    selection: compileSelection(options.include, options.exclude),
-    tier: options.tier,
-    days: options.days,
-    wait: options.wait,
-    yes: options.yes,
-    dryRun: options.dryRun,
-    overwrite: options.overwrite,
-    sameOwner: options.sameOwner,
-    identities,
-    workers: options.downloadWorkers,
-    pricesFile: options.pricesFile,
-    log,
-    signal,
-    // Ctrl-C at the question stops the run (the signal listener is already in place).
-    confirm: Deno.stdin.isTerminal() ? (question) => askYesNo(question, { signal }) : undefined,
-  });
+  return exitCodeOf(
+    await runRestore({
+      catalog,
+      storage,
+      folderBucket: isFolderBucket(bucket),
+      destination: options.to,
+      selection: compileSelection(options.include, options.exclude),
+      tier: options.tier,
+      days: options.days,
+      wait: options.wait,
+      yes: options.yes,
+      dryRun: options.dryRun,
+      overwrite: options.overwrite,
+      sameOwner: options.sameOwner,
+      identities,
+      workers: options.downloadWorkers,
+      pricesFile: options.pricesFile,
+      log,
+      signal,
+      // Ctrl-C at the question stops the run (the signal listener is already in place).
+      confirm: Deno.stdin.isTerminal() ? (question) => askYesNo(question, { signal }) : undefined,
+    }),
+  );
 }
 
 /**

@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { ExitCode } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
 import { errorLine } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
@@ -44,7 +44,7 @@ export async function sync(options: SyncOptions): Promise<number> {
       try {
         const { storage } = openBackupStorage(settings, options, log);
         await storage.checkAccess();
-        return await syncCatalog(catalog, storage, backupFolderKey(settings), log);
+        return exitCodeOf(await syncCatalog(catalog, storage, backupFolderKey(settings), log));
       } catch (error) {
         log.error(errorLine(error));
         return error instanceof InvalidBucketError ? ExitCode.Usage : ExitCode.Failed;

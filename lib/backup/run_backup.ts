@@ -10,8 +10,8 @@ import { type BackupSettings, objectKey } from "../catalog/settings.ts";
 import { planVolumes } from "../archive/plan.ts";
 import { scanSources } from "../archive/scan.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
-import type { Logger } from "../cli/log.ts";
-import type { BackupProgress } from "../cli/progress.ts";
+import type { Reporter } from "../archive/report.ts";
+import type { BackupProgress } from "./progress.ts";
 import { formatBytes } from "../archive/units.ts";
 import { buildVolume, localVolumePath } from "./build_volume.ts";
 import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
@@ -24,7 +24,7 @@ import { quotePath } from "../archive/quote_path.ts";
 export interface BackupContext {
   catalog: Catalog;
   storage: Storage;
-  log: Logger;
+  log: Reporter;
   progress: BackupProgress;
   /** Paths the scan must never take (state database, logs, work folder). */
   skipPaths: string[];
@@ -122,7 +122,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
 export async function abortOrphanUploads(
   storage: Storage,
   settings: BackupSettings,
-  log: Logger,
+  log: Reporter,
 ): Promise<void> {
   const folder = `${objectKey(settings, "")}/`;
   for (const upload of await storage.listMultipartUploads(folder)) {

@@ -11,7 +11,8 @@ import { catalogCopyKey, uploadCatalogCopy } from "../backup/catalog_copy.ts";
 import { openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";
 import { StorageError } from "../storage/storage.ts";
-import { BackupProgress, ProgressDisplay } from "./progress.ts";
+import { ProgressDisplay } from "./progress.ts";
+import { BackupProgress, renderProgress } from "../backup/progress.ts";
 import { ExitCode } from "./exit.ts";
 import { errorLine } from "../archive/errors.ts";
 import { formatBytes, formatDuration } from "../archive/units.ts";
@@ -54,7 +55,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
     },
   );
   const progress = new BackupProgress();
-  const display = new ProgressDisplay(progress, log);
+  const display = new ProgressDisplay(() => renderProgress(progress), log);
   const started = Date.now();
   const resumeHint = `resume with: glacier resume ${resolve(catalog.path)}`;
   try {

@@ -2,6 +2,7 @@
 import { CatalogError } from "../catalog/catalog.ts";
 import { AgeError } from "../crypto/errors.ts";
 import { UsageError } from "../archive/errors.ts";
+import type { Outcome } from "../archive/report.ts";
 
 /** The one-line description of a failure, for main.ts (which only talks to the terminal layer). */
 export { errorLine } from "../archive/errors.ts";
@@ -35,4 +36,19 @@ export function exitCodeFor(error: unknown): number {
   const usage = error instanceof UsageError || error instanceof CatalogError ||
     error instanceof AgeError;
   return usage ? ExitCode.Usage : ExitCode.Failed;
+}
+
+/** The exit code of a use case's outcome: the one place where outcomes become exit codes. */
+export function exitCodeOf(outcome: Outcome): number {
+  switch (outcome) {
+    case "done":
+      return ExitCode.Ok;
+    case "done-with-warnings":
+      return ExitCode.Warnings;
+    case "refused":
+      return ExitCode.Usage;
+    case "failed":
+    case "abandoned":
+      return ExitCode.Failed;
+  }
 }

@@ -9,7 +9,7 @@ import type { BackupSettings } from "../catalog/settings.ts";
 import { objectKey } from "../catalog/settings.ts";
 import { errorLine } from "../archive/errors.ts";
 import { formatDuration } from "../archive/units.ts";
-import type { Logger } from "../cli/log.ts";
+import type { Reporter } from "../archive/report.ts";
 import { openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -26,7 +26,7 @@ export interface StorageOverrides {
 export function openBackupStorage(
   settings: BackupSettings,
   overrides: StorageOverrides,
-  log: Logger,
+  log: Reporter,
   signal?: AbortSignal,
 ): { storage: Storage; bucket: string } {
   const bucket = overrides.bucket ?? settings.bucket;
@@ -66,7 +66,7 @@ export function isFolderBucket(bucket: string): boolean {
 export async function refreshCatalogCopy(
   catalog: Catalog,
   storage: Storage,
-  log: Logger,
+  log: Reporter,
 ): Promise<void> {
   if (catalog.phase() !== "done") return;
   try {

@@ -1,6 +1,6 @@
 /** Opens the bucket a restore reads from, wrapped in retries that log every wait. */
 import { formatDuration } from "../archive/units.ts";
-import type { Logger } from "../cli/log.ts";
+import type { Reporter } from "../archive/report.ts";
 import { openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -16,7 +16,7 @@ export interface ConnectionSettings {
 export function openRestoreStorage(
   bucket: string,
   connection: ConnectionSettings,
-  log: Logger,
+  log: Reporter,
   signal?: AbortSignal,
 ): Storage {
   return withRetry(openStorage(bucket, connection), {

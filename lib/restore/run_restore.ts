@@ -13,10 +13,9 @@ import {
   openRestoreJob,
 } from "../catalog/restore_state.ts";
 import { WorkQueue } from "../backup/work_queue.ts";
-import { ExitCode } from "../cli/exit.ts";
 import { UsageError } from "../archive/errors.ts";
 import { formatBytes } from "../archive/units.ts";
-import type { Logger } from "../cli/log.ts";
+import type { Outcome, Reporter } from "../archive/report.ts";
 import { loadPrices } from "../pricing/price_file.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";
 import { checkTier, describeEstimate, estimateThaw } from "./cost.ts";
@@ -65,7 +64,7 @@ export interface RestoreRun {
   identities: string[];
   /** Volumes downloaded and extracted at once. */
   workers: number;
-  log: Logger;
+  log: Reporter;
   signal: AbortSignal;
   /** `--prices FILE` (else `GLACIER_PRICES_FILE`, else the built-in us-east-1 list prices). */
   pricesFile?: string;
@@ -85,8 +84,8 @@ interface Tally {
   failedVolumes: number;
 }
 
-/** Runs a restore; resolves to the exit code. */
-export async function runRestore(run: RestoreRun): Promise<number> {
+/** Runs a restore; resolves to how it ended. */
+export async function runRestore(run: RestoreRun): Promise<Outcome> {
   const { catalog, log, selection } = run;
   const settings = catalog.settings();
   const plan = planRestore(catalog, selection);
@@ -107,7 +106,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
         "cannot be restored",
     );
   }
-  const outcome = () => tally.problems > 0 ? ExitCode.Warnings : ExitCode.Ok;
+  const outcome = () => tally.problems > 0 ? "done-with-warnings" : "done";
   const reportProblem = (problem: EntryProblem) => {
     tally.problems++;
     const line = `${quotePath(problem.path)}: ${problem.message}`;
@@ -127,7 +126,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
     }
   };
   if (plan.entries === 0) {
-    if (plan.unrestorable.count > 0) return ExitCode.Warnings;
+    if (plan.unrestorable.count > 0) return "done-with-warnings";
     throw new UsageError(`nothing in backup ${settings.backupId} matches the given patterns`);
   }
 
@@ -181,7 +180,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
       }
       if (!(await run.confirm(`${what}: proceed?`))) {
         log.info("nothing requested");
-        return ExitCode.Usage;
+        return "refused";
       }
     }
     await mapLimit(survey.frozen, REQUEST_CONCURRENCY, async (t) => {
@@ -282,7 +281,7 @@ export async function runRestore(run: RestoreRun): Promise<number> {
       `${count(tally.failedVolumes, "volume")} could not be restored; fix the problem above and ` +
         "run the same command again",
     );
-    return ExitCode.Failed;
+    return "failed";
   }
   return outcome();
 }
@@ -355,7 +354,7 @@ function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
-function dryRunEnd(log: Logger, code: number): number {
+function dryRunEnd(log: Reporter, outcome: Outcome): Outcome {
   log.info("dry run: nothing was requested or restored");
-  return code;
+  return outcome;
 }
