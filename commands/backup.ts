@@ -12,9 +12,14 @@ import {
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import type { Storage } from "../lib/storage/storage.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
-import { runBackupSession } from "../lib/cli/backup_session.ts";
+import { runBackupSession } from "../lib/backup/session.ts";
+import { openBackupStorage } from "../lib/backup/open_storage.ts";
+import { BackupProgress, renderProgress } from "../lib/backup/progress.ts";
+import { ProgressDisplay } from "../lib/cli/progress.ts";
+import { listenForInterrupts } from "../lib/cli/interrupt.ts";
+import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
-import { ExitCode } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
 import { UsageError } from "../lib/archive/errors.ts";
 import { forecastBackup, forecastLines } from "../lib/pricing/backup_forecast.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
@@ -145,11 +150,36 @@ export async function backup(options: BackupOptions): Promise<number> {
     const catalog = Catalog.create(path, settings, { identity, recipients });
     log.info(`backup ${backupId} to ${options.bucket}: state database ${path}`);
     try {
-      return await runBackupSession(catalog, log);
+      return await runBackupOnTerminal(catalog, log);
     } finally {
       catalog.close();
     }
   });
+}
+
+/**
+ * Runs the catalog's backup in front of the user (`backup` and `resume`): progress on the
+ * terminal, Ctrl-C as a clean stop and a second Ctrl-C as a stop at once; returns the exit code.
+ */
+export async function runBackupOnTerminal(catalog: Catalog, log: Logger): Promise<number> {
+  const interrupts = listenForInterrupts();
+  const progress = new BackupProgress();
+  const display = new ProgressDisplay(() => renderProgress(progress), log);
+  try {
+    const { storage } = openBackupStorage(catalog.settings(), {}, log, interrupts.signal);
+    const outcome = await runBackupSession({
+      catalog,
+      storage,
+      log,
+      progress,
+      signal: interrupts.signal,
+      stopNow: interrupts.again,
+    });
+    return exitCodeOf(outcome);
+  } finally {
+    display.stop();
+    interrupts.stop();
+  }
 }
 
 /**

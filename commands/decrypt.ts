@@ -6,6 +6,7 @@ import { AgeError, parseIdentityFile } from "../lib/crypto/age.ts";
 import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
 import { UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
+import { listenForInterrupts } from "../lib/cli/interrupt.ts";
 import { decryptFolder } from "../lib/manage/decrypt.ts";
 
 /** Parsed `glacier decrypt` options. */
@@ -35,10 +36,7 @@ export function decryptCommand(setExitCode: (code: number) => void): Command {
  */
 export async function decrypt(options: DecryptOptions): Promise<number> {
   const catalog = Catalog.open(options.stateDb);
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const interrupt = listenForInterrupts();
   try {
     return await withCommandLog(dirname(resolve(options.stateDb)), "decrypt", async (log) => {
       const settings = catalog.settings();
@@ -62,7 +60,7 @@ export async function decrypt(options: DecryptOptions): Promise<number> {
       );
     });
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    interrupt.stop();
     catalog.close();
   }
 }

@@ -11,7 +11,7 @@ import {
   isFolderBucket,
   openBackupStorage,
   type StorageOverrides,
-} from "../lib/manage/backup_storage.ts";
+} from "../lib/backup/open_storage.ts";
 import { deleteVolumes } from "../lib/manage/delete.ts";
 
 /** Parsed `glacier delete` options; connection settings override the stored ones. */

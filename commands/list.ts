@@ -1,11 +1,11 @@
 /** `glacier list --bucket B`: the backups in a bucket, from one streamed listing of its keys. */
 import { Command } from "commander";
 import { ExitCode } from "../lib/cli/exit.ts";
-import { errorLine, UsageError } from "../lib/archive/errors.ts";
-import { formatBytes, formatDuration } from "../lib/archive/units.ts";
+import { UsageError } from "../lib/archive/errors.ts";
+import { formatBytes } from "../lib/archive/units.ts";
 import { prefixOption } from "../lib/cli/options.ts";
-import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
-import { withRetry } from "../lib/storage/retry.ts";
+import { InvalidBucketError } from "../lib/storage/open.ts";
+import { openRetryingStorage } from "../lib/backup/open_storage.ts";
 import type { ObjectInfo, Storage } from "../lib/storage/storage.ts";
 import { formatTable } from "../lib/pricing/table.ts";
 
@@ -67,17 +67,9 @@ export async function list(options: ListOptions): Promise<number> {
 
 function openListedStorage(options: ListOptions): Storage {
   try {
-    const storage = openStorage(options.bucket, {
-      endpoint: options.endpoint,
-      region: options.region,
-      profile: options.profile,
-    });
-    return withRetry(storage, {
-      onRetry: ({ operation, attempt, delayMs, error }) =>
-        console.error(
-          `warn: ${operation} failed (attempt ${attempt}): ${errorLine(error)}; retrying in ` +
-            formatDuration(delayMs / 1000),
-        ),
+    // No log file here: the waits go to stderr only.
+    return openRetryingStorage(options.bucket, options, {
+      warn: (line) => console.error(`warn: ${line}`),
     });
   } catch (error) {
     if (error instanceof InvalidBucketError) throw new UsageError(error.message);

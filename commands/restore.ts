@@ -12,8 +12,13 @@ import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
 import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
+import { listenForInterrupts } from "../lib/cli/interrupt.ts";
 import { countOption, prefixOption } from "../lib/cli/options.ts";
-import { isFolderBucket, openRestoreStorage } from "../lib/restore/open_storage.ts";
+import {
+  isFolderBucket,
+  openBackupStorage,
+  openRetryingStorage,
+} from "../lib/backup/open_storage.ts";
 import { fetchCatalogCopy } from "../lib/restore/catalog_copy_fetch.ts";
 import { askYesNo } from "../lib/restore/confirm.ts";
 import { runRestore } from "../lib/restore/run_restore.ts";
@@ -138,17 +143,14 @@ export async function restore(options: RestoreOptions): Promise<number> {
   // only reads it; a real one holds its lock (one run at a time).
   const openMode = { readOnly: options.dryRun };
   let catalog = options.stateDb ? Catalog.open(options.stateDb, openMode) : undefined;
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const interrupt = listenForInterrupts();
   try {
-    for (const s of signals) Deno.addSignalListener(s, onSignal);
     if (!options.stateDb) await Deno.mkdir(options.stateDir, { recursive: true });
     const logDir = options.stateDb ? dirname(resolve(options.stateDb)) : options.stateDir;
     return await withCommandLog(logDir, "restore", async (log) => {
       try {
         catalog ??= Catalog.open(
-          await fetchStateDb(options, fileIdentities, log, interrupt),
+          await fetchStateDb(options, fileIdentities, log, interrupt.signal),
           openMode,
         );
         return await restoreFromCatalog(catalog, options, fileIdentities, log, interrupt.signal);
@@ -166,7 +168,7 @@ export async function restore(options: RestoreOptions): Promise<number> {
       }
     });
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    interrupt.stop();
     catalog?.close();
   }
 }
@@ -175,9 +177,9 @@ async function fetchStateDb(
   options: RestoreOptions,
   identities: string[],
   log: Logger,
-  interrupt: AbortController,
+  signal: AbortSignal,
 ): Promise<string> {
-  const storage = openRestoreStorage(options.bucket!, options, log, interrupt.signal);
+  const storage = openRetryingStorage(options.bucket!, options, log, signal);
   await storage.checkAccess();
   const fetched = await fetchCatalogCopy({
     storage,
@@ -185,7 +187,7 @@ async function fetchStateDb(
     prefix: options.prefix,
     identities,
     stateDir: options.stateDir,
-    signal: interrupt.signal,
+    signal,
   });
   log.info(
     fetched.downloaded
@@ -209,17 +211,7 @@ async function restoreFromCatalog(
     );
   }
   const identities = volumeIdentities(catalog, fileIdentities);
-  const bucket = options.bucket ?? settings.bucket;
-  const storage = openRestoreStorage(
-    bucket,
-    {
-      endpoint: options.endpoint ?? settings.endpoint,
-      region: options.region ?? settings.region,
-      profile: options.profile ?? settings.profile,
-    },
-    log,
-    signal,
-  );
+  const { storage, bucket } = openBackupStorage(settings, options, log, signal);
   await storage.checkAccess();
   return exitCodeOf(
     await runRestore({

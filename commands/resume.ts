@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { runBackupSession } from "../lib/cli/backup_session.ts";
+import { runBackupOnTerminal } from "./backup.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { countOption } from "../lib/cli/options.ts";
 
@@ -56,7 +56,7 @@ export async function resume(options: ResumeOptions): Promise<number> {
         uploadWorkers: options.uploadWorkers ?? settings.uploadWorkers,
       });
       log.info(`resuming backup ${settings.backupId} to ${settings.bucket}`);
-      return await runBackupSession(catalog, log);
+      return await runBackupOnTerminal(catalog, log);
     });
   } finally {
     catalog.close();

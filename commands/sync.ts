@@ -6,11 +6,8 @@ import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
 import { errorLine } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
-import {
-  backupFolderKey,
-  openBackupStorage,
-  type StorageOverrides,
-} from "../lib/manage/backup_storage.ts";
+import { backupFolderKey } from "../lib/manage/backup_storage.ts";
+import { openBackupStorage, type StorageOverrides } from "../lib/backup/open_storage.ts";
 import { syncCatalog } from "../lib/manage/sync.ts";
 
 /** Parsed `glacier sync` options; connection settings override the stored ones. */

@@ -10,11 +10,10 @@ import { Catalog } from "../lib/catalog/catalog.ts";
 import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
 import { ExitCode } from "../lib/cli/exit.ts";
 import { errorLine, UsageError } from "../lib/archive/errors.ts";
-import { formatDuration } from "../lib/archive/units.ts";
 import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
-import { openStorage } from "../lib/storage/open.ts";
-import { withRetry } from "../lib/storage/retry.ts";
+import { listenForInterrupts } from "../lib/cli/interrupt.ts";
+import { openBackupStorage } from "../lib/backup/open_storage.ts";
 import { StorageError } from "../lib/storage/storage.ts";
 import { verifyBackup, type VerifyTarget } from "../lib/verify/verify.ts";
 
@@ -64,10 +63,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
     : await readIdentities(options.identityFile);
   if (options.local !== undefined) await checkFolder(options.local);
   const catalog = Catalog.open(options.stateDb, { readOnly: true });
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const interrupt = listenForInterrupts();
   try {
     return await withCommandLog(dirname(resolve(options.stateDb)), "verify", async (log) => {
       try {
@@ -85,7 +81,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
       }
     });
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    interrupt.stop();
     catalog.close();
   }
 }
@@ -111,21 +107,7 @@ async function verifyWithLog(
     target = { kind: "local", folder: resolve(options.local), identities: keys };
   } else {
     if (identities) checkIdentitiesOpen(catalog, identities, options.identityFile!);
-    const storage = withRetry(
-      openStorage(options.bucket ?? settings.bucket, {
-        endpoint: options.endpoint ?? settings.endpoint,
-        region: options.region ?? settings.region,
-        profile: options.profile ?? settings.profile,
-      }),
-      {
-        signal,
-        onRetry: ({ operation, attempt, delayMs, error }) =>
-          log.warn(
-            `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
-              formatDuration(delayMs / 1000),
-          ),
-      },
-    );
+    const { storage } = openBackupStorage(settings, options, log, signal);
     await storage.checkAccess();
     target = { kind: "bucket", storage, identities: keys };
   }
