@@ -30,6 +30,7 @@ import {
   prefixOption,
   storageClassOption,
   volumeSizeOption,
+  withConnectionOptions,
 } from "../lib/cli/options.ts";
 import { quotePath } from "../lib/archive/quote_path.ts";
 
@@ -56,11 +57,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** The `backup` command; its action resolves to the exit code. */
 export function backupCommand(setExitCode: (code: number) => void): Command {
-  return new Command("backup")
+  const command = new Command("backup")
     .description("back folders up to a bucket as a new backup")
     .argument("[OUTPUT_TAR]", "folder and base name of local volumes (default: a temporary folder)")
     .requiredOption("--src-dirs <dir...>", "folders to back up")
-    .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
     .option("--volume-size <size>", "target size of a volume (e.g. 64MiB, 2GiB)", "1GiB")
     .option("--compression <kind>", "zstd, gzip, gz or none", "zstd")
     .option("--no-encrypt", "do not encrypt volumes")
@@ -70,15 +70,13 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .option("--test-run", "use the STANDARD class (for servers without Glacier classes)")
     .option("--exclude <glob>", "leave out matching paths (repeatable)", collect, [])
     .option("--prefix <prefix>", "key prefix in the bucket", "")
-    .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
-    .option("--region <region>", "AWS region")
-    .option("--profile <name>", "AWS profile")
     .option("--state-dir <dir>", "folder for the state database and logs", ".")
     .option("--dry-run", "only scan, and print the expected volumes and costs")
     .action(async (outputTar: string | undefined, raw: Record<string, unknown>) => {
       const options = parseBackupOptions(outputTar, raw);
       setExitCode(raw.dryRun ? await dryRunBackup(options) : await backup(options));
     });
+  return withConnectionOptions(command);
 }
 
 /** Validates raw command-line values into `BackupOptions`. */

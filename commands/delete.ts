@@ -1,5 +1,6 @@
 /** `glacier delete --files NAME... STATEDB`: deletes volumes from the bucket and the catalog. */
 import { Command } from "commander";
+import { withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
@@ -25,18 +26,17 @@ export interface DeleteOptions extends StorageOverrides {
 
 /** The `delete` command. */
 export function deleteCommand(setExitCode: (code: number) => void): Command {
-  return new Command("delete")
+  const command = new Command("delete")
     .description("delete volumes from the bucket and mark them deleted in the state database")
     .argument("[STATEDB]", "state database of the backup (may also follow the --files names)")
     .requiredOption("--files <name...>", "volume names to delete, e.g. 000001_output.tar.zst.age")
     .option("--yes", "do not ask for confirmation")
-    .option("--bucket <bucket>", "bucket to delete from (overrides the one stored)")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .action(async (stateDb: string | undefined, raw: Record<string, unknown>) => {
       setExitCode(await deleteCommandRun(parseDeleteOptions(stateDb, raw)));
     });
+  return withConnectionOptions(command, {
+    bucket: "bucket to delete from (overrides the one stored)",
+  });
 }
 
 /**

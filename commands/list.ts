@@ -3,7 +3,7 @@ import { Command } from "commander";
 import { ExitCode } from "../lib/cli/exit.ts";
 import { UsageError } from "../lib/archive/errors.ts";
 import { formatBytes } from "../lib/archive/units.ts";
-import { prefixOption } from "../lib/cli/options.ts";
+import { prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
 import { openRetryingStorage } from "../lib/backup/open_storage.ts";
 import type { ObjectInfo, Storage } from "../lib/storage/storage.ts";
@@ -21,13 +21,9 @@ export interface ListOptions {
 
 /** The `list` command. */
 export function listCommand(setExitCode: (code: number) => void): Command {
-  return new Command("list")
+  const command = new Command("list")
     .description("list the backups in a bucket")
-    .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
     .option("--prefix <prefix>", "key prefix the backups were made with", "")
-    .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
-    .option("--region <region>", "AWS region")
-    .option("--profile <name>", "AWS profile")
     .option("--json", "print machine-readable JSON (one array)")
     .action(async (raw: Record<string, unknown>) => {
       setExitCode(
@@ -41,6 +37,7 @@ export function listCommand(setExitCode: (code: number) => void): Command {
         }),
       );
     });
+  return withConnectionOptions(command);
 }
 
 /** Lists the backups under the prefix of a bucket; returns the exit code. */

@@ -13,7 +13,7 @@ import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
-import { countOption, prefixOption } from "../lib/cli/options.ts";
+import { countOption, prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
 import {
   isFolderBucket,
   openBackupStorage,
@@ -56,7 +56,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** The `restore` command. */
 export function restoreCommand(setExitCode: (code: number) => void): Command {
-  return new Command("restore")
+  const command = new Command("restore")
     .description("get files back: thaw, download, check, decrypt and extract them")
     .argument("[STATEDB]", "state database of the backup (or use --bucket and --backup-id)")
     .requiredOption("--to <dir>", "folder to restore into (created if missing)")
@@ -70,18 +70,17 @@ export function restoreCommand(setExitCode: (code: number) => void): Command {
     .option("--overwrite", "replace existing files and symlinks in the destination")
     .option("--no-same-owner", "as root, do not restore owners (setuid/setgid bits are dropped)")
     .option("--identity <file>", "age identity file (backups made with --recipient)", collect, [])
-    .option("--bucket <bucket>", "bucket to read from (default: the one in the state database)")
     .option("--backup-id <id>", "without STATEDB: the backup (YYYYMMDD_HHMMSS) in --bucket")
     .option("--prefix <prefix>", "without STATEDB: the key prefix of the backup", "")
     .option("--state-dir <dir>", "without STATEDB: where the fetched state database goes", ".")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .option("--num-download-workers <n>", "volumes downloaded and extracted at once", "2")
     .option("--prices <file>", "JSON price overrides for the cost shown (or GLACIER_PRICES_FILE)")
     .action(async (stateDb: string | undefined, raw: Record<string, unknown>) => {
       setExitCode(await restore(parseRestoreOptions(stateDb, raw)));
     });
+  return withConnectionOptions(command, {
+    bucket: "bucket to read from (default: the one in the state database)",
+  });
 }
 
 /** Validates raw command-line values into `RestoreOptions`. */

@@ -1,5 +1,6 @@
 /** `glacier sync STATEDB`: reconciles the catalog with what is really in the bucket. */
 import { Command } from "commander";
+import { withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
@@ -17,16 +18,15 @@ export interface SyncOptions extends StorageOverrides {
 
 /** The `sync` command. */
 export function syncCommand(setExitCode: (code: number) => void): Command {
-  return new Command("sync")
+  const command = new Command("sync")
     .description("reconcile the state database with what is really in the bucket")
     .argument("<STATEDB>", "state database of the backup")
-    .option("--bucket <bucket>", "bucket to compare with (overrides the one stored)")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .action(async (stateDb: string, raw: StorageOverrides) => {
       setExitCode(await sync({ stateDb, ...raw }));
     });
+  return withConnectionOptions(command, {
+    bucket: "bucket to compare with (overrides the one stored)",
+  });
 }
 
 /**

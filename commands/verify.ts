@@ -5,6 +5,7 @@
  * line each on stdout); 2: bad usage; 3: the check could not be completed.
  */
 import { Command } from "commander";
+import { withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
@@ -32,15 +33,11 @@ export interface VerifyOptions {
 
 /** The `verify` command. */
 export function verifyCommand(setExitCode: (code: number) => void): Command {
-  return new Command("verify")
+  const command = new Command("verify")
     .description("check the catalog and the bucket, or volumes downloaded by hand (--local)")
     .argument("<STATEDB>", "state database of the backup")
     .option("--local <folder>", "fully check the volumes in this folder instead of the bucket")
     .option("--identity <file>", "age identity file to decrypt with (default: the backup's key)")
-    .option("--bucket <bucket>", "bucket to check (overrides the one stored)")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .action(async (stateDb: string, raw: Record<string, string | undefined>) => {
       setExitCode(
         await verify({
@@ -54,6 +51,7 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         }),
       );
     });
+  return withConnectionOptions(command, { bucket: "bucket to check (overrides the one stored)" });
 }
 
 /** Verifies the backup of `options.stateDb`; returns the exit code. */

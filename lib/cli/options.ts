@@ -1,4 +1,5 @@
-/** Validation of command-line values shared by several commands. */
+/** Options and validation of command-line values shared by several commands. */
+import type { Command } from "commander";
 import { parseSize } from "../archive/units.ts";
 import { UsageError } from "../archive/errors.ts";
 import type { Compression } from "../catalog/settings.ts";
@@ -66,4 +67,26 @@ export function prefixOption(text: string): string {
     throw new UsageError(`--prefix "${text}" may not contain "." or ".." segments`);
   }
   return prefix.replace(/\/{2,}/g, "/");
+}
+
+/**
+ * Declares the bucket and connection options (`--bucket`, `--endpoint`, `--region`, `--profile`)
+ * on `command`, the one place they are written. Without `stored`, the command names a bucket of
+ * its own (`backup`, `list`) and `--bucket` is required. With `stored`, the command works on an
+ * existing backup: each option overrides the value stored in its state database, and `--bucket`
+ * (described by `stored.bucket`) is offered only when the command can use another bucket.
+ */
+export function withConnectionOptions(command: Command, stored?: { bucket?: string }): Command {
+  if (!stored) {
+    return command
+      .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
+      .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
+      .option("--region <region>", "AWS region")
+      .option("--profile <name>", "AWS profile");
+  }
+  if (stored.bucket) command.option("--bucket <bucket>", stored.bucket);
+  return command
+    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
+    .option("--region <region>", "AWS region (overrides the one stored)")
+    .option("--profile <name>", "AWS profile (overrides the one stored)");
 }
