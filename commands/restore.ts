@@ -7,23 +7,16 @@
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
-import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
+import { parseIdentityFile } from "../lib/crypto/age.ts";
+import { exitCodeOf } from "../lib/cli/exit.ts";
 import { errorLine, UsageError } from "../lib/archive/errors.ts";
-import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
 import { countOption, prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
-import {
-  isFolderBucket,
-  openBackupStorage,
-  openRetryingStorage,
-} from "../lib/backup/open_storage.ts";
-import { fetchCatalogCopy } from "../lib/restore/catalog_copy_fetch.ts";
 import { askYesNo } from "../lib/restore/confirm.ts";
-import { runRestore } from "../lib/restore/run_restore.ts";
+import { runRestoreSession } from "../lib/restore/session.ts";
 import { compileSelection } from "../lib/restore/selection.ts";
-import { type RestoreTier, StorageError } from "../lib/storage/storage.ts";
+import type { RestoreTier } from "../lib/storage/storage.ts";
 
 /** Parsed `glacier restore` options. */
 export interface RestoreOptions {
@@ -137,127 +130,53 @@ export function tierOption(text: string): RestoreTier {
 
 /** Runs a restore; returns the exit code. */
 export async function restore(options: RestoreOptions): Promise<number> {
-  const fileIdentities = await readIdentities(options.identityFiles);
+  const identities = await readIdentities(options.identityFiles);
   // The state database is checked before anything is written next to it (the log). A dry run
   // only reads it; a real one holds its lock (one run at a time).
-  const openMode = { readOnly: options.dryRun };
-  let catalog = options.stateDb ? Catalog.open(options.stateDb, openMode) : undefined;
+  const catalog = options.stateDb
+    ? Catalog.open(options.stateDb, { readOnly: options.dryRun })
+    : undefined;
   const interrupt = listenForInterrupts();
   try {
     if (!options.stateDb) await Deno.mkdir(options.stateDir, { recursive: true });
     const logDir = options.stateDb ? dirname(resolve(options.stateDb)) : options.stateDir;
     return await withCommandLog(logDir, "restore", async (log) => {
-      try {
-        catalog ??= Catalog.open(
-          await fetchStateDb(options, fileIdentities, log, interrupt.signal),
-          openMode,
-        );
-        return await restoreFromCatalog(catalog, options, fileIdentities, log, interrupt.signal);
-      } catch (error) {
-        if (interrupt.signal.aborted) {
-          log.error("restore stopped; run the same command again to continue where it stopped");
-          return ExitCode.Failed;
-        }
-        if (error instanceof StorageError) {
-          log.error(errorLine(error));
-          log.error("restore failed; run the same command again to continue where it stopped");
-          return ExitCode.Failed;
-        }
-        throw error;
-      }
+      const signal = interrupt.signal;
+      const outcome = await runRestoreSession({
+        catalog: catalog ?? {
+          bucket: options.bucket!,
+          connection: options,
+          backupId: options.backupId!,
+          prefix: options.prefix,
+          stateDir: options.stateDir,
+          readOnly: options.dryRun,
+        },
+        overrides: options,
+        identities,
+        request: {
+          destination: options.to,
+          selection: compileSelection(options.include, options.exclude),
+          tier: options.tier,
+          days: options.days,
+          wait: options.wait,
+          yes: options.yes,
+          dryRun: options.dryRun,
+          overwrite: options.overwrite,
+          sameOwner: options.sameOwner,
+          workers: options.downloadWorkers,
+          pricesFile: options.pricesFile,
+        },
+        log,
+        signal,
+        // Ctrl-C at the question stops the run (the signal listener is already in place).
+        confirm: Deno.stdin.isTerminal() ? (question) => askYesNo(question, { signal }) : undefined,
+      });
+      return exitCodeOf(outcome);
     });
   } finally {
     interrupt.stop();
     catalog?.close();
   }
-}
-
-async function fetchStateDb(
-  options: RestoreOptions,
-  identities: string[],
-  log: Logger,
-  signal: AbortSignal,
-): Promise<string> {
-  const storage = openRetryingStorage(options.bucket!, options, log, signal);
-  await storage.checkAccess();
-  const fetched = await fetchCatalogCopy({
-    storage,
-    backupId: options.backupId!,
-    prefix: options.prefix,
-    identities,
-    stateDir: options.stateDir,
-    signal,
-  });
-  log.info(
-    fetched.downloaded
-      ? `fetched the catalog copy of backup ${options.backupId} into ${fetched.path}`
-      : `using ${fetched.path}, fetched from the bucket earlier`,
-  );
-  return fetched.path;
-}
-
-async function restoreFromCatalog(
-  catalog: Catalog,
-  options: RestoreOptions,
-  fileIdentities: string[],
-  log: Logger,
-  signal: AbortSignal,
-): Promise<number> {
-  const settings = catalog.settings();
-  if (catalog.phase() !== "done") {
-    log.warn(
-      `backup ${settings.backupId} did not finish: only files in uploaded volumes can be restored`,
-    );
-  }
-  const identities = volumeIdentities(catalog, fileIdentities);
-  const { storage, bucket } = openBackupStorage(settings, options, log, signal);
-  await storage.checkAccess();
-  return exitCodeOf(
-    await runRestore({
-      catalog,
-      storage,
-      folderBucket: isFolderBucket(bucket),
-      destination: options.to,
-      selection: compileSelection(options.include, options.exclude),
-      tier: options.tier,
-      days: options.days,
-      wait: options.wait,
-      yes: options.yes,
-      dryRun: options.dryRun,
-      overwrite: options.overwrite,
-      sameOwner: options.sameOwner,
-      identities,
-      workers: options.downloadWorkers,
-      pricesFile: options.pricesFile,
-      log,
-      signal,
-      // Ctrl-C at the question stops the run (the signal listener is already in place).
-      confirm: Deno.stdin.isTerminal() ? (question) => askYesNo(question, { signal }) : undefined,
-    }),
-  );
-}
-
-/**
- * The identities that open the backup's volumes: those given with --identity plus the backup's
- * own. Fails before anything is thawed when none of them matches the backup's recipients.
- */
-function volumeIdentities(catalog: Catalog, fromFiles: string[]): string[] {
-  if (!catalog.settings().encrypt) return [];
-  const own = catalog.identity();
-  const identities = own ? [...fromFiles, own] : fromFiles;
-  const recipients = catalog.recipients();
-  if (identities.length === 0) {
-    throw new UsageError(
-      `this backup was encrypted to your own keys (${recipients.join(", ")}): give --identity FILE`,
-    );
-  }
-  const wanted = new Set(recipients);
-  if (!identities.some((identity) => wanted.has(recipientFromIdentity(identity)))) {
-    throw new UsageError(
-      `none of the identities given opens this backup (encrypted to ${recipients.join(", ")})`,
-    );
-  }
-  return identities;
 }
 
 async function readIdentities(files: string[]): Promise<string[]> {
