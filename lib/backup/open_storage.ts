@@ -32,7 +32,9 @@ export function openRetryingStorage(
   log: Pick<Reporter, "warn">,
   signal?: AbortSignal,
 ): Storage {
-  return withRetry(openStorage(bucket, connection), {
+  // Only the connection settings: callers may pass a larger options object.
+  const { endpoint, region, profile } = connection;
+  return withRetry(openStorage(bucket, { endpoint, region, profile }), {
     signal,
     onRetry: ({ operation, attempt, delayMs, error }) =>
       log.warn(
