@@ -8,9 +8,15 @@ import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import type { Storage } from "../lib/storage/storage.ts";
 import { exists } from "../lib/storage/exists.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
-import { runBackupSession } from "../lib/cli/backup_session.ts";
+import { runBackupSession } from "../lib/backup/session.ts";
+import { openBackupStorage } from "../lib/backup/open_storage.ts";
+import { BackupProgress, renderProgress } from "../lib/backup/progress.ts";
+import { ProgressDisplay } from "../lib/cli/progress.ts";
+import { listenForInterrupts } from "../lib/cli/interrupt.ts";
+import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
-import { ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
+import { UsageError } from "../lib/archive/errors.ts";
 import { forecastBackup, forecastLines } from "../lib/pricing/backup_forecast.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import { type CollapsedSources, collapseSources } from "../lib/archive/sources.ts";
@@ -20,6 +26,7 @@ import {
   prefixOption,
   storageClassOption,
   volumeSizeOption,
+  withConnectionOptions,
 } from "../lib/cli/options.ts";
 import { quotePath } from "../lib/archive/quote_path.ts";
 
@@ -46,11 +53,10 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** The `backup` command; its action resolves to the exit code. */
 export function backupCommand(setExitCode: (code: number) => void): Command {
-  return new Command("backup")
+  const command = new Command("backup")
     .description("back folders up to a bucket as a new backup")
     .argument("[OUTPUT_TAR]", "folder and base name of local volumes (default: a temporary folder)")
     .requiredOption("--src-dirs <dir...>", "folders to back up")
-    .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
     .option("--volume-size <size>", "target size of a volume (e.g. 64MiB, 2GiB)", "1GiB")
     .option("--compression <kind>", "zstd, gzip, gz or none", "zstd")
     .option("--no-encrypt", "do not encrypt volumes")
@@ -60,15 +66,13 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .option("--test-run", "use the STANDARD class (for servers without Glacier classes)")
     .option("--exclude <glob>", "leave out matching paths (repeatable)", collect, [])
     .option("--prefix <prefix>", "key prefix in the bucket", "")
-    .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
-    .option("--region <region>", "AWS region")
-    .option("--profile <name>", "AWS profile")
     .option("--state-dir <dir>", "folder for the state database and logs", ".")
     .option("--dry-run", "only scan, and print the expected volumes and costs")
     .action(async (outputTar: string | undefined, raw: Record<string, unknown>) => {
       const options = parseBackupOptions(outputTar, raw);
       setExitCode(raw.dryRun ? await dryRunBackup(options) : await backup(options));
     });
+  return withConnectionOptions(command);
 }
 
 /** Validates raw command-line values into `BackupOptions`. */
@@ -140,11 +144,36 @@ export async function backup(options: BackupOptions): Promise<number> {
     const catalog = Catalog.create(path, settings, { identity, recipients });
     log.info(`backup ${backupId} to ${options.bucket}: state database ${path}`);
     try {
-      return await runBackupSession(catalog, log);
+      return await runBackupOnTerminal(catalog, log);
     } finally {
       catalog.close();
     }
   });
+}
+
+/**
+ * Runs the catalog's backup in front of the user (`backup` and `resume`): progress on the
+ * terminal, Ctrl-C as a clean stop and a second Ctrl-C as a stop at once; returns the exit code.
+ */
+export async function runBackupOnTerminal(catalog: Catalog, log: Logger): Promise<number> {
+  const interrupts = listenForInterrupts();
+  const progress = new BackupProgress();
+  const display = new ProgressDisplay(() => renderProgress(progress), log);
+  try {
+    const { storage } = openBackupStorage(catalog.settings(), {}, log, interrupts.signal);
+    const outcome = await runBackupSession({
+      catalog,
+      storage,
+      log,
+      progress,
+      signal: interrupts.signal,
+      stopNow: interrupts.again,
+    });
+    return exitCodeOf(outcome);
+  } finally {
+    display.stop();
+    interrupts.stop();
+  }
 }
 
 /**

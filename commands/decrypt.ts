@@ -3,8 +3,10 @@ import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { AgeError, parseIdentityFile } from "../lib/crypto/age.ts";
-import { ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
+import { UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
+import { listenForInterrupts } from "../lib/cli/interrupt.ts";
 import { decryptFolder } from "../lib/manage/decrypt.ts";
 
 /** Parsed `glacier decrypt` options. */
@@ -34,10 +36,7 @@ export function decryptCommand(setExitCode: (code: number) => void): Command {
  */
 export async function decrypt(options: DecryptOptions): Promise<number> {
   const catalog = Catalog.open(options.stateDb);
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const interrupt = listenForInterrupts();
   try {
     return await withCommandLog(dirname(resolve(options.stateDb)), "decrypt", async (log) => {
       const settings = catalog.settings();
@@ -50,16 +49,18 @@ export async function decrypt(options: DecryptOptions): Promise<number> {
         return ExitCode.Ok;
       }
       await checkFolder(options.folder);
-      return await decryptFolder({
-        catalog,
-        folder: resolve(options.folder),
-        identities: await identitiesFor(catalog, options.identityFile),
-        log,
-        signal: interrupt.signal,
-      });
+      return exitCodeOf(
+        await decryptFolder({
+          catalog,
+          folder: resolve(options.folder),
+          identities: await identitiesFor(catalog, options.identityFile),
+          log,
+          signal: interrupt.signal,
+        }),
+      );
     });
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    interrupt.stop();
     catalog.close();
   }
 }

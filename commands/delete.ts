@@ -1,8 +1,10 @@
 /** `glacier delete --files NAME... STATEDB`: deletes volumes from the bucket and the catalog. */
 import { Command } from "commander";
+import { withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
+import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { terminalConfirm } from "../lib/cli/confirm.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
@@ -11,7 +13,7 @@ import {
   isFolderBucket,
   openBackupStorage,
   type StorageOverrides,
-} from "../lib/manage/backup_storage.ts";
+} from "../lib/backup/open_storage.ts";
 import { deleteVolumes } from "../lib/manage/delete.ts";
 
 /** Parsed `glacier delete` options; connection settings override the stored ones. */
@@ -25,18 +27,17 @@ export interface DeleteOptions extends StorageOverrides {
 
 /** The `delete` command. */
 export function deleteCommand(setExitCode: (code: number) => void): Command {
-  return new Command("delete")
+  const command = new Command("delete")
     .description("delete volumes from the bucket and mark them deleted in the state database")
     .argument("[STATEDB]", "state database of the backup (may also follow the --files names)")
     .requiredOption("--files <name...>", "volume names to delete, e.g. 000001_output.tar.zst.age")
     .option("--yes", "do not ask for confirmation")
-    .option("--bucket <bucket>", "bucket to delete from (overrides the one stored)")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .action(async (stateDb: string | undefined, raw: Record<string, unknown>) => {
       setExitCode(await deleteCommandRun(parseDeleteOptions(stateDb, raw)));
     });
+  return withConnectionOptions(command, {
+    bucket: "bucket to delete from (overrides the one stored)",
+  });
 }
 
 /**
@@ -75,16 +76,18 @@ export async function deleteCommandRun(options: DeleteOptions): Promise<number> 
       const prices = await loadPrices();
       try {
         const { storage, bucket } = openBackupStorage(settings, options, log);
-        return await deleteVolumes({
-          catalog,
-          storage,
-          names: options.names,
-          assumeYes: options.yes,
-          chargesApply: !isFolderBucket(bucket),
-          prices,
-          log,
-          confirm: terminalConfirm(),
-        });
+        return exitCodeOf(
+          await deleteVolumes({
+            catalog,
+            storage,
+            names: options.names,
+            assumeYes: options.yes,
+            chargesApply: !isFolderBucket(bucket),
+            prices,
+            log,
+            confirm: terminalConfirm(),
+          }),
+        );
       } catch (error) {
         if (error instanceof UsageError) throw error;
         log.error(errorLine(error));

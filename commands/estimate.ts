@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode } from "../lib/cli/exit.ts";
-import { formatBytes } from "../lib/cli/format.ts";
+import { formatBytes } from "../lib/archive/units.ts";
 import { countOption } from "../lib/cli/options.ts";
 import { type BackupEstimate, estimateBackup } from "../lib/pricing/backup_estimate.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";

@@ -1,7 +1,8 @@
 /** `glacier key export STATEDB`: prints the backup's age identity. */
 import { Command } from "commander";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { ExitCode, UsageError } from "../lib/cli/exit.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { UsageError } from "../lib/archive/errors.ts";
 
 /** The `key` command group. */
 export function keyCommand(setExitCode: (code: number) => void): Command {

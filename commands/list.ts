@@ -1,10 +1,11 @@
 /** `glacier list --bucket B`: the backups in a bucket, from one streamed listing of its keys. */
 import { Command } from "commander";
-import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
-import { formatBytes, formatDuration } from "../lib/cli/format.ts";
-import { prefixOption } from "../lib/cli/options.ts";
-import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
-import { withRetry } from "../lib/storage/retry.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { UsageError } from "../lib/archive/errors.ts";
+import { formatBytes } from "../lib/archive/units.ts";
+import { prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
+import { InvalidBucketError } from "../lib/storage/open.ts";
+import { openRetryingStorage } from "../lib/backup/open_storage.ts";
 import type { ObjectInfo, Storage } from "../lib/storage/storage.ts";
 import { formatTable } from "../lib/cli/table.ts";
 import {
@@ -26,13 +27,9 @@ export interface ListOptions {
 
 /** The `list` command. */
 export function listCommand(setExitCode: (code: number) => void): Command {
-  return new Command("list")
+  const command = new Command("list")
     .description("list the backups in a bucket")
-    .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
     .option("--prefix <prefix>", "key prefix the backups were made with", "")
-    .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
-    .option("--region <region>", "AWS region")
-    .option("--profile <name>", "AWS profile")
     .option("--json", "print machine-readable JSON (one array)")
     .action(async (raw: Record<string, unknown>) => {
       setExitCode(
@@ -46,6 +43,7 @@ export function listCommand(setExitCode: (code: number) => void): Command {
         }),
       );
     });
+  return withConnectionOptions(command);
 }
 
 /** Lists the backups under the prefix of a bucket; returns the exit code. */
@@ -72,17 +70,9 @@ export async function list(options: ListOptions): Promise<number> {
 
 function openListedStorage(options: ListOptions): Storage {
   try {
-    const storage = openStorage(options.bucket, {
-      endpoint: options.endpoint,
-      region: options.region,
-      profile: options.profile,
-    });
-    return withRetry(storage, {
-      onRetry: ({ operation, attempt, delayMs, error }) =>
-        console.error(
-          `warn: ${operation} failed (attempt ${attempt}): ${errorLine(error)}; retrying in ` +
-            formatDuration(delayMs / 1000),
-        ),
+    // No log file here: the waits go to stderr only.
+    return openRetryingStorage(options.bucket, options, {
+      warn: (line) => console.error(`warn: ${line}`),
     });
   } catch (error) {
     if (error instanceof InvalidBucketError) throw new UsageError(error.message);

@@ -8,17 +8,16 @@ import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { isBackupId } from "../lib/archive/layout.ts";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
-import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
-import type { Logger } from "../lib/cli/log.ts";
+import { parseIdentityFile } from "../lib/crypto/age.ts";
+import { exitCodeOf } from "../lib/cli/exit.ts";
+import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
-import { countOption, prefixOption } from "../lib/cli/options.ts";
-import { isFolderBucket, openRestoreStorage } from "../lib/restore/open_storage.ts";
-import { fetchCatalogCopy } from "../lib/restore/catalog_copy_fetch.ts";
+import { listenForInterrupts } from "../lib/cli/interrupt.ts";
+import { countOption, prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
 import { terminalConfirm } from "../lib/cli/confirm.ts";
-import { runRestore } from "../lib/restore/run_restore.ts";
+import { runRestoreSession } from "../lib/restore/session.ts";
 import { compileSelection } from "../lib/restore/selection.ts";
-import { type RestoreTier, StorageError } from "../lib/storage/storage.ts";
+import type { RestoreTier } from "../lib/storage/storage.ts";
 
 /** Parsed `glacier restore` options. */
 export interface RestoreOptions {
@@ -51,7 +50,7 @@ const collect = (value: string, previous: string[] = []) => [...previous, value]
 
 /** The `restore` command. */
 export function restoreCommand(setExitCode: (code: number) => void): Command {
-  return new Command("restore")
+  const command = new Command("restore")
     .description("get files back: thaw, download, check, decrypt and extract them")
     .argument("[STATEDB]", "state database of the backup (or use --bucket and --backup-id)")
     .requiredOption("--to <dir>", "folder to restore into (created if missing)")
@@ -65,18 +64,17 @@ export function restoreCommand(setExitCode: (code: number) => void): Command {
     .option("--overwrite", "replace existing files and symlinks in the destination")
     .option("--no-same-owner", "as root, do not restore owners (setuid/setgid bits are dropped)")
     .option("--identity <file>", "age identity file (backups made with --recipient)", collect, [])
-    .option("--bucket <bucket>", "bucket to read from (default: the one in the state database)")
     .option("--backup-id <id>", "without STATEDB: the backup (YYYYMMDD_HHMMSS) in --bucket")
     .option("--prefix <prefix>", "without STATEDB: the key prefix of the backup", "")
     .option("--state-dir <dir>", "without STATEDB: where the fetched state database goes", ".")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .option("--num-download-workers <n>", "volumes downloaded and extracted at once", "2")
     .option("--prices <file>", "JSON price overrides for the cost shown (or GLACIER_PRICES_FILE)")
     .action(async (stateDb: string | undefined, raw: Record<string, unknown>) => {
       setExitCode(await restore(parseRestoreOptions(stateDb, raw)));
     });
+  return withConnectionOptions(command, {
+    bucket: "bucket to read from (default: the one in the state database)",
+  });
 }
 
 /** Validates raw command-line values into `RestoreOptions`. */
@@ -133,138 +131,53 @@ export function tierOption(text: string): RestoreTier {
 
 /** Runs a restore; returns the exit code. */
 export async function restore(options: RestoreOptions): Promise<number> {
-  const fileIdentities = await readIdentities(options.identityFiles);
+  const identities = await readIdentities(options.identityFiles);
   // The state database is checked before anything is written next to it (the log). A dry run
   // only reads it; a real one holds its lock (one run at a time).
-  const openMode = { readOnly: options.dryRun };
-  let catalog = options.stateDb ? Catalog.open(options.stateDb, openMode) : undefined;
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
+  const catalog = options.stateDb
+    ? Catalog.open(options.stateDb, { readOnly: options.dryRun })
+    : undefined;
+  const interrupt = listenForInterrupts();
   try {
-    for (const s of signals) Deno.addSignalListener(s, onSignal);
     if (!options.stateDb) await Deno.mkdir(options.stateDir, { recursive: true });
     const logDir = options.stateDb ? dirname(resolve(options.stateDb)) : options.stateDir;
     return await withCommandLog(logDir, "restore", async (log) => {
-      try {
-        catalog ??= Catalog.open(
-          await fetchStateDb(options, fileIdentities, log, interrupt),
-          openMode,
-        );
-        return await restoreFromCatalog(catalog, options, fileIdentities, log, interrupt.signal);
-      } catch (error) {
-        if (interrupt.signal.aborted) {
-          log.error("restore stopped; run the same command again to continue where it stopped");
-          return ExitCode.Failed;
-        }
-        if (error instanceof StorageError) {
-          log.error(errorLine(error));
-          log.error("restore failed; run the same command again to continue where it stopped");
-          return ExitCode.Failed;
-        }
-        throw error;
-      }
+      const signal = interrupt.signal;
+      const outcome = await runRestoreSession({
+        catalog: catalog ?? {
+          bucket: options.bucket!,
+          connection: options,
+          backupId: options.backupId!,
+          prefix: options.prefix,
+          stateDir: options.stateDir,
+          readOnly: options.dryRun,
+        },
+        overrides: options,
+        identities,
+        request: {
+          destination: options.to,
+          selection: compileSelection(options.include, options.exclude),
+          tier: options.tier,
+          days: options.days,
+          wait: options.wait,
+          yes: options.yes,
+          dryRun: options.dryRun,
+          overwrite: options.overwrite,
+          sameOwner: options.sameOwner,
+          workers: options.downloadWorkers,
+          pricesFile: options.pricesFile,
+        },
+        log,
+        signal,
+        // Ctrl-C at the question stops the run (the signal listener is already in place).
+        confirm: terminalConfirm(signal),
+      });
+      return exitCodeOf(outcome);
     });
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    interrupt.stop();
     catalog?.close();
   }
-}
-
-async function fetchStateDb(
-  options: RestoreOptions,
-  identities: string[],
-  log: Logger,
-  interrupt: AbortController,
-): Promise<string> {
-  const storage = openRestoreStorage(options.bucket!, options, log, interrupt.signal);
-  await storage.checkAccess();
-  const fetched = await fetchCatalogCopy({
-    storage,
-    backupId: options.backupId!,
-    prefix: options.prefix,
-    identities,
-    stateDir: options.stateDir,
-    signal: interrupt.signal,
-  });
-  log.info(
-    fetched.downloaded
-      ? `fetched the catalog copy of backup ${options.backupId} into ${fetched.path}`
-      : `using ${fetched.path}, fetched from the bucket earlier`,
-  );
-  return fetched.path;
-}
-
-async function restoreFromCatalog(
-  catalog: Catalog,
-  options: RestoreOptions,
-  fileIdentities: string[],
-  log: Logger,
-  signal: AbortSignal,
-): Promise<number> {
-  const settings = catalog.settings();
-  if (catalog.phase() !== "done") {
-    log.warn(
-      `backup ${settings.backupId} did not finish: only files in uploaded volumes can be restored`,
-    );
-  }
-  const identities = volumeIdentities(catalog, fileIdentities);
-  const bucket = options.bucket ?? settings.bucket;
-  const storage = openRestoreStorage(
-    bucket,
-    {
-      endpoint: options.endpoint ?? settings.endpoint,
-      region: options.region ?? settings.region,
-      profile: options.profile ?? settings.profile,
-    },
-    log,
-    signal,
-  );
-  await storage.checkAccess();
-  return await runRestore({
-    catalog,
-    storage,
-    folderBucket: isFolderBucket(bucket),
-    destination: options.to,
-    selection: compileSelection(options.include, options.exclude),
-    tier: options.tier,
-    days: options.days,
-    wait: options.wait,
-    yes: options.yes,
-    dryRun: options.dryRun,
-    overwrite: options.overwrite,
-    sameOwner: options.sameOwner,
-    identities,
-    workers: options.downloadWorkers,
-    pricesFile: options.pricesFile,
-    log,
-    signal,
-    // Ctrl-C at the question stops the run (the signal listener is already in place).
-    confirm: terminalConfirm(signal),
-  });
-}
-
-/**
- * The identities that open the backup's volumes: those given with --identity plus the backup's
- * own. Fails before anything is thawed when none of them matches the backup's recipients.
- */
-function volumeIdentities(catalog: Catalog, fromFiles: string[]): string[] {
-  if (!catalog.settings().encrypt) return [];
-  const own = catalog.identity();
-  const identities = own ? [...fromFiles, own] : fromFiles;
-  const recipients = catalog.recipients();
-  if (identities.length === 0) {
-    throw new UsageError(
-      `this backup was encrypted to your own keys (${recipients.join(", ")}): give --identity FILE`,
-    );
-  }
-  const wanted = new Set(recipients);
-  if (!identities.some((identity) => wanted.has(recipientFromIdentity(identity)))) {
-    throw new UsageError(
-      `none of the identities given opens this backup (encrypted to ${recipients.join(", ")})`,
-    );
-  }
-  return identities;
 }
 
 async function readIdentities(files: string[]): Promise<string[]> {

@@ -2,9 +2,9 @@
 import { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { runBackupSession } from "../lib/cli/backup_session.ts";
+import { runBackupOnTerminal } from "./backup.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
-import { countOption } from "../lib/cli/options.ts";
+import { countOption, withConnectionOptions } from "../lib/cli/options.ts";
 
 /** Parsed `glacier resume` options; connection settings override the stored ones. */
 export interface ResumeOptions {
@@ -17,12 +17,9 @@ export interface ResumeOptions {
 
 /** The `resume` command. */
 export function resumeCommand(setExitCode: (code: number) => void): Command {
-  return new Command("resume")
+  const command = new Command("resume")
     .description("finish an interrupted backup")
     .argument("<STATEDB>", "state database of the backup")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .option("--num-upload-workers <n>", "volumes uploaded at once")
     .action(async (stateDb: string, raw: Record<string, string | undefined>) => {
       setExitCode(
@@ -37,6 +34,7 @@ export function resumeCommand(setExitCode: (code: number) => void): Command {
         }),
       );
     });
+  return withConnectionOptions(command, {});
 }
 
 /** Resumes the backup of `options.stateDb`; returns the exit code. */
@@ -56,7 +54,7 @@ export async function resume(options: ResumeOptions): Promise<number> {
         uploadWorkers: options.uploadWorkers ?? settings.uploadWorkers,
       });
       log.info(`resuming backup ${settings.backupId} to ${settings.bucket}`);
-      return await runBackupSession(catalog, log);
+      return await runBackupOnTerminal(catalog, log);
     });
   } finally {
     catalog.close();

@@ -1,12 +1,14 @@
 /** `glacier sync STATEDB`: reconciles the catalog with what is really in the bucket. */
 import { Command } from "commander";
+import { withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import { errorLine, ExitCode } from "../lib/cli/exit.ts";
+import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
+import { errorLine } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
-import { openBackupStorage, type StorageOverrides } from "../lib/manage/backup_storage.ts";
 import { backupFolderKey } from "../lib/archive/layout.ts";
+import { openBackupStorage, type StorageOverrides } from "../lib/backup/open_storage.ts";
 import { syncCatalog } from "../lib/manage/sync.ts";
 
 /** Parsed `glacier sync` options; connection settings override the stored ones. */
@@ -16,16 +18,15 @@ export interface SyncOptions extends StorageOverrides {
 
 /** The `sync` command. */
 export function syncCommand(setExitCode: (code: number) => void): Command {
-  return new Command("sync")
+  const command = new Command("sync")
     .description("reconcile the state database with what is really in the bucket")
     .argument("<STATEDB>", "state database of the backup")
-    .option("--bucket <bucket>", "bucket to compare with (overrides the one stored)")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .action(async (stateDb: string, raw: StorageOverrides) => {
       setExitCode(await sync({ stateDb, ...raw }));
     });
+  return withConnectionOptions(command, {
+    bucket: "bucket to compare with (overrides the one stored)",
+  });
 }
 
 /**
@@ -40,7 +41,7 @@ export async function sync(options: SyncOptions): Promise<number> {
       try {
         const { storage } = openBackupStorage(settings, options, log);
         await storage.checkAccess();
-        return await syncCatalog(catalog, storage, backupFolderKey(settings), log);
+        return exitCodeOf(await syncCatalog(catalog, storage, backupFolderKey(settings), log));
       } catch (error) {
         log.error(errorLine(error));
         return error instanceof InvalidBucketError ? ExitCode.Usage : ExitCode.Failed;

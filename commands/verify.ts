@@ -5,15 +5,16 @@
  * line each on stdout); 2: bad usage; 3: the check could not be completed.
  */
 import { Command } from "commander";
+import { withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
-import { errorLine, ExitCode, UsageError } from "../lib/cli/exit.ts";
-import { formatDuration } from "../lib/cli/format.ts";
+import { ExitCode } from "../lib/cli/exit.ts";
+import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
-import { openStorage } from "../lib/storage/open.ts";
-import { withRetry } from "../lib/storage/retry.ts";
+import { listenForInterrupts } from "../lib/cli/interrupt.ts";
+import { openBackupStorage } from "../lib/backup/open_storage.ts";
 import { StorageError } from "../lib/storage/storage.ts";
 import { verifyBackup, type VerifyTarget } from "../lib/verify/verify.ts";
 
@@ -32,15 +33,11 @@ export interface VerifyOptions {
 
 /** The `verify` command. */
 export function verifyCommand(setExitCode: (code: number) => void): Command {
-  return new Command("verify")
+  const command = new Command("verify")
     .description("check the catalog and the bucket, or volumes downloaded by hand (--local)")
     .argument("<STATEDB>", "state database of the backup")
     .option("--local <folder>", "fully check the volumes in this folder instead of the bucket")
     .option("--identity <file>", "age identity file to decrypt with (default: the backup's key)")
-    .option("--bucket <bucket>", "bucket to check (overrides the one stored)")
-    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
-    .option("--region <region>", "AWS region (overrides the one stored)")
-    .option("--profile <name>", "AWS profile (overrides the one stored)")
     .action(async (stateDb: string, raw: Record<string, string | undefined>) => {
       setExitCode(
         await verify({
@@ -54,6 +51,7 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
         }),
       );
     });
+  return withConnectionOptions(command, { bucket: "bucket to check (overrides the one stored)" });
 }
 
 /** Verifies the backup of `options.stateDb`; returns the exit code. */
@@ -63,10 +61,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
     : await readIdentities(options.identityFile);
   if (options.local !== undefined) await checkFolder(options.local);
   const catalog = Catalog.open(options.stateDb, { readOnly: true });
-  const interrupt = new AbortController();
-  const onSignal = () => interrupt.abort(new DOMException("interrupted", "AbortError"));
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+  const interrupt = listenForInterrupts();
   try {
     return await withCommandLog(dirname(resolve(options.stateDb)), "verify", async (log) => {
       try {
@@ -84,7 +79,7 @@ export async function verify(options: VerifyOptions): Promise<number> {
       }
     });
   } finally {
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    interrupt.stop();
     catalog.close();
   }
 }
@@ -110,21 +105,7 @@ async function verifyWithLog(
     target = { kind: "local", folder: resolve(options.local), identities: keys };
   } else {
     if (identities) checkIdentitiesOpen(catalog, identities, options.identityFile!);
-    const storage = withRetry(
-      openStorage(options.bucket ?? settings.bucket, {
-        endpoint: options.endpoint ?? settings.endpoint,
-        region: options.region ?? settings.region,
-        profile: options.profile ?? settings.profile,
-      }),
-      {
-        signal,
-        onRetry: ({ operation, attempt, delayMs, error }) =>
-          log.warn(
-            `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
-              formatDuration(delayMs / 1000),
-          ),
-      },
-    );
+    const { storage } = openBackupStorage(settings, options, log, signal);
     await storage.checkAccess();
     target = { kind: "bucket", storage, identities: keys };
   }

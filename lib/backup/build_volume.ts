@@ -11,7 +11,7 @@ import { compressStream } from "../archive/compress.ts";
 import { type CompressorPool, parallelCompressStream } from "../archive/compress_pool.ts";
 import { volumeTar } from "../archive/volume_tar.ts";
 import { createEncryptStream } from "../crypto/age.ts";
-import { crashPoint } from "../cli/crash_point.ts";
+import { crashPoint } from "./crash_point.ts";
 import { freeingInputs, SequentialRelease } from "../memory/buffer_release.ts";
 
 /** What a finished volume build reports. */

@@ -11,21 +11,21 @@ import { backupFolderKey } from "../archive/layout.ts";
 import { planVolumes } from "../archive/plan.ts";
 import { scanSources } from "../archive/scan.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
-import type { Logger } from "../cli/log.ts";
-import type { BackupProgress } from "../cli/progress.ts";
-import { formatBytes } from "../cli/format.ts";
+import type { Reporter } from "../archive/report.ts";
+import type { BackupProgress } from "./progress.ts";
+import { formatBytes } from "../archive/units.ts";
 import { buildVolume, localVolumePath } from "./build_volume.ts";
 import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "../memory/concurrency.ts";
 import { CompressorPool } from "../archive/compress_pool.ts";
-import { crashPoint } from "../cli/crash_point.ts";
+import { crashPoint } from "./crash_point.ts";
 import { quotePath } from "../archive/quote_path.ts";
 
 /** What a backup run needs besides its catalog. */
 export interface BackupContext {
   catalog: Catalog;
   storage: Storage;
-  log: Logger;
+  log: Reporter;
   progress: BackupProgress;
   /** Paths the scan must never take (state database, logs, work folder). */
   skipPaths: string[];
@@ -123,7 +123,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
 export async function abortOrphanUploads(
   storage: Storage,
   settings: BackupSettings,
-  log: Logger,
+  log: Reporter,
 ): Promise<void> {
   const folder = backupFolderKey(settings);
   for (const upload of await storage.listMultipartUploads(folder)) {

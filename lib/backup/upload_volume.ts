@@ -7,7 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
-import { crashPoint } from "../cli/crash_point.ts";
+import { crashPoint } from "./crash_point.ts";
 
 const MiB = 1024 * 1024;
 /** Part size for volumes up to 160 GB; larger volumes use bigger parts to stay under 10,000. */

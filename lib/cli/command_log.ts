@@ -3,7 +3,8 @@
  * error, is written to `logs/main.log` before the log is closed, so the log tells how every run
  * ended (main.ts prints the same error line on the terminal).
  */
-import { errorLine, exitCodeFor } from "./exit.ts";
+import { exitCodeFor } from "./exit.ts";
+import { errorLine } from "../archive/errors.ts";
 import { Logger } from "./log.ts";
 
 /**

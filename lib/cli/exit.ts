@@ -1,6 +1,11 @@
 /** Exit codes and the errors that map onto them. */
 import { CatalogError } from "../catalog/catalog.ts";
 import { AgeError } from "../crypto/errors.ts";
+import { UsageError } from "../archive/errors.ts";
+import type { Outcome } from "../archive/report.ts";
+
+/** The one-line description of a failure, for main.ts (which only talks to the terminal layer). */
+export { errorLine } from "../archive/errors.ts";
 
 /** The program's exit codes (DESIGN.md). */
 export const ExitCode = {
@@ -14,26 +19,12 @@ export const ExitCode = {
   Failed: 3,
 } as const;
 
-/** Bad command-line usage or input: exit code 2, one line, no stack trace. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
 /** A failure that has already been explained to the user; carries its exit code. */
 export class ExitError extends Error {
   override name = "ExitError";
   constructor(readonly code: number, message: string) {
     super(message);
   }
-}
-
-/** One line describing any thrown value, without a stack trace. */
-export function errorLine(error: unknown): string {
-  if (error instanceof Error) {
-    const text = error.message.split("\n")[0].trim();
-    return text === "" ? error.name : text;
-  }
-  return String(error);
 }
 
 /**
@@ -45,4 +36,19 @@ export function exitCodeFor(error: unknown): number {
   const usage = error instanceof UsageError || error instanceof CatalogError ||
     error instanceof AgeError;
   return usage ? ExitCode.Usage : ExitCode.Failed;
+}
+
+/** The exit code of a use case's outcome: the one place where outcomes become exit codes. */
+export function exitCodeOf(outcome: Outcome): number {
+  switch (outcome) {
+    case "done":
+      return ExitCode.Ok;
+    case "done-with-warnings":
+      return ExitCode.Warnings;
+    case "refused":
+      return ExitCode.Usage;
+    case "failed":
+    case "abandoned":
+      return ExitCode.Failed;
+  }
 }

@@ -1,6 +1,7 @@
-/** Validation of command-line values shared by several commands. */
-import { parseSize } from "./format.ts";
-import { UsageError } from "./exit.ts";
+/** Options and validation of command-line values shared by several commands. */
+import type { Command } from "commander";
+import { parseSize } from "../archive/units.ts";
+import { UsageError } from "../archive/errors.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { normalizePrefix, prefixProblem } from "../archive/layout.ts";
 import { isStorageClass, STORAGE_CLASSES } from "../storage/storage_class.ts";
@@ -54,4 +55,26 @@ export function prefixOption(text: string): string {
   const problem = prefixProblem(text);
   if (problem) throw new UsageError(`--prefix "${text}" ${problem}`);
   return normalizePrefix(text);
+}
+
+/**
+ * Declares the bucket and connection options (`--bucket`, `--endpoint`, `--region`, `--profile`)
+ * on `command`, the one place they are written. Without `stored`, the command names a bucket of
+ * its own (`backup`, `list`) and `--bucket` is required. With `stored`, the command works on an
+ * existing backup: each option overrides the value stored in its state database, and `--bucket`
+ * (described by `stored.bucket`) is offered only when the command can use another bucket.
+ */
+export function withConnectionOptions(command: Command, stored?: { bucket?: string }): Command {
+  if (!stored) {
+    return command
+      .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
+      .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
+      .option("--region <region>", "AWS region")
+      .option("--profile <name>", "AWS profile");
+  }
+  if (stored.bucket) command.option("--bucket <bucket>", stored.bucket);
+  return command
+    .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
+    .option("--region <region>", "AWS region (overrides the one stored)")
+    .option("--profile <name>", "AWS profile (overrides the one stored)");
 }

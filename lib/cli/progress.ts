@@ -1,40 +1,8 @@
 /**
- * Progress of a long run: counters the backup updates, and a display that shows them as one
- * refreshing line on a terminal or as a plain line every so often otherwise (cron, logs).
+ * Progress of a long run shown as one refreshing line on a terminal, or as a plain line every so
+ * often otherwise (cron, logs). What the line says is the caller's (e.g. lib/backup/progress.ts).
  */
-import { formatBytes, formatDuration } from "./format.ts";
 import type { Logger } from "./log.ts";
-
-/** Counters of a backup run; the pipeline writes them, the display reads them. */
-export class BackupProgress {
-  phase: "scanning" | "packing" | "uploading" | "done" = "scanning";
-  filesTotal = 0;
-  bytesTotal = 0;
-  filesDone = 0;
-  bytesDone = 0;
-  volumesTotal = 0;
-  volumesBuilt = 0;
-  volumesUploaded = 0;
-  uploadedBytes = 0;
-  readonly startedAt = Date.now();
-}
-
-/** Renders a `BackupProgress` as one line. */
-export function renderProgress(p: BackupProgress, now = Date.now()): string {
-  const elapsed = (now - p.startedAt) / 1000;
-  if (p.phase === "scanning") {
-    return `scanning: ${p.filesTotal} entries, ${formatBytes(p.bytesTotal)}`;
-  }
-  const rate = elapsed > 0 ? p.uploadedBytes / elapsed : 0;
-  const packRate = elapsed > 0 ? p.bytesDone / elapsed : 0;
-  const left = packRate > 0 ? (p.bytesTotal - p.bytesDone) / packRate : Infinity;
-  return `files ${p.filesDone}/${p.filesTotal}, ${formatBytes(p.bytesDone)}/` +
-    `${formatBytes(p.bytesTotal)}, volumes built ${p.volumesBuilt}/${p.volumesTotal} ` +
-    `uploaded ${p.volumesUploaded}/${p.volumesTotal}, upload ${formatBytes(rate)}/s, ` +
-    `elapsed ${formatDuration(elapsed)}, left ${
-      p.bytesDone >= p.bytesTotal ? "-" : formatDuration(left)
-    }`;
-}
 
 /** Shows progress until stopped: a live line on a terminal, periodic log lines otherwise. */
 export class ProgressDisplay {
@@ -44,7 +12,7 @@ export class ProgressDisplay {
   #encoder = new TextEncoder();
 
   constructor(
-    private readonly progress: BackupProgress,
+    private readonly render: () => string,
     private readonly log: Logger,
     options: { terminal?: boolean; intervalMs?: number } = {},
   ) {
@@ -62,7 +30,7 @@ export class ProgressDisplay {
   }
 
   #tick(): void {
-    const line = renderProgress(this.progress);
+    const line = this.render();
     if (this.#onTerminal) {
       Deno.stderr.writeSync(this.#encoder.encode(`\r\x1b[K${line}`));
       this.#lineShown = true;

@@ -1,56 +1,9 @@
-/**
- * Opens the bucket of an existing backup for the catalog commands (`sync`, `delete`): the bucket
- * and connection settings stored in the catalog, each overridable on the command line, wrapped in
- * retries that log every wait.
- */
+/** What the catalog commands (`sync`, `delete`) do with a backup's bucket besides reading it. */
 import { uploadCatalogCopy } from "../backup/catalog_copy.ts";
 import type { Catalog } from "../catalog/catalog.ts";
-import type { BackupSettings } from "../catalog/settings.ts";
-import { errorLine } from "../cli/exit.ts";
-import { formatDuration } from "../cli/format.ts";
-import type { Logger } from "../cli/log.ts";
-import { openStorage } from "../storage/open.ts";
-import { withRetry } from "../storage/retry.ts";
+import { errorLine } from "../archive/errors.ts";
+import type { Reporter } from "../archive/report.ts";
 import type { Storage } from "../storage/storage.ts";
-
-/** Command-line overrides of the stored connection settings. */
-export interface StorageOverrides {
-  bucket?: string;
-  endpoint?: string;
-  region?: string;
-  profile?: string;
-}
-
-/** The storage of a backup, with retries; `bucket` is the bucket actually used. */
-export function openBackupStorage(
-  settings: BackupSettings,
-  overrides: StorageOverrides,
-  log: Logger,
-  signal?: AbortSignal,
-): { storage: Storage; bucket: string } {
-  const bucket = overrides.bucket ?? settings.bucket;
-  const storage = withRetry(
-    openStorage(bucket, {
-      endpoint: overrides.endpoint ?? settings.endpoint,
-      region: overrides.region ?? settings.region,
-      profile: overrides.profile ?? settings.profile,
-    }),
-    {
-      signal,
-      onRetry: ({ operation, attempt, delayMs, error }) =>
-        log.warn(
-          `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
-            formatDuration(delayMs / 1000),
-        ),
-    },
-  );
-  return { storage, bucket };
-}
-
-/** True for a `file:` bucket (a folder on disk, where no storage charges apply). */
-export function isFolderBucket(bucket: string): boolean {
-  return /^file:/i.test(bucket.trim());
-}
 
 /**
  * Uploads the changed catalog over its copy in the bucket, so that the copy tells the same story
@@ -60,7 +13,7 @@ export function isFolderBucket(bucket: string): boolean {
 export async function refreshCatalogCopy(
   catalog: Catalog,
   storage: Storage,
-  log: Logger,
+  log: Reporter,
 ): Promise<void> {
   if (catalog.phase() !== "done") return;
   try {

@@ -7,9 +7,9 @@ import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { volumeNameProblem } from "../archive/layout.ts";
 import { AgeError } from "../crypto/age.ts";
-import { errorLine, ExitCode } from "../cli/exit.ts";
-import { formatBytes } from "../cli/format.ts";
-import type { Logger } from "../cli/log.ts";
+import { errorLine } from "../archive/errors.ts";
+import { formatBytes } from "../archive/units.ts";
+import type { Outcome, Reporter } from "../archive/report.ts";
 import { plural } from "./show_format.ts";
 import {
   checkVolumeFile,
@@ -24,17 +24,17 @@ export interface DecryptRun {
   /** The folder holding the downloaded volumes; the decrypted files are written beside them. */
   folder: string;
   identities: string[];
-  log: Logger;
+  log: Reporter;
   signal?: AbortSignal;
 }
 
 /**
- * Decrypts every volume of the backup found in the folder. Returns 0 when all were decrypted, 1
- * when some are not in the folder, 2 when the identity opens none (wrong key) or a volume name
- * is not one (it would name a path outside the folder), 3 when a file was damaged or could not
- * be written.
+ * Decrypts every volume of the backup found in the folder. Done when all were decrypted, done
+ * with warnings when some are not in the folder, refused when the identity opens none (wrong key)
+ * or a volume name is not one (it would name a path outside the folder), failed when a file was
+ * damaged or could not be written.
  */
-export async function decryptFolder(run: DecryptRun): Promise<number> {
+export async function decryptFolder(run: DecryptRun): Promise<Outcome> {
   const { log } = run;
   const expected = run.catalog.volumes().filter((v) => v.state !== "planned");
   // Names become paths in the folder: none may reach outside it (Catalog.open checks them too).
@@ -42,7 +42,7 @@ export async function decryptFolder(run: DecryptRun): Promise<number> {
     const problem = volumeNameProblem(volume.name);
     if (problem) {
       log.error(`the state database names a volume ${JSON.stringify(volume.name)}: ${problem}`);
-      return ExitCode.Usage;
+      return "refused";
     }
   }
   const missing: VolumeRecord[] = [];
@@ -63,12 +63,12 @@ export async function decryptFolder(run: DecryptRun): Promise<number> {
     } catch (error) {
       if (run.signal?.aborted) {
         log.error(`interrupted while decrypting ${path}; nothing half-written was left`);
-        return ExitCode.Failed;
+        return "failed";
       }
       if (error instanceof AgeError) {
         // The bytes are the ones uploaded, so the identity is what does not fit.
         log.error(`${path}: cannot decrypt: ${errorLine(error)}`);
-        return ExitCode.Usage;
+        return "refused";
       }
       const reason = error instanceof DamagedVolumeError ? error.message : errorLine(error);
       log.error(`${path}: ${reason}; not decrypted`);
@@ -86,8 +86,8 @@ export async function decryptFolder(run: DecryptRun): Promise<number> {
       (missing.length > 0 ? `; ${missing.length} not in the folder` : "") +
       (failed > 0 ? `; ${failed} damaged or unwritable` : ""),
   );
-  if (failed > 0) return ExitCode.Failed;
-  return missing.length > 0 ? ExitCode.Warnings : ExitCode.Ok;
+  if (failed > 0) return "failed";
+  return missing.length > 0 ? "done-with-warnings" : "done";
 }
 
 async function isFile(path: string): Promise<boolean> {

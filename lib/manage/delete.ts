@@ -5,9 +5,9 @@
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { markVolumeDeleted, uploadedAt } from "../catalog/reconcile.ts";
-import { ExitCode, UsageError } from "../cli/exit.ts";
-import { formatBytes } from "../cli/format.ts";
-import type { Logger } from "../cli/log.ts";
+import { UsageError } from "../archive/errors.ts";
+import { formatBytes } from "../archive/units.ts";
+import type { Outcome, Reporter } from "../archive/report.ts";
 import { formatDollars } from "../pricing/money.ts";
 import type { PriceTable } from "../pricing/prices.ts";
 import type { Storage } from "../storage/storage.ts";
@@ -27,7 +27,7 @@ export interface DeleteRun {
   /** False for a folder bucket, where S3's minimum storage durations do not apply. */
   chargesApply: boolean;
   prices: PriceTable;
-  log: Logger;
+  log: Reporter;
   /** Asks the user (yes: true); absent when there is no terminal to ask on. */
   confirm?: (question: string) => Promise<boolean>;
 }
@@ -74,17 +74,17 @@ export function selectVolumes(volumes: VolumeRecord[], names: string[]): VolumeR
 }
 
 /**
- * Runs the deletion and returns 0 (also when the user declines). Storage failures are thrown;
+ * Runs the deletion; done also when the user declines. Storage failures are thrown;
  * volumes deleted before one are already marked in the catalog.
  */
-export async function deleteVolumes(run: DeleteRun): Promise<number> {
+export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   const { catalog, storage, log } = run;
   const selected = selectVolumes(catalog.volumes(), run.names);
   for (const v of selected.filter((v) => v.state === "deleted")) {
     log.info(`${quotePath(v.name)} is already deleted`);
   }
   const volumes = selected.filter((v) => v.state !== "deleted");
-  if (volumes.length === 0) return ExitCode.Ok;
+  if (volumes.length === 0) return "done";
 
   await storage.checkAccess();
   const targets: Target[] = [];
@@ -108,7 +108,7 @@ export async function deleteVolumes(run: DeleteRun): Promise<number> {
     }
     if (!await run.confirm(question)) {
       log.info("nothing was deleted");
-      return ExitCode.Ok;
+      return "done";
     }
   }
 
@@ -126,7 +126,7 @@ export async function deleteVolumes(run: DeleteRun): Promise<number> {
   } finally {
     await refreshCatalogCopy(catalog, storage, log);
   }
-  return ExitCode.Ok;
+  return "done";
 }
 
 /** Looks the volume's object up: is it there, and what would deleting it now cost? */

@@ -2,7 +2,7 @@
 import type { FileState } from "../catalog/catalog.ts";
 import type { FolderTotal, ListedFile, VolumeTotal } from "../catalog/listing.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
-import { formatBytes } from "../cli/format.ts";
+import { formatBytes } from "../archive/units.ts";
 import { quotePath } from "../archive/quote_path.ts";
 import { objectKey } from "../archive/layout.ts";
 

@@ -5,22 +5,21 @@
  */
 import type { Catalog } from "../catalog/catalog.ts";
 import { markVolumeFound, markVolumeMissing } from "../catalog/reconcile.ts";
-import { ExitCode } from "../cli/exit.ts";
-import { formatBytes } from "../cli/format.ts";
-import type { Logger } from "../cli/log.ts";
+import { formatBytes } from "../archive/units.ts";
+import type { Outcome, Reporter } from "../archive/report.ts";
 import type { Storage } from "../storage/storage.ts";
 import { refreshCatalogCopy } from "./backup_storage.ts";
 import { BucketReconciler, type Finding } from "./bucket_reconciler.ts";
 import { plural } from "./show_format.ts";
 import { quotePath } from "../archive/quote_path.ts";
 
-/** Reconciles `catalog` with the objects under `folderKey`; returns 0 in sync, 1 otherwise. */
+/** Reconciles `catalog` with the objects under `folderKey`; done when in sync, done with warnings otherwise. */
 export async function syncCatalog(
   catalog: Catalog,
   storage: Storage,
   folderKey: string,
-  log: Logger,
-): Promise<number> {
+  log: Reporter,
+): Promise<Outcome> {
   const reconciler = new BucketReconciler(catalog.volumes(), folderKey);
   let differences = 0;
   let changed = false;
@@ -40,14 +39,14 @@ export async function syncCatalog(
       `in sync: ${plural(reconciler.matched, "volume")} in ${where} ` +
         `${reconciler.matched === 1 ? "matches" : "match"} the state database`,
     );
-    return ExitCode.Ok;
+    return "done";
   }
   log.warn(`${plural(differences, "difference")} between the state database and ${where}`);
-  return ExitCode.Warnings;
+  return "done-with-warnings";
 }
 
 /** Updates the catalog for one finding and says what changed; true when the catalog changed. */
-function apply(catalog: Catalog, finding: Finding, log: Logger): boolean {
+function apply(catalog: Catalog, finding: Finding, log: Reporter): boolean {
   switch (finding.kind) {
     case "gone": {
       const files = markVolumeMissing(catalog, finding.volume.id);

@@ -11,7 +11,7 @@ import { TAR_END_OF_ARCHIVE } from "../archive/tar_header.ts";
 import { CHUNK_SIZE, PAYLOAD_NONCE_SIZE } from "../crypto/payload.ts";
 import { TAG_SIZE } from "../crypto/aead.ts";
 import { partSizeFor } from "../backup/upload_volume.ts";
-import { formatBytes } from "../cli/format.ts";
+import { formatBytes } from "../archive/units.ts";
 import { formatDollars } from "./money.ts";
 import { type PriceTable, storageCostPerMonth, uploadRequestCost } from "./prices.ts";
 import { minimumStorageDays } from "../storage/storage_class.ts";

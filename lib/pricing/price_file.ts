@@ -8,7 +8,7 @@
  *
  * Unknown names and values of the wrong type are usage errors, so a typo never passes silently.
  */
-import { UsageError } from "../cli/exit.ts";
+import { UsageError } from "../archive/errors.ts";
 import { DEFAULT_PRICES, type PriceTable } from "./prices.ts";
 
 /** The environment variable naming a prices file when no `--prices` is given. */

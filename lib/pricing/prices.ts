@@ -8,7 +8,7 @@
  * Costs left out on purpose: free tiers (the first 100 GB a month of transfer out), volume
  * discounts beyond the first price tier, taxes, and the small catalog copy in STANDARD.
  */
-import { UsageError } from "../cli/exit.ts";
+import { UsageError } from "../archive/errors.ts";
 import type { RestoreTier } from "../storage/storage.ts";
 import { minimumStorageDays, needsThaw, thawTiers } from "../storage/storage_class.ts";
 

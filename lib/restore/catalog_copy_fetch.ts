@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { Catalog, CatalogError } from "../catalog/catalog.ts";
 import { catalogCopyKey, stateDbName } from "../archive/layout.ts";
 import { AgeError, createDecryptStream, NoMatchingIdentityError } from "../crypto/age.ts";
-import { errorLine, UsageError } from "../cli/exit.ts";
+import { errorLine, UsageError } from "../archive/errors.ts";
 import { exists } from "../storage/exists.ts";
 import { abortableSleep, backoffDelay } from "../storage/retry.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";

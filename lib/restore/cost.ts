@@ -3,8 +3,8 @@
  * price table in lib/pricing/prices.ts and the class rules in lib/storage/storage_class.ts, as
  * lines to show before anything is requested.
  */
-import { formatBytes } from "../cli/format.ts";
-import { UsageError } from "../cli/exit.ts";
+import { formatBytes } from "../archive/units.ts";
+import { UsageError } from "../archive/errors.ts";
 import { formatDollars } from "../pricing/money.ts";
 import { DEFAULT_PRICES, type PriceTable, restoreCost } from "../pricing/prices.ts";
 import type { RestoreTier } from "../storage/storage.ts";

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import type { Catalog, FileRecord, VolumeRecord } from "../catalog/catalog.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { decompressStream } from "../archive/compress.ts";
-import { errorLine } from "../cli/exit.ts";
+import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarReadEntry } from "../archive/tar_reader.ts";
 import { createDecryptStream } from "../crypto/age.ts";
 import { RESTORABLE_STATES } from "./plan.ts";

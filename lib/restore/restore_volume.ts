@@ -10,8 +10,8 @@ import { join } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
 import { recordExtracted } from "../catalog/restore_state.ts";
 import { TarFormatError } from "../archive/tar_reader.ts";
-import { formatBytes, formatDuration } from "../cli/format.ts";
-import type { Logger } from "../cli/log.ts";
+import { formatBytes, formatDuration } from "../archive/units.ts";
+import type { Reporter } from "../archive/report.ts";
 import type { Storage } from "../storage/storage.ts";
 import { ChecksumError, downloadVerified } from "./download.ts";
 import { type EntryProblem, type ExtractReport, extractVolume } from "./extract_volume.ts";
@@ -31,7 +31,7 @@ export interface VolumeRestoreContext {
   jobId: number;
   /** The job was started by an earlier run: entries already in place count as restored. */
   resumed: boolean;
-  log: Logger;
+  log: Reporter;
   signal: AbortSignal;
   onProblem: (problem: EntryProblem) => void;
 }

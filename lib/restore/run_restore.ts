@@ -1,9 +1,10 @@
 /**
- * One restore run: plan from the catalog, look at each needed volume in the bucket, show what
- * thawing costs, request the thaws (recorded in the catalog), wait for them, then download, check,
- * decrypt and extract each volume as soon as it is readable, a few at a time. A rerun of the same
- * restore (same destination and patterns) continues: nothing is requested twice while a thaw is
- * pending or done, and volumes already extracted are not fetched again.
+ * One restore run, as a sequence of steps: plan from the catalog, survey each needed volume in
+ * the bucket, thaw (show what thawing costs, request the thaws, recorded in the catalog), wait
+ * for the thaws while fetching (download, check, decrypt and extract each volume as soon as it
+ * is readable, a few at a time), finish. A rerun of the same restore (same destination and
+ * patterns) continues: nothing is requested twice while a thaw is pending or done, and volumes
+ * already extracted are not fetched again.
  */
 import type { Catalog } from "../catalog/catalog.ts";
 import {
@@ -11,31 +12,26 @@ import {
   findRestoreJob,
   finishRestoreJob,
   openRestoreJob,
+  type RestoreJob,
 } from "../catalog/restore_state.ts";
-import { mapLimit, WorkQueue } from "../memory/concurrency.ts";
-import { ExitCode, UsageError } from "../cli/exit.ts";
-import { formatBytes } from "../cli/format.ts";
-import type { Logger } from "../cli/log.ts";
+import { mapLimit } from "../memory/concurrency.ts";
+import { UsageError } from "../archive/errors.ts";
+import { formatBytes } from "../archive/units.ts";
+import type { Outcome, Reporter } from "../archive/report.ts";
+import { quotePath } from "../archive/quote_path.ts";
 import { loadPrices } from "../pricing/price_file.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";
 import { checkTier, describeEstimate, estimateThaw } from "./cost.ts";
+import { fetchVolumes } from "./fetch.ts";
 import { applyFolderAttributes } from "./folders.ts";
-import { planRestore, RESTORABLE_STATES, type VolumePlan } from "./plan.ts";
-import type { EntryProblem } from "./extract_volume.ts";
-import { isVolumeFailure, restoreVolume, type VolumeRestoreContext } from "./restore_volume.ts";
+import { planRestore, type RestorePlan, type VolumePlan } from "./plan.ts";
 import { runningAsRoot } from "./ownership.ts";
 import { RestoreWriter } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
-import { requestThaw, volumeStatus } from "./thaw.ts";
-import { type ThawingVolume, waitForThaws } from "./wait_thaw.ts";
-import { quotePath } from "../archive/quote_path.ts";
-
-/** How many problems are listed by name before the rest are only counted. */
-const LISTED_PROBLEMS = 50;
-/** HeadObject / RestoreObject requests sent at once. */
-const REQUEST_CONCURRENCY = 8;
-/** Catalog rows read at once. */
-const PAGE = 1000;
+import { REQUEST_CONCURRENCY, type Survey, surveyVolumes } from "./survey.ts";
+import { LISTED_PROBLEMS, RestoreTally } from "./tally.ts";
+import { requestThaw } from "./thaw.ts";
+import type { ThawingVolume } from "./wait_thaw.ts";
 
 /** Everything a restore run needs. */
 export interface RestoreRun {
@@ -64,7 +60,7 @@ export interface RestoreRun {
   identities: string[];
   /** Volumes downloaded and extracted at once. */
   workers: number;
-  log: Logger;
+  log: Reporter;
   signal: AbortSignal;
   /** `--prices FILE` (else `GLACIER_PRICES_FILE`, else the built-in us-east-1 list prices). */
   pricesFile?: string;
@@ -72,31 +68,41 @@ export interface RestoreRun {
   confirm?: (question: string) => Promise<boolean>;
 }
 
-/** Counters of a run. */
-interface Tally {
-  written: number;
-  bytes: number;
-  identical: number;
-  /** Wanted entries not restored (unrestorable, left alone, blocked, absent). */
-  problems: number;
-  /** Entry problems met while extracting (the first `LISTED_PROBLEMS` are shown). */
-  listed: number;
-  failedVolumes: number;
+/** A step that ended the run early, with how it ended. */
+type Ended = { ended: Outcome };
+
+/** Runs a restore; resolves to how it ended. */
+export async function runRestore(run: RestoreRun): Promise<Outcome> {
+  const tally = new RestoreTally(run.catalog, run.selection, run.log);
+  const planned = plan(run, tally);
+  if ("ended" in planned) return planned.ended;
+  const survey = await surveyStep(run, planned.pending, tally);
+  const thawed = await thaw(run, survey, tally);
+  if ("ended" in thawed) return thawed.ended;
+  if (!run.wait && thawed.thawing.length > 0) return leaveThawing(run, thawed.thawing, tally);
+  const writer = await RestoreWriter.open(run.destination, {
+    overwrite: run.overwrite,
+    restoreOwners: run.sameOwner && runningAsRoot(),
+  });
+  const job = openRestoreJob(run.catalog, run.destination, run.selection.key);
+  await waitAndFetch(run, { ...planned, survey, thawing: thawed.thawing, writer, job }, tally);
+  return await finish(run, planned.plan, writer, job, tally);
 }
 
-/** Runs a restore; resolves to the exit code. */
-export async function runRestore(run: RestoreRun): Promise<number> {
+/** What the plan step found: the wanted volumes, and those not yet extracted by an earlier run. */
+interface Planned {
+  plan: RestorePlan;
+  /** The earlier run into the same destination with the same patterns, if any. */
+  earlier: RestoreJob | undefined;
+  pending: VolumePlan[];
+}
+
+/** Plan: which volumes hold the wanted entries, and which of them are still to be extracted. */
+function plan(run: RestoreRun, tally: RestoreTally): Planned | Ended {
   const { catalog, log, selection } = run;
   const settings = catalog.settings();
   const plan = planRestore(catalog, selection);
-  const tally: Tally = {
-    written: 0,
-    bytes: 0,
-    identical: 0,
-    problems: plan.unrestorable.count,
-    listed: 0,
-    failedVolumes: 0,
-  };
+  tally.problems = plan.unrestorable.count;
   for (const example of plan.unrestorable.examples) {
     log.warn(`cannot restore ${quotePath(example.path)}: ${example.reason}`);
   }
@@ -106,165 +112,153 @@ export async function runRestore(run: RestoreRun): Promise<number> {
         "cannot be restored",
     );
   }
-  const outcome = () => tally.problems > 0 ? ExitCode.Warnings : ExitCode.Ok;
-  const reportProblem = (problem: EntryProblem) => {
-    tally.problems++;
-    const line = `${quotePath(problem.path)}: ${problem.message}`;
-    if (tally.listed++ < LISTED_PROBLEMS) log.warn(line);
-    else log.toFile("warn", line);
-  };
-  /** Volumes done with in this run: extracted (cleanly or not) or missing from the bucket. */
-  const settled = new Set<number>();
-  const reportAbsent = (v: VolumePlan) => {
-    settled.add(v.volume.id);
-    for (const path of wantedPaths(catalog, selection, v)) {
-      reportProblem({
-        path,
-        kind: "absent",
-        message: `cannot be restored: volume ${v.volume.name} is missing from the bucket`,
-      });
-    }
-  };
   if (plan.entries === 0) {
-    if (plan.unrestorable.count > 0) return ExitCode.Warnings;
+    if (plan.unrestorable.count > 0) return { ended: "done-with-warnings" };
     throw new UsageError(`nothing in backup ${settings.backupId} matches the given patterns`);
   }
 
-  const job = findRestoreJob(catalog, run.destination, selection.key);
-  const extracted = job ? extractedVolumes(catalog, job.id) : new Set<number>();
+  const earlier = findRestoreJob(catalog, run.destination, selection.key);
+  const extracted = earlier ? extractedVolumes(catalog, earlier.id) : new Set<number>();
   const pending = plan.volumes.filter((v) => !extracted.has(v.volume.id));
   log.info(
     `restore of backup ${settings.backupId}: ${plan.entries} entries, ${formatBytes(plan.bytes)} ` +
       `in ${plan.volumes.length} of ${count(catalog.volumes().length, "volume")}, into ` +
       run.destination,
   );
-  if (job?.finishedAt && pending.length === 0) {
+  if (earlier?.finishedAt && pending.length === 0) {
     log.info(
-      `already restored into ${run.destination} on ${job.finishedAt}: nothing to do (use ` +
+      `already restored into ${run.destination} on ${earlier.finishedAt}: nothing to do (use ` +
         "another --to, or other patterns, to restore again)",
     );
-    return outcome();
+    return { ended: tally.outcome() };
   }
-  if (job && pending.length < plan.volumes.length) {
+  if (earlier && pending.length < plan.volumes.length) {
     log.info(
       `continuing an earlier run: ${count(plan.volumes.length - pending.length, "volume")} ` +
         "already extracted",
     );
   }
+  return { plan, earlier, pending };
+}
 
-  const survey = await surveyVolumes(run, pending);
-  for (const v of survey.absent) reportAbsent(v);
+/** Survey: where each pending volume stands in the bucket. */
+async function surveyStep(
+  run: RestoreRun,
+  pending: VolumePlan[],
+  tally: RestoreTally,
+): Promise<Survey> {
+  const survey = await surveyVolumes(run.storage, run.folderBucket, run.log, pending);
+  for (const v of survey.absent) tally.absent(v);
   for (const v of survey.failed) {
     tally.failedVolumes++;
     tally.problems += v.entries;
   }
-  log.info(
+  run.log.info(
     `volumes: ${survey.ready.length} readable now, ${survey.thawing.length} thawing, ` +
       `${survey.frozen.length} to thaw`,
   );
-  let thawing = survey.thawing;
-  if (survey.frozen.length > 0) {
-    const prices = await loadPrices(run.pricesFile);
-    checkTier(survey.frozen.map((t) => t.storageClass), run.tier);
-    const frozen = survey.frozen.map((t) => ({ storageClass: t.storageClass, size: t.size }));
-    const estimate = estimateThaw(frozen, run.tier, run.days, prices);
-    for (const line of describeEstimate(estimate, run.tier, run.days, prices)) log.info(line);
-    if (run.dryRun) return dryRunEnd(log, outcome());
-    if (estimate.total > 0 && !run.yes) {
-      const what = `thawing ${count(frozen.length, "volume")}`;
-      if (!run.confirm) {
-        throw new UsageError(
-          `${what} has a fee and there is no terminal to confirm it on: run again with --yes ` +
-            "(or --dry-run to see the plan only)",
-        );
-      }
-      if (!(await run.confirm(`${what}: proceed?`))) {
-        log.info("nothing requested");
-        return ExitCode.Usage;
-      }
+  return survey;
+}
+
+/**
+ * Thaw: shows what thawing the frozen volumes costs, asks (unless `--yes`), and requests the
+ * thaws. Returns every volume that is thawing now; a dry run or a "no" ends the run here.
+ */
+async function thaw(
+  run: RestoreRun,
+  survey: Survey,
+  tally: RestoreTally,
+): Promise<{ thawing: ThawingVolume[] } | Ended> {
+  const { log } = run;
+  if (survey.frozen.length === 0) {
+    return run.dryRun ? dryRunEnd(log, tally.outcome()) : { thawing: survey.thawing };
+  }
+  const prices = await loadPrices(run.pricesFile);
+  checkTier(survey.frozen.map((t) => t.storageClass), run.tier);
+  const frozen = survey.frozen.map((t) => ({ storageClass: t.storageClass, size: t.size }));
+  const estimate = estimateThaw(frozen, run.tier, run.days, prices);
+  for (const line of describeEstimate(estimate, run.tier, run.days, prices)) log.info(line);
+  if (run.dryRun) return dryRunEnd(log, tally.outcome());
+  if (estimate.total > 0 && !run.yes) {
+    const what = `thawing ${count(frozen.length, "volume")}`;
+    if (!run.confirm) {
+      throw new UsageError(
+        `${what} has a fee and there is no terminal to confirm it on: run again with --yes ` +
+          "(or --dry-run to see the plan only)",
+      );
     }
-    await mapLimit(survey.frozen, REQUEST_CONCURRENCY, async (t) => {
-      await requestThaw(run.storage, catalog, t.plan.volume, run.tier, run.days);
-      log.toFile("info", `requested thaw of ${t.plan.volume.name} (${run.tier}, ${run.days} days)`);
-    });
-    log.info(`requested the thaw of ${count(frozen.length, "volume")} (tier ${run.tier})`);
-    thawing = thawing.concat(survey.frozen);
-  } else if (run.dryRun) {
-    return dryRunEnd(log, outcome());
-  }
-
-  if (!run.wait && thawing.length > 0) {
-    log.info(
-      `${count(thawing.length, "volume")} thawing: run the same command again (without ` +
-        "--no-wait) to wait for them and restore",
-    );
-    return outcome();
-  }
-
-  const writer = await RestoreWriter.open(run.destination, {
-    overwrite: run.overwrite,
-    restoreOwners: run.sameOwner && runningAsRoot(),
-  });
-  const activeJob = openRestoreJob(catalog, run.destination, selection.key);
-  const queue = new WorkQueue<VolumePlan>();
-  for (const v of survey.ready) queue.push(v);
-  const failure = new AbortController();
-  const signal = AbortSignal.any([run.signal, failure.signal]);
-  const waiter = waitForThaws(thawing, {
-    catalog,
-    storage: run.storage,
-    folderBucket: run.folderBucket,
-    tier: run.tier,
-    days: run.days,
-    log,
-    signal,
-    onReady: (v) => queue.push(v),
-    onGone: reportAbsent,
-  }).finally(() => queue.close());
-  const context: VolumeRestoreContext = {
-    catalog,
-    storage: run.storage,
-    writer,
-    selection,
-    identities: run.identities,
-    jobId: activeJob.id,
-    resumed: job !== undefined,
-    log,
-    signal,
-    onProblem: reportProblem,
-  };
-  const workers = Array.from({ length: Math.max(1, run.workers) }, async () => {
-    for (let v = await queue.next(); v; v = await queue.next()) {
-      try {
-        const report = await restoreVolume(context, v);
-        tally.written += report.written;
-        tally.bytes += report.bytes;
-        tally.identical += report.identical;
-        settled.add(v.volume.id);
-      } catch (error) {
-        if (!isVolumeFailure(error)) {
-          failure.abort(error);
-          throw error;
-        }
-        log.error(`${quotePath(v.volume.name)}: ${(error as Error).message}`);
-        tally.failedVolumes++;
-      }
+    if (!(await run.confirm(`${what}: proceed?`))) {
+      log.info("nothing requested");
+      return { ended: "refused" };
     }
-  });
-  const results = await Promise.allSettled([waiter, ...workers]);
-  const rejected = results.find((r) => r.status === "rejected");
-  if (rejected) {
-    throw run.signal.aborted ? run.signal.reason : failure.signal.reason ?? rejected.reason;
   }
+  await mapLimit(survey.frozen, REQUEST_CONCURRENCY, async (t) => {
+    await requestThaw(run.storage, run.catalog, t.plan.volume, run.tier, run.days);
+    log.toFile("info", `requested thaw of ${t.plan.volume.name} (${run.tier}, ${run.days} days)`);
+  });
+  log.info(`requested the thaw of ${count(frozen.length, "volume")} (tier ${run.tier})`);
+  return { thawing: survey.thawing.concat(survey.frozen) };
+}
 
-  // Folder attributes go on once every volume is through, even with entries left out (existing
-  // files, missing volumes): a rerun could not do better. The job is finished only when every
-  // volume went in cleanly, so that a rerun with --overwrite still fetches the others.
-  const done = extractedVolumes(catalog, activeJob.id);
-  const through = (v: VolumePlan) => done.has(v.volume.id) || settled.has(v.volume.id);
+/** With `--no-wait`: the thaws are requested; a rerun waits for them. */
+function leaveThawing(run: RestoreRun, thawing: ThawingVolume[], tally: RestoreTally): Outcome {
+  run.log.info(
+    `${count(thawing.length, "volume")} thawing: run the same command again (without ` +
+      "--no-wait) to wait for them and restore",
+  );
+  return tally.outcome();
+}
+
+/** Wait and fetch: every readable volume now, each thawing one once its thaw is done. */
+async function waitAndFetch(
+  run: RestoreRun,
+  at: Planned & {
+    survey: Survey;
+    thawing: ThawingVolume[];
+    writer: RestoreWriter;
+    job: RestoreJob;
+  },
+  tally: RestoreTally,
+): Promise<void> {
+  const { catalog, storage, log } = run;
+  await fetchVolumes({
+    ready: at.survey.ready,
+    thawing: at.thawing,
+    wait: { catalog, storage, folderBucket: run.folderBucket, tier: run.tier, days: run.days, log },
+    volume: {
+      catalog,
+      storage,
+      writer: at.writer,
+      selection: run.selection,
+      identities: run.identities,
+      jobId: at.job.id,
+      resumed: at.earlier !== undefined,
+      log,
+    },
+    workers: run.workers,
+    log,
+    signal: run.signal,
+  }, tally);
+}
+
+/**
+ * Finish: folder attributes go on once every volume is through, even with entries left out
+ * (existing files, missing volumes): a rerun could not do better. The job is finished only when
+ * every volume went in cleanly, so that a rerun with --overwrite still fetches the others.
+ */
+async function finish(
+  run: RestoreRun,
+  plan: RestorePlan,
+  writer: RestoreWriter,
+  job: RestoreJob,
+  tally: RestoreTally,
+): Promise<Outcome> {
+  const { catalog, log } = run;
+  const done = extractedVolumes(catalog, job.id);
+  const through = (v: VolumePlan) => done.has(v.volume.id) || tally.settled.has(v.volume.id);
   if (tally.failedVolumes === 0 && plan.volumes.every(through)) {
-    await applyFolderAttributes(catalog, selection, writer);
-    if (plan.volumes.every((v) => done.has(v.volume.id))) finishRestoreJob(catalog, activeJob.id);
+    await applyFolderAttributes(catalog, run.selection, writer);
+    if (plan.volumes.every((v) => done.has(v.volume.id))) finishRestoreJob(catalog, job.id);
     await writer.removeStaging();
   }
   if (tally.listed > LISTED_PROBLEMS) {
@@ -281,72 +275,9 @@ export async function runRestore(run: RestoreRun): Promise<number> {
       `${count(tally.failedVolumes, "volume")} could not be restored; fix the problem above and ` +
         "run the same command again",
     );
-    return ExitCode.Failed;
+    return "failed";
   }
-  return outcome();
-}
-
-/** Where the volumes of a run stand in the bucket. */
-interface Survey {
-  ready: VolumePlan[];
-  thawing: ThawingVolume[];
-  frozen: (ThawingVolume & { size: number })[];
-  /** Missing from the bucket: their wanted entries cannot be restored. */
-  absent: VolumePlan[];
-  /** Not the size the catalog says. */
-  failed: VolumePlan[];
-}
-
-/** Looks each volume up in the bucket (a few at a time). */
-async function surveyVolumes(run: RestoreRun, volumes: VolumePlan[]): Promise<Survey> {
-  const statuses = await mapLimit(
-    volumes,
-    REQUEST_CONCURRENCY,
-    (v) => volumeStatus(run.storage, v.volume, run.folderBucket),
-  );
-  const survey: Survey = { ready: [], thawing: [], frozen: [], absent: [], failed: [] };
-  for (const [i, status] of statuses.entries()) {
-    const v = volumes[i];
-    if (status.readiness === "absent") {
-      run.log.error(
-        `volume ${
-          quotePath(v.volume.name)
-        } is missing from ${run.storage.description}: its ${v.entries} ` +
-          "wanted entries cannot be restored",
-      );
-      survey.absent.push(v);
-    } else if (status.size !== v.volume.size) {
-      run.log.error(
-        `volume ${
-          quotePath(v.volume.name)
-        } is ${status.size} bytes in the bucket but ${v.volume.size} in ` +
-          "the catalog: skipping it",
-      );
-      survey.failed.push(v);
-    } else if (status.readiness === "ready") {
-      survey.ready.push(v);
-    } else if (status.readiness === "thawing") {
-      survey.thawing.push({ plan: v, storageClass: status.storageClass });
-    } else {
-      survey.frozen.push({ plan: v, storageClass: status.storageClass, size: status.size });
-    }
-  }
-  return survey;
-}
-
-/** The archive paths of the wanted, restorable entries of a volume, read a page at a time. */
-function* wantedPaths(catalog: Catalog, selection: Selection, v: VolumePlan): Generator<string> {
-  for (let afterId = 0;;) {
-    const page = catalog.filesOfVolume(v.volume.id, afterId, PAGE);
-    if (page.length === 0) return;
-    for (const row of page) {
-      if (row.archivePath === "") continue; // DIR itself (a backup of `/`)
-      if (RESTORABLE_STATES.has(row.state) && selection.matches(row.archivePath)) {
-        yield row.archivePath;
-      }
-    }
-    afterId = page[page.length - 1].id;
-  }
+  return tally.outcome();
 }
 
 /** `3 volumes`, `1 volume`. */
@@ -354,7 +285,7 @@ function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`;
 }
 
-function dryRunEnd(log: Logger, code: number): number {
+function dryRunEnd(log: Reporter, outcome: Outcome): Ended {
   log.info("dry run: nothing was requested or restored");
-  return code;
+  return { ended: outcome };
 }

@@ -5,8 +5,8 @@
  */
 import type { Catalog } from "../catalog/catalog.ts";
 import { recordThawed } from "../catalog/restore_state.ts";
-import { formatDuration } from "../cli/format.ts";
-import type { Logger } from "../cli/log.ts";
+import { formatDuration } from "../archive/units.ts";
+import type { Reporter } from "../archive/report.ts";
 import { abortableSleep } from "../storage/retry.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";
 import type { VolumePlan } from "./plan.ts";
@@ -27,7 +27,7 @@ export interface ThawWait {
   /** Tier and days for a repeated request. */
   tier: RestoreTier;
   days: number;
-  log: Logger;
+  log: Reporter;
   signal: AbortSignal;
   /** A volume is readable now. */
   onReady: (plan: VolumePlan) => void;

@@ -6,7 +6,7 @@
  */
 import { join } from "node:path";
 import { Catalog, type VolumeRecord } from "../catalog/catalog.ts";
-import { UsageError } from "../cli/exit.ts";
+import { UsageError } from "../archive/errors.ts";
 import { DamagedCatalogCopyError, downloadCatalogCopy } from "../restore/catalog_copy_fetch.ts";
 import type { Storage } from "../storage/storage.ts";
 import { plural, type VerifyReport } from "./report.ts";

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
-import { formatBytes } from "../../lib/cli/format.ts";
+import { formatBytes } from "../../lib/archive/units.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { backupToSandbox, makeSandbox } from "../../testing/sandbox.ts";
 import { makeHardlinks } from "../../testing/tree.ts";

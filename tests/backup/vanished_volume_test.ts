@@ -10,7 +10,7 @@ import { Catalog } from "../../lib/catalog/catalog.ts";
 import type { VolumeRecord } from "../../lib/catalog/catalog.ts";
 import { runBackup } from "../../lib/backup/run_backup.ts";
 import { localVolumePath } from "../../lib/backup/build_volume.ts";
-import { BackupProgress } from "../../lib/cli/progress.ts";
+import { BackupProgress } from "../../lib/backup/progress.ts";
 import { Logger } from "../../lib/cli/log.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
 import { withRetry } from "../../lib/storage/retry.ts";

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { formatBytes, formatDuration, parseSize } from "../../lib/cli/format.ts";
+import { formatBytes, formatDuration, parseSize } from "../../lib/archive/units.ts";
 import { volumeSizeOption } from "../../lib/cli/options.ts";
-import { UsageError } from "../../lib/cli/exit.ts";
+import { UsageError } from "../../lib/archive/errors.ts";
 
 Deno.test("sizes parse in binary and decimal units", () => {
   assert.equal(parseSize("64MiB"), 64 * 1024 ** 2);

@@ -149,16 +149,16 @@ Deno.test("delete asks on a terminal: no keeps everything, yes deletes", async (
           }),
       });
     try {
-      assert.equal(await run("n"), 0);
+      assert.equal(await run("n"), "done");
       assert.match(
         questions[0],
         /^delete 1 volume \(.*\) from file:\/\/.*\? This cannot be undone\. \[y\/N\] $/,
       );
       assert.ok(await storage.headObject(volume.objectKey));
       assert.equal(catalog.volume(volume.id).state, "uploaded");
-      assert.equal(await run(""), 0);
+      assert.equal(await run(""), "done");
       assert.ok(await storage.headObject(volume.objectKey), "Enter alone means no");
-      assert.equal(await run("yes"), 0);
+      assert.equal(await run("yes"), "done");
       assert.equal(await storage.headObject(volume.objectKey), undefined);
       assert.equal(catalog.volume(volume.id).state, "deleted");
     } finally {

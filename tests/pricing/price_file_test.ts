@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { applyPriceOverrides, loadPrices } from "../../lib/pricing/price_file.ts";
 import { DEFAULT_PRICES, GB, restoreCost, storageCostPerMonth } from "../../lib/pricing/prices.ts";
-import { UsageError } from "../../lib/cli/exit.ts";
+import { UsageError } from "../../lib/archive/errors.ts";
 
 Deno.test("a partial file overrides only what it names", () => {
   const before = structuredClone(DEFAULT_PRICES);

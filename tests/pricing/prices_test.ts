@@ -15,7 +15,7 @@ import {
   thawTiers,
   thawWait,
 } from "../../lib/storage/storage_class.ts";
-import { UsageError } from "../../lib/cli/exit.ts";
+import { UsageError } from "../../lib/archive/errors.ts";
 
 /** Asserts two dollar amounts agree to a millionth of a cent. */
 function near(actual: number, expected: number, message?: string) {

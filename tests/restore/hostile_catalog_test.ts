@@ -136,13 +136,13 @@ Deno.test("decrypt checks each volume name itself before making a path of it", a
       const sentinel = await plantSentinel(root);
       const folder = join(root, "restored", "downloads");
       await Deno.mkdir(folder, { recursive: true });
-      const code = await decryptFolder({
+      const outcome = await decryptFolder({
         catalog: hostile,
         folder,
         identities: [catalog.identity()!],
         log: Logger.terminalOnly(),
       });
-      assert.equal(code, 2);
+      assert.equal(outcome, "refused");
       assert.equal(await Deno.readTextFile(sentinel), SENTINEL_TEXT);
       assert.deepEqual(await namesIn(folder), []);
     } finally {

@@ -1,60 +1,67 @@
 /**
- * Runs a backup or resume in front of a user: connects to the store, shows progress, turns
- * Ctrl-C into a clean stop, and ends with a summary and the exit code.
+ * A backup or resume run from start to end: checks the bucket, runs the pipeline, puts the
+ * catalog copy in the bucket, and sums the run up. It reports through a `Reporter` and returns an
+ * `Outcome`; the command that starts it owns the screen, the interrupts and the exit code.
  */
 import { basename, dirname, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { lockPath } from "../catalog/lock.ts";
-import { abortOrphanUploads, runBackup } from "../backup/run_backup.ts";
-import { uploadCatalogCopy } from "../backup/catalog_copy.ts";
+import { abortOrphanUploads, runBackup } from "./run_backup.ts";
+import { uploadCatalogCopy } from "./catalog_copy.ts";
 import { catalogCopyKey, isVolumeFileOf } from "../archive/layout.ts";
-import { openStorage } from "../storage/open.ts";
-import { withRetry } from "../storage/retry.ts";
-import { StorageError } from "../storage/storage.ts";
-import { BackupProgress, ProgressDisplay } from "./progress.ts";
-import { errorLine, ExitCode } from "./exit.ts";
-import { formatBytes, formatDuration } from "./format.ts";
-import type { Logger } from "./log.ts";
+import type { BackupProgress } from "./progress.ts";
+import { type Storage, StorageError } from "../storage/storage.ts";
+import { errorLine } from "../archive/errors.ts";
+import type { Outcome, Reporter } from "../archive/report.ts";
+import { formatBytes, formatDuration } from "../archive/units.ts";
 import { quotePath } from "../archive/quote_path.ts";
 
 /** How many problem files a summary lists before it says "and N more". */
 const LISTED_PROBLEMS = 50;
 
-/** Runs the catalog's backup to the end and returns the exit code. */
-export async function runBackupSession(catalog: Catalog, log: Logger): Promise<number> {
-  const settings = catalog.settings();
-  const interrupt = new AbortController();
-  const onSignal = () => {
-    if (interrupt.signal.aborted) {
-      // A request in flight can take minutes to give up; a second Ctrl-C means now. Every
-      // step is already in the catalog, so stopping here is as safe as the first stop.
-      log.error(`stopped; resume with: glacier resume ${resolve(catalog.path)}`);
-      Deno.exit(ExitCode.Failed);
-    }
-    log.warn("interrupted: stopping (Ctrl-C again to stop at once)");
-    interrupt.abort(new DOMException("interrupted", "AbortError"));
-  };
-  const signals: Deno.Signal[] = Deno.build.os === "windows" ? ["SIGINT"] : ["SIGINT", "SIGTERM"];
-  for (const s of signals) Deno.addSignalListener(s, onSignal);
+/** Everything a backup session needs. */
+export interface BackupSession {
+  catalog: Catalog;
+  /** The backup's bucket, wrapped in retries that stop when `signal` aborts. */
+  storage: Storage;
+  log: Reporter;
+  /** Counters the pipeline updates (a display may show them). */
+  progress: BackupProgress;
+  /** Aborts at the user's first interrupt: the run stops cleanly, resumable. */
+  signal: AbortSignal;
+  /**
+   * Resolves at the user's second interrupt: the run ends at once, without waiting for requests
+   * in flight. Every step is already in the catalog, so that is as safe as the first stop.
+   */
+  stopNow?: Promise<void>;
+}
 
-  const storage = withRetry(
-    openStorage(settings.bucket, {
-      endpoint: settings.endpoint,
-      region: settings.region,
-      profile: settings.profile,
-    }),
-    {
-      signal: interrupt.signal,
-      onRetry: ({ operation, attempt, delayMs, error }) =>
-        log.warn(
-          `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
-            formatDuration(delayMs / 1000),
-        ),
-    },
-  );
-  const progress = new BackupProgress();
-  const display = new ProgressDisplay(progress, log);
+/** Runs the catalog's backup to the end (or to an interrupt) and returns how it ended. */
+export async function runBackupSession(session: BackupSession): Promise<Outcome> {
+  const { catalog, log, signal } = session;
+  const onInterrupt = () => log.warn("interrupted: stopping (Ctrl-C again to stop at once)");
+  signal.addEventListener("abort", onInterrupt, { once: true });
+  const work = backUp(session);
+  try {
+    if (!session.stopNow) return await work;
+    const abandoned = session.stopNow.then(() => "abandoned" as const);
+    const outcome = await Promise.race([work, abandoned]);
+    if (outcome === "abandoned") {
+      // The pipeline still waits on requests; the process ends before they settle.
+      work.catch(() => {});
+      log.error(`stopped; resume with: glacier resume ${resolve(catalog.path)}`);
+    }
+    return outcome;
+  } finally {
+    signal.removeEventListener("abort", onInterrupt);
+  }
+}
+
+/** The run itself: the pipeline, the catalog copy, and the summary. */
+async function backUp(session: BackupSession): Promise<Outcome> {
+  const { catalog, storage, log, signal } = session;
+  const settings = catalog.settings();
   const started = Date.now();
   const resumeHint = `resume with: glacier resume ${resolve(catalog.path)}`;
   try {
@@ -64,7 +71,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
       catalog,
       storage,
       log,
-      progress,
+      progress: session.progress,
       skipPaths: [
         resolve(catalog.path),
         `${resolve(catalog.path)}-wal`,
@@ -75,7 +82,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
         .concat(settings.workDirIsTemporary ? [resolve(settings.workDir)] : []),
       // An OUTPUT_TAR folder may hold the user's files too: leave out only our volumes.
       skip: ownVolumeFiles(settings),
-      signal: interrupt.signal,
+      signal,
     });
     // A run killed after the last volume but before the catalog copy finished leaves a done
     // backup without its copy: a resume of a done backup puts it there if it is missing.
@@ -86,8 +93,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
       await uploadCatalogCopy(catalog, storage);
     }
   } catch (error) {
-    display.stop();
-    if (interrupt.signal.aborted) {
+    if (signal.aborted) {
       log.error(`backup stopped before it finished; ${resumeHint}`);
     } else {
       const permanent = error instanceof StorageError && error.kind === "permanent";
@@ -96,10 +102,7 @@ export async function runBackupSession(catalog: Catalog, log: Logger): Promise<n
         permanent ? `fix the problem above, then ${resumeHint}` : `backup failed; ${resumeHint}`,
       );
     }
-    return ExitCode.Failed;
-  } finally {
-    display.stop();
-    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+    return "failed";
   }
   return summarize(catalog, log, (Date.now() - started) / 1000);
 }
@@ -110,8 +113,8 @@ function ownVolumeFiles(settings: BackupSettings): (path: string) => boolean {
   return (path) => dirname(path) === folder && isVolumeFileOf(settings.baseName, basename(path));
 }
 
-/** Prints the end-of-run summary and returns 0, or 1 when files were skipped or changed. */
-function summarize(catalog: Catalog, log: Logger, seconds: number): number {
+/** Reports the end-of-run summary; done with warnings when files were skipped or changed. */
+function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
   const totals = catalog.fileTotals();
   const sum = (pick: (t: (typeof totals)[number]) => boolean) =>
     totals.filter(pick).reduce((a, t) => ({ count: a.count + t.count, bytes: a.bytes + t.bytes }), {
@@ -147,5 +150,5 @@ function summarize(catalog: Catalog, log: Logger, seconds: number): number {
   for (const line of lines.slice(0, LISTED_PROBLEMS)) log.warn(line);
   if (lines.length > LISTED_PROBLEMS) log.warn("... more in the state database");
   log.info(`state database: ${resolve(catalog.path)}`);
-  return lines.length > 0 ? ExitCode.Warnings : ExitCode.Ok;
+  return lines.length > 0 ? "done-with-warnings" : "done";
 }

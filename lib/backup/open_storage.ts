@@ -1,0 +1,74 @@
+/**
+ * Opens a bucket for a use case, wrapped in retries that report every wait: the one way every
+ * command and flow gets its storage (`openBackupStorage` for a backup's own bucket, with the
+ * command line's overrides; `openRetryingStorage` for a bucket given by name).
+ */
+import type { BackupSettings } from "../catalog/settings.ts";
+import type { Reporter } from "../archive/report.ts";
+import { formatDuration } from "../archive/units.ts";
+import { openStorage } from "../storage/open.ts";
+import { withRetry } from "../storage/retry.ts";
+import type { Storage } from "../storage/storage.ts";
+
+/** Connection settings; unset ones come from the AWS environment. */
+export interface ConnectionSettings {
+  endpoint?: string;
+  region?: string;
+  profile?: string;
+}
+
+/** Command-line overrides of a backup's stored bucket and connection settings. */
+export interface StorageOverrides extends ConnectionSettings {
+  bucket?: string;
+}
+
+/**
+ * The storage of `bucket` with retries for ever on transient failures (until `signal` aborts);
+ * each wait is reported as a warning.
+ */
+export function openRetryingStorage(
+  bucket: string,
+  connection: ConnectionSettings,
+  log: Pick<Reporter, "warn">,
+  signal?: AbortSignal,
+): Storage {
+  // Only the connection settings: callers may pass a larger options object.
+  const { endpoint, region, profile } = connection;
+  return withRetry(openStorage(bucket, { endpoint, region, profile }), {
+    signal,
+    onRetry: ({ operation, attempt, delayMs, error }) =>
+      log.warn(
+        `${operation} failed (attempt ${attempt}): ${error.message}; retrying in ` +
+          formatDuration(delayMs / 1000),
+      ),
+  });
+}
+
+/**
+ * The storage of a backup, with retries: the bucket and connection settings stored in the
+ * catalog, each overridable on the command line. `bucket` is the bucket actually used.
+ */
+export function openBackupStorage(
+  settings: BackupSettings,
+  overrides: StorageOverrides,
+  log: Pick<Reporter, "warn">,
+  signal?: AbortSignal,
+): { storage: Storage; bucket: string } {
+  const bucket = overrides.bucket ?? settings.bucket;
+  const storage = openRetryingStorage(
+    bucket,
+    {
+      endpoint: overrides.endpoint ?? settings.endpoint,
+      region: overrides.region ?? settings.region,
+      profile: overrides.profile ?? settings.profile,
+    },
+    log,
+    signal,
+  );
+  return { storage, bucket };
+}
+
+/** True for a `file:` bucket (a folder on disk, where nothing is archived and nothing is charged). */
+export function isFolderBucket(bucket: string): boolean {
+  return /^file:/i.test(bucket.trim());
+}

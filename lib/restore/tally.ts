@@ -1,0 +1,75 @@
+/**
+ * The counters of one restore run, and how it reports wanted entries that did not come back: the
+ * first `LISTED_PROBLEMS` by name on the screen, the rest in the log only.
+ */
+import type { Catalog } from "../catalog/catalog.ts";
+import type { Outcome, Reporter } from "../archive/report.ts";
+import { quotePath } from "../archive/quote_path.ts";
+import type { EntryProblem } from "./extract_volume.ts";
+import { RESTORABLE_STATES, type VolumePlan } from "./plan.ts";
+import type { Selection } from "./selection.ts";
+
+/** How many problems are listed by name before the rest are only counted. */
+export const LISTED_PROBLEMS = 50;
+/** Catalog rows read at once. */
+const PAGE = 1000;
+
+/** Counters of a run. */
+export class RestoreTally {
+  written = 0;
+  bytes = 0;
+  identical = 0;
+  /** Wanted entries not restored (unrestorable, left alone, blocked, absent). */
+  problems = 0;
+  /** Entry problems met while extracting (the first `LISTED_PROBLEMS` are shown). */
+  listed = 0;
+  failedVolumes = 0;
+  /** Volumes done with in this run: extracted (cleanly or not) or missing from the bucket. */
+  readonly settled = new Set<number>();
+
+  constructor(
+    private readonly catalog: Catalog,
+    private readonly selection: Selection,
+    private readonly log: Reporter,
+  ) {}
+
+  /** Done, or done with warnings when a wanted entry was not restored. */
+  outcome(): Outcome {
+    return this.problems > 0 ? "done-with-warnings" : "done";
+  }
+
+  /** Reports one wanted entry that was not restored. */
+  problem(problem: EntryProblem): void {
+    this.problems++;
+    const line = `${quotePath(problem.path)}: ${problem.message}`;
+    if (this.listed++ < LISTED_PROBLEMS) this.log.warn(line);
+    else this.log.toFile("warn", line);
+  }
+
+  /** Reports every wanted entry of a volume that is missing from the bucket. */
+  absent(v: VolumePlan): void {
+    this.settled.add(v.volume.id);
+    for (const path of wantedPaths(this.catalog, this.selection, v)) {
+      this.problem({
+        path,
+        kind: "absent",
+        message: `cannot be restored: volume ${v.volume.name} is missing from the bucket`,
+      });
+    }
+  }
+}
+
+/** The archive paths of the wanted, restorable entries of a volume, read a page at a time. */
+function* wantedPaths(catalog: Catalog, selection: Selection, v: VolumePlan): Generator<string> {
+  for (let afterId = 0;;) {
+    const page = catalog.filesOfVolume(v.volume.id, afterId, PAGE);
+    if (page.length === 0) return;
+    for (const row of page) {
+      if (row.archivePath === "") continue; // DIR itself (a backup of `/`)
+      if (RESTORABLE_STATES.has(row.state) && selection.matches(row.archivePath)) {
+        yield row.archivePath;
+      }
+    }
+    afterId = page[page.length - 1].id;
+  }
+}
