@@ -1,5 +1,6 @@
 /**
- * Builds one volume file: TAR -> compression -> age encryption -> SHA-256 and size -> local file.
+ * Builds one volume file: TAR -> the volume format (compression, age encryption; see
+ * lib/archive/volume_format.ts) -> SHA-256 and size -> local file.
  * The file is written under a `.partial` name and renamed only when complete, and the
  * catalog marks the volume built (with its checksum and the files' outcomes) in one transaction.
  */
@@ -7,12 +8,11 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
-import { compressStream } from "../archive/compress.ts";
-import { type CompressorPool, parallelCompressStream } from "../archive/compress_pool.ts";
+import type { CompressorPool } from "../archive/compress_pool.ts";
+import { encodeVolume } from "../archive/volume_format.ts";
 import { volumeTar } from "../archive/volume_tar.ts";
-import { createEncryptStream } from "../crypto/age.ts";
 import { crashPoint } from "../cli/crash_point.ts";
-import { freeingInputs, SequentialRelease } from "../memory/buffer_release.ts";
+import { SequentialRelease } from "../memory/buffer_release.ts";
 
 /** What a finished volume build reports. */
 export interface BuiltVolume {
@@ -47,18 +47,7 @@ export async function buildVolume(
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
   const tar = volumeTar(catalog, volume.id);
-  let stream = tar.stream;
-  // Only stages that copy their input may free it (freeingInputs); "none" passes chunks on.
-  if (settings.compression !== "none") {
-    stream = stream.pipeThrough(freeingInputs(
-      pool
-        ? parallelCompressStream(pool, settings.compression)
-        : compressStream(settings.compression),
-    ));
-  }
-  if (settings.encrypt) {
-    stream = stream.pipeThrough(freeingInputs(createEncryptStream(recipients)));
-  }
+  const stream = encodeVolume(tar.stream, settings, { recipients, pool });
   const release = new SequentialRelease();
 
   const file = await Deno.open(partial, { write: true, create: true, truncate: true, mode: 0o600 });
