@@ -12,7 +12,7 @@ import type { Catalog } from "../catalog/catalog.ts";
 import { type BackupSettings, objectKey } from "../catalog/settings.ts";
 import { createEncryptStream } from "../crypto/age.ts";
 import type { Storage } from "../storage/storage.ts";
-import { partSizeFor } from "./upload_volume.ts";
+import { partSizeFor } from "../storage/part_size.ts";
 
 /** Object name of the encrypted catalog copy. */
 export const CATALOG_COPY_NAME = "catalog.sqlite3.age";
