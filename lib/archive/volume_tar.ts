@@ -1,7 +1,7 @@
 /**
- * Produces the TAR stream of one volume from its catalog rows. Each entry is looked at again when
- * it is packed (the scan may be hours old): a file that is gone is left out, one that cannot be
- * read is left out, and one whose size or mtime moves while it is read is kept but marked
+ * Produces the TAR stream of one volume from its file records (the catalog's rows, paged by the
+ * caller). Each entry is looked at again when it is packed (the scan may be hours old): a file
+ * that is gone is left out, one that cannot be read is left out, and one whose size or mtime moves while it is read is kept but marked
  * `changed`. Output comes in large batches (file data is read straight into them), which is what
  * keeps the stages after it fast.
  *
@@ -15,7 +15,7 @@
  * or the file changed), it is stored as a full copy instead and its catalog row becomes a `file`;
  * a later name of the same file in this volume then links to that copy.
  */
-import type { Catalog, FileRecord, FileState, PackedFileOutcome } from "../catalog/catalog.ts";
+import type { FileRecord, FileState, PackedFileOutcome } from "../catalog/catalog.ts";
 import {
   encodeTarHeader,
   TAR_END_OF_ARCHIVE,
@@ -25,7 +25,6 @@ import {
 
 /** Size of the buffers the TAR stream is emitted in. */
 export const TAR_BATCH_BYTES = 1 << 20;
-const PAGE = 2000;
 
 /** How packing went for a file whose outcome differs from a plain "stored as scanned". */
 export type PackedFileUpdate = PackedFileOutcome;
@@ -39,26 +38,30 @@ export interface VolumeTar {
   totals: { entries: number; bytes: number };
 }
 
-/** Streams the TAR data of volume `volumeId`, reading its files in catalog order. */
-export function volumeTar(catalog: Catalog, volumeId: number): VolumeTar {
+/** What a volume packs, in order. */
+export interface VolumeRecords {
+  /** The recorded folders above the first file, outermost first (repeated from earlier volumes). */
+  ancestors: Iterable<FileRecord>;
+  /** The volume's own files, folders and links, in catalog (id) order. */
+  files: Iterable<FileRecord> | AsyncIterable<FileRecord>;
+}
+
+/** Streams the TAR data of a volume: its ancestor folders, then its files, read from disk. */
+export function volumeTar(records: VolumeRecords): VolumeTar {
   const updates: PackedFileUpdate[] = [];
   const totals = { entries: 0, bytes: 0 };
   const out = new BatchWriter();
   const links = new PackedLinks();
   async function* batches(): AsyncGenerator<Uint8Array> {
-    let afterId = 0;
-    for (;;) {
-      const page = catalog.filesOfVolume(volumeId, afterId, PAGE);
-      if (page.length === 0) break;
-      if (afterId === 0) {
-        for (const folder of catalog.ancestorFolders(page[0].path)) {
+    let first = true;
+    for await (const file of records.files) {
+      if (first) {
+        first = false;
+        for (const folder of records.ancestors) {
           yield* packEntry(folder, out, [], { entries: 0, bytes: 0 }, links);
         }
       }
-      for (const file of page) {
-        yield* packEntry(file, out, updates, totals, links);
-      }
-      afterId = page[page.length - 1].id;
+      yield* packEntry(file, out, updates, totals, links);
     }
     yield* out.write(TAR_END_OF_ARCHIVE);
     const last = out.flush();

@@ -10,7 +10,7 @@ import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import type { CompressorPool } from "../archive/compress_pool.ts";
 import { encodeVolume } from "../archive/volume_format.ts";
-import { volumeTar } from "../archive/volume_tar.ts";
+import { type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
 import { crashPoint } from "../cli/crash_point.ts";
 import { SequentialRelease } from "../memory/buffer_release.ts";
 
@@ -34,6 +34,18 @@ export function localVolumePath(settings: BackupSettings, volume: VolumeRecord):
   return join(settings.workDir, volume.name);
 }
 
+/**
+ * What volume `volumeId` packs, read from the catalog a page at a time: the recorded folders above
+ * its first file, then its files.
+ */
+export function volumeRecords(catalog: Catalog, volumeId: number): VolumeRecords {
+  const first = catalog.filesOfVolume(volumeId, 0, 1)[0];
+  return {
+    ancestors: first ? catalog.ancestorFolders(first.path) : [],
+    files: catalog.eachFileOfVolume(volumeId),
+  };
+}
+
 /** Builds `volume` into the work folder and records it as built. */
 export async function buildVolume(
   catalog: Catalog,
@@ -46,7 +58,7 @@ export async function buildVolume(
 ): Promise<BuiltVolume> {
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
-  const tar = volumeTar(catalog, volume.id);
+  const tar = volumeTar(volumeRecords(catalog, volume.id));
   const stream = encodeVolume(tar.stream, settings, { recipients, pool });
   const release = new SequentialRelease();
 

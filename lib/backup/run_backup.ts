@@ -155,7 +155,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       log.warn(`skipped ${quotePath(problem.path)}: ${problem.message}`);
     },
   });
-  const plan = planVolumes(catalog, settings);
+  const plan = planVolumes(catalog.eachFile(), settings);
   catalog.savePlan(plan);
   log.info(
     `found ${totals.entries} entries, ${formatBytes(totals.bytes)}` +

@@ -15,6 +15,9 @@ import { openPrivateCopy, openReadOnly, openWritable } from "./open_db.ts";
 
 export { CatalogError };
 
+/** Rows read at a time when files are walked in order. */
+const FILE_PAGE = 2000;
+
 /** Where a backup run stands. */
 export type BackupPhase = "scanning" | "planned" | "done";
 
@@ -427,6 +430,26 @@ export class Catalog {
       afterId,
       limit,
     ).map(fileFromRow);
+  }
+
+  /** Every file in id order, read a page at a time. */
+  *eachFile(pageSize = FILE_PAGE): Generator<FileRecord> {
+    for (let afterId = 0;;) {
+      const page = this.filesAfter(afterId, pageSize);
+      if (page.length === 0) return;
+      yield* page;
+      afterId = page[page.length - 1].id;
+    }
+  }
+
+  /** Every file of a volume in id order, read a page at a time. */
+  *eachFileOfVolume(volumeId: number, pageSize = FILE_PAGE): Generator<FileRecord> {
+    for (let afterId = 0;;) {
+      const page = this.filesOfVolume(volumeId, afterId, pageSize);
+      if (page.length === 0) return;
+      yield* page;
+      afterId = page[page.length - 1].id;
+    }
   }
 
   /** The recorded folders above `path`, outermost first (stopping at the source folder). */

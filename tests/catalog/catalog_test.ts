@@ -77,7 +77,7 @@ Deno.test("the plan splits files into consecutive volumes by size, big files alo
       file("/src/huge", 50_000),
       file("/src/d", 100),
     ]);
-    const plan = planVolumes(catalog, catalog.settings());
+    const plan = planVolumes(catalog.eachFile(), catalog.settings());
     assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4], [5, 5]]);
     assert.deepEqual(plan.map((v) => v.name), [
       "000001_output.tar.zst.age",
@@ -99,7 +99,7 @@ Deno.test("the plan splits files into consecutive volumes by size, big files alo
 Deno.test("parts are recorded per upload and cleared when the volume is uploaded", async () => {
   await withCatalog((catalog) => {
     catalog.insertFiles([file("/src/a", 10)]);
-    catalog.savePlan(planVolumes(catalog, catalog.settings()));
+    catalog.savePlan(planVolumes(catalog.eachFile(), catalog.settings()));
     catalog.markBuilt(1, 1234, "ab".repeat(32));
     catalog.startUpload(1, "upload-1", 16);
     catalog.recordPart(1, "upload-1", { partNumber: 2, etag: '"e2"', size: 16 });
@@ -158,7 +158,7 @@ Deno.test("folders before a big file join its volume instead of making a tiny on
       file("/src/big/huge", 50_000),
       file("/src/big/small", 100),
     ]);
-    const plan = planVolumes(catalog, { ...catalog.settings(), volumeSize: 40_000 });
+    const plan = planVolumes(catalog.eachFile(), { ...catalog.settings(), volumeSize: 40_000 });
     assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4]]);
   });
 });

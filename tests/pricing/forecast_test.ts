@@ -68,7 +68,7 @@ Deno.test("VolumeCounter counts the volumes and bytes planVolumes makes", async 
       });
       try {
         catalog.insertFiles(files);
-        const planned = planVolumes(catalog, settings);
+        const planned = planVolumes(catalog.eachFile(), settings);
         const counter = new VolumeCounter(volumeSize);
         for (const file of files) counter.add(file.size, file.archivePath);
         const counted = counter.finish();
@@ -171,7 +171,7 @@ Deno.test("selectFiles collects the volumes of matching files and skips deleted 
         file("b/3", 700_000),
         file("b/4", 10),
       ]);
-      catalog.savePlan(planVolumes(catalog, settings));
+      catalog.savePlan(planVolumes(catalog.eachFile(), settings));
       assert.equal(catalog.volumes().length, 3);
       const all = selectFiles(catalog, compileIncludes([]));
       assert.deepEqual({ ...all, volumeIds: [...all.volumeIds] }, {
