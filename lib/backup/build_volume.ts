@@ -8,6 +8,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
+import { markVolumeBuilt } from "../catalog/volume_state.ts";
 import type { CompressorPool } from "../archive/compress_pool.ts";
 import { encodeVolume } from "../archive/volume_format.ts";
 import { type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
@@ -88,10 +89,6 @@ export async function buildVolume(
   file.close();
   await Deno.rename(partial, path);
   const sha256 = hash.digest("hex");
-  catalog.transaction(() => {
-    catalog.markStored(volume.id);
-    catalog.updateFiles(tar.updates);
-    catalog.markBuilt(volume.id, size, sha256);
-  });
+  markVolumeBuilt(catalog, volume.id, { size, sha256, outcomes: tar.updates });
   return { path, size, sha256, entries: tar.totals.entries, contentBytes: tar.totals.bytes };
 }

@@ -59,7 +59,7 @@ export async function uploadCatalogCopy(catalog: Catalog, storage: Storage): Pro
 async function writeSnapshot(catalog: Catalog, path: string): Promise<void> {
   await Deno.remove(path).catch(() => {});
   await Deno.writeFile(path, new Uint8Array(0), { createNew: true, mode: 0o600 });
-  catalog.db.prepare("VACUUM INTO ?").run(path);
+  catalog.copyTo(path);
 }
 
 async function encryptFile(source: string, target: string, recipients: string[]): Promise<void> {

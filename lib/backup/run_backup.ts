@@ -7,6 +7,7 @@
 import { createHash } from "node:crypto";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { type BackupSettings, objectKey } from "../catalog/settings.ts";
+import { resetVolume } from "../catalog/volume_state.ts";
 import { planVolumes } from "../archive/plan.ts";
 import { scanSources } from "../archive/scan.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
@@ -223,7 +224,7 @@ async function forgetBuild(ctx: BackupContext, volume: VolumeRecord): Promise<vo
       if (!(error instanceof StorageError && error.kind === "not-found")) throw error;
     });
   }
-  ctx.catalog.resetVolume(volume.id);
+  resetVolume(ctx.catalog, volume.id);
 }
 
 /** Builds a volume again whose local file was lost during its upload; returns the new record. */

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
+import { markVolumeUploaded } from "../catalog/volume_state.ts";
 import { partCount, partSizeFor } from "../storage/part_size.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import { crashPoint } from "../cli/crash_point.ts";
@@ -172,7 +173,7 @@ async function storedSha256(storage: Storage, key: string): Promise<string> {
 }
 
 async function finish(catalog: Catalog, volume: VolumeRecord, path: string): Promise<void> {
-  catalog.markUploaded(volume.id);
+  markVolumeUploaded(catalog, volume.id);
   await Deno.remove(path).catch((error) => {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });

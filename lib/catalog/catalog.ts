@@ -282,6 +282,11 @@ export class Catalog {
     return this.#db;
   }
 
+  /** Writes a consistent copy of the database into the empty (or absent) file at `path`. */
+  copyTo(path: string): void {
+    this.#db.prepare("VACUUM INTO ?").run(path);
+  }
+
   /** Closes the database and releases its lock; the catalog must not be used afterwards. */
   close(): void {
     this.#statements.clear();
@@ -501,14 +506,6 @@ export class Catalog {
     return volumeFromRow(row);
   }
 
-  /** Marks every still-pending file of a volume as stored. */
-  markStored(volumeId: number): void {
-    this.#run(
-      "UPDATE files SET state = 'stored' WHERE volume_id = ? AND state = 'pending'",
-      volumeId,
-    );
-  }
-
   /**
    * Records the outcome of packing some files (changed, vanished, unreadable, stored), and for a
    * hardlink stored otherwise than scanned, its new type (a full copy) or link target.
@@ -528,31 +525,6 @@ export class Catalog {
           u.id,
         );
       }
-    });
-  }
-
-  /** Marks a volume built, with the size and SHA-256 of its bytes, in the same transaction. */
-  markBuilt(volumeId: number, size: number, sha256: string): void {
-    this.#run(
-      "UPDATE volumes SET state = 'built', size = ?, sha256 = ?, built_at = ?, upload_id = NULL, " +
-        "part_size = NULL WHERE id = ?",
-      size,
-      sha256,
-      new Date().toISOString(),
-      volumeId,
-    );
-  }
-
-  /** Returns a volume to `planned` (its local file is gone and must be rebuilt). */
-  resetVolume(volumeId: number): void {
-    this.transaction(() => {
-      this.#run("DELETE FROM parts WHERE volume_id = ?", volumeId);
-      this.#run(
-        "UPDATE volumes SET state = 'planned', size = NULL, sha256 = NULL, upload_id = NULL, " +
-          "part_size = NULL, built_at = NULL WHERE id = ?",
-        volumeId,
-      );
-      this.#run("UPDATE files SET state = 'pending' WHERE volume_id = ?", volumeId);
     });
   }
 
@@ -594,18 +566,6 @@ export class Catalog {
       etag: r.etag as string,
       size: r.size as number,
     }));
-  }
-
-  /** Marks a volume uploaded and checked; its parts are no longer needed. */
-  markUploaded(volumeId: number): void {
-    this.transaction(() => {
-      this.#run(
-        "UPDATE volumes SET state = 'uploaded', uploaded_at = ? WHERE id = ?",
-        new Date().toISOString(),
-        volumeId,
-      );
-      this.#run("DELETE FROM parts WHERE volume_id = ?", volumeId);
-    });
   }
 
   /** File counts and bytes by state, for summaries. */

@@ -4,7 +4,7 @@
  * minimum duration will cost, and asks; nothing is deleted unless every name is known.
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
-import { markVolumeDeleted, uploadedAt } from "../catalog/reconcile.ts";
+import { markVolumeDeleted, uploadedAt } from "../catalog/volume_state.ts";
 import { ExitCode, UsageError } from "../cli/exit.ts";
 import { formatBytes } from "../cli/format.ts";
 import type { Logger } from "../cli/log.ts";
