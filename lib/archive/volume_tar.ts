@@ -15,7 +15,6 @@
  * or the file changed), it is stored as a full copy instead and its catalog row becomes a `file`;
  * a later name of the same file in this volume then links to that copy.
  */
-import type { FileRecord, FileState, PackedFileOutcome } from "../catalog/catalog.ts";
 import {
   encodeTarHeader,
   TAR_END_OF_ARCHIVE,
@@ -26,8 +25,39 @@ import {
 /** Size of the buffers the TAR stream is emitted in. */
 export const TAR_BATCH_BYTES = 1 << 20;
 
-/** How packing went for a file whose outcome differs from a plain "stored as scanned". */
-export type PackedFileUpdate = PackedFileOutcome;
+/**
+ * A file, folder, symlink or hardlink to pack, as the scan recorded it (a catalog row). A
+ * `hardlink` is a later name of a file, whose first name is `linkTarget`.
+ */
+export interface PackRecord {
+  id: number;
+  /** Where it is on disk. */
+  path: string;
+  /** Its name in the TAR stream. */
+  archivePath: string;
+  type: "file" | "directory" | "symlink" | "hardlink";
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  linkTarget: string | null;
+}
+
+/** What packing found of a file: left out (vanished, unreadable), stored, or changed while read. */
+export type PackedState = "stored" | "changed" | "vanished" | "unreadable";
+
+/**
+ * How packing went for a file whose outcome differs from a plain "stored as scanned". When
+ * `type` is given, the file is now of that type with that `linkTarget` (none for a hardlink
+ * stored as a full copy, type `file`).
+ */
+export interface PackedFileUpdate {
+  id: number;
+  state: PackedState;
+  size: number;
+  mtimeMs: number;
+  type?: "file" | "hardlink";
+  linkTarget?: string;
+}
 
 /** The TAR stream of a volume plus, once it has ended, what happened to its files. */
 export interface VolumeTar {
@@ -41,9 +71,9 @@ export interface VolumeTar {
 /** What a volume packs, in order. */
 export interface VolumeRecords {
   /** The recorded folders above the first file, outermost first (repeated from earlier volumes). */
-  ancestors: Iterable<FileRecord>;
+  ancestors: Iterable<PackRecord>;
   /** The volume's own files, folders and links, in catalog (id) order. */
-  files: Iterable<FileRecord> | AsyncIterable<FileRecord>;
+  files: Iterable<PackRecord> | AsyncIterable<PackRecord>;
 }
 
 /** Streams the TAR data of a volume: its ancestor folders, then its files, read from disk. */
@@ -71,7 +101,7 @@ export function volumeTar(records: VolumeRecords): VolumeTar {
 }
 
 function* packEntry(
-  file: FileRecord,
+  file: PackRecord,
   out: BatchWriter,
   updates: PackedFileUpdate[],
   totals: { entries: number; bytes: number },
@@ -173,7 +203,7 @@ function* packEntry(
     totals.bytes += size;
     const after = handle.statSync();
     const moved = after.size !== size || after.mtime?.getTime() !== info.mtime?.getTime();
-    const state: FileState | undefined = readFailed
+    const state: PackedState | undefined = readFailed
       ? "unreadable"
       : shortRead || moved
       ? "changed"
@@ -211,8 +241,8 @@ function inodeKey(info: Deno.FileInfo): string | undefined {
   return `${info.dev}:${info.ino}`;
 }
 
-function changed(file: FileRecord, error: unknown): { id: number; state: FileState } {
-  const state: FileState = error instanceof Deno.errors.NotFound ? "vanished" : "unreadable";
+function changed(file: PackRecord, error: unknown): { id: number; state: PackedState } {
+  const state: PackedState = error instanceof Deno.errors.NotFound ? "vanished" : "unreadable";
   return { id: file.id, state };
 }
 

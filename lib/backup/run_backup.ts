@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { type BackupSettings, objectKey } from "../catalog/settings.ts";
 import { resetVolume } from "../catalog/volume_state.ts";
-import { planVolumes } from "../archive/plan.ts";
+import { planVolumes } from "./plan_volumes.ts";
 import { scanSources } from "../archive/scan.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import type { Logger } from "../cli/log.ts";

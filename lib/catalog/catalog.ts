@@ -5,6 +5,7 @@
  */
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { PackedFileUpdate, PackRecord } from "../archive/volume_tar.ts";
 import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
 import { volumeNamingProblem } from "./volume_names.ts";
@@ -22,18 +23,11 @@ const FILE_PAGE = 2000;
 export type BackupPhase = "scanning" | "planned" | "done";
 
 /**
- * A file, folder or symlink as recorded by the scan. A `hardlink` is a later name of a file
- * stored earlier in the same volume, whose archive path is its `linkTarget` (size 0).
+ * A file, folder or symlink as recorded by the scan (what a volume packs), with its volume and
+ * state. A `hardlink` is a later name of a file stored earlier in the same volume, whose archive
+ * path is its `linkTarget` (size 0).
  */
-export interface FileRecord {
-  id: number;
-  path: string;
-  archivePath: string;
-  type: "file" | "directory" | "symlink" | "hardlink";
-  size: number;
-  mtimeMs: number;
-  mode: number;
-  linkTarget: string | null;
+export interface FileRecord extends PackRecord {
   volumeId: number | null;
   state: FileState;
 }
@@ -47,19 +41,6 @@ export type FileState =
   | "unreadable"
   | "missing"
   | "deleted";
-
-/**
- * How packing a file went. When `type` is given, the row's type and link target become `type`
- * and `linkTarget` (none for a hardlink stored as a full copy, type `file`).
- */
-export interface PackedFileOutcome {
-  id: number;
-  state: FileState;
-  size: number;
-  mtimeMs: number;
-  type?: "file" | "hardlink";
-  linkTarget?: string;
-}
 
 /** A file as the scan finds it, before it has an id. */
 export type NewFile = Omit<FileRecord, "id" | "volumeId" | "state">;
@@ -510,7 +491,7 @@ export class Catalog {
    * Records the outcome of packing some files (changed, vanished, unreadable, stored), and for a
    * hardlink stored otherwise than scanned, its new type (a full copy) or link target.
    */
-  updateFiles(updates: PackedFileOutcome[]): void {
+  updateFiles(updates: PackedFileUpdate[]): void {
     this.transaction(() => {
       for (const u of updates) {
         this.#run(

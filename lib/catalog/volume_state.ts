@@ -9,7 +9,8 @@
  * The backup builds and uploads volumes (and resets one whose local file is lost); `glacier sync`
  * marks them missing or found; `glacier delete` deletes them.
  */
-import type { Catalog, PackedFileOutcome } from "./catalog.ts";
+import type { PackedFileUpdate } from "../archive/volume_tar.ts";
+import type { Catalog } from "./catalog.ts";
 
 /**
  * Marks a volume built, with the size and SHA-256 of its bytes: its files are stored, except
@@ -19,7 +20,7 @@ import type { Catalog, PackedFileOutcome } from "./catalog.ts";
 export function markVolumeBuilt(
   catalog: Catalog,
   volumeId: number,
-  built: { size: number; sha256: string; outcomes: PackedFileOutcome[] },
+  built: { size: number; sha256: string; outcomes: PackedFileUpdate[] },
 ): void {
   catalog.transaction(() => {
     catalog.db.prepare(

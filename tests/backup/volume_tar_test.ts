@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
 import { scanSources } from "../../lib/archive/scan.ts";
-import { planVolumes } from "../../lib/archive/plan.ts";
+import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { volumeTar } from "../../lib/archive/volume_tar.ts";
 import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";

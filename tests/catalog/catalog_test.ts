@@ -11,7 +11,7 @@ import {
   markVolumeUploaded,
   resetVolume,
 } from "../../lib/catalog/volume_state.ts";
-import { planVolumes } from "../../lib/archive/plan.ts";
+import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { DatabaseSync } from "node:sqlite";
 
 function settings(overrides: Partial<BackupSettings> = {}): BackupSettings {

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Catalog, type NewFile } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
-import { planVolumes } from "../../lib/archive/plan.ts";
+import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { forecastBackup, VolumeCounter } from "../../lib/pricing/backup_forecast.ts";
 import { compileIncludes, selectFiles } from "../../lib/pricing/file_selection.ts";
 import { formatDollars } from "../../lib/pricing/money.ts";

@@ -1,11 +1,12 @@
 /**
- * Splits the scanned files into volumes with the packing rule of volume_packer.ts. Files keep
- * their scan order and a volume is a run of consecutive file ids, so a plan is a handful of
- * ranges whatever the number of files.
+ * The backup's plan: splits the scanned files into volumes with the packing rule of
+ * lib/archive/volume_packer.ts, and names each volume and its object. Files keep their scan
+ * order and a volume is a run of consecutive file ids, so a plan is a handful of ranges whatever
+ * the number of files.
  */
 import type { FileRecord, PlannedVolume } from "../catalog/catalog.ts";
 import { type BackupSettings, objectKey, volumeName } from "../catalog/settings.ts";
-import { type PackedVolume, VolumePacker } from "./volume_packer.ts";
+import { type PackedVolume, VolumePacker } from "../archive/volume_packer.ts";
 
 /** Plans the volumes of the scanned `files` (in id order); returns them without saving. */
 export function planVolumes(
