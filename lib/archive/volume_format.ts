@@ -4,10 +4,9 @@
  * `decodeVolume` turns them back; both are Web Streams, so callers add their own source, sink
  * and checksums (the backup hashes the bytes it writes, verify the bytes it reads).
  */
-import type { Compression } from "../catalog/settings.ts";
 import { createDecryptStream, createEncryptStream } from "../crypto/age.ts";
 import { freeingInputs } from "../memory/buffer_release.ts";
-import { compressStream, decompressStream } from "./compress.ts";
+import { type Compression, compressStream, decompressStream } from "./compress.ts";
 import { type CompressorPool, parallelCompressStream } from "./compress_pool.ts";
 
 /** How a backup's volumes are encoded (from its settings). */

@@ -5,6 +5,7 @@
  */
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { NewFile, ProblemRecord } from "../archive/scan.ts";
 import type { PackedFileUpdate, PackRecord } from "../archive/volume_tar.ts";
 import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
@@ -42,8 +43,8 @@ export type FileState =
   | "missing"
   | "deleted";
 
-/** A file as the scan finds it, before it has an id. */
-export type NewFile = Omit<FileRecord, "id" | "volumeId" | "state">;
+/** What the scan records (defined with the scan, lib/archive/scan.ts). */
+export type { NewFile, ProblemRecord };
 
 /** Upload state of a volume. */
 export type VolumeState = "planned" | "built" | "uploaded" | "missing" | "deleted";
@@ -75,13 +76,6 @@ export interface PartRecord {
   partNumber: number;
   etag: string;
   size: number;
-}
-
-/** A file or folder the backup could not take, with the reason. */
-export interface ProblemRecord {
-  path: string;
-  kind: string;
-  message: string;
 }
 
 /** A result row as node:sqlite returns it. */
