@@ -4,8 +4,10 @@
  */
 import { Duplex } from "node:stream";
 import * as zlib from "node:zlib";
-import type { Compression } from "../catalog/settings.ts";
 import { alignZstdFrames } from "./zstd_frames.ts";
+
+/** Compression of the TAR stream inside a volume. */
+export type Compression = "zstd" | "gzip" | "none";
 
 /** zstd level used for volumes: the `zstd` command's default. */
 export const ZSTD_LEVEL = 3;

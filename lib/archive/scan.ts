@@ -10,9 +10,19 @@
  * archive path, as `tar` stores them.
  */
 import { archivePath } from "./archive_path.ts";
-import type { NewFile, ProblemRecord } from "../catalog/catalog.ts";
+import type { PackRecord } from "./volume_tar.ts";
 import { compileExcludes } from "./glob.ts";
 import { join, relative } from "node:path";
+
+/** An entry as the scan finds it, before the catalog gives it an id. */
+export type NewFile = Omit<PackRecord, "id">;
+
+/** A file or folder the backup could not take, with the reason. */
+export interface ProblemRecord {
+  path: string;
+  kind: string;
+  message: string;
+}
 
 /** Where the scan sends its results. */
 export interface ScanSink {

@@ -1,7 +1,7 @@
 /**
- * Produces the TAR stream of one volume from its catalog rows. Each entry is looked at again when
- * it is packed (the scan may be hours old): a file that is gone is left out, one that cannot be
- * read is left out, and one whose size or mtime moves while it is read is kept but marked
+ * Produces the TAR stream of one volume from its file records (the catalog's rows, paged by the
+ * caller). Each entry is looked at again when it is packed (the scan may be hours old): a file
+ * that is gone is left out, one that cannot be read is left out, and one whose size or mtime moves while it is read is kept but marked
  * `changed`. Output comes in large batches (file data is read straight into them), which is what
  * keeps the stages after it fast.
  *
@@ -15,7 +15,6 @@
  * or the file changed), it is stored as a full copy instead and its catalog row becomes a `file`;
  * a later name of the same file in this volume then links to that copy.
  */
-import type { Catalog, FileRecord, FileState, PackedFileOutcome } from "../catalog/catalog.ts";
 import {
   encodeTarHeader,
   TAR_END_OF_ARCHIVE,
@@ -25,10 +24,40 @@ import {
 
 /** Size of the buffers the TAR stream is emitted in. */
 export const TAR_BATCH_BYTES = 1 << 20;
-const PAGE = 2000;
 
-/** How packing went for a file whose outcome differs from a plain "stored as scanned". */
-export type PackedFileUpdate = PackedFileOutcome;
+/**
+ * A file, folder, symlink or hardlink to pack, as the scan recorded it (a catalog row). A
+ * `hardlink` is a later name of a file, whose first name is `linkTarget`.
+ */
+export interface PackRecord {
+  id: number;
+  /** Where it is on disk. */
+  path: string;
+  /** Its name in the TAR stream. */
+  archivePath: string;
+  type: "file" | "directory" | "symlink" | "hardlink";
+  size: number;
+  mtimeMs: number;
+  mode: number;
+  linkTarget: string | null;
+}
+
+/** What packing found of a file: left out (vanished, unreadable), stored, or changed while read. */
+export type PackedState = "stored" | "changed" | "vanished" | "unreadable";
+
+/**
+ * How packing went for a file whose outcome differs from a plain "stored as scanned". When
+ * `type` is given, the file is now of that type with that `linkTarget` (none for a hardlink
+ * stored as a full copy, type `file`).
+ */
+export interface PackedFileUpdate {
+  id: number;
+  state: PackedState;
+  size: number;
+  mtimeMs: number;
+  type?: "file" | "hardlink";
+  linkTarget?: string;
+}
 
 /** The TAR stream of a volume plus, once it has ended, what happened to its files. */
 export interface VolumeTar {
@@ -39,26 +68,30 @@ export interface VolumeTar {
   totals: { entries: number; bytes: number };
 }
 
-/** Streams the TAR data of volume `volumeId`, reading its files in catalog order. */
-export function volumeTar(catalog: Catalog, volumeId: number): VolumeTar {
+/** What a volume packs, in order. */
+export interface VolumeRecords {
+  /** The recorded folders above the first file, outermost first (repeated from earlier volumes). */
+  ancestors: Iterable<PackRecord>;
+  /** The volume's own files, folders and links, in catalog (id) order. */
+  files: Iterable<PackRecord> | AsyncIterable<PackRecord>;
+}
+
+/** Streams the TAR data of a volume: its ancestor folders, then its files, read from disk. */
+export function volumeTar(records: VolumeRecords): VolumeTar {
   const updates: PackedFileUpdate[] = [];
   const totals = { entries: 0, bytes: 0 };
   const out = new BatchWriter();
   const links = new PackedLinks();
   async function* batches(): AsyncGenerator<Uint8Array> {
-    let afterId = 0;
-    for (;;) {
-      const page = catalog.filesOfVolume(volumeId, afterId, PAGE);
-      if (page.length === 0) break;
-      if (afterId === 0) {
-        for (const folder of catalog.ancestorFolders(page[0].path)) {
+    let first = true;
+    for await (const file of records.files) {
+      if (first) {
+        first = false;
+        for (const folder of records.ancestors) {
           yield* packEntry(folder, out, [], { entries: 0, bytes: 0 }, links);
         }
       }
-      for (const file of page) {
-        yield* packEntry(file, out, updates, totals, links);
-      }
-      afterId = page[page.length - 1].id;
+      yield* packEntry(file, out, updates, totals, links);
     }
     yield* out.write(TAR_END_OF_ARCHIVE);
     const last = out.flush();
@@ -68,7 +101,7 @@ export function volumeTar(catalog: Catalog, volumeId: number): VolumeTar {
 }
 
 function* packEntry(
-  file: FileRecord,
+  file: PackRecord,
   out: BatchWriter,
   updates: PackedFileUpdate[],
   totals: { entries: number; bytes: number },
@@ -170,7 +203,7 @@ function* packEntry(
     totals.bytes += size;
     const after = handle.statSync();
     const moved = after.size !== size || after.mtime?.getTime() !== info.mtime?.getTime();
-    const state: FileState | undefined = readFailed
+    const state: PackedState | undefined = readFailed
       ? "unreadable"
       : shortRead || moved
       ? "changed"
@@ -208,8 +241,8 @@ function inodeKey(info: Deno.FileInfo): string | undefined {
   return `${info.dev}:${info.ino}`;
 }
 
-function changed(file: FileRecord, error: unknown): { id: number; state: FileState } {
-  const state: FileState = error instanceof Deno.errors.NotFound ? "vanished" : "unreadable";
+function changed(file: PackRecord, error: unknown): { id: number; state: PackedState } {
+  const state: PackedState = error instanceof Deno.errors.NotFound ? "vanished" : "unreadable";
   return { id: file.id, state };
 }
 

@@ -1,5 +1,6 @@
 /**
- * Builds one volume file: TAR -> compression -> age encryption -> SHA-256 and size -> local file.
+ * Builds one volume file: TAR -> the volume format (compression, age encryption; see
+ * lib/archive/volume_format.ts) -> SHA-256 and size -> local file.
  * The file is written under a `.partial` name and renamed only when complete, and the
  * catalog marks the volume built (with its checksum and the files' outcomes) in one transaction.
  */
@@ -7,12 +8,12 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
-import { compressStream } from "../archive/compress.ts";
-import { type CompressorPool, parallelCompressStream } from "../archive/compress_pool.ts";
-import { volumeTar } from "../archive/volume_tar.ts";
-import { createEncryptStream } from "../crypto/age.ts";
+import { markVolumeBuilt } from "../catalog/volume_state.ts";
+import type { CompressorPool } from "../archive/compress_pool.ts";
+import { encodeVolume } from "../archive/volume_format.ts";
+import { type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
 import { crashPoint } from "./crash_point.ts";
-import { freeingInputs, SequentialRelease } from "../memory/buffer_release.ts";
+import { SequentialRelease } from "../memory/buffer_release.ts";
 
 /** What a finished volume build reports. */
 export interface BuiltVolume {
@@ -34,6 +35,18 @@ export function localVolumePath(settings: BackupSettings, volume: VolumeRecord):
   return join(settings.workDir, volume.name);
 }
 
+/**
+ * What volume `volumeId` packs, read from the catalog a page at a time: the recorded folders above
+ * its first file, then its files.
+ */
+export function volumeRecords(catalog: Catalog, volumeId: number): VolumeRecords {
+  const first = catalog.filesOfVolume(volumeId, 0, 1)[0];
+  return {
+    ancestors: first ? catalog.ancestorFolders(first.path) : [],
+    files: catalog.eachFileOfVolume(volumeId),
+  };
+}
+
 /** Builds `volume` into the work folder and records it as built. */
 export async function buildVolume(
   catalog: Catalog,
@@ -46,19 +59,8 @@ export async function buildVolume(
 ): Promise<BuiltVolume> {
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
-  const tar = volumeTar(catalog, volume.id);
-  let stream = tar.stream;
-  // Only stages that copy their input may free it (freeingInputs); "none" passes chunks on.
-  if (settings.compression !== "none") {
-    stream = stream.pipeThrough(freeingInputs(
-      pool
-        ? parallelCompressStream(pool, settings.compression)
-        : compressStream(settings.compression),
-    ));
-  }
-  if (settings.encrypt) {
-    stream = stream.pipeThrough(freeingInputs(createEncryptStream(recipients)));
-  }
+  const tar = volumeTar(volumeRecords(catalog, volume.id));
+  const stream = encodeVolume(tar.stream, settings, { recipients, pool });
   const release = new SequentialRelease();
 
   const file = await Deno.open(partial, { write: true, create: true, truncate: true, mode: 0o600 });
@@ -87,10 +89,6 @@ export async function buildVolume(
   file.close();
   await Deno.rename(partial, path);
   const sha256 = hash.digest("hex");
-  catalog.transaction(() => {
-    catalog.markStored(volume.id);
-    catalog.updateFiles(tar.updates);
-    catalog.markBuilt(volume.id, size, sha256);
-  });
+  markVolumeBuilt(catalog, volume.id, { size, sha256, outcomes: tar.updates });
   return { path, size, sha256, entries: tar.totals.entries, contentBytes: tar.totals.bytes };
 }

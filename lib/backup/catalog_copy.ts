@@ -12,7 +12,7 @@ import type { Catalog } from "../catalog/catalog.ts";
 import { catalogCopyKey } from "../archive/layout.ts";
 import { createEncryptStream } from "../crypto/age.ts";
 import type { Storage } from "../storage/storage.ts";
-import { partSizeFor } from "./upload_volume.ts";
+import { partSizeFor } from "../storage/part_size.ts";
 
 /** Copies up to this size go up in one PutObject; larger ones as a multipart upload. */
 const SINGLE_PUT_LIMIT = 16 * 1024 * 1024;
@@ -46,7 +46,7 @@ export async function uploadCatalogCopy(catalog: Catalog, storage: Storage): Pro
 async function writeSnapshot(catalog: Catalog, path: string): Promise<void> {
   await Deno.remove(path).catch(() => {});
   await Deno.writeFile(path, new Uint8Array(0), { createNew: true, mode: 0o600 });
-  catalog.db.prepare("VACUUM INTO ?").run(path);
+  catalog.copyTo(path);
 }
 
 async function encryptFile(source: string, target: string, recipients: string[]): Promise<void> {

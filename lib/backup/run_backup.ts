@@ -8,7 +8,8 @@ import { createHash } from "node:crypto";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { backupFolderKey } from "../archive/layout.ts";
-import { planVolumes } from "../archive/plan.ts";
+import { resetVolume } from "../catalog/volume_state.ts";
+import { planVolumes } from "./plan_volumes.ts";
 import { scanSources } from "../archive/scan.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import type { Reporter } from "../archive/report.ts";
@@ -156,7 +157,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       log.warn(`skipped ${quotePath(problem.path)}: ${problem.message}`);
     },
   });
-  const plan = planVolumes(catalog, settings);
+  const plan = planVolumes(catalog.eachFile(), settings);
   catalog.savePlan(plan);
   log.info(
     `found ${totals.entries} entries, ${formatBytes(totals.bytes)}` +
@@ -224,7 +225,7 @@ async function forgetBuild(ctx: BackupContext, volume: VolumeRecord): Promise<vo
       if (!(error instanceof StorageError && error.kind === "not-found")) throw error;
     });
   }
-  ctx.catalog.resetVolume(volume.id);
+  resetVolume(ctx.catalog, volume.id);
 }
 
 /** Builds a volume again whose local file was lost during its upload; returns the new record. */

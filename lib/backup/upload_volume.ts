@@ -6,19 +6,10 @@
  */
 import { createHash } from "node:crypto";
 import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
+import { markVolumeUploaded } from "../catalog/volume_state.ts";
+import { partCount, partSizeFor } from "../storage/part_size.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import { crashPoint } from "./crash_point.ts";
-
-const MiB = 1024 * 1024;
-/** Part size for volumes up to 160 GB; larger volumes use bigger parts to stay under 10,000. */
-export const DEFAULT_PART_SIZE = 16 * MiB;
-const MAX_PARTS = 10_000;
-
-/** The part size for an object of `size` bytes: 16 MiB, or more to keep within 10,000 parts. */
-export function partSizeFor(size: number): number {
-  const needed = Math.ceil(size / MAX_PARTS / MiB) * MiB;
-  return Math.max(DEFAULT_PART_SIZE, needed);
-}
 
 /** Raised when the store holds something other than what was sent. */
 export class UploadCheckError extends Error {
@@ -80,7 +71,7 @@ async function sendVolume(
     return await checkAndFinish(catalog, storage, volume, path);
   }
   const partSize = volume.partSize ?? partSizeFor(size);
-  const partCount = Math.max(1, Math.ceil(size / partSize));
+  const partTotal = partCount(size, partSize);
   let uploadId = volume.uploadId;
   let done = new Map<number, PartRecord>();
 
@@ -91,7 +82,7 @@ async function sendVolume(
       if (await alreadyStored(storage, key, size)) return finish(catalog, volume, path);
       uploadId = null;
     } else {
-      observer.onResume?.(done.size, partCount);
+      observer.onResume?.(done.size, partTotal);
     }
   }
   if (!uploadId) {
@@ -105,7 +96,7 @@ async function sendVolume(
   // One buffer for every part: a part's request has finished before the next is read.
   const buffer = new Uint8Array(Math.min(partSize, size));
   try {
-    for (let partNumber = 1; partNumber <= partCount; partNumber++) {
+    for (let partNumber = 1; partNumber <= partTotal; partNumber++) {
       signal?.throwIfAborted();
       if (done.has(partNumber)) continue;
       const offset = (partNumber - 1) * partSize;
@@ -182,7 +173,7 @@ async function storedSha256(storage: Storage, key: string): Promise<string> {
 }
 
 async function finish(catalog: Catalog, volume: VolumeRecord, path: string): Promise<void> {
-  catalog.markUploaded(volume.id);
+  markVolumeUploaded(catalog, volume.id);
   await Deno.remove(path).catch((error) => {
     if (!(error instanceof Deno.errors.NotFound)) throw error;
   });

@@ -5,6 +5,8 @@
  */
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
+import type { NewFile, ProblemRecord } from "../archive/scan.ts";
+import type { PackedFileUpdate, PackRecord } from "../archive/volume_tar.ts";
 import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
 import { volumeNamingProblem } from "./volume_names.ts";
@@ -16,22 +18,18 @@ import { openPrivateCopy, openReadOnly, openWritable } from "./open_db.ts";
 
 export { CatalogError };
 
+/** Rows read at a time when files are walked in order. */
+const FILE_PAGE = 2000;
+
 /** Where a backup run stands. */
 export type BackupPhase = "scanning" | "planned" | "done";
 
 /**
- * A file, folder or symlink as recorded by the scan. A `hardlink` is a later name of a file
- * stored earlier in the same volume, whose archive path is its `linkTarget` (size 0).
+ * A file, folder or symlink as recorded by the scan (what a volume packs), with its volume and
+ * state. A `hardlink` is a later name of a file stored earlier in the same volume, whose archive
+ * path is its `linkTarget` (size 0).
  */
-export interface FileRecord {
-  id: number;
-  path: string;
-  archivePath: string;
-  type: "file" | "directory" | "symlink" | "hardlink";
-  size: number;
-  mtimeMs: number;
-  mode: number;
-  linkTarget: string | null;
+export interface FileRecord extends PackRecord {
   volumeId: number | null;
   state: FileState;
 }
@@ -46,21 +44,8 @@ export type FileState =
   | "missing"
   | "deleted";
 
-/**
- * How packing a file went. When `type` is given, the row's type and link target become `type`
- * and `linkTarget` (none for a hardlink stored as a full copy, type `file`).
- */
-export interface PackedFileOutcome {
-  id: number;
-  state: FileState;
-  size: number;
-  mtimeMs: number;
-  type?: "file" | "hardlink";
-  linkTarget?: string;
-}
-
-/** A file as the scan finds it, before it has an id. */
-export type NewFile = Omit<FileRecord, "id" | "volumeId" | "state">;
+/** What the scan records (defined with the scan, lib/archive/scan.ts). */
+export type { NewFile, ProblemRecord };
 
 /** Upload state of a volume. */
 export type VolumeState = "planned" | "built" | "uploaded" | "missing" | "deleted";
@@ -92,13 +77,6 @@ export interface PartRecord {
   partNumber: number;
   etag: string;
   size: number;
-}
-
-/** A file or folder the backup could not take, with the reason. */
-export interface ProblemRecord {
-  path: string;
-  kind: string;
-  message: string;
 }
 
 /** A result row as node:sqlite returns it. */
@@ -280,6 +258,11 @@ export class Catalog {
     return this.#db;
   }
 
+  /** Writes a consistent copy of the database into the empty (or absent) file at `path`. */
+  copyTo(path: string): void {
+    this.#db.prepare("VACUUM INTO ?").run(path);
+  }
+
   /** Closes the database and releases its lock; the catalog must not be used afterwards. */
   close(): void {
     this.#statements.clear();
@@ -430,6 +413,26 @@ export class Catalog {
     ).map(fileFromRow);
   }
 
+  /** Every file in id order, read a page at a time. */
+  *eachFile(pageSize = FILE_PAGE): Generator<FileRecord> {
+    for (let afterId = 0;;) {
+      const page = this.filesAfter(afterId, pageSize);
+      if (page.length === 0) return;
+      yield* page;
+      afterId = page[page.length - 1].id;
+    }
+  }
+
+  /** Every file of a volume in id order, read a page at a time. */
+  *eachFileOfVolume(volumeId: number, pageSize = FILE_PAGE): Generator<FileRecord> {
+    for (let afterId = 0;;) {
+      const page = this.filesOfVolume(volumeId, afterId, pageSize);
+      if (page.length === 0) return;
+      yield* page;
+      afterId = page[page.length - 1].id;
+    }
+  }
+
   /** The recorded folders above `path`, outermost first (stopping at the source folder). */
   ancestorFolders(path: string): FileRecord[] {
     const folders: FileRecord[] = [];
@@ -479,19 +482,11 @@ export class Catalog {
     return volumeFromRow(row);
   }
 
-  /** Marks every still-pending file of a volume as stored. */
-  markStored(volumeId: number): void {
-    this.#run(
-      "UPDATE files SET state = 'stored' WHERE volume_id = ? AND state = 'pending'",
-      volumeId,
-    );
-  }
-
   /**
    * Records the outcome of packing some files (changed, vanished, unreadable, stored), and for a
    * hardlink stored otherwise than scanned, its new type (a full copy) or link target.
    */
-  updateFiles(updates: PackedFileOutcome[]): void {
+  updateFiles(updates: PackedFileUpdate[]): void {
     this.transaction(() => {
       for (const u of updates) {
         this.#run(
@@ -506,31 +501,6 @@ export class Catalog {
           u.id,
         );
       }
-    });
-  }
-
-  /** Marks a volume built, with the size and SHA-256 of its bytes, in the same transaction. */
-  markBuilt(volumeId: number, size: number, sha256: string): void {
-    this.#run(
-      "UPDATE volumes SET state = 'built', size = ?, sha256 = ?, built_at = ?, upload_id = NULL, " +
-        "part_size = NULL WHERE id = ?",
-      size,
-      sha256,
-      new Date().toISOString(),
-      volumeId,
-    );
-  }
-
-  /** Returns a volume to `planned` (its local file is gone and must be rebuilt). */
-  resetVolume(volumeId: number): void {
-    this.transaction(() => {
-      this.#run("DELETE FROM parts WHERE volume_id = ?", volumeId);
-      this.#run(
-        "UPDATE volumes SET state = 'planned', size = NULL, sha256 = NULL, upload_id = NULL, " +
-          "part_size = NULL, built_at = NULL WHERE id = ?",
-        volumeId,
-      );
-      this.#run("UPDATE files SET state = 'pending' WHERE volume_id = ?", volumeId);
     });
   }
 
@@ -572,18 +542,6 @@ export class Catalog {
       etag: r.etag as string,
       size: r.size as number,
     }));
-  }
-
-  /** Marks a volume uploaded and checked; its parts are no longer needed. */
-  markUploaded(volumeId: number): void {
-    this.transaction(() => {
-      this.#run(
-        "UPDATE volumes SET state = 'uploaded', uploaded_at = ? WHERE id = ?",
-        new Date().toISOString(),
-        volumeId,
-      );
-      this.#run("DELETE FROM parts WHERE volume_id = ?", volumeId);
-    });
   }
 
   /** File counts and bytes by state, for summaries. */

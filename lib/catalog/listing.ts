@@ -1,7 +1,7 @@
 /**
  * Read-only queries behind `glacier show`: the file listing and the per-folder sums, both
  * streamed row by row from SQLite (a catalog may hold millions of files), and the totals of the
- * header.
+ * header; and the files whose data a volume holds, which `glacier estimate` selects from.
  */
 import {
   type Catalog,
@@ -15,6 +15,28 @@ import {
 /** One entry of the listing: the file as recorded, with the name of the volume that holds it. */
 export interface ListedFile extends FileRecord {
   volumeName: string | null;
+}
+
+/** A file whose data is in a volume, as an estimate of a restore selects it. */
+export interface HeldFile {
+  archivePath: string;
+  size: number;
+  volumeId: number;
+}
+
+/** File states whose data is in a volume (others were never stored, or were deleted). */
+const HELD_STATES = "('pending', 'stored', 'changed')";
+
+/** Streams the files whose data is in a volume, in id order. */
+export function* heldFiles(catalog: Catalog): Generator<HeldFile> {
+  const statement = catalog.db.prepare(
+    "SELECT archive_path, size, volume_id FROM files " +
+      `WHERE volume_id IS NOT NULL AND state IN ${HELD_STATES} ORDER BY id`,
+  );
+  for (const row of statement.iterate()) {
+    const record = row as { archive_path: string; size: number; volume_id: number };
+    yield { archivePath: record.archive_path, size: record.size, volumeId: record.volume_id };
+  }
 }
 
 /** The sums of one folder (the first N levels of the archive paths below it). */

@@ -1,7 +1,9 @@
 /** The options a backup was started with, stored in its catalog so that resume needs nothing else. */
 
-/** Compression of the TAR stream inside a volume. */
-export type Compression = "zstd" | "gzip" | "none";
+import type { Compression } from "../archive/compress.ts";
+
+/** Compression of the TAR stream inside a volume (defined with the volume format). */
+export type { Compression };
 
 /** Everything needed to run (or resume) one backup. */
 export interface BackupSettings {

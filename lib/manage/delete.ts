@@ -4,7 +4,7 @@
  * minimum duration will cost, and asks; nothing is deleted unless every name is known.
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
-import { markVolumeDeleted, uploadedAt } from "../catalog/reconcile.ts";
+import { markVolumeDeleted, uploadedAt } from "../catalog/volume_state.ts";
 import { UsageError } from "../archive/errors.ts";
 import { formatBytes } from "../archive/units.ts";
 import type { Outcome, Reporter } from "../archive/report.ts";

@@ -4,7 +4,7 @@
  * difference, including objects the catalog does not know (they are listed, never deleted).
  */
 import type { Catalog } from "../catalog/catalog.ts";
-import { markVolumeFound, markVolumeMissing } from "../catalog/reconcile.ts";
+import { markVolumeFound, markVolumeMissing } from "../catalog/volume_state.ts";
 import { formatBytes } from "../archive/units.ts";
 import type { Outcome, Reporter } from "../archive/report.ts";
 import type { Storage } from "../storage/storage.ts";

@@ -5,7 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { basename, dirname, join } from "node:path";
-import { createDecryptStream } from "../crypto/age.ts";
+import { decryptVolume } from "../archive/volume_format.ts";
 import { randomHex } from "../storage/local_files.ts";
 
 /** A volume file whose bytes are not the ones the backup uploaded. */
@@ -58,13 +58,12 @@ export async function decryptVolumeFile(
   identities: string[],
   signal?: AbortSignal,
 ): Promise<void> {
-  const decrypt = createDecryptStream(identities);
   const temp = join(dirname(outPath), `.${basename(outPath)}.partial-${randomHex(6)}`);
   const source = await Deno.open(path);
   let target: Deno.FsFile | undefined;
   try {
     target = await Deno.open(temp, { write: true, createNew: true, mode: 0o600 });
-    await source.readable.pipeThrough(decrypt).pipeTo(fileSink(target), { signal });
+    await decryptVolume(source.readable, identities).pipeTo(fileSink(target), { signal });
     target = undefined;
     await Deno.rename(temp, outPath);
   } catch (error) {

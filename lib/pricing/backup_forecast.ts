@@ -1,16 +1,16 @@
 /**
  * What a backup would make, without making it (`glacier backup --dry-run`): the source folders are
- * scanned as a real backup scans them, and the files are counted into volumes with the rule of
- * lib/archive/plan.ts. Nothing is written and no bucket is touched. Compression cannot be known
+ * scanned as a real backup scans them, and the files are counted into volumes with the packing
+ * rule of lib/archive/volume_packer.ts. Nothing is written and no bucket is touched. Compression cannot be known
  * before compressing, so sizes assume none (an upper bound for compressible data).
  */
 import type { NewFile, ProblemRecord } from "../catalog/catalog.ts";
 import { scanSources } from "../archive/scan.ts";
-import { tarEntryEstimate } from "../archive/plan.ts";
+import { type PackableEntry, type PackedVolume, VolumePacker } from "../archive/volume_packer.ts";
 import { TAR_END_OF_ARCHIVE } from "../archive/tar_header.ts";
 import { CHUNK_SIZE, PAYLOAD_NONCE_SIZE } from "../crypto/payload.ts";
 import { TAG_SIZE } from "../crypto/aead.ts";
-import { partSizeFor } from "../backup/upload_volume.ts";
+import { partCount } from "../storage/part_size.ts";
 import { formatBytes } from "../archive/units.ts";
 import { formatDollars } from "./money.ts";
 import { type PriceTable, storageCostPerMonth, uploadRequestCost } from "./prices.ts";
@@ -89,45 +89,39 @@ export interface VolumeCount {
 }
 
 /**
- * Counts entries into volumes in scan order with the rule of `planVolumes` (lib/archive/plan.ts):
- * a volume closes when the next entry would take it past the target, unless it holds less than
- * 1/16 of the target (then the big entry joins it). Holds one running volume, never a file list.
+ * Counts entries into volumes in scan order with the packing rule of the backup's plan
+ * (`VolumePacker`), and totals the bytes and multipart parts each volume would be uploaded as.
  */
 export class VolumeCounter {
-  #current: number | undefined;
+  readonly #packer: VolumePacker<PackableEntry>;
   #count: VolumeCount = { volumes: 0, volumeBytes: 0, parts: 0, largestVolumeBytes: 0 };
 
   /** `storedSize` turns a volume's TAR entry bytes into the bytes uploaded. */
   constructor(
     readonly volumeSize: number,
     readonly storedSize: (tarEntryBytes: number) => number = (bytes) => bytes,
-  ) {}
+  ) {
+    this.#packer = new VolumePacker(volumeSize);
+  }
 
   /** Adds the next entry of the scan. */
   add(size: number, archivePath: string): void {
-    const bytes = tarEntryEstimate(size, archivePath);
-    const current = this.#current;
-    const tooSmallToClose = current !== undefined && current < this.volumeSize / 16;
-    if (current !== undefined && current + bytes > this.volumeSize && !tooSmallToClose) {
-      this.#close();
-    }
-    this.#current = (this.#current ?? 0) + bytes;
+    this.#tally(this.#packer.add({ size, archivePath }));
   }
 
   /** Closes the last volume and returns the totals. */
   finish(): VolumeCount {
-    this.#close();
+    this.#tally(this.#packer.finish());
     return { ...this.#count };
   }
 
-  #close(): void {
-    if (this.#current === undefined) return;
-    const stored = this.storedSize(this.#current);
+  #tally(volume: PackedVolume<PackableEntry> | undefined): void {
+    if (!volume) return;
+    const stored = this.storedSize(volume.bytes);
     this.#count.volumes++;
     this.#count.volumeBytes += stored;
-    this.#count.parts += Math.max(1, Math.ceil(stored / partSizeFor(stored)));
+    this.#count.parts += partCount(stored);
     this.#count.largestVolumeBytes = Math.max(this.#count.largestVolumeBytes, stored);
-    this.#current = undefined;
   }
 }
 

@@ -5,6 +5,7 @@
  */
 import type { Catalog } from "../catalog/catalog.ts";
 import type { IncludeMatcher } from "../archive/patterns.ts";
+import { heldFiles } from "../catalog/listing.ts";
 
 /** The files an include list selects, and the volumes holding them. */
 export interface FileSelection {
@@ -15,22 +16,14 @@ export interface FileSelection {
   volumeIds: Set<number>;
 }
 
-/** File states whose data is in a volume (others were never stored, or were deleted). */
-const HELD_STATES = "('pending', 'stored', 'changed')";
-
 /** Streams the catalog's files through `matcher` and collects the volumes of those that match. */
 export function selectFiles(catalog: Catalog, matcher: IncludeMatcher): FileSelection {
   const selection: FileSelection = { entries: 0, fileBytes: 0, volumeIds: new Set() };
-  const statement = catalog.db.prepare(
-    "SELECT archive_path, size, volume_id FROM files " +
-      `WHERE volume_id IS NOT NULL AND state IN ${HELD_STATES} ORDER BY id`,
-  );
-  for (const row of statement.iterate()) {
-    const record = row as { archive_path: string; size: number; volume_id: number };
-    if (!matcher(record.archive_path)) continue;
+  for (const file of heldFiles(catalog)) {
+    if (!matcher(file.archivePath)) continue;
     selection.entries++;
-    selection.fileBytes += record.size;
-    selection.volumeIds.add(record.volume_id);
+    selection.fileBytes += file.size;
+    selection.volumeIds.add(file.volumeId);
   }
   return selection;
 }

@@ -8,10 +8,9 @@
 import { join } from "node:path";
 import type { Catalog, FileRecord, VolumeRecord } from "../catalog/catalog.ts";
 import type { Compression } from "../catalog/settings.ts";
-import { decompressStream } from "../archive/compress.ts";
 import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarReadEntry } from "../archive/tar_reader.ts";
-import { createDecryptStream } from "../crypto/age.ts";
+import { decodeVolume } from "../archive/volume_format.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import {
   type EntryOptions,
@@ -70,9 +69,7 @@ export async function openVolumeTar(
   identities: string[],
 ): Promise<ReadableStream<Uint8Array>> {
   const file = await Deno.open(path, { read: true });
-  let stream: ReadableStream<Uint8Array> = file.readable;
-  if (encrypted) stream = stream.pipeThrough(createDecryptStream(identities));
-  return stream.pipeThrough(decompressStream(compression));
+  return decodeVolume(file.readable, { compression, encrypt: encrypted }, identities);
 }
 
 /** Extracts what `options.selection` wants from one volume file. */

@@ -5,8 +5,15 @@
  * backup finished. Queries page or stream, so a catalog of a million files is checked in bounded
  * memory.
  */
-import type { SQLInputValue, StatementSync } from "node:sqlite";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import {
+  fileCount,
+  filesInNoVolume,
+  filesOutsideTheirRange,
+  integrityDamage,
+  type MisplacedFile,
+  unpackedFilesOfUploadedVolumes,
+} from "../catalog/integrity.ts";
 import { plural, type VerifyReport } from "./report.ts";
 import { quotePath } from "../archive/quote_path.ts";
 
@@ -16,15 +23,12 @@ const EXAMPLES = 5;
 /** Runs every catalog check, adding problems and notes to `report`. */
 export function checkCatalogIntegrity(catalog: Catalog, report: VerifyReport): void {
   const subject = "catalog";
-  const integrity = catalog.db.prepare("PRAGMA integrity_check(20)").all() as {
-    integrity_check: string;
-  }[];
-  const damage = integrity.map((row) => row.integrity_check).filter((text) => text !== "ok");
+  const damage = integrityDamage(catalog, 20);
   for (const text of damage) report.problem(subject, `SQLite integrity check: ${text}`);
   if (damage.length > 0) return; // the rest would only repeat the damage
 
   const volumes = catalog.volumes();
-  const files = count(catalog.db.prepare("SELECT COUNT(*) AS n FROM files"));
+  const files = fileCount(catalog);
   checkPhase(catalog, volumes, report);
   checkKeys(catalog, report);
   checkVolumeRecords(volumes, report);
@@ -102,54 +106,40 @@ function checkVolumeRecords(volumes: VolumeRecord[], report: VerifyReport): void
 function checkFileMembership(catalog: Catalog, report: VerifyReport): void {
   const phase = catalog.phase();
   if (phase === "scanning") return; // files get their volumes when the plan is saved
-  const db = catalog.db;
   reportRows(
     report,
-    db.prepare(
-      "SELECT f.id, f.path, f.volume_id FROM files f WHERE f.volume_id IS NULL OR NOT EXISTS " +
-        "(SELECT 1 FROM volumes v WHERE v.id = f.volume_id) ORDER BY f.id",
-    ),
+    filesInNoVolume(catalog),
     (n) => `${n} entries belong to no existing volume`,
-    (row) => `${quotePath(String(row.path))} (volume id ${row.volume_id ?? "none"})`,
+    (file) => `${quotePath(file.path)} (volume id ${file.volumeId ?? "none"})`,
   );
   reportRows(
     report,
-    db.prepare(
-      "SELECT f.id, f.path, v.name FROM files f JOIN volumes v ON v.id = f.volume_id " +
-        "WHERE f.id < v.first_file_id OR f.id > v.last_file_id ORDER BY f.id",
-    ),
+    filesOutsideTheirRange(catalog),
     (n) => `${n} entries lie outside the file range of their volume`,
-    (row) => `${quotePath(String(row.path))} (${quotePath(String(row.name))})`,
+    (file) => `${quotePath(file.path)} (${quotePath(String(file.volumeName))})`,
   );
   reportRows(
     report,
-    db.prepare(
-      "SELECT f.id, f.path, v.name FROM files f JOIN volumes v ON v.id = f.volume_id " +
-        "WHERE v.state = 'uploaded' AND f.state = 'pending' ORDER BY f.id",
-    ),
+    unpackedFilesOfUploadedVolumes(catalog),
     (n) => `${n} entries of uploaded volumes were never recorded as packed`,
-    (row) => `${quotePath(String(row.path))} (${quotePath(String(row.name))})`,
+    (file) => `${quotePath(file.path)} (${quotePath(String(file.volumeName))})`,
   );
 }
 
-/** Streams a query's rows: one problem line with the count and a few examples, if any. */
+/** Streams misplaced files: one problem line with the count and a few examples, if any. */
 function reportRows(
   report: VerifyReport,
-  statement: StatementSync,
+  files: Iterable<MisplacedFile>,
   summary: (count: number) => string,
-  example: (row: Record<string, SQLInputValue>) => string,
+  example: (file: MisplacedFile) => string,
 ): void {
   const examples: string[] = [];
   let n = 0;
-  for (const row of statement.iterate() as Iterable<Record<string, SQLInputValue>>) {
-    if (examples.length < EXAMPLES) examples.push(example(row));
+  for (const file of files) {
+    if (examples.length < EXAMPLES) examples.push(example(file));
     n++;
   }
   if (n === 0) return;
   const more = n > examples.length ? ", ..." : "";
   report.problem("catalog", `${summary(n)}: ${examples.join(", ")}${more}`);
-}
-
-function count(statement: StatementSync): number {
-  return Number((statement.get() as { n: number }).n);
 }

@@ -8,9 +8,9 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
-import { decompressStream } from "../archive/compress.ts";
 import { readTar, TarFormatError } from "../archive/tar_reader.ts";
-import { AgeError, createDecryptStream } from "../crypto/age.ts";
+import { decodeVolume } from "../archive/volume_format.ts";
+import { AgeError } from "../crypto/age.ts";
 import { plural, type VerifyReport } from "./report.ts";
 import { quotePath } from "../archive/quote_path.ts";
 
@@ -129,12 +129,8 @@ export async function checkVolumeFile(
   const input = new TransformStream<Uint8Array, Uint8Array>();
   let decoded: Promise<string | undefined> = Promise.resolve(undefined);
   if (decoding) {
-    let stream = input.readable;
-    if (settings.encrypt) stream = stream.pipeThrough(createDecryptStream(identities!));
-    if (settings.compression !== "none") {
-      stream = stream.pipeThrough(decompressStream(settings.compression));
-    }
-    decoded = drainTar(stream).then(() => undefined, (error) => {
+    const tar = decodeVolume(input.readable, settings, identities ?? []);
+    decoded = drainTar(tar).then(() => undefined, (error) => {
       const stage = error instanceof AgeError
         ? "age"
         : error instanceof TarFormatError

@@ -7,8 +7,9 @@ import { join } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
 import { scanSources } from "../../lib/archive/scan.ts";
-import { planVolumes } from "../../lib/archive/plan.ts";
+import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { volumeTar } from "../../lib/archive/volume_tar.ts";
+import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
 
 async function scannedCatalog(root: string, src: string): Promise<Catalog> {
@@ -32,7 +33,7 @@ async function scannedCatalog(root: string, src: string): Promise<Catalog> {
     addFiles: (files) => catalog.insertFiles(files),
     addProblem: (p) => catalog.recordProblem(p),
   });
-  catalog.savePlan(planVolumes(catalog, settings));
+  catalog.savePlan(planVolumes(catalog.eachFile(), settings));
   return catalog;
 }
 
@@ -47,7 +48,7 @@ Deno.test("files that vanish or change after the scan are handled when packed", 
   try {
     await Deno.remove(join(src, "gone.txt"));
     await Deno.writeTextFile(join(src, "sub", "grows.txt"), "much longer than before");
-    const tar = volumeTar(catalog, 1);
+    const tar = volumeTar(volumeRecords(catalog, 1));
     const seen = new Map<string, string>();
     for await (const { entry, body } of readTar(tar.stream)) {
       seen.set(entry.path, entry.type === "file" ? await new Response(body).text() : entry.type);
@@ -85,10 +86,10 @@ Deno.test("every volume repeats the folders above its first entry", async () => 
       addFiles: (files) => catalog.insertFiles(files),
       addProblem: () => {},
     });
-    catalog.savePlan(planVolumes(catalog, settings));
+    catalog.savePlan(planVolumes(catalog.eachFile(), settings));
     assert.equal(catalog.volumes().length, 2);
     const paths: string[] = [];
-    for await (const { entry, body } of readTar(volumeTar(catalog, 2).stream)) {
+    for await (const { entry, body } of readTar(volumeTar(volumeRecords(catalog, 2)).stream)) {
       paths.push(entry.path);
       await body.cancel();
     }

@@ -3,7 +3,15 @@ import { join } from "node:path";
 import { Catalog, CatalogError } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
 import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "../../lib/catalog/schema.ts";
-import { planVolumes } from "../../lib/archive/plan.ts";
+import {
+  markVolumeBuilt,
+  markVolumeDeleted,
+  markVolumeFound,
+  markVolumeMissing,
+  markVolumeUploaded,
+  resetVolume,
+} from "../../lib/catalog/volume_state.ts";
+import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { DatabaseSync } from "node:sqlite";
 
 function settings(overrides: Partial<BackupSettings> = {}): BackupSettings {
@@ -77,7 +85,7 @@ Deno.test("the plan splits files into consecutive volumes by size, big files alo
       file("/src/huge", 50_000),
       file("/src/d", 100),
     ]);
-    const plan = planVolumes(catalog, catalog.settings());
+    const plan = planVolumes(catalog.eachFile(), catalog.settings());
     assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4], [5, 5]]);
     assert.deepEqual(plan.map((v) => v.name), [
       "000001_output.tar.zst.age",
@@ -99,8 +107,8 @@ Deno.test("the plan splits files into consecutive volumes by size, big files alo
 Deno.test("parts are recorded per upload and cleared when the volume is uploaded", async () => {
   await withCatalog((catalog) => {
     catalog.insertFiles([file("/src/a", 10)]);
-    catalog.savePlan(planVolumes(catalog, catalog.settings()));
-    catalog.markBuilt(1, 1234, "ab".repeat(32));
+    catalog.savePlan(planVolumes(catalog.eachFile(), catalog.settings()));
+    markVolumeBuilt(catalog, 1, { size: 1234, sha256: "ab".repeat(32), outcomes: [] });
     catalog.startUpload(1, "upload-1", 16);
     catalog.recordPart(1, "upload-1", { partNumber: 2, etag: '"e2"', size: 16 });
     catalog.recordPart(1, "upload-1", { partNumber: 1, etag: '"e1"', size: 16 });
@@ -109,9 +117,42 @@ Deno.test("parts are recorded per upload and cleared when the volume is uploaded
     const v = catalog.volume(1);
     assert.equal(v.state, "built");
     assert.equal(v.uploadId, "upload-1");
-    catalog.markUploaded(1);
+    markVolumeUploaded(catalog, 1);
     assert.equal(catalog.volume(1).state, "uploaded");
     assert.deepEqual(catalog.parts(1, "upload-1"), []);
+  });
+});
+
+Deno.test("the volume state machine moves a volume and its files together", async () => {
+  await withCatalog((catalog) => {
+    catalog.insertFiles([file("/src/a", 10), file("/src/b", 10), file("/src/c", 10)]);
+    catalog.savePlan(planVolumes(catalog.eachFile(), catalog.settings()));
+    const states = () => ({
+      volume: catalog.volume(1).state,
+      files: [...catalog.eachFileOfVolume(1)].map((f) => f.state),
+    });
+    assert.deepEqual(states(), { volume: "planned", files: ["pending", "pending", "pending"] });
+    const vanished = { id: 2, state: "vanished" as const, size: 10, mtimeMs: 1 };
+    markVolumeBuilt(catalog, 1, { size: 99, sha256: "cd".repeat(32), outcomes: [vanished] });
+    assert.deepEqual(states(), { volume: "built", files: ["stored", "vanished", "stored"] });
+    assert.equal(catalog.volume(1).size, 99);
+    catalog.startUpload(1, "u", 16);
+    catalog.recordPart(1, "u", { partNumber: 1, etag: '"e"', size: 16 });
+    // The local file was lost: back to planned, parts of the lost bytes forgotten.
+    resetVolume(catalog, 1);
+    assert.deepEqual(states(), { volume: "planned", files: ["pending", "pending", "pending"] });
+    assert.equal(catalog.volume(1).sha256, null);
+    assert.deepEqual(catalog.parts(1, "u"), []);
+    markVolumeBuilt(catalog, 1, { size: 99, sha256: "cd".repeat(32), outcomes: [vanished] });
+    markVolumeUploaded(catalog, 1);
+    assert.equal(markVolumeMissing(catalog, 1), 2);
+    assert.deepEqual(states(), { volume: "missing", files: ["missing", "vanished", "missing"] });
+    assert.equal(markVolumeFound(catalog, 1), 2);
+    assert.deepEqual(states(), { volume: "uploaded", files: ["stored", "vanished", "stored"] });
+    // Found again only from missing: an uploaded volume stays as it is.
+    assert.equal(markVolumeFound(catalog, 1), 0);
+    assert.equal(markVolumeDeleted(catalog, 1), 2);
+    assert.deepEqual(states(), { volume: "deleted", files: ["deleted", "vanished", "deleted"] });
   });
 });
 
@@ -158,7 +199,7 @@ Deno.test("folders before a big file join its volume instead of making a tiny on
       file("/src/big/huge", 50_000),
       file("/src/big/small", 100),
     ]);
-    const plan = planVolumes(catalog, { ...catalog.settings(), volumeSize: 40_000 });
+    const plan = planVolumes(catalog.eachFile(), { ...catalog.settings(), volumeSize: 40_000 });
     assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4]]);
   });
 });

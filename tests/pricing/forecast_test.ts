@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { Catalog, type NewFile } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
-import { planVolumes } from "../../lib/archive/plan.ts";
+import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { forecastBackup, VolumeCounter } from "../../lib/pricing/backup_forecast.ts";
 import { compileIncludes } from "../../lib/archive/patterns.ts";
 import { selectFiles } from "../../lib/pricing/file_selection.ts";
@@ -69,7 +69,7 @@ Deno.test("VolumeCounter counts the volumes and bytes planVolumes makes", async 
       });
       try {
         catalog.insertFiles(files);
-        const planned = planVolumes(catalog, settings);
+        const planned = planVolumes(catalog.eachFile(), settings);
         const counter = new VolumeCounter(volumeSize);
         for (const file of files) counter.add(file.size, file.archivePath);
         const counted = counter.finish();
@@ -172,7 +172,7 @@ Deno.test("selectFiles collects the volumes of matching files and skips deleted 
         file("b/3", 700_000),
         file("b/4", 10),
       ]);
-      catalog.savePlan(planVolumes(catalog, settings));
+      catalog.savePlan(planVolumes(catalog.eachFile(), settings));
       assert.equal(catalog.volumes().length, 3);
       const all = selectFiles(catalog, compileIncludes([]));
       assert.deepEqual({ ...all, volumeIds: [...all.volumeIds] }, {

@@ -13,6 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { diffTrees } from "../../testing/tree.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { volumeTar } from "../../lib/archive/volume_tar.ts";
+import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { askYesNo, type LineSource } from "../../lib/cli/confirm.ts";
 import { typedInput } from "../../testing/bytes.ts";
 import { withFolderBucket } from "./helpers.ts";
@@ -32,7 +33,7 @@ async function rewriteVolumes(stateDb: string, bucketDir: string, sql: string): 
   try {
     for (const volume of volumes) {
       const tar = new Uint8Array(
-        await new Response(volumeTar(catalog, volume.id).stream).arrayBuffer(),
+        await new Response(volumeTar(volumeRecords(catalog, volume.id)).stream).arrayBuffer(),
       );
       await Deno.writeFile(join(bucketDir, volume.objectKey), tar);
       const sha256 = createHash("sha256").update(tar).digest("hex");

@@ -10,7 +10,7 @@ import {
 } from "../../lib/storage/storage_class.ts";
 import { DEFAULT_PRICES } from "../../lib/pricing/prices.ts";
 import { applyPriceOverrides } from "../../lib/pricing/price_file.ts";
-import { UsageError } from "../../lib/cli/exit.ts";
+import { UsageError } from "../../lib/archive/errors.ts";
 
 Deno.test("only GLACIER and DEEP_ARCHIVE are thawed; the minimum durations are S3's", () => {
   assert.deepEqual(STORAGE_CLASSES.filter(needsThaw), ["GLACIER", "DEEP_ARCHIVE"]);

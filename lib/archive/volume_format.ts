@@ -1,0 +1,75 @@
+/**
+ * The volume format, in one place: a volume is a TAR stream, compressed (zstd, gzip or none),
+ * then age-encrypted (or not). `encodeVolume` turns TAR bytes into volume bytes and
+ * `decodeVolume` turns them back; both are Web Streams, so callers add their own source, sink
+ * and checksums (the backup hashes the bytes it writes, verify the bytes it reads).
+ */
+import { createDecryptStream, createEncryptStream } from "../crypto/age.ts";
+import { freeingInputs } from "../memory/buffer_release.ts";
+import { type Compression, compressStream, decompressStream } from "./compress.ts";
+import { type CompressorPool, parallelCompressStream } from "./compress_pool.ts";
+
+/** How a backup's volumes are encoded (from its settings). */
+export interface VolumeFormat {
+  compression: Compression;
+  encrypt: boolean;
+}
+
+/** What encoding needs beside the format. */
+export interface EncodeOptions {
+  /** age recipients (used when the format encrypts). */
+  recipients: string[];
+  /** Worker threads to compress on; without a pool, compression runs on this thread. */
+  pool?: CompressorPool;
+}
+
+/**
+ * TAR bytes -> volume bytes: compression (in parallel frames on `options.pool` when given), then
+ * age encryption. Stages that copy their input free each input buffer once taken; "none"
+ * passes chunks on untouched.
+ */
+export function encodeVolume(
+  tar: ReadableStream<Uint8Array>,
+  format: VolumeFormat,
+  options: EncodeOptions,
+): ReadableStream<Uint8Array> {
+  let stream = tar;
+  if (format.compression !== "none") {
+    stream = stream.pipeThrough(freeingInputs(
+      options.pool
+        ? parallelCompressStream(options.pool, format.compression)
+        : compressStream(format.compression),
+    ));
+  }
+  if (format.encrypt) {
+    stream = stream.pipeThrough(freeingInputs(createEncryptStream(options.recipients)));
+  }
+  return stream;
+}
+
+/**
+ * Volume bytes -> TAR bytes: age decryption with `identities` (every chunk authenticated, an
+ * `AgeError` otherwise), then decompression (zstd frame by frame, see zstd_frames.ts).
+ */
+export function decodeVolume(
+  volume: ReadableStream<Uint8Array>,
+  format: VolumeFormat,
+  identities: string[],
+): ReadableStream<Uint8Array> {
+  let stream = format.encrypt ? decryptVolume(volume, identities) : volume;
+  if (format.compression !== "none") {
+    stream = stream.pipeThrough(decompressStream(format.compression));
+  }
+  return stream;
+}
+
+/**
+ * Volume bytes -> the volume without its age layer (compressed TAR), as `glacier decrypt`
+ * leaves it for the user's own `tar` and `zstd`.
+ */
+export function decryptVolume(
+  volume: ReadableStream<Uint8Array>,
+  identities: string[],
+): ReadableStream<Uint8Array> {
+  return volume.pipeThrough(createDecryptStream(identities));
+}

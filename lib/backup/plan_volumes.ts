@@ -1,0 +1,36 @@
+/**
+ * The backup's plan: splits the scanned files into volumes with the packing rule of
+ * lib/archive/volume_packer.ts, and names each volume and its object. Files keep their scan
+ * order and a volume is a run of consecutive file ids, so a plan is a handful of ranges whatever
+ * the number of files.
+ */
+import type { FileRecord, PlannedVolume } from "../catalog/catalog.ts";
+import type { BackupSettings } from "../catalog/settings.ts";
+import { objectKey, volumeName } from "../archive/layout.ts";
+import { type PackedVolume, VolumePacker } from "../archive/volume_packer.ts";
+
+/** Plans the volumes of the scanned `files` (in id order); returns them without saving. */
+export function planVolumes(
+  files: Iterable<FileRecord>,
+  settings: BackupSettings,
+): PlannedVolume[] {
+  const volumes: PlannedVolume[] = [];
+  const packer = new VolumePacker<FileRecord>(settings.volumeSize);
+  const close = (packed: PackedVolume<FileRecord> | undefined) => {
+    if (!packed) return;
+    const id = volumes.length + 1;
+    const name = volumeName(settings, id);
+    volumes.push({
+      id,
+      name,
+      objectKey: objectKey(settings, name),
+      storageClass: settings.storageClass,
+      firstFileId: packed.first.id,
+      lastFileId: packed.last.id,
+      plannedBytes: packed.bytes,
+    });
+  };
+  for (const file of files) close(packer.add(file));
+  close(packer.finish());
+  return volumes;
+}
