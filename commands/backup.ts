@@ -10,7 +10,7 @@ import {
   stateDbName,
 } from "../lib/catalog/settings.ts";
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
-import type { Storage } from "../lib/storage/storage.ts";
+import { pendingUploads, type Storage } from "../lib/storage/storage.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/cli/backup_session.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
@@ -248,7 +248,7 @@ async function folderInUse(storage: Storage, prefix: string, backupId: string): 
   const folder = `${objectKey({ prefix, backupId }, "")}/`;
   const look = async () => {
     for await (const _ of storage.listObjects(folder)) return true;
-    return (await storage.listMultipartUploads(folder)).length > 0;
+    return (await pendingUploads(storage, folder)).length > 0;
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const giveUp = new Promise<boolean>((resolve) => {

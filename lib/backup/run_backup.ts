@@ -9,7 +9,7 @@ import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { type BackupSettings, objectKey } from "../catalog/settings.ts";
 import { planVolumes } from "../archive/plan.ts";
 import { scanSources } from "../archive/scan.ts";
-import { type Storage, StorageError } from "../storage/storage.ts";
+import { type Storage, StorageError, supportsMultipart } from "../storage/storage.ts";
 import type { Logger } from "../cli/log.ts";
 import type { BackupProgress } from "../cli/progress.ts";
 import { formatBytes } from "../cli/format.ts";
@@ -125,6 +125,7 @@ export async function abortOrphanUploads(
   log: Logger,
 ): Promise<void> {
   const folder = `${objectKey(settings, "")}/`;
+  if (!supportsMultipart(storage)) return;
   for (const upload of await storage.listMultipartUploads(folder)) {
     log.info(`aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`);
     await storage.abortMultipartUpload(upload.key, upload.uploadId);
@@ -218,7 +219,7 @@ async function prepareVolume(
  * unfinished multipart upload, if any, is aborted (its parts are of the lost bytes).
  */
 async function forgetBuild(ctx: BackupContext, volume: VolumeRecord): Promise<void> {
-  if (volume.uploadId) {
+  if (volume.uploadId && supportsMultipart(ctx.storage)) {
     await ctx.storage.abortMultipartUpload(volume.objectKey, volume.uploadId).catch((error) => {
       if (!(error instanceof StorageError && error.kind === "not-found")) throw error;
     });

@@ -10,7 +10,7 @@ import { tarEntryEstimate } from "../archive/plan.ts";
 import { TAR_END_OF_ARCHIVE } from "../archive/tar_header.ts";
 import { CHUNK_SIZE, PAYLOAD_NONCE_SIZE } from "../crypto/payload.ts";
 import { TAG_SIZE } from "../crypto/aead.ts";
-import { partSizeFor } from "../backup/upload_volume.ts";
+import { partSizeFor } from "../storage/multipart.ts";
 import { formatBytes } from "../cli/format.ts";
 import { formatDollars } from "./money.ts";
 import { classPrices, type PriceTable, storageCostPerMonth, uploadRequestCost } from "./prices.ts";
