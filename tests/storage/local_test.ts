@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createLocalStorage, keyProblem } from "../../lib/storage/local.ts";
 import { storageConformance } from "./conformance.ts";
-import { collect, patternBytes, readAll, rejectsWithKind } from "./helpers.ts";
+import { collect, legacyUpload, readAll, rejectsWithKind } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -31,18 +31,6 @@ async function filesUnder(folder: string, prefix = ""): Promise<string[]> {
     } else names.push(`${prefix}${entry.name}`);
   }
   return names.sort();
-}
-
-/**
- * Writes an unfinished multipart upload of `key` as older versions emulated it in a folder bucket:
- * `.glacier-uploads/<uploadId>/upload.json` and one part.
- */
-export async function legacyUpload(root: string, uploadId: string, key: string): Promise<void> {
-  const upload = join(root, ".glacier-uploads", uploadId);
-  await Deno.mkdir(upload, { recursive: true });
-  const meta = { key, storageClass: "DEEP_ARCHIVE", initiated: new Date().toISOString() };
-  await Deno.writeTextFile(join(upload, "upload.json"), JSON.stringify(meta));
-  await Deno.writeFile(join(upload, "00001"), patternBytes(100, 1));
 }
 
 /** True when `folder` holds a temp file of a write in progress. */
