@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
-import { backupToSandbox, makeSandbox } from "../../testing/sandbox.ts";
+import { backupToSandbox, backupToSandboxKilledAt, makeSandbox } from "../../testing/sandbox.ts";
 import { extractWithReferenceTools } from "../../testing/volumes.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { localVolumePath } from "../../lib/backup/build_volume.ts";
@@ -262,18 +262,7 @@ Deno.test("resume finishes a folder-bucket upload that an older version left hal
   const box = await makeSandbox();
   try {
     await makeTree(box.src, { bigFiles: [300_000], smallFiles: 50 });
-    const crashed = await runCli(
-      [
-        "backup",
-        "--src-dirs",
-        box.src,
-        "--bucket",
-        `file://${box.bucket}`,
-        "--state-dir",
-        box.state,
-      ],
-      { env: { GLACIER_TEST_CRASH_AT: "after-volume-built" } },
-    );
+    const crashed = await backupToSandboxKilledAt(box, "after-volume-built");
     assert.equal(crashed.signal, "SIGKILL", crashed.stderr);
     const stateDb = stateDbFrom(crashed);
     // What an older version, which emulated multipart uploads in folders, left when killed after
