@@ -124,8 +124,8 @@ export async function abortOrphanUploads(
   settings: BackupSettings,
   log: Logger,
 ): Promise<void> {
-  const folder = `${objectKey(settings, "")}/`;
   if (!supportsMultipart(storage)) return;
+  const folder = `${objectKey(settings, "")}/`;
   for (const upload of await storage.listMultipartUploads(folder)) {
     log.info(`aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`);
     await storage.abortMultipartUpload(upload.key, upload.uploadId);

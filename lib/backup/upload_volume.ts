@@ -38,8 +38,7 @@ export interface UploadObserver {
 /**
  * Uploads the local file at `path` as `volume` (resuming its recorded multipart upload if the
  * store has multipart uploads and still has it), then marks it uploaded and deletes the local
- * file. Throws
- * `LocalVolumeLostError` when the local file vanishes or is cut short on the way.
+ * file. Throws `LocalVolumeLostError` when the local file vanishes or is cut short on the way.
  */
 export async function uploadVolume(
   catalog: Catalog,
