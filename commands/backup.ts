@@ -5,7 +5,7 @@ import { Catalog } from "../lib/catalog/catalog.ts";
 import type { BackupSettings, Compression } from "../lib/catalog/settings.ts";
 import { backupFolderKey, backupIdFor, stateDbName } from "../lib/archive/layout.ts";
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
-import type { Storage } from "../lib/storage/storage.ts";
+import { pendingUploads, type Storage } from "../lib/storage/storage.ts";
 import { exists } from "../lib/storage/exists.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/backup/session.ts";
@@ -264,7 +264,7 @@ async function folderInUse(storage: Storage, prefix: string, backupId: string): 
   const folder = backupFolderKey({ prefix, backupId });
   const look = async () => {
     for await (const _ of storage.listObjects(folder)) return true;
-    return (await storage.listMultipartUploads(folder)).length > 0;
+    return (await pendingUploads(storage, folder)).length > 0;
   };
   let timer: ReturnType<typeof setTimeout> | undefined;
   const giveUp = new Promise<boolean>((resolve) => {

@@ -5,7 +5,7 @@
  */
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { backupFolderKey, catalogCopyKey } from "../lib/archive/layout.ts";
-import type { Storage } from "../lib/storage/storage.ts";
+import { pendingUploads, type Storage } from "../lib/storage/storage.ts";
 
 /** Everything wrong with the bucket side of the backup in `stateDb` (empty when all is well). */
 export async function bucketProblems(stateDb: string, storage: Storage): Promise<string[]> {
@@ -41,7 +41,7 @@ export async function bucketProblems(stateDb: string, storage: Storage): Promise
   }
   for (const key of expected.keys()) problems.push(`uploaded volume ${key} is not in the bucket`);
   if (!copy) problems.push(`catalog copy ${copyKey} is not in the bucket`);
-  for (const upload of await storage.listMultipartUploads(folder)) {
+  for (const upload of await pendingUploads(storage, folder)) {
     problems.push(`unfinished multipart upload ${upload.uploadId} of ${upload.key}`);
   }
   return problems;

@@ -16,7 +16,7 @@ import { diffRestored, restoreWithReferenceTools } from "./reference_restore.ts"
 import { bucketProblems } from "./bucket_checks.ts";
 import { newSeed, type Random, seededRandom } from "./seeded_random.ts";
 import { createS3Storage } from "../lib/storage/s3.ts";
-import type { Storage } from "../lib/storage/storage.ts";
+import type { MultipartStorage } from "../lib/storage/storage.ts";
 import { Catalog } from "../lib/catalog/catalog.ts";
 
 const MiB = 1024 * 1024;
@@ -432,7 +432,7 @@ async function usableStateDb(
 }
 
 /** A storage on the moto bucket for the checks (not through the program under test). */
-export function testStorage(endpoint: string, bucket: string): Storage {
+export function testStorage(endpoint: string, bucket: string): MultipartStorage {
   return createS3Storage({
     bucket,
     endpoint,

@@ -28,7 +28,20 @@ export async function makeSandbox(prefix = "glacier-test-"): Promise<Sandbox> {
 
 /** Runs `glacier backup` of the sandbox's source to its folder bucket, with `extra` arguments. */
 export function backupToSandbox(box: Sandbox, ...extra: string[]): Promise<CliResult> {
-  return runCli([
+  return runCli(sandboxBackupArgs(box, extra));
+}
+
+/** `backupToSandbox`, killed (SIGKILL) at the crash point `stage` (see `crashPoint`). */
+export function backupToSandboxKilledAt(
+  box: Sandbox,
+  stage: string,
+  ...extra: string[]
+): Promise<CliResult> {
+  return runCli(sandboxBackupArgs(box, extra), { env: { GLACIER_TEST_CRASH_AT: stage } });
+}
+
+function sandboxBackupArgs(box: Sandbox, extra: string[]): string[] {
+  return [
     "backup",
     "--src-dirs",
     box.src,
@@ -37,5 +50,5 @@ export function backupToSandbox(box: Sandbox, ...extra: string[]): Promise<CliRe
     "--state-dir",
     box.state,
     ...extra,
-  ]);
+  ];
 }

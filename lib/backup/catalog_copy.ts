@@ -12,10 +12,6 @@ import type { Catalog } from "../catalog/catalog.ts";
 import { catalogCopyKey } from "../archive/layout.ts";
 import { createEncryptStream } from "../crypto/age.ts";
 import type { Storage } from "../storage/storage.ts";
-import { partSizeFor } from "../storage/part_size.ts";
-
-/** Copies up to this size go up in one PutObject; larger ones as a multipart upload. */
-const SINGLE_PUT_LIMIT = 16 * 1024 * 1024;
 
 /** Uploads a snapshot of the catalog to the bucket (encrypted when the backup is). */
 export async function uploadCatalogCopy(catalog: Catalog, storage: Storage): Promise<void> {
@@ -35,7 +31,8 @@ export async function uploadCatalogCopy(catalog: Catalog, storage: Storage): Pro
       await encryptFile(snapshot, sealed, recipients);
       upload = sealed;
     }
-    await putFileObject(storage, catalogCopyKey(settings, encrypted), upload);
+    // Not resumable, and need not be: a copy cut short is made and put again in whole.
+    await storage.putFile(catalogCopyKey(settings, encrypted), upload, "STANDARD");
   } finally {
     await Deno.remove(snapshot).catch(() => {});
     await Deno.remove(sealed).catch(() => {});
@@ -54,39 +51,4 @@ async function encryptFile(source: string, target: string, recipients: string[])
   const input = await Deno.open(source, { read: true });
   const output = await Deno.open(target, { write: true, createNew: true, mode: 0o600 });
   await input.readable.pipeThrough(createEncryptStream(recipients)).pipeTo(output.writable);
-}
-
-/** Stores the file at `path` as `key` in STANDARD class, in one request or in parts. */
-async function putFileObject(storage: Storage, key: string, path: string): Promise<void> {
-  const size = (await Deno.stat(path)).size;
-  if (size <= SINGLE_PUT_LIMIT) {
-    await storage.putObject(key, await Deno.readFile(path), "STANDARD");
-    return;
-  }
-  if (storage.putFile) {
-    await storage.putFile(key, path, "STANDARD");
-    return;
-  }
-  const partSize = partSizeFor(size);
-  const uploadId = await storage.createMultipartUpload(key, "STANDARD");
-  const file = await Deno.open(path, { read: true });
-  try {
-    const parts: { partNumber: number; etag: string }[] = [];
-    for (let offset = 0, partNumber = 1; offset < size; offset += partSize, partNumber++) {
-      const body = new Uint8Array(Math.min(partSize, size - offset));
-      let filled = 0;
-      while (filled < body.length) {
-        const read = await file.read(body.subarray(filled));
-        if (read === null) throw new Error(`${path} shrank while it was uploaded`);
-        filled += read;
-      }
-      parts.push({ partNumber, etag: await storage.uploadPart(key, uploadId, partNumber, body) });
-    }
-    await storage.completeMultipartUpload(key, uploadId, parts);
-  } catch (error) {
-    await storage.abortMultipartUpload(key, uploadId).catch(() => {});
-    throw error;
-  } finally {
-    file.close();
-  }
 }

@@ -11,7 +11,7 @@ import { backupFolderKey } from "../archive/layout.ts";
 import { resetVolume } from "../catalog/volume_state.ts";
 import { planVolumes } from "./plan_volumes.ts";
 import { scanSources } from "../archive/scan.ts";
-import { type Storage, StorageError } from "../storage/storage.ts";
+import { type Storage, StorageError, supportsMultipart } from "../storage/storage.ts";
 import type { Reporter } from "../archive/report.ts";
 import type { BackupProgress } from "./progress.ts";
 import { formatBytes } from "../archive/units.ts";
@@ -126,6 +126,7 @@ export async function abortOrphanUploads(
   settings: BackupSettings,
   log: Reporter,
 ): Promise<void> {
+  if (!supportsMultipart(storage)) return;
   const folder = backupFolderKey(settings);
   for (const upload of await storage.listMultipartUploads(folder)) {
     log.info(`aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`);
@@ -220,7 +221,7 @@ async function prepareVolume(
  * unfinished multipart upload, if any, is aborted (its parts are of the lost bytes).
  */
 async function forgetBuild(ctx: BackupContext, volume: VolumeRecord): Promise<void> {
-  if (volume.uploadId) {
+  if (volume.uploadId && supportsMultipart(ctx.storage)) {
     await ctx.storage.abortMultipartUpload(volume.objectKey, volume.uploadId).catch((error) => {
       if (!(error instanceof StorageError && error.kind === "not-found")) throw error;
     });

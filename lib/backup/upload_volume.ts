@@ -1,14 +1,21 @@
 /**
- * Uploads one built volume with a multipart upload whose parts are recorded in the catalog as
- * they finish, so that an interrupted upload continues from its last finished part. Each part's
- * ETag is checked against the MD5 of the bytes sent, and the finished object's size against the
- * catalog, before the volume counts as uploaded and its local file is deleted.
+ * Uploads one built volume. To a store with multipart uploads (S3), the parts are recorded in
+ * the catalog as they finish, so that an interrupted upload continues from its last finished
+ * part, and each part's ETag is checked against the MD5 of the bytes sent. To any other store (a
+ * folder), the file is put in one atomic step, and an interrupted put is simply made again. The
+ * finished object's size is checked against the catalog before the volume counts as uploaded
+ * and its local file is deleted.
  */
 import { createHash } from "node:crypto";
 import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
 import { markVolumeUploaded } from "../catalog/volume_state.ts";
 import { partCount, partSizeFor } from "../storage/part_size.ts";
-import { type Storage, StorageError } from "../storage/storage.ts";
+import {
+  type MultipartStorage,
+  type Storage,
+  StorageError,
+  supportsMultipart,
+} from "../storage/storage.ts";
 import { crashPoint } from "./crash_point.ts";
 
 /** Raised when the store holds something other than what was sent. */
@@ -30,9 +37,9 @@ export interface UploadObserver {
 }
 
 /**
- * Uploads the local file at `path` as `volume`, resuming its recorded multipart upload if the
- * store still has it, then marks it uploaded and deletes the local file. Throws
- * `LocalVolumeLostError` when the local file vanishes or is cut short on the way.
+ * Uploads the local file at `path` as `volume` (resuming its recorded multipart upload if the
+ * store has multipart uploads and still has it), then marks it uploaded and deletes the local
+ * file. Throws `LocalVolumeLostError` when the local file vanishes or is cut short on the way.
  */
 export async function uploadVolume(
   catalog: Catalog,
@@ -62,14 +69,28 @@ async function sendVolume(
   observer: UploadObserver,
   signal: AbortSignal | undefined,
 ): Promise<void> {
+  if (!volume.uploadId) await refuseForeignObject(storage, volume, path);
+  if (supportsMultipart(storage)) {
+    return await sendInParts(catalog, storage, volume, path, observer, signal);
+  }
+  // One atomic put. An upload id recorded by an older version, which emulated multipart uploads
+  // in folders, needs nothing more: the store removes that upload's leftovers on the put.
+  await storage.putFile(volume.objectKey, path, volume.storageClass);
+  observer.onBytes?.(volume.size!);
+  await checkAndFinish(catalog, storage, volume, path);
+}
+
+/** Sends the volume as a multipart upload whose parts are recorded in the catalog. */
+async function sendInParts(
+  catalog: Catalog,
+  storage: MultipartStorage,
+  volume: VolumeRecord,
+  path: string,
+  observer: UploadObserver,
+  signal: AbortSignal | undefined,
+): Promise<void> {
   const size = volume.size!;
   const key = volume.objectKey;
-  if (!volume.uploadId) await refuseForeignObject(storage, volume, path);
-  if (storage.putFile) {
-    await storage.putFile(key, path, volume.storageClass);
-    observer.onBytes?.(size);
-    return await checkAndFinish(catalog, storage, volume, path);
-  }
   const partSize = volume.partSize ?? partSizeFor(size);
   const partTotal = partCount(size, partSize);
   let uploadId = volume.uploadId;
@@ -156,8 +177,8 @@ async function refuseForeignObject(
 ): Promise<void> {
   const existing = await storage.headObject(volume.objectKey);
   if (!existing) return;
-  // Only a one-step copy can finish without a recorded upload id; a multipart one cannot.
-  const maybeOurs = storage.putFile !== undefined && existing.size === volume.size;
+  // Only a one-step put can finish without a recorded upload id; a multipart one cannot.
+  const maybeOurs = !supportsMultipart(storage) && existing.size === volume.size;
   if (maybeOurs && await storedSha256(storage, volume.objectKey) === volume.sha256) return;
   throw new UploadCheckError(
     `${volume.objectKey} already exists in ${storage.description} and is not this backup's ` +
@@ -182,7 +203,7 @@ async function finish(catalog: Catalog, volume: VolumeRecord, path: string): Pro
 /** Parts both recorded in the catalog and still held by the store, with the same ETag. */
 async function finishedParts(
   catalog: Catalog,
-  storage: Storage,
+  storage: MultipartStorage,
   volume: VolumeRecord,
   uploadId: string,
 ): Promise<Map<number, PartRecord>> {
@@ -205,7 +226,11 @@ async function finishedParts(
   return done;
 }
 
-async function uploadStillOpen(storage: Storage, key: string, uploadId: string): Promise<boolean> {
+async function uploadStillOpen(
+  storage: MultipartStorage,
+  key: string,
+  uploadId: string,
+): Promise<boolean> {
   try {
     await storage.listParts(key, uploadId);
     return true;
@@ -222,7 +247,7 @@ async function alreadyStored(storage: Storage, key: string, size: number): Promi
 
 /** Uploads a part, re-sending it (up to three times) if the ETag shows it arrived altered. */
 async function uploadCheckedPart(
-  storage: Storage,
+  storage: MultipartStorage,
   key: string,
   uploadId: string,
   partNumber: number,

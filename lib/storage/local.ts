@@ -3,21 +3,21 @@
  * program without AWS. Objects are files at their key path under the root. Layout of what the
  * storage keeps for itself (every such name starts with `.glacier-`, which keys may not use):
  *
- *     ROOT/.glacier-uploads/<uploadId>/upload.json   key, storage class, start time
- *     ROOT/.glacier-uploads/<uploadId>/00001         the parts, numbered
  *     ROOT/.glacier-meta/<key>                       storage class, when not STANDARD
  *     .../.glacier-tmp-<hex>                         a write in progress (or cut short)
+ *     ROOT/.glacier-uploads/                         left by older versions (`local_legacy.ts`)
  *
  * Files are written mode 0600 and folders the storage creates 0700 (the root is the user's).
- * Every write is atomic and durable; completing an upload streams the parts into the object, so
- * memory use does not grow with object size. Nothing is ever archived: `restoreObject` does
- * nothing and `getObject` never fails with `archived`. A key cannot be both an object and a
+ * Every write is atomic and durable (temp file, fsync, rename), so there are no multipart
+ * uploads: a large file is copied in whole by `putFile`, and an interrupted copy is simply made
+ * again. Nothing is ever archived: `restoreObject` does nothing and `getObject` never fails with
+ * `archived`. A key cannot be both an object and a
  * "folder" of other keys (`a/b` and `a/b/c`), as in any file system. Emptied folders are kept.
  */
 
-import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
 import { compareKeys } from "./key_order.ts";
+import { removeLegacyUploads } from "./local_legacy.ts";
 import {
   CHUNK_SIZE,
   classifyFsError,
@@ -30,27 +30,9 @@ import {
   writeAll,
   writeFileAtomic,
 } from "./local_files.ts";
-import {
-  type ObjectInfo,
-  type PendingUpload,
-  type Storage,
-  StorageError,
-  type UploadedPart,
-} from "./storage.ts";
+import { type ObjectInfo, type Storage, StorageError } from "./storage.ts";
 
-const UPLOADS_FOLDER = `${RESERVED_NAME_PREFIX}uploads`;
 const META_FOLDER = `${RESERVED_NAME_PREFIX}meta`;
-const UPLOAD_META_FILE = "upload.json";
-/** S3's limits, enforced here too so that a local run catches what S3 would reject. */
-const MIN_PART_SIZE = 5 * 1024 * 1024;
-const MAX_PART_NUMBER = 10_000;
-
-/** What `upload.json` holds. */
-interface UploadMeta {
-  key: string;
-  storageClass: string;
-  initiated: string;
-}
 
 /** Creates a `Storage` on the folder `root` (made absolute against the current folder). */
 export function createLocalStorage(root: string): Storage {
@@ -103,9 +85,13 @@ class LocalStorage implements Storage {
     } catch (error) {
       throw classifyFsError(error, operation, "transient");
     }
+    await removeLegacyUploads(this.root, key);
   }
 
-  /** Copies a local file in as an object: one kernel copy and one fsync, no parts. */
+  /**
+   * Copies a local file in as an object: one kernel copy and one fsync, no parts; an interrupted
+   * copy leaves only a temp file, and is made again in whole.
+   */
   async putFile(key: string, source: string, storageClass: string): Promise<void> {
     const operation = `upload of ${quote(key)}`;
     const path = this.objectPath(key, operation);
@@ -121,132 +107,7 @@ class LocalStorage implements Storage {
       }
       throw classifyFsError(error, operation, "transient");
     }
-  }
-
-  async createMultipartUpload(key: string, storageClass: string): Promise<string> {
-    const operation = `start of multipart upload of ${quote(key)}`;
-    this.objectPath(key, operation);
-    const uploadId = randomHex(16);
-    const meta: UploadMeta = { key, storageClass, initiated: new Date().toISOString() };
-    const bytes = new TextEncoder().encode(JSON.stringify(meta));
-    try {
-      await writeFileAtomic(
-        join(this.uploadFolder(uploadId), UPLOAD_META_FILE),
-        (file) => writeAll(file, bytes),
-      );
-    } catch (error) {
-      throw classifyFsError(error, operation, "transient");
-    }
-    return uploadId;
-  }
-
-  async uploadPart(
-    key: string,
-    uploadId: string,
-    partNumber: number,
-    body: Uint8Array,
-  ): Promise<string> {
-    const operation = `upload of part ${partNumber} of ${quote(key)}`;
-    if (!Number.isInteger(partNumber) || partNumber < 1 || partNumber > MAX_PART_NUMBER) {
-      throw new StorageError(
-        "permanent",
-        `${operation} failed: part numbers go from 1 to ${MAX_PART_NUMBER}`,
-      );
-    }
-    await this.readUploadMeta(key, uploadId, operation);
-    try {
-      // No folder creation: an upload aborted meanwhile must stay gone.
-      await writeFileAtomic(
-        join(this.uploadFolder(uploadId), partFileName(partNumber)),
-        (file) => writeAll(file, body),
-        { createFolders: false },
-      );
-    } catch (error) {
-      throw classifyFsError(error, operation, "not-found");
-    }
-    return quoteEtag(createHash("md5").update(body).digest("hex"));
-  }
-
-  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
-    const operation = `listing of uploaded parts of ${quote(key)}`;
-    await this.readUploadMeta(key, uploadId, operation);
-    const folder = this.uploadFolder(uploadId);
-    try {
-      const parts: UploadedPart[] = [];
-      for await (const entry of Deno.readDir(folder)) {
-        if (!entry.isFile || !/^\d{5}$/.test(entry.name)) continue;
-        const path = join(folder, entry.name);
-        const { size, md5 } = await digestFile(path);
-        parts.push({ partNumber: Number(entry.name), etag: quoteEtag(md5), size });
-      }
-      return parts.sort((a, b) => a.partNumber - b.partNumber);
-    } catch (error) {
-      throw classifyFsError(error, operation, "not-found");
-    }
-  }
-
-  async completeMultipartUpload(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void> {
-    const operation = `completion of multipart upload of ${quote(key)}`;
-    const path = this.objectPath(key, operation);
-    const meta = await this.readUploadMeta(key, uploadId, operation);
-    const folder = this.uploadFolder(uploadId);
-    const partPaths = await this.checkPartList(folder, parts, operation);
-    try {
-      await this.saveStorageClass(key, meta.storageClass);
-      await writeFileAtomic(path, async (file) => {
-        for (const [index, part] of parts.entries()) {
-          const md5 = await appendFile(file, partPaths[index]);
-          if (quoteEtag(md5) !== quoteEtag(part.etag.replaceAll('"', ""))) {
-            throw new StorageError(
-              "permanent",
-              `${operation} failed: InvalidPart: part ${part.partNumber} does not match ETag ` +
-                `${part.etag}`,
-            );
-          }
-        }
-      });
-      await removeIfPresent(folder, { recursive: true });
-    } catch (error) {
-      throw classifyFsError(error, operation, "not-found");
-    }
-  }
-
-  async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
-    const operation = `abort of multipart upload of ${quote(key)}`;
-    try {
-      await this.readUploadMeta(key, uploadId, operation);
-    } catch (error) {
-      if (error instanceof StorageError && error.kind === "not-found") return;
-      throw error;
-    }
-    try {
-      await removeIfPresent(this.uploadFolder(uploadId), { recursive: true });
-    } catch (error) {
-      throw classifyFsError(error, operation, "transient");
-    }
-  }
-
-  async listMultipartUploads(prefix: string): Promise<PendingUpload[]> {
-    const operation = `listing of unfinished uploads under ${quote(prefix)}`;
-    const uploads: PendingUpload[] = [];
-    try {
-      for await (const entry of Deno.readDir(join(this.root, UPLOADS_FOLDER))) {
-        if (!entry.isDirectory || !/^[0-9a-f]+$/.test(entry.name)) continue;
-        const meta = await this.readUploadMetaFile(entry.name).catch(() => undefined);
-        if (!meta || !meta.key.startsWith(prefix)) continue;
-        uploads.push({ key: meta.key, uploadId: entry.name, initiated: new Date(meta.initiated) });
-      }
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) return [];
-      throw classifyFsError(error, operation, "transient");
-    }
-    return uploads.sort((a, b) =>
-      compareKeys(a.key, b.key) || (a.initiated?.getTime() ?? 0) - (b.initiated?.getTime() ?? 0)
-    );
+    await removeLegacyUploads(this.root, key);
   }
 
   async headObject(key: string): Promise<ObjectInfo | undefined> {
@@ -353,11 +214,7 @@ class LocalStorage implements Storage {
   }
 
   private metaPath(key: string): string {
-    return join(this.root, META_FOLDER, ...key.split("/"));
-  }
-
-  private uploadFolder(uploadId: string): string {
-    return join(this.root, UPLOADS_FOLDER, uploadId);
+    return storageClassSidecar(this.root, key);
   }
 
   /** Records a non-STANDARD storage class beside the object (removes a stale one otherwise). */
@@ -412,71 +269,14 @@ class LocalStorage implements Storage {
     await visit(folderKey === "" ? "" : `${folderKey}/`, start);
     return found;
   }
+}
 
-  private async readUploadMeta(
-    key: string,
-    uploadId: string,
-    operation: string,
-  ): Promise<UploadMeta> {
-    const missing = () =>
-      new StorageError(
-        "not-found",
-        `${operation} failed: NoSuchUpload: upload ${uploadId} does not exist`,
-      );
-    if (!/^[0-9a-f]{1,64}$/.test(uploadId)) throw missing();
-    let meta: UploadMeta;
-    try {
-      meta = await this.readUploadMetaFile(uploadId);
-    } catch (error) {
-      if (error instanceof Deno.errors.NotFound) throw missing();
-      throw classifyFsError(error, operation, "not-found");
-    }
-    if (meta.key !== key) throw missing();
-    return meta;
-  }
-
-  private async readUploadMetaFile(uploadId: string): Promise<UploadMeta> {
-    const text = await Deno.readTextFile(join(this.uploadFolder(uploadId), UPLOAD_META_FILE));
-    const meta = JSON.parse(text) as UploadMeta;
-    if (typeof meta.key !== "string" || typeof meta.storageClass !== "string") {
-      throw new StorageError("permanent", `upload ${uploadId} has unreadable metadata`);
-    }
-    return meta;
-  }
-
-  /** Checks the part list as S3 would and returns the part files, in order. */
-  private async checkPartList(
-    folder: string,
-    parts: { partNumber: number; etag: string }[],
-    operation: string,
-  ): Promise<string[]> {
-    const fail = (why: string) => new StorageError("permanent", `${operation} failed: ${why}`);
-    if (parts.length === 0) throw fail("MalformedXML: no parts given");
-    const paths: string[] = [];
-    for (const [index, part] of parts.entries()) {
-      if (index > 0 && part.partNumber <= parts[index - 1].partNumber) {
-        throw fail("InvalidPartOrder: parts must be listed in ascending order");
-      }
-      const path = join(folder, partFileName(part.partNumber));
-      let size: number;
-      try {
-        size = (await Deno.stat(path)).size;
-      } catch (error) {
-        if (error instanceof Deno.errors.NotFound) {
-          throw fail(`InvalidPart: part ${part.partNumber} was not uploaded`);
-        }
-        throw classifyFsError(error, operation, "transient");
-      }
-      if (index < parts.length - 1 && size < MIN_PART_SIZE) {
-        throw fail(
-          `EntityTooSmall: part ${part.partNumber} has ${size} bytes; all but the last part ` +
-            `need at least ${MIN_PART_SIZE}`,
-        );
-      }
-      paths.push(path);
-    }
-    return paths;
-  }
+/**
+ * The file beside an object that records its storage class when not STANDARD (a folder has no
+ * storage classes of its own): `ROOT/.glacier-meta/<key>`.
+ */
+export function storageClassSidecar(root: string, key: string): string {
+  return join(root, META_FOLDER, ...key.split("/"));
 }
 
 /** Why `key` cannot be stored, or `undefined` when it can. */
@@ -495,46 +295,8 @@ export function keyProblem(key: string): string | undefined {
   return undefined;
 }
 
-function partFileName(partNumber: number): string {
-  return String(partNumber).padStart(5, "0");
-}
-
-function quoteEtag(md5: string): string {
-  return `"${md5}"`;
-}
-
 function quote(text: string): string {
   return JSON.stringify(text);
-}
-
-/** Size and hex MD5 of a file, read in chunks. */
-async function digestFile(path: string): Promise<{ size: number; md5: string }> {
-  using file = await Deno.open(path, { read: true });
-  const hash = createHash("md5");
-  const buffer = new Uint8Array(CHUNK_SIZE);
-  let size = 0;
-  while (true) {
-    const read = await file.read(buffer);
-    if (read === null) break;
-    hash.update(buffer.subarray(0, read));
-    size += read;
-  }
-  return { size, md5: hash.digest("hex") };
-}
-
-/** Appends the file at `path` to `target` in chunks; returns the hex MD5 of what it copied. */
-async function appendFile(target: Deno.FsFile, path: string): Promise<string> {
-  using source = await Deno.open(path, { read: true });
-  const hash = createHash("md5");
-  const buffer = new Uint8Array(CHUNK_SIZE);
-  while (true) {
-    const read = await source.read(buffer);
-    if (read === null) break;
-    const chunk = buffer.subarray(0, read);
-    hash.update(chunk);
-    await writeAll(target, chunk);
-  }
-  return hash.digest("hex");
 }
 
 /** The next `length` bytes of an open file as a stream; closes the file when done or cancelled. */

@@ -5,9 +5,16 @@
  * exception: it gives up after a few attempts, so a wrong endpoint fails at start-up.
  */
 
-import type { ObjectInfo, RestoreTier, Storage } from "./storage.ts";
-import { StorageError } from "./storage.ts";
+import {
+  type MultipartStorage,
+  type ObjectInfo,
+  type RestoreTier,
+  type Storage,
+  StorageError,
+  supportsMultipart,
+} from "./storage.ts";
 import { compareKeys } from "./key_order.ts";
+import { putFileInParts } from "./multipart.ts";
 
 /** What one retry is about to do; for logging. */
 export interface RetryInfo {
@@ -65,10 +72,15 @@ export function backoffDelay(
  * Wraps `storage` so that transient failures are retried (see the module doc). Listings resume
  * after a failure: the listing restarts and skips the keys it already yielded (listings come in
  * key order). `getObject` retries the request; a stream that fails mid-body is the caller's
- * concern.
+ * concern. A multipart store stays one: each of its requests is retried on its own, and so is
+ * each part of its `putFile`.
  */
+export function withRetry(storage: MultipartStorage, options?: RetryOptions): MultipartStorage;
+export function withRetry(storage: Storage, options?: RetryOptions): Storage;
 export function withRetry(storage: Storage, options: RetryOptions = {}): Storage {
-  return new RetryingStorage(storage, options);
+  return supportsMultipart(storage)
+    ? new RetryingMultipartStorage(storage, options)
+    : new RetryingStorage(storage, options);
 }
 
 class RetryingStorage implements Storage {
@@ -76,15 +88,8 @@ class RetryingStorage implements Storage {
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
 
-  readonly putFile?: (key: string, path: string, storageClass: string) => Promise<void>;
-
   constructor(private readonly inner: Storage, private readonly options: RetryOptions) {
     this.description = inner.description;
-    const putFile = inner.putFile?.bind(inner);
-    if (putFile) {
-      this.putFile = (key, path, storageClass) =>
-        this.retry("putFile", () => putFile(key, path, storageClass));
-    }
     this.sleep = options.sleep ?? abortableSleep;
     this.random = options.random ?? Math.random;
   }
@@ -109,44 +114,8 @@ class RetryingStorage implements Storage {
     return this.retry("putObject", () => this.inner.putObject(key, body, storageClass));
   }
 
-  createMultipartUpload(key: string, storageClass: string): Promise<string> {
-    return this.retry(
-      "createMultipartUpload",
-      () => this.inner.createMultipartUpload(key, storageClass),
-    );
-  }
-
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array) {
-    return this.retry(
-      "uploadPart",
-      () => this.inner.uploadPart(key, uploadId, partNumber, body),
-    );
-  }
-
-  listParts(key: string, uploadId: string) {
-    return this.retry("listParts", () => this.inner.listParts(key, uploadId));
-  }
-
-  completeMultipartUpload(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void> {
-    return this.retry(
-      "completeMultipartUpload",
-      () => this.inner.completeMultipartUpload(key, uploadId, parts),
-    );
-  }
-
-  abortMultipartUpload(key: string, uploadId: string): Promise<void> {
-    return this.retry(
-      "abortMultipartUpload",
-      () => this.inner.abortMultipartUpload(key, uploadId),
-    );
-  }
-
-  listMultipartUploads(prefix: string) {
-    return this.retry("listMultipartUploads", () => this.inner.listMultipartUploads(prefix));
+  putFile(key: string, path: string, storageClass: string): Promise<void> {
+    return this.retry("putFile", () => this.inner.putFile(key, path, storageClass));
   }
 
   headObject(key: string) {
@@ -187,7 +156,7 @@ class RetryingStorage implements Storage {
   }
 
   /** Runs `call` until it succeeds, fails with a non-transient error, or `maxAttempts` is used up. */
-  private async retry<T>(
+  protected async retry<T>(
     operation: string,
     call: () => Promise<T>,
     maxAttempts = Infinity,
@@ -214,6 +183,58 @@ class RetryingStorage implements Storage {
 
   private throwIfAborted(): void {
     if (this.options.signal?.aborted) throw abortError();
+  }
+}
+
+/** `RetryingStorage` of a multipart store: its multipart requests are retried one by one. */
+class RetryingMultipartStorage extends RetryingStorage implements MultipartStorage {
+  constructor(private readonly multipart: MultipartStorage, options: RetryOptions) {
+    super(multipart, options);
+  }
+
+  /** Part by part through this wrapper, so that a failed part is retried, not the whole file. */
+  override putFile(key: string, path: string, storageClass: string): Promise<void> {
+    return putFileInParts(this, key, path, storageClass);
+  }
+
+  createMultipartUpload(key: string, storageClass: string): Promise<string> {
+    return this.retry(
+      "createMultipartUpload",
+      () => this.multipart.createMultipartUpload(key, storageClass),
+    );
+  }
+
+  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array) {
+    return this.retry(
+      "uploadPart",
+      () => this.multipart.uploadPart(key, uploadId, partNumber, body),
+    );
+  }
+
+  listParts(key: string, uploadId: string) {
+    return this.retry("listParts", () => this.multipart.listParts(key, uploadId));
+  }
+
+  completeMultipartUpload(
+    key: string,
+    uploadId: string,
+    parts: { partNumber: number; etag: string }[],
+  ): Promise<void> {
+    return this.retry(
+      "completeMultipartUpload",
+      () => this.multipart.completeMultipartUpload(key, uploadId, parts),
+    );
+  }
+
+  abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    return this.retry(
+      "abortMultipartUpload",
+      () => this.multipart.abortMultipartUpload(key, uploadId),
+    );
+  }
+
+  listMultipartUploads(prefix: string) {
+    return this.retry("listMultipartUploads", () => this.multipart.listMultipartUploads(prefix));
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * `Storage` on an S3 bucket (AWS or an S3-compatible server such as MinIO or moto), through the
- * AWS SDK v3. The SDK's own retries are off (`maxAttempts: 1`): `retry.ts` decides what to retry.
+ * `MultipartStorage` on an S3 bucket (AWS or an S3-compatible server such as MinIO or moto),
+ * through the AWS SDK v3. The SDK's own retries are off (`maxAttempts: 1`): `retry.ts` decides what to retry.
  */
 
 import {
@@ -23,11 +23,12 @@ import {
 } from "@aws-sdk/client-s3";
 import { resolveEndpoint, resolveProfile, resolveRegion } from "./aws_config.ts";
 import { classifyS3Error } from "./s3_errors.ts";
+import { putFileInParts } from "./multipart.ts";
 import {
+  type MultipartStorage,
   type ObjectInfo,
   type PendingUpload,
   type RestoreTier,
-  type Storage,
   StorageError,
   type UploadedPart,
 } from "./storage.ts";
@@ -56,8 +57,8 @@ const CONNECTION_TIMEOUT_MS = 30_000;
 /** A connection on which nothing moves for this long fails (not a limit on a whole transfer). */
 const SOCKET_IDLE_TIMEOUT_MS = 300_000;
 
-/** Creates a `Storage` on an S3 bucket. Settings are checked on first use, not here. */
-export function createS3Storage(options: S3StorageOptions): Storage {
+/** Creates a storage on an S3 bucket. Settings are checked on first use, not here. */
+export function createS3Storage(options: S3StorageOptions): MultipartStorage {
   const endpoint = resolveEndpoint(options.endpoint, Deno.env);
   const profile = resolveProfile(options.profile, Deno.env);
   let region: Promise<string> | undefined;
@@ -86,7 +87,7 @@ export function createS3Storage(options: S3StorageOptions): Storage {
   return new S3Storage(new S3Client(config), options.bucket, description, options.pageSize);
 }
 
-class S3Storage implements Storage {
+class S3Storage implements MultipartStorage {
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
@@ -135,6 +136,10 @@ class S3Storage implements Storage {
           }),
         ),
     );
+  }
+
+  putFile(key: string, path: string, storageClass: string): Promise<void> {
+    return putFileInParts(this, key, path, storageClass);
   }
 
   async createMultipartUpload(key: string, storageClass: string): Promise<string> {

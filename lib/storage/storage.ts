@@ -1,6 +1,6 @@
 /**
- * The storage abstraction every command talks to: an S3 bucket (`s3.ts`) or a plain folder
- * (`local.ts`), optionally wrapped in retries (`retry.ts`). Keys are `/`-separated object keys
+ * The storage abstraction every command talks to: an S3 bucket (`s3.ts`, with multipart uploads)
+ * or a plain folder (`local.ts`), optionally wrapped in retries (`retry.ts`). Keys are `/`-separated object keys
  * relative to the bucket root; the backup's prefix is already part of them.
  */
 
@@ -36,7 +36,11 @@ export interface PendingUpload {
 /** Retrieval tiers of RestoreObject. */
 export type RestoreTier = "Bulk" | "Standard" | "Expedited";
 
-/** A place volumes are written to and read from. All methods throw `StorageError` on failure. */
+/**
+ * A place volumes are written to and read from: plain object operations that every store has.
+ * All methods throw `StorageError` on failure. A store that also has resumable multipart uploads
+ * (S3) is a `MultipartStorage`; ask `supportsMultipart`.
+ */
 export interface Storage {
   /** Human-readable location, e.g. `s3://bucket` or `file:///backups`; never contains secrets. */
   readonly description: string;
@@ -45,11 +49,30 @@ export interface Storage {
   /** Uploads a small object in one request. */
   putObject(key: string, body: Uint8Array, storageClass: string): Promise<void>;
   /**
-   * Stores the local file at `path` as one object, for stores that do better than a multipart
-   * upload (a folder bucket copies the file). Absent on stores without such a shortcut. A
-   * missing local file is a `permanent` error, never retried.
+   * Stores the local file at `path` as one object, all at once or not at all; an interrupted put
+   * is simply done again. A missing local file is a `permanent` error, never retried.
    */
-  putFile?(key: string, path: string, storageClass: string): Promise<void>;
+  putFile(key: string, path: string, storageClass: string): Promise<void>;
+  /** Object metadata, or `undefined` when there is no such object. */
+  headObject(key: string): Promise<ObjectInfo | undefined>;
+  /** Every object whose key starts with `prefix`, paging as needed. */
+  listObjects(prefix: string): AsyncIterable<ObjectInfo>;
+  /** The object's bytes, optionally only `[start, end)`; throws kind `not-found` or `archived`. */
+  getObject(
+    key: string,
+    range?: { start: number; end: number },
+  ): Promise<ReadableStream<Uint8Array>>;
+  /** Deletes an object; succeeds if it is already gone. */
+  deleteObject(key: string): Promise<void>;
+  /** Asks for a temporary readable copy of an archived object; an in-progress request is fine. */
+  restoreObject(key: string, days: number, tier: RestoreTier): Promise<void>;
+}
+
+/**
+ * A store with resumable multipart uploads: an upload's parts outlive the process that sent
+ * them, so a large upload continues from its last finished part after an interruption.
+ */
+export interface MultipartStorage extends Storage {
   /** Starts a multipart upload and returns its UploadId. */
   createMultipartUpload(key: string, storageClass: string): Promise<string>;
   /** Uploads one part (numbered from 1) and returns its ETag. */
@@ -66,19 +89,19 @@ export interface Storage {
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   /** Unfinished multipart uploads whose keys start with `prefix`. */
   listMultipartUploads(prefix: string): Promise<PendingUpload[]>;
-  /** Object metadata, or `undefined` when there is no such object. */
-  headObject(key: string): Promise<ObjectInfo | undefined>;
-  /** Every object whose key starts with `prefix`, paging as needed. */
-  listObjects(prefix: string): AsyncIterable<ObjectInfo>;
-  /** The object's bytes, optionally only `[start, end)`; throws kind `not-found` or `archived`. */
-  getObject(
-    key: string,
-    range?: { start: number; end: number },
-  ): Promise<ReadableStream<Uint8Array>>;
-  /** Deletes an object; succeeds if it is already gone. */
-  deleteObject(key: string): Promise<void>;
-  /** Asks for a temporary readable copy of an archived object; an in-progress request is fine. */
-  restoreObject(key: string, days: number, tier: RestoreTier): Promise<void>;
+}
+
+/** True when `storage` has resumable multipart uploads. */
+export function supportsMultipart(storage: Storage): storage is MultipartStorage {
+  return typeof (storage as Partial<MultipartStorage>).createMultipartUpload === "function";
+}
+
+/**
+ * Unfinished multipart uploads under `prefix`; none on a store without multipart uploads (a
+ * folder bucket), whose puts leave nothing half-done behind.
+ */
+export async function pendingUploads(storage: Storage, prefix: string): Promise<PendingUpload[]> {
+  return supportsMultipart(storage) ? await storage.listMultipartUploads(prefix) : [];
 }
 
 /**

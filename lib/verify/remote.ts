@@ -12,7 +12,7 @@
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { backupFolderKey, catalogCopyKey } from "../archive/layout.ts";
 import { mapLimit } from "../memory/concurrency.ts";
-import type { ObjectInfo, Storage } from "../storage/storage.ts";
+import { type ObjectInfo, pendingUploads, type Storage } from "../storage/storage.ts";
 import { checkCatalogCopy } from "./catalog_copy.ts";
 import { plural, type VerifyReport } from "./report.ts";
 import { quotePath } from "../archive/quote_path.ts";
@@ -64,7 +64,7 @@ export async function checkRemoteVolumes(
     );
   }
 
-  const pending = await storage.listMultipartUploads(folder);
+  const pending = await pendingUploads(storage, folder);
   for (const upload of pending) {
     if (done) {
       report.problem(

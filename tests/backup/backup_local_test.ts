@@ -5,9 +5,12 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
-import { backupToSandbox, makeSandbox } from "../../testing/sandbox.ts";
+import { backupToSandbox, backupToSandboxKilledAt, makeSandbox } from "../../testing/sandbox.ts";
 import { extractWithReferenceTools } from "../../testing/volumes.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
+import { localVolumePath } from "../../lib/backup/build_volume.ts";
+import { createLocalStorage } from "../../lib/storage/local.ts";
+import { collect, legacyUpload } from "../storage/helpers.ts";
 
 /** Lists the volume files of a backup in a file:// bucket, in order. */
 async function bucketVolumes(bucket: string, backupId: string): Promise<string[]> {
@@ -249,6 +252,50 @@ Deno.test("Ctrl-C stops cleanly, says how to resume, and resume finishes the bac
     for (const v of await bucketVolumes(box.bucket, backupId)) {
       await extractWithReferenceTools(v, dest, key);
     }
+    assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("resume finishes a folder-bucket upload that an older version left half-done in emulated parts", async () => {
+  const box = await makeSandbox();
+  try {
+    await makeTree(box.src, { bigFiles: [300_000], smallFiles: 50 });
+    const crashed = await backupToSandboxKilledAt(box, "after-volume-built");
+    assert.equal(crashed.signal, "SIGKILL", crashed.stderr);
+    const stateDb = stateDbFrom(crashed);
+    // What an older version, which emulated multipart uploads in folders, left when killed after
+    // the first part: the upload id and part in the catalog, the upload's folder in the bucket.
+    const catalog = Catalog.open(stateDb);
+    const [volume] = catalog.volumes();
+    assert.equal(volume.state, "built");
+    const local = await Deno.readFile(localVolumePath(catalog.settings(), volume));
+    const part = local.subarray(0, Math.ceil(local.length / 2));
+    catalog.startUpload(volume.id, "0123456789abcdef", 5 * 1024 * 1024);
+    catalog.recordPart(volume.id, "0123456789abcdef", {
+      partNumber: 1,
+      etag: '"00000000000000000000000000000000"',
+      size: part.length,
+    });
+    catalog.close();
+    await legacyUpload(box.bucket, "0123456789abcdef", volume.objectKey, part);
+
+    const resumed = await runCli(["resume", stateDb]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    const after = Catalog.open(stateDb);
+    assert.deepEqual(after.volumes().map((v) => v.state), ["uploaded"]);
+    after.close();
+    assert.deepEqual(await Deno.readFile(join(box.bucket, volume.objectKey)), local);
+    await assert.rejects(Deno.stat(join(box.bucket, ".glacier-uploads")), Deno.errors.NotFound);
+    const objects = await collect(createLocalStorage(box.bucket).listObjects(""));
+    assert.deepEqual(objects.map((o) => o.key.split("/").at(-1)), [
+      volume.name,
+      "catalog.sqlite3.age",
+    ]);
+    const dest = join(box.root, "restored");
+    const restored = await runCli(["restore", stateDb, "--to", dest, "--yes"]);
+    assert.equal(restored.code, 0, restored.stderr);
     assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
   } finally {
     await box.cleanup();

@@ -1,6 +1,6 @@
 /**
  * A local volume file that vanishes before or during its upload is built again, never retried as
- * it is: in the run that loses it (one-step copy to a folder bucket, or multipart upload), and
+ * it is: in the run that loses it (one-step copy to a folder bucket, or multipart upload to S3), and
  * in a resume after a kill.
  */
 import assert from "node:assert/strict";
@@ -15,23 +15,33 @@ import { Logger } from "../../lib/cli/log.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
 import { withRetry } from "../../lib/storage/retry.ts";
 import type { Storage } from "../../lib/storage/storage.ts";
+import { testStorage } from "../../testing/crash_harness.ts";
+import { createBucket, type MotoServer, startMoto } from "../../testing/moto.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { makeSandbox } from "../../testing/sandbox.ts";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { syntheticSettings } from "../manage/helpers.ts";
 
-/** SHA-256 of a file, hex. */
-async function sha256Of(path: string): Promise<string> {
-  return createHash("sha256").update(await Deno.readFile(path)).digest("hex");
+/** SHA-256 of a stored object, hex. */
+async function sha256Of(storage: Storage, key: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of await storage.getObject(key)) hash.update(chunk);
+  return hash.digest("hex");
 }
 
 /**
- * A folder bucket whose first upload of a volume deletes the local volume file first, as a
- * cleaner or another process might. `multipart` hides the one-step copy, so that the volume goes
- * up in parts as it does to S3.
+ * A bucket whose first upload of a volume deletes the local volume file first, as a cleaner or
+ * another process might: the folder `root`, or with `moto` an S3 bucket, to which the volume goes
+ * up in parts.
  */
-function vanishingStorage(root: string, workDir: string, multipart: boolean): Storage {
-  const inner = createLocalStorage(root);
+async function vanishingStorage(
+  root: string,
+  workDir: string,
+  moto: MotoServer | undefined,
+): Promise<Storage> {
+  const s3 = moto && testStorage(moto.endpoint, "vanished");
+  if (moto) await createBucket(moto.endpoint, "vanished");
+  const inner: Storage = s3 ?? createLocalStorage(root);
   let struck = false;
   const strike = async (key: string) => {
     if (struck) return;
@@ -40,16 +50,15 @@ function vanishingStorage(root: string, workDir: string, multipart: boolean): St
   };
   return new Proxy(inner, {
     get(target, name) {
-      if (name === "putFile") {
-        if (multipart) return undefined;
+      if (name === "putFile" && !s3) {
         return async (key: string, path: string, storageClass: string) => {
           await strike(key);
-          return await target.putFile!(key, path, storageClass);
+          return await target.putFile(key, path, storageClass);
         };
       }
-      if (name === "createMultipartUpload") {
+      if (name === "createMultipartUpload" && s3) {
         return async (key: string, storageClass: string) => {
-          const uploadId = await target.createMultipartUpload(key, storageClass);
+          const uploadId = await s3.createMultipartUpload(key, storageClass);
           await strike(key);
           return uploadId;
         };
@@ -63,6 +72,7 @@ function vanishingStorage(root: string, workDir: string, multipart: boolean): St
 for (const multipart of [false, true]) {
   const how = multipart ? "a multipart upload" : "a one-step copy to a folder bucket";
   Deno.test(`a volume file that vanishes during ${how} is built again in the same run`, async () => {
+    const moto = multipart ? await startMoto() : undefined;
     const root = await Deno.makeTempDir({ prefix: "glacier-vanished-" });
     const src = join(root, "src");
     const work = join(root, "work");
@@ -80,6 +90,7 @@ for (const multipart of [false, true]) {
         compression: "none",
         encrypt: false,
         uploadWorkers: 1,
+        storageClass: "STANDARD",
       }),
       { recipients: [] },
     );
@@ -91,7 +102,7 @@ for (const multipart of [false, true]) {
     // Fast retries, and a bound: a file retried for ever ends the test with a failure.
     const giveUp = AbortSignal.timeout(30_000);
     try {
-      const storage = withRetry(vanishingStorage(bucket, work, multipart), {
+      const storage = withRetry(await vanishingStorage(bucket, work, moto), {
         baseDelayMs: 10,
         maxDelayMs: 50,
         signal: giveUp,
@@ -108,7 +119,7 @@ for (const multipart of [false, true]) {
       assert.ok(volumes.length >= 1);
       assert.ok(volumes.every((v) => v.state === "uploaded"), JSON.stringify(volumes));
       for (const v of volumes) {
-        assert.equal(await sha256Of(join(bucket, v.objectKey)), v.sha256, v.name);
+        assert.equal(await sha256Of(storage, v.objectKey), v.sha256, v.name);
         await assert.rejects(Deno.lstat(localVolumePath(catalog.settings(), v)));
       }
       assert.equal(catalog.phase(), "done");
@@ -118,6 +129,7 @@ for (const multipart of [false, true]) {
       );
     } finally {
       catalog.close();
+      await moto?.stop();
       await Deno.remove(root, { recursive: true });
     }
   });

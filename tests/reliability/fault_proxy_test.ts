@@ -18,7 +18,7 @@ import {
 import { randomBytes } from "../../testing/tree.ts";
 import { createS3Storage } from "../../lib/storage/s3.ts";
 import { withRetry } from "../../lib/storage/retry.ts";
-import { type Storage, StorageError } from "../../lib/storage/storage.ts";
+import { type MultipartStorage, StorageError } from "../../lib/storage/storage.ts";
 import { concatBytes } from "../../testing/bytes.ts";
 
 const BUCKET = "fault-proxy-test";
@@ -26,7 +26,14 @@ const BUCKET = "fault-proxy-test";
 /** A moto server with a bucket, a proxy in front of it, and a storage on each. */
 async function withProxy(
   options: Omit<FaultProxyOptions, "target">,
-  fn: (ctx: { moto: MotoServer; proxy: FaultProxy; direct: Storage; viaProxy: Storage }) => Promise<
+  fn: (
+    ctx: {
+      moto: MotoServer;
+      proxy: FaultProxy;
+      direct: MultipartStorage;
+      viaProxy: MultipartStorage;
+    },
+  ) => Promise<
     void
   >,
 ): Promise<void> {
@@ -46,7 +53,7 @@ async function withProxy(
   }
 }
 
-function storageAt(endpoint: string): Storage {
+function storageAt(endpoint: string): MultipartStorage {
   return createS3Storage({
     bucket: BUCKET,
     endpoint,

@@ -1,14 +1,25 @@
 /**
- * Retry policy cases not covered by tests/storage/retry_test.ts: the `putFile` shortcut is retried
- * like every other call (and stays absent when the store has none), and backoff starts afresh for
+ * Retry policy cases not covered by tests/storage/retry_test.ts: `putFile` is retried like every
+ * other call on a plain store, and part by part on a multipart store (whose capability the
+ * wrapper keeps, and a plain store does not gain), and backoff starts afresh for
  * each call and after a listing makes progress, so one bad spell does not slow later calls down.
  */
 import assert from "node:assert/strict";
 import { type RetryInfo, withRetry } from "../../lib/storage/retry.ts";
-import { type ObjectInfo, type Storage, StorageError } from "../../lib/storage/storage.ts";
+import { join } from "node:path";
+import {
+  type MultipartStorage,
+  type ObjectInfo,
+  type Storage,
+  StorageError,
+  supportsMultipart,
+} from "../../lib/storage/storage.ts";
 
 /** A store whose calls fail transiently as many times as planned for their name. */
-function flakyStorage(plan: Record<string, number>, listings: (string | "fail")[][] = []): Storage {
+function flakyStorage(
+  plan: Record<string, number>,
+  listings: (string | "fail")[][] = [],
+): MultipartStorage {
   const fail = (name: string) => {
     if ((plan[name] ?? 0) > 0) {
       plan[name]--;
@@ -56,18 +67,45 @@ function recording() {
   };
 }
 
-Deno.test("putFile is retried like any call, and absent when the store has no such shortcut", async () => {
+Deno.test("putFile of a plain store is retried like any call, and it gains no multipart uploads", async () => {
   const { retries, options } = recording();
-  const storage = withRetry(flakyStorage({ putFile: 3 }), options);
-  assert.ok(storage.putFile);
+  const {
+    createMultipartUpload: _1,
+    uploadPart: _2,
+    listParts: _3,
+    completeMultipartUpload: _4,
+    abortMultipartUpload: _5,
+    listMultipartUploads: _6,
+    ...plain
+  } = flakyStorage({ putFile: 3 });
+  const storage: Storage = withRetry(plain, options);
+  assert.equal(supportsMultipart(storage), false);
   await storage.putFile("k", "/some/path", "STANDARD");
   assert.deepEqual(retries.map((r) => [r.operation, r.attempt]), [
     ["putFile", 1],
     ["putFile", 2],
     ["putFile", 3],
   ]);
-  const { putFile: _, ...withoutShortcut } = flakyStorage({});
-  assert.equal(withRetry(withoutShortcut as Storage, options).putFile, undefined);
+});
+
+Deno.test("putFile of a multipart store retries the failed part, not the whole file", async () => {
+  const { retries, options } = recording();
+  const plan = { putFile: 1, uploadPart: 2 };
+  const storage = withRetry(flakyStorage(plan), options);
+  assert.ok(supportsMultipart(storage));
+  const folder = await Deno.makeTempDir({ prefix: "glacier-retry-gaps-" });
+  try {
+    const path = join(folder, "big");
+    await Deno.writeFile(path, new Uint8Array(17 * 1024 * 1024));
+    await storage.putFile("k", path, "STANDARD");
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+  assert.deepEqual(retries.map((r) => [r.operation, r.attempt]), [
+    ["uploadPart", 1],
+    ["uploadPart", 2],
+  ]);
+  assert.equal(plan.putFile, 1, "the inner store's own putFile is not used");
 });
 
 Deno.test("backoff starts afresh for each call after a long bad spell", async () => {

@@ -1,6 +1,6 @@
 /**
- * The catalog copy round trip: a large catalog goes up in parts (stores without a file
- * shortcut), comes back decrypted into a state database named after the backup, and a second
+ * The catalog copy round trip: a large catalog goes up in parts (to a store with multipart
+ * uploads), comes back decrypted into a state database named after the backup, and a second
  * fetch reuses that file. A damaged copy stops a restore as damage (exit 3, naming the object); a
  * wrong key stays bad input (exit 2).
  */
@@ -12,22 +12,23 @@ import { uploadCatalogCopy } from "../../lib/backup/catalog_copy.ts";
 import { catalogCopyKey } from "../../lib/archive/layout.ts";
 import { generateIdentity, recipientFromIdentity } from "../../lib/crypto/age.ts";
 import { fetchCatalogCopy } from "../../lib/restore/catalog_copy_fetch.ts";
-import { createLocalStorage } from "../../lib/storage/local.ts";
-import type { Storage } from "../../lib/storage/storage.ts";
+import type { MultipartStorage } from "../../lib/storage/storage.ts";
+import { testStorage } from "../../testing/crash_harness.ts";
+import { createBucket, startMoto } from "../../testing/moto.ts";
 import { runCli } from "../../testing/run_cli.ts";
 import { randomBytes } from "../../testing/tree.ts";
 import { sh } from "../../testing/volumes.ts";
 import { withFolderBucket } from "./helpers.ts";
 
-/** `inner` without its `putFile` shortcut, counting uploaded parts. */
-function multipartOnly(inner: Storage): { storage: Storage; parts: () => number } {
+/** `inner`, counting uploaded parts (its own `putFile` sends them through the proxy too). */
+function countingParts(
+  inner: MultipartStorage,
+): { storage: MultipartStorage; parts: () => number } {
   let parts = 0;
   const storage = new Proxy(inner, {
-    get(target, property) {
-      if (property === "putFile") return undefined;
+    get(target, property, receiver) {
       if (property === "uploadPart") parts++;
-      const value = Reflect.get(target, property, target);
-      return typeof value === "function" ? value.bind(target) : value;
+      return Reflect.get(target, property, receiver);
     },
   });
   return { storage, parts: () => parts };
@@ -35,6 +36,7 @@ function multipartOnly(inner: Storage): { storage: Storage; parts: () => number 
 
 Deno.test("a large catalog copy goes up in parts and comes back as a state database", async () => {
   const dir = await Deno.makeTempDir({ prefix: "glacier-catalog-copy-test-" });
+  const moto = await startMoto();
   try {
     const settings: BackupSettings = {
       backupId: "20261127_031500",
@@ -69,8 +71,8 @@ Deno.test("a large catalog copy goes up in parts and comes back as a state datab
       }));
       catalog.insertFiles(files);
     }
-    await Deno.mkdir(join(dir, "bucket"));
-    const { storage, parts } = multipartOnly(createLocalStorage(join(dir, "bucket")));
+    await createBucket(moto.endpoint, "catalog-copy");
+    const { storage, parts } = countingParts(testStorage(moto.endpoint, "catalog-copy"));
     await uploadCatalogCopy(catalog, storage);
     catalog.close();
     assert.ok(parts() >= 2, `expected a multipart upload, got ${parts()} parts`);
@@ -106,6 +108,7 @@ Deno.test("a large catalog copy goes up in parts and comes back as a state datab
       /no catalog copy of backup 20200101_000000/,
     );
   } finally {
+    await moto.stop();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,10 +1,12 @@
 /**
- * Behaviour every `Storage` must share, run against the local folder storage and against S3 (moto).
- * `makeStorage` returns a fresh, empty store (a new folder or bucket) for each step.
+ * Behaviour every `Storage` must share, run against the local folder storage and against S3 (moto),
+ * and the multipart capability, run against S3 (moto). `makeStorage` returns a fresh, empty store
+ * (a new folder or bucket) for each step.
  */
 
 import assert from "node:assert/strict";
-import type { Storage } from "../../lib/storage/storage.ts";
+import { join } from "node:path";
+import type { MultipartStorage, Storage } from "../../lib/storage/storage.ts";
 import { collect, patternBytes, readAll, rejectsWithKind } from "./helpers.ts";
 import { concatBytes } from "../../testing/bytes.ts";
 
@@ -75,6 +77,74 @@ export async function storageConformance(
     assert.deepEqual(listed.map((o) => o.key), keys);
   });
 
+  await t.step("putFile stores a local file whole, replacing an object; ranged reads", async () => {
+    const storage = await makeStorage();
+    const folder = await Deno.makeTempDir({ prefix: "glacier-put-file-" });
+    try {
+      // Larger than one part of a multipart store, so that it goes up in parts there.
+      const whole = patternBytes(17 * MiB + 1234, 21);
+      const path = join(folder, "volume");
+      await Deno.writeFile(path, whole);
+      const key = "backup/000001_volume.tar.zst.age";
+      await storage.putObject(key, encoder.encode("an older object"), "DEEP_ARCHIVE");
+      await storage.putFile(key, path, "STANDARD");
+      const head = await storage.headObject(key);
+      assert.equal(head?.size, whole.length);
+      assert.equal(head?.storageClass, "STANDARD");
+      assert.deepEqual(await readAll(await storage.getObject(key)), whole);
+      assert.deepEqual(await Deno.readFile(path), whole, "the local file is left as it was");
+      await assertRangedReads(storage, key, whole, 16 * MiB - 10);
+
+      await Deno.writeFile(path, encoder.encode("small"));
+      await storage.putFile("backup/small", path, "DEEP_ARCHIVE");
+      const small = await storage.headObject("backup/small");
+      assert.deepEqual([small?.size, small?.storageClass], [5, "DEEP_ARCHIVE"]);
+      await rejectsWithKind(
+        storage.putFile("backup/gone", join(folder, "missing"), "STANDARD"),
+        "permanent",
+        /gone/,
+      );
+      assert.equal(await storage.headObject("backup/gone"), undefined);
+      assert.deepEqual((await collect(storage.listObjects("backup/"))).map((o) => o.key), [
+        key,
+        "backup/small",
+      ]);
+    } finally {
+      await Deno.remove(folder, { recursive: true });
+    }
+  });
+
+  await t.step("deleteObject removes an object and succeeds when it is gone", async () => {
+    const storage = await makeStorage();
+    await storage.putObject("d/keep", encoder.encode("keep"), "STANDARD");
+    await storage.putObject("d/drop", encoder.encode("drop"), "DEEP_ARCHIVE");
+    await storage.deleteObject("d/drop");
+    assert.equal(await storage.headObject("d/drop"), undefined);
+    assert.deepEqual((await collect(storage.listObjects("d/"))).map((o) => o.key), ["d/keep"]);
+    await storage.deleteObject("d/drop");
+    await storage.deleteObject("d/never-existed");
+    await rejectsWithKind(storage.getObject("d/drop"), "not-found");
+  });
+
+  await t.step("missing objects", async () => {
+    const storage = await makeStorage();
+    assert.equal(await storage.headObject("missing/key"), undefined);
+    await rejectsWithKind(storage.getObject("missing/key"), "not-found", /"missing\/key"/);
+  });
+
+  await t.step("restoreObject of an object that is not archived succeeds", async () => {
+    const storage = await makeStorage();
+    await storage.putObject("warm", encoder.encode("warm"), "STANDARD");
+    await storage.restoreObject("warm", 1, "Bulk");
+    assert.equal(new TextDecoder().decode(await readAll(await storage.getObject("warm"))), "warm");
+  });
+}
+
+/** Registers the behaviour of the multipart capability as steps of test `t`. */
+export async function multipartConformance(
+  t: Deno.TestContext,
+  makeStorage: () => Promise<MultipartStorage>,
+): Promise<void> {
   await t.step("multipart upload: parts, listing, completion and ranged reads", async () => {
     const storage = await makeStorage();
     const key = "backup/000001_volume.tar.zst.age";
@@ -117,18 +187,7 @@ export async function storageConformance(
     const whole = concatBytes(parts);
     assert.equal((await storage.headObject(key))?.size, whole.length);
     assert.deepEqual(await readAll(await storage.getObject(key)), whole);
-    const start = 5 * MiB - 10;
-    assert.deepEqual(
-      await readAll(await storage.getObject(key, { start, end: start + 20 })),
-      whole.slice(start, start + 20),
-    );
-    assert.deepEqual(
-      await readAll(
-        await storage.getObject(key, { start: whole.length - 5, end: whole.length + 50 }),
-      ),
-      whole.slice(whole.length - 5),
-      "a range past the end is cut at the end",
-    );
+    await assertRangedReads(storage, key, whole, 5 * MiB - 10);
     assert.deepEqual(await storage.listMultipartUploads(""), []);
     await rejectsWithKind(storage.listParts(key, uploadId), "not-found");
   });
@@ -180,32 +239,34 @@ export async function storageConformance(
     }
   });
 
-  await t.step("deleteObject removes an object and succeeds when it is gone", async () => {
+  await t.step("missing uploads", async () => {
     const storage = await makeStorage();
-    await storage.putObject("d/keep", encoder.encode("keep"), "STANDARD");
-    await storage.putObject("d/drop", encoder.encode("drop"), "DEEP_ARCHIVE");
-    await storage.deleteObject("d/drop");
-    assert.equal(await storage.headObject("d/drop"), undefined);
-    assert.deepEqual((await collect(storage.listObjects("d/"))).map((o) => o.key), ["d/keep"]);
-    await storage.deleteObject("d/drop");
-    await storage.deleteObject("d/never-existed");
-    await rejectsWithKind(storage.getObject("d/drop"), "not-found");
-  });
-
-  await t.step("missing objects and uploads", async () => {
-    const storage = await makeStorage();
-    assert.equal(await storage.headObject("missing/key"), undefined);
-    await rejectsWithKind(storage.getObject("missing/key"), "not-found", /"missing\/key"/);
     const uploadId = await storage.createMultipartUpload("gone", "STANDARD");
     await storage.abortMultipartUpload("gone", uploadId);
     await rejectsWithKind(storage.listParts("gone", uploadId), "not-found", /"gone"/);
     await rejectsWithKind(storage.listParts("gone", "0123456789abcdef"), "not-found");
   });
+}
 
-  await t.step("restoreObject of an object that is not archived succeeds", async () => {
-    const storage = await makeStorage();
-    await storage.putObject("warm", encoder.encode("warm"), "STANDARD");
-    await storage.restoreObject("warm", 1, "Bulk");
-    assert.equal(new TextDecoder().decode(await readAll(await storage.getObject("warm"))), "warm");
-  });
+/**
+ * Checks ranged reads of the object `key`, whose bytes are `whole`: 20 bytes from `start` (across
+ * a part boundary of a multipart object), and a range past the end, which is cut at the end.
+ */
+async function assertRangedReads(
+  storage: Storage,
+  key: string,
+  whole: Uint8Array,
+  start: number,
+): Promise<void> {
+  assert.deepEqual(
+    await readAll(await storage.getObject(key, { start, end: start + 20 })),
+    whole.slice(start, start + 20),
+  );
+  assert.deepEqual(
+    await readAll(
+      await storage.getObject(key, { start: whole.length - 5, end: whole.length + 50 }),
+    ),
+    whole.slice(whole.length - 5),
+    "a range past the end is cut at the end",
+  );
 }

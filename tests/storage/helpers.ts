@@ -1,6 +1,7 @@
 /** Small helpers shared by the storage tests. */
 
 import assert from "node:assert/strict";
+import { join } from "node:path";
 import { StorageError, type StorageErrorKind } from "../../lib/storage/storage.ts";
 
 /** Reads a whole stream into one array. */
@@ -53,4 +54,21 @@ export function randomHexId(bytes = 6): string {
   return Array.from(crypto.getRandomValues(new Uint8Array(bytes)))
     .map((byte) => byte.toString(16).padStart(2, "0"))
     .join("");
+}
+
+/**
+ * Writes an unfinished multipart upload of `key` as older versions emulated it in a folder bucket:
+ * `.glacier-uploads/<uploadId>/upload.json` and one part, `part`.
+ */
+export async function legacyUpload(
+  root: string,
+  uploadId: string,
+  key: string,
+  part: Uint8Array = patternBytes(100, 1),
+): Promise<void> {
+  const upload = join(root, ".glacier-uploads", uploadId);
+  await Deno.mkdir(upload, { recursive: true });
+  const meta = { key, storageClass: "DEEP_ARCHIVE", initiated: new Date().toISOString() };
+  await Deno.writeTextFile(join(upload, "upload.json"), JSON.stringify(meta));
+  await Deno.writeFile(join(upload, "00001"), part);
 }

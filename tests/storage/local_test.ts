@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createLocalStorage, keyProblem } from "../../lib/storage/local.ts";
 import { storageConformance } from "./conformance.ts";
-import { collect, patternBytes, readAll, rejectsWithKind } from "./helpers.ts";
+import { collect, legacyUpload, readAll, rejectsWithKind } from "./helpers.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
@@ -74,7 +74,7 @@ Deno.test("local storage rejects keys that escape the folder or use reserved nam
       await rejectsWithKind(storage.putObject(key, encoder.encode("x"), "STANDARD"), "permanent");
       await rejectsWithKind(storage.getObject(key), "permanent", /invalid key/);
       await rejectsWithKind(storage.headObject(key), "permanent");
-      await rejectsWithKind(storage.createMultipartUpload(key, "STANDARD"), "permanent");
+      await rejectsWithKind(storage.putFile(key, join(folder, "source"), "STANDARD"), "permanent");
       assert.ok(keyProblem(key), key);
     }
     assert.deepEqual(await filesUnder(folder), [], "nothing was written anywhere");
@@ -116,8 +116,7 @@ Deno.test("local storage: description is a file URL and restore is a no-op", asy
 Deno.test("local storage keeps its bookkeeping out of listings", async () => {
   await withTempFolder(async (folder) => {
     const storage = createLocalStorage(folder);
-    const uploadId = await storage.createMultipartUpload("v/one", "DEEP_ARCHIVE");
-    await storage.uploadPart("v/one", uploadId, 1, patternBytes(100, 1));
+    await legacyUpload(folder, "0123abcd", "v/one");
     await storage.putObject("v/two", encoder.encode("two"), "DEEP_ARCHIVE");
     await Deno.writeTextFile(join(folder, "v", ".glacier-tmp-0123abcd"), "left by a crash");
     assert.deepEqual((await collect(storage.listObjects(""))).map((o) => o.key), ["v/two"]);
@@ -147,12 +146,7 @@ Deno.test({
       const source = await Deno.makeTempFile({ prefix: "glacier-mode-source-" });
       await Deno.writeTextFile(source, "copied in");
       await Deno.chmod(source, 0o644);
-      await storage.putFile!("b/vol2", source, "GLACIER").finally(() => Deno.remove(source));
-      const done = await storage.createMultipartUpload("b/vol3", "DEEP_ARCHIVE");
-      const etag = await storage.uploadPart("b/vol3", done, 1, patternBytes(100, 1));
-      await storage.completeMultipartUpload("b/vol3", done, [{ partNumber: 1, etag }]);
-      const open = await storage.createMultipartUpload("b/vol4", "DEEP_ARCHIVE");
-      await storage.uploadPart("b/vol4", open, 1, patternBytes(100, 2));
+      await storage.putFile("b/vol2", source, "GLACIER").finally(() => Deno.remove(source));
 
       const modes = await modesUnder(folder);
       for (
@@ -160,7 +154,7 @@ Deno.test({
           "b/catalog",
           "b/vol2",
           ".glacier-meta/b/vol1",
-          `.glacier-uploads/${open}/00001`,
+          ".glacier-meta/b/vol2",
         ]
       ) {
         assert.ok(modes.has(join(folder, name)), `${name} is there`);
@@ -173,32 +167,21 @@ Deno.test({
   },
 });
 
-Deno.test("local storage: a part that does not match its ETag fails completion and leaves the old object", async () => {
+Deno.test("local storage: a put whose source file is gone fails for good and leaves the old object", async () => {
   await withTempFolder(async (folder) => {
-    const storage = createLocalStorage(folder);
+    const storage = createLocalStorage(join(folder, "bucket"));
+    await Deno.mkdir(join(folder, "bucket"));
     await storage.putObject("vol", encoder.encode("old complete object"), "STANDARD");
-    const uploadId = await storage.createMultipartUpload("vol", "STANDARD");
-    const first = await storage.uploadPart("vol", uploadId, 1, patternBytes(5 * MiB, 1));
-    await storage.uploadPart("vol", uploadId, 2, patternBytes(1000, 2));
-    // The first part is copied before the second's ETag is found wrong: the write is cut short.
     await rejectsWithKind(
-      storage.completeMultipartUpload("vol", uploadId, [
-        { partNumber: 1, etag: first },
-        { partNumber: 2, etag: '"00000000000000000000000000000000"' },
-      ]),
+      storage.putFile("vol", join(folder, "missing"), "STANDARD"),
       "permanent",
-      /InvalidPart/,
+      /is gone/,
     );
     assert.equal(
       new TextDecoder().decode(await readAll(await storage.getObject("vol"))),
       "old complete object",
     );
-    assert.equal((await storage.headObject("vol"))?.size, 19);
-    assert.ok(
-      !(await filesUnder(folder)).some((name) => name.includes(".glacier-tmp-")),
-      "the temp file is gone",
-    );
-    assert.equal((await storage.listParts("vol", uploadId)).length, 2, "the upload is intact");
+    assert.deepEqual(await filesUnder(join(folder, "bucket")), ["vol"], "no temp file is left");
   });
 });
 
@@ -250,20 +233,25 @@ Deno.test("local storage: a writer killed mid-write leaves no partial object", a
   });
 });
 
-Deno.test("local storage: a part sent to an aborted upload is not-found and leaves nothing", async () => {
+Deno.test("local storage: a put removes the emulated multipart uploads of its key that older versions left", async () => {
   await withTempFolder(async (folder) => {
     const storage = createLocalStorage(folder);
-    const uploadId = await storage.createMultipartUpload("v/one", "STANDARD");
-    await storage.abortMultipartUpload("v/one", uploadId);
-    await rejectsWithKind(
-      storage.uploadPart("v/one", uploadId, 1, encoder.encode("late")),
-      "not-found",
-      /NoSuchUpload/,
+    await legacyUpload(folder, "aa01", "b/000001_v.tar");
+    await legacyUpload(folder, "aa02", "b/000001_v.tar");
+    await legacyUpload(folder, "bb01", "b/catalog.sqlite3");
+    const source = join(folder, "source");
+    await Deno.writeTextFile(source, "volume");
+    await storage.putFile("b/000001_v.tar", source, "DEEP_ARCHIVE");
+    assert.deepEqual(
+      (await filesUnder(join(folder, ".glacier-uploads"))).filter((n) => n.endsWith(".json")),
+      ["bb01/upload.json"],
+      "only the other key's upload is left",
     );
-    await rejectsWithKind(
-      storage.uploadPart("v/one", "not-an-upload-id", 1, encoder.encode("x")),
-      "not-found",
-    );
-    assert.deepEqual(await filesUnder(folder), []);
+    await storage.putObject("b/catalog.sqlite3", encoder.encode("copy"), "STANDARD");
+    await assert.rejects(Deno.stat(join(folder, ".glacier-uploads")), Deno.errors.NotFound);
+    assert.deepEqual((await collect(storage.listObjects("b/"))).map((o) => o.key), [
+      "b/000001_v.tar",
+      "b/catalog.sqlite3",
+    ]);
   });
 });

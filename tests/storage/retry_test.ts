@@ -6,15 +6,15 @@
 import assert from "node:assert/strict";
 import { backoffDelay, type RetryInfo, withRetry } from "../../lib/storage/retry.ts";
 import {
+  type MultipartStorage,
   type ObjectInfo,
-  type Storage,
   StorageError,
   type StorageErrorKind,
 } from "../../lib/storage/storage.ts";
 import { collect, rejectsWithKind } from "./helpers.ts";
 
 /** A storage whose every call first consumes the next planned failure, if any. */
-class ScriptedStorage implements Storage {
+class ScriptedStorage implements MultipartStorage {
   readonly description = "fake://bucket";
   readonly calls: string[] = [];
   /** Failures still to come, in order; an entry fails one call. */
@@ -30,6 +30,7 @@ class ScriptedStorage implements Storage {
 
   checkAccess = () => Promise.resolve().then(() => this.step("checkAccess"));
   putObject = () => Promise.resolve().then(() => this.step("putObject"));
+  putFile = () => Promise.resolve().then(() => this.step("putFile"));
   createMultipartUpload = () =>
     Promise.resolve().then(() => (this.step("createMultipartUpload"), "upload-1"));
   uploadPart = () => Promise.resolve().then(() => (this.step("uploadPart"), '"etag"'));

@@ -6,9 +6,9 @@
 import assert from "node:assert/strict";
 import { createS3Storage, parseRestore, type S3StorageOptions } from "../../lib/storage/s3.ts";
 import { withRetry } from "../../lib/storage/retry.ts";
-import type { Storage } from "../../lib/storage/storage.ts";
+import type { MultipartStorage } from "../../lib/storage/storage.ts";
 import { createBucket, type MotoServer, startMoto } from "../../testing/moto.ts";
-import { storageConformance } from "./conformance.ts";
+import { multipartConformance, storageConformance } from "./conformance.ts";
 import { patternBytes, randomHexId, readAll, rejectsWithKind } from "./helpers.ts";
 
 const credentials = { accessKeyId: "test", secretAccessKey: "test" };
@@ -18,7 +18,7 @@ const encoder = new TextEncoder();
 async function freshBucket(
   moto: MotoServer,
   extra: Partial<S3StorageOptions> = {},
-): Promise<{ storage: Storage; bucket: string }> {
+): Promise<{ storage: MultipartStorage; bucket: string }> {
   const bucket = `test-${randomHexId()}`;
   await createBucket(moto.endpoint, bucket);
   const storage = createS3Storage({
@@ -45,6 +45,10 @@ Deno.test("S3 storage on moto", async (t) => {
   try {
     await t.step("conformance", async (t) => {
       await storageConformance(t, async () => (await freshBucket(moto)).storage);
+    });
+
+    await t.step("multipart conformance", async (t) => {
+      await multipartConformance(t, async () => (await freshBucket(moto)).storage);
     });
 
     await t.step("an archived object is unreadable until restored", async () => {
