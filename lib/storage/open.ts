@@ -38,7 +38,9 @@ export function openStorage(bucket: string, options: OpenStorageOptions = {}): S
   const name = /^s3:\/\//i.test(trimmed) ? trimmed.slice(5) : trimmed;
   const problem = bucketNameProblem(name);
   if (problem) throw new InvalidBucketError(`invalid bucket ${JSON.stringify(bucket)}: ${problem}`);
-  return createS3Storage({ bucket: name, ...options });
+  // Only the S3 settings: a caller may pass a larger options object that has its own `bucket`.
+  const { region, endpoint, profile, checksumWhenRequired } = options;
+  return createS3Storage({ bucket: name, region, endpoint, profile, checksumWhenRequired });
 }
 
 /** The folder a `file:` bucket names, made absolute. */

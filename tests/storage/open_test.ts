@@ -31,6 +31,15 @@ Deno.test("s3:// and bare names open an S3 bucket", () => {
   );
 });
 
+Deno.test("a command's whole options object cannot replace the parsed bucket name", () => {
+  // `backup` passes its options, whose `bucket` is the raw `s3://NAME`, as the S3 settings.
+  const backupOptions = { bucket: "s3://my-bucket", endpoint: "http://127.0.0.1:9000" };
+  assert.equal(
+    openStorage(backupOptions.bucket, backupOptions).description,
+    "s3://my-bucket at http://127.0.0.1:9000",
+  );
+});
+
 Deno.test("invalid bucket names are usage errors", () => {
   for (
     const name of [
