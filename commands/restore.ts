@@ -13,14 +13,21 @@ import { exitCodeOf } from "../lib/cli/exit.ts";
 import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
-import { countOption, prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
+import {
+  collect,
+  connectionSettings,
+  countOption,
+  prefixOption,
+  withConnectionOptions,
+} from "../lib/cli/options.ts";
+import type { ConnectionSettings } from "../lib/storage/open.ts";
 import { terminalConfirm } from "../lib/cli/confirm.ts";
 import { runRestoreSession } from "../lib/restore/session.ts";
 import { compileSelection } from "../lib/restore/selection.ts";
 import type { RestoreTier } from "../lib/storage/storage.ts";
 
 /** Parsed `glacier restore` options. */
-export interface RestoreOptions {
+export interface RestoreOptions extends ConnectionSettings {
   /** The local state database; absent when the catalog copy in the bucket is used. */
   stateDb?: string;
   to: string;
@@ -39,14 +46,9 @@ export interface RestoreOptions {
   backupId?: string;
   prefix: string;
   stateDir: string;
-  endpoint?: string;
-  region?: string;
-  profile?: string;
   downloadWorkers: number;
   pricesFile?: string;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The `restore` command. */
 export function restoreCommand(setExitCode: (code: number) => void): Command {
@@ -112,9 +114,7 @@ export function parseRestoreOptions(
     backupId,
     prefix: prefixOption(raw.prefix as string),
     stateDir: resolve(raw.stateDir as string),
-    endpoint: raw.endpoint as string | undefined,
-    region: raw.region as string | undefined,
-    profile: raw.profile as string | undefined,
+    ...connectionSettings(raw),
     downloadWorkers: countOption("--num-download-workers", raw.numDownloadWorkers as string, 16),
     pricesFile: raw.prices as string | undefined,
   };
