@@ -20,34 +20,25 @@ import {
   prefixOption,
   withConnectionOptions,
 } from "../lib/cli/options.ts";
-import type { ConnectionSettings } from "../lib/storage/open.ts";
 import { terminalConfirm } from "../lib/cli/confirm.ts";
 import { runRestoreSession } from "../lib/restore/session.ts";
+import type { StorageOverrides } from "../lib/backup/open_storage.ts";
 import { compileSelection } from "../lib/restore/selection.ts";
+import type { RestoreChoices } from "../lib/restore/run_restore.ts";
 import type { RestoreTier } from "../lib/storage/storage.ts";
 
 /** Parsed `glacier restore` options. */
-export interface RestoreOptions extends ConnectionSettings {
+export interface RestoreOptions extends StorageOverrides, RestoreChoices {
   /** The local state database; absent when the catalog copy in the bucket is used. */
   stateDb?: string;
   to: string;
   include: string[];
   exclude: string[];
-  tier: RestoreTier;
-  days: number;
-  wait: boolean;
-  yes: boolean;
-  dryRun: boolean;
-  overwrite: boolean;
-  /** Restore owners when run as root (`--no-same-owner` turns it off). */
-  sameOwner: boolean;
   identityFiles: string[];
-  bucket?: string;
   backupId?: string;
   prefix: string;
   stateDir: string;
   downloadWorkers: number;
-  pricesFile?: string;
 }
 
 /** The `restore` command. */

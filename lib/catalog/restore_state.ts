@@ -134,12 +134,11 @@ export function finishRestoreJob(catalog: Catalog, jobId: number): void {
  * of files): for working out what a selection can restore.
  */
 export function* plannedFileRows(catalog: Catalog): Generator<PlannedFileRow> {
-  const statement = catalog.db.prepare(
+  const rows = catalog.streamRows(
     "SELECT f.id, f.archive_path, f.type, f.size, f.state, f.volume_id, v.state AS volume_state " +
       "FROM files f LEFT JOIN volumes v ON v.id = f.volume_id ORDER BY f.id",
   );
-  for (const raw of statement.iterate()) {
-    const row = raw as Row;
+  for (const row of rows) {
     yield {
       id: row.id as number,
       archivePath: row.archive_path as string,
