@@ -21,7 +21,9 @@ import { forecastBackup, forecastLines } from "../lib/pricing/backup_forecast.ts
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import { type CollapsedSources, collapseSources } from "../lib/archive/sources.ts";
 import {
+  collect,
   compressionOption,
+  connectionSettings,
   countOption,
   prefixOption,
   storageClassOption,
@@ -29,9 +31,10 @@ import {
   withConnectionOptions,
 } from "../lib/cli/options.ts";
 import { quotePath } from "../lib/archive/quote_path.ts";
+import type { ConnectionSettings } from "../lib/storage/open.ts";
 
 /** Parsed `glacier backup` options. */
-export interface BackupOptions {
+export interface BackupOptions extends ConnectionSettings {
   srcDirs: string[];
   bucket: string;
   outputTar?: string;
@@ -43,13 +46,8 @@ export interface BackupOptions {
   storageClass: string;
   excludes: string[];
   prefix: string;
-  endpoint?: string;
-  region?: string;
-  profile?: string;
   stateDir: string;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The `backup` command; its action resolves to the exit code. */
 export function backupCommand(setExitCode: (code: number) => void): Command {
@@ -104,9 +102,7 @@ export function parseBackupOptions(
     storageClass: raw.testRun ? "STANDARD" : storageClassOption(raw.storageClass as string),
     excludes: raw.exclude as string[],
     prefix: prefixOption(raw.prefix as string),
-    endpoint: raw.endpoint as string | undefined,
-    region: raw.region as string | undefined,
-    profile: raw.profile as string | undefined,
+    ...connectionSettings(raw),
     stateDir: resolve(raw.stateDir as string),
   };
 }

@@ -1,5 +1,6 @@
 /** `glacier decrypt STATEDB FOLDER`: decrypts volumes downloaded by hand. */
-import { Command } from "commander";
+import type { Command } from "commander";
+import { stateDbCommand } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { AgeError, parseIdentityFile } from "../lib/crypto/age.ts";
@@ -19,9 +20,10 @@ export interface DecryptOptions {
 
 /** The `decrypt` command. */
 export function decryptCommand(setExitCode: (code: number) => void): Command {
-  return new Command("decrypt")
-    .description("decrypt volumes downloaded by hand; writes NAME.tar.zst beside each")
-    .argument("<STATEDB>", "state database of the backup")
+  return stateDbCommand(
+    "decrypt",
+    "decrypt volumes downloaded by hand; writes NAME.tar.zst beside each",
+  )
     .argument("<FOLDER>", "folder holding the downloaded volumes")
     .option("--identity <file>", "age identity file (default: the key in the state database)")
     .action(async (stateDb: string, folder: string, raw: { identity?: string }) => {

@@ -1,6 +1,6 @@
 /** `glacier delete --files NAME... STATEDB`: deletes volumes from the bucket and the catalog. */
 import { Command } from "commander";
-import { withConnectionOptions } from "../lib/cli/options.ts";
+import { connectionSettings, withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
@@ -58,9 +58,7 @@ export function parseDeleteOptions(
     names,
     yes: raw.yes === true,
     bucket: raw.bucket as string | undefined,
-    endpoint: raw.endpoint as string | undefined,
-    region: raw.region as string | undefined,
-    profile: raw.profile as string | undefined,
+    ...connectionSettings(raw),
   };
 }
 

@@ -1,9 +1,9 @@
 /** `glacier estimate STATEDB`: what keeping a backup costs a month, and what restoring it costs. */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode } from "../lib/cli/exit.ts";
 import { formatBytes } from "../lib/archive/units.ts";
-import { countOption } from "../lib/cli/options.ts";
+import { countOption, stateDbCommand } from "../lib/cli/options.ts";
 import { type BackupEstimate, estimateBackup } from "../lib/pricing/backup_estimate.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import { formatDollars } from "../lib/pricing/money.ts";
@@ -20,9 +20,10 @@ export interface EstimateCommandOptions {
 
 /** The `estimate` command. */
 export function estimateCommand(setExitCode: (code: number) => void): Command {
-  return new Command("estimate")
-    .description("estimate what keeping a backup costs a month, and what restoring it costs")
-    .argument("<STATEDB>", "state database of the backup")
+  return stateDbCommand(
+    "estimate",
+    "estimate what keeping a backup costs a month, and what restoring it costs",
+  )
     .option("--include <pattern...>", "price restoring only the volumes holding these paths")
     .option("--prices <file>", "JSON file overriding prices (default: $GLACIER_PRICES_FILE)")
     .option("--days <n>", "days a restored copy is kept", "1")

@@ -3,7 +3,8 @@ import { Command } from "commander";
 import { ExitCode } from "../lib/cli/exit.ts";
 import { UsageError } from "../lib/archive/errors.ts";
 import { formatBytes } from "../lib/archive/units.ts";
-import { prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
+import { connectionSettings, prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
+import type { ConnectionSettings } from "../lib/storage/open.ts";
 import { InvalidBucketError } from "../lib/storage/open.ts";
 import { openRetryingStorage } from "../lib/backup/open_storage.ts";
 import type { ObjectInfo, Storage } from "../lib/storage/storage.ts";
@@ -16,12 +17,9 @@ import {
 } from "../lib/archive/layout.ts";
 
 /** Parsed `glacier list` options. */
-export interface ListOptions {
+export interface ListOptions extends ConnectionSettings {
   bucket: string;
   prefix: string;
-  endpoint?: string;
-  region?: string;
-  profile?: string;
   json: boolean;
 }
 
@@ -36,9 +34,7 @@ export function listCommand(setExitCode: (code: number) => void): Command {
         await list({
           bucket: raw.bucket as string,
           prefix: prefixOption(raw.prefix as string),
-          endpoint: raw.endpoint as string | undefined,
-          region: raw.region as string | undefined,
-          profile: raw.profile as string | undefined,
+          ...connectionSettings(raw),
           json: raw.json === true,
         }),
       );

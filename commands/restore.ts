@@ -13,40 +13,33 @@ import { exitCodeOf } from "../lib/cli/exit.ts";
 import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
-import { countOption, prefixOption, withConnectionOptions } from "../lib/cli/options.ts";
+import {
+  collect,
+  connectionSettings,
+  countOption,
+  prefixOption,
+  withConnectionOptions,
+} from "../lib/cli/options.ts";
 import { terminalConfirm } from "../lib/cli/confirm.ts";
 import { runRestoreSession } from "../lib/restore/session.ts";
+import type { StorageOverrides } from "../lib/backup/open_storage.ts";
 import { compileSelection } from "../lib/restore/selection.ts";
+import type { RestoreChoices } from "../lib/restore/run_restore.ts";
 import type { RestoreTier } from "../lib/storage/storage.ts";
 
 /** Parsed `glacier restore` options. */
-export interface RestoreOptions {
+export interface RestoreOptions extends StorageOverrides, RestoreChoices {
   /** The local state database; absent when the catalog copy in the bucket is used. */
   stateDb?: string;
   to: string;
   include: string[];
   exclude: string[];
-  tier: RestoreTier;
-  days: number;
-  wait: boolean;
-  yes: boolean;
-  dryRun: boolean;
-  overwrite: boolean;
-  /** Restore owners when run as root (`--no-same-owner` turns it off). */
-  sameOwner: boolean;
   identityFiles: string[];
-  bucket?: string;
   backupId?: string;
   prefix: string;
   stateDir: string;
-  endpoint?: string;
-  region?: string;
-  profile?: string;
   downloadWorkers: number;
-  pricesFile?: string;
 }
-
-const collect = (value: string, previous: string[] = []) => [...previous, value];
 
 /** The `restore` command. */
 export function restoreCommand(setExitCode: (code: number) => void): Command {
@@ -112,9 +105,7 @@ export function parseRestoreOptions(
     backupId,
     prefix: prefixOption(raw.prefix as string),
     stateDir: resolve(raw.stateDir as string),
-    endpoint: raw.endpoint as string | undefined,
-    region: raw.region as string | undefined,
-    profile: raw.profile as string | undefined,
+    ...connectionSettings(raw),
     downloadWorkers: countOption("--num-download-workers", raw.numDownloadWorkers as string, 16),
     pricesFile: raw.prices as string | undefined,
   };

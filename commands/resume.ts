@@ -1,33 +1,32 @@
 /** `glacier resume STATEDB`: finishes an interrupted backup from its last checkpoint. */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { runBackupOnTerminal } from "./backup.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
-import { countOption, withConnectionOptions } from "../lib/cli/options.ts";
+import {
+  connectionSettings,
+  countOption,
+  stateDbCommand,
+  withConnectionOptions,
+} from "../lib/cli/options.ts";
+import type { ConnectionSettings } from "../lib/storage/open.ts";
 
 /** Parsed `glacier resume` options; connection settings override the stored ones. */
-export interface ResumeOptions {
+export interface ResumeOptions extends ConnectionSettings {
   stateDb: string;
-  endpoint?: string;
-  region?: string;
-  profile?: string;
   uploadWorkers?: number;
 }
 
 /** The `resume` command. */
 export function resumeCommand(setExitCode: (code: number) => void): Command {
-  const command = new Command("resume")
-    .description("finish an interrupted backup")
-    .argument("<STATEDB>", "state database of the backup")
+  const command = stateDbCommand("resume", "finish an interrupted backup")
     .option("--num-upload-workers <n>", "volumes uploaded at once")
     .action(async (stateDb: string, raw: Record<string, string | undefined>) => {
       setExitCode(
         await resume({
           stateDb,
-          endpoint: raw.endpoint,
-          region: raw.region,
-          profile: raw.profile,
+          ...connectionSettings(raw),
           uploadWorkers: raw.numUploadWorkers === undefined
             ? undefined
             : countOption("--num-upload-workers", raw.numUploadWorkers, 64),

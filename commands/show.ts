@@ -1,8 +1,8 @@
 /** `glacier show STATEDB`: lists what a backup holds, or sums it by folder. */
-import { Command } from "commander";
+import type { Command } from "commander";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode } from "../lib/cli/exit.ts";
-import { countOption } from "../lib/cli/options.ts";
+import { countOption, stateDbCommand } from "../lib/cli/options.ts";
 import { LineWriter } from "../lib/manage/line_writer.ts";
 import { showBackup } from "../lib/manage/show.ts";
 
@@ -19,9 +19,7 @@ const MAX_COLLATE_DEPTH = 1000;
 
 /** The `show` command. */
 export function showCommand(setExitCode: (code: number) => void): Command {
-  return new Command("show")
-    .description("list what a backup holds: every entry, or sums by folder")
-    .argument("<STATEDB>", "state database of the backup")
+  return stateDbCommand("show", "list what a backup holds: every entry, or sums by folder")
     .option("--collate <n>", "sum files and bytes by folder, keeping the first N path levels")
     .option("--json", "print one JSON array instead of text")
     .action(async (stateDb: string, raw: { collate?: string; json?: boolean }) => {

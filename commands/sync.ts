@@ -1,6 +1,6 @@
 /** `glacier sync STATEDB`: reconciles the catalog with what is really in the bucket. */
-import { Command } from "commander";
-import { withConnectionOptions } from "../lib/cli/options.ts";
+import type { Command } from "commander";
+import { stateDbCommand, withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
@@ -18,9 +18,10 @@ export interface SyncOptions extends StorageOverrides {
 
 /** The `sync` command. */
 export function syncCommand(setExitCode: (code: number) => void): Command {
-  const command = new Command("sync")
-    .description("reconcile the state database with what is really in the bucket")
-    .argument("<STATEDB>", "state database of the backup")
+  const command = stateDbCommand(
+    "sync",
+    "reconcile the state database with what is really in the bucket",
+  )
     .action(async (stateDb: string, raw: StorageOverrides) => {
       setExitCode(await sync({ stateDb, ...raw }));
     });

@@ -4,8 +4,8 @@
  * hand (SHA-256, age authentication, decompression). Exit 0: no problem; 1: problems found (one
  * line each on stdout); 2: bad usage; 3: the check could not be completed.
  */
-import { Command } from "commander";
-import { withConnectionOptions } from "../lib/cli/options.ts";
+import type { Command } from "commander";
+import { connectionSettings, stateDbCommand, withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
@@ -14,28 +14,25 @@ import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import type { Logger } from "../lib/cli/log.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
-import { openBackupStorage } from "../lib/backup/open_storage.ts";
+import { openBackupStorage, type StorageOverrides } from "../lib/backup/open_storage.ts";
 import { StorageError } from "../lib/storage/storage.ts";
 import { verifyBackup, type VerifyTarget } from "../lib/verify/verify.ts";
 
 /** Parsed `glacier verify` options. */
-export interface VerifyOptions {
+export interface VerifyOptions extends StorageOverrides {
   stateDb: string;
   /** Check volumes in this folder instead of the bucket. */
   local?: string;
   /** age identity file for the volumes or the catalog copy (default: the catalog's own). */
   identityFile?: string;
-  bucket?: string;
-  endpoint?: string;
-  region?: string;
-  profile?: string;
 }
 
 /** The `verify` command. */
 export function verifyCommand(setExitCode: (code: number) => void): Command {
-  const command = new Command("verify")
-    .description("check the catalog and the bucket, or volumes downloaded by hand (--local)")
-    .argument("<STATEDB>", "state database of the backup")
+  const command = stateDbCommand(
+    "verify",
+    "check the catalog and the bucket, or volumes downloaded by hand (--local)",
+  )
     .option("--local <folder>", "fully check the volumes in this folder instead of the bucket")
     .option("--identity <file>", "age identity file to decrypt with (default: the backup's key)")
     .action(async (stateDb: string, raw: Record<string, string | undefined>) => {
@@ -45,9 +42,7 @@ export function verifyCommand(setExitCode: (code: number) => void): Command {
           local: raw.local,
           identityFile: raw.identity,
           bucket: raw.bucket,
-          endpoint: raw.endpoint,
-          region: raw.region,
-          profile: raw.profile,
+          ...connectionSettings(raw),
         }),
       );
     });

@@ -6,16 +6,9 @@
 import type { BackupSettings } from "../catalog/settings.ts";
 import type { Reporter } from "../archive/report.ts";
 import { formatDuration } from "../archive/units.ts";
-import { openStorage } from "../storage/open.ts";
+import { type ConnectionSettings, openStorage } from "../storage/open.ts";
 import { withRetry } from "../storage/retry.ts";
 import type { Storage } from "../storage/storage.ts";
-
-/** Connection settings; unset ones come from the AWS environment. */
-export interface ConnectionSettings {
-  endpoint?: string;
-  region?: string;
-  profile?: string;
-}
 
 /** Command-line overrides of a backup's stored bucket and connection settings. */
 export interface StorageOverrides extends ConnectionSettings {

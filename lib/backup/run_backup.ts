@@ -15,7 +15,12 @@ import { type Storage, StorageError, supportsMultipart } from "../storage/storag
 import type { Reporter } from "../archive/report.ts";
 import type { BackupProgress } from "./progress.ts";
 import { formatBytes } from "../archive/units.ts";
-import { buildVolume, localVolumePath } from "./build_volume.ts";
+import {
+  type BuildObserver,
+  buildVolume,
+  type BuiltVolume,
+  localVolumePath,
+} from "./build_volume.ts";
 import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "../memory/concurrency.ts";
 import { CompressorPool } from "../archive/compress_pool.ts";
@@ -75,6 +80,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   };
 
   const pool = settings.compression === "none" ? undefined : new CompressorPool();
+  const build: VolumeBuild = { ctx, settings, recipients, signal, pool };
   const workers = Array.from({ length: settings.uploadWorkers }, async () => {
     for (let volume = await uploads.next(); volume; volume = await uploads.next()) {
       if (signal.aborted) continue;
@@ -84,7 +90,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
           settings,
           volume,
           signal,
-          () => rebuildVolume(ctx, settings, volume, recipients, signal, pool),
+          () => rebuildVolume(build, volume),
         );
       } catch (error) {
         fail(error);
@@ -97,7 +103,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   try {
     for (const volume of pending) {
       await localRoom.acquire(signal);
-      const ready = await prepareVolume(ctx, settings, volume, recipients, signal, pool);
+      const ready = await prepareVolume(build, volume);
       uploads.push(ready);
     }
   } catch (error) {
@@ -168,43 +174,55 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
   );
 }
 
+/** What building the run's volumes needs besides the volume: the same for each of them. */
+interface VolumeBuild {
+  ctx: BackupContext;
+  settings: BackupSettings;
+  recipients: string[];
+  signal: AbortSignal;
+  pool: CompressorPool | undefined;
+}
+
+/** Builds a volume's local file from the start (a `.partial` file left by an earlier try goes). */
+async function buildLocalFile(
+  build: VolumeBuild,
+  volume: VolumeRecord,
+  observer: BuildObserver,
+): Promise<BuiltVolume> {
+  const { ctx, settings } = build;
+  await Deno.remove(`${localVolumePath(settings, volume)}.partial`).catch(() => {});
+  return await buildVolume(
+    ctx.catalog,
+    settings,
+    volume,
+    build.recipients,
+    observer,
+    build.signal,
+    build.pool,
+  );
+}
+
 /**
  * Makes sure a volume's local file is there and intact: a volume built by an earlier run is
  * re-checked against its SHA-256 (and rebuilt if the file is gone or differs); a planned volume
- * is built.
+ * is built. The packed files and bytes count towards the run's progress.
  */
-async function prepareVolume(
-  ctx: BackupContext,
-  settings: BackupSettings,
-  volume: VolumeRecord,
-  recipients: string[],
-  signal: AbortSignal,
-  pool: CompressorPool | undefined,
-): Promise<VolumeRecord> {
-  const { catalog, log, progress } = ctx;
-  const path = localVolumePath(settings, volume);
+async function prepareVolume(build: VolumeBuild, volume: VolumeRecord): Promise<VolumeRecord> {
+  const { catalog, log, progress } = build.ctx;
   if (volume.state === "built") {
+    const path = localVolumePath(build.settings, volume);
     if (await fileMatches(path, volume.size!, volume.sha256!)) return volume;
     log.warn(`local copy of ${volume.name} is missing or damaged: building it again`);
-    await forgetBuild(ctx, volume);
+    await forgetBuild(build.ctx, volume);
   }
-  await Deno.remove(`${path}.partial`).catch(() => {});
   const before = progress.bytesDone;
   const beforeFiles = progress.filesDone;
-  const built = await buildVolume(
-    catalog,
-    settings,
-    volume,
-    recipients,
-    {
-      onBytes: (bytes, entries) => {
-        progress.bytesDone = before + bytes;
-        progress.filesDone = beforeFiles + entries;
-      },
+  const built = await buildLocalFile(build, volume, {
+    onBytes: (bytes, entries) => {
+      progress.bytesDone = before + bytes;
+      progress.filesDone = beforeFiles + entries;
     },
-    signal,
-    pool,
-  );
+  });
   progress.volumesBuilt++;
   crashPoint("after-volume-built");
   log.toFile(
@@ -229,22 +247,16 @@ async function forgetBuild(ctx: BackupContext, volume: VolumeRecord): Promise<vo
   resetVolume(ctx.catalog, volume.id);
 }
 
-/** Builds a volume again whose local file was lost during its upload; returns the new record. */
-async function rebuildVolume(
-  ctx: BackupContext,
-  settings: BackupSettings,
-  volume: VolumeRecord,
-  recipients: string[],
-  signal: AbortSignal,
-  pool: CompressorPool | undefined,
-): Promise<VolumeRecord> {
-  await forgetBuild(ctx, ctx.catalog.volume(volume.id));
-  const path = localVolumePath(settings, volume);
-  await Deno.remove(`${path}.partial`).catch(() => {});
-  const fresh = ctx.catalog.volume(volume.id);
-  const built = await buildVolume(ctx.catalog, settings, fresh, recipients, {}, signal, pool);
-  ctx.log.toFile("info", `built ${volume.name} again: sha256 ${built.sha256}`);
-  return ctx.catalog.volume(volume.id);
+/**
+ * Builds a volume again whose local file was lost during its upload; returns the new record. Its
+ * files and bytes were counted when it was first built, so the progress is left as it is.
+ */
+async function rebuildVolume(build: VolumeBuild, volume: VolumeRecord): Promise<VolumeRecord> {
+  const { catalog, log } = build.ctx;
+  await forgetBuild(build.ctx, catalog.volume(volume.id));
+  const built = await buildLocalFile(build, catalog.volume(volume.id), {});
+  log.toFile("info", `built ${volume.name} again: sha256 ${built.sha256}`);
+  return catalog.volume(volume.id);
 }
 
 /**

@@ -258,6 +258,14 @@ export class Catalog {
     return this.#db;
   }
 
+  /**
+   * The rows of a query one at a time, as SQLite produces them: for the query modules beside this
+   * one whose results may be too large to hold (a catalog may hold millions of files).
+   */
+  *streamRows(sql: string, ...params: SQLInputValue[]): Generator<Row> {
+    for (const row of this.#db.prepare(sql).iterate(...params)) yield row as Row;
+  }
+
   /** Writes a consistent copy of the database into the empty (or absent) file at `path`. */
   copyTo(path: string): void {
     this.#db.prepare("VACUUM INTO ?").run(path);
@@ -414,23 +422,13 @@ export class Catalog {
   }
 
   /** Every file in id order, read a page at a time. */
-  *eachFile(pageSize = FILE_PAGE): Generator<FileRecord> {
-    for (let afterId = 0;;) {
-      const page = this.filesAfter(afterId, pageSize);
-      if (page.length === 0) return;
-      yield* page;
-      afterId = page[page.length - 1].id;
-    }
+  eachFile(pageSize = FILE_PAGE): Generator<FileRecord> {
+    return pagedById((afterId) => this.filesAfter(afterId, pageSize));
   }
 
   /** Every file of a volume in id order, read a page at a time. */
-  *eachFileOfVolume(volumeId: number, pageSize = FILE_PAGE): Generator<FileRecord> {
-    for (let afterId = 0;;) {
-      const page = this.filesOfVolume(volumeId, afterId, pageSize);
-      if (page.length === 0) return;
-      yield* page;
-      afterId = page[page.length - 1].id;
-    }
+  eachFileOfVolume(volumeId: number, pageSize = FILE_PAGE): Generator<FileRecord> {
+    return pagedById((afterId) => this.filesOfVolume(volumeId, afterId, pageSize));
   }
 
   /** The recorded folders above `path`, outermost first (stopping at the source folder). */
@@ -570,6 +568,21 @@ export class Catalog {
 export interface CatalogKeys {
   identity?: string;
   recipients: string[];
+}
+
+/**
+ * Walks rows in id order a page at a time, holding one page: `readPage(afterId)` reads the rows
+ * after `afterId` (0 for the first page), in id order; an empty page ends the walk.
+ */
+export function* pagedById<T extends { id: number }>(
+  readPage: (afterId: number) => T[],
+): Generator<T> {
+  for (let afterId = 0;;) {
+    const page = readPage(afterId);
+    if (page.length === 0) return;
+    yield* page;
+    afterId = page[page.length - 1].id;
+  }
 }
 
 /** Maps a `files` row to a `FileRecord` (for the query modules beside this one). */

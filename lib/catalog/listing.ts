@@ -8,7 +8,6 @@ import {
   fileFromRow,
   type FileRecord,
   type FileState,
-  type Row,
   type VolumeState,
 } from "./catalog.ts";
 
@@ -29,13 +28,16 @@ const HELD_STATES = "('pending', 'stored', 'changed')";
 
 /** Streams the files whose data is in a volume, in id order. */
 export function* heldFiles(catalog: Catalog): Generator<HeldFile> {
-  const statement = catalog.db.prepare(
+  const rows = catalog.streamRows(
     "SELECT archive_path, size, volume_id FROM files " +
       `WHERE volume_id IS NOT NULL AND state IN ${HELD_STATES} ORDER BY id`,
   );
-  for (const row of statement.iterate()) {
-    const record = row as { archive_path: string; size: number; volume_id: number };
-    yield { archivePath: record.archive_path, size: record.size, volumeId: record.volume_id };
+  for (const r of rows) {
+    yield {
+      archivePath: r.archive_path as string,
+      size: r.size as number,
+      volumeId: r.volume_id as number,
+    };
   }
 }
 
@@ -66,14 +68,11 @@ const FOLDER_PREFIX_FUNCTION = "glacier_folder_prefix";
 
 /** Every file, folder and symlink of the catalog in id (scan) order, read one row at a time. */
 export function* listFiles(catalog: Catalog): Generator<ListedFile> {
-  const statement = catalog.db.prepare(
+  const rows = catalog.streamRows(
     "SELECT f.*, v.name AS volume_name FROM files f LEFT JOIN volumes v ON v.id = f.volume_id " +
       "ORDER BY f.id",
   );
-  for (const row of statement.iterate()) {
-    const r = row as Row;
-    yield { ...fileFromRow(r), volumeName: r.volume_name as string | null };
-  }
+  for (const r of rows) yield { ...fileFromRow(r), volumeName: r.volume_name as string | null };
 }
 
 /**
@@ -97,13 +96,13 @@ export function* collateByFolder(catalog: Catalog, depth: number): Generator<Fol
     (path, levels) => folderPrefix(String(path), Number(levels)),
   );
   const stored = STORED_STATES.map((s) => `'${s}'`).join(", ");
-  const statement = catalog.db.prepare(
+  const rows = catalog.streamRows(
     `SELECT ${FOLDER_PREFIX_FUNCTION}(archive_path, ?) AS folder, COUNT(*) AS files, ` +
       `COALESCE(SUM(size), 0) AS bytes, SUM(state NOT IN (${stored})) AS not_stored ` +
       "FROM files WHERE type = 'file' GROUP BY folder ORDER BY folder",
+    depth,
   );
-  for (const row of statement.iterate(depth)) {
-    const r = row as Record<string, unknown>;
+  for (const r of rows) {
     yield {
       folder: r.folder as string,
       files: r.files as number,

@@ -1,10 +1,11 @@
 /** Options and validation of command-line values shared by several commands. */
-import type { Command } from "commander";
+import { Command } from "commander";
 import { parseSize } from "../archive/units.ts";
 import { UsageError } from "../archive/errors.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { normalizePrefix, prefixProblem } from "../archive/layout.ts";
 import { isStorageClass, STORAGE_CLASSES } from "../storage/storage_class.ts";
+import type { ConnectionSettings } from "../storage/open.ts";
 
 /** Smallest and largest accepted `--volume-size`. */
 export const MIN_VOLUME_SIZE = 1024 * 1024;
@@ -39,6 +40,11 @@ export function storageClassOption(text: string): string {
     );
   }
   return value;
+}
+
+/** Commander's parser of a repeatable option (`--exclude A --exclude B`): each use adds its value. */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
 }
 
 /** Parses a positive integer option such as `--num-upload-workers`. */
@@ -77,4 +83,23 @@ export function withConnectionOptions(command: Command, stored?: { bucket?: stri
     .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
     .option("--region <region>", "AWS region (overrides the one stored)")
     .option("--profile <name>", "AWS profile (overrides the one stored)");
+}
+
+/** The connection settings `withConnectionOptions` declares, from commander's parsed values. */
+export function connectionSettings(raw: Record<string, unknown>): ConnectionSettings {
+  return {
+    endpoint: raw.endpoint as string | undefined,
+    region: raw.region as string | undefined,
+    profile: raw.profile as string | undefined,
+  };
+}
+
+/**
+ * A command on one existing backup, `glacier NAME STATEDB ...`: the state database is its first
+ * argument, described the same way everywhere.
+ */
+export function stateDbCommand(name: string, description: string): Command {
+  return new Command(name)
+    .description(description)
+    .argument("<STATEDB>", "state database of the backup");
 }

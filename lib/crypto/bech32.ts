@@ -48,37 +48,38 @@ function createChecksum(hrp: string, words: number[]): number[] {
   return checksum;
 }
 
-function bytesToWords(data: Uint8Array): number[] {
-  const words: number[] = [];
+/**
+ * Regroups a string of `fromBits`-bit values into `toBits`-bit values (BIP 173's `convertbits`).
+ * With `pad`, the last group is filled out with zero bits; without it, the bits left over must be
+ * fewer than `fromBits` and all zero (Bech32Error otherwise).
+ */
+function convertBits(
+  values: Iterable<number>,
+  fromBits: number,
+  toBits: number,
+  pad: boolean,
+): number[] {
+  const out: number[] = [];
+  const mask = (1 << toBits) - 1;
   let accumulator = 0;
   let bits = 0;
-  for (const byte of data) {
-    accumulator = ((accumulator << 8) | byte) & 0xfff;
-    bits += 8;
-    while (bits >= 5) {
-      bits -= 5;
-      words.push((accumulator >>> bits) & 31);
+  for (const value of values) {
+    accumulator = ((accumulator << fromBits) | value) & 0xfff;
+    bits += fromBits;
+    while (bits >= toBits) {
+      bits -= toBits;
+      out.push((accumulator >>> bits) & mask);
     }
   }
-  if (bits > 0) words.push((accumulator << (5 - bits)) & 31);
-  return words;
-}
-
-function wordsToBytes(words: number[]): Uint8Array {
-  const bytes: number[] = [];
-  let accumulator = 0;
-  let bits = 0;
-  for (const word of words) {
-    accumulator = ((accumulator << 5) | word) & 0xfff;
-    bits += 5;
-    if (bits >= 8) {
-      bits -= 8;
-      bytes.push((accumulator >>> bits) & 0xff);
+  if (pad) {
+    if (bits > 0) out.push((accumulator << (toBits - bits)) & mask);
+  } else {
+    if (bits >= fromBits) throw new Bech32Error("invalid padding (excess bits)");
+    if ((accumulator & ((1 << bits) - 1)) !== 0) {
+      throw new Bech32Error("invalid padding (non-zero)");
     }
   }
-  if (bits >= 5) throw new Bech32Error("invalid padding (excess bits)");
-  if ((accumulator & ((1 << bits) - 1)) !== 0) throw new Bech32Error("invalid padding (non-zero)");
-  return Uint8Array.from(bytes);
+  return out;
 }
 
 function checkHrp(hrp: string): void {
@@ -96,7 +97,7 @@ export function encodeBech32(hrp: string, data: Uint8Array, upperCase = false): 
     throw new Bech32Error("mixed-case human-readable part");
   }
   const lowerHrp = hrp.toLowerCase();
-  const words = bytesToWords(data);
+  const words = convertBits(data, 8, 5, true);
   const all = [...words, ...createChecksum(lowerHrp, words)];
   let encoded = `${lowerHrp}1`;
   for (const word of all) encoded += CHARSET[word];
@@ -126,5 +127,5 @@ export function decodeBech32(text: string): Bech32Decoded {
   if (polymod([...expandHrp(hrp.toLowerCase()), ...words]) !== 1) {
     throw new Bech32Error("invalid checksum");
   }
-  return { hrp, data: wordsToBytes(words.slice(0, -CHECKSUM_LENGTH)) };
+  return { hrp, data: Uint8Array.from(convertBits(words.slice(0, -CHECKSUM_LENGTH), 5, 8, false)) };
 }

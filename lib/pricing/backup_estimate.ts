@@ -5,7 +5,14 @@
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { compileIncludes } from "../archive/patterns.ts";
 import { selectFiles } from "./file_selection.ts";
-import { type PriceTable, restoreCost, type RetrievalTier, storageCostPerMonth } from "./prices.ts";
+import { totalsByClass } from "./class_totals.ts";
+import {
+  type PriceTable,
+  type RestoreCost,
+  restoreCost,
+  type RetrievalTier,
+  storageCostPerMonth,
+} from "./prices.ts";
 import { minimumStorageDays, thawTiers, thawWait } from "../storage/storage_class.ts";
 
 /** Keeping the volumes of one storage class. */
@@ -19,8 +26,8 @@ export interface StorageEstimate {
   minimumDays: number;
 }
 
-/** Restoring the selected volumes of one storage class with one tier. */
-export interface RestoreOption {
+/** Restoring the selected volumes of one storage class with one tier, and what it costs. */
+export interface RestoreOption extends RestoreCost {
   storageClass: string;
   /** `null` for classes readable without a restore. */
   tier: RetrievalTier | null;
@@ -29,11 +36,6 @@ export interface RestoreOption {
   waitMaxMinutes: number;
   volumes: number;
   bytes: number;
-  retrieval: number;
-  requests: number;
-  transfer: number;
-  temporaryCopy: number;
-  total: number;
 }
 
 /** Everything `glacier estimate` reports. */
@@ -71,7 +73,7 @@ export function estimateBackup(catalog: Catalog, options: EstimateOptions): Back
   const selection = selectFiles(catalog, compileIncludes(options.include));
   const selected = volumes.filter((v) => selection.volumeIds.has(v.id));
 
-  const storage = byClass(volumes).map(({ storageClass, volumes, bytes }) => {
+  const storage = totalsByClass(volumes, volumeBytes).map(({ storageClass, volumes, bytes }) => {
     const perMonth = storageCostPerMonth(bytes, volumes, storageClass, prices);
     return {
       storageClass,
@@ -84,7 +86,7 @@ export function estimateBackup(catalog: Catalog, options: EstimateOptions): Back
   });
 
   const restoreOptions: RestoreOption[] = [];
-  for (const group of byClass(selected)) {
+  for (const group of totalsByClass(selected, volumeBytes)) {
     const tiers: (RetrievalTier | undefined)[] = thawTiers(group.storageClass);
     for (const tier of tiers.length > 0 ? tiers : [undefined]) {
       // Defined: the tier is one the class offers, or none for a class readable at once.
@@ -133,16 +135,4 @@ function volumeBytes(volume: VolumeRecord): number {
 
 function sumBytes(volumes: VolumeRecord[]): number {
   return volumes.reduce((sum, v) => sum + volumeBytes(v), 0);
-}
-
-function byClass(volumes: VolumeRecord[]) {
-  const groups = new Map<string, { storageClass: string; volumes: number; bytes: number }>();
-  for (const v of volumes) {
-    const group = groups.get(v.storageClass) ??
-      { storageClass: v.storageClass, volumes: 0, bytes: 0 };
-    group.volumes++;
-    group.bytes += volumeBytes(v);
-    groups.set(v.storageClass, group);
-  }
-  return [...groups.values()];
 }

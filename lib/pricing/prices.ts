@@ -233,6 +233,24 @@ export interface RestoreCost {
   total: number;
 }
 
+/** A restore that costs nothing: where sums of `RestoreCost` start. */
+export const NO_RESTORE_COST: Readonly<RestoreCost> = {
+  retrieval: 0,
+  requests: 0,
+  transfer: 0,
+  temporaryCopy: 0,
+  total: 0,
+};
+
+/** Adds each part of `cost` to the same part of `sum`. */
+export function addRestoreCost(sum: RestoreCost, cost: RestoreCost): void {
+  sum.retrieval += cost.retrieval;
+  sum.requests += cost.requests;
+  sum.transfer += cost.transfer;
+  sum.temporaryCopy += cost.temporaryCopy;
+  sum.total += cost.total;
+}
+
 /**
  * The cost of restoring and downloading `objects` objects of `bytes` bytes in all: retrieval fee,
  * restore and GET requests, transfer out to the internet, and the temporary thawed copy. A usage

@@ -6,7 +6,15 @@
 import { formatBytes } from "../archive/units.ts";
 import { UsageError } from "../archive/errors.ts";
 import { formatDollars } from "../pricing/money.ts";
-import { DEFAULT_PRICES, type PriceTable, restoreCost } from "../pricing/prices.ts";
+import { totalsByClass } from "../pricing/class_totals.ts";
+import {
+  addRestoreCost,
+  DEFAULT_PRICES,
+  NO_RESTORE_COST,
+  type PriceTable,
+  type RestoreCost,
+  restoreCost,
+} from "../pricing/prices.ts";
 import type { RestoreTier } from "../storage/storage.ts";
 import { thawTiers, thawWait } from "../storage/storage_class.ts";
 
@@ -16,16 +24,10 @@ export interface ThawItem {
   size: number;
 }
 
-/** The estimate of a set of thaw requests. */
-export interface ThawEstimate {
+/** The estimate of a set of thaw requests; its costs are summed over the priced storage classes. */
+export interface ThawEstimate extends RestoreCost {
   volumes: number;
   bytes: number;
-  /** Dollar amounts, summed over the storage classes. */
-  retrieval: number;
-  requests: number;
-  transfer: number;
-  temporaryCopy: number;
-  total: number;
   /** Classes whose prices are unknown (left out of the sums). */
   unpriced: string[];
   /** The longest expected wait, as text (`within 12 h`, `3-5 h`, ...). */
@@ -54,37 +56,22 @@ export function estimateThaw(
   days: number,
   prices: PriceTable = DEFAULT_PRICES,
 ): ThawEstimate {
-  const byClass = new Map<string, { volumes: number; bytes: number }>();
-  for (const item of items) {
-    const entry = byClass.get(item.storageClass) ?? { volumes: 0, bytes: 0 };
-    entry.volumes++;
-    entry.bytes += item.size;
-    byClass.set(item.storageClass, entry);
-  }
   const estimate: ThawEstimate = {
     volumes: items.length,
     bytes: items.reduce((sum, item) => sum + item.size, 0),
-    retrieval: 0,
-    requests: 0,
-    transfer: 0,
-    temporaryCopy: 0,
-    total: 0,
+    ...NO_RESTORE_COST,
     unpriced: [],
     wait: "none",
     classes: [],
   };
   let longest = -1;
-  for (const [storageClass, { volumes, bytes }] of byClass) {
+  for (const { storageClass, volumes, bytes } of totalsByClass(items, (item) => item.size)) {
     estimate.classes.push(
       `${volumes} volume${volumes === 1 ? "" : "s"}, ${formatBytes(bytes)} in ${storageClass}`,
     );
     try {
       const cost = restoreCost({ bytes, objects: volumes, storageClass, tier, days }, prices);
-      estimate.retrieval += cost.retrieval;
-      estimate.requests += cost.requests;
-      estimate.transfer += cost.transfer;
-      estimate.temporaryCopy += cost.temporaryCopy;
-      estimate.total += cost.total;
+      addRestoreCost(estimate, cost);
       const wait = thawWait(storageClass, tier);
       if (wait && wait.maxMinutes > longest) {
         longest = wait.maxMinutes;

@@ -3,7 +3,7 @@
  * is in place (writing a file into a folder changes its mtime, and a read-only folder could not
  * take its files), from the catalog, across all volumes.
  */
-import type { Catalog } from "../catalog/catalog.ts";
+import { type Catalog, pagedById } from "../catalog/catalog.ts";
 import { restorableFoldersAfter } from "../catalog/restore_state.ts";
 import type { RestoreWriter } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
@@ -17,17 +17,12 @@ export async function applyFolderAttributes(
   writer: RestoreWriter,
 ): Promise<number> {
   let count = 0;
-  let afterId = 0;
-  for (;;) {
-    const page = restorableFoldersAfter(catalog, afterId, PAGE);
-    if (page.length === 0) return count;
-    for (const folder of page) {
-      // "" is the source root of a backup of `/`: DIR itself, which the restore leaves as it is.
-      if (folder.archivePath === "" || !selection.matches(folder.archivePath)) continue;
-      if (await writer.setFolderAttributes(folder.archivePath, folder.mode, folder.mtimeMs)) {
-        count++;
-      }
+  for (const folder of pagedById((afterId) => restorableFoldersAfter(catalog, afterId, PAGE))) {
+    // "" is the source root of a backup of `/`: DIR itself, which the restore leaves as it is.
+    if (folder.archivePath === "" || !selection.matches(folder.archivePath)) continue;
+    if (await writer.setFolderAttributes(folder.archivePath, folder.mode, folder.mtimeMs)) {
+      count++;
     }
-    afterId = page[page.length - 1].id;
   }
+  return count;
 }

@@ -33,24 +33,18 @@ export class VolumeHardlinks {
   static forVolume(catalog: Catalog, volumeId: number, selection: Selection): VolumeHardlinks {
     const targets = new Set<string>();
     const substitutes = new Map<string, string>();
-    let afterId = 0;
-    for (;;) {
-      const page = catalog.filesOfVolume(volumeId, afterId, PAGE);
-      if (page.length === 0) break;
-      for (const row of page) {
-        const target = row.linkTarget;
-        if (row.type !== "hardlink" || target === null || !RESTORABLE_STATES.has(row.state)) {
-          continue;
-        }
-        targets.add(target);
-        if (
-          selection.matches(row.archivePath) && !selection.matches(target) &&
-          !substitutes.has(target)
-        ) {
-          substitutes.set(target, row.archivePath);
-        }
+    for (const row of catalog.eachFileOfVolume(volumeId, PAGE)) {
+      const target = row.linkTarget;
+      if (row.type !== "hardlink" || target === null || !RESTORABLE_STATES.has(row.state)) {
+        continue;
       }
-      afterId = page[page.length - 1].id;
+      targets.add(target);
+      if (
+        selection.matches(row.archivePath) && !selection.matches(target) &&
+        !substitutes.has(target)
+      ) {
+        substitutes.set(target, row.archivePath);
+      }
     }
     return new VolumeHardlinks(targets, substitutes);
   }

@@ -33,17 +33,10 @@ import { LISTED_PROBLEMS, RestoreTally } from "./tally.ts";
 import { requestThaw } from "./thaw.ts";
 import type { ThawingVolume } from "./wait_thaw.ts";
 
-/** Everything a restore run needs. */
-export interface RestoreRun {
-  catalog: Catalog;
-  /** The bucket, already wrapped in retries. */
-  storage: Storage;
-  /** True for a `file:` bucket: nothing there is ever archived. */
-  folderBucket: boolean;
-  /** Destination folder, absolute. */
-  destination: string;
-  selection: Selection;
+/** How the user asked for a restore to run (the command line's options, as they are). */
+export interface RestoreChoices {
   tier: RestoreTier;
+  /** Days S3 keeps the thawed copies. */
   days: number;
   /** False with `--no-wait`: request thaws and stop. */
   wait: boolean;
@@ -56,14 +49,26 @@ export interface RestoreRun {
    * `--no-same-owner`). Entries whose owner is not restored lose setuid, setgid and sticky.
    */
   sameOwner: boolean;
+  /** `--prices FILE` (else `GLACIER_PRICES_FILE`, else the built-in us-east-1 list prices). */
+  pricesFile?: string;
+}
+
+/** Everything a restore run needs. */
+export interface RestoreRun extends RestoreChoices {
+  catalog: Catalog;
+  /** The bucket, already wrapped in retries. */
+  storage: Storage;
+  /** True for a `file:` bucket: nothing there is ever archived. */
+  folderBucket: boolean;
+  /** Destination folder, absolute. */
+  destination: string;
+  selection: Selection;
   /** age identities for the volumes (empty for an unencrypted backup). */
   identities: string[];
   /** Volumes downloaded and extracted at once. */
   workers: number;
   log: Reporter;
   signal: AbortSignal;
-  /** `--prices FILE` (else `GLACIER_PRICES_FILE`, else the built-in us-east-1 list prices). */
-  pricesFile?: string;
   /** Asks the user; `undefined` when there is no terminal to ask on. */
   confirm?: (question: string) => Promise<boolean>;
 }

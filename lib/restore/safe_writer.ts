@@ -204,8 +204,8 @@ export class RestoreWriter {
         ) {
           return { kind: "identical" };
         }
-        if (!this.#overwrite) return { kind: "exists" };
-        if (info.isDirectory) return { kind: "blocked", reason: "a folder is in the way" };
+        const refused = this.#refuseReplacing(info);
+        if (refused) return refused;
       }
       const staging = join(this.#staging, stagingName);
       consumed = true;
@@ -246,12 +246,9 @@ export class RestoreWriter {
     if (options.acceptIdentical && info.isSymlink && (await Deno.readLink(full)) === target) {
       return { kind: "identical" };
     }
-    if (!this.#overwrite) return { kind: "exists" };
-    if (info.isDirectory && !info.isSymlink) {
-      return { kind: "blocked", reason: "a folder is in the way" };
-    }
-    const staging = join(this.#staging, stagingName);
-    await Deno.remove(staging).catch(() => {});
+    const refused = this.#refuseReplacing(info);
+    if (refused) return refused;
+    const staging = await this.#clearStaging(stagingName);
     await Deno.symlink(target, staging);
     await this.#giveOwner(staging, owner, true);
     await Deno.rename(staging, full);
@@ -290,17 +287,33 @@ export class RestoreWriter {
     const sameFile = info.isFile && info.ino !== null && info.ino === targetInfo.ino &&
       info.dev === targetInfo.dev;
     if (options.acceptIdentical && sameFile) return { kind: "identical" };
-    if (!this.#overwrite) return { kind: "exists" };
-    if (info.isDirectory && !info.isSymlink) {
-      return { kind: "blocked", reason: "a folder is in the way" };
-    }
-    const staging = join(this.#staging, stagingName);
-    await Deno.remove(staging).catch(() => {});
+    const refused = this.#refuseReplacing(info);
+    if (refused) return refused;
+    const staging = await this.#clearStaging(stagingName);
     await Deno.link(targetFull, staging);
     await Deno.rename(staging, full);
     // Renaming onto another name of the same file does nothing and leaves the staging name.
     await Deno.remove(staging).catch(() => {});
     return { kind: "written" };
+  }
+
+  /**
+   * Why an entry found in place (`info`, from lstat) may not be replaced: `exists` unless
+   * `overwrite` is set, `blocked` for a real folder; undefined when it may be replaced.
+   */
+  #refuseReplacing(info: Deno.FileInfo): WriteOutcome | undefined {
+    if (!this.#overwrite) return { kind: "exists" };
+    if (info.isDirectory && !info.isSymlink) {
+      return { kind: "blocked", reason: "a folder is in the way" };
+    }
+    return undefined;
+  }
+
+  /** The staging path named `stagingName`, with anything an earlier run left there removed. */
+  async #clearStaging(stagingName: string): Promise<string> {
+    const staging = join(this.#staging, stagingName);
+    await Deno.remove(staging).catch(() => {});
+    return staging;
   }
 
   /**

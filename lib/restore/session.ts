@@ -9,8 +9,8 @@ import { recipientFromIdentity } from "../crypto/age.ts";
 import { errorLine, UsageError } from "../archive/errors.ts";
 import type { Outcome, Reporter } from "../archive/report.ts";
 import { StorageError } from "../storage/storage.ts";
+import type { ConnectionSettings } from "../storage/open.ts";
 import {
-  type ConnectionSettings,
   isFolderBucket,
   openBackupStorage,
   openRetryingStorage,

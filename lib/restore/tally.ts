@@ -61,15 +61,10 @@ export class RestoreTally {
 
 /** The archive paths of the wanted, restorable entries of a volume, read a page at a time. */
 function* wantedPaths(catalog: Catalog, selection: Selection, v: VolumePlan): Generator<string> {
-  for (let afterId = 0;;) {
-    const page = catalog.filesOfVolume(v.volume.id, afterId, PAGE);
-    if (page.length === 0) return;
-    for (const row of page) {
-      if (row.archivePath === "") continue; // DIR itself (a backup of `/`)
-      if (RESTORABLE_STATES.has(row.state) && selection.matches(row.archivePath)) {
-        yield row.archivePath;
-      }
+  for (const row of catalog.eachFileOfVolume(v.volume.id, PAGE)) {
+    if (row.archivePath === "") continue; // DIR itself (a backup of `/`)
+    if (RESTORABLE_STATES.has(row.state) && selection.matches(row.archivePath)) {
+      yield row.archivePath;
     }
-    afterId = page[page.length - 1].id;
   }
 }

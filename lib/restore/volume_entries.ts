@@ -24,18 +24,17 @@ const LEFT_OUT = new Set(["vanished", "unreadable"]);
 /** Walks a volume's catalog rows alongside its TAR entries. */
 export class VolumeEntryMatcher {
   readonly #catalog: Catalog;
-  readonly #volumeId: number;
   readonly #volumeName: string;
-  #page: FileRecord[] = [];
-  #index = 0;
-  #afterId = 0;
-  #exhausted = false;
+  /** The volume's rows in id order, read a page at a time. */
+  readonly #rows: Iterator<FileRecord>;
+  /** The row `#peek` looked at and not yet passed (`#pass`), if any. */
+  #current: IteratorResult<FileRecord> | undefined;
   #prelude: Set<string> | undefined;
   #ownSeen = false;
 
   constructor(catalog: Catalog, volumeId: number, volumeName: string) {
     this.#catalog = catalog;
-    this.#volumeId = volumeId;
+    this.#rows = catalog.eachFileOfVolume(volumeId, PAGE);
     this.#volumeName = volumeName;
   }
 
@@ -54,7 +53,7 @@ export class VolumeEntryMatcher {
               `the catalog`,
           );
         }
-        this.#index++;
+        this.#pass();
         this.#ownSeen = true;
         return { kind: "own", record: row };
       }
@@ -63,14 +62,14 @@ export class VolumeEntryMatcher {
           `found ${JSON.stringify(entry.path)} where ${JSON.stringify(row.archivePath)} belongs`,
         );
       }
-      this.#index++;
+      this.#pass();
     }
   }
 
   /** The rows after the last matched entry that the volume should have held (for after its end). */
   *unmatched(): Generator<FileRecord> {
     for (let row = this.#peek(); row; row = this.#peek()) {
-      this.#index++;
+      this.#pass();
       if (!LEFT_OUT.has(row.state)) yield row;
     }
   }
@@ -85,17 +84,15 @@ export class VolumeEntryMatcher {
     return this.#prelude;
   }
 
+  /** The next row not passed yet; undefined after the last. */
   #peek(): FileRecord | undefined {
-    if (this.#index < this.#page.length) return this.#page[this.#index];
-    if (this.#exhausted) return undefined;
-    this.#page = this.#catalog.filesOfVolume(this.#volumeId, this.#afterId, PAGE);
-    this.#index = 0;
-    if (this.#page.length === 0) {
-      this.#exhausted = true;
-      return undefined;
-    }
-    this.#afterId = this.#page[this.#page.length - 1].id;
-    return this.#page[0];
+    this.#current ??= this.#rows.next();
+    return this.#current.done ? undefined : this.#current.value;
+  }
+
+  /** Moves past the row `#peek` returned. */
+  #pass(): void {
+    this.#current = undefined;
   }
 
   #mismatch(detail: string): VolumeMismatchError {

@@ -9,11 +9,18 @@ import { createLocalStorage } from "./local.ts";
 import { createS3Storage } from "./s3.ts";
 import { type Storage, StorageError } from "./storage.ts";
 
-/** S3 settings from the command line; unset ones come from the AWS environment. */
-export interface OpenStorageOptions {
-  region?: string;
+/**
+ * How to reach a bucket (the `--endpoint`, `--region` and `--profile` options); unset ones come
+ * from the AWS environment.
+ */
+export interface ConnectionSettings {
   endpoint?: string;
+  region?: string;
   profile?: string;
+}
+
+/** S3 settings from the command line; unset ones come from the AWS environment. */
+export interface OpenStorageOptions extends ConnectionSettings {
   /** Send checksums only where S3 requires them (see `S3StorageOptions`). */
   checksumWhenRequired?: boolean;
 }

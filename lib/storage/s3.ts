@@ -189,32 +189,32 @@ class S3Storage implements MultipartStorage {
   }
 
   async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
-    const operation = `listing of uploaded parts of ${quote(key)}`;
     const parts: UploadedPart[] = [];
-    let marker: string | undefined;
-    while (true) {
-      const page = await this.call(
-        operation,
-        () =>
-          this.client.send(
-            new ListPartsCommand({
-              Bucket: this.bucket,
-              Key: key,
-              UploadId: uploadId,
-              MaxParts: this.pageSize,
-              PartNumberMarker: marker,
-            }),
-          ),
-      );
+    const pages = this.pages(
+      `listing of uploaded parts of ${quote(key)}`,
+      (marker: string | undefined) =>
+        this.client.send(
+          new ListPartsCommand({
+            Bucket: this.bucket,
+            Key: key,
+            UploadId: uploadId,
+            MaxParts: this.pageSize,
+            PartNumberMarker: marker,
+          }),
+        ),
+      // A marker handed back unchanged would list the same page for ever.
+      (page, marker) =>
+        page.IsTruncated && page.NextPartNumberMarker && page.NextPartNumberMarker !== marker
+          ? page.NextPartNumberMarker
+          : undefined,
+    );
+    for await (const page of pages) {
       for (const part of page.Parts ?? []) {
         if (part.PartNumber === undefined || !part.ETag) continue;
         parts.push({ partNumber: part.PartNumber, etag: part.ETag, size: part.Size ?? 0 });
       }
-      if (!page.IsTruncated || !page.NextPartNumberMarker || page.NextPartNumberMarker === marker) {
-        return parts;
-      }
-      marker = page.NextPartNumberMarker;
     }
+    return parts;
   }
 
   async completeMultipartUpload(
@@ -254,31 +254,30 @@ class S3Storage implements MultipartStorage {
   }
 
   async listMultipartUploads(prefix: string): Promise<PendingUpload[]> {
-    const operation = `listing of unfinished uploads under ${quote(prefix)}`;
     const uploads: PendingUpload[] = [];
-    let keyMarker: string | undefined;
-    let uploadIdMarker: string | undefined;
-    while (true) {
-      const page = await this.call(
-        operation,
-        () =>
-          this.client.send(
-            new ListMultipartUploadsCommand({
-              Bucket: this.bucket,
-              Prefix: prefix,
-              KeyMarker: keyMarker,
-              UploadIdMarker: uploadIdMarker,
-            }),
-          ),
-      );
+    const pages = this.pages(
+      `listing of unfinished uploads under ${quote(prefix)}`,
+      (markers: { key?: string; uploadId?: string } | undefined) =>
+        this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            KeyMarker: markers?.key,
+            UploadIdMarker: markers?.uploadId,
+          }),
+        ),
+      (page) =>
+        page.IsTruncated && (page.NextKeyMarker || page.NextUploadIdMarker)
+          ? { key: page.NextKeyMarker, uploadId: page.NextUploadIdMarker }
+          : undefined,
+    );
+    for await (const page of pages) {
       for (const upload of page.Uploads ?? []) {
         if (!upload.Key || !upload.UploadId) continue;
         uploads.push({ key: upload.Key, uploadId: upload.UploadId, initiated: upload.Initiated });
       }
-      if (!page.IsTruncated || (!page.NextKeyMarker && !page.NextUploadIdMarker)) return uploads;
-      keyMarker = page.NextKeyMarker;
-      uploadIdMarker = page.NextUploadIdMarker;
     }
+    return uploads;
   }
 
   async headObject(key: string): Promise<ObjectInfo | undefined> {
@@ -302,21 +301,21 @@ class S3Storage implements MultipartStorage {
   }
 
   async *listObjects(prefix: string): AsyncIterable<ObjectInfo> {
-    const operation = `listing of ${quote(prefix)}`;
-    let token: string | undefined;
-    while (true) {
-      const page = await this.call(
-        operation,
-        () =>
-          this.client.send(
-            new ListObjectsV2Command({
-              Bucket: this.bucket,
-              Prefix: prefix,
-              MaxKeys: this.pageSize,
-              ContinuationToken: token,
-            }),
-          ),
-      );
+    const pages = this.pages(
+      `listing of ${quote(prefix)}`,
+      (token: string | undefined) =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: prefix,
+            MaxKeys: this.pageSize,
+            ContinuationToken: token,
+          }),
+        ),
+      (page) =>
+        page.IsTruncated && page.NextContinuationToken ? page.NextContinuationToken : undefined,
+    );
+    for await (const page of pages) {
       for (const item of page.Contents ?? []) {
         if (item.Key === undefined) continue;
         yield {
@@ -327,8 +326,6 @@ class S3Storage implements MultipartStorage {
           etag: item.ETag,
         };
       }
-      if (!page.IsTruncated || !page.NextContinuationToken) return;
-      token = page.NextContinuationToken;
     }
   }
 
@@ -392,6 +389,25 @@ class S3Storage implements MultipartStorage {
       if (code === "RestoreAlreadyInProgress" || code === "InvalidObjectState") return;
       throw error;
     }
+  }
+
+  /**
+   * Sends a listing request page after page: `request` sends the one that starts at `cursor`
+   * (undefined for the first page); `next` gives the cursor of the page after `page`, or
+   * undefined when `page` is the last one.
+   */
+  private async *pages<Page, Cursor>(
+    operation: string,
+    request: (cursor: Cursor | undefined) => Promise<Page>,
+    next: (page: Page, cursor: Cursor | undefined) => Cursor | undefined,
+  ): AsyncGenerator<Page> {
+    let cursor: Cursor | undefined;
+    do {
+      const from = cursor;
+      const page = await this.call(operation, () => request(from));
+      yield page;
+      cursor = next(page, from);
+    } while (cursor !== undefined);
   }
 
   /** Runs one SDK call, turning any failure into a classified `StorageError`. */
