@@ -4,6 +4,10 @@
  * so each server starts empty.
  */
 
+import http from "node:http";
+import { Buffer } from "node:buffer";
+import { createHash, createHmac } from "node:crypto";
+
 /** A running moto server. */
 export interface MotoServer {
   /** Base URL, e.g. `http://127.0.0.1:41234`. */
@@ -133,4 +137,161 @@ export async function createBucket(endpoint: string, name: string): Promise<void
   if (!response.ok) {
     throw new Error(`cannot create bucket ${name} on ${endpoint}: ${response.status} ${body}`);
   }
+}
+
+/** An IAM access key, as `createIamUser` returns it. */
+export interface IamAccessKey {
+  accessKeyId: string;
+  secretAccessKey: string;
+}
+
+/**
+ * Creates the IAM user `name` on a moto server, with each of `policies` (IAM policy documents) as
+ * an inline policy, and returns an access key of it. Call it before `enforceIam`: until then moto
+ * checks nothing, so the IAM requests need no signature (only a header naming the service).
+ */
+export async function createIamUser(
+  endpoint: string,
+  name: string,
+  policies: unknown[],
+): Promise<IamAccessKey> {
+  await iamRequest(endpoint, { Action: "CreateUser", UserName: name });
+  for (const [index, policy] of policies.entries()) {
+    await iamRequest(endpoint, {
+      Action: "PutUserPolicy",
+      UserName: name,
+      PolicyName: `policy-${index + 1}`,
+      PolicyDocument: JSON.stringify(policy),
+    });
+  }
+  const answer = await iamRequest(endpoint, { Action: "CreateAccessKey", UserName: name });
+  const field = (tag: string) => {
+    const value = new RegExp(`<${tag}>([^<]+)</${tag}>`).exec(answer)?.[1];
+    if (!value) throw new Error(`moto sent no ${tag}: ${answer}`);
+    return value;
+  };
+  return { accessKeyId: field("AccessKeyId"), secretAccessKey: field("SecretAccessKey") };
+}
+
+/**
+ * From now on the moto server checks each request's signature and allows it only if the IAM
+ * policies of its access key do (moto's `INITIAL_NO_AUTH_ACTION_COUNT`, reset to 0 at run time).
+ * moto maps each S3 request to the IAM action AWS asks for, except HeadBucket (`s3:HeadBucket`
+ * where AWS asks for `s3:ListBucket`), which glacier does not send.
+ */
+export async function enforceIam(endpoint: string): Promise<void> {
+  const response = await fetch(`${endpoint}/moto-api/reset-auth`, { method: "POST", body: "0" });
+  const body = await response.text();
+  if (!response.ok) throw new Error(`moto refused to enforce IAM: ${response.status} ${body}`);
+}
+
+async function iamRequest(endpoint: string, params: Record<string, string>): Promise<string> {
+  const response = await fetch(`${endpoint}/`, {
+    method: "POST",
+    headers: {
+      "content-type": "application/x-www-form-urlencoded",
+      // moto routes by the service named in the credential scope; it checks no signature yet.
+      authorization: "AWS4-HMAC-SHA256 Credential=setup/20240101/us-east-1/iam/aws4_request, " +
+        "SignedHeaders=host, Signature=0",
+    },
+    body: new URLSearchParams({ ...params, Version: "2010-05-08" }),
+  });
+  const body = await response.text();
+  if (!response.ok) {
+    throw new Error(`moto IAM ${params.Action} failed: ${response.status} ${body}`);
+  }
+  return body;
+}
+
+/** A running `startSlashProxy`. */
+export interface SlashProxy {
+  readonly endpoint: string;
+  stop(): Promise<void>;
+}
+
+/**
+ * A proxy in front of a moto server that enforces IAM. moto checks a request's signature against
+ * the query string as werkzeug hands it over, with `%2F` already decoded to `/`, so it refuses
+ * every request with a "/" in a query value (`prefix=ID%2F`; getmoto/moto#5948). For those, the
+ * proxy signs the request again as moto will check it, with the same access key (whose secret
+ * it is given); everything else goes through byte for byte, Host header included.
+ */
+export function startSlashProxy(target: string, keys: IamAccessKey[]): Promise<SlashProxy> {
+  const upstream = new URL(target);
+  const secrets = new Map(keys.map((key) => [key.accessKeyId, key.secretAccessKey]));
+  const server = http.createServer((request, response) => {
+    const path = request.url ?? "/";
+    const headers = { ...request.headers };
+    if (/\?.*%2F/i.test(path)) {
+      const authorization = signAsMotoChecks(request.method ?? "GET", path, headers, secrets);
+      if (authorization) headers.authorization = authorization;
+    }
+    const forward = http.request({
+      hostname: upstream.hostname,
+      port: upstream.port,
+      method: request.method,
+      path,
+      headers,
+    }, (answer) => {
+      response.writeHead(answer.statusCode ?? 502, answer.headers);
+      answer.pipe(response);
+    });
+    forward.on("error", () => response.destroy());
+    request.pipe(forward);
+  });
+  return new Promise((resolve) => {
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      resolve({
+        endpoint: `http://127.0.0.1:${port}`,
+        stop: () =>
+          new Promise<void>((done) => {
+            server.close(() => done());
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}
+
+/** The SigV4 Authorization header of a request, computed over the query with "/" decoded. */
+function signAsMotoChecks(
+  method: string,
+  path: string,
+  headers: http.IncomingHttpHeaders,
+  secrets: Map<string, string>,
+): string | undefined {
+  const auth = /Credential=([^/]+)\/([^,]+), ?SignedHeaders=([^,]+), ?Signature=/.exec(
+    String(headers.authorization ?? ""),
+  );
+  const secret = auth && secrets.get(auth[1]);
+  if (!auth || !secret) return undefined;
+  const [, keyId, scope, signedHeaders] = auth;
+  const [date, region, service] = scope.split("/");
+  const [pathname, query = ""] = path.split(/\?(.*)/s);
+  const canonicalQuery = query.replace(/%2F/gi, "/").split("&")
+    .map((pair) => pair.includes("=") ? pair : `${pair}=`).sort().join("&");
+  const canonicalHeaders = signedHeaders.split(";")
+    .map((name) => `${name}:${String(headers[name] ?? "").trim().replace(/\s+/g, " ")}\n`).join("");
+  const canonicalRequest = [
+    method,
+    pathname,
+    canonicalQuery,
+    canonicalHeaders,
+    signedHeaders,
+    String(headers["x-amz-content-sha256"] ?? ""),
+  ].join("\n");
+  const stringToSign = [
+    "AWS4-HMAC-SHA256",
+    String(headers["x-amz-date"]),
+    scope,
+    createHash("sha256").update(canonicalRequest).digest("hex"),
+  ].join("\n");
+  let signingKey: Buffer = Buffer.from(`AWS4${secret}`);
+  for (const part of [date, region, service, "aws4_request"]) {
+    signingKey = createHmac("sha256", signingKey).update(part).digest();
+  }
+  const signature = createHmac("sha256", signingKey).update(stringToSign).digest("hex");
+  return `AWS4-HMAC-SHA256 Credential=${keyId}/${scope}, SignedHeaders=${signedHeaders}, ` +
+    `Signature=${signature}`;
 }

@@ -11,7 +11,12 @@ import { backupFolderKey } from "../archive/layout.ts";
 import { resetVolume } from "../catalog/volume_state.ts";
 import { planVolumes } from "./plan_volumes.ts";
 import { scanSources } from "../archive/scan.ts";
-import { type Storage, StorageError, supportsMultipart } from "../storage/storage.ts";
+import {
+  AccessDeniedError,
+  type Storage,
+  StorageError,
+  supportsMultipart,
+} from "../storage/storage.ts";
 import type { Reporter } from "../archive/report.ts";
 import type { BackupProgress } from "./progress.ts";
 import { formatBytes } from "../archive/units.ts";
@@ -125,7 +130,8 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
 /**
  * Aborts unfinished multipart uploads left in the backup's folder. Once every volume is uploaded,
  * any that remain were started by a run killed before it could record them, and would otherwise
- * be billed for ever.
+ * be billed for ever. Credentials without the permission to list or abort them do not fail the
+ * backup, which is complete: one warning says what is left and which permission is missing.
  */
 export async function abortOrphanUploads(
   storage: Storage,
@@ -134,9 +140,20 @@ export async function abortOrphanUploads(
 ): Promise<void> {
   if (!supportsMultipart(storage)) return;
   const folder = backupFolderKey(settings);
-  for (const upload of await storage.listMultipartUploads(folder)) {
-    log.info(`aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`);
-    await storage.abortMultipartUpload(upload.key, upload.uploadId);
+  try {
+    for (const upload of await storage.listMultipartUploads(folder)) {
+      log.info(
+        `aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`,
+      );
+      await storage.abortMultipartUpload(upload.key, upload.uploadId);
+    }
+  } catch (error) {
+    if (!(error instanceof AccessDeniedError)) throw error;
+    log.warn(
+      `unfinished uploads left by interrupted runs may remain in ${folder}, billed until ` +
+        `aborted (a lifecycle rule AbortIncompleteMultipartUpload also removes them): ` +
+        error.message,
+    );
   }
 }
 

@@ -88,8 +88,11 @@ async function backUp(session: BackupSession): Promise<Outcome> {
     // backup without its copy: a resume of a done backup puts it there if it is missing.
     const copyKey = catalogCopyKey(settings, catalog.recipients().length > 0);
     if (!wasDone || !(await storage.headObject(copyKey))) {
-      if (wasDone) log.info("the bucket has no copy of the catalog yet: uploading it");
-      await abortOrphanUploads(storage, settings, log);
+      // A run that was not done yet has just aborted them, at the end of runBackup.
+      if (wasDone) {
+        log.info("the bucket has no copy of the catalog yet: uploading it");
+        await abortOrphanUploads(storage, settings, log);
+      }
       await uploadCatalogCopy(catalog, storage);
     }
   } catch (error) {

@@ -9,7 +9,6 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
-  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -22,7 +21,7 @@ import {
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
 import { resolveEndpoint, resolveProfile, resolveRegion } from "./aws_config.ts";
-import { classifyS3Error } from "./s3_errors.ts";
+import { classifyS3Error, noteRequestsOnErrors } from "./s3_errors.ts";
 import { putFileInParts } from "./multipart.ts";
 import {
   type MultipartStorage,
@@ -84,7 +83,9 @@ export function createS3Storage(options: S3StorageOptions): MultipartStorage {
   }
   const description = `s3://${options.bucket}` +
     (endpoint === undefined ? "" : ` at ${withoutUserInfo(endpoint)}`);
-  return new S3Storage(new S3Client(config), options.bucket, description, options.pageSize);
+  const client = new S3Client(config);
+  noteRequestsOnErrors(client);
+  return new S3Storage(client, options.bucket, description, options.pageSize);
 }
 
 class S3Storage implements MultipartStorage {
@@ -95,10 +96,14 @@ class S3Storage implements MultipartStorage {
     private readonly pageSize: number | undefined,
   ) {}
 
+  /**
+   * A one-key listing rather than HeadBucket: it needs the same permission (s3:ListBucket), and
+   * its refusal carries an error code that tells bad credentials from a missing permission.
+   */
   async checkAccess(): Promise<void> {
     const operation = `access check of bucket ${quote(this.bucket)}`;
     try {
-      await this.client.send(new HeadBucketCommand({ Bucket: this.bucket }));
+      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }));
     } catch (error) {
       const classified = classifyS3Error(error, operation);
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata
@@ -107,14 +112,6 @@ class S3Storage implements MultipartStorage {
         throw new StorageError(
           "permanent",
           `bucket ${quote(this.bucket)} does not exist (${this.description})`,
-          { cause: error },
-        );
-      }
-      if (status === 403) {
-        throw new StorageError(
-          "permanent",
-          `access denied to bucket ${quote(this.bucket)}: check the credentials and the bucket ` +
-            `policy`,
           { cause: error },
         );
       }

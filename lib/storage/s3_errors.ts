@@ -3,7 +3,66 @@
  * to do and whose message tells the user, on one line, which operation failed and why.
  */
 
-import { StorageError, type StorageErrorKind } from "./storage.ts";
+import type { S3Client } from "@aws-sdk/client-s3";
+import { AccessDeniedError, StorageError, type StorageErrorKind } from "./storage.ts";
+
+/**
+ * The IAM action each S3 request glacier sends needs, and whether it applies to the bucket
+ * (`arn:aws:s3:::BUCKET`) or to an object (`arn:aws:s3:::BUCKET/KEY`). The one table of
+ * permissions: README "Permissions (IAM)" lists, per command, the actions of the requests that
+ * command sends.
+ */
+export const IAM_ACTIONS: Readonly<Record<string, { action: string; on: "bucket" | "object" }>> = {
+  HeadBucketCommand: { action: "s3:ListBucket", on: "bucket" },
+  ListObjectsV2Command: { action: "s3:ListBucket", on: "bucket" },
+  ListMultipartUploadsCommand: { action: "s3:ListBucketMultipartUploads", on: "bucket" },
+  PutObjectCommand: { action: "s3:PutObject", on: "object" },
+  CreateMultipartUploadCommand: { action: "s3:PutObject", on: "object" },
+  UploadPartCommand: { action: "s3:PutObject", on: "object" },
+  CompleteMultipartUploadCommand: { action: "s3:PutObject", on: "object" },
+  ListPartsCommand: { action: "s3:ListMultipartUploadParts", on: "object" },
+  AbortMultipartUploadCommand: { action: "s3:AbortMultipartUpload", on: "object" },
+  HeadObjectCommand: { action: "s3:GetObject", on: "object" },
+  GetObjectCommand: { action: "s3:GetObject", on: "object" },
+  DeleteObjectCommand: { action: "s3:DeleteObject", on: "object" },
+  RestoreObjectCommand: { action: "s3:RestoreObject", on: "object" },
+};
+
+/** The request a failed SDK call made, noted on its error by `noteRequestsOnErrors`. */
+export interface S3Request {
+  /** SDK command name, e.g. `PutObjectCommand`. */
+  command: string;
+  bucket?: string;
+  key?: string;
+}
+
+const REQUEST = Symbol("glacier.s3Request");
+
+/**
+ * Makes every error `client` throws carry the request that failed (command, bucket, key), so
+ * that `classifyS3Error` can name the refused IAM action and resource of an access denial.
+ */
+export function noteRequestsOnErrors(client: S3Client): void {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      try {
+        return await next(args);
+      } catch (error) {
+        if (typeof error === "object" && error !== null && context.commandName) {
+          const input = args.input as { Bucket?: unknown; Key?: unknown };
+          const request: S3Request = {
+            command: context.commandName,
+            bucket: stringOf(input.Bucket),
+            key: stringOf(input.Key),
+          };
+          Object.defineProperty(error, REQUEST, { value: request, configurable: true });
+        }
+        throw error;
+      }
+    },
+    { step: "initialize", name: "glacierNoteRequestOnError" },
+  );
+}
 
 /** Error codes that mean "the object or upload is not there". */
 const NOT_FOUND_CODES = new Set(["NoSuchKey", "NotFound", "NoSuchUpload", "NoSuchVersion"]);
@@ -53,7 +112,6 @@ const HINTS: Record<string, string> = {
   SignatureDoesNotMatch: "check the AWS secret key (profile, AWS_SECRET_ACCESS_KEY)",
   ExpiredToken: "the session credentials have expired; refresh them",
   TokenRefreshRequired: "the session credentials have expired; refresh them",
-  AccessDenied: "check the credentials and the bucket policy",
   InvalidStorageClass: "this server does not offer that storage class",
   RequestTimeTooSkewed: "the computer's clock is wrong; fix it",
   PermanentRedirect: "the bucket is in another region; set --region",
@@ -70,22 +128,63 @@ interface ErrorShape {
   Code?: unknown;
   $metadata?: { httpStatusCode?: unknown };
   $response?: { statusCode?: unknown };
+  [REQUEST]?: S3Request;
 }
+
+/** Codes of a 403 answer without a body (HEAD requests): a missing permission, most likely. */
+const BODYLESS_FORBIDDEN = new Set(["Forbidden", "403", "UnknownError", "Unknown", "Error"]);
 
 /**
  * Classifies an SDK failure. `operation` names what was attempted, e.g.
  * `upload of part 3 of "x/000001_a.tar.zst.age"`; the message reads `<operation> failed: <why>`.
- * A `StorageError` is returned unchanged.
+ * An access denial is an `AccessDeniedError` naming the refused action; `request` says which
+ * request failed when the error does not carry it (see `noteRequestsOnErrors`). A
+ * `StorageError` is returned unchanged.
  */
-export function classifyS3Error(error: unknown, operation: string): StorageError {
+export function classifyS3Error(
+  error: unknown,
+  operation: string,
+  request?: S3Request,
+): StorageError {
   if (error instanceof StorageError) return error;
   const shape = (typeof error === "object" && error !== null ? error : {}) as ErrorShape;
   const name = typeof shape.name === "string" ? shape.name : "Error";
   const message = oneLine(typeof shape.message === "string" ? shape.message : String(error));
   const code = stringOf(shape.Code) ?? stringOf(shape.code) ?? name;
   const status = httpStatus(shape);
+  if (code === "AccessDenied" || (status === 403 && BODYLESS_FORBIDDEN.has(code))) {
+    return accessDenied(shape[REQUEST] ?? request, message, operation, error);
+  }
   const [kind, why] = explain(name, code, message, status);
   return new StorageError(kind, `${operation} failed: ${truncate(why)}`, { cause: error });
+}
+
+/**
+ * The one line of a refused request: the action (the one AWS names in its message if it does,
+ * e.g. a `kms:` action behind an encrypted bucket; else the table's), the resource, and the
+ * policy line to add.
+ */
+function accessDenied(
+  request: S3Request | undefined,
+  message: string,
+  operation: string,
+  cause: unknown,
+): AccessDeniedError {
+  const needed = request ? IAM_ACTIONS[request.command] : undefined;
+  const named = /not authorized to perform:? ([a-z0-9-]+:[A-Za-z0-9]+)/.exec(message)?.[1];
+  const action = named ?? needed?.action ?? "s3:*";
+  const bucket = request?.bucket ?? "BUCKET";
+  const resource = needed?.on === "object" || (!needed && request?.key !== undefined)
+    ? `arn:aws:s3:::${bucket}/${request?.key ?? "*"}`
+    : `arn:aws:s3:::${bucket}`;
+  const why = needed || named
+    ? `access denied for ${action} on ${resource}: add "${action}" to the policy ` +
+      `(README: Permissions (IAM))`
+    : `access denied on ${resource}: check the credentials and the policy ` +
+      `(README: Permissions (IAM))`;
+  return new AccessDeniedError(action, resource, `${operation} failed: ${truncate(why)}`, {
+    cause,
+  });
 }
 
 function explain(

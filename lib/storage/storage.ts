@@ -124,3 +124,19 @@ export class StorageError extends Error {
     this.name = "StorageError";
   }
 }
+
+/**
+ * The store refused a request for lack of a permission: `action` is the IAM action that was
+ * refused (e.g. `s3:PutObject`), `resource` the ARN it was refused on. Always permanent.
+ */
+export class AccessDeniedError extends StorageError {
+  constructor(
+    readonly action: string,
+    readonly resource: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super("permanent", message, options);
+    this.name = "AccessDeniedError";
+  }
+}

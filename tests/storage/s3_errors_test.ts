@@ -6,7 +6,7 @@
 
 import assert from "node:assert/strict";
 import { classifyS3Error } from "../../lib/storage/s3_errors.ts";
-import { StorageError } from "../../lib/storage/storage.ts";
+import { AccessDeniedError, StorageError } from "../../lib/storage/storage.ts";
 
 function serviceError(code: string, status: number, message: string): Error {
   return Object.assign(new Error(message), { name: code, $metadata: { httpStatusCode: status } });
@@ -23,7 +23,7 @@ const cases: [string, unknown, StorageError["kind"], RegExp][] = [
     "AccessDenied",
     serviceError("AccessDenied", 403, "Access Denied"),
     "permanent",
-    /^upload of part 3 of "x\/000001_a\.tar\.zst\.age" failed: AccessDenied: Access Denied/,
+    /^upload of part 3 of "x\/000001_a\.tar\.zst\.age" failed: access denied on /,
   ],
   ["NoSuchBucket", serviceError("NoSuchBucket", 404, "gone"), "permanent", /NoSuchBucket/],
   [
@@ -110,4 +110,53 @@ Deno.test("classifyS3Error keeps messages on one short line and passes StorageEr
   assert.ok(classified.message.length < 500);
   const already = new StorageError("archived", "already classified");
   assert.equal(classifyS3Error(already, "anything"), already);
+});
+
+Deno.test("an access denial names the refused action, its resource and the policy line to add", () => {
+  const rows: [string, { command: string; bucket: string; key?: string }, Error, RegExp][] = [
+    [
+      "UploadPart",
+      { command: "UploadPartCommand", bucket: "b", key: "id/000001_a.tar.zst.age" },
+      serviceError("AccessDenied", 403, "Access Denied"),
+      /failed: access denied for s3:PutObject on arn:aws:s3:::b\/id\/000001_a\.tar\.zst\.age: add "s3:PutObject" to the policy \(README: Permissions \(IAM\)\)$/,
+    ],
+    [
+      "HeadObject without a body",
+      { command: "HeadObjectCommand", bucket: "b", key: "k" },
+      serviceError("Forbidden", 403, "UnknownError"),
+      /access denied for s3:GetObject on arn:aws:s3:::b\/k: add "s3:GetObject"/,
+    ],
+    [
+      "ListMultipartUploads",
+      { command: "ListMultipartUploadsCommand", bucket: "b" },
+      serviceError("AccessDenied", 403, "Access Denied"),
+      /access denied for s3:ListBucketMultipartUploads on arn:aws:s3:::b: add/,
+    ],
+    [
+      "a KMS action named by AWS",
+      { command: "PutObjectCommand", bucket: "b", key: "k" },
+      serviceError(
+        "AccessDenied",
+        403,
+        "User: arn:aws:iam::1:user/u is not authorized to perform: kms:GenerateDataKey on " +
+          "resource: arn:aws:kms:us-east-1:1:key/x because no identity-based policy allows it",
+      ),
+      /access denied for kms:GenerateDataKey on arn:aws:s3:::b\/k: add "kms:GenerateDataKey"/,
+    ],
+  ];
+  for (const [label, request, error, pattern] of rows) {
+    const classified = classifyS3Error(error, "some operation", request);
+    assert.ok(classified instanceof AccessDeniedError, label);
+    assert.equal(classified.kind, "permanent", label);
+    assert.match(classified.message, pattern, label);
+  }
+});
+
+Deno.test("a 403 that is not a missing permission keeps its own explanation", () => {
+  const request = { command: "PutObjectCommand", bucket: "b", key: "k" };
+  for (const code of ["InvalidAccessKeyId", "SignatureDoesNotMatch", "RequestTimeTooSkewed"]) {
+    const classified = classifyS3Error(serviceError(code, 403, "x"), "op", request);
+    assert.ok(!(classified instanceof AccessDeniedError), code);
+    assert.doesNotMatch(classified.message, /access denied/, code);
+  }
 });
