@@ -19,6 +19,11 @@ import { errorLine, ExitCode, exitCodeFor } from "./lib/cli/exit.ts";
 /** The program's version. */
 export const VERSION = "0.1.0";
 
+/** What `glacier --version` prints: the program's version and the Deno it runs on. */
+export function versionLine(): string {
+  return `glacier ${VERSION} (Deno ${Deno.version.deno})`;
+}
+
 /** Runs the command line `args` and resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
   let exitCode: number = ExitCode.Ok;
@@ -27,7 +32,7 @@ export async function main(args: string[]): Promise<number> {
   };
   const program = new Command("glacier")
     .description("Back folders up to Amazon S3 Glacier, and get them back.")
-    .version(VERSION)
+    .version(versionLine())
     .exitOverride()
     .showHelpAfterError("(run with --help for usage)")
     .addCommand(backupCommand(setExitCode))
