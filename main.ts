@@ -14,6 +14,7 @@ import { restoreCommand } from "./commands/restore.ts";
 import { listCommand } from "./commands/list.ts";
 import { estimateCommand } from "./commands/estimate.ts";
 import { verifyCommand } from "./commands/verify.ts";
+import { applyHelpStyle } from "./lib/cli/help.ts";
 import { errorLine, ExitCode, exitCodeFor } from "./lib/cli/exit.ts";
 
 /** The program's version. */
@@ -34,7 +35,6 @@ export async function main(args: string[]): Promise<number> {
     .description("Back folders up to Amazon S3 Glacier, and get them back.")
     .version(versionLine())
     .exitOverride()
-    .showHelpAfterError("(run with --help for usage)")
     .addCommand(backupCommand(setExitCode))
     .addCommand(resumeCommand(setExitCode))
     .addCommand(keyCommand(setExitCode))
@@ -46,9 +46,9 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(listCommand(setExitCode))
     .addCommand(estimateCommand(setExitCode))
     .addCommand(verifyCommand(setExitCode));
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
+  for (const command of [program, ...program.commands]) {
+    applyHelpStyle(command.exitOverride());
+    for (const sub of command.commands) applyHelpStyle(sub.exitOverride());
   }
   try {
     await program.parseAsync(args, { from: "user" });

@@ -78,3 +78,14 @@ export function withConnectionOptions(command: Command, stored?: { bucket?: stri
     .option("--region <region>", "AWS region (overrides the one stored)")
     .option("--profile <name>", "AWS profile (overrides the one stored)");
 }
+
+/**
+ * Commander's collector for an option given once per value (`--exclude A --exclude B`). An option
+ * declared `<value...>` instead would take every following word, the positional arguments too.
+ */
+export function repeatable(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Days a thawed copy is kept, by default: what `restore` asks for and `estimate` prices. */
+export const DEFAULT_THAW_DAYS = "7";

@@ -94,7 +94,7 @@ Deno.test("estimate of a DEEP_ARCHIVE backup: storage, and restore of all or par
       objects: volumes.length,
       storageClass: "DEEP_ARCHIVE",
       tier: "Bulk",
-      days: 1,
+      days: 7, // the default, the days a restore asks for
     });
     assert.deepEqual(
       [bulk.retrieval, bulk.requests, bulk.transfer, bulk.temporaryCopy, bulk.total],
