@@ -70,8 +70,7 @@ export function estimateLines(estimate: BackupEstimate, transferOutPerGb: number
   const lines = [
     `backup ${estimate.backupId}: ${plural(estimate.volumes, "volume")}, ` +
     formatBytes(estimate.bytes),
-    `prices: ${estimate.prices.region} list prices taken ${estimate.prices.takenOn} ` +
-    "(override with --prices FILE)",
+    `prices: ${estimate.prices.source} (override with --prices FILE)`,
     "",
     ...formatTable([
       ["keeping it", "volumes", "size", "per month", "per year"],

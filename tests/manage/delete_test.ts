@@ -93,7 +93,10 @@ Deno.test("delete of a young DEEP_ARCHIVE volume states the early-deletion charg
           "minimum; early-deletion charge for the 180 days left: (<\\$0\\.0001|\\$0\\.\\d+)",
       ),
     );
-    assert.match(refused.stderr, /early-deletion charge of about .* \(us-east-1 prices of /);
+    assert.match(
+      refused.stderr,
+      /early-deletion charge of about .* \(us-east-1 list prices from public summaries/,
+    );
     assert.ok(await storage.headObject(volume.objectKey));
     const done = await runCli(["delete", "--files", volume.name, "--yes", stateDb], { env });
     assert.equal(done.code, 0, done.stderr);

@@ -184,6 +184,20 @@ Deno.test("estimate honours --prices and GLACIER_PRICES_FILE; a bad file is one 
       storage.perMonth,
     );
 
+    // The text says where the prices shown come from: the built-in table, or which file.
+    const builtIn = await runCli(["estimate", stateDb], { env: box.env });
+    assert.match(
+      builtIn.stdout,
+      /prices: us-east-1 list prices from public summaries of May-June 2026/,
+    );
+    const fromEnv = await runCli(["estimate", stateDb], {
+      env: { ...box.env, GLACIER_PRICES_FILE: pricesFile },
+    });
+    assert.match(
+      fromEnv.stdout,
+      new RegExp(`prices: us-east-1 prices from ${pricesFile}, the rest from the built-in`),
+    );
+
     await Deno.writeTextFile(
       pricesFile,
       '{"classes": {"GLACIER": {"storagePerGbMonth": "cheap"}}}',
