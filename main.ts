@@ -14,10 +14,16 @@ import { restoreCommand } from "./commands/restore.ts";
 import { listCommand } from "./commands/list.ts";
 import { estimateCommand } from "./commands/estimate.ts";
 import { verifyCommand } from "./commands/verify.ts";
+import { applyHelpStyle } from "./lib/cli/help.ts";
 import { errorLine, ExitCode, exitCodeFor } from "./lib/cli/exit.ts";
 
 /** The program's version. */
 export const VERSION = "0.1.0";
+
+/** What `glacier --version` prints: the program's version and the Deno it runs on. */
+export function versionLine(): string {
+  return `glacier ${VERSION} (Deno ${Deno.version.deno})`;
+}
 
 /** Runs the command line `args` and resolves to the exit code. */
 export async function main(args: string[]): Promise<number> {
@@ -27,9 +33,8 @@ export async function main(args: string[]): Promise<number> {
   };
   const program = new Command("glacier")
     .description("Back folders up to Amazon S3 Glacier, and get them back.")
-    .version(VERSION)
+    .version(versionLine())
     .exitOverride()
-    .showHelpAfterError("(run with --help for usage)")
     .addCommand(backupCommand(setExitCode))
     .addCommand(resumeCommand(setExitCode))
     .addCommand(keyCommand(setExitCode))
@@ -41,9 +46,9 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(listCommand(setExitCode))
     .addCommand(estimateCommand(setExitCode))
     .addCommand(verifyCommand(setExitCode));
-  for (const command of program.commands) {
-    command.exitOverride();
-    for (const sub of command.commands) sub.exitOverride();
+  for (const command of [program, ...program.commands]) {
+    applyHelpStyle(command.exitOverride());
+    for (const sub of command.commands) applyHelpStyle(sub.exitOverride());
   }
   try {
     await program.parseAsync(args, { from: "user" });

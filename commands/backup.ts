@@ -21,11 +21,11 @@ import { forecastBackup, forecastLines } from "../lib/pricing/backup_forecast.ts
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import { type CollapsedSources, collapseSources } from "../lib/archive/sources.ts";
 import {
-  collect,
   compressionOption,
   connectionSettings,
   countOption,
   prefixOption,
+  repeatable,
   storageClassOption,
   volumeSizeOption,
   withConnectionOptions,
@@ -57,13 +57,14 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .requiredOption("--src-dirs <dir...>", "folders to back up")
     .option("--volume-size <size>", "target size of a volume (e.g. 64MiB, 2GiB)", "1GiB")
     .option("--compression <kind>", "zstd, gzip, gz or none", "zstd")
+    .option("--encrypt", "encrypt volumes with age (the default)")
     .option("--no-encrypt", "do not encrypt volumes")
-    .option("--recipient <age1...>", "encrypt to this age public key (repeatable)", collect, [])
+    .option("--recipient <age1key>", "encrypt to this age public key (repeatable)", repeatable)
     .option("--num-upload-workers <n>", "volumes uploaded at once", "2")
     .option("--storage-class <class>", "S3 storage class of volumes", "DEEP_ARCHIVE")
     .option("--test-run", "use the STANDARD class (for servers without Glacier classes)")
-    .option("--exclude <glob>", "leave out matching paths (repeatable)", collect, [])
-    .option("--prefix <prefix>", "key prefix in the bucket", "")
+    .option("--exclude <glob>", "leave out matching paths (repeatable)", repeatable)
+    .option("--prefix <prefix>", "key prefix in the bucket")
     .option("--state-dir <dir>", "folder for the state database and logs", ".")
     .option("--dry-run", "only scan, and print the expected volumes and costs")
     .action(async (outputTar: string | undefined, raw: Record<string, unknown>) => {
@@ -78,8 +79,9 @@ export function parseBackupOptions(
   outputTar: string | undefined,
   raw: Record<string, unknown>,
 ): BackupOptions {
-  const recipients = raw.recipient as string[];
-  const encrypt = raw.encrypt as boolean;
+  const recipients = (raw.recipient as string[] | undefined) ?? [];
+  // --encrypt (the original tool's spelling) and --no-encrypt: the last one given wins.
+  const encrypt = raw.encrypt !== false;
   if (!encrypt && recipients.length > 0) {
     throw new UsageError("--recipient and --no-encrypt cannot be used together");
   }
@@ -87,7 +89,7 @@ export function parseBackupOptions(
     try {
       validateRecipient(r);
     } catch (error) {
-      throw new UsageError(`--recipient: ${(error as Error).message}`);
+      throw new UsageError(`--recipient "${r}": ${(error as Error).message}`);
     }
   }
   return {
@@ -100,8 +102,8 @@ export function parseBackupOptions(
     recipients,
     uploadWorkers: countOption("--num-upload-workers", raw.numUploadWorkers as string, 64),
     storageClass: raw.testRun ? "STANDARD" : storageClassOption(raw.storageClass as string),
-    excludes: raw.exclude as string[],
-    prefix: prefixOption(raw.prefix as string),
+    excludes: (raw.exclude as string[] | undefined) ?? [],
+    prefix: prefixOption((raw.prefix as string | undefined) ?? ""),
     ...connectionSettings(raw),
     stateDir: resolve(raw.stateDir as string),
   };

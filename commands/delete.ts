@@ -1,6 +1,6 @@
 /** `glacier delete --files NAME... STATEDB`: deletes volumes from the bucket and the catalog. */
 import { Command } from "commander";
-import { connectionSettings, withConnectionOptions } from "../lib/cli/options.ts";
+import { connectionSettings, repeatable, withConnectionOptions } from "../lib/cli/options.ts";
 import { dirname, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode, exitCodeOf } from "../lib/cli/exit.ts";
@@ -29,11 +29,16 @@ export interface DeleteOptions extends StorageOverrides {
 export function deleteCommand(setExitCode: (code: number) => void): Command {
   const command = new Command("delete")
     .description("delete volumes from the bucket and mark them deleted in the state database")
-    .argument("[STATEDB]", "state database of the backup (may also follow the --files names)")
-    .requiredOption("--files <name...>", "volume names to delete, e.g. 000001_output.tar.zst.age")
+    .usage("--files NAME [NAME...] STATEDB [options]")
+    .argument("[NAME_THEN_STATEDB...]", "more volume names, then the backup's state database")
+    .requiredOption(
+      "--files <name>",
+      "volume name to delete, e.g. 000001_output.tar.zst.age (repeatable)",
+      repeatable,
+    )
     .option("--yes", "do not ask for confirmation")
-    .action(async (stateDb: string | undefined, raw: Record<string, unknown>) => {
-      setExitCode(await deleteCommandRun(parseDeleteOptions(stateDb, raw)));
+    .action(async (words: string[], raw: Record<string, unknown>) => {
+      setExitCode(await deleteCommandRun(parseDeleteOptions(words, raw)));
     });
   return withConnectionOptions(command, {
     bucket: "bucket to delete from (overrides the one stored)",
@@ -41,15 +46,16 @@ export function deleteCommand(setExitCode: (code: number) => void): Command {
 }
 
 /**
- * Validates the raw values. `--files` takes every word up to the next option, so in
- * `--files A B STATEDB` the last word is the state database.
+ * Validates the raw values. `--files` takes one name each time; the last positional word is the
+ * state database and any before it are more names, so the original tool's `--files A B STATEDB`
+ * reads as `--files A` and the words `B STATEDB`.
  */
 export function parseDeleteOptions(
-  stateDb: string | undefined,
+  words: string[],
   raw: Record<string, unknown>,
 ): DeleteOptions {
-  const names = [...(raw.files as string[])];
-  const db = stateDb ?? names.pop();
+  const db = words.at(-1);
+  const names = [...(raw.files as string[]), ...words.slice(0, -1)];
   if (db === undefined || names.length === 0) {
     throw new UsageError("usage: glacier delete --files NAME... STATEDB [--yes]");
   }

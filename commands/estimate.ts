@@ -3,7 +3,7 @@ import type { Command } from "commander";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode } from "../lib/cli/exit.ts";
 import { formatBytes } from "../lib/archive/units.ts";
-import { countOption, stateDbCommand } from "../lib/cli/options.ts";
+import { countOption, DEFAULT_THAW_DAYS, repeatable, stateDbCommand } from "../lib/cli/options.ts";
 import { type BackupEstimate, estimateBackup } from "../lib/pricing/backup_estimate.ts";
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import { formatDollars } from "../lib/pricing/money.ts";
@@ -24,9 +24,13 @@ export function estimateCommand(setExitCode: (code: number) => void): Command {
     "estimate",
     "estimate what keeping a backup costs a month, and what restoring it costs",
   )
-    .option("--include <pattern...>", "price restoring only the volumes holding these paths")
+    .option(
+      "--include <pattern>",
+      "price restoring only the volumes holding this path or glob (repeatable)",
+      repeatable,
+    )
     .option("--prices <file>", "JSON file overriding prices (default: $GLACIER_PRICES_FILE)")
-    .option("--days <n>", "days a restored copy is kept", "1")
+    .option("--days <n>", "days a restored copy is kept", DEFAULT_THAW_DAYS)
     .option("--json", "print machine-readable JSON")
     .action(async (stateDb: string, raw: Record<string, unknown>) => {
       setExitCode(
@@ -67,8 +71,7 @@ export function estimateLines(estimate: BackupEstimate, transferOutPerGb: number
   const lines = [
     `backup ${estimate.backupId}: ${plural(estimate.volumes, "volume")}, ` +
     formatBytes(estimate.bytes),
-    `prices: ${estimate.prices.region} list prices taken ${estimate.prices.takenOn} ` +
-    "(override with --prices FILE)",
+    `prices: ${estimate.prices.source} (override with --prices FILE)`,
     "",
     ...formatTable([
       ["keeping it", "volumes", "size", "per month", "per year"],

@@ -27,13 +27,13 @@ export interface ListOptions extends ConnectionSettings {
 export function listCommand(setExitCode: (code: number) => void): Command {
   const command = new Command("list")
     .description("list the backups in a bucket")
-    .option("--prefix <prefix>", "key prefix the backups were made with", "")
+    .option("--prefix <prefix>", "key prefix the backups were made with")
     .option("--json", "print machine-readable JSON (one array)")
     .action(async (raw: Record<string, unknown>) => {
       setExitCode(
         await list({
           bucket: raw.bucket as string,
-          prefix: prefixOption(raw.prefix as string),
+          prefix: prefixOption((raw.prefix as string | undefined) ?? ""),
           ...connectionSettings(raw),
           json: raw.json === true,
         }),

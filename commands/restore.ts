@@ -14,10 +14,11 @@ import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
 import {
-  collect,
   connectionSettings,
   countOption,
+  DEFAULT_THAW_DAYS,
   prefixOption,
+  repeatable,
   withConnectionOptions,
 } from "../lib/cli/options.ts";
 import { terminalConfirm } from "../lib/cli/confirm.ts";
@@ -47,18 +48,18 @@ export function restoreCommand(setExitCode: (code: number) => void): Command {
     .description("get files back: thaw, download, check, decrypt and extract them")
     .argument("[STATEDB]", "state database of the backup (or use --bucket and --backup-id)")
     .requiredOption("--to <dir>", "folder to restore into (created if missing)")
-    .option("--include <pattern...>", "restore only these paths or globs (repeatable)")
-    .option("--exclude <pattern...>", "leave out these paths or globs (repeatable)")
+    .option("--include <pattern>", "restore only this path or glob (repeatable)", repeatable)
+    .option("--exclude <pattern>", "leave out this path or glob (repeatable)", repeatable)
     .option("--tier <tier>", "thaw tier: bulk, standard or expedited", "standard")
-    .option("--days <n>", "days S3 keeps the thawed copies", "7")
+    .option("--days <n>", "days S3 keeps the thawed copies", DEFAULT_THAW_DAYS)
     .option("--no-wait", "request the thaws and exit; run the same command later to finish")
     .option("-y, --yes", "do not ask before requests that cost money")
     .option("--dry-run", "show what would be thawed and what it costs, then stop")
     .option("--overwrite", "replace existing files and symlinks in the destination")
     .option("--no-same-owner", "as root, do not restore owners (setuid/setgid bits are dropped)")
-    .option("--identity <file>", "age identity file (backups made with --recipient)", collect, [])
+    .option("--identity <file>", "age identity file (backups made with --recipient)", repeatable)
     .option("--backup-id <id>", "without STATEDB: the backup (YYYYMMDD_HHMMSS) in --bucket")
-    .option("--prefix <prefix>", "without STATEDB: the key prefix of the backup", "")
+    .option("--prefix <prefix>", "without STATEDB: the key prefix of the backup")
     .option("--state-dir <dir>", "without STATEDB: where the fetched state database goes", ".")
     .option("--num-download-workers <n>", "volumes downloaded and extracted at once", "2")
     .option("--prices <file>", "JSON price overrides for the cost shown (or GLACIER_PRICES_FILE)")
@@ -77,9 +78,13 @@ export function parseRestoreOptions(
 ): RestoreOptions {
   const backupId = raw.backupId as string | undefined;
   const bucket = raw.bucket as string | undefined;
+  const include = (raw.include as string[] | undefined) ?? [];
+  const exclude = (raw.exclude as string[] | undefined) ?? [];
   if (stateDb === undefined && (backupId === undefined || bucket === undefined)) {
+    const stateDbTaken = [...include, ...exclude].find(isStateDbFile);
     throw new UsageError(
-      "give STATEDB, or --bucket and --backup-id to use the bucket's catalog copy",
+      "give STATEDB, or --bucket and --backup-id to use the bucket's catalog copy" +
+        (stateDbTaken === undefined ? "" : `; "${stateDbTaken}" was taken as a pattern`),
     );
   }
   if (stateDb !== undefined && backupId !== undefined) {
@@ -91,8 +96,8 @@ export function parseRestoreOptions(
   return {
     stateDb,
     to: resolve(raw.to as string),
-    include: (raw.include as string[] | undefined) ?? [],
-    exclude: (raw.exclude as string[] | undefined) ?? [],
+    include,
+    exclude,
     tier: tierOption(raw.tier as string),
     days: countOption("--days", raw.days as string, 3650),
     wait: raw.wait as boolean,
@@ -100,15 +105,25 @@ export function parseRestoreOptions(
     dryRun: raw.dryRun === true,
     overwrite: raw.overwrite === true,
     sameOwner: raw.sameOwner !== false,
-    identityFiles: raw.identity as string[],
+    identityFiles: (raw.identity as string[] | undefined) ?? [],
     bucket,
     backupId,
-    prefix: prefixOption(raw.prefix as string),
+    prefix: prefixOption((raw.prefix as string | undefined) ?? ""),
     stateDir: resolve(raw.stateDir as string),
     ...connectionSettings(raw),
     downloadWorkers: countOption("--num-download-workers", raw.numDownloadWorkers as string, 16),
     pricesFile: raw.prices as string | undefined,
   };
+}
+
+/** Whether `pattern` names an existing state database file (meant as STATEDB, read as a pattern). */
+function isStateDbFile(pattern: string): boolean {
+  if (!pattern.endsWith(".sqlite3")) return false;
+  try {
+    return Deno.statSync(pattern).isFile;
+  } catch {
+    return false;
+  }
 }
 
 /** Parses `--tier`: bulk, standard or expedited, any case. */

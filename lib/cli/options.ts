@@ -42,11 +42,6 @@ export function storageClassOption(text: string): string {
   return value;
 }
 
-/** Commander's parser of a repeatable option (`--exclude A --exclude B`): each use adds its value. */
-export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, value];
-}
-
 /** Parses a positive integer option such as `--num-upload-workers`. */
 export function countOption(name: string, text: string, max: number): number {
   const value = Number(text);
@@ -103,3 +98,13 @@ export function stateDbCommand(name: string, description: string): Command {
     .description(description)
     .argument("<STATEDB>", "state database of the backup");
 }
+/**
+ * Commander's collector for an option given once per value (`--exclude A --exclude B`). An option
+ * declared `<value...>` instead would take every following word, the positional arguments too.
+ */
+export function repeatable(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+/** Days a thawed copy is kept, by default: what `restore` asks for and `estimate` prices. */
+export const DEFAULT_THAW_DAYS = "7";

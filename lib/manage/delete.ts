@@ -95,7 +95,7 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   if (charge > 0) {
     log.warn(
       `deleting now costs an early-deletion charge of about ${formatDollars(charge)} ` +
-        `(${run.prices.region} prices of ${run.prices.takenOn})`,
+        `(${run.prices.source})`,
     );
   }
   const question = `delete ${plural(targets.length, "volume")} (${formatBytes(bytes)}) from ` +

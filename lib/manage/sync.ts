@@ -33,7 +33,7 @@ export async function syncCatalog(
   }
   for (const finding of reconciler.finish()) report(finding);
   if (changed) await refreshCatalogCopy(catalog, storage, log);
-  const where = `${storage.description}/${folderKey}`;
+  const where = placeInStorage(storage.description, folderKey);
   if (differences === 0) {
     log.info(
       `in sync: ${plural(reconciler.matched, "volume")} in ${where} ` +
@@ -91,4 +91,14 @@ function apply(catalog: Catalog, finding: Finding, log: Reporter): boolean {
       );
       return false;
   }
+}
+
+/**
+ * Where `key` is, for a message: `s3://b/KEY at http://endpoint` for a storage described as
+ * `s3://b at http://endpoint` (the key goes after the bucket, not after the endpoint's URL).
+ */
+export function placeInStorage(description: string, key: string): string {
+  const at = description.indexOf(" at ");
+  if (at < 0) return `${description}/${key}`;
+  return `${description.slice(0, at)}/${key}${description.slice(at)}`;
 }

@@ -56,7 +56,7 @@ export interface BackupEstimate {
     days: number;
     options: RestoreOption[];
   };
-  prices: { region: string; takenOn: string };
+  prices: { region: string; takenOn: string; source: string };
 }
 
 /** Settings of an estimate. */
@@ -124,7 +124,7 @@ export function estimateBackup(catalog: Catalog, options: EstimateOptions): Back
       days: options.days,
       options: restoreOptions,
     },
-    prices: { region: prices.region, takenOn: prices.takenOn },
+    prices: { region: prices.region, takenOn: prices.takenOn, source: prices.source },
   };
 }
 

@@ -166,7 +166,7 @@ export function forecastLines(
     ...(minimumDays > 0
       ? [`${storageClass} is billed for at least ${minimumDays} days, even if deleted sooner`]
       : []),
-    `prices: ${prices.region} list prices taken ${prices.takenOn}` +
+    `prices: ${prices.source}` +
     (backup.fileBucket ? "; the bucket is a folder, so AWS charges nothing" : ""),
   ];
 }

@@ -32,7 +32,9 @@ export async function loadPrices(file?: string): Promise<PriceTable> {
       : String(error);
     throw new UsageError(`cannot read prices file ${path}: ${reason}`);
   }
-  return applyPriceOverrides(text, path);
+  const prices = applyPriceOverrides(text, path);
+  const source = `${prices.region} prices from ${path}, the rest from the built-in us-east-1 table`;
+  return { ...prices, source };
 }
 
 /** `DEFAULT_PRICES` with the overrides in the JSON `text` (from `origin`, named in errors). */

@@ -56,6 +56,8 @@ export interface PriceTable {
   region: string;
   /** When the prices were taken (YYYY-MM-DD). */
   takenOn: string;
+  /** Where the prices come from, as the output says it (the built-in table, a prices file). */
+  source: string;
   /** Prices by storage class name, as S3 spells it (`DEEP_ARCHIVE`, ...). */
   classes: Record<string, ClassPrices>;
   /**
@@ -78,6 +80,7 @@ const instant = { restoreTiers: {}, monitoringPer1000Objects: 0 };
 export const DEFAULT_PRICES: PriceTable = {
   region: "us-east-1",
   takenOn: "2026-11-27",
+  source: "us-east-1 list prices from public summaries of May-June 2026 (built in)",
   classes: {
     STANDARD: {
       ...instant,

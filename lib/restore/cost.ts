@@ -95,7 +95,7 @@ export function describeEstimate(
   const lines = [
     `to thaw: ${estimate.classes.join("; ")}; tier ${tier}, thawed copies kept ${days} day` +
     (days === 1 ? "" : "s"),
-    `estimated cost (${prices.region} list prices of ${prices.takenOn}): retrieval ` +
+    `estimated cost (${prices.source}): retrieval ` +
     `${formatDollars(estimate.retrieval)}, requests ${formatDollars(estimate.requests)}, ` +
     `transfer out ${formatDollars(estimate.transfer)}, thawed copies ` +
     `${formatDollars(estimate.temporaryCopy)}; total ${formatDollars(estimate.total)}`,

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { askYesNo } from "../../lib/cli/confirm.ts";
 import { Logger } from "../../lib/cli/log.ts";
-import { parseDeleteOptions } from "../../commands/delete.ts";
+import { deleteCommand, type DeleteOptions, parseDeleteOptions } from "../../commands/delete.ts";
 import { deleteVolumes } from "../../lib/manage/delete.ts";
 import { earlyDeletion } from "../../lib/manage/early_deletion.ts";
 import { DEFAULT_PRICES } from "../../lib/pricing/prices.ts";
@@ -93,7 +93,10 @@ Deno.test("delete of a young DEEP_ARCHIVE volume states the early-deletion charg
           "minimum; early-deletion charge for the 180 days left: (<\\$0\\.0001|\\$0\\.\\d+)",
       ),
     );
-    assert.match(refused.stderr, /early-deletion charge of about .* \(us-east-1 prices of /);
+    assert.match(
+      refused.stderr,
+      /early-deletion charge of about .* \(us-east-1 list prices from public summaries/,
+    );
     assert.ok(await storage.headObject(volume.objectKey));
     const done = await runCli(["delete", "--files", volume.name, "--yes", stateDb], { env });
     assert.equal(done.code, 0, done.stderr);
@@ -170,14 +173,21 @@ Deno.test("delete asks on a terminal: no keeps everything, yes deletes", async (
 });
 
 Deno.test("delete takes STATEDB before or after the --files names", () => {
-  const raw = (files: string[]) => ({ files, yes: true });
-  assert.deepEqual(parseDeleteOptions(undefined, raw(["a.age", "b.age", "x.sqlite3"])).names, [
-    "a.age",
-    "b.age",
-  ]);
-  assert.equal(parseDeleteOptions(undefined, raw(["a.age", "x.sqlite3"])).stateDb, "x.sqlite3");
-  assert.deepEqual(parseDeleteOptions("x.sqlite3", raw(["a.age"])).names, ["a.age"]);
-  assert.throws(() => parseDeleteOptions(undefined, raw(["x.sqlite3"])), /usage: glacier delete/);
+  const parse = (...args: string[]) => {
+    let parsed: DeleteOptions | undefined;
+    const command = deleteCommand(() => {}).exitOverride()
+      .action((words: string[], raw: Record<string, unknown>) => {
+        parsed = parseDeleteOptions(words, raw);
+      });
+    command.parse(args, { from: "user" });
+    return parsed!;
+  };
+  // The original tool's form: --files takes one name, the words after it are names then STATEDB.
+  const original = parse("--files", "a.age", "b.age", "x.sqlite3");
+  assert.deepEqual([original.names, original.stateDb], [["a.age", "b.age"], "x.sqlite3"]);
+  const repeated = parse("x.sqlite3", "--files", "a.age", "--files", "b.age");
+  assert.deepEqual([repeated.names, repeated.stateDb], [["a.age", "b.age"], "x.sqlite3"]);
+  assert.throws(() => parse("--files", "x.sqlite3"), /usage: glacier delete/);
 });
 
 Deno.test("delete refuses volumes of an unfinished backup that are not uploaded yet", async () => {

@@ -25,6 +25,8 @@ Deno.test("sync marks deleted volumes missing, lists strays and size changes, an
     const clean = await sync();
     assert.equal(clean.code, 0, clean.stderr);
     assert.match(clean.stderr, new RegExp(`in sync: ${volumes.length} volumes`));
+    // The backup's folder is named in the bucket, not glued to the endpoint's URL.
+    assert.match(clean.stderr, new RegExp(` in s3://${bucket}/${folder} at http://`));
 
     // Behind the catalog's back: one volume deleted (a plain HTTP DELETE), one replaced by
     // something of another size, a stray object added; the catalog copy is expected.

@@ -94,7 +94,7 @@ Deno.test("estimate of a DEEP_ARCHIVE backup: storage, and restore of all or par
       objects: volumes.length,
       storageClass: "DEEP_ARCHIVE",
       tier: "Bulk",
-      days: 1,
+      days: 7, // the default, the days a restore asks for
     });
     assert.deepEqual(
       [bulk.retrieval, bulk.requests, bulk.transfer, bulk.temporaryCopy, bulk.total],
@@ -182,6 +182,20 @@ Deno.test("estimate honours --prices and GLACIER_PRICES_FILE; a bad file is one 
     assert.equal(
       (JSON.parse(viaEnv.stdout) as BackupEstimate).storage[0].perMonth,
       storage.perMonth,
+    );
+
+    // The text says where the prices shown come from: the built-in table, or which file.
+    const builtIn = await runCli(["estimate", stateDb], { env: box.env });
+    assert.match(
+      builtIn.stdout,
+      /prices: us-east-1 list prices from public summaries of May-June 2026/,
+    );
+    const fromEnv = await runCli(["estimate", stateDb], {
+      env: { ...box.env, GLACIER_PRICES_FILE: pricesFile },
+    });
+    assert.match(
+      fromEnv.stdout,
+      new RegExp(`prices: us-east-1 prices from ${pricesFile}, the rest from the built-in`),
     );
 
     await Deno.writeTextFile(
