@@ -128,9 +128,16 @@ export async function abortOrphanUploads(
 ): Promise<void> {
   if (!supportsMultipart(storage)) return;
   const folder = backupFolderKey(settings);
-  for (const upload of await storage.listMultipartUploads(folder)) {
-    log.info(`aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`);
-    await storage.abortMultipartUpload(upload.key, upload.uploadId);
+  try {
+    for (const upload of await storage.listMultipartUploads(folder)) {
+      log.info(
+        `aborting an unfinished upload left by an interrupted run: ${quotePath(upload.key)}`,
+      );
+      await storage.abortMultipartUpload(upload.key, upload.uploadId);
+    }
+  } catch (error) {
+    if (!(error instanceof StorageError && error.kind === "unsupported")) throw error;
+    log.warn(`cleanup of unfinished uploads skipped: ${error.message}`);
   }
 }
 

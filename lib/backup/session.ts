@@ -88,15 +88,19 @@ async function backUp(session: BackupSession): Promise<Outcome> {
     // backup without its copy: a resume of a done backup puts it there if it is missing.
     const copyKey = catalogCopyKey(settings, catalog.recipients().length > 0);
     if (!wasDone || !(await storage.headObject(copyKey))) {
-      if (wasDone) log.info("the bucket has no copy of the catalog yet: uploading it");
-      await abortOrphanUploads(storage, settings, log);
+      // A run that was not done yet cleaned up unfinished uploads as it finished.
+      if (wasDone) {
+        log.info("the bucket has no copy of the catalog yet: uploading it");
+        await abortOrphanUploads(storage, settings, log);
+      }
       await uploadCatalogCopy(catalog, storage);
     }
   } catch (error) {
     if (signal.aborted) {
       log.error(`backup stopped before it finished; ${resumeHint}`);
     } else {
-      const permanent = error instanceof StorageError && error.kind === "permanent";
+      const permanent = error instanceof StorageError &&
+        (error.kind === "permanent" || error.kind === "unsupported");
       log.error(errorLine(error));
       log.error(
         permanent ? `fix the problem above, then ${resumeHint}` : `backup failed; ${resumeHint}`,
