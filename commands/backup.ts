@@ -156,7 +156,7 @@ export async function backup(options: BackupOptions): Promise<number> {
 export async function runBackupOnTerminal(catalog: Catalog, log: Logger): Promise<number> {
   const interrupts = listenForInterrupts();
   const progress = new BackupProgress();
-  const display = new ProgressDisplay(() => renderProgress(progress), log);
+  const display = new ProgressDisplay((width) => renderProgress(progress, width), log);
   try {
     const { storage } = openBackupStorage(catalog.settings(), {}, log, interrupts.signal);
     const outcome = await runBackupSession({

@@ -1,4 +1,4 @@
-/** Counters of a backup run, and the one line that shows them. */
+/** Counters of a backup run, and the one line that shows them, fitted to a width. */
 import { formatBytes, formatDuration } from "../archive/units.ts";
 
 /** Counters of a backup run; the pipeline writes them, the display reads them. */
@@ -15,19 +15,101 @@ export class BackupProgress {
   readonly startedAt = Date.now();
 }
 
-/** Renders a `BackupProgress` as one line. */
-export function renderProgress(p: BackupProgress, now = Date.now()): string {
-  const elapsed = (now - p.startedAt) / 1000;
+/** Width used when none is given (log lines): every part is shown. */
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Renders a `BackupProgress` as one line of at most `width` characters: a bar and percentage of
+ * the bytes packed, the packing and upload rates, and a time left that covers the upload too.
+ * The least useful parts are dropped first when the line does not fit.
+ */
+export function renderProgress(p: BackupProgress, width = UNLIMITED, now = Date.now()): string {
+  const elapsed = Math.max((now - p.startedAt) / 1000, 0);
   if (p.phase === "scanning") {
-    return `scanning: ${p.filesTotal} entries, ${formatBytes(p.bytesTotal)}`;
+    return fit([`scanning: ${p.filesTotal} entries, ${formatBytes(p.bytesTotal)}`], width);
   }
-  const rate = elapsed > 0 ? p.uploadedBytes / elapsed : 0;
+  const fraction = p.bytesTotal > 0 ? Math.min(p.bytesDone / p.bytesTotal, 1) : 1;
+  const percent = `${Math.floor(fraction * 100)}%`;
   const packRate = elapsed > 0 ? p.bytesDone / elapsed : 0;
-  const left = packRate > 0 ? (p.bytesTotal - p.bytesDone) / packRate : Infinity;
-  return `files ${p.filesDone}/${p.filesTotal}, ${formatBytes(p.bytesDone)}/` +
-    `${formatBytes(p.bytesTotal)}, volumes built ${p.volumesBuilt}/${p.volumesTotal} ` +
-    `uploaded ${p.volumesUploaded}/${p.volumesTotal}, upload ${formatBytes(rate)}/s, ` +
-    `elapsed ${formatDuration(elapsed)}, left ${
-      p.bytesDone >= p.bytesTotal ? "-" : formatDuration(left)
-    }`;
+  const uploadRate = elapsed > 0 ? p.uploadedBytes / elapsed : 0;
+  const left = backupTimeLeft(p, packRate, uploadRate);
+  // In order of importance; `fit` drops from the end.
+  const parts = [
+    `${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}`,
+    `left ${left === undefined ? "-" : formatDuration(left)}`,
+    `pack ${formatBytes(packRate)}/s`,
+    `upload ${formatBytes(uploadRate)}/s`,
+    `volumes ${p.volumesUploaded}/${p.volumesTotal} up`,
+    `files ${p.filesDone}/${p.filesTotal}`,
+    `elapsed ${formatDuration(elapsed)}`,
+  ];
+  return fitWithBar(fraction, percent, parts, width);
+}
+
+/**
+ * Seconds left for the whole run: packing what is left at the packing rate, and uploading what
+ * is left (the volumes not yet uploaded, at the average size of those uploaded, or of the bytes
+ * packed while none is) at the upload rate; the longer of the two, as they overlap.
+ * `undefined` when no rate is known yet; 0 when done.
+ */
+export function backupTimeLeft(
+  p: BackupProgress,
+  packRate: number,
+  uploadRate: number,
+): number | undefined {
+  if (p.phase === "done") return 0;
+  const packBytesLeft = Math.max(p.bytesTotal - p.bytesDone, 0);
+  const packLeft = packBytesLeft === 0 ? 0 : packRate > 0 ? packBytesLeft / packRate : undefined;
+  const volumesLeft = Math.max(p.volumesTotal - p.volumesUploaded, 0);
+  if (volumesLeft === 0) return packLeft;
+  const averageVolume = p.volumesUploaded > 0
+    ? p.uploadedBytes / p.volumesUploaded
+    : p.volumesTotal > 0
+    ? p.bytesTotal / p.volumesTotal
+    : 0;
+  const uploadLeft = uploadRate > 0 ? (volumesLeft * averageVolume) / uploadRate : undefined;
+  if (packLeft === undefined || uploadLeft === undefined) return uploadLeft ?? undefined;
+  return Math.max(packLeft, uploadLeft);
+}
+
+/** The narrowest bar worth drawing, and the widest. */
+const MIN_BAR = 10;
+const MAX_BAR = 30;
+
+/**
+ * `[#####-----] 42% part, part, ...` in at most `width` characters: parts are dropped from the
+ * end until the line fits with at least a small bar; the bar then takes the room left (up to a
+ * limit). Without room for a bar, the parts alone are fitted.
+ */
+export function fitWithBar(
+  fraction: number,
+  percent: number | string,
+  parts: string[],
+  width: number,
+): string {
+  for (let count = parts.length; count >= 1; count--) {
+    const text = `${percent} ${parts.slice(0, count).join(", ")}`;
+    const room = width - text.length - 3; // "[", "]" and a space
+    if (room >= MIN_BAR) return `${bar(fraction, Math.min(room, MAX_BAR))} ${text}`;
+  }
+  return fit([`${percent}`, ...parts], width);
+}
+
+/** Joins as many parts as fit in `width` (cutting the first one if even it does not fit). */
+export function fit(parts: string[], width: number): string {
+  let line = "";
+  for (const part of parts) {
+    const next = line === "" ? part : `${line}, ${part}`;
+    if (next.length > width) break;
+    line = next;
+  }
+  if (line === "" && parts.length > 0) line = parts[0].slice(0, Math.max(width, 0));
+  return line;
+}
+
+/** A bar `width` characters wide, brackets included, filled to `fraction`. */
+function bar(fraction: number, width: number): string {
+  const inner = Math.max(width - 2, 1);
+  const filled = Math.round(Math.min(Math.max(fraction, 0), 1) * inner);
+  return `[${"#".repeat(filled)}${"-".repeat(inner - filled)}]`;
 }

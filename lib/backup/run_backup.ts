@@ -148,6 +148,10 @@ export async function abortOrphanUploads(
       await storage.abortMultipartUpload(upload.key, upload.uploadId);
     }
   } catch (error) {
+    if (error instanceof StorageError && error.kind === "unsupported") {
+      log.warn(`cleanup of unfinished uploads skipped: ${error.message}`);
+      return;
+    }
     if (!(error instanceof AccessDeniedError)) throw error;
     log.warn(
       `unfinished uploads left by interrupted runs may remain in ${folder}, billed until ` +

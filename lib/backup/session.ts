@@ -99,7 +99,8 @@ async function backUp(session: BackupSession): Promise<Outcome> {
     if (signal.aborted) {
       log.error(`backup stopped before it finished; ${resumeHint}`);
     } else {
-      const permanent = error instanceof StorageError && error.kind === "permanent";
+      const permanent = error instanceof StorageError &&
+        (error.kind === "permanent" || error.kind === "unsupported");
       log.error(errorLine(error));
       log.error(
         permanent ? `fix the problem above, then ${resumeHint}` : `backup failed; ${resumeHint}`,

@@ -1,6 +1,7 @@
 /**
- * Waiting for thaws: checks the thawing volumes every so often (HeadObject and its
- * `x-amz-restore`) and hands each one on as soon as it is readable. A volume found frozen again
+ * Waiting for thaws: checks the thawing volumes once at once (an S3-compatible server or an
+ * Expedited retrieval may be ready in seconds), then every so often (HeadObject and its
+ * `x-amz-restore`), and hands each one on as soon as it is readable. A volume found frozen again
  * (its thawed copy expired, or the request was lost) is requested once more.
  */
 import type { Catalog } from "../catalog/catalog.ts";
@@ -38,19 +39,27 @@ export interface ThawWait {
 /** HeadObject requests sent at once. */
 const CONCURRENCY = 8;
 
-/** Waits until every volume of `thawing` is readable (or gone); rejects if `signal` aborts. */
+/**
+ * Waits until every volume of `thawing` is readable (or gone); rejects if `signal` aborts. The
+ * first check is made at once, the next ones after the poll interval.
+ */
 export async function waitForThaws(thawing: ThawingVolume[], wait: ThawWait): Promise<void> {
   const { log } = wait;
   let waiting = thawing;
   const interval = pollIntervalMs(waiting.map((w) => w.storageClass), wait.tier);
   const started = Date.now();
+  let firstCheck = true;
   while (waiting.length > 0) {
-    log.info(
-      `waiting for ${waiting.length} volume${waiting.length === 1 ? "" : "s"} to thaw (waited ` +
-        `${formatDuration((Date.now() - started) / 1000)}); next check in ` +
-        formatDuration(interval / 1000),
-    );
-    await abortableSleep(interval, wait.signal);
+    if (!firstCheck) {
+      log.info(
+        `waiting for ${waiting.length} volume${waiting.length === 1 ? "" : "s"} to thaw (waited ` +
+          `${formatDuration((Date.now() - started) / 1000)}); next check in ` +
+          formatDuration(interval / 1000),
+      );
+      await abortableSleep(interval, wait.signal);
+    }
+    firstCheck = false;
+    wait.signal.throwIfAborted();
     const statuses = await mapLimit(
       waiting,
       CONCURRENCY,

@@ -67,6 +67,13 @@ export function noteRequestsOnErrors(client: S3Client): void {
 /** Error codes that mean "the object or upload is not there". */
 const NOT_FOUND_CODES = new Set(["NoSuchKey", "NotFound", "NoSuchUpload", "NoSuchVersion"]);
 
+/** Error codes of requests the server does not implement (S3-compatible servers' gaps). */
+const UNSUPPORTED_CODES = new Set(["NotImplemented", "MethodNotAllowed"]);
+
+/** HTTP statuses of 5xx answers that a retry cannot change. */
+const UNSUPPORTED_STATUSES = new Set([501]);
+const PERMANENT_SERVER_STATUSES = new Set([505]);
+
 /** Error codes that are worth retrying whatever their HTTP status. */
 const TRANSIENT_CODES = new Set([
   "RequestTimeout",
@@ -213,8 +220,12 @@ function explain(
   if (code === "InvalidObjectState") {
     return ["archived", `${serviceDetail} (the object is archived and not restored)`];
   }
+  if (UNSUPPORTED_CODES.has(code) || (status !== undefined && UNSUPPORTED_STATUSES.has(status))) {
+    return ["unsupported", `${serviceDetail} (the server does not support this request)`];
+  }
   if (TRANSIENT_CODES.has(code) || NETWORK_CODES.has(code)) return ["transient", serviceDetail];
   if (status !== undefined) {
+    if (PERMANENT_SERVER_STATUSES.has(status)) return ["permanent", serviceDetail];
     if (status === 408 || status === 429 || status >= 500) return ["transient", serviceDetail];
     if (status >= 300) return ["permanent", serviceDetail];
   }

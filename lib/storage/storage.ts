@@ -107,11 +107,19 @@ export async function pendingUploads(storage: Storage, prefix: string): Promise<
 /**
  * Why a storage call failed:
  * - `transient`: network errors, timeouts, 5xx, throttling; retrying may help.
- * - `permanent`: credentials, access denied, no such bucket, invalid storage class, bad request.
+ * - `permanent`: credentials, access denied, no such bucket, invalid storage class, bad request,
+ *   or any other answer a retry cannot change.
+ * - `unsupported`: the server does not implement this request (501 NotImplemented, 405
+ *   MethodNotAllowed): an S3-compatible server's gap; permanent, and a caller may skip the step.
  * - `not-found`: the object or upload does not exist.
  * - `archived`: the object is in a Glacier class and not restored (InvalidObjectState).
  */
-export type StorageErrorKind = "transient" | "permanent" | "not-found" | "archived";
+export type StorageErrorKind =
+  | "transient"
+  | "permanent"
+  | "unsupported"
+  | "not-found"
+  | "archived";
 
 /** The one error type storage implementations throw; `message` is a single user-facing line. */
 export class StorageError extends Error {

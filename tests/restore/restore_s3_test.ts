@@ -203,7 +203,8 @@ Deno.test("a restore stopped after its thaw requests continues without requestin
 Deno.test("a restore waits for a delayed thaw, then finishes", async () => {
   await withBackup(async ({ moto, root, src, backup, restore }) => {
     const stateDb = await backup();
-    await delayMotoRestores(moto.endpoint, 2);
+    // The first check comes right after the request; two more find it still thawing.
+    await delayMotoRestores(moto.endpoint, 3);
     const dest = join(root, "restored");
     const result = await restore([stateDb, "--to", dest, "--yes", "--include", `${src}/docs`]);
     assert.equal(result.code, 0, result.stderr);
@@ -216,6 +217,24 @@ Deno.test("a restore waits for a delayed thaw, then finishes", async () => {
     catalog.close();
     assert.ok(thaws.length >= 1);
     for (const thaw of thaws) assert.ok(thaw.ready_at! >= thaw.requested_at!);
+  });
+});
+
+Deno.test("a thaw ready at once is not waited on: default poll interval, done in seconds", async () => {
+  await withBackup(async ({ root, src, backup, restore, proxy }) => {
+    const stateDb = await backup();
+    const dest = join(root, "restored");
+    const started = Date.now();
+    // An empty value leaves the default interval (15 minutes for DEEP_ARCHIVE) in force.
+    const result = await restore(
+      [stateDb, "--to", dest, "--yes", "--include", `${src}/docs`],
+      { GLACIER_RESTORE_POLL_MS: "" },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.ok(proxy.restoreRequests().length >= 1, "a thaw was requested");
+    assert.doesNotMatch(result.stderr, /waiting for \d+ volumes? to thaw/);
+    assert.ok(Date.now() - started < 60_000, "moto thaws at once: no 15-minute wait");
+    assert.deepEqual(await diffTrees(join(src, "docs"), join(dest, src.slice(1), "docs")), []);
   });
 });
 

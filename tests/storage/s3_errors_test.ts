@@ -47,6 +47,15 @@ const cases: [string, unknown, StorageError["kind"], RegExp][] = [
   ["Throttling", serviceError("Throttling", 400, "Rate exceeded"), "transient", /Rate/],
   ["InternalError", serviceError("InternalError", 500, "oops"), "transient", /InternalError/],
   [
+    "501 NotImplemented (s3rver's ListMultipartUploads)",
+    serviceError("NotImplemented", 501, "A parameter you provided implies functionality"),
+    "unsupported",
+    /NotImplemented.*does not support/,
+  ],
+  ["501 without a code", serviceError("UnknownError", 501, ""), "unsupported", /HTTP 501/],
+  ["405 MethodNotAllowed", serviceError("MethodNotAllowed", 405, "no"), "unsupported", /support/],
+  ["505", serviceError("HttpVersionNotSupported", 505, "old"), "permanent", /old/],
+  [
     "5xx without a readable body",
     serviceError("Error", 502, "Deserialization error: to see the raw response..."),
     "transient",
