@@ -26,6 +26,8 @@ const TRANSIENT_CODES = new Set([
   "ServiceUnavailable",
   "OperationAborted",
   "TimeoutError",
+  // The part's bytes did not match its Content-MD5: altered on the way, so sent again.
+  "BadDigest",
 ]);
 
 /** Node/Deno error codes of network failures. */
