@@ -27,6 +27,8 @@ export interface RestoreOptions {
   include: string[];
   exclude: string[];
   tier: RestoreTier;
+  /** Tiers after the first of `--tier a,b`: asked when AWS has no capacity for the one before. */
+  fallbackTiers: RestoreTier[];
   days: number;
   wait: boolean;
   yes: boolean;
@@ -56,7 +58,12 @@ export function restoreCommand(setExitCode: (code: number) => void): Command {
     .requiredOption("--to <dir>", "folder to restore into (created if missing)")
     .option("--include <pattern...>", "restore only these paths or globs (repeatable)")
     .option("--exclude <pattern...>", "leave out these paths or globs (repeatable)")
-    .option("--tier <tier>", "thaw tier: bulk, standard or expedited", "standard")
+    .option(
+      "--tier <tier>",
+      "thaw tier: bulk, standard or expedited; expedited,standard falls back when AWS has no " +
+        "expedited capacity",
+      "standard",
+    )
     .option("--days <n>", "days S3 keeps the thawed copies", "7")
     .option("--no-wait", "request the thaws and exit; run the same command later to finish")
     .option("-y, --yes", "do not ask before requests that cost money")
@@ -95,12 +102,14 @@ export function parseRestoreOptions(
   if (backupId !== undefined && !isBackupId(backupId)) {
     throw new UsageError(`--backup-id must look like 20261127_031500, got "${backupId}"`);
   }
+  const [tier, ...fallbackTiers] = tiersOption(raw.tier as string);
   return {
     stateDb,
     to: resolve(raw.to as string),
     include: (raw.include as string[] | undefined) ?? [],
     exclude: (raw.exclude as string[] | undefined) ?? [],
-    tier: tierOption(raw.tier as string),
+    tier,
+    fallbackTiers,
     days: countOption("--days", raw.days as string, 3650),
     wait: raw.wait as boolean,
     yes: raw.yes === true,
@@ -127,6 +136,15 @@ export function tierOption(text: string): RestoreTier {
   if (value === "standard") return "Standard";
   if (value === "expedited") return "Expedited";
   throw new UsageError(`--tier must be bulk, standard or expedited, got "${text}"`);
+}
+
+/** Parses `--tier a[,b...]`: the tier to ask first, then those to fall back to, in order. */
+export function tiersOption(text: string): RestoreTier[] {
+  const tiers = text.split(",").map((part) => tierOption(part.trim()));
+  if (new Set(tiers).size !== tiers.length) {
+    throw new UsageError(`--tier "${text}" names a tier twice`);
+  }
+  return tiers;
 }
 
 /** Runs a restore; returns the exit code. */
@@ -158,6 +176,7 @@ export async function restore(options: RestoreOptions): Promise<number> {
           destination: options.to,
           selection: compileSelection(options.include, options.exclude),
           tier: options.tier,
+          fallbackTiers: options.fallbackTiers,
           days: options.days,
           wait: options.wait,
           yes: options.yes,

@@ -3,7 +3,7 @@
  * to do and whose message tells the user, on one line, which operation failed and why.
  */
 
-import { StorageError, type StorageErrorKind } from "./storage.ts";
+import { ExpeditedUnavailableError, StorageError, type StorageErrorKind } from "./storage.ts";
 
 /** Error codes that mean "the object or upload is not there". */
 const NOT_FOUND_CODES = new Set(["NoSuchKey", "NotFound", "NoSuchUpload", "NoSuchVersion"]);
@@ -86,6 +86,13 @@ export function classifyS3Error(error: unknown, operation: string): StorageError
   const message = oneLine(typeof shape.message === "string" ? shape.message : String(error));
   const code = stringOf(shape.Code) ?? stringOf(shape.code) ?? name;
   const status = httpStatus(shape);
+  if (code === "GlacierExpeditedRetrievalNotAvailable") {
+    return new ExpeditedUnavailableError(
+      `${operation} failed: AWS has no expedited capacity now: try later, or use ` +
+        `--tier expedited,standard`,
+      { cause: error },
+    );
+  }
   const [kind, why] = explain(name, code, message, status);
   return new StorageError(kind, `${operation} failed: ${truncate(why)}`, { cause: error });
 }

@@ -142,3 +142,15 @@ export class StorageError extends Error {
     this.name = "StorageError";
   }
 }
+
+/**
+ * S3 refused an Expedited retrieval because AWS has no expedited capacity at the moment
+ * (`503 GlacierExpeditedRetrievalNotAvailable`): permanent, since retrying at once does not help;
+ * a later run, or another tier, does.
+ */
+export class ExpeditedUnavailableError extends StorageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("permanent", message, options);
+    this.name = "ExpeditedUnavailableError";
+  }
+}
