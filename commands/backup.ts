@@ -9,7 +9,7 @@ import { pendingUploads, type Storage } from "../lib/storage/storage.ts";
 import { exists } from "../lib/storage/exists.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/backup/session.ts";
-import { openBackupStorage } from "../lib/backup/open_storage.ts";
+import { encryptionOf, openBackupStorage } from "../lib/backup/open_storage.ts";
 import { BackupProgress, renderProgress } from "../lib/backup/progress.ts";
 import { ProgressDisplay } from "../lib/cli/progress.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
@@ -46,6 +46,9 @@ export interface BackupOptions extends ConnectionSettings {
   storageClass: string;
   excludes: string[];
   prefix: string;
+  /** `--sse kms`: SSE-KMS on every object, with `sseKmsKeyId` if given. */
+  sse?: "kms";
+  sseKmsKeyId?: string;
   stateDir: string;
 }
 
@@ -65,6 +68,8 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .option("--test-run", "use the STANDARD class (for servers without Glacier classes)")
     .option("--exclude <glob>", "leave out matching paths (repeatable)", repeatable)
     .option("--prefix <prefix>", "key prefix in the bucket")
+    .option("--sse <kind>", "server-side encryption of every object: kms (SSE-KMS)")
+    .option("--sse-kms-key-id <id>", "KMS key of --sse kms (default: the account's aws/s3 key)")
     .option("--state-dir <dir>", "folder for the state database and logs", ".")
     .option("--dry-run", "only scan, and print the expected volumes and costs")
     .action(async (outputTar: string | undefined, raw: Record<string, unknown>) => {
@@ -92,6 +97,7 @@ export function parseBackupOptions(
       throw new UsageError(`--recipient "${r}": ${(error as Error).message}`);
     }
   }
+  const sse = sseOption(raw.sse as string | undefined, raw.sseKmsKeyId as string | undefined);
   return {
     srcDirs: (raw.srcDirs as string[]).map((dir) => resolve(dir)),
     bucket: raw.bucket as string,
@@ -105,8 +111,27 @@ export function parseBackupOptions(
     excludes: (raw.exclude as string[] | undefined) ?? [],
     prefix: prefixOption((raw.prefix as string | undefined) ?? ""),
     ...connectionSettings(raw),
+    ...sse,
     stateDir: resolve(raw.stateDir as string),
   };
+}
+
+/** `--sse` and `--sse-kms-key-id`, checked. */
+function sseOption(
+  sse: string | undefined,
+  keyId: string | undefined,
+): Pick<BackupOptions, "sse" | "sseKmsKeyId"> {
+  if (sse === undefined) {
+    if (keyId !== undefined) throw new UsageError("--sse-kms-key-id needs --sse kms");
+    return {};
+  }
+  if (sse.toLowerCase() !== "kms") {
+    throw new UsageError(`--sse ${JSON.stringify(sse)}: the one kind offered is kms (SSE-KMS)`);
+  }
+  if (keyId !== undefined && keyId.trim() === "") {
+    throw new UsageError("--sse-kms-key-id is empty");
+  }
+  return { sse: "kms", sseKmsKeyId: keyId?.trim() };
 }
 
 /** Starts a new backup; returns the exit code. */
@@ -138,6 +163,8 @@ export async function backup(options: BackupOptions): Promise<number> {
       endpoint: options.endpoint,
       region: options.region,
       profile: options.profile,
+      sse: options.sse,
+      sseKmsKeyId: options.sseKmsKeyId,
     };
     const catalog = Catalog.create(path, settings, { identity, recipients });
     log.info(`backup ${backupId} to ${options.bucket}: state database ${path}`);
@@ -240,7 +267,7 @@ async function realSourceDirs(dirs: string[]): Promise<CollapsedSources> {
 async function newStateDbPath(options: BackupOptions): Promise<{ backupId: string; path: string }> {
   let storage: Storage | undefined;
   try {
-    storage = openStorage(options.bucket, options);
+    storage = openStorage(options.bucket, { ...options, encryption: encryptionOf(options) });
   } catch (error) {
     if (error instanceof InvalidBucketError) throw new UsageError(error.message);
   }

@@ -50,7 +50,12 @@ export function restoreCommand(setExitCode: (code: number) => void): Command {
     .requiredOption("--to <dir>", "folder to restore into (created if missing)")
     .option("--include <pattern>", "restore only this path or glob (repeatable)", repeatable)
     .option("--exclude <pattern>", "leave out this path or glob (repeatable)", repeatable)
-    .option("--tier <tier>", "thaw tier: bulk, standard or expedited", "standard")
+    .option(
+      "--tier <tier>",
+      "thaw tier: bulk, standard or expedited; expedited,standard falls back when AWS has no " +
+        "expedited capacity",
+      "standard",
+    )
     .option("--days <n>", "days S3 keeps the thawed copies", DEFAULT_THAW_DAYS)
     .option("--no-wait", "request the thaws and exit; run the same command later to finish")
     .option("-y, --yes", "do not ask before requests that cost money")
@@ -93,12 +98,14 @@ export function parseRestoreOptions(
   if (backupId !== undefined && !isBackupId(backupId)) {
     throw new UsageError(`--backup-id must look like 20261127_031500, got "${backupId}"`);
   }
+  const [tier, ...fallbackTiers] = tiersOption(raw.tier as string);
   return {
     stateDb,
     to: resolve(raw.to as string),
     include,
     exclude,
-    tier: tierOption(raw.tier as string),
+    tier,
+    fallbackTiers,
     days: countOption("--days", raw.days as string, 3650),
     wait: raw.wait as boolean,
     yes: raw.yes === true,
@@ -135,6 +142,15 @@ export function tierOption(text: string): RestoreTier {
   throw new UsageError(`--tier must be bulk, standard or expedited, got "${text}"`);
 }
 
+/** Parses `--tier a[,b...]`: the tier to ask first, then those to fall back to, in order. */
+export function tiersOption(text: string): RestoreTier[] {
+  const tiers = text.split(",").map((part) => tierOption(part.trim()));
+  if (new Set(tiers).size !== tiers.length) {
+    throw new UsageError(`--tier "${text}" names a tier twice`);
+  }
+  return tiers;
+}
+
 /** Runs a restore; returns the exit code. */
 export async function restore(options: RestoreOptions): Promise<number> {
   const identities = await readIdentities(options.identityFiles);
@@ -164,6 +180,7 @@ export async function restore(options: RestoreOptions): Promise<number> {
           destination: options.to,
           selection: compileSelection(options.include, options.exclude),
           tier: options.tier,
+          fallbackTiers: options.fallbackTiers,
           days: options.days,
           wait: options.wait,
           yes: options.yes,

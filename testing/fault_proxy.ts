@@ -10,6 +10,12 @@
  * - `http500` / `http503`: the request never reaches the server; the proxy answers S3's
  *   `InternalError` / `SlowDown` itself.
  *
+ * Apart from faults, the proxy can rewrite answers the way a bucket with SSE-KMS default
+ * encryption answers (`rewriteEtags`): each PutObject and UploadPart answer gets a random 32-digit
+ * ETag that is not the MD5 of the bytes, optionally with `x-amz-server-side-encryption: aws:kms`;
+ * the proxy puts the server's own ETags back into CompleteMultipartUpload requests, as S3 would
+ * accept its KMS ETags there.
+ *
  * The proxy understands just enough HTTP/1.1 (Content-Length and chunked bodies, `100 Continue`,
  * HEAD) to know where each request and response ends on a keep-alive connection. Whether a request
  * gets a fault, and which, is drawn from a generator seeded by the proxy's seed and the request's
@@ -44,6 +50,11 @@ export interface FaultProxyOptions {
   kinds?: readonly FaultKind[];
   /** How long a stall holds an answer (default 2000 ms). */
   stallMs?: number;
+  /**
+   * Replace the ETag of every PutObject and UploadPart answer by a random 32-digit value, and
+   * add `x-amz-server-side-encryption: aws:kms` to those answers when `kmsHeader` is true.
+   */
+  rewriteEtags?: { kmsHeader: boolean };
 }
 
 /** What the proxy has seen and done so far. */
@@ -54,6 +65,8 @@ export interface FaultCounts {
   injected: Record<FaultKind, number>;
   /** Connections that failed for other reasons (a client giving up, the server closing). */
   otherErrors: number;
+  /** Answers whose ETag was rewritten (`rewriteEtags`). */
+  rewrittenEtags: number;
 }
 
 /** One injected fault, for replay and debugging. */
@@ -148,7 +161,10 @@ class ProxyState {
     requests: 0,
     injected: { reset: 0, stall: 0, truncate: 0, http500: 0, http503: 0 },
     otherErrors: 0,
+    rewrittenEtags: 0,
   };
+  /** Rewritten ETag -> the server's own (`rewriteEtags`). */
+  readonly serverEtags = new Map<string, string>();
   readonly records: FaultRecord[] = [];
   readonly open = new Set<Deno.Conn>();
   readonly #seen = new Map<string, number>();
@@ -190,6 +206,11 @@ export function requestIdentity(method: string, target: string): string {
   const part = url.searchParams.get("partNumber") ?? "";
   const path = decodeURIComponent(url.pathname).replace(new RegExp(BACKUP_ID_PATTERN, "g"), "ID");
   return `${method} ${path} ?${names} ${part}`;
+}
+
+/** Where a relayed body goes. */
+interface Sink {
+  write(bytes: Uint8Array): Promise<void>;
 }
 
 /** Thrown by a `CuttingSink` when it has let its share of bytes through. */
@@ -306,7 +327,7 @@ function responseFraming(head: Head, status: number, method: string): Framing {
 }
 
 /** Copies one body from `source` to `sink`, following its framing byte for byte. */
-async function relayBody(source: BufferedConn, sink: CuttingSink, framing: Framing) {
+async function relayBody(source: BufferedConn, sink: Sink, framing: Framing) {
   switch (framing.kind) {
     case "none":
       return;
@@ -339,7 +360,7 @@ async function relayBody(source: BufferedConn, sink: CuttingSink, framing: Frami
   }
 }
 
-async function relayBytes(source: BufferedConn, sink: CuttingSink, length: number) {
+async function relayBytes(source: BufferedConn, sink: Sink, length: number) {
   let remaining = length;
   while (remaining > 0) {
     const chunk = await source.readSome(Math.min(remaining, READ_SIZE));
@@ -386,7 +407,7 @@ class ConnectionHandler {
   async #serve(head: Head, method: string, decision: Decision): Promise<boolean> {
     const { kind, variant, position } = decision;
     const request = head.firstLine.replace(/ HTTP\/1\.[01]$/, "");
-    const framing = requestFraming(head);
+    let framing = requestFraming(head);
     const expectsContinue = /100-continue/i.test(head.headers.get("expect") ?? "");
 
     if (kind === "http500" || kind === "http503") {
@@ -397,6 +418,9 @@ class ConnectionHandler {
     }
 
     const upstream = await this.#connectUpstream();
+    if (this.state.options.rewriteEtags && isCompletion(method, request)) {
+      ({ head, framing } = await this.#restoreServerEtags(head, framing));
+    }
     if (kind === "reset" && variant < 0.5) {
       // Cut the request partway: the server gets half a request, the client a closed connection.
       const length = head.raw.length + (framing.kind === "length" ? framing.length : 0);
@@ -468,12 +492,52 @@ class ConnectionHandler {
         await relayBody(upstream, new CuttingSink(this.#client.conn, cutAt), framing);
         throw new Cut();
       }
-      await writeAll(this.#client.conn, raw);
+      await writeAll(this.#client.conn, this.#rewriteEtag(raw, head, method, request));
       await relayBody(upstream, new CuttingSink(this.#client.conn), framing);
       const closing = /\bclose\b/i.test(head.headers.get("connection") ?? "") ||
         framing.kind === "until-close";
       return !closing;
     }
+  }
+
+  /**
+   * Reads a CompleteMultipartUpload request's body and puts the server's ETags back in place of
+   * the rewritten ones; the request goes on from the buffered copy.
+   */
+  async #restoreServerEtags(
+    head: Head,
+    framing: Framing,
+  ): Promise<{ head: Head; framing: Framing }> {
+    if (framing.kind !== "length") return { head, framing };
+    const sink = new CollectingSink();
+    await relayBody(this.#client, sink, framing);
+    let xml = new TextDecoder().decode(sink.bytes());
+    for (const [fake, real] of this.state.serverEtags) xml = xml.replaceAll(fake, real);
+    const body = new TextEncoder().encode(xml);
+    const text = new TextDecoder("latin1").decode(head.raw)
+      .replace(/\r\ncontent-length:[^\r]*/i, `\r\nContent-Length: ${body.length}`);
+    const headBytes = new TextEncoder().encode(text);
+    const raw = new Uint8Array(headBytes.length + body.length);
+    raw.set(headBytes);
+    raw.set(body, headBytes.length);
+    return { head: { ...parseHead(headBytes), raw }, framing: { kind: "none" } };
+  }
+
+  /** A PutObject or UploadPart answer with a random ETag (and an SSE-KMS header if asked). */
+  #rewriteEtag(raw: Uint8Array, head: Head, method: string, request: string): Uint8Array {
+    const rewrite = this.state.options.rewriteEtags;
+    const status = Number(head.firstLine.split(" ")[1]);
+    const etag = head.headers.get("etag");
+    if (!rewrite || method !== "PUT" || status !== 200 || !etag || isOtherPut(request)) return raw;
+    const fake = [...crypto.getRandomValues(new Uint8Array(16))]
+      .map((byte) => byte.toString(16).padStart(2, "0")).join("");
+    this.state.serverEtags.set(fake, etag.replaceAll('"', ""));
+    this.state.counts.rewrittenEtags++;
+    const lines = new TextDecoder("latin1").decode(raw).split("\r\n")
+      .filter((line) => !/^x-amz-server-side-encryption:/i.test(line))
+      .map((line) => /^etag:/i.test(line) ? `ETag: "${fake}"` : line);
+    if (rewrite.kmsHeader) lines.splice(1, 0, "x-amz-server-side-encryption: aws:kms");
+    return new TextEncoder().encode(lines.join("\r\n"));
   }
 
   async #connectUpstream(): Promise<BufferedConn> {
@@ -484,6 +548,35 @@ class ConnectionHandler {
     }
     return this.#upstream;
   }
+}
+
+/** Gathers a request body instead of relaying it. */
+class CollectingSink implements Sink {
+  readonly #chunks: Uint8Array[] = [];
+  write(bytes: Uint8Array): Promise<void> {
+    this.#chunks.push(bytes.slice());
+    return Promise.resolve();
+  }
+  bytes(): Uint8Array {
+    const out = new Uint8Array(this.#chunks.reduce((sum, chunk) => sum + chunk.length, 0));
+    let offset = 0;
+    for (const chunk of this.#chunks) out.set(chunk, (offset += chunk.length) - chunk.length);
+    return out;
+  }
+}
+
+/** True for a CompleteMultipartUpload request line (`POST /bucket/key?uploadId=...`). */
+function isCompletion(method: string, request: string): boolean {
+  return method === "POST" && new URL(request.split(" ")[1] ?? "/", "http://proxy").searchParams
+    .has("uploadId");
+}
+
+/** True for a PUT that is neither PutObject nor UploadPart (a bucket or sub-resource request). */
+function isOtherPut(request: string): boolean {
+  const url = new URL(request.split(" ")[1] ?? "/", "http://proxy");
+  const names = [...url.searchParams.keys()].filter((name) => name !== "x-id");
+  const isPart = url.searchParams.has("partNumber") && url.searchParams.has("uploadId");
+  return !(names.length === 0 || isPart) || url.pathname.split("/").filter(Boolean).length < 2;
 }
 
 /** An S3-style error response (`InternalError` or `SlowDown`) that closes the connection. */

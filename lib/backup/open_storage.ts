@@ -6,7 +6,8 @@
 import type { BackupSettings } from "../catalog/settings.ts";
 import type { Reporter } from "../archive/report.ts";
 import { formatDuration } from "../archive/units.ts";
-import { type ConnectionSettings, openStorage } from "../storage/open.ts";
+import { type ConnectionSettings, openStorage, type OpenStorageOptions } from "../storage/open.ts";
+import type { ServerSideEncryptionRequest } from "../storage/s3.ts";
 import { withRetry } from "../storage/retry.ts";
 import type { Storage } from "../storage/storage.ts";
 
@@ -21,13 +22,13 @@ export interface StorageOverrides extends ConnectionSettings {
  */
 export function openRetryingStorage(
   bucket: string,
-  connection: ConnectionSettings,
+  connection: Pick<OpenStorageOptions, "endpoint" | "region" | "profile" | "encryption">,
   log: Pick<Reporter, "warn">,
   signal?: AbortSignal,
 ): Storage {
   // Only the connection settings: callers may pass a larger options object.
-  const { endpoint, region, profile } = connection;
-  return withRetry(openStorage(bucket, { endpoint, region, profile }), {
+  const { endpoint, region, profile, encryption } = connection;
+  return withRetry(openStorage(bucket, { endpoint, region, profile, encryption }), {
     signal,
     onRetry: ({ operation, attempt, delayMs, error }) =>
       log.warn(
@@ -54,11 +55,19 @@ export function openBackupStorage(
       endpoint: overrides.endpoint ?? settings.endpoint,
       region: overrides.region ?? settings.region,
       profile: overrides.profile ?? settings.profile,
+      encryption: encryptionOf(settings),
     },
     log,
     signal,
   );
   return { storage, bucket };
+}
+
+/** The server-side encryption a backup asked for (`--sse kms`), if any. */
+export function encryptionOf(
+  settings: Pick<BackupSettings, "sse" | "sseKmsKeyId">,
+): ServerSideEncryptionRequest | undefined {
+  return settings.sse === "kms" ? { kind: "kms", kmsKeyId: settings.sseKmsKeyId } : undefined;
 }
 
 /** True for a `file:` bucket (a folder on disk, where nothing is archived and nothing is charged). */

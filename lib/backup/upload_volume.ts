@@ -1,10 +1,10 @@
 /**
  * Uploads one built volume. To a store with multipart uploads (S3), the parts are recorded in
  * the catalog as they finish, so that an interrupted upload continues from its last finished
- * part, and each part's ETag is checked against the MD5 of the bytes sent. To any other store (a
- * folder), the file is put in one atomic step, and an interrupted put is simply made again. The
- * finished object's size is checked against the catalog before the volume counts as uploaded
- * and its local file is deleted.
+ * part, and each part is checked by the server against its MD5 (and by its ETag where that is
+ * the MD5). To any other store (a folder), the file is put in one atomic step, and an interrupted
+ * put is simply made again. The finished object's size is checked against the catalog before the
+ * volume counts as uploaded and its local file is deleted.
  */
 import { createHash } from "node:crypto";
 import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
@@ -15,6 +15,7 @@ import {
   type Storage,
   StorageError,
   supportsMultipart,
+  type UploadedPartAnswer,
 } from "../storage/storage.ts";
 import { crashPoint } from "./crash_point.ts";
 
@@ -245,7 +246,12 @@ async function alreadyStored(storage: Storage, key: string, size: number): Promi
   return info !== undefined && info.size === size;
 }
 
-/** Uploads a part, re-sending it (up to three times) if the ETag shows it arrived altered. */
+/**
+ * Uploads a part, re-sending it (up to three times) if its ETag shows it arrived altered. The
+ * server itself checks each part against its `Content-MD5`; the ETag is one more check, made only
+ * where it is the part's MD5: an unencrypted or SSE-S3 (`AES256`) object. Under SSE-KMS or SSE-C
+ * the ETag is some other 32-digit value and says nothing about the bytes.
+ */
 async function uploadCheckedPart(
   storage: MultipartStorage,
   key: string,
@@ -255,16 +261,22 @@ async function uploadCheckedPart(
 ): Promise<string> {
   const md5 = createHash("md5").update(body).digest("hex");
   for (let attempt = 1;; attempt++) {
-    const etag = await storage.uploadPart(key, uploadId, partNumber, body);
-    const plain = etag.replaceAll('"', "").toLowerCase();
-    // An ETag that is not a bare MD5 (SSE-KMS, some S3-compatible servers) cannot be checked.
-    if (!/^[0-9a-f]{32}$/.test(plain) || plain === md5) return etag;
+    const answer = await storage.uploadPart(key, uploadId, partNumber, body);
+    const plain = answer.etag.replaceAll('"', "").toLowerCase();
+    // An ETag that is not a bare MD5 (some S3-compatible servers) cannot be checked either.
+    if (!etagIsMd5(answer) || !/^[0-9a-f]{32}$/.test(plain) || plain === md5) return answer.etag;
     if (attempt === 3) {
       throw new UploadCheckError(
         `part ${partNumber} of ${key} arrived altered three times (ETag ${plain}, MD5 ${md5})`,
       );
     }
   }
+}
+
+/** True when the answer's ETag is the MD5 of the part: no encryption, or SSE-S3. */
+function etagIsMd5(answer: UploadedPartAnswer): boolean {
+  const encryption = answer.serverSideEncryption;
+  return encryption === undefined || encryption === "" || encryption.toUpperCase() === "AES256";
 }
 
 function sameEtag(a: string, b: string): boolean {

@@ -32,4 +32,8 @@ export interface BackupSettings {
   endpoint?: string;
   region?: string;
   profile?: string;
+  /** `kms`: every object is written with SSE-KMS (`--sse kms`); unset: the bucket's default. */
+  sse?: "kms";
+  /** KMS key of `sse: "kms"` (unset: the account's `aws/s3` key). */
+  sseKmsKeyId?: string;
 }

@@ -36,6 +36,8 @@ import type { ThawingVolume } from "./wait_thaw.ts";
 /** How the user asked for a restore to run (the command line's options, as they are). */
 export interface RestoreChoices {
   tier: RestoreTier;
+  /** Tiers to ask in turn when AWS has no capacity for `tier` (`--tier expedited,standard`). */
+  fallbackTiers?: RestoreTier[];
   /** Days S3 keeps the thawed copies. */
   days: number;
   /** False with `--no-wait`: request thaws and stop. */
@@ -179,7 +181,9 @@ async function thaw(
     return run.dryRun ? dryRunEnd(log, tally.outcome()) : { thawing: survey.thawing };
   }
   const prices = await loadPrices(run.pricesFile);
-  checkTier(survey.frozen.map((t) => t.storageClass), run.tier);
+  for (const tier of [run.tier, ...(run.fallbackTiers ?? [])]) {
+    checkTier(survey.frozen.map((t) => t.storageClass), tier);
+  }
   const frozen = survey.frozen.map((t) => ({ storageClass: t.storageClass, size: t.size }));
   const estimate = estimateThaw(frozen, run.tier, run.days, prices);
   for (const line of describeEstimate(estimate, run.tier, run.days, prices)) log.info(line);
@@ -198,8 +202,20 @@ async function thaw(
     }
   }
   await mapLimit(survey.frozen, REQUEST_CONCURRENCY, async (t) => {
-    await requestThaw(run.storage, run.catalog, t.plan.volume, run.tier, run.days);
-    log.toFile("info", `requested thaw of ${t.plan.volume.name} (${run.tier}, ${run.days} days)`);
+    const name = t.plan.volume.name;
+    const tier = await requestThaw(
+      run.storage,
+      run.catalog,
+      t.plan.volume,
+      run.tier,
+      run.days,
+      run.fallbackTiers,
+      (refused, next) =>
+        log.warn(
+          `AWS has no ${refused.toLowerCase()} capacity now for ${name}: requesting ${next}`,
+        ),
+    );
+    log.toFile("info", `requested thaw of ${name} (${tier}, ${run.days} days)`);
   });
   log.info(`requested the thaw of ${count(frozen.length, "volume")} (tier ${run.tier})`);
   return { thawing: survey.thawing.concat(survey.frozen) };

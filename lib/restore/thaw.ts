@@ -6,7 +6,7 @@
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import { recordThawRequest } from "../catalog/restore_state.ts";
 import { needsThaw } from "../storage/storage_class.ts";
-import type { RestoreTier, Storage } from "../storage/storage.ts";
+import { ExpeditedUnavailableError, type RestoreTier, type Storage } from "../storage/storage.ts";
 
 /**
  * Where a volume stands: `ready` (readable now: not archived, or thawed), `thawing` (a restore
@@ -47,16 +47,31 @@ export async function volumeStatus(
   return { readiness, storageClass: info.storageClass, size: info.size };
 }
 
-/** Sends RestoreObject for a volume and records it in the catalog. */
+/**
+ * Sends RestoreObject for a volume and records it in the catalog. When AWS has no expedited
+ * capacity, each tier of `fallbackTiers` is asked in turn (`--tier expedited,standard`), and
+ * `onFallback` says so; without one left, the refusal is thrown. Returns the tier requested.
+ */
 export async function requestThaw(
   storage: Storage,
   catalog: Catalog,
   volume: VolumeRecord,
   tier: RestoreTier,
   days: number,
-): Promise<void> {
-  await storage.restoreObject(volume.objectKey, days, tier);
-  recordThawRequest(catalog, volume.id, tier, days);
+  fallbackTiers: readonly RestoreTier[] = [],
+  onFallback?: (refused: RestoreTier, next: RestoreTier) => void,
+): Promise<RestoreTier> {
+  const tiers = [tier, ...fallbackTiers];
+  for (let i = 0;; i++) {
+    try {
+      await storage.restoreObject(volume.objectKey, days, tiers[i]);
+      recordThawRequest(catalog, volume.id, tiers[i], days);
+      return tiers[i];
+    } catch (error) {
+      if (!(error instanceof ExpeditedUnavailableError) || i + 1 >= tiers.length) throw error;
+      onFallback?.(tiers[i], tiers[i + 1]);
+    }
+  }
 }
 
 /** Environment variable that sets the wait between two checks, in milliseconds (for tests). */

@@ -45,7 +45,8 @@ export async function putFileInParts(
           new Uint8Array(Math.min(partSize, size - offset)),
           path,
         );
-        parts.push({ partNumber, etag: await storage.uploadPart(key, uploadId, partNumber, body) });
+        const { etag } = await storage.uploadPart(key, uploadId, partNumber, body);
+        parts.push({ partNumber, etag });
       }
       await storage.completeMultipartUpload(key, uploadId, parts);
     } catch (error) {

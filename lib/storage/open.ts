@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { createLocalStorage } from "./local.ts";
-import { createS3Storage } from "./s3.ts";
+import { createS3Storage, type ServerSideEncryptionRequest } from "./s3.ts";
 import { type Storage, StorageError } from "./storage.ts";
 
 /**
@@ -23,6 +23,8 @@ export interface ConnectionSettings {
 export interface OpenStorageOptions extends ConnectionSettings {
   /** Send checksums only where S3 requires them (see `S3StorageOptions`). */
   checksumWhenRequired?: boolean;
+  /** Server-side encryption asked for on every object written (an S3 bucket only). */
+  encryption?: ServerSideEncryptionRequest;
 }
 
 /** A `--bucket` value that names no usable bucket or folder: a usage error (permanent). */
@@ -41,13 +43,27 @@ export class InvalidBucketError extends StorageError {
  */
 export function openStorage(bucket: string, options: OpenStorageOptions = {}): Storage {
   const trimmed = bucket.trim();
-  if (/^file:/i.test(trimmed)) return createLocalStorage(folderOfFileBucket(trimmed));
+  if (/^file:/i.test(trimmed)) {
+    if (options.encryption) {
+      throw new InvalidBucketError(
+        `--sse kms needs an S3 bucket; ${bucket} is a folder, which S3 does not encrypt`,
+      );
+    }
+    return createLocalStorage(folderOfFileBucket(trimmed));
+  }
   const name = /^s3:\/\//i.test(trimmed) ? trimmed.slice(5) : trimmed;
   const problem = bucketNameProblem(name);
   if (problem) throw new InvalidBucketError(`invalid bucket ${JSON.stringify(bucket)}: ${problem}`);
   // Only the S3 settings: a caller may pass a larger options object that has its own `bucket`.
-  const { region, endpoint, profile, checksumWhenRequired } = options;
-  return createS3Storage({ bucket: name, region, endpoint, profile, checksumWhenRequired });
+  const { region, endpoint, profile, checksumWhenRequired, encryption } = options;
+  return createS3Storage({
+    bucket: name,
+    region,
+    endpoint,
+    profile,
+    checksumWhenRequired,
+    encryption,
+  });
 }
 
 /** The folder a `file:` bucket names, made absolute. */

@@ -20,6 +20,7 @@ import {
   type StorageClass,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { createHash } from "node:crypto";
 import { resolveEndpoint, resolveProfile, resolveRegion } from "./aws_config.ts";
 import { classifyS3Error, noteRequestsOnErrors } from "./s3_errors.ts";
 import { putFileInParts } from "./multipart.ts";
@@ -30,6 +31,7 @@ import {
   type RestoreTier,
   StorageError,
   type UploadedPart,
+  type UploadedPartAnswer,
 } from "./storage.ts";
 
 /** Settings of an S3 storage; unset ones come from the AWS environment and config files. */
@@ -49,6 +51,14 @@ export interface S3StorageOptions {
   connectionTimeoutMs?: number;
   /** How long a connection may sit idle mid-request before it fails (default 5 min). */
   idleTimeoutMs?: number;
+  /** Server-side encryption to ask for on every object written (default: the bucket's own). */
+  encryption?: ServerSideEncryptionRequest;
+}
+
+/** SSE-KMS for each object written, with a given KMS key (or the account's `aws/s3` key). */
+export interface ServerSideEncryptionRequest {
+  kind: "kms";
+  kmsKeyId?: string;
 }
 
 /** A stalled connection attempt fails after this long. */
@@ -85,7 +95,7 @@ export function createS3Storage(options: S3StorageOptions): MultipartStorage {
     (endpoint === undefined ? "" : ` at ${withoutUserInfo(endpoint)}`);
   const client = new S3Client(config);
   noteRequestsOnErrors(client);
-  return new S3Storage(client, options.bucket, description, options.pageSize);
+  return new S3Storage(client, options.bucket, description, options.pageSize, options.encryption);
 }
 
 class S3Storage implements MultipartStorage {
@@ -94,7 +104,14 @@ class S3Storage implements MultipartStorage {
     private readonly bucket: string,
     readonly description: string,
     private readonly pageSize: number | undefined,
+    private readonly encryption: ServerSideEncryptionRequest | undefined,
   ) {}
+
+  /** The encryption parameters of PutObject and CreateMultipartUpload. */
+  private get encryptionParameters() {
+    if (!this.encryption) return {};
+    return { ServerSideEncryption: "aws:kms" as const, SSEKMSKeyId: this.encryption.kmsKeyId };
+  }
 
   /**
    * A one-key listing rather than HeadBucket: it needs the same permission (s3:ListBucket), and
@@ -129,7 +146,9 @@ class S3Storage implements MultipartStorage {
             Key: key,
             Body: body,
             ContentLength: body.length,
+            ContentMD5: md5Base64(body),
             StorageClass: storageClass as StorageClass,
+            ...this.encryptionParameters,
           }),
         ),
     );
@@ -149,6 +168,7 @@ class S3Storage implements MultipartStorage {
             Bucket: this.bucket,
             Key: key,
             StorageClass: storageClass as StorageClass,
+            ...this.encryptionParameters,
           }),
         ),
     );
@@ -163,7 +183,7 @@ class S3Storage implements MultipartStorage {
     uploadId: string,
     partNumber: number,
     body: Uint8Array,
-  ): Promise<string> {
+  ): Promise<UploadedPartAnswer> {
     const operation = `upload of part ${partNumber} of ${quote(key)}`;
     const result = await this.call(
       operation,
@@ -176,13 +196,15 @@ class S3Storage implements MultipartStorage {
             PartNumber: partNumber,
             Body: body,
             ContentLength: body.length,
+            // S3 checks the part against this and refuses it (BadDigest) if it arrived altered.
+            ContentMD5: md5Base64(body),
           }),
         ),
     );
     if (!result.ETag) {
       throw new StorageError("transient", `${operation} failed: the server sent no ETag`);
     }
-    return result.ETag;
+    return { etag: result.ETag, serverSideEncryption: result.ServerSideEncryption };
   }
 
   async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
@@ -452,6 +474,11 @@ function classifyStreamErrors(
       await reader.cancel(reason);
     },
   });
+}
+
+/** The base64 MD5 of `body`, as `Content-MD5` wants it. */
+function md5Base64(body: Uint8Array): string {
+  return createHash("md5").update(body).digest("base64");
 }
 
 function quote(text: string): string {

@@ -4,7 +4,12 @@
  */
 
 import type { S3Client } from "@aws-sdk/client-s3";
-import { AccessDeniedError, StorageError, type StorageErrorKind } from "./storage.ts";
+import {
+  AccessDeniedError,
+  ExpeditedUnavailableError,
+  StorageError,
+  type StorageErrorKind,
+} from "./storage.ts";
 
 /**
  * The IAM action each S3 request glacier sends needs, and whether it applies to the bucket
@@ -92,6 +97,8 @@ const TRANSIENT_CODES = new Set([
   "ServiceUnavailable",
   "OperationAborted",
   "TimeoutError",
+  // The part's bytes did not match its Content-MD5: altered on the way, so sent again.
+  "BadDigest",
 ]);
 
 /** Node/Deno error codes of network failures. */
@@ -161,6 +168,13 @@ export function classifyS3Error(
   const status = httpStatus(shape);
   if (code === "AccessDenied" || (status === 403 && BODYLESS_FORBIDDEN.has(code))) {
     return accessDenied(shape[REQUEST] ?? request, message, operation, error);
+  }
+  if (code === "GlacierExpeditedRetrievalNotAvailable") {
+    return new ExpeditedUnavailableError(
+      `${operation} failed: AWS has no expedited capacity now: try later, or use ` +
+        `--tier expedited,standard`,
+      { cause: error },
+    );
   }
   const [kind, why] = explain(name, code, message, status);
   return new StorageError(kind, `${operation} failed: ${truncate(why)}`, { cause: error });

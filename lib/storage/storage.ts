@@ -26,6 +26,16 @@ export interface UploadedPart {
   size: number;
 }
 
+/** The server's answer to one UploadPart. */
+export interface UploadedPartAnswer {
+  etag: string;
+  /**
+   * `x-amz-server-side-encryption` of the answer: absent or `AES256` when the ETag is the part's
+   * MD5; `aws:kms` (or SSE-C) when it is not.
+   */
+  serverSideEncryption?: string;
+}
+
 /** An unfinished multipart upload found in the store. */
 export interface PendingUpload {
   key: string;
@@ -75,8 +85,16 @@ export interface Storage {
 export interface MultipartStorage extends Storage {
   /** Starts a multipart upload and returns its UploadId. */
   createMultipartUpload(key: string, storageClass: string): Promise<string>;
-  /** Uploads one part (numbered from 1) and returns its ETag. */
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array): Promise<string>;
+  /**
+   * Uploads one part (numbered from 1) with its MD5 for the server to check; returns its ETag
+   * and how the server encrypted it.
+   */
+  uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+  ): Promise<UploadedPartAnswer>;
   /** Lists the finished parts of an upload; throws kind `not-found` when the upload is gone. */
   listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
   /** Finishes an upload from its parts, in part-number order. */
@@ -146,5 +164,17 @@ export class AccessDeniedError extends StorageError {
   ) {
     super("permanent", message, options);
     this.name = "AccessDeniedError";
+  }
+}
+
+/**
+ * S3 refused an Expedited retrieval because AWS has no expedited capacity at the moment
+ * (`503 GlacierExpeditedRetrievalNotAvailable`): permanent, since retrying at once does not help;
+ * a later run, or another tier, does.
+ */
+export class ExpeditedUnavailableError extends StorageError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("permanent", message, options);
+    this.name = "ExpeditedUnavailableError";
   }
 }

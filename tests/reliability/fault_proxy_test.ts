@@ -88,8 +88,8 @@ Deno.test("fault proxy at rate 0 passes every request through intact", async () 
     const part2 = randomBytes(123_457);
     const uploadId = await viaProxy.createMultipartUpload("a/big.bin", "STANDARD");
     const etags = [
-      await viaProxy.uploadPart("a/big.bin", uploadId, 1, part1),
-      await viaProxy.uploadPart("a/big.bin", uploadId, 2, part2),
+      (await viaProxy.uploadPart("a/big.bin", uploadId, 1, part1)).etag,
+      (await viaProxy.uploadPart("a/big.bin", uploadId, 2, part2)).etag,
     ];
     assert.deepEqual((await viaProxy.listParts("a/big.bin", uploadId)).map((p) => p.size), [
       part1.length,
@@ -199,7 +199,7 @@ Deno.test("the retry wrapper gets a multipart upload through a 30% fault rate in
     const uploadId = await storage.createMultipartUpload(key, "STANDARD");
     const etags = [];
     for (const [i, part] of parts.entries()) {
-      etags.push(await storage.uploadPart(key, uploadId, i + 1, part));
+      etags.push((await storage.uploadPart(key, uploadId, i + 1, part)).etag);
     }
     try {
       await storage.completeMultipartUpload(

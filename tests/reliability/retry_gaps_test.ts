@@ -34,7 +34,7 @@ function flakyStorage(
     putObject: call("putObject", undefined),
     putFile: call("putFile", undefined),
     createMultipartUpload: call("createMultipartUpload", "upload"),
-    uploadPart: call("uploadPart", '"etag"'),
+    uploadPart: call("uploadPart", { etag: '"etag"' }),
     listParts: call("listParts", []),
     completeMultipartUpload: call("completeMultipartUpload", undefined),
     abortMultipartUpload: call("abortMultipartUpload", undefined),

@@ -16,6 +16,8 @@ export interface ProxiedRequest {
   key: string;
   /** The query string, without `?`. */
   query: string;
+  /** The `<Tier>` of a RestoreObject request. */
+  tier?: string;
 }
 
 /** A recording HTTP proxy in front of an S3 server. */
@@ -26,6 +28,11 @@ export interface RecordingProxy {
   restoreRequests(): string[];
   /** GetObject requests, by key. */
   gets(): string[];
+  /**
+   * From now on, answers RestoreObject requests of this tier with S3's `503
+   * GlacierExpeditedRetrievalNotAvailable` (AWS out of capacity) instead of passing them on.
+   */
+  refuseTier(tier: string | undefined): void;
   stop(): Promise<void>;
 }
 
@@ -35,16 +42,26 @@ export interface RecordingProxy {
  */
 export function startRecordingProxy(target: string, bucket: string): RecordingProxy {
   const requests: ProxiedRequest[] = [];
+  let refusedTier: string | undefined;
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
     const url = new URL(req.url);
     const path = decodeURIComponent(url.pathname);
     const key = path.startsWith(`/${bucket}/`) ? path.slice(bucket.length + 2) : "";
-    requests.push({ method: req.method, key, query: url.search.replace(/^\?/, "") });
     const headers = new Headers(req.headers);
     headers.delete("host");
     const body = req.method === "GET" || req.method === "HEAD"
       ? undefined
       : new Uint8Array(await req.arrayBuffer());
+    const tier = /<Tier>(\w+)<\/Tier>/.exec(new TextDecoder().decode(body ?? new Uint8Array()))
+      ?.[1];
+    requests.push({ method: req.method, key, query: url.search.replace(/^\?/, ""), tier });
+    if (tier !== undefined && tier === refusedTier) {
+      return new Response(
+        "<Error><Code>GlacierExpeditedRetrievalNotAvailable</Code><Message>Glacier expedited " +
+          "retrievals are currently not available, please try again later</Message></Error>",
+        { status: 503, headers: { "content-type": "application/xml" } },
+      );
+    }
     const response = await fetch(`${target}${url.pathname}${url.search}`, {
       method: req.method,
       headers,
@@ -64,6 +81,9 @@ export function startRecordingProxy(target: string, bucket: string): RecordingPr
       requests.filter((r) => r.method === "POST" && /(^|&)restore(=|&|$)/.test(r.query))
         .map((r) => r.key),
     gets: () => requests.filter((r) => r.method === "GET" && r.key !== "").map((r) => r.key),
+    refuseTier: (tier) => {
+      refusedTier = tier;
+    },
     stop: () => server.shutdown(),
   };
 }

@@ -200,6 +200,45 @@ Deno.test("a restore stopped after its thaw requests continues without requestin
   });
 });
 
+Deno.test("expedited refused for capacity stops with one line; expedited,standard falls back", async () => {
+  await withBackup(async ({ root, src, proxy, backup, restore }) => {
+    // Expedited is offered for Flexible Retrieval (GLACIER), not for DEEP_ARCHIVE.
+    const stateDb = await backup("--storage-class", "GLACIER");
+    const keys = volumesOf(stateDb).volumes.map((v) => v.objectKey).sort();
+    proxy.refuseTier("Expedited");
+    const dest = join(root, "restored");
+
+    const refused = await restore([stateDb, "--to", dest, "--yes", "--tier", "expedited"]);
+    assert.equal(refused.code, 3, refused.stderr);
+    assert.match(
+      refused.stderr,
+      /AWS has no expedited capacity now: try later, or use --tier expedited,standard/,
+    );
+    assert.doesNotMatch(refused.stderr, /retrying in/, "the refusal is not retried");
+    const asked = proxy.requests.filter((r) => r.tier !== undefined);
+    assert.ok(asked.length >= 1 && asked.length <= keys.length, `${asked.length} requests`);
+    assert.ok(asked.every((r) => r.tier === "Expedited"));
+
+    const fallback = await restore([
+      stateDb,
+      "--to",
+      dest,
+      "--yes",
+      "--tier",
+      "expedited,standard",
+    ]);
+    assert.equal(fallback.code, 0, fallback.stderr);
+    assert.match(fallback.stderr, /AWS has no expedited capacity now for \S+: requesting Standard/);
+    const standard = proxy.requests.filter((r) => r.tier === "Standard").map((r) => r.key);
+    assert.deepEqual(standard.sort(), keys, "each volume is requested in Standard");
+    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+
+    const twice = await restore([stateDb, "--to", dest, "--tier", "standard,standard"]);
+    assert.equal(twice.code, 2, twice.stderr);
+    assert.match(twice.stderr, /names a tier twice/);
+  });
+});
+
 Deno.test("a restore waits for a delayed thaw, then finishes", async () => {
   await withBackup(async ({ moto, root, src, backup, restore }) => {
     const stateDb = await backup();

@@ -173,10 +173,10 @@ export async function multipartConformance(
     assert.equal(await storage.headObject(key), undefined);
 
     const etags: string[] = [];
-    etags.push(await storage.uploadPart(key, uploadId, 1, parts[0]));
+    etags.push((await storage.uploadPart(key, uploadId, 1, parts[0])).etag);
     // A part sent again (a resumed upload) replaces the first copy.
     await storage.uploadPart(key, uploadId, 2, patternBytes(5 * MiB, 99));
-    etags.push(await storage.uploadPart(key, uploadId, 2, parts[1]));
+    etags.push((await storage.uploadPart(key, uploadId, 2, parts[1])).etag);
 
     const midway = await storage.listParts(key, uploadId);
     assert.deepEqual(midway, [
@@ -187,8 +187,8 @@ export async function multipartConformance(
     assert.deepEqual(pending.map((u) => [u.key, u.uploadId]), [[key, uploadId]]);
     assert.deepEqual(await collect(storage.listObjects("")), []);
 
-    etags.push(await storage.uploadPart(key, uploadId, 3, parts[2]));
-    etags.push(await storage.uploadPart(key, uploadId, 4, parts[3]));
+    etags.push((await storage.uploadPart(key, uploadId, 3, parts[2])).etag);
+    etags.push((await storage.uploadPart(key, uploadId, 4, parts[3])).etag);
     assert.deepEqual(
       (await storage.listParts(key, uploadId)).map((p) => [p.partNumber, p.etag, p.size]),
       [[1, etags[0], 5 * MiB], [2, etags[1], 5 * MiB], [3, etags[2], 5 * MiB], [4, etags[3], 1234]],
@@ -210,8 +210,8 @@ export async function multipartConformance(
   await t.step("completing with a too-small part that is not the last fails for good", async () => {
     const storage = await makeStorage();
     const uploadId = await storage.createMultipartUpload("small", "STANDARD");
-    const first = await storage.uploadPart("small", uploadId, 1, patternBytes(1000, 1));
-    const second = await storage.uploadPart("small", uploadId, 2, patternBytes(1000, 2));
+    const first = (await storage.uploadPart("small", uploadId, 1, patternBytes(1000, 1))).etag;
+    const second = (await storage.uploadPart("small", uploadId, 2, patternBytes(1000, 2))).etag;
     await rejectsWithKind(
       storage.completeMultipartUpload("small", uploadId, [
         { partNumber: 1, etag: first },

@@ -33,7 +33,7 @@ class ScriptedStorage implements MultipartStorage {
   putFile = () => Promise.resolve().then(() => this.step("putFile"));
   createMultipartUpload = () =>
     Promise.resolve().then(() => (this.step("createMultipartUpload"), "upload-1"));
-  uploadPart = () => Promise.resolve().then(() => (this.step("uploadPart"), '"etag"'));
+  uploadPart = () => Promise.resolve().then(() => (this.step("uploadPart"), { etag: '"etag"' }));
   listParts = () => Promise.resolve().then(() => (this.step("listParts"), []));
   completeMultipartUpload = () => Promise.resolve().then(() => this.step("complete"));
   abortMultipartUpload = () => Promise.resolve().then(() => this.step("abort"));
@@ -80,7 +80,7 @@ Deno.test("transient failures are retried until the call succeeds", async () => 
   fake.failures = ["transient", "transient", "transient"];
   const { retries, slept, options } = recordingOptions();
   const storage = withRetry(fake, options);
-  assert.equal(await storage.uploadPart("k", "u", 1, new Uint8Array(1)), '"etag"');
+  assert.deepEqual(await storage.uploadPart("k", "u", 1, new Uint8Array(1)), { etag: '"etag"' });
   assert.equal(fake.calls.length, 4);
   assert.deepEqual(retries.map((r) => [r.operation, r.attempt]), [
     ["uploadPart", 1],

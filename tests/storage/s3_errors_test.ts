@@ -36,6 +36,15 @@ const cases: [string, unknown, StorageError["kind"], RegExp][] = [
   ["ExpiredToken", serviceError("ExpiredToken", 400, "expired"), "permanent", /refresh/],
   ["InvalidStorageClass", serviceError("InvalidStorageClass", 400, "bad"), "permanent", /class/],
   ["InvalidBucketName", serviceError("InvalidBucketName", 400, "bad"), "permanent", /Invalid/],
+  // A part altered on the way (its Content-MD5 did not match) is sent again.
+  ["BadDigest", serviceError("BadDigest", 400, "digest mismatch"), "transient", /BadDigest/],
+  // AWS out of expedited capacity: retrying at once does not help (restore --tier falls back).
+  [
+    "GlacierExpeditedRetrievalNotAvailable",
+    serviceError("GlacierExpeditedRetrievalNotAvailable", 503, "not available"),
+    "permanent",
+    /AWS has no expedited capacity now: try later, or use --tier expedited,standard/,
+  ],
   ["MalformedXML", serviceError("MalformedXML", 400, "bad xml"), "permanent", /MalformedXML/],
   ["InvalidArgument", serviceError("InvalidArgument", 400, "bad"), "permanent", /InvalidArg/],
   ["other 4xx", serviceError("Teapot", 418, "short and stout"), "permanent", /Teapot/],

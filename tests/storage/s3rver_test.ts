@@ -45,7 +45,7 @@ Deno.test("S3 storage on s3rver", async (t) => {
       const uploadId = await storage.createMultipartUpload("v/1", "STANDARD");
       const etags = [];
       for (const [i, part] of parts.entries()) {
-        etags.push(await storage.uploadPart("v/1", uploadId, i + 1, part));
+        etags.push((await storage.uploadPart("v/1", uploadId, i + 1, part)).etag);
       }
       await storage.completeMultipartUpload(
         "v/1",
