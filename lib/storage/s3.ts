@@ -98,6 +98,9 @@ export function createS3Storage(options: S3StorageOptions): MultipartStorage {
   return new S3Storage(client, options.bucket, description, options.pageSize, options.encryption);
 }
 
+/** The listing prefix of the access check: a name no backup uses. */
+const ACCESS_CHECK_PREFIX = ".glacier-access-check/";
+
 class S3Storage implements MultipartStorage {
   constructor(
     private readonly client: S3Client,
@@ -120,7 +123,11 @@ class S3Storage implements MultipartStorage {
   async checkAccess(): Promise<void> {
     const operation = `access check of bucket ${quote(this.bucket)}`;
     try {
-      await this.client.send(new ListObjectsV2Command({ Bucket: this.bucket, MaxKeys: 1 }));
+      // A prefix nothing has: the answer is empty and never cut short (s3rver cannot make the
+      // continuation token a cut listing needs).
+      await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: ACCESS_CHECK_PREFIX, MaxKeys: 1 }),
+      );
     } catch (error) {
       const classified = classifyS3Error(error, operation);
       const status = (error as { $metadata?: { httpStatusCode?: number } }).$metadata

@@ -237,7 +237,7 @@ Deno.test("Ctrl-C stops cleanly, says how to resume, and resume finishes the bac
     assert.equal(status.code, 3, stderr);
     assert.match(stderr, /interrupted/);
     assert.match(stderr, /resume with: glacier resume \S+statedb\.sqlite3/);
-    assert.match(stderr, /files \d+\/\d+, .* volumes built \d+\/\d+ uploaded \d+\/\d+/);
+    assert.match(stderr, /\d+% .* volumes \d+\/\d+ up, files \d+\/\d+/);
     const stateDb = stderr.match(/glacier resume (\S+)/)![1];
     const resumed = await runCli(["resume", stateDb]);
     assert.equal(resumed.code, 0, resumed.stderr);
