@@ -6,7 +6,7 @@ import {
   makeMotoSandbox,
   type MotoSandbox,
 } from "../../testing/moto_sandbox.ts";
-import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { type CliResult, stateDbFrom } from "../../testing/run_cli.ts";
 import { backupToSandbox, makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
 
 export type { Sandbox } from "../../testing/sandbox.ts";
