@@ -370,15 +370,7 @@ Deno.test("backup's only stdout line is its state database, even when it fails; 
 
     // A run that fails (its bucket folder is not there) still names its database, to resume.
     const missing = join(box.root, "not-yet");
-    const failed = await runCli([
-      "backup",
-      "--src-dirs",
-      box.src,
-      "--bucket",
-      `file://${missing}`,
-      "--state-dir",
-      box.state,
-    ]);
+    const failed = await backupToSandbox({ ...box, bucket: missing });
     assert.equal(failed.code, 3, failed.stderr);
     const stateDb = stateDbFrom(failed);
     assert.notEqual(stateDb, join(box.state, names[0]));
