@@ -15,8 +15,7 @@ import type { CliResult } from "./run_cli.ts";
 import { diffRestored, restoreWithReferenceTools } from "./reference_restore.ts";
 import { bucketProblems } from "./bucket_checks.ts";
 import { newSeed, type Random, seededRandom } from "./seeded_random.ts";
-import { createS3Storage } from "../lib/storage/s3.ts";
-import type { MultipartStorage } from "../lib/storage/storage.ts";
+import { testStorage } from "./moto_sandbox.ts";
 import { Catalog } from "../lib/catalog/catalog.ts";
 
 const MiB = 1024 * 1024;
@@ -429,16 +428,6 @@ async function usableStateDb(
     }
   }
   return undefined;
-}
-
-/** A storage on the moto bucket for the checks (not through the program under test). */
-export function testStorage(endpoint: string, bucket: string): MultipartStorage {
-  return createS3Storage({
-    bucket,
-    endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  });
 }
 
 function lastLines(text: string): string {

@@ -39,9 +39,20 @@ export async function runCli(
   };
 }
 
-/** The state database a backup run announced in its output. */
+/**
+ * The state database of a `glacier backup` run, read from its output contract: the path is the
+ * only line on stdout, printed as soon as the database exists (so a failed or killed run has it
+ * too, unless it died before). Throws, with the run's output, when that line is absent.
+ */
 export function stateDbFrom(result: CliResult): string {
-  const match = /state database:? (\S+\.sqlite3)/.exec(result.stderr);
-  if (!match) throw new Error(`no state database in output:\n${result.stderr}`);
+  const match = /^([^\n]+\.sqlite3)\n$/.exec(result.stdout);
+  if (!match) {
+    throw new Error(
+      `expected the state database's path as the only stdout line of glacier backup, got ` +
+        `${JSON.stringify(result.stdout)} (exit ${result.code}${
+          result.signal ? `, ${result.signal}` : ""
+        }); stderr:\n${result.stderr}`,
+    );
+  }
   return match[1];
 }

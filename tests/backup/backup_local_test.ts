@@ -353,3 +353,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test("backup's only stdout line is its state database, even when it fails; --dry-run reports", async () => {
+  const box = await makeSandbox();
+  try {
+    await makeTree(box.src, { smallFiles: 3 });
+    const made = await backupToSandbox(box);
+    assert.equal(made.code, 0, made.stderr);
+    const names = [...Deno.readDirSync(box.state)].map((e) => e.name).filter((n) =>
+      /sqlite3$/.test(n)
+    );
+    assert.equal(names.length, 1);
+    assert.equal(made.stdout, `${join(box.state, names[0])}\n`);
+    // The log line users read stays on stderr.
+    assert.match(made.stderr, new RegExp(`state database ${join(box.state, names[0])}\\n`));
+
+    // A run that fails (its bucket folder is not there) still names its database, to resume.
+    const missing = join(box.root, "not-yet");
+    const failed = await backupToSandbox({ ...box, bucket: missing });
+    assert.equal(failed.code, 3, failed.stderr);
+    const stateDb = stateDbFrom(failed);
+    assert.notEqual(stateDb, join(box.state, names[0]));
+    await Deno.mkdir(missing);
+    const resumed = await runCli(["resume", stateDb]);
+    assert.equal(resumed.code, 0, resumed.stderr);
+    assert.equal(resumed.stdout, "");
+
+    const dry = await backupToSandbox(box, "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /^dry run: nothing was written or uploaded\n/);
+    assert.doesNotMatch(dry.stdout, /sqlite3/);
+  } finally {
+    await box.cleanup();
+  }
+});

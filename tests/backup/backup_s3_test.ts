@@ -4,71 +4,44 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../testing/moto.ts";
+import { testAwsEnv } from "../../testing/moto.ts";
+import {
+  backupToMotoSandbox,
+  makeMotoSandbox,
+  type MotoSandbox,
+} from "../../testing/moto_sandbox.ts";
 import { diffTrees, makeTree, randomBytes } from "../../testing/tree.ts";
-import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { extractWithReferenceTools } from "../../testing/volumes.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
-import { createS3Storage } from "../../lib/storage/s3.ts";
 import type { ObjectInfo } from "../../lib/storage/storage.ts";
 
-let bucketCounter = 0;
-
-/** A moto server, a fresh bucket and a sandbox folder for one test. */
+/** The moto sandbox of one test, with its bucket's objects and unfinished uploads. */
 async function withMoto(
-  fn: (ctx: {
-    moto: MotoServer;
-    bucket: string;
-    root: string;
-    env: Record<string, string>;
-    objects: () => Promise<ObjectInfo[]>;
-    pendingUploads: () => Promise<number>;
-    backup: (src: string, ...extra: string[]) => ReturnType<typeof runCli>;
-  }) => Promise<void>,
+  fn: (
+    ctx: MotoSandbox & {
+      objects: () => Promise<ObjectInfo[]>;
+      pendingUploads: () => Promise<number>;
+      backup: (...extra: string[]) => Promise<CliResult>;
+    },
+  ) => Promise<void>,
   options: { createBucket?: boolean } = {},
 ) {
-  const moto = await startMoto();
-  const root = await Deno.makeTempDir({ prefix: "glacier-s3-test-" });
-  const bucket = `test-bucket-${Date.now()}-${bucketCounter++}`;
-  const env = {
-    ...testAwsEnv(moto.endpoint),
-    AWS_CONFIG_FILE: join(root, "no-aws-config"),
-    AWS_SHARED_CREDENTIALS_FILE: join(root, "no-aws-credentials"),
-  };
-  const storage = createS3Storage({
-    bucket,
-    endpoint: moto.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  });
+  const box = await makeMotoSandbox({ createBucket: options.createBucket });
+  const { storage } = box;
   try {
-    if (options.createBucket ?? true) await createBucket(moto.endpoint, bucket);
     await fn({
-      moto,
-      bucket,
-      root,
-      env,
+      ...box,
       objects: async () => {
         const out: ObjectInfo[] = [];
         for await (const o of storage.listObjects("")) out.push(o);
         return out;
       },
       pendingUploads: async () => (await storage.listMultipartUploads("")).length,
-      backup: (src, ...extra) =>
-        runCli([
-          "backup",
-          "--src-dirs",
-          src,
-          "--bucket",
-          bucket,
-          "--state-dir",
-          join(root, "state"),
-          ...extra,
-        ], { env }),
+      backup: (...extra) => backupToMotoSandbox(box, ...extra),
     });
   } finally {
-    await moto.stop();
-    await Deno.remove(root, { recursive: true });
+    await box.cleanup();
   }
 }
 
@@ -98,11 +71,9 @@ async function restoreWithReferenceTools(
 }
 
 Deno.test("backup to S3 with --test-run: several STANDARD volumes, restorable by age|zstd|tar", async () => {
-  await withMoto(async ({ moto, bucket, root, objects, pendingUploads, backup }) => {
-    const src = join(root, "src");
-    await Deno.mkdir(src);
+  await withMoto(async ({ moto, bucket, root, src, objects, pendingUploads, backup }) => {
     await makeTree(src, { bigFiles: [1_200_000, 900_000, 1_100_000], smallFiles: 50 });
-    const result = await backup(src, "--test-run", "--volume-size", "1MiB", "--prefix", "nightly/");
+    const result = await backup("--test-run", "--volume-size", "1MiB", "--prefix", "nightly/");
     assert.equal(result.code, 0, result.stderr);
     const stateDb = stateDbFrom(result);
     const catalog = Catalog.open(stateDb);
@@ -126,13 +97,11 @@ Deno.test("backup to S3 with --test-run: several STANDARD volumes, restorable by
 });
 
 Deno.test("backup to S3 uses DEEP_ARCHIVE by default and --storage-class when given", async () => {
-  await withMoto(async ({ root, objects, backup }) => {
-    const src = join(root, "src");
-    await Deno.mkdir(src);
+  await withMoto(async ({ src, objects, backup }) => {
     await makeTree(src);
-    const deep = await backup(src);
+    const deep = await backup();
     assert.equal(deep.code, 0, deep.stderr);
-    const flexible = await backup(src, "--storage-class", "glacier");
+    const flexible = await backup("--storage-class", "glacier");
     assert.equal(flexible.code, 0, flexible.stderr);
     const classes = (await objects()).filter((o) => /\/\d{6}_/.test(o.key))
       .map((o) => o.storageClass).sort();
@@ -141,12 +110,10 @@ Deno.test("backup to S3 uses DEEP_ARCHIVE by default and --storage-class when gi
 });
 
 Deno.test("a missing bucket fails fast with one clear line and exit 3, then resumes", async () => {
-  await withMoto(async ({ moto, bucket, root, objects, backup }) => {
-    const src = join(root, "src");
-    await Deno.mkdir(src);
+  await withMoto(async ({ moto, bucket, src, objects, backup, createBucket }) => {
     await makeTree(src);
     const started = Date.now();
-    const failed = await backup(src, "--test-run");
+    const failed = await backup("--test-run");
     assert.equal(failed.code, 3, failed.stderr);
     assert.ok(Date.now() - started < 30_000, "a permanent error must not be retried");
     assert.match(
@@ -155,7 +122,7 @@ Deno.test("a missing bucket fails fast with one clear line and exit 3, then resu
     );
     assert.match(failed.stderr, /glacier resume /);
     assert.doesNotMatch(failed.stderr, /\bat .*\.ts:\d+/);
-    await createBucket(moto.endpoint, bucket);
+    await createBucket();
     const stateDb = stateDbFrom(failed);
     const resumed = await runCli(["resume", stateDb], {
       env: { ...testAwsEnv(moto.endpoint), AWS_CONFIG_FILE: "/nonexistent" },
@@ -170,9 +137,8 @@ Deno.test("a missing bucket fails fast with one clear line and exit 3, then resu
  * restorable, and leaves no unfinished multipart upload.
  */
 async function crashAndResume(point: string, extra: string[], check?: (stderr: string) => void) {
-  await withMoto(async ({ moto, bucket, root, env, objects, pendingUploads }) => {
-    const src = join(root, "src");
-    await Deno.mkdir(src);
+  await withMoto(async (box) => {
+    const { moto, bucket, root, src, env, objects, pendingUploads } = box;
     await makeTree(src, { smallFiles: 30 });
     await Deno.writeFile(join(src, "large.bin"), randomBytes(40 * 1024 * 1024));
     const crashed = await runCli([
@@ -185,7 +151,7 @@ async function crashAndResume(point: string, extra: string[], check?: (stderr: s
       "--volume-size",
       "8MiB",
       "--state-dir",
-      join(root, "state"),
+      box.state,
       join(root, "work", "vol.tar"),
       ...extra,
     ], { env: { ...env, GLACIER_TEST_CRASH_AT: point } });

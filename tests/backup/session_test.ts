@@ -8,19 +8,12 @@ import { join, resolve } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { runBackupSession } from "../../lib/backup/session.ts";
 import { BackupProgress } from "../../lib/backup/progress.ts";
-import type { Reporter, ReportLevel } from "../../lib/archive/report.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
 import type { Storage } from "../../lib/storage/storage.ts";
 import { makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
 import { makeTree } from "../../testing/tree.ts";
+import { recordingReporter } from "../../testing/recording_reporter.ts";
 import { syntheticSettings } from "../manage/helpers.ts";
-
-/** A reporter that keeps every line, as `level: message`. */
-function recordingReporter(): Reporter & { lines: string[] } {
-  const lines: string[] = [];
-  const add = (level: ReportLevel) => (message: string) => lines.push(`${level}: ${message}`);
-  return { lines, info: add("info"), warn: add("warn"), error: add("error"), toFile: () => {} };
-}
 
 /** A new catalog backing the sandbox's source up, unencrypted, to its folder bucket. */
 function newCatalog(box: Sandbox): Catalog {

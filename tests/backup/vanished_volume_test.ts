@@ -15,7 +15,7 @@ import { Logger } from "../../lib/cli/log.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
 import { withRetry } from "../../lib/storage/retry.ts";
 import type { Storage } from "../../lib/storage/storage.ts";
-import { testStorage } from "../../testing/crash_harness.ts";
+import { testStorage } from "../../testing/moto_sandbox.ts";
 import { createBucket, type MotoServer, startMoto } from "../../testing/moto.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { makeSandbox } from "../../testing/sandbox.ts";

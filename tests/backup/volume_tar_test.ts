@@ -4,38 +4,12 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Catalog } from "../../lib/catalog/catalog.ts";
-import type { BackupSettings } from "../../lib/catalog/settings.ts";
 import { scanSources } from "../../lib/archive/scan.ts";
 import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { volumeTar } from "../../lib/archive/volume_tar.ts";
 import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
-
-async function scannedCatalog(root: string, src: string): Promise<Catalog> {
-  const settings: BackupSettings = {
-    backupId: "20260101_000000",
-    sourceDirs: [src],
-    bucket: "file:///unused",
-    prefix: "",
-    workDir: root,
-    workDirIsTemporary: false,
-    baseName: "t.tar",
-    volumeSize: 1024 ** 3,
-    compression: "none",
-    encrypt: false,
-    storageClass: "STANDARD",
-    uploadWorkers: 1,
-    excludes: [],
-  };
-  const catalog = Catalog.create(join(root, "state.sqlite3"), settings, { recipients: [] });
-  await scanSources({ sourceDirs: [src], excludes: [], skipPaths: [] }, {
-    addFiles: (files) => catalog.insertFiles(files),
-    addProblem: (p) => catalog.recordProblem(p),
-  });
-  catalog.savePlan(planVolumes(catalog.eachFile(), settings));
-  return catalog;
-}
+import { plannedCatalog } from "./helpers.ts";
 
 Deno.test("files that vanish or change after the scan are handled when packed", async () => {
   const root = await Deno.makeTempDir();
@@ -44,7 +18,7 @@ Deno.test("files that vanish or change after the scan are handled when packed", 
   await Deno.writeTextFile(join(src, "keep.txt"), "keep");
   await Deno.writeTextFile(join(src, "gone.txt"), "gone soon");
   await Deno.writeTextFile(join(src, "sub", "grows.txt"), "short");
-  const catalog = await scannedCatalog(root, src);
+  const catalog = await plannedCatalog(root, src, { volumeSize: 1024 ** 3 });
   try {
     await Deno.remove(join(src, "gone.txt"));
     await Deno.writeTextFile(join(src, "sub", "grows.txt"), "much longer than before");
@@ -78,7 +52,7 @@ Deno.test("every volume repeats the folders above its first entry", async () => 
   await Deno.mkdir(join(src, "a", "b"), { recursive: true });
   await Deno.writeFile(join(src, "a", "b", "one.bin"), new Uint8Array(700_000));
   await Deno.writeFile(join(src, "a", "b", "two.bin"), new Uint8Array(700_000));
-  const catalog = await scannedCatalog(root, src);
+  const catalog = await plannedCatalog(root, src, { volumeSize: 1024 ** 3 });
   try {
     const settings = { ...catalog.settings(), volumeSize: 1024 * 1024 };
     catalog.clearScan();

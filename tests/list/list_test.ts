@@ -1,11 +1,10 @@
 /** `glacier list`: backups in a moto bucket (under a prefix) and in a file:// bucket. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createBucket, startMoto, testAwsEnv } from "../../testing/moto.ts";
+import { backupToMotoSandbox, makeMotoSandbox } from "../../testing/moto_sandbox.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { makeTree, randomBytes } from "../../testing/tree.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
-import { createS3Storage } from "../../lib/storage/s3.ts";
 import { BackupTally, type ListedBackup } from "../../commands/list.ts";
 
 const MiB = 1024 * 1024;
@@ -26,40 +25,12 @@ function backupFacts(stateDb: string) {
 }
 
 Deno.test("list shows each backup under a prefix of an S3 bucket, with its catalog copy", async () => {
-  const moto = await startMoto();
-  const root = await Deno.makeTempDir({ prefix: "glacier-list-test-" });
+  const box = await makeMotoSandbox({ prefix: "glacier-list-test" });
   try {
-    const bucket = "list-test-bucket";
-    await createBucket(moto.endpoint, bucket);
-    const env = {
-      ...testAwsEnv(moto.endpoint),
-      AWS_CONFIG_FILE: join(root, "no-aws-config"),
-      AWS_SHARED_CREDENTIALS_FILE: join(root, "no-aws-credentials"),
-    };
-    const storage = createS3Storage({
-      bucket,
-      endpoint: moto.endpoint,
-      region: "us-east-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    });
-    const src = join(root, "src");
-    await Deno.mkdir(src);
-    await makeTree(src, { smallFiles: 10, bigFiles: [1.5 * MiB] });
+    const { bucket, env, storage } = box;
+    await makeTree(box.src, { smallFiles: 10, bigFiles: [1.5 * MiB] });
     const backup = (...extra: string[]) =>
-      runCli([
-        "backup",
-        "--src-dirs",
-        src,
-        "--bucket",
-        bucket,
-        "--prefix",
-        "nightly",
-        "--volume-size",
-        "1MiB",
-        "--state-dir",
-        join(root, "state"),
-        ...extra,
-      ], { env });
+      backupToMotoSandbox(box, "--prefix", "nightly", "--volume-size", "1MiB", ...extra);
     const first = await backup("--test-run");
     assert.equal(first.code, 0, first.stderr);
     const second = await backup("--storage-class", "GLACIER");
@@ -129,8 +100,7 @@ Deno.test("list shows each backup under a prefix of an S3 bucket, with its catal
     assert.equal(invalid.code, 2);
     assert.match(invalid.stderr, /^error: invalid bucket/);
   } finally {
-    await moto.stop();
-    await Deno.remove(root, { recursive: true });
+    await box.cleanup();
   }
 });
 

@@ -1,11 +1,12 @@
 /** Shared set-up of the catalog-command tests: sandboxes, real backups, a moto bucket. */
-import { join } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
-import { createS3Storage } from "../../lib/storage/s3.ts";
-import type { Storage } from "../../lib/storage/storage.ts";
-import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../testing/moto.ts";
-import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import {
+  backupToMotoSandbox,
+  makeMotoSandbox,
+  type MotoSandbox,
+} from "../../testing/moto_sandbox.ts";
+import { type CliResult, stateDbFrom } from "../../testing/run_cli.ts";
 import { backupToSandbox, makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
 
 export type { Sandbox } from "../../testing/sandbox.ts";
@@ -36,59 +37,23 @@ export function readCatalog<T>(stateDb: string, read: (catalog: Catalog) => T): 
   }
 }
 
-/** A moto server with one bucket, a client for it, and the environment for `runCli`. */
-export interface MotoBucket {
-  moto: MotoServer;
-  bucket: string;
-  storage: Storage;
-  env: Record<string, string>;
-  box: Sandbox;
+/** A moto sandbox (as `box` too, for the tests' `box.src`) and a checked backup into it. */
+export interface MotoBucket extends MotoSandbox {
+  box: MotoSandbox;
   /** `glacier backup` of `box.src` into the bucket, returning the state database. */
   backup(...extra: string[]): Promise<string>;
 }
 
-let bucketCounter = 0;
-
 /** Runs `fn` with a fresh moto server and bucket, then stops the server and removes the sandbox. */
 export async function withMotoBucket(fn: (ctx: MotoBucket) => Promise<void>): Promise<void> {
-  const moto = await startMoto();
-  const box = await sandbox();
-  const bucket = `manage-test-${Date.now()}-${bucketCounter++}`;
-  const env = {
-    ...testAwsEnv(moto.endpoint),
-    AWS_CONFIG_FILE: join(box.root, "no-aws-config"),
-    AWS_SHARED_CREDENTIALS_FILE: join(box.root, "no-aws-credentials"),
-  };
-  const storage = createS3Storage({
-    bucket,
-    endpoint: moto.endpoint,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-  });
+  const box = await makeMotoSandbox({ prefix: "glacier-manage" });
   try {
-    await createBucket(moto.endpoint, bucket);
     await fn({
-      moto,
-      bucket,
-      storage,
-      env,
+      ...box,
       box,
-      backup: async (...extra) =>
-        checkedStateDb(
-          await runCli([
-            "backup",
-            "--src-dirs",
-            box.src,
-            "--bucket",
-            bucket,
-            "--state-dir",
-            box.state,
-            ...extra,
-          ], { env }),
-        ),
+      backup: async (...extra) => checkedStateDb(await backupToMotoSandbox(box, ...extra)),
     });
   } finally {
-    await moto.stop();
     await box.cleanup();
   }
 }

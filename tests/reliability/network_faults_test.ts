@@ -13,7 +13,7 @@ import { runCliWithin } from "../../testing/spawn_cli.ts";
 import { stateDbFrom } from "../../testing/run_cli.ts";
 import { diffRestored, restoreWithReferenceTools } from "../../testing/reference_restore.ts";
 import { bucketProblems } from "../../testing/bucket_checks.ts";
-import { testStorage } from "../../testing/crash_harness.ts";
+import { testStorage } from "../../testing/moto_sandbox.ts";
 import { newSeed } from "../../testing/seeded_random.ts";
 
 const MiB = 1024 * 1024;

@@ -12,7 +12,7 @@ import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../test
 import { makeTree, randomBytes } from "../../testing/tree.ts";
 import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { download } from "../../testing/reference_restore.ts";
-import { testStorage } from "../../testing/crash_harness.ts";
+import { testStorage } from "../../testing/moto_sandbox.ts";
 import { sh } from "../../testing/volumes.ts";
 import { Catalog, type VolumeRecord } from "../../lib/catalog/catalog.ts";
 import type { Storage } from "../../lib/storage/storage.ts";

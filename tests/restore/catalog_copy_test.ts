@@ -13,7 +13,7 @@ import { catalogCopyKey } from "../../lib/archive/layout.ts";
 import { generateIdentity, recipientFromIdentity } from "../../lib/crypto/age.ts";
 import { fetchCatalogCopy } from "../../lib/restore/catalog_copy_fetch.ts";
 import type { MultipartStorage } from "../../lib/storage/storage.ts";
-import { testStorage } from "../../testing/crash_harness.ts";
+import { testStorage } from "../../testing/moto_sandbox.ts";
 import { createBucket, startMoto } from "../../testing/moto.ts";
 import { runCli } from "../../testing/run_cli.ts";
 import { randomBytes } from "../../testing/tree.ts";

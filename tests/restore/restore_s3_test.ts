@@ -6,13 +6,16 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../testing/moto.ts";
+import { testAwsEnv } from "../../testing/moto.ts";
+import {
+  backupToMotoSandbox,
+  makeMotoSandbox,
+  type MotoSandbox,
+} from "../../testing/moto_sandbox.ts";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { sh } from "../../testing/volumes.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
-import { createS3Storage } from "../../lib/storage/s3.ts";
-import type { Storage } from "../../lib/storage/storage.ts";
 import {
   assertNoSecrets,
   delayMotoRestores,
@@ -21,68 +24,28 @@ import {
   startRecordingProxy,
 } from "./helpers.ts";
 
-let bucketCounter = 0;
-
-interface Ctx {
-  moto: MotoServer;
+interface Ctx extends MotoSandbox {
   /** Environment pointing at the proxy (for restores). */
   proxyEnv: Record<string, string>;
-  bucket: string;
-  root: string;
-  src: string;
-  /** Environment pointing at moto directly (for backups). */
-  env: Record<string, string>;
   /** The proxy the restores go through. */
   proxy: RecordingProxy;
-  storage: Storage;
   backup: (...extra: string[]) => Promise<string>;
   /** Runs `glacier restore ARGS` through the proxy. */
   restore: (args: string[], env?: Record<string, string>) => Promise<CliResult>;
 }
 
 async function withBackup(fn: (ctx: Ctx) => Promise<void>) {
-  const moto = await startMoto();
-  const root = await Deno.makeTempDir({ prefix: "glacier-restore-s3-test-" });
-  const bucket = `restore-bucket-${Date.now()}-${bucketCounter++}`;
-  const noAws = {
-    AWS_CONFIG_FILE: join(root, "no-aws-config"),
-    AWS_SHARED_CREDENTIALS_FILE: join(root, "no-aws-credentials"),
-  };
-  const env = { ...testAwsEnv(moto.endpoint), ...noAws };
-  const proxy = startRecordingProxy(moto.endpoint, bucket);
-  const proxyEnv = { ...testAwsEnv(proxy.endpoint), ...noAws };
-  const src = join(root, "src");
+  const box = await makeMotoSandbox({ prefix: "glacier-restore-s3-test" });
+  const proxy = startRecordingProxy(box.moto.endpoint, box.bucket);
+  const proxyEnv = { ...box.env, ...testAwsEnv(proxy.endpoint) };
   try {
-    await createBucket(moto.endpoint, bucket);
-    await Deno.mkdir(src);
-    await makeTree(src, { bigFiles: [600_000, 600_000, 600_000, 600_000], smallFiles: 40 });
+    await makeTree(box.src, { bigFiles: [600_000, 600_000, 600_000, 600_000], smallFiles: 40 });
     await fn({
-      moto,
+      ...box,
       proxyEnv,
-      bucket,
-      root,
-      src,
-      env,
       proxy,
-      storage: createS3Storage({
-        bucket,
-        endpoint: moto.endpoint,
-        region: "us-east-1",
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      }),
       backup: async (...extra) => {
-        const result = await runCli([
-          "backup",
-          "--src-dirs",
-          src,
-          "--bucket",
-          bucket,
-          "--volume-size",
-          "1MiB",
-          "--state-dir",
-          join(root, "state"),
-          ...extra,
-        ], { env });
+        const result = await backupToMotoSandbox(box, "--volume-size", "1MiB", ...extra);
         assert.equal(result.code, 0, result.stderr);
         return stateDbFrom(result);
       },
@@ -96,8 +59,7 @@ async function withBackup(fn: (ctx: Ctx) => Promise<void>) {
     });
   } finally {
     await proxy.stop();
-    await moto.stop();
-    await Deno.remove(root, { recursive: true });
+    await box.cleanup();
   }
 }
 

@@ -1,0 +1,171 @@
+/**
+ * `uploadVolume` driven directly: on S3 (moto, every request recorded by a proxy) an upload an
+ * earlier run left half-done continues with only the parts the catalog does not record, and one
+ * that run completed without recording it is finished without sending anything; on a folder
+ * bucket a volume goes in one put, its own earlier copy is taken and anything else is refused.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { join } from "node:path";
+import type { Catalog, VolumeRecord } from "../../lib/catalog/catalog.ts";
+import { buildVolume } from "../../lib/backup/build_volume.ts";
+import { UploadCheckError, uploadVolume } from "../../lib/backup/upload_volume.ts";
+import { partCount, partSizeFor } from "../../lib/storage/part_size.ts";
+import { createLocalStorage } from "../../lib/storage/local.ts";
+import type { MultipartStorage, Storage } from "../../lib/storage/storage.ts";
+import { makeMotoSandbox, type MotoSandbox, testStorage } from "../../testing/moto_sandbox.ts";
+import { makeSandbox } from "../../testing/sandbox.ts";
+import { randomBytes } from "../../testing/tree.ts";
+import { type RecordingProxy, startRecordingProxy } from "../restore/helpers.ts";
+import { plannedCatalog } from "./helpers.ts";
+
+/** A catalog in `root` with one built volume of `size` random bytes (a plain TAR). */
+async function builtVolume(
+  root: string,
+  src: string,
+  size: number,
+): Promise<{ catalog: Catalog; volume: VolumeRecord; path: string }> {
+  await Deno.writeFile(join(src, "data.bin"), randomBytes(size));
+  const catalog = await plannedCatalog(root, src, { workDir: join(root, "work") });
+  await Deno.mkdir(join(root, "work"));
+  const built = await buildVolume(catalog, catalog.settings(), catalog.volume(1), []);
+  return { catalog, volume: catalog.volume(1), path: built.path };
+}
+
+async function sha256Of(storage: Storage, key: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of await storage.getObject(key)) hash.update(chunk);
+  return hash.digest("hex");
+}
+
+/** Part `partNumber` of the file at `path`, as `uploadVolume` cuts it. */
+async function partOf(path: string, partNumber: number, partSize: number): Promise<Uint8Array> {
+  const bytes = await Deno.readFile(path);
+  return bytes.subarray((partNumber - 1) * partSize, partNumber * partSize);
+}
+
+/** The S3 calls of an upload, from the proxy's record. */
+function uploadCalls(proxy: RecordingProxy) {
+  const parts = proxy.requests.filter((r) => r.method === "PUT" && /partNumber=/.test(r.query));
+  return {
+    parts: parts.map((r) => Number(/partNumber=(\d+)/.exec(r.query)![1])),
+    creates:
+      proxy.requests.filter((r) => r.method === "POST" && /(^|&)uploads(=|&|$)/.test(r.query))
+        .length,
+    completes: proxy.requests.filter((r) => r.method === "POST" && /uploadId=/.test(r.query))
+      .length,
+    puts: proxy.requests.filter((r) => r.method === "PUT" && r.key !== "" && r.query === "")
+      .length,
+  };
+}
+
+/** A moto sandbox with a recording proxy and a client that goes through it. */
+async function withProxiedMoto(
+  fn: (box: MotoSandbox, proxy: RecordingProxy, storage: MultipartStorage) => Promise<void>,
+) {
+  const box = await makeMotoSandbox({ prefix: "glacier-upload-test" });
+  const proxy = startRecordingProxy(box.moto.endpoint, box.bucket);
+  try {
+    await fn(box, proxy, testStorage(proxy.endpoint, box.bucket));
+  } finally {
+    await proxy.stop();
+    await box.cleanup();
+  }
+}
+
+Deno.test("uploadVolume on S3 continues a recorded upload, sending only the parts not recorded", async () => {
+  await withProxiedMoto(async (box, proxy, storage) => {
+    const { catalog, volume, path } = await builtVolume(box.root, box.src, 40 * 1024 * 1024);
+    try {
+      const partSize = partSizeFor(volume.size!);
+      const total = partCount(volume.size!, partSize);
+      assert.equal(total, 3, "test setup: three parts");
+      // An earlier run started the upload, sent parts 1 and 2, and died before recording part 2.
+      const uploadId = await storage.createMultipartUpload(volume.objectKey, "STANDARD");
+      catalog.startUpload(volume.id, uploadId, partSize);
+      for (const partNumber of [1, 2]) {
+        const body = await partOf(path, partNumber, partSize);
+        const etag = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
+        if (partNumber === 1) {
+          catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
+        }
+      }
+      proxy.requests.length = 0;
+
+      const resumed: [number, number][] = [];
+      await uploadVolume(catalog, storage, catalog.volume(volume.id), path, {
+        onResume: (finished, of) => resumed.push([finished, of]),
+      });
+
+      assert.deepEqual(resumed, [[1, 3]]);
+      const calls = uploadCalls(proxy);
+      assert.deepEqual(calls.parts, [2, 3], "only the parts the catalog does not record");
+      assert.equal(calls.creates, 0, "the recorded upload is continued, not started again");
+      assert.equal(calls.completes, 1);
+      assert.equal(catalog.volume(volume.id).state, "uploaded");
+      assert.equal(await sha256Of(storage, volume.objectKey), volume.sha256);
+      assert.deepEqual(await storage.listMultipartUploads(""), []);
+      await assert.rejects(Deno.lstat(path), Deno.errors.NotFound, "the local copy is deleted");
+    } finally {
+      catalog.close();
+    }
+  });
+});
+
+Deno.test("uploadVolume on S3 finishes an upload completed by a run that died, sending nothing", async () => {
+  await withProxiedMoto(async (box, proxy, storage) => {
+    const { catalog, volume, path } = await builtVolume(box.root, box.src, 20 * 1024 * 1024);
+    try {
+      const partSize = partSizeFor(volume.size!);
+      const uploadId = await storage.createMultipartUpload(volume.objectKey, "STANDARD");
+      catalog.startUpload(volume.id, uploadId, partSize);
+      const parts = [];
+      for (let partNumber = 1; partNumber <= partCount(volume.size!, partSize); partNumber++) {
+        const body = await partOf(path, partNumber, partSize);
+        const etag = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
+        parts.push({ partNumber, etag, size: body.length });
+      }
+      await storage.completeMultipartUpload(volume.objectKey, uploadId, parts);
+      proxy.requests.length = 0;
+
+      await uploadVolume(catalog, storage, catalog.volume(volume.id), path);
+
+      const calls = uploadCalls(proxy);
+      assert.deepEqual(calls, { parts: [], creates: 0, completes: 0, puts: 0 });
+      assert.equal(catalog.volume(volume.id).state, "uploaded");
+      assert.equal(await sha256Of(storage, volume.objectKey), volume.sha256);
+    } finally {
+      catalog.close();
+    }
+  });
+});
+
+Deno.test("uploadVolume to a folder bucket: one put; its own earlier copy taken, a same-size stranger refused", async () => {
+  const box = await makeSandbox("glacier-upload-test-");
+  const { catalog, volume, path } = await builtVolume(box.root, box.src, 300_000);
+  const storage = createLocalStorage(box.bucket);
+  try {
+    // Another backup's object at the key, of the very same size: refused, left as it was.
+    const stranger = randomBytes(volume.size!);
+    await storage.putObject(volume.objectKey, stranger, "STANDARD");
+    await assert.rejects(
+      uploadVolume(catalog, storage, volume, path),
+      (error) => error instanceof UploadCheckError && /nothing was overwritten/.test(error.message),
+    );
+    assert.deepEqual(await Deno.readFile(join(box.bucket, volume.objectKey)), stranger);
+    assert.equal(catalog.volume(volume.id).state, "built");
+    await Deno.lstat(path);
+
+    // This volume's own copy, put by a run that died before recording it: taken as uploaded.
+    await storage.putFile(volume.objectKey, path, "STANDARD");
+    let reported = 0;
+    await uploadVolume(catalog, storage, volume, path, { onBytes: (n) => reported = n });
+    assert.equal(reported, volume.size);
+    assert.equal(catalog.volume(volume.id).state, "uploaded");
+    assert.equal(await sha256Of(storage, volume.objectKey), volume.sha256);
+    await assert.rejects(Deno.lstat(path), Deno.errors.NotFound);
+  } finally {
+    catalog.close();
+    await box.cleanup();
+  }
+});
