@@ -13,7 +13,7 @@ import { startFaultProxy } from "../../testing/fault_proxy.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { diffRestored } from "../../testing/reference_restore.ts";
-import { testStorage } from "../../testing/crash_harness.ts";
+import { testStorage } from "../../testing/moto_sandbox.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 
 const MiB = 1024 * 1024;

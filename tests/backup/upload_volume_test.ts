@@ -85,7 +85,7 @@ Deno.test("uploadVolume on S3 continues a recorded upload, sending only the part
       catalog.startUpload(volume.id, uploadId, partSize);
       for (const partNumber of [1, 2]) {
         const body = await partOf(path, partNumber, partSize);
-        const etag = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
+        const { etag } = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
         if (partNumber === 1) {
           catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
         }
@@ -122,7 +122,7 @@ Deno.test("uploadVolume on S3 finishes an upload completed by a run that died, s
       const parts = [];
       for (let partNumber = 1; partNumber <= partCount(volume.size!, partSize); partNumber++) {
         const body = await partOf(path, partNumber, partSize);
-        const etag = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
+        const { etag } = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
         parts.push({ partNumber, etag, size: body.length });
       }
       await storage.completeMultipartUpload(volume.objectKey, uploadId, parts);
