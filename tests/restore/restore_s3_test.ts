@@ -87,7 +87,15 @@ Deno.test("a partial restore thaws exactly the volumes holding the wanted files"
     const wantedKeys = volumes.filter((v) => wantedIds.has(v.id)).map((v) => v.objectKey);
     assert.ok(wantedKeys.length >= 2 && wantedKeys.length < volumes.length, "test setup");
     const dest = join(root, "restored");
-    const args = [stateDb, "--to", dest, "--include", `${src}/big/random-1.bin`, "**/docs"];
+    const args = [
+      stateDb,
+      "--to",
+      dest,
+      "--include",
+      `${src}/big/random-1.bin`,
+      "--include",
+      "**/docs",
+    ];
 
     const dry = await restore([...args, "--dry-run"]);
     assert.equal(dry.code, 0, dry.stderr);
