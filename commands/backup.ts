@@ -2,7 +2,7 @@
 import { Command } from "commander";
 import { basename, dirname, join, resolve } from "node:path";
 import { Catalog } from "../lib/catalog/catalog.ts";
-import type { BackupSettings, Compression } from "../lib/catalog/settings.ts";
+import type { BackupSettings, Compression, ObjectLockSettings } from "../lib/catalog/settings.ts";
 import { backupFolderKey, backupIdFor, stateDbName } from "../lib/archive/layout.ts";
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import { pendingUploads, type Storage } from "../lib/storage/storage.ts";
@@ -11,6 +11,7 @@ import { generateIdentity, recipientFromIdentity, validateRecipient } from "../l
 import { runBackupSession } from "../lib/backup/session.ts";
 import { encryptionOf, openBackupStorage } from "../lib/backup/open_storage.ts";
 import { BackupProgress, renderProgress } from "../lib/backup/progress.ts";
+import { objectLockLine, requireObjectLock } from "../lib/backup/object_lock.ts";
 import { ProgressDisplay } from "../lib/cli/progress.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
 import type { Logger } from "../lib/cli/log.ts";
@@ -49,6 +50,8 @@ export interface BackupOptions extends ConnectionSettings {
   /** `--sse kms`: SSE-KMS on every object, with `sseKmsKeyId` if given. */
   sse?: "kms";
   sseKmsKeyId?: string;
+  /** `--object-lock-days` / `--object-lock-mode`: Object Lock retention of every object. */
+  objectLock?: ObjectLockSettings;
   stateDir: string;
 }
 
@@ -70,6 +73,8 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .option("--prefix <prefix>", "key prefix in the bucket")
     .option("--sse <kind>", "server-side encryption of every object: kms (SSE-KMS)")
     .option("--sse-kms-key-id <id>", "KMS key of --sse kms (default: the account's aws/s3 key)")
+    .option("--object-lock-days <n>", "lock every object (S3 Object Lock) for N days after upload")
+    .option("--object-lock-mode <mode>", "governance or compliance (with --object-lock-days)")
     .option("--state-dir <dir>", "folder for the state database and logs", ".")
     .option("--dry-run", "only scan, and print the expected volumes and costs")
     .action(async (outputTar: string | undefined, raw: Record<string, unknown>) => {
@@ -98,6 +103,15 @@ export function parseBackupOptions(
     }
   }
   const sse = sseOption(raw.sse as string | undefined, raw.sseKmsKeyId as string | undefined);
+  const objectLock = objectLockOption(
+    raw.objectLockDays as string | undefined,
+    raw.objectLockMode as string | undefined,
+  );
+  if (objectLock && /^file:/i.test((raw.bucket as string).trim())) {
+    throw new UsageError(
+      `--object-lock-days needs an S3 bucket with Object Lock; ${raw.bucket} is a folder`,
+    );
+  }
   return {
     srcDirs: (raw.srcDirs as string[]).map((dir) => resolve(dir)),
     bucket: raw.bucket as string,
@@ -112,8 +126,30 @@ export function parseBackupOptions(
     prefix: prefixOption((raw.prefix as string | undefined) ?? ""),
     ...connectionSettings(raw),
     ...sse,
+    objectLock,
     stateDir: resolve(raw.stateDir as string),
   };
+}
+
+/** The longest lock offered: 100 years (S3 takes retention dates far in the future). */
+const MAX_OBJECT_LOCK_DAYS = 36_500;
+
+/** `--object-lock-days` and `--object-lock-mode`, checked. */
+function objectLockOption(
+  days: string | undefined,
+  mode: string | undefined,
+): ObjectLockSettings | undefined {
+  if (days === undefined) {
+    if (mode !== undefined) throw new UsageError("--object-lock-mode needs --object-lock-days");
+    return undefined;
+  }
+  const lockMode = (mode ?? "governance").trim().toUpperCase();
+  if (lockMode !== "GOVERNANCE" && lockMode !== "COMPLIANCE") {
+    throw new UsageError(
+      `--object-lock-mode ${JSON.stringify(mode)}: use governance or compliance`,
+    );
+  }
+  return { mode: lockMode, days: countOption("--object-lock-days", days, MAX_OBJECT_LOCK_DAYS) };
 }
 
 /** `--sse` and `--sse-kms-key-id`, checked. */
@@ -165,6 +201,7 @@ export async function backup(options: BackupOptions): Promise<number> {
       profile: options.profile,
       sse: options.sse,
       sseKmsKeyId: options.sseKmsKeyId,
+      objectLock: options.objectLock,
     };
     const catalog = Catalog.create(path, settings, { identity, recipients });
     log.info(`backup ${backupId} to ${options.bucket}: state database ${path}`);
@@ -227,7 +264,7 @@ export async function dryRunBackup(options: BackupOptions): Promise<number> {
     forecast,
     { ...options, fileBucket: /^file:/i.test(options.bucket) },
     prices,
-  );
+  ).concat(options.objectLock ? [objectLockLine(options.objectLock)] : []);
   Deno.stdout.writeSync(new TextEncoder().encode(lines.join("\n") + "\n"));
   return ExitCode.Ok;
 }
@@ -274,6 +311,8 @@ async function newStateDbPath(options: BackupOptions): Promise<{ backupId: strin
   } catch (error) {
     if (error instanceof InvalidBucketError) throw new UsageError(error.message);
   }
+  // Before the state database exists: a backup that asked for a lock never runs without one.
+  if (options.objectLock && storage) await requireObjectLock(storage);
   for (;;) {
     const backupId = backupIdFor(new Date());
     const path = join(options.stateDir, stateDbName(backupId));

@@ -22,13 +22,16 @@ export interface StorageOverrides extends ConnectionSettings {
  */
 export function openRetryingStorage(
   bucket: string,
-  connection: Pick<OpenStorageOptions, "endpoint" | "region" | "profile" | "encryption">,
+  connection: Pick<
+    OpenStorageOptions,
+    "endpoint" | "region" | "profile" | "encryption" | "objectLock"
+  >,
   log: Pick<Reporter, "warn">,
   signal?: AbortSignal,
 ): Storage {
   // Only the connection settings: callers may pass a larger options object.
-  const { endpoint, region, profile, encryption } = connection;
-  return withRetry(openStorage(bucket, { endpoint, region, profile, encryption }), {
+  const { endpoint, region, profile, encryption, objectLock } = connection;
+  return withRetry(openStorage(bucket, { endpoint, region, profile, encryption, objectLock }), {
     signal,
     onRetry: ({ operation, attempt, delayMs, error }) =>
       log.warn(
@@ -56,6 +59,7 @@ export function openBackupStorage(
       region: overrides.region ?? settings.region,
       profile: overrides.profile ?? settings.profile,
       encryption: encryptionOf(settings),
+      objectLock: settings.objectLock,
     },
     log,
     signal,

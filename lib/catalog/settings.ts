@@ -36,4 +36,16 @@ export interface BackupSettings {
   sse?: "kms";
   /** KMS key of `sse: "kms"` (unset: the account's `aws/s3` key). */
   sseKmsKeyId?: string;
+  /**
+   * `--object-lock-days`: every volume and the catalog copy are written with S3 Object Lock
+   * retention until `days` days after their upload (unset: no lock).
+   */
+  objectLock?: ObjectLockSettings;
+}
+
+/** S3 Object Lock retention of each object a backup writes. */
+export interface ObjectLockSettings {
+  mode: "GOVERNANCE" | "COMPLIANCE";
+  /** Retention after the upload, in days (at least 1). */
+  days: number;
 }

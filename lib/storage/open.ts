@@ -6,7 +6,7 @@
 import { fileURLToPath } from "node:url";
 import { resolve } from "node:path";
 import { createLocalStorage } from "./local.ts";
-import { createS3Storage, type ServerSideEncryptionRequest } from "./s3.ts";
+import { createS3Storage, type ObjectLockRequest, type ServerSideEncryptionRequest } from "./s3.ts";
 import { type Storage, StorageError } from "./storage.ts";
 
 /**
@@ -25,6 +25,8 @@ export interface OpenStorageOptions extends ConnectionSettings {
   checksumWhenRequired?: boolean;
   /** Server-side encryption asked for on every object written (an S3 bucket only). */
   encryption?: ServerSideEncryptionRequest;
+  /** Object Lock retention put on every object written (an S3 bucket only). */
+  objectLock?: ObjectLockRequest;
 }
 
 /** A `--bucket` value that names no usable bucket or folder: a usage error (permanent). */
@@ -49,13 +51,18 @@ export function openStorage(bucket: string, options: OpenStorageOptions = {}): S
         `--sse kms needs an S3 bucket; ${bucket} is a folder, which S3 does not encrypt`,
       );
     }
+    if (options.objectLock) {
+      throw new InvalidBucketError(
+        `--object-lock-days needs an S3 bucket with Object Lock; ${bucket} is a folder`,
+      );
+    }
     return createLocalStorage(folderOfFileBucket(trimmed));
   }
   const name = /^s3:\/\//i.test(trimmed) ? trimmed.slice(5) : trimmed;
   const problem = bucketNameProblem(name);
   if (problem) throw new InvalidBucketError(`invalid bucket ${JSON.stringify(bucket)}: ${problem}`);
   // Only the S3 settings: a caller may pass a larger options object that has its own `bucket`.
-  const { region, endpoint, profile, checksumWhenRequired, encryption } = options;
+  const { region, endpoint, profile, checksumWhenRequired, encryption, objectLock } = options;
   return createS3Storage({
     bucket: name,
     region,
@@ -63,6 +70,7 @@ export function openStorage(bucket: string, options: OpenStorageOptions = {}): S
     profile,
     checksumWhenRequired,
     encryption,
+    objectLock,
   });
 }
 

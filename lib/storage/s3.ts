@@ -9,6 +9,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLockConfigurationCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -53,6 +54,14 @@ export interface S3StorageOptions {
   idleTimeoutMs?: number;
   /** Server-side encryption to ask for on every object written (default: the bucket's own). */
   encryption?: ServerSideEncryptionRequest;
+  /** Object Lock retention to put on every object written (the bucket must have Object Lock). */
+  objectLock?: ObjectLockRequest;
+}
+
+/** Object Lock retention of each object written: `mode` until `days` days after its upload. */
+export interface ObjectLockRequest {
+  mode: "GOVERNANCE" | "COMPLIANCE";
+  days: number;
 }
 
 /** SSE-KMS for each object written, with a given KMS key (or the account's `aws/s3` key). */
@@ -60,6 +69,8 @@ export interface ServerSideEncryptionRequest {
   kind: "kms";
   kmsKeyId?: string;
 }
+
+const DAY_MS = 86_400_000;
 
 /** A stalled connection attempt fails after this long. */
 const CONNECTION_TIMEOUT_MS = 30_000;
@@ -95,7 +106,14 @@ export function createS3Storage(options: S3StorageOptions): MultipartStorage {
     (endpoint === undefined ? "" : ` at ${withoutUserInfo(endpoint)}`);
   const client = new S3Client(config);
   noteRequestsOnErrors(client);
-  return new S3Storage(client, options.bucket, description, options.pageSize, options.encryption);
+  return new S3Storage(
+    client,
+    options.bucket,
+    description,
+    options.pageSize,
+    options.encryption,
+    options.objectLock,
+  );
 }
 
 /** The listing prefix of the access check: a name no backup uses. */
@@ -108,7 +126,38 @@ class S3Storage implements MultipartStorage {
     readonly description: string,
     private readonly pageSize: number | undefined,
     private readonly encryption: ServerSideEncryptionRequest | undefined,
+    private readonly objectLock: ObjectLockRequest | undefined,
   ) {}
+
+  /**
+   * The retention parameters of PutObject and CreateMultipartUpload: the date is counted from
+   * now, each time an object is written (a resumed backup locks its new objects as long).
+   */
+  private get retentionParameters() {
+    if (!this.objectLock) return {};
+    return {
+      ObjectLockMode: this.objectLock.mode,
+      ObjectLockRetainUntilDate: new Date(Date.now() + this.objectLock.days * DAY_MS),
+    };
+  }
+
+  /**
+   * True when the bucket has Object Lock enabled (GetObjectLockConfiguration answers
+   * `ObjectLockConfigurationNotFoundError` when it has not).
+   */
+  async objectLockEnabled(): Promise<boolean> {
+    try {
+      const answer = await this.client.send(
+        new GetObjectLockConfigurationCommand({ Bucket: this.bucket }),
+      );
+      return answer.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled";
+    } catch (error) {
+      const code = (error as { name?: string; Code?: string }).Code ??
+        (error as { name?: string }).name;
+      if (code === "ObjectLockConfigurationNotFoundError") return false;
+      throw classifyS3Error(error, `Object Lock check of bucket ${quote(this.bucket)}`);
+    }
+  }
 
   /** The encryption parameters of PutObject and CreateMultipartUpload. */
   private get encryptionParameters() {
@@ -156,6 +205,7 @@ class S3Storage implements MultipartStorage {
             ContentMD5: md5Base64(body),
             StorageClass: storageClass as StorageClass,
             ...this.encryptionParameters,
+            ...this.retentionParameters,
           }),
         ),
     );
@@ -176,6 +226,7 @@ class S3Storage implements MultipartStorage {
             Key: key,
             StorageClass: storageClass as StorageClass,
             ...this.encryptionParameters,
+            ...this.retentionParameters,
           }),
         ),
     );
@@ -319,6 +370,8 @@ class S3Storage implements MultipartStorage {
         lastModified: head.LastModified,
         etag: head.ETag,
         restore: parseRestore(head.Restore),
+        retainUntil: head.ObjectLockRetainUntilDate,
+        retentionMode: head.ObjectLockMode,
       };
     } catch (error) {
       if (error instanceof StorageError && error.kind === "not-found") return undefined;

@@ -31,6 +31,10 @@ export const IAM_ACTIONS: Readonly<Record<string, { action: string; on: "bucket"
   GetObjectCommand: { action: "s3:GetObject", on: "object" },
   DeleteObjectCommand: { action: "s3:DeleteObject", on: "object" },
   RestoreObjectCommand: { action: "s3:RestoreObject", on: "object" },
+  GetObjectLockConfigurationCommand: {
+    action: "s3:GetBucketObjectLockConfiguration",
+    on: "bucket",
+  },
 };
 
 /** The request a failed SDK call made, noted on its error by `noteRequestsOnErrors`. */

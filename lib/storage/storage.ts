@@ -17,6 +17,10 @@ export interface ObjectInfo {
    * requested, `"in-progress"` while thawing, `"restored"` when a temporary copy is readable.
    */
   restore?: "in-progress" | "restored";
+  /** S3 Object Lock retention date of the object, if it has one (HeadObject only). */
+  retainUntil?: Date;
+  /** S3 Object Lock mode of `retainUntil`: `GOVERNANCE` or `COMPLIANCE`. */
+  retentionMode?: string;
 }
 
 /** One finished part of a multipart upload. */
@@ -76,6 +80,8 @@ export interface Storage {
   deleteObject(key: string): Promise<void>;
   /** Asks for a temporary readable copy of an archived object; an in-progress request is fine. */
   restoreObject(key: string, days: number, tier: RestoreTier): Promise<void>;
+  /** True when the bucket has S3 Object Lock enabled; absent on stores without Object Lock. */
+  objectLockEnabled?(): Promise<boolean>;
 }
 
 /**
