@@ -1,4 +1,6 @@
 /** `glacier estimate STATEDB`: what keeping a backup costs a month, and what restoring it costs. */
+import type { ObjectLockSettings } from "../lib/catalog/settings.ts";
+import { objectLockLine } from "../lib/backup/object_lock.ts";
 import type { Command } from "commander";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode } from "../lib/cli/exit.ts";
@@ -50,20 +52,26 @@ export async function estimate(options: EstimateCommandOptions): Promise<number>
   const prices = await loadPrices(options.pricesFile);
   const catalog = Catalog.open(options.stateDb, { readOnly: true });
   let result: BackupEstimate;
+  let lock: ObjectLockSettings | undefined;
   try {
+    lock = catalog.settings().objectLock;
     result = estimateBackup(catalog, { include: options.include, days: options.days, prices });
   } finally {
     catalog.close();
   }
   const text = options.json
     ? JSON.stringify(result, null, 2)
-    : estimateLines(result, prices.transferOutPerGb).join("\n");
+    : estimateLines(result, prices.transferOutPerGb, lock).join("\n");
   await Deno.stdout.write(new TextEncoder().encode(text + "\n"));
   return ExitCode.Ok;
 }
 
-/** The human-readable report of an estimate. */
-export function estimateLines(estimate: BackupEstimate, transferOutPerGb: number): string[] {
+/** The human-readable report of an estimate (`lock`: the backup's Object Lock, if it has one). */
+export function estimateLines(
+  estimate: BackupEstimate,
+  transferOutPerGb: number,
+  lock?: ObjectLockSettings,
+): string[] {
   const plural = (n: number, word: string) =>
     `${n.toLocaleString("en-US")} ${
       n === 1 ? word : word.endsWith("y") ? `${word.slice(0, -1)}ies` : `${word}s`
@@ -90,6 +98,7 @@ export function estimateLines(estimate: BackupEstimate, transferOutPerGb: number
         "costs the days left",
     );
   }
+  if (lock) lines.push(objectLockLine(lock));
   const restore = estimate.restore;
   lines.push("");
   const what = restore.include.length === 0

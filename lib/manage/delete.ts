@@ -40,6 +40,8 @@ interface Target {
   /** The class the store reports (the catalog's when the object is gone). */
   storageClass: string;
   early?: EarlyDeletion;
+  /** Object Lock retention still running: the object cannot be deleted before `until`. */
+  locked?: { until: Date; mode: string };
 }
 
 /**
@@ -87,8 +89,15 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   if (volumes.length === 0) return "done";
 
   await storage.checkAccess();
-  const targets: Target[] = [];
-  for (const volume of volumes) targets.push(await inspect(volume, run));
+  const inspected: Target[] = [];
+  for (const volume of volumes) inspected.push(await inspect(volume, run));
+  // A locked object is never tried: S3 refuses it, and that is the point of the lock.
+  for (const target of inspected.filter((t) => t.locked)) log.warn(describeLocked(target));
+  const targets = inspected.filter((t) => !t.locked);
+  if (targets.length === 0) {
+    log.info("nothing was deleted: every chosen volume is still locked");
+    return "refused";
+  }
   for (const target of targets) log.info(describeTarget(target));
   const bytes = targets.reduce((n, t) => n + (t.volume.size ?? 0), 0);
   const charge = targets.reduce((n, t) => n + (t.early?.charge ?? 0), 0);
@@ -126,18 +135,28 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   } finally {
     await refreshCatalogCopy(catalog, storage, log);
   }
-  return "done";
+  return targets.length < inspected.length ? "done-with-warnings" : "done";
 }
 
 /** Looks the volume's object up: is it there, and what would deleting it now cost? */
 async function inspect(volume: VolumeRecord, run: DeleteRun): Promise<Target> {
   const info = await run.storage.headObject(volume.objectKey);
   if (!info) return { volume, present: false, storageClass: volume.storageClass };
+  if (info.retainUntil && info.retainUntil.getTime() > Date.now()) {
+    const locked = { until: info.retainUntil, mode: info.retentionMode ?? "GOVERNANCE" };
+    return { volume, present: true, storageClass: info.storageClass, locked };
+  }
   const since = info.lastModified ?? uploadedAt(run.catalog, volume.id);
   const early = run.chargesApply && since
     ? earlyDeletion(info.size, info.storageClass, since, run.prices)
     : undefined;
   return { volume, present: true, storageClass: info.storageClass, early };
+}
+
+function describeLocked(target: Target): string {
+  const { until, mode } = target.locked!;
+  return `${quotePath(target.volume.name)} is locked (Object Lock, ${mode.toLowerCase()}) until ` +
+    `${until.toISOString()}: it will not be deleted`;
 }
 
 function describeTarget(target: Target): string {
