@@ -130,9 +130,19 @@ export function testAwsEnv(endpoint: string): Record<string, string> {
   };
 }
 
-/** Creates a bucket on a moto server with a plain PUT (moto does not check signatures). */
-export async function createBucket(endpoint: string, name: string): Promise<void> {
-  const response = await fetch(`${endpoint}/${encodeURIComponent(name)}`, { method: "PUT" });
+/**
+ * Creates a bucket on a moto server with a plain PUT (moto does not check signatures);
+ * `objectLock`: with S3 Object Lock enabled (which also turns versioning on).
+ */
+export async function createBucket(
+  endpoint: string,
+  name: string,
+  options: { objectLock?: boolean } = {},
+): Promise<void> {
+  const response = await fetch(`${endpoint}/${encodeURIComponent(name)}`, {
+    method: "PUT",
+    headers: options.objectLock ? { "x-amz-bucket-object-lock-enabled": "true" } : {},
+  });
   const body = await response.text();
   if (!response.ok) {
     throw new Error(`cannot create bucket ${name} on ${endpoint}: ${response.status} ${body}`);

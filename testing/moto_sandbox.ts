@@ -33,6 +33,8 @@ export interface MotoSandboxOptions {
   moto?: MotoServer;
   /** Leave the bucket uncreated (to test a missing bucket). */
   createBucket?: boolean;
+  /** Create the bucket with S3 Object Lock enabled. */
+  objectLock?: boolean;
   /** Start of the temporary folder's and the bucket's names. */
   prefix?: string;
 }
@@ -57,7 +59,7 @@ export async function makeMotoSandbox(options: MotoSandboxOptions = {}): Promise
     root,
     src: join(root, "src"),
     state: join(root, "state"),
-    createBucket: () => createBucket(moto.endpoint, bucket),
+    createBucket: () => createBucket(moto.endpoint, bucket, { objectLock: options.objectLock }),
     cleanup: async () => {
       if (!options.moto) await moto.stop();
       await Deno.remove(root, { recursive: true });

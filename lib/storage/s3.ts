@@ -15,6 +15,7 @@ import {
   ListObjectsV2Command,
   ListPartsCommand,
   PutObjectCommand,
+  PutObjectRetentionCommand,
   RestoreObjectCommand,
   S3Client,
   type S3ClientConfig,
@@ -312,7 +313,24 @@ class S3Storage implements MultipartStorage {
             },
           }),
         ),
-    );
+    ); // The retention asked for at the start, set again on the finished object: a server may drop
+    // it from a multipart upload (moto does), and an upload resumed later gets its full term.
+    if (this.objectLock) {
+      await this.call(
+        `Object Lock retention of ${quote(key)}`,
+        () =>
+          this.client.send(
+            new PutObjectRetentionCommand({
+              Bucket: this.bucket,
+              Key: key,
+              Retention: {
+                Mode: this.objectLock!.mode,
+                RetainUntilDate: this.retentionParameters.ObjectLockRetainUntilDate,
+              },
+            }),
+          ),
+      );
+    }
   }
 
   async abortMultipartUpload(key: string, uploadId: string): Promise<void> {

@@ -5,6 +5,7 @@ import {
   backupToMotoSandbox,
   makeMotoSandbox,
   type MotoSandbox,
+  type MotoSandboxOptions,
 } from "../../testing/moto_sandbox.ts";
 import { type CliResult, stateDbFrom } from "../../testing/run_cli.ts";
 import { backupToSandbox, makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
@@ -44,9 +45,15 @@ export interface MotoBucket extends MotoSandbox {
   backup(...extra: string[]): Promise<string>;
 }
 
-/** Runs `fn` with a fresh moto server and bucket, then stops the server and removes the sandbox. */
-export async function withMotoBucket(fn: (ctx: MotoBucket) => Promise<void>): Promise<void> {
-  const box = await makeMotoSandbox({ prefix: "glacier-manage" });
+/**
+ * Runs `fn` with a fresh moto server and bucket (made with `options`, e.g. Object Lock), then
+ * stops the server and removes the sandbox.
+ */
+export async function withMotoBucket(
+  fn: (ctx: MotoBucket) => Promise<void>,
+  options: Omit<MotoSandboxOptions, "prefix" | "moto"> = {},
+): Promise<void> {
+  const box = await makeMotoSandbox({ prefix: "glacier-manage", ...options });
   try {
     await fn({
       ...box,
