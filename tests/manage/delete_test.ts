@@ -10,6 +10,7 @@ import { earlyDeletion } from "../../lib/manage/early_deletion.ts";
 import { DEFAULT_PRICES } from "../../lib/pricing/prices.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
 import { typedInput } from "../../testing/bytes.ts";
+import { recordingReporter } from "../../testing/recording_reporter.ts";
 import { runCli } from "../../testing/run_cli.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { backupToFolder, readCatalog, sandbox, withMotoBucket } from "./helpers.ts";
@@ -206,6 +207,58 @@ Deno.test("delete refuses volumes of an unfinished backup that are not uploaded 
     assert.equal(result.code, 2);
     assert.match(result.stderr, /not uploaded yet: 000001_.* \(resume the backup first\)/);
     assert.ok((await Deno.stat(join(box.bucket, volume.objectKey))).isFile);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("delete never tries a volume under Object Lock, names its date, and deletes the rest", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src, { bigFiles: [700_000, 700_000], smallFiles: 10 });
+    const stateDb = await backupToFolder(box, "--volume-size", "1MiB");
+    const catalog = Catalog.open(stateDb);
+    const [locked, free] = catalog.volumes();
+    const until = new Date(Date.now() + DAY);
+    const folder = createLocalStorage(box.bucket);
+    const tried: string[] = [];
+    // The folder bucket as an S3 bucket with Object Lock would answer for `locked`.
+    const storage = Object.assign(Object.create(folder), {
+      headObject: async (key: string) => {
+        const info = await folder.headObject(key);
+        return info && key === locked.objectKey
+          ? { ...info, retainUntil: until, retentionMode: "COMPLIANCE" }
+          : info;
+      },
+      deleteObject: (key: string) => (tried.push(key), folder.deleteObject(key)),
+    });
+    const log = recordingReporter();
+    try {
+      const outcome = await deleteVolumes({
+        catalog,
+        storage,
+        names: [locked.name, free.name],
+        assumeYes: true,
+        chargesApply: false,
+        prices: DEFAULT_PRICES,
+        log,
+      });
+      assert.equal(outcome, "done-with-warnings");
+      assert.ok(
+        log.lines.includes(
+          `warn: ${locked.name} is locked (Object Lock, compliance) until ${until.toISOString()}: ` +
+            "it will not be deleted",
+        ),
+        log.lines.join("\n"),
+      );
+      assert.ok(!tried.includes(locked.objectKey), "the locked volume is never tried");
+      assert.ok(tried.includes(free.objectKey));
+      assert.equal(catalog.volume(locked.id).state, "uploaded");
+      assert.equal(catalog.volume(free.id).state, "deleted");
+      assert.ok(await folder.headObject(locked.objectKey));
+    } finally {
+      catalog.close();
+    }
   } finally {
     await box.cleanup();
   }
