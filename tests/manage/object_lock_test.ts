@@ -19,6 +19,11 @@ Deno.test("a backup with --object-lock-days locks every object, and delete refus
     const ended = Date.now();
     const volumes = readCatalog(stateDb, (c) => c.volumes());
     assert.ok(volumes.length >= 2);
+    // Stored, so that `resume` locks the objects it writes the same way.
+    assert.deepEqual(readCatalog(stateDb, (c) => c.settings().objectLock), {
+      mode: "GOVERNANCE",
+      days: 1,
+    });
 
     // Read the retention back with a plain SDK client, not through the program's own code.
     const client = new S3Client({
