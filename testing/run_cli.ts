@@ -41,14 +41,15 @@ export async function runCli(
 
 /**
  * The state database of a `glacier backup` run, read from its output contract: the path is the
- * only line on stdout, printed as soon as the database exists (so a failed or killed run has it
- * too, unless it died before). Throws, with the run's output, when that line is absent.
+ * first line on stdout, printed as soon as the database exists (so a failed or killed run has it
+ * too, unless it died before); the summary of a finished run follows it. Throws, with the run's
+ * output, when that line is absent.
  */
 export function stateDbFrom(result: CliResult): string {
-  const match = /^([^\n]+\.sqlite3)\n$/.exec(result.stdout);
+  const match = /^([^\n]+\.sqlite3)\n/.exec(result.stdout);
   if (!match) {
     throw new Error(
-      `expected the state database's path as the only stdout line of glacier backup, got ` +
+      `expected the state database's path as the first stdout line of glacier backup, got ` +
         `${JSON.stringify(result.stdout)} (exit ${result.code}${
           result.signal ? `, ${result.signal}` : ""
         }); stderr:\n${result.stderr}`,
