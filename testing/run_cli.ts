@@ -12,6 +12,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The command line that runs `glacier ARGS...` from the sources. */
+export function glacierCommand(args: string[]): string[] {
+  return [Deno.execPath(), "run", "--allow-all", "--quiet", MAIN, ...args];
+}
+
 /**
  * Runs `glacier ARGS...` with extra environment variables, in `cwd`; `wrapper` is a command line
  * that runs it (e.g. in another mount namespace: `unshare ... --`).
@@ -20,8 +25,7 @@ export async function runCli(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string; wrapper?: string[] } = {},
 ): Promise<CliResult> {
-  const glacier = [Deno.execPath(), "run", "--allow-all", "--quiet", MAIN, ...args];
-  const [program, ...programArgs] = [...(options.wrapper ?? []), ...glacier];
+  const [program, ...programArgs] = [...(options.wrapper ?? []), ...glacierCommand(args)];
   const output = await new Deno.Command(program, {
     args: programArgs,
     env: { NO_COLOR: "1", ...options.env },
