@@ -1,5 +1,6 @@
 /** Counters of a backup run, and the one line that shows them, fitted to a width. */
 import { formatBytes, formatDuration } from "../archive/units.ts";
+import { fit, fitWithBar } from "../archive/progress_line.ts";
 
 /** Counters of a backup run; the pipeline writes them, the display reads them. */
 export class BackupProgress {
@@ -88,46 +89,4 @@ export function backupTimeLeft(
   const uploadLeft = uploadRate > 0 ? uploadBytesLeft / uploadRate : undefined;
   if (packLeft === undefined || uploadLeft === undefined) return uploadLeft;
   return Math.max(packLeft, uploadLeft);
-}
-
-/** The narrowest bar worth drawing, and the widest. */
-const MIN_BAR = 10;
-const MAX_BAR = 30;
-
-/**
- * `[#####-----] 42% part, part, ...` in at most `width` characters: parts are dropped from the
- * end until the line fits with at least a small bar; the bar then takes the room left (up to a
- * limit). Without room for a bar, the parts alone are fitted.
- */
-export function fitWithBar(
-  fraction: number,
-  percent: number | string,
-  parts: string[],
-  width: number,
-): string {
-  for (let count = parts.length; count >= 1; count--) {
-    const text = `${percent} ${parts.slice(0, count).join(", ")}`;
-    const room = width - text.length - 3; // "[", "]" and a space
-    if (room >= MIN_BAR) return `${bar(fraction, Math.min(room, MAX_BAR))} ${text}`;
-  }
-  return fit([`${percent}`, ...parts], width);
-}
-
-/** Joins as many parts as fit in `width` (cutting the first one if even it does not fit). */
-export function fit(parts: string[], width: number): string {
-  let line = "";
-  for (const part of parts) {
-    const next = line === "" ? part : `${line}, ${part}`;
-    if (next.length > width) break;
-    line = next;
-  }
-  if (line === "" && parts.length > 0) line = parts[0].slice(0, Math.max(width, 0));
-  return line;
-}
-
-/** A bar `width` characters wide, brackets included, filled to `fraction`. */
-function bar(fraction: number, width: number): string {
-  const inner = Math.max(width - 2, 1);
-  const filled = Math.round(Math.min(Math.max(fraction, 0), 1) * inner);
-  return `[${"#".repeat(filled)}${"-".repeat(inner - filled)}]`;
 }

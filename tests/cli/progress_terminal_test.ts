@@ -32,17 +32,16 @@ function shellQuote(word: string): string {
 }
 
 /**
- * Runs a backup of the sandbox in a `columns`-wide tmux pane; returns the screens captured while
- * the progress line was shown (wrapped lines joined, so a too-long line shows as one) and the
- * final screen.
+ * Runs `glacier ARGS...` in a `columns`-wide tmux pane, stdout to /dev/null (as to a report
+ * file); returns the screens captured while a progress line was shown (wrapped lines joined, so
+ * a too-long line shows as one) and the final screen.
  */
-async function backupInPane(
-  box: Sandbox,
+async function glacierInPane(
+  args: string[],
   columns: number,
 ): Promise<{ live: string[]; final: string }> {
-  const socket = `glacier-test-${Deno.pid}-${columns}`;
-  const command = [...glacierCommand(sandboxBackupArgs(box, ["--volume-size", "1MiB"]))]
-    .map(shellQuote).join(" ");
+  const socket = `glacier-test-${Deno.pid}-${columns}-${args[0]}`;
+  const command = glacierCommand(args).map(shellQuote).join(" ");
   await tmux(
     socket,
     "-f",
@@ -81,30 +80,60 @@ async function fillSource(src: string): Promise<void> {
   }
 }
 
+/** Asserts what a run in a `columns`-wide pane showed: fitted progress, nothing stale after. */
+function assertCleanProgress(run: { live: string[]; final: string }, columns: number): void {
+  const { live, final } = run;
+  assert.match(final, new RegExp(`${DONE} 0\\n`), final);
+  assert.ok(live.length > 0, "no progress line was ever shown");
+  for (const screen of [...live, final]) {
+    // Log lines may wrap; the progress line (joined here if it wrapped) may not.
+    for (const line of screen.split("\n").filter((l) => l.match(BAR))) {
+      assert.ok(line.length <= columns, `${line.length} > ${columns}: ${line}`);
+      assert.equal(line.match(BAR)!.length, 1, `stale progress in: ${line}`);
+    }
+    // One progress line at most, redrawn in place.
+    assert.ok((screen.match(BAR) ?? []).length <= 1, screen);
+  }
+  assert.doesNotMatch(final, BAR, "the progress line is cleared at the end");
+}
+
 for (const columns of [80, 200]) {
   Deno.test({
-    name: `backup progress in a ${columns}-column terminal fits and leaves nothing stale`,
+    name: `backup and restore progress in a ${columns}-column terminal fit and leave nothing stale`,
     ignore: tmuxMissing,
     fn: async () => {
       const box = await makeSandbox();
       try {
         await fillSource(box.src);
-        const { live, final } = await backupInPane(box, columns);
-        console.log(`--- ${columns} columns, during the run ---\n${live.at(-1) ?? "(none)"}`);
-        console.log(`--- ${columns} columns, at the end ---\n${final}`);
-        assert.match(final, new RegExp(`${DONE} 0\\n`), final);
-        assert.ok(live.length > 0, "no progress line was ever shown");
-        for (const screen of [...live, final]) {
-          // Log lines may wrap; the progress line (joined here if it wrapped) may not.
-          for (const line of screen.split("\n").filter((l) => l.match(BAR))) {
-            assert.ok(line.length <= columns, `${line.length} > ${columns}: ${line}`);
-            assert.equal(line.match(BAR)!.length, 1, `stale progress in: ${line}`);
-          }
-          // One progress line at most, redrawn in place.
-          assert.ok((screen.match(BAR) ?? []).length <= 1, screen);
-        }
-        assert.doesNotMatch(final, BAR, "the progress line is cleared at the end");
-        assert.match(final, /uploaded 000024_/);
+        const backup = await glacierInPane(
+          sandboxBackupArgs(box, ["--volume-size", "1MiB"]),
+          columns,
+        );
+        console.log(`--- backup, ${columns} columns, during the run ---\n${backup.live.at(-1)}`);
+        console.log(`--- backup, ${columns} columns, at the end ---\n${backup.final}`);
+        assertCleanProgress(backup, columns);
+        assert.match(backup.final, /uploaded 000024_/);
+
+        const [stateDb] = [...Deno.readDirSync(box.state)].filter((e) =>
+          e.name.endsWith(".sqlite3")
+        );
+        const dest = join(box.root, "restored");
+        const restore = await glacierInPane(
+          [
+            "restore",
+            join(box.state, stateDb.name),
+            "--to",
+            dest,
+            "--yes",
+            "--num-download-workers",
+            "1",
+          ],
+          columns,
+        );
+        console.log(`--- restore, ${columns} columns, during the run ---\n${restore.live.at(-1)}`);
+        console.log(`--- restore, ${columns} columns, at the end ---\n${restore.final}`);
+        assertCleanProgress(restore, columns);
+        assert.match(restore.final, /restored 24 entries|restored 25 entries/);
       } finally {
         await box.cleanup();
       }
