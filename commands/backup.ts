@@ -205,7 +205,7 @@ export async function backup(options: BackupOptions): Promise<number> {
     };
     const catalog = Catalog.create(path, settings, { identity, recipients });
     log.info(`backup ${backupId} to ${options.bucket}: state database ${path}`);
-    // The output contract: the state database's path is the only line on stdout, printed as soon
+    // The output contract: the state database's path is the first line on stdout, printed as soon
     // as it exists, so that a script has it even when the run fails (`glacier resume "$db"`).
     Deno.stdout.writeSync(new TextEncoder().encode(`${path}\n`));
     try {

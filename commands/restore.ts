@@ -25,6 +25,8 @@ import { terminalConfirm } from "../lib/cli/confirm.ts";
 import { runRestoreSession } from "../lib/restore/session.ts";
 import type { StorageOverrides } from "../lib/backup/open_storage.ts";
 import { compileSelection } from "../lib/restore/selection.ts";
+import { renderRestoreProgress, RestoreProgress } from "../lib/restore/progress.ts";
+import { ProgressDisplay } from "../lib/cli/progress.ts";
 import type { RestoreChoices } from "../lib/restore/run_restore.ts";
 import type { RestoreTier } from "../lib/storage/storage.ts";
 
@@ -165,6 +167,11 @@ export async function restore(options: RestoreOptions): Promise<number> {
     const logDir = options.stateDb ? dirname(resolve(options.stateDb)) : options.stateDir;
     return await withCommandLog(logDir, "restore", async (log) => {
       const signal = interrupt.signal;
+      // The progress line starts with the downloads, after any question has been answered.
+      const progress = new RestoreProgress();
+      let display: ProgressDisplay | undefined;
+      progress.onFetchStart = () =>
+        display = new ProgressDisplay((width) => renderRestoreProgress(progress, width), log);
       const outcome = await runRestoreSession({
         catalog: catalog ?? {
           bucket: options.bucket!,
@@ -189,12 +196,13 @@ export async function restore(options: RestoreOptions): Promise<number> {
           sameOwner: options.sameOwner,
           workers: options.downloadWorkers,
           pricesFile: options.pricesFile,
+          progress,
         },
         log,
         signal,
         // Ctrl-C at the question stops the run (the signal listener is already in place).
         confirm: terminalConfirm(signal),
-      });
+      }).finally(() => display?.stop());
       return exitCodeOf(outcome);
     });
   } finally {

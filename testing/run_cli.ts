@@ -12,6 +12,11 @@ export interface CliResult {
   stderr: string;
 }
 
+/** The command line that runs `glacier ARGS...` from the sources. */
+export function glacierCommand(args: string[]): string[] {
+  return [Deno.execPath(), "run", "--allow-all", "--quiet", MAIN, ...args];
+}
+
 /**
  * Runs `glacier ARGS...` with extra environment variables, in `cwd`; `wrapper` is a command line
  * that runs it (e.g. in another mount namespace: `unshare ... --`).
@@ -20,8 +25,7 @@ export async function runCli(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string; wrapper?: string[] } = {},
 ): Promise<CliResult> {
-  const glacier = [Deno.execPath(), "run", "--allow-all", "--quiet", MAIN, ...args];
-  const [program, ...programArgs] = [...(options.wrapper ?? []), ...glacier];
+  const [program, ...programArgs] = [...(options.wrapper ?? []), ...glacierCommand(args)];
   const output = await new Deno.Command(program, {
     args: programArgs,
     env: { NO_COLOR: "1", ...options.env },
@@ -41,14 +45,15 @@ export async function runCli(
 
 /**
  * The state database of a `glacier backup` run, read from its output contract: the path is the
- * only line on stdout, printed as soon as the database exists (so a failed or killed run has it
- * too, unless it died before). Throws, with the run's output, when that line is absent.
+ * first line on stdout, printed as soon as the database exists (so a failed or killed run has it
+ * too, unless it died before); the summary of a finished run follows it. Throws, with the run's
+ * output, when that line is absent.
  */
 export function stateDbFrom(result: CliResult): string {
-  const match = /^([^\n]+\.sqlite3)\n$/.exec(result.stdout);
+  const match = /^([^\n]+\.sqlite3)\n/.exec(result.stdout);
   if (!match) {
     throw new Error(
-      `expected the state database's path as the only stdout line of glacier backup, got ` +
+      `expected the state database's path as the first stdout line of glacier backup, got ` +
         `${JSON.stringify(result.stdout)} (exit ${result.code}${
           result.signal ? `, ${result.signal}` : ""
         }); stderr:\n${result.stderr}`,

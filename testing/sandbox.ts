@@ -40,7 +40,8 @@ export function backupToSandboxKilledAt(
   return runCli(sandboxBackupArgs(box, extra), { env: { GLACIER_TEST_CRASH_AT: stage } });
 }
 
-function sandboxBackupArgs(box: Sandbox, extra: string[]): string[] {
+/** The arguments of `glacier backup` of the sandbox's source to its folder bucket. */
+export function sandboxBackupArgs(box: Sandbox, extra: string[] = []): string[] {
   return [
     "backup",
     "--src-dirs",

@@ -14,6 +14,11 @@ export interface Reporter {
   error(message: string): void;
   /** Records a line in the run's log only, not on the screen. */
   toFile(level: ReportLevel, message: string): void;
+  /**
+   * A line of a finished run's summary, the run's report: a command prints it on stdout (apart
+   * from progress and warnings on stderr). Without it, the line is reported at its level.
+   */
+  summary?(level: ReportLevel, message: string): void;
   /** The run's log file, if there is one (messages may point at it). */
   readonly logPath?: string;
 }

@@ -1,5 +1,6 @@
 /** Counters of a backup run, and the one line that shows them, fitted to a width. */
 import { formatBytes, formatDuration } from "../archive/units.ts";
+import { fit, fitWithBar } from "../archive/progress_line.ts";
 
 /** Counters of a backup run; the pipeline writes them, the display reads them. */
 export class BackupProgress {
@@ -11,8 +12,27 @@ export class BackupProgress {
   volumesTotal = 0;
   volumesBuilt = 0;
   volumesUploaded = 0;
+  /** Compressed bytes of the volumes built so far (by this run or an earlier one). */
+  builtBytes = 0;
+  /** Bytes stored remotely, counted part by part as parts finish (earlier runs' included). */
   uploadedBytes = 0;
+  /** Bytes an earlier run had already stored: not part of this run's upload rate. */
+  uploadedBefore = 0;
+  /** When this run's first upload began; the upload rate is measured from there. */
+  uploadStartedAt: number | undefined = undefined;
   readonly startedAt = Date.now();
+
+  /** Marks the start of an upload (only the first one counts). */
+  uploadStarting(now = Date.now()): void {
+    this.uploadStartedAt ??= now;
+  }
+}
+
+/** Bytes per second this run has uploaded since its first upload began; 0 before. */
+export function uploadRate(p: BackupProgress, now = Date.now()): number {
+  if (p.uploadStartedAt === undefined) return 0;
+  const seconds = (now - p.uploadStartedAt) / 1000;
+  return seconds > 0 ? Math.max(p.uploadedBytes - p.uploadedBefore, 0) / seconds : 0;
 }
 
 /** Width used when none is given (log lines): every part is shown. */
@@ -31,14 +51,14 @@ export function renderProgress(p: BackupProgress, width = UNLIMITED, now = Date.
   const fraction = p.bytesTotal > 0 ? Math.min(p.bytesDone / p.bytesTotal, 1) : 1;
   const percent = `${Math.floor(fraction * 100)}%`;
   const packRate = elapsed > 0 ? p.bytesDone / elapsed : 0;
-  const uploadRate = elapsed > 0 ? p.uploadedBytes / elapsed : 0;
-  const left = backupTimeLeft(p, packRate, uploadRate);
+  const upRate = uploadRate(p, now);
+  const left = backupTimeLeft(p, packRate, upRate);
   // In order of importance; `fit` drops from the end.
   const parts = [
     `${formatBytes(p.bytesDone)}/${formatBytes(p.bytesTotal)}`,
     `left ${left === undefined ? "-" : formatDuration(left)}`,
     `pack ${formatBytes(packRate)}/s`,
-    `upload ${formatBytes(uploadRate)}/s`,
+    `upload ${formatBytes(upRate)}/s`,
     `volumes ${p.volumesUploaded}/${p.volumesTotal} up`,
     `files ${p.filesDone}/${p.filesTotal}`,
     `elapsed ${formatDuration(elapsed)}`,
@@ -48,9 +68,10 @@ export function renderProgress(p: BackupProgress, width = UNLIMITED, now = Date.
 
 /**
  * Seconds left for the whole run: packing what is left at the packing rate, and uploading what
- * is left (the volumes not yet uploaded, at the average size of those uploaded, or of the bytes
- * packed while none is) at the upload rate; the longer of the two, as they overlap.
- * `undefined` when no rate is known yet; 0 when done.
+ * is left at the upload rate; the longer of the two, as they overlap. The bytes to upload are
+ * the volumes' expected total (the average built volume times the number of volumes, or the
+ * packed total before any is built) less the bytes already stored, parts of unfinished volumes
+ * included. `undefined` when no rate is known yet; 0 when done.
  */
 export function backupTimeLeft(
   p: BackupProgress,
@@ -60,56 +81,12 @@ export function backupTimeLeft(
   if (p.phase === "done") return 0;
   const packBytesLeft = Math.max(p.bytesTotal - p.bytesDone, 0);
   const packLeft = packBytesLeft === 0 ? 0 : packRate > 0 ? packBytesLeft / packRate : undefined;
-  const volumesLeft = Math.max(p.volumesTotal - p.volumesUploaded, 0);
-  if (volumesLeft === 0) return packLeft;
-  const averageVolume = p.volumesUploaded > 0
-    ? p.uploadedBytes / p.volumesUploaded
-    : p.volumesTotal > 0
-    ? p.bytesTotal / p.volumesTotal
-    : 0;
-  const uploadLeft = uploadRate > 0 ? (volumesLeft * averageVolume) / uploadRate : undefined;
-  if (packLeft === undefined || uploadLeft === undefined) return uploadLeft ?? undefined;
+  if (p.volumesTotal - p.volumesUploaded <= 0) return packLeft;
+  const expectedUpload = p.volumesBuilt > 0
+    ? (p.builtBytes / p.volumesBuilt) * p.volumesTotal
+    : p.bytesTotal;
+  const uploadBytesLeft = Math.max(expectedUpload - p.uploadedBytes, 0);
+  const uploadLeft = uploadRate > 0 ? uploadBytesLeft / uploadRate : undefined;
+  if (packLeft === undefined || uploadLeft === undefined) return uploadLeft;
   return Math.max(packLeft, uploadLeft);
-}
-
-/** The narrowest bar worth drawing, and the widest. */
-const MIN_BAR = 10;
-const MAX_BAR = 30;
-
-/**
- * `[#####-----] 42% part, part, ...` in at most `width` characters: parts are dropped from the
- * end until the line fits with at least a small bar; the bar then takes the room left (up to a
- * limit). Without room for a bar, the parts alone are fitted.
- */
-export function fitWithBar(
-  fraction: number,
-  percent: number | string,
-  parts: string[],
-  width: number,
-): string {
-  for (let count = parts.length; count >= 1; count--) {
-    const text = `${percent} ${parts.slice(0, count).join(", ")}`;
-    const room = width - text.length - 3; // "[", "]" and a space
-    if (room >= MIN_BAR) return `${bar(fraction, Math.min(room, MAX_BAR))} ${text}`;
-  }
-  return fit([`${percent}`, ...parts], width);
-}
-
-/** Joins as many parts as fit in `width` (cutting the first one if even it does not fit). */
-export function fit(parts: string[], width: number): string {
-  let line = "";
-  for (const part of parts) {
-    const next = line === "" ? part : `${line}, ${part}`;
-    if (next.length > width) break;
-    line = next;
-  }
-  if (line === "" && parts.length > 0) line = parts[0].slice(0, Math.max(width, 0));
-  return line;
-}
-
-/** A bar `width` characters wide, brackets included, filled to `fraction`. */
-function bar(fraction: number, width: number): string {
-  const inner = Math.max(width - 2, 1);
-  const filled = Math.round(Math.min(Math.max(fraction, 0), 1) * inner);
-  return `[${"#".repeat(filled)}${"-".repeat(inner - filled)}]`;
 }

@@ -65,6 +65,8 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
       progress.volumesBuilt++;
       progress.volumesUploaded++;
       progress.uploadedBytes += v.size ?? 0;
+      progress.uploadedBefore += v.size ?? 0;
+      progress.builtBytes += v.size ?? 0;
     }
   }
   progress.bytesDone = volumes.filter((v) => v.state === "uploaded").reduce(
@@ -245,6 +247,7 @@ async function prepareVolume(build: VolumeBuild, volume: VolumeRecord): Promise<
     },
   });
   progress.volumesBuilt++;
+  progress.builtBytes += built.size;
   crashPoint("after-volume-built");
   log.toFile(
     "info",
@@ -307,6 +310,7 @@ async function uploadOne(
             : `completing upload of ${volume.name}: all ${total} parts were already sent`,
         ),
     }, signal);
+  progress.uploadStarting();
   try {
     await send(volume);
   } catch (error) {

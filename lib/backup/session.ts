@@ -117,8 +117,13 @@ function ownVolumeFiles(settings: BackupSettings): (path: string) => boolean {
   return (path) => dirname(path) === folder && isVolumeFileOf(settings.baseName, basename(path));
 }
 
-/** Reports the end-of-run summary; done with warnings when files were skipped or changed. */
+/**
+ * Reports the end-of-run summary (as the run's report, where the reporter has one); done with
+ * warnings when files were skipped or changed.
+ */
 function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
+  const report = (level: "info" | "warn", line: string) =>
+    log.summary ? log.summary(level, line) : log[level](line);
   const totals = catalog.fileTotals();
   const sum = (pick: (t: (typeof totals)[number]) => boolean) =>
     totals.filter(pick).reduce((a, t) => ({ count: a.count + t.count, bytes: a.bytes + t.bytes }), {
@@ -129,7 +134,8 @@ function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
   const volumes = catalog.volumes();
   const volumeBytes = volumes.reduce((n, v) => n + (v.size ?? 0), 0);
   const settings = catalog.settings();
-  log.info(
+  report(
+    "info",
     `backup ${settings.backupId} complete: ${stored.count} entries, ${formatBytes(stored.bytes)} ` +
       `in ${volumes.length} volume${volumes.length === 1 ? "" : "s"} (${
         formatBytes(volumeBytes)
@@ -151,8 +157,8 @@ function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
         }`
     ),
   ];
-  for (const line of lines.slice(0, LISTED_PROBLEMS)) log.warn(line);
-  if (lines.length > LISTED_PROBLEMS) log.warn("... more in the state database");
-  log.info(`state database: ${resolve(catalog.path)}`);
+  for (const line of lines.slice(0, LISTED_PROBLEMS)) report("warn", line);
+  if (lines.length > LISTED_PROBLEMS) report("warn", "... more in the state database");
+  report("info", `state database: ${resolve(catalog.path)}`);
   return lines.length > 0 ? "done-with-warnings" : "done";
 }

@@ -57,6 +57,14 @@ export class Logger {
     this.toFile(level, message);
   }
 
+  /** Writes a line of a run's summary to stdout (prefixed like `write`) and to the log file. */
+  summary(level: Level, message: string): void {
+    const prefix = level === "info" ? "" : `${level}: `;
+    this.beforeTerminalWrite();
+    Deno.stdout.writeSync(this.#encoder.encode(`${prefix}${message}\n`));
+    this.toFile(level, message);
+  }
+
   /** Writes a line to the log file only. */
   toFile(level: Level, message: string): void {
     if (!this.#file) return;

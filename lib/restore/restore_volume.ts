@@ -18,6 +18,7 @@ import { type EntryProblem, type ExtractReport, extractVolume } from "./extract_
 import type { VolumePlan } from "./plan.ts";
 import { type RestoreWriter, UnsafePathError } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
+import type { RestoreProgress } from "./progress.ts";
 import { VolumeMismatchError } from "./volume_entries.ts";
 import { ZstdFrameError } from "../archive/zstd_frames.ts";
 
@@ -34,6 +35,8 @@ export interface VolumeRestoreContext {
   log: Reporter;
   signal: AbortSignal;
   onProblem: (problem: EntryProblem) => void;
+  /** Counters a display may show: bytes downloaded, volumes and bytes extracted. */
+  progress?: RestoreProgress;
 }
 
 /** Restores the wanted entries of one volume; returns what the extraction did. */
@@ -45,6 +48,12 @@ export async function restoreVolume(
   const volume = plan.volume;
   const settings = catalog.settings();
   const path = join(ctx.writer.stagingDir, stagedDownloadName(volume.id));
+  const progress = ctx.progress;
+  let counted = 0;
+  const onBytes = (done: number) => {
+    if (progress) progress.downloadedBytes += done - counted;
+    counted = done;
+  };
   const download = () =>
     downloadVerified({
       storage: ctx.storage,
@@ -53,6 +62,7 @@ export async function restoreVolume(
       sha256: volume.sha256!,
       path,
       signal: ctx.signal,
+      onBytes,
       onRetry: (message, delayMs) =>
         log.warn(`${message}; retrying in ${formatDuration(delayMs / 1000)}`),
     });
@@ -87,6 +97,10 @@ export async function restoreVolume(
     throw error;
   }
   await Deno.remove(path).catch(() => {});
+  if (progress) {
+    progress.volumesDone++;
+    progress.extractedBytes += report.bytes;
+  }
   // A volume with entries left alone is fetched again by a rerun (with --overwrite, say).
   if (clean) recordExtracted(catalog, ctx.jobId, volume.id);
   log.info(

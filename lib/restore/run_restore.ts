@@ -32,6 +32,7 @@ import { REQUEST_CONCURRENCY, type Survey, surveyVolumes } from "./survey.ts";
 import { LISTED_PROBLEMS, RestoreTally } from "./tally.ts";
 import { requestThaw } from "./thaw.ts";
 import type { ThawingVolume } from "./wait_thaw.ts";
+import type { RestoreProgress } from "./progress.ts";
 
 /** How the user asked for a restore to run (the command line's options, as they are). */
 export interface RestoreChoices {
@@ -73,6 +74,8 @@ export interface RestoreRun extends RestoreChoices {
   signal: AbortSignal;
   /** Asks the user; `undefined` when there is no terminal to ask on. */
   confirm?: (question: string) => Promise<boolean>;
+  /** Counters of the fetch step, for a display. */
+  progress?: RestoreProgress;
 }
 
 /** A step that ended the run early, with how it ended. */
@@ -242,6 +245,8 @@ async function waitAndFetch(
   tally: RestoreTally,
 ): Promise<void> {
   const { catalog, storage, log } = run;
+  const fetched = [...at.survey.ready, ...at.thawing.map((t) => t.plan)];
+  run.progress?.fetching(fetched.length, fetched.reduce((n, v) => n + (v.volume.size ?? 0), 0));
   await fetchVolumes({
     ready: at.survey.ready,
     thawing: at.thawing,
@@ -255,6 +260,7 @@ async function waitAndFetch(
       jobId: at.job.id,
       resumed: at.earlier !== undefined,
       log,
+      progress: run.progress,
     },
     workers: run.workers,
     log,

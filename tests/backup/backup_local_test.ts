@@ -354,19 +354,29 @@ Deno.test({
   },
 });
 
-Deno.test("backup's only stdout line is its state database, even when it fails; --dry-run reports", async () => {
+Deno.test("backup's stdout: its state database first, even when it fails, then the summary; --dry-run reports", async () => {
   const box = await makeSandbox();
   try {
     await makeTree(box.src, { smallFiles: 3 });
+    await new Deno.Command("mkfifo", { args: [join(box.src, "a-fifo")] }).output();
     const made = await backupToSandbox(box);
-    assert.equal(made.code, 0, made.stderr);
+    assert.equal(made.code, 1, made.stderr);
     const names = [...Deno.readDirSync(box.state)].map((e) => e.name).filter((n) =>
       /sqlite3$/.test(n)
     );
     assert.equal(names.length, 1);
-    assert.equal(made.stdout, `${join(box.state, names[0])}\n`);
-    // The log line users read stays on stderr.
-    assert.match(made.stderr, new RegExp(`state database ${join(box.state, names[0])}\\n`));
+    const db = join(box.state, names[0]);
+    // The report (`> report.txt`): the path, then the summary with the skipped file listed.
+    const report = made.stdout.split("\n");
+    assert.equal(report[0], db);
+    assert.match(report[1], /^backup \S+ complete: \d+ entries, .* in 1 volume /);
+    assert.match(made.stdout, /\nwarn: skipped .*a-fifo: skipped FIFO\n/);
+    assert.ok(made.stdout.endsWith(`\nstate database: ${db}\n`), made.stdout);
+    // Progress, the log line users read and warnings stay on stderr; the summary is not repeated.
+    assert.match(made.stderr, new RegExp(`state database ${db}\\n`));
+    assert.match(made.stderr, /warn: skipped .*a-fifo/);
+    assert.doesNotMatch(made.stderr, /complete:/);
+    await Deno.remove(join(box.src, "a-fifo"));
 
     // A run that fails (its bucket folder is not there) still names its database, to resume.
     const missing = join(box.root, "not-yet");
@@ -377,7 +387,7 @@ Deno.test("backup's only stdout line is its state database, even when it fails; 
     await Deno.mkdir(missing);
     const resumed = await runCli(["resume", stateDb]);
     assert.equal(resumed.code, 0, resumed.stderr);
-    assert.equal(resumed.stdout, "");
+    assert.match(resumed.stdout, /^backup \S+ complete: /);
 
     const dry = await backupToSandbox(box, "--dry-run");
     assert.equal(dry.code, 0, dry.stderr);

@@ -177,7 +177,7 @@ Deno.test("without s3:AbortMultipartUpload a backup completes with one warning f
       assert.equal(warnings.length, 1, resumed.stderr);
       assert.match(warnings[0], /unfinished uploads .* billed until aborted/);
       assert.match(warnings[0], /access denied for s3:AbortMultipartUpload on arn:aws:s3:::/);
-      assert.match(resumed.stderr, /backup \S+ complete/);
+      assert.match(resumed.stdout, /backup \S+ complete/);
       assert.equal((await asAdmin.listMultipartUploads(folder)).length, 1);
     },
   );
