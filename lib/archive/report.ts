@@ -23,6 +23,12 @@ export interface Reporter {
   readonly logPath?: string;
 }
 
+/** Reports a line of the run's summary: as a summary where the reporter has one, else at `level`. */
+export function reportSummary(log: Reporter, level: ReportLevel, message: string): void {
+  if (log.summary) log.summary(level, message);
+  else log[level](message);
+}
+
 /** How a use case ended; the command turns it into an exit code (lib/cli/exit.ts). */
 export type Outcome =
   /** Everything asked for was done. */

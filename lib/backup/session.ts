@@ -13,7 +13,7 @@ import { catalogCopyKey, isVolumeFileOf } from "../archive/layout.ts";
 import type { BackupProgress } from "./progress.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import { errorLine } from "../archive/errors.ts";
-import type { Outcome, Reporter } from "../archive/report.ts";
+import { type Outcome, type Reporter, reportSummary } from "../archive/report.ts";
 import { formatBytes, formatDuration } from "../archive/units.ts";
 import { quotePath } from "../archive/quote_path.ts";
 
@@ -122,8 +122,7 @@ function ownVolumeFiles(settings: BackupSettings): (path: string) => boolean {
  * warnings when files were skipped or changed.
  */
 function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
-  const report = (level: "info" | "warn", line: string) =>
-    log.summary ? log.summary(level, line) : log[level](line);
+  const report = (level: "info" | "warn", line: string) => reportSummary(log, level, line);
   const totals = catalog.fileTotals();
   const sum = (pick: (t: (typeof totals)[number]) => boolean) =>
     totals.filter(pick).reduce((a, t) => ({ count: a.count + t.count, bytes: a.bytes + t.bytes }), {

@@ -17,7 +17,7 @@ import {
 import { mapLimit } from "../memory/concurrency.ts";
 import { UsageError } from "../archive/errors.ts";
 import { formatBytes } from "../archive/units.ts";
-import type { Outcome, Reporter } from "../archive/report.ts";
+import { type Outcome, type Reporter, reportSummary } from "../archive/report.ts";
 import { quotePath } from "../archive/quote_path.ts";
 import { loadPrices } from "../pricing/price_file.ts";
 import type { RestoreTier, Storage } from "../storage/storage.ts";
@@ -293,7 +293,9 @@ async function finish(
       `... and ${tally.listed - LISTED_PROBLEMS} more (all in ${log.logPath ?? "the log"})`,
     );
   }
-  log.info(
+  reportSummary(
+    log,
+    "info",
     `restored ${tally.written} entries (${formatBytes(tally.bytes)}) into ${run.destination}` +
       (tally.identical > 0 ? `; ${tally.identical} were already in place` : ""),
   );

@@ -53,6 +53,21 @@ Deno.test("a volume of many zstd frames (over 4 MiB of TAR data) restores comple
   });
 });
 
+Deno.test("restore's report goes to stdout; progress and warnings stay on stderr", async () => {
+  await withFolderBucket(async ({ root, backup, restore }) => {
+    const stateDb = await backup();
+    const dest = join(root, "restored");
+    const first = await restore([stateDb, "--to", dest]);
+    assert.equal(first.code, 0, first.stderr);
+    assert.match(first.stdout, /^restored \d+ entries \(.*\) into /m);
+    assert.doesNotMatch(first.stderr, /^restored \d+ entries \(/m);
+
+    const again = await restore([stateDb, "--to", join(root, "again"), "--include", "**/docs"]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /^restored \d+ entries/m);
+  });
+});
+
 Deno.test("existing files are left alone and reported unless --overwrite", async () => {
   await withFolderBucket(async ({ root, src, backup, restore }) => {
     const stateDb = await backup();
