@@ -12,6 +12,8 @@ import { parseIdentityFile, recipientFromIdentity } from "../lib/crypto/age.ts";
 import { ExitCode } from "../lib/cli/exit.ts";
 import { errorLine, UsageError } from "../lib/archive/errors.ts";
 import type { Logger } from "../lib/cli/log.ts";
+import { ProgressDisplay } from "../lib/cli/progress.ts";
+import { renderVerifyProgress, VerifyProgress } from "../lib/verify/progress.ts";
 import { withCommandLog } from "../lib/cli/command_log.ts";
 import { listenForInterrupts } from "../lib/cli/interrupt.ts";
 import { openBackupStorage, type StorageOverrides } from "../lib/backup/open_storage.ts";
@@ -96,8 +98,11 @@ async function verifyWithLog(
   const settings = catalog.settings();
   const keys = identities ?? (catalog.identity() ? [catalog.identity()!] : undefined);
   let target: VerifyTarget;
+  let display: ProgressDisplay | undefined;
   if (options.local !== undefined) {
-    target = { kind: "local", folder: resolve(options.local), identities: keys };
+    const progress = new VerifyProgress();
+    display = new ProgressDisplay((width) => renderVerifyProgress(progress, width), log);
+    target = { kind: "local", folder: resolve(options.local), identities: keys, progress };
   } else {
     if (identities) checkIdentitiesOpen(catalog, identities, options.identityFile!);
     const { storage } = openBackupStorage(settings, options, log, signal);
@@ -105,7 +110,8 @@ async function verifyWithLog(
     target = { kind: "bucket", storage, identities: keys };
   }
   log.toFile("info", `verify ${settings.backupId} (${options.local ?? "bucket"})`);
-  const report = await verifyBackup(catalog, target, { problem: print, info: print }, signal);
+  const report = await verifyBackup(catalog, target, { problem: print, info: print }, signal)
+    .finally(() => display?.stop());
   return report.problemCount === 0 ? ExitCode.Ok : ExitCode.Warnings;
 }
 

@@ -13,6 +13,7 @@ import { decodeVolume } from "../archive/volume_format.ts";
 import { AgeError } from "../crypto/age.ts";
 import { plural, type VerifyReport } from "./report.ts";
 import { quotePath } from "../archive/quote_path.ts";
+import type { VerifyProgress } from "./progress.ts";
 
 /** Where the downloaded volumes are and how to decrypt them. */
 export interface LocalCheckOptions {
@@ -20,6 +21,8 @@ export interface LocalCheckOptions {
   /** age identities; without them an encrypted volume is checked by SHA-256 only. */
   identities?: string[];
   signal?: AbortSignal;
+  /** Counters a progress display reads (bytes read, volumes checked). */
+  progress?: VerifyProgress;
 }
 
 /** What reading one volume file found. */
@@ -42,8 +45,13 @@ export async function checkLocalVolumes(
   const decode = !settings.encrypt || (options.identities ?? []).length > 0;
   let checked = 0;
   let absent = 0;
-  for (const volume of catalog.volumes()) {
-    if (volume.state !== "uploaded" && volume.state !== "built") continue;
+  const volumes = catalog.volumes().filter((v) => v.state === "uploaded" || v.state === "built");
+  const progress = options.progress;
+  if (progress) {
+    progress.volumesTotal = volumes.length;
+    progress.bytesTotal = volumes.reduce((sum, v) => sum + (v.size ?? 0), 0);
+  }
+  for (const volume of volumes) {
     options.signal?.throwIfAborted();
     const path = join(options.folder, volume.name);
     const shown = quotePath(path);
@@ -64,6 +72,7 @@ export async function checkLocalVolumes(
     try {
       result = await checkVolumeFile(path, settings, decode ? options.identities : undefined, {
         signal: options.signal,
+        onBytes: progress && ((n) => progress.bytesRead += n),
       });
     } catch (error) {
       if (options.signal?.aborted) throw error;
@@ -71,6 +80,7 @@ export async function checkLocalVolumes(
       continue;
     }
     checked++;
+    if (progress) progress.volumesChecked++;
     const trouble = compare(volume, result);
     if (trouble.length > 0) report.problem(volume.name, `${shown}: ${trouble.join("; ")}`);
   }
@@ -123,7 +133,7 @@ export async function checkVolumeFile(
   path: string,
   settings: Pick<BackupSettings, "encrypt" | "compression">,
   identities: string[] | undefined,
-  options: { signal?: AbortSignal } = {},
+  options: { signal?: AbortSignal; onBytes?: (bytes: number) => void } = {},
 ): Promise<VolumeFileCheck> {
   const decoding = !settings.encrypt || identities !== undefined;
   const input = new TransformStream<Uint8Array, Uint8Array>();
@@ -153,6 +163,7 @@ export async function checkVolumeFile(
     const chunk = buffer.subarray(0, n);
     hash.update(chunk);
     size += n;
+    options.onBytes?.(n);
     if (feeding) {
       try {
         await writer.write(chunk.slice());

@@ -7,13 +7,14 @@ import type { Catalog } from "../catalog/catalog.ts";
 import type { Storage } from "../storage/storage.ts";
 import { checkCatalogIntegrity } from "./catalog_integrity.ts";
 import { checkLocalVolumes } from "./local.ts";
+import type { VerifyProgress } from "./progress.ts";
 import { checkRemoteVolumes } from "./remote.ts";
 import { type Finding, findingLine, VerifyReport } from "./report.ts";
 
 /** What to check besides the catalog. */
 export type VerifyTarget =
   | { kind: "bucket"; storage: Storage; identities?: string[] }
-  | { kind: "local"; folder: string; identities?: string[] };
+  | { kind: "local"; folder: string; identities?: string[]; progress?: VerifyProgress };
 
 /** Where the report's lines go. */
 export interface VerifyOutput {
@@ -47,7 +48,7 @@ export async function verifyBackup(
   } else {
     await checkLocalVolumes(
       catalog,
-      { folder: target.folder, identities: target.identities, signal },
+      { folder: target.folder, identities: target.identities, signal, progress: target.progress },
       report,
     );
   }

@@ -1,0 +1,46 @@
+/** Counters of `verify --local` and the one line that shows them, fitted to a width. */
+import { formatBytes, formatDuration } from "../archive/units.ts";
+import { fitWithBar } from "../archive/progress_line.ts";
+
+/** Counters of a local check; the check writes them, a display reads them. */
+export class VerifyProgress {
+  /** Volume files to read, and their bytes. */
+  volumesTotal = 0;
+  bytesTotal = 0;
+  /** Bytes read (hashed, and decoded where there is a key) and volumes finished. */
+  bytesRead = 0;
+  volumesChecked = 0;
+  readonly startedAt: number;
+
+  constructor(now = Date.now()) {
+    this.startedAt = now;
+  }
+}
+
+/** Width used when none is given (log lines): every part is shown. */
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/**
+ * Renders a `VerifyProgress` in at most `width` characters: a bar and percentage of the bytes
+ * read, the read rate, the time left, and the volumes checked; the least useful parts are dropped
+ * first when the line does not fit.
+ */
+export function renderVerifyProgress(
+  p: VerifyProgress,
+  width = UNLIMITED,
+  now = Date.now(),
+): string {
+  const elapsed = Math.max((now - p.startedAt) / 1000, 0);
+  const fraction = p.bytesTotal > 0 ? Math.min(p.bytesRead / p.bytesTotal, 1) : 1;
+  const rate = elapsed > 0 ? p.bytesRead / elapsed : 0;
+  const bytesLeft = Math.max(p.bytesTotal - p.bytesRead, 0);
+  const left = bytesLeft === 0 ? 0 : rate > 0 ? bytesLeft / rate : undefined;
+  const parts = [
+    `${formatBytes(p.bytesRead)}/${formatBytes(p.bytesTotal)}`,
+    `left ${left === undefined ? "-" : formatDuration(left)}`,
+    `read ${formatBytes(rate)}/s`,
+    `volumes ${p.volumesChecked}/${p.volumesTotal} checked`,
+    `elapsed ${formatDuration(elapsed)}`,
+  ];
+  return fitWithBar(fraction, `${Math.floor(fraction * 100)}%`, parts, width);
+}
