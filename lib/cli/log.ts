@@ -13,6 +13,8 @@ export class Logger {
   #encoder = new TextEncoder();
   /** Called before a message is written to the terminal (lets the progress line step aside). */
   beforeTerminalWrite: () => void = () => {};
+  /** Called after a message was written to the terminal (lets the progress line come back). */
+  afterTerminalWrite: () => void = () => {};
 
   private constructor(file: Deno.FsFile | undefined, readonly logPath: string | undefined) {
     this.#file = file;
@@ -54,6 +56,7 @@ export class Logger {
     const prefix = level === "info" ? "" : `${level}: `;
     this.beforeTerminalWrite();
     Deno.stderr.writeSync(this.#encoder.encode(`${prefix}${message}\n`));
+    this.afterTerminalWrite();
     this.toFile(level, message);
   }
 
@@ -62,6 +65,7 @@ export class Logger {
     const prefix = level === "info" ? "" : `${level}: `;
     this.beforeTerminalWrite();
     Deno.stdout.writeSync(this.#encoder.encode(`${prefix}${message}\n`));
+    this.afterTerminalWrite();
     this.toFile(level, message);
   }
 

@@ -37,6 +37,11 @@ export class ProgressDisplay {
     this.#timer = setInterval(() => this.#tick(), interval);
     Deno.unrefTimer(this.#timer);
     log.beforeTerminalWrite = () => this.#clearLine();
+    // On a terminal the line is there from the start, and comes back right after a log line.
+    if (this.#onTerminal) {
+      log.afterTerminalWrite = () => this.#tick();
+      this.#tick();
+    }
     if (this.#onTerminal && Deno.build.os !== "windows") {
       try {
         Deno.addSignalListener("SIGWINCH", this.#onResize);
@@ -72,6 +77,7 @@ export class ProgressDisplay {
     this.#listeningForResize = false;
     this.#clearLine();
     this.log.beforeTerminalWrite = () => {};
+    this.log.afterTerminalWrite = () => {};
   }
 }
 
