@@ -7,6 +7,7 @@ import { backupFolderKey, backupIdFor, stateDbName } from "../lib/archive/layout
 import { InvalidBucketError, openStorage } from "../lib/storage/open.ts";
 import { pendingUploads, type Storage } from "../lib/storage/storage.ts";
 import { exists } from "../lib/storage/exists.ts";
+import { withRetry } from "../lib/storage/retry.ts";
 import { generateIdentity, recipientFromIdentity, validateRecipient } from "../lib/crypto/age.ts";
 import { runBackupSession } from "../lib/backup/session.ts";
 import { encryptionOf, openBackupStorage } from "../lib/backup/open_storage.ts";
@@ -173,10 +174,13 @@ function sseOption(
 /** Starts a new backup; returns the exit code. */
 export async function backup(options: BackupOptions): Promise<number> {
   const sources = await realSourceDirs(options.srcDirs);
+  // The bucket is checked before anything is written: a mistyped folder, a missing S3 bucket or
+  // an invalid name leaves no state database and no log behind.
+  const storage = await checkedBucket(options);
   await Deno.mkdir(options.stateDir, { recursive: true });
   return await withCommandLog(options.stateDir, "backup", async (log) => {
     for (const note of sources.notes) log.info(note);
-    const { backupId, path } = await newStateDbPath(options);
+    const { backupId, path } = await newStateDbPath(options, storage);
     const work = await workLocation(options.outputTar, backupId);
     const identity = options.encrypt && options.recipients.length === 0
       ? generateIdentity()
@@ -304,23 +308,37 @@ async function realSourceDirs(dirs: string[]): Promise<CollapsedSources> {
  * state folder has its database or the bucket already has a folder of that name (another machine
  * or state folder backing up to the same bucket and prefix): then the next second is tried.
  */
-async function newStateDbPath(options: BackupOptions): Promise<{ backupId: string; path: string }> {
-  let storage: Storage | undefined;
-  try {
-    storage = openStorage(options.bucket, { ...options, encryption: encryptionOf(options) });
-  } catch (error) {
-    if (error instanceof InvalidBucketError) throw new UsageError(error.message);
-  }
-  // Before the state database exists: a backup that asked for a lock never runs without one.
-  if (options.objectLock && storage) await requireObjectLock(storage);
+async function newStateDbPath(
+  options: BackupOptions,
+  storage: Storage,
+): Promise<{ backupId: string; path: string }> {
   for (;;) {
     const backupId = backupIdFor(new Date());
     const path = join(options.stateDir, stateDbName(backupId));
-    const taken = await exists(path) ||
-      (storage !== undefined && await folderInUse(storage, options.prefix, backupId));
+    const taken = await exists(path) || await folderInUse(storage, options.prefix, backupId);
     if (!taken) return { backupId, path };
     await new Promise((r) => setTimeout(r, 1000));
   }
+}
+
+/**
+ * The bucket of a new backup, checked for access (a few attempts: a wrong endpoint fails at
+ * start-up); an invalid name is a usage error, a missing or unreadable bucket a storage error.
+ */
+async function checkedBucket(options: BackupOptions): Promise<Storage> {
+  let storage: Storage;
+  try {
+    storage = withRetry(
+      openStorage(options.bucket, { ...options, encryption: encryptionOf(options) }),
+    );
+  } catch (error) {
+    if (error instanceof InvalidBucketError) throw new UsageError(error.message);
+    throw error;
+  }
+  await storage.checkAccess();
+  // Before the state database exists: a backup that asked for a lock never runs without one.
+  if (options.objectLock) await requireObjectLock(storage);
+  return storage;
 }
 
 /** How long the look for a taken backup id may take before the run goes on without it. */

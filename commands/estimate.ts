@@ -10,6 +10,7 @@ import { type BackupEstimate, estimateBackup } from "../lib/pricing/backup_estim
 import { loadPrices } from "../lib/pricing/price_file.ts";
 import { formatDollars } from "../lib/pricing/money.ts";
 import { formatTable } from "../lib/cli/table.ts";
+import { isFolderBucket } from "../lib/backup/open_storage.ts";
 
 /** Parsed `glacier estimate` options. */
 export interface EstimateCommandOptions {
@@ -55,7 +56,12 @@ export async function estimate(options: EstimateCommandOptions): Promise<number>
   let lock: ObjectLockSettings | undefined;
   try {
     lock = catalog.settings().objectLock;
-    result = estimateBackup(catalog, { include: options.include, days: options.days, prices });
+    result = estimateBackup(catalog, {
+      include: options.include,
+      days: options.days,
+      prices,
+      folderBucket: isFolderBucket(catalog.settings().bucket),
+    });
   } finally {
     catalog.close();
   }
@@ -79,7 +85,8 @@ export function estimateLines(
   const lines = [
     `backup ${estimate.backupId}: ${plural(estimate.volumes, "volume")}, ` +
     formatBytes(estimate.bytes),
-    `prices: ${estimate.prices.source} (override with --prices FILE)`,
+    `prices: ${estimate.prices.source} (override with --prices FILE)` +
+    (estimate.folderBucket ? "; the bucket is a folder, so AWS charges nothing" : ""),
     "",
     ...formatTable([
       ["keeping it", "volumes", "size", "per month", "per year"],
@@ -124,8 +131,10 @@ export function estimateLines(
         formatDollars(o.total),
       ]),
     ], [3, 4, 5, 6, 7]),
-    `transfer: downloading to the internet at ${formatDollars(transferOutPerGb)} per GB; ` +
-      `thawed copies are kept ${plural(restore.days, "day")} (--days) at the STANDARD rate`,
+    estimate.folderBucket
+      ? "the volumes are read from the folder as they are: no thaw, no transfer out"
+      : `transfer: downloading to the internet at ${formatDollars(transferOutPerGb)} per GB; ` +
+        `thawed copies are kept ${plural(restore.days, "day")} (--days) at the STANDARD rate`,
   );
   return lines;
 }

@@ -7,6 +7,7 @@ import { compileIncludes } from "../archive/patterns.ts";
 import { selectFiles } from "./file_selection.ts";
 import { totalsByClass } from "./class_totals.ts";
 import {
+  NO_RESTORE_COST,
   type PriceTable,
   type RestoreCost,
   restoreCost,
@@ -41,6 +42,8 @@ export interface RestoreOption extends RestoreCost {
 /** Everything `glacier estimate` reports. */
 export interface BackupEstimate {
   backupId: string;
+  /** The bucket is a folder on disk: keeping and reading it costs nothing (no thaw, no transfer). */
+  folderBucket: boolean;
   volumes: number;
   bytes: number;
   storage: StorageEstimate[];
@@ -64,6 +67,8 @@ export interface EstimateOptions {
   include: string[];
   days: number;
   prices: PriceTable;
+  /** The backup's bucket is a folder on disk (`file:`), which AWS does not charge for. */
+  folderBucket: boolean;
 }
 
 /** Estimates the costs of the backup in `catalog`. */
@@ -73,20 +78,34 @@ export function estimateBackup(catalog: Catalog, options: EstimateOptions): Back
   const selection = selectFiles(catalog, compileIncludes(options.include));
   const selected = volumes.filter((v) => selection.volumeIds.has(v.id));
 
+  const { folderBucket } = options;
   const storage = totalsByClass(volumes, volumeBytes).map(({ storageClass, volumes, bytes }) => {
-    const perMonth = storageCostPerMonth(bytes, volumes, storageClass, prices);
+    const perMonth = folderBucket ? 0 : storageCostPerMonth(bytes, volumes, storageClass, prices);
     return {
       storageClass,
       volumes,
       bytes,
       perMonth,
       perYear: perMonth * 12,
-      minimumDays: minimumStorageDays(storageClass),
+      minimumDays: folderBucket ? 0 : minimumStorageDays(storageClass),
     };
   });
 
   const restoreOptions: RestoreOption[] = [];
   for (const group of totalsByClass(selected, volumeBytes)) {
+    if (folderBucket) {
+      // A folder is read as it is: nothing to thaw, nothing downloaded from the internet.
+      restoreOptions.push({
+        storageClass: group.storageClass,
+        tier: null,
+        wait: "none",
+        waitMaxMinutes: 0,
+        volumes: group.volumes,
+        bytes: group.bytes,
+        ...NO_RESTORE_COST,
+      });
+      continue;
+    }
     const tiers: (RetrievalTier | undefined)[] = thawTiers(group.storageClass);
     for (const tier of tiers.length > 0 ? tiers : [undefined]) {
       // Defined: the tier is one the class offers, or none for a class readable at once.
@@ -112,6 +131,7 @@ export function estimateBackup(catalog: Catalog, options: EstimateOptions): Back
 
   return {
     backupId: catalog.settings().backupId,
+    folderBucket,
     volumes: volumes.length,
     bytes: sumBytes(volumes),
     storage,

@@ -26,7 +26,7 @@ import { fetchVolumes } from "./fetch.ts";
 import { applyFolderAttributes } from "./folders.ts";
 import { planRestore, type RestorePlan, type VolumePlan } from "./plan.ts";
 import { runningAsRoot } from "./ownership.ts";
-import { RestoreWriter } from "./safe_writer.ts";
+import { RestoreWriter, STAGING_DIR_NAME } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
 import { REQUEST_CONCURRENCY, type Survey, surveyVolumes } from "./survey.ts";
 import { LISTED_PROBLEMS, RestoreTally } from "./tally.ts";
@@ -128,7 +128,11 @@ function plan(run: RestoreRun, tally: RestoreTally): Planned | Ended {
   }
 
   const earlier = findRestoreJob(catalog, run.destination, selection.key);
-  const extracted = earlier ? extractedVolumes(catalog, earlier.id) : new Set<number>();
+  // What an earlier run extracted counts only while it is there: a destination deleted or emptied
+  // since is restored again, in full.
+  const extracted = earlier && !isMissingOrEmpty(run.destination)
+    ? extractedVolumes(catalog, earlier.id)
+    : new Set<number>();
   const pending = plan.volumes.filter((v) => !extracted.has(v.volume.id));
   log.info(
     `restore of backup ${settings.backupId}: ${plan.entries} entries, ${formatBytes(plan.bytes)} ` +
@@ -149,6 +153,19 @@ function plan(run: RestoreRun, tally: RestoreTally): Planned | Ended {
     );
   }
   return { plan, earlier, pending };
+}
+
+/** True when `folder` does not exist or holds nothing but a restore's staging folder. */
+function isMissingOrEmpty(folder: string): boolean {
+  try {
+    for (const entry of Deno.readDirSync(folder)) {
+      if (entry.name !== STAGING_DIR_NAME) return false;
+    }
+    return true;
+  } catch (error) {
+    // Anything else (not a folder, unreadable) is the writer's to report.
+    return error instanceof Deno.errors.NotFound;
+  }
 }
 
 /** Survey: where each pending volume stands in the bucket. */

@@ -1,7 +1,8 @@
 /**
  * Checks the bucket against the catalog without reading any volume's data (nothing is thawed,
  * nothing is downloaded): each uploaded volume's object exists with the recorded size (HeadObject),
- * its storage class and, for a multipart object, the part count in its ETag; the catalog copy is
+ * its storage class and, where the store gives S3 ETags, that a volume sent as a multipart upload
+ * is stored as one with the part count sent (`-N` in its ETag); the catalog copy is
  * there and, when a key is at hand, is this backup's catalog (catalog_copy.ts); nothing else sits
  * in the backup's folder; no multipart upload was left unfinished.
  *
@@ -110,19 +111,34 @@ function checkObject(
       `storage class is ${info.storageClass}, the backup used ${volume.storageClass}`,
     );
   }
-  const parts = multipartCount(info.etag);
-  if (parts !== undefined && volume.partSize !== null && volume.size !== null) {
+  // A volume with a part size was sent as a multipart upload, whose ETag ends in `-N` (N parts,
+  // `-1` for one); a plain MD5 ETag is an object put in one request, so not the one the backup sent.
+  const stored = storedParts(info.etag);
+  if (stored && volume.partSize !== null && volume.size !== null) {
     const expected = Math.max(1, Math.ceil(volume.size / volume.partSize));
-    if (parts !== expected) {
+    if (!stored.multipart || stored.parts !== expected) {
+      const how = stored.multipart
+        ? `in ${stored.parts} parts`
+        : "in one put, not as a multipart upload";
       report.problem(
         volume.name,
-        `object ${
-          quotePath(volume.objectKey)
-        } was stored in ${parts} parts, the backup sent ${expected}: ` +
-          `it was replaced`,
+        `object ${quotePath(volume.objectKey)} was stored ${how}, the backup sent ${expected} ` +
+          `${expected === 1 ? "part" : "parts"}: it was replaced`,
       );
     }
   }
+}
+
+/**
+ * How an object was stored, read from its S3 ETag: `"<md5>-N"` is a multipart upload of N parts,
+ * a plain `"<md5>"` one put; undefined for any other ETag (a store that does not tell).
+ */
+export function storedParts(
+  etag: string | undefined,
+): { multipart: boolean; parts: number } | undefined {
+  const parts = multipartCount(etag);
+  if (parts !== undefined) return { multipart: true, parts };
+  return /^"?[0-9a-fA-F]{32}"?$/.test(etag ?? "") ? { multipart: false, parts: 1 } : undefined;
 }
 
 /** The part count of a multipart ETag (`"<md5>-N"`), or undefined for any other ETag. */

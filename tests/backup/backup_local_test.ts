@@ -11,6 +11,7 @@ import { Catalog } from "../../lib/catalog/catalog.ts";
 import { localVolumePath } from "../../lib/backup/build_volume.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
 import { collect, legacyUpload } from "../storage/helpers.ts";
+import { exists } from "../../lib/storage/exists.ts";
 
 /** Lists the volume files of a backup in a file:// bucket, in order. */
 async function bucketVolumes(bucket: string, backupId: string): Promise<string[]> {
@@ -190,6 +191,34 @@ Deno.test("bad input: one line on stderr, exit code 2, no stack trace", async ()
     const resumed = await runCli(["resume", corrupt]);
     assert.equal(resumed.code, 2);
     assert.match(resumed.stderr, /state database/);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("a mistyped bucket folder or an invalid bucket name leaves no state database and no log", async () => {
+  const box = await makeSandbox();
+  try {
+    const cases: [string, number, RegExp][] = [
+      [`file://${join(box.root, "bucket-typo")}`, 3, /folder .*bucket-typo does not exist/],
+      ["Not_A_Bucket!", 2, /invalid bucket "Not_A_Bucket!"/],
+    ];
+    for (const [bucket, code, message] of cases) {
+      const result = await runCli([
+        "backup",
+        "--src-dirs",
+        box.src,
+        "--bucket",
+        bucket,
+        "--state-dir",
+        box.state,
+      ]);
+      assert.equal(result.code, code, `${bucket}: ${result.stderr}`);
+      assert.match(result.stderr, message);
+      assert.equal(result.stderr.trim().split("\n").length, 1, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.equal(await exists(box.state), false, `${bucket}: the state folder was created`);
+    }
   } finally {
     await box.cleanup();
   }
@@ -378,13 +407,11 @@ Deno.test("backup's stdout: its state database first, even when it fails, then t
     assert.doesNotMatch(made.stderr, /complete:/);
     await Deno.remove(join(box.src, "a-fifo"));
 
-    // A run that fails (its bucket folder is not there) still names its database, to resume.
-    const missing = join(box.root, "not-yet");
-    const failed = await backupToSandbox({ ...box, bucket: missing });
-    assert.equal(failed.code, 3, failed.stderr);
+    // A run that fails once its database exists (a crash here) still names it, to resume.
+    const failed = await backupToSandboxKilledAt(box, "after-scan-batch");
+    assert.equal(failed.signal, "SIGKILL", failed.stderr);
     const stateDb = stateDbFrom(failed);
     assert.notEqual(stateDb, join(box.state, names[0]));
-    await Deno.mkdir(missing);
     const resumed = await runCli(["resume", stateDb]);
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.match(resumed.stdout, /^backup \S+ complete: /);

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { DEFAULT_PRICES, restoreCost, storageCostPerMonth } from "../../lib/pricing/prices.ts";
@@ -47,6 +47,22 @@ async function sandbox() {
   };
 }
 
+/**
+ * The state database of a successful sandbox backup, its bucket renamed to an S3 bucket: the
+ * volumes stay in the folder, but `estimate` prices them as S3 would (a folder costs nothing).
+ */
+function pricedAsS3(backup: CliResult): string {
+  assert.equal(backup.code, 0, backup.stderr);
+  const stateDb = stateDbFrom(backup);
+  const catalog = Catalog.open(stateDb);
+  try {
+    catalog.updateSettings({ ...catalog.settings(), bucket: "s3://priced-as-s3" });
+  } finally {
+    catalog.close();
+  }
+  return stateDb;
+}
+
 /** The volumes of a backup, and the volume holding `path`. */
 function catalogFacts(stateDb: string, path: string) {
   const catalog = Catalog.open(stateDb);
@@ -64,9 +80,7 @@ function catalogFacts(stateDb: string, path: string) {
 Deno.test("estimate of a DEEP_ARCHIVE backup: storage, and restore of all or part per tier", async () => {
   const box = await sandbox();
   try {
-    const backup = await box.backup("--storage-class", "DEEP_ARCHIVE");
-    assert.equal(backup.code, 0, backup.stderr);
-    const stateDb = stateDbFrom(backup);
+    const stateDb = pricedAsS3(await box.backup("--storage-class", "DEEP_ARCHIVE"));
     const wanted = join(box.src, "big", "random-1.bin");
     const { volumes, holding } = catalogFacts(stateDb, wanted);
     assert.ok(volumes.length >= 4, `${volumes.length} volumes`);
@@ -149,9 +163,7 @@ Deno.test("estimate of a DEEP_ARCHIVE backup: storage, and restore of all or par
 Deno.test("estimate honours --prices and GLACIER_PRICES_FILE; a bad file is one usage line", async () => {
   const box = await sandbox();
   try {
-    const backup = await box.backup("--storage-class", "GLACIER");
-    assert.equal(backup.code, 0, backup.stderr);
-    const stateDb = stateDbFrom(backup);
+    const stateDb = pricedAsS3(await box.backup("--storage-class", "GLACIER"));
     const overrides = '{"classes": {"GLACIER": {"storagePerGbMonth": 1.5}}}';
     const pricesFile = join(box.root, "prices.json");
     await Deno.writeTextFile(pricesFile, overrides);
@@ -222,9 +234,8 @@ Deno.test("estimate honours --prices and GLACIER_PRICES_FILE; a bad file is one 
 Deno.test("estimate of a --test-run backup: STANDARD needs no restore tier", async () => {
   const box = await sandbox();
   try {
-    const backup = await box.backup("--test-run");
-    assert.equal(backup.code, 0, backup.stderr);
-    const result = await runCli(["estimate", stateDbFrom(backup), "--json"]);
+    const stateDb = pricedAsS3(await box.backup("--test-run"));
+    const result = await runCli(["estimate", stateDb, "--json"]);
     assert.equal(result.code, 0, result.stderr);
     const estimate = JSON.parse(result.stdout) as BackupEstimate;
     assert.equal(estimate.storage[0].storageClass, "STANDARD");
@@ -232,6 +243,33 @@ Deno.test("estimate of a --test-run backup: STANDARD needs no restore tier", asy
     assert.deepEqual(estimate.restore.options.map((o) => [o.tier, o.wait, o.temporaryCopy]), [
       [null, "none", 0],
     ]);
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("estimate of a file:// backup prices no storage, no thaw and no transfer out", async () => {
+  const box = await sandbox();
+  try {
+    const backup = await box.backup("--storage-class", "DEEP_ARCHIVE");
+    assert.equal(backup.code, 0, backup.stderr);
+    const stateDb = stateDbFrom(backup);
+    const result = await runCli(["estimate", stateDb, "--json"], { env: box.env });
+    assert.equal(result.code, 0, result.stderr);
+    const estimate = JSON.parse(result.stdout) as BackupEstimate;
+    assert.equal(estimate.folderBucket, true);
+    assert.deepEqual(estimate.storage.map((s) => [s.perMonth, s.minimumDays]), [[0, 0]]);
+    assert.deepEqual(
+      estimate.restore.options.map((o) => [o.tier, o.wait, o.retrieval, o.transfer, o.total]),
+      [[null, "none", 0, 0, 0]],
+    );
+    assert.ok(estimate.restore.bytes > 0);
+
+    const text = await runCli(["estimate", stateDb], { env: box.env });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /the bucket is a folder, so AWS charges nothing/);
+    assert.match(text.stdout, /no thaw, no transfer out/);
+    assert.doesNotMatch(text.stdout, /Bulk|downloading to the internet|billed for at least/);
   } finally {
     await box.cleanup();
   }

@@ -16,7 +16,7 @@ import { testStorage } from "../../testing/moto_sandbox.ts";
 import { sh } from "../../testing/volumes.ts";
 import { Catalog, type VolumeRecord } from "../../lib/catalog/catalog.ts";
 import type { Storage } from "../../lib/storage/storage.ts";
-import { multipartCount } from "../../lib/verify/remote.ts";
+import { multipartCount, storedParts } from "../../lib/verify/remote.ts";
 import { encodeTarHeader } from "../../lib/archive/tar_header.ts";
 import { concatBytes } from "../../testing/bytes.ts";
 import { runCliWithin } from "../../testing/spawn_cli.ts";
@@ -387,6 +387,41 @@ Deno.test("verify reports an unfinished backup and refuses bad usage", async () 
     const notFolder = await verify(stateDb, "--local", join(root, "nowhere"));
     assert.equal(notFolder.code, 2);
   });
+});
+
+Deno.test("verify finds a multipart volume replaced by a same-size object put in one part", async () => {
+  await withMoto(async (moto) => {
+    await withSandbox(moto.endpoint, async ({ backup, verify }) => {
+      await createBucket(moto.endpoint, "verify-parts");
+      const made = await backup("verify-parts");
+      assert.equal(made.code, 0, made.stderr);
+      const stateDb = stateDbFrom(made);
+      const [first] = volumesOf(stateDb);
+      assert.notEqual(first.partSize, null, "volumes on S3 are sent as multipart uploads");
+      const storage = testStorage(moto.endpoint, "verify-parts");
+      await storage.putObject(first.objectKey, randomBytes(first.size!), "STANDARD");
+
+      const result = await verify(stateDb);
+      assert.equal(result.code, 1, result.stdout + result.stderr);
+      assert.deepEqual(problemLines(result), [
+        `problem: ${first.name}: object ${first.objectKey} was stored in one put, not as a ` +
+        "multipart upload, the backup sent 1 part: it was replaced",
+      ]);
+    });
+  });
+});
+
+Deno.test("storedParts tells a multipart ETag from a one-put ETag and from others", () => {
+  assert.deepEqual(storedParts('"0123456789abcdef0123456789abcdef-3"'), {
+    multipart: true,
+    parts: 3,
+  });
+  assert.deepEqual(storedParts('"0123456789abcdef0123456789abcdef"'), {
+    multipart: false,
+    parts: 1,
+  });
+  assert.equal(storedParts(undefined), undefined);
+  assert.equal(storedParts('"not-an-md5"'), undefined);
 });
 
 Deno.test("multipartCount reads the part count of multipart ETags only", () => {

@@ -68,6 +68,28 @@ Deno.test("restore's report goes to stdout; progress and warnings stay on stderr
   });
 });
 
+Deno.test("a finished restore whose destination was deleted or emptied restores again", async () => {
+  await withFolderBucket(async ({ root, src, backup, restore }) => {
+    const stateDb = await backup();
+    const dest = join(root, "restored");
+    assert.equal((await restore([stateDb, "--to", dest])).code, 0);
+    const again = await restore([stateDb, "--to", dest]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stderr, /already restored .*: nothing to do/);
+
+    await Deno.remove(dest, { recursive: true });
+    const deleted = await restore([stateDb, "--to", dest]);
+    assert.equal(deleted.code, 0, deleted.stderr);
+    assert.doesNotMatch(deleted.stderr, /already restored/);
+    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+
+    await Deno.remove(join(dest, src.split("/")[1]), { recursive: true });
+    const emptied = await restore([stateDb, "--to", dest]);
+    assert.equal(emptied.code, 0, emptied.stderr);
+    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+  });
+});
+
 Deno.test("existing files are left alone and reported unless --overwrite", async () => {
   await withFolderBucket(async ({ root, src, backup, restore }) => {
     const stateDb = await backup();
