@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { glacierCommand } from "../../testing/run_cli.ts";
-import { makeSandbox, type Sandbox, sandboxBackupArgs } from "../../testing/sandbox.ts";
+import { makeSandbox, sandboxBackupArgs } from "../../testing/sandbox.ts";
 
 const tmuxMissing =
   !(await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
