@@ -88,10 +88,17 @@ class RetryingStorage implements Storage {
   private readonly sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
   private readonly random: () => number;
 
+  /** Present when the wrapped store can tell (S3): whether the bucket has Object Lock. */
+  readonly objectLockEnabled?: () => Promise<boolean>;
+
   constructor(private readonly inner: Storage, private readonly options: RetryOptions) {
     this.description = inner.description;
     this.sleep = options.sleep ?? abortableSleep;
     this.random = options.random ?? Math.random;
+    if (inner.objectLockEnabled) {
+      this.objectLockEnabled = () =>
+        this.retry("objectLockEnabled", () => inner.objectLockEnabled!());
+    }
   }
 
   async checkAccess(): Promise<void> {
