@@ -1,4 +1,5 @@
 /** A progress line fitted to a width: a bar, a percentage and as many parts as there is room for. */
+import { formatBytes, formatDuration } from "./units.ts";
 
 /** The narrowest bar worth drawing, and the widest. */
 const MIN_BAR = 10;
@@ -21,6 +22,39 @@ export function fitWithBar(
     if (room >= MIN_BAR) return `${bar(fraction, Math.min(room, MAX_BAR))} ${text}`;
   }
   return fit([`${percent}`, ...parts], width);
+}
+
+/** Where a transfer of known size stands: bytes done of the total, since when. */
+export interface TransferState {
+  done: number;
+  total: number;
+  /** Seconds since the transfer began. */
+  elapsed: number;
+}
+
+/**
+ * A transfer's bar line: `[###---] 25% DONE/TOTAL, left T, VERB RATE/s, ...details, elapsed E`,
+ * fitted to `width` (details are dropped first, from the end).
+ */
+export function transferLine(
+  state: TransferState,
+  verb: string,
+  details: string[],
+  width: number,
+): string {
+  const { done, total, elapsed } = state;
+  const fraction = total > 0 ? Math.min(done / total, 1) : 1;
+  const rate = elapsed > 0 ? done / elapsed : 0;
+  const bytesLeft = Math.max(total - done, 0);
+  const left = bytesLeft === 0 ? 0 : rate > 0 ? bytesLeft / rate : undefined;
+  const parts = [
+    `${formatBytes(done)}/${formatBytes(total)}`,
+    `left ${left === undefined ? "-" : formatDuration(left)}`,
+    `${verb} ${formatBytes(rate)}/s`,
+    ...details,
+    `elapsed ${formatDuration(elapsed)}`,
+  ];
+  return fitWithBar(fraction, `${Math.floor(fraction * 100)}%`, parts, width);
 }
 
 /** Joins as many parts as fit in `width` (cutting the first one if even it does not fit). */

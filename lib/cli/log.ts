@@ -53,18 +53,18 @@ export class Logger {
 
   /** Writes a line to the terminal (prefixed for warnings and errors) and to the log file. */
   write(level: Level, message: string): void {
-    const prefix = level === "info" ? "" : `${level}: `;
-    this.beforeTerminalWrite();
-    Deno.stderr.writeSync(this.#encoder.encode(`${prefix}${message}\n`));
-    this.afterTerminalWrite();
-    this.toFile(level, message);
+    this.#emit(Deno.stderr, level, message);
   }
 
   /** Writes a line of a run's summary to stdout (prefixed like `write`) and to the log file. */
   summary(level: Level, message: string): void {
+    this.#emit(Deno.stdout, level, message);
+  }
+
+  #emit(stream: { writeSync(bytes: Uint8Array): number }, level: Level, message: string): void {
     const prefix = level === "info" ? "" : `${level}: `;
     this.beforeTerminalWrite();
-    Deno.stdout.writeSync(this.#encoder.encode(`${prefix}${message}\n`));
+    stream.writeSync(this.#encoder.encode(`${prefix}${message}\n`));
     this.afterTerminalWrite();
     this.toFile(level, message);
   }

@@ -1,6 +1,6 @@
 /** Counters of a restore's fetch step, and the one line that shows them, fitted to a width. */
-import { formatBytes, formatDuration } from "../archive/units.ts";
-import { fit, fitWithBar } from "../archive/progress_line.ts";
+import { formatBytes } from "../archive/units.ts";
+import { fit, transferLine } from "../archive/progress_line.ts";
 
 /** Counters of a restore run; the fetch step writes them, a display reads them. */
 export class RestoreProgress {
@@ -41,17 +41,13 @@ export function renderRestoreProgress(
 ): string {
   if (p.fetchStartedAt === undefined) return fit(["preparing the restore"], width);
   const elapsed = Math.max((now - p.fetchStartedAt) / 1000, 0);
-  const fraction = p.bytesTotal > 0 ? Math.min(p.downloadedBytes / p.bytesTotal, 1) : 1;
-  const rate = elapsed > 0 ? p.downloadedBytes / elapsed : 0;
-  const bytesLeft = Math.max(p.bytesTotal - p.downloadedBytes, 0);
-  const left = bytesLeft === 0 ? 0 : rate > 0 ? bytesLeft / rate : undefined;
-  const parts = [
-    `${formatBytes(p.downloadedBytes)}/${formatBytes(p.bytesTotal)}`,
-    `left ${left === undefined ? "-" : formatDuration(left)}`,
-    `download ${formatBytes(rate)}/s`,
-    `volumes ${p.volumesDone}/${p.volumesTotal} extracted`,
-    `written ${formatBytes(p.extractedBytes)}`,
-    `elapsed ${formatDuration(elapsed)}`,
-  ];
-  return fitWithBar(fraction, `${Math.floor(fraction * 100)}%`, parts, width);
+  return transferLine(
+    { done: p.downloadedBytes, total: p.bytesTotal, elapsed },
+    "download",
+    [
+      `volumes ${p.volumesDone}/${p.volumesTotal} extracted`,
+      `written ${formatBytes(p.extractedBytes)}`,
+    ],
+    width,
+  );
 }

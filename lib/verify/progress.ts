@@ -1,6 +1,5 @@
 /** Counters of `verify --local` and the one line that shows them, fitted to a width. */
-import { formatBytes, formatDuration } from "../archive/units.ts";
-import { fitWithBar } from "../archive/progress_line.ts";
+import { transferLine } from "../archive/progress_line.ts";
 
 /** Counters of a local check; the check writes them, a display reads them. */
 export class VerifyProgress {
@@ -31,16 +30,10 @@ export function renderVerifyProgress(
   now = Date.now(),
 ): string {
   const elapsed = Math.max((now - p.startedAt) / 1000, 0);
-  const fraction = p.bytesTotal > 0 ? Math.min(p.bytesRead / p.bytesTotal, 1) : 1;
-  const rate = elapsed > 0 ? p.bytesRead / elapsed : 0;
-  const bytesLeft = Math.max(p.bytesTotal - p.bytesRead, 0);
-  const left = bytesLeft === 0 ? 0 : rate > 0 ? bytesLeft / rate : undefined;
-  const parts = [
-    `${formatBytes(p.bytesRead)}/${formatBytes(p.bytesTotal)}`,
-    `left ${left === undefined ? "-" : formatDuration(left)}`,
-    `read ${formatBytes(rate)}/s`,
-    `volumes ${p.volumesChecked}/${p.volumesTotal} checked`,
-    `elapsed ${formatDuration(elapsed)}`,
-  ];
-  return fitWithBar(fraction, `${Math.floor(fraction * 100)}%`, parts, width);
+  return transferLine(
+    { done: p.bytesRead, total: p.bytesTotal, elapsed },
+    "read",
+    [`volumes ${p.volumesChecked}/${p.volumesTotal} checked`],
+    width,
+  );
 }
