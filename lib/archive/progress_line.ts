@@ -40,7 +40,7 @@ export function transferLine(
   state: TransferState,
   verb: string,
   details: string[],
-  width: number,
+  width = Number.MAX_SAFE_INTEGER,
 ): string {
   const { done, total, elapsed } = state;
   const fraction = total > 0 ? Math.min(done / total, 1) : 1;

@@ -6,19 +6,6 @@
 import type { SQLInputValue } from "node:sqlite";
 import type { Catalog, FileRecord, FileState, VolumeState } from "./catalog.ts";
 
-/** A thaw (RestoreObject) request recorded for a volume. */
-export interface ThawRecord {
-  volumeId: number;
-  tier: string;
-  days: number;
-  /** When the latest request was sent (ISO time). */
-  requestedAt: string;
-  /** How many requests were sent in all (more than one only after a thawed copy expired). */
-  requests: number;
-  /** When the volume was first seen readable after the latest request. */
-  readyAt: string | null;
-}
-
 /** One restore: a destination folder and a file selection. */
 export interface RestoreJob {
   id: number;
@@ -40,14 +27,6 @@ export interface PlannedFileRow {
 }
 
 type Row = Record<string, SQLInputValue>;
-
-/** The thaw request recorded for a volume, if any. */
-export function thawRecord(catalog: Catalog, volumeId: number): ThawRecord | undefined {
-  const row = catalog.db.prepare("SELECT * FROM restore_thaws WHERE volume_id = ?").get(
-    volumeId,
-  ) as Row | undefined;
-  return row ? toThaw(row) : undefined;
-}
 
 /** Records that a RestoreObject request was just sent for a volume. */
 export function recordThawRequest(
@@ -172,17 +151,6 @@ export function restorableFoldersAfter(
     mode: row.mode as number,
     mtimeMs: row.mtime_ms as number,
   }));
-}
-
-function toThaw(row: Row): ThawRecord {
-  return {
-    volumeId: row.volume_id as number,
-    tier: row.tier as string,
-    days: row.days as number,
-    requestedAt: row.requested_at as string,
-    requests: row.requests as number,
-    readyAt: row.ready_at as string | null,
-  };
 }
 
 function toJob(row: Row): RestoreJob {

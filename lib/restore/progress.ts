@@ -26,9 +26,6 @@ export class RestoreProgress {
   }
 }
 
-/** Width used when none is given (log lines): every part is shown. */
-const UNLIMITED = Number.MAX_SAFE_INTEGER;
-
 /**
  * Renders a `RestoreProgress` in at most `width` characters: a bar and percentage of the bytes
  * downloaded, the download rate, the time left of the download, the volumes extracted and the
@@ -36,10 +33,10 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
  */
 export function renderRestoreProgress(
   p: RestoreProgress,
-  width = UNLIMITED,
+  width?: number,
   now = Date.now(),
 ): string {
-  if (p.fetchStartedAt === undefined) return fit(["preparing the restore"], width);
+  if (p.fetchStartedAt === undefined) return fit(["preparing the restore"], width ?? Infinity);
   const elapsed = Math.max((now - p.fetchStartedAt) / 1000, 0);
   return transferLine(
     { done: p.downloadedBytes, total: p.bytesTotal, elapsed },

@@ -16,9 +16,6 @@ export class VerifyProgress {
   }
 }
 
-/** Width used when none is given (log lines): every part is shown. */
-const UNLIMITED = Number.MAX_SAFE_INTEGER;
-
 /**
  * Renders a `VerifyProgress` in at most `width` characters: a bar and percentage of the bytes
  * read, the read rate, the time left, and the volumes checked; the least useful parts are dropped
@@ -26,7 +23,7 @@ const UNLIMITED = Number.MAX_SAFE_INTEGER;
  */
 export function renderVerifyProgress(
   p: VerifyProgress,
-  width = UNLIMITED,
+  width?: number,
   now = Date.now(),
 ): string {
   const elapsed = Math.max((now - p.startedAt) / 1000, 0);
