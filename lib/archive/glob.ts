@@ -1,9 +1,12 @@
 /**
  * `--exclude` patterns. A pattern without `/` matches any entry's own name (`*.tmp`,
  * `node_modules`); a pattern with `/` matches the path relative to its source folder
- * (`cache/*.bin`), or the absolute path when it starts with `/`. `*` and `?` stay within one path
- * component, `**` crosses them, `[...]` is a character class. An excluded folder is not entered.
+ * (`cache/*.bin`), or the absolute path when it starts with `/` (on Windows also `C:\` or `C:/`,
+ * and `\data` names that folder on any drive). `*` and `?` stay within one path component, `**`
+ * crosses them, `[...]` is a character class. An excluded folder is not entered. On Windows and
+ * macOS, whose file systems ignore case, patterns ignore case too (path_case.ts).
  */
+import { nameFolder, type PathOs } from "./path_case.ts";
 
 /** A compiled exclude pattern. */
 export interface ExcludeMatcher {
@@ -11,28 +14,36 @@ export interface ExcludeMatcher {
   matches(absolutePath: string, relativePath: string): boolean;
 }
 
-/** Compiles a list of exclude patterns into one matcher. */
-export function compileExcludes(patterns: string[]): ExcludeMatcher {
+/** Compiles a list of exclude patterns into one matcher, with the path rules of `os`. */
+export function compileExcludes(patterns: string[], os: PathOs = Deno.build.os): ExcludeMatcher {
+  const fold = nameFolder(os);
   const byName: RegExp[] = [];
   const byRelative: RegExp[] = [];
   const byAbsolute: RegExp[] = [];
   for (const raw of patterns) {
-    const pattern = raw.replaceAll("\\", "/").replace(/\/+$/, "");
+    let pattern = fold(raw.replaceAll("\\", "/").replace(/\/+$/, ""));
     if (pattern === "") continue;
-    if (pattern.startsWith("/")) byAbsolute.push(globToRegExp(pattern));
+    // On Windows `/data` (rooted, no drive) is `?:/data`, on any drive; `//server/share` stays.
+    if (os === "windows" && /^\/(?!\/)/.test(pattern)) pattern = `?:${pattern}`;
+    if (isAbsolutePattern(pattern, os)) byAbsolute.push(globToRegExp(pattern));
     else if (pattern.includes("/")) byRelative.push(globToRegExp(pattern));
     else byName.push(globToRegExp(pattern));
   }
   return {
     matches(absolutePath: string, relativePath: string): boolean {
-      const absolute = absolutePath.replaceAll("\\", "/");
-      const relative = relativePath.replaceAll("\\", "/");
+      const absolute = fold(absolutePath.replaceAll("\\", "/"));
+      const relative = fold(relativePath.replaceAll("\\", "/"));
       const name = absolute.slice(absolute.lastIndexOf("/") + 1);
       return byName.some((re) => re.test(name)) ||
         byRelative.some((re) => re.test(relative)) ||
         byAbsolute.some((re) => re.test(absolute));
     },
   };
+}
+
+/** True for a pattern (with `/` separators) that names an absolute path on `os`. */
+function isAbsolutePattern(pattern: string, os: PathOs): boolean {
+  return pattern.startsWith("/") || (os === "windows" && /^(?:[a-z]|\?):\//i.test(pattern));
 }
 
 /** Translates one glob into an anchored regular expression. */

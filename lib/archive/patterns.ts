@@ -9,24 +9,30 @@
  * - a pattern without `/` (`*.jpg`, `photos`) matches an entry's own name anywhere.
  * A matching folder takes everything below it. Names match whatever their Unicode normal form:
  * `café` typed in NFC (as most systems do) matches `café` stored in NFD (as macOS writes names),
- * and the other way round.
+ * and the other way round. On Windows and macOS, whose file systems ignore case, patterns ignore
+ * case too, drive letter included (`c:\data` matches `C/Data`; path_case.ts).
  */
 import { globToRegExp } from "./glob.ts";
+import { nameFolder, type PathOs } from "./path_case.ts";
 
 /** A compiled list of `--include` patterns. */
 export type IncludeMatcher = (archivePath: string) => boolean;
 
-/** Compiles `--include` patterns; an empty list matches everything. */
-export function compileIncludes(patterns: string[]): IncludeMatcher {
-  const tests = patterns.map(compileOne).filter((test) => test !== undefined);
+/**
+ * Compiles `--include` patterns, with the case rules of `os` (where the command runs); an empty
+ * list matches everything.
+ */
+export function compileIncludes(patterns: string[], os: PathOs = Deno.build.os): IncludeMatcher {
+  const fold = nameFolder(os);
+  const tests = patterns.map((raw) => compileOne(fold(raw))).filter((test) => test !== undefined);
   if (tests.length === 0) return () => true;
   return (path) => {
-    const normal = path.normalize("NFC");
+    const normal = fold(path.normalize("NFC"));
     return tests.some((test) => test(normal));
   };
 }
 
-/** Compiles one pattern into a test of an archive path in NFC. */
+/** Compiles one pattern into a test of an archive path in NFC (both folded alike). */
 function compileOne(raw: string): IncludeMatcher | undefined {
   // The archive path of an absolute pattern: no leading `/`, and a drive `C:/` becomes `C/`.
   const pattern = raw.normalize("NFC").replaceAll("\\", "/").replace(/\/+$/, "")

@@ -5,6 +5,7 @@
  * wins over an include.
  */
 import { compileIncludes } from "../archive/patterns.ts";
+import type { PathOs } from "../archive/path_case.ts";
 
 /** A compiled selection. */
 export interface Selection {
@@ -16,11 +17,15 @@ export interface Selection {
   readonly everything: boolean;
 }
 
-/** Compiles include and exclude patterns into a selection. */
-export function compileSelection(include: string[], exclude: string[]): Selection {
-  const included = compileIncludes(include);
+/** Compiles include and exclude patterns into a selection, with the case rules of `os`. */
+export function compileSelection(
+  include: string[],
+  exclude: string[],
+  os: PathOs = Deno.build.os,
+): Selection {
+  const included = compileIncludes(include, os);
   const excludes = exclude.filter((pattern) => pattern.replace(/[/\\]/g, "") !== "");
-  const excluded = excludes.length === 0 ? () => false : compileIncludes(excludes);
+  const excluded = excludes.length === 0 ? () => false : compileIncludes(excludes, os);
   return {
     matches: (path) => included(path) && !excluded(path),
     key: JSON.stringify({ include, exclude }),

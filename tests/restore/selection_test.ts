@@ -65,3 +65,19 @@ Deno.test("patterns match names in either Unicode normal form (NFC typed, NFD fr
     }
   }
 });
+
+Deno.test("Windows and macOS: --include and --exclude ignore case, drive letter included", () => {
+  const windowsPaths = [
+    "C/Users/Me/Docs/a.TXT",
+    "C/Users/Me/Photos/b.jpg",
+    "D/Users/Me/Docs/c.txt",
+  ];
+  for (const os of ["windows", "darwin"] as const) {
+    const selection = compileSelection(["c:\\users\\me\\docs"], ["*.txt"], os);
+    assert.deepEqual(windowsPaths.filter((p) => selection.matches(p)), [], os);
+    const docs = compileSelection(["c:/USERS/me/docs", "**/*.JPG"], [], os);
+    assert.deepEqual(windowsPaths.filter((p) => docs.matches(p)), windowsPaths.slice(0, 2), os);
+  }
+  const linux = compileSelection(["c:/USERS/me/docs", "**/*.JPG"], [], "linux");
+  assert.deepEqual(windowsPaths.filter((p) => linux.matches(p)), []);
+});
