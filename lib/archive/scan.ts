@@ -12,6 +12,7 @@
 import { archivePath } from "./archive_path.ts";
 import type { PackRecord } from "./volume_tar.ts";
 import { compileExcludes } from "./glob.ts";
+import { pathKey, realPathOf } from "./path_case.ts";
 import { join, relative } from "node:path";
 
 /** An entry as the scan finds it, before the catalog gives it an id. */
@@ -34,7 +35,10 @@ export interface ScanSink {
 export interface ScanOptions {
   sourceDirs: string[];
   excludes: string[];
-  /** Absolute paths never taken (the state database, the logs, a temporary volume folder). */
+  /**
+   * Absolute paths never taken (the state database, the logs, a temporary volume folder), in any
+   * spelling: they are compared by real path, and without case on Windows and macOS.
+   */
   skipPaths: string[];
   /** Further paths never taken (this backup's own volume files in an OUTPUT_TAR folder). */
   skip?: (path: string) => boolean;
@@ -55,7 +59,7 @@ const BATCH = 1000;
 /** Scans every source folder in order; resolves with the totals. */
 export async function scanSources(options: ScanOptions, sink: ScanSink): Promise<ScanTotals> {
   const excludes = compileExcludes(options.excludes);
-  const skip = new Set(options.skipPaths);
+  const skip = new Set(options.skipPaths.map((path) => pathKey(realPathOf(path))));
   const totals: ScanTotals = { entries: 0, bytes: 0, problems: 0 };
   let batch: NewFile[] = [];
   const flush = () => {
@@ -94,7 +98,8 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
       }
       names.sort();
       const paths = names.map((name) => join(dir, name)).filter((path) =>
-        !skip.has(path) && !options.skip?.(path) && !excludes.matches(path, relative(root, path))
+        !skip.has(pathKey(path)) && !options.skip?.(path) &&
+        !excludes.matches(path, relative(root, path))
       );
       const subdirs: NewFile[] = [];
       for (const path of paths) {

@@ -16,6 +16,7 @@ import { errorLine } from "../archive/errors.ts";
 import { type Outcome, type Reporter, reportSummary } from "../archive/report.ts";
 import { formatBytes, formatDuration } from "../archive/units.ts";
 import { quotePath } from "../archive/quote_path.ts";
+import { pathKey, realPathOf } from "../archive/path_case.ts";
 
 /** How many problem files a summary lists before it says "and N more". */
 const LISTED_PROBLEMS = 50;
@@ -113,8 +114,9 @@ async function backUp(session: BackupSession): Promise<Outcome> {
 
 /** Matches this backup's volume files (and their `.partial` forms) in its work folder. */
 function ownVolumeFiles(settings: BackupSettings): (path: string) => boolean {
-  const folder = resolve(settings.workDir);
-  return (path) => dirname(path) === folder && isVolumeFileOf(settings.baseName, basename(path));
+  const folder = pathKey(realPathOf(resolve(settings.workDir)));
+  return (path) =>
+    pathKey(dirname(path)) === folder && isVolumeFileOf(settings.baseName, basename(path));
 }
 
 /**

@@ -177,3 +177,69 @@ Deno.test("a source given twice or inside another source is backed up once", asy
     await box.cleanup();
   }
 });
+
+/** `path` spelled another way that names the same folder: other case on Windows and macOS. */
+async function otherSpelling(box: { root: string; src: string }, path: string): Promise<string> {
+  if (Deno.build.os === "windows" || Deno.build.os === "darwin") return path.toUpperCase();
+  const link = join(box.root, "src-link"); // Linux: through a symlink
+  await Deno.symlink(box.src, link);
+  return join(link, path.slice(box.src.length));
+}
+
+Deno.test("the state folder inside a source is left out, however --state-dir spells it", async () => {
+  const box = await makeSandbox();
+  try {
+    await Deno.writeTextFile(join(box.src, "hello.txt"), "hello");
+    const result = await runCli([
+      "backup",
+      "--src-dirs",
+      box.src,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--state-dir",
+      await otherSpelling(box, join(box.src, "state")),
+      "--no-encrypt",
+    ]);
+    assert.equal(result.code, 0, result.stderr);
+    const files = readCatalog(stateDbFrom(result), (c) => c.filesAfter(0, 100));
+    const paths = files.map((f) => f.path);
+    const src = await Deno.realPath(box.src);
+    assert.ok(paths.includes(join(src, "hello.txt")), paths.join("\n"));
+    const stateFolder = join(src, "state").toLowerCase();
+    const inState = files.filter((f) =>
+      f.type !== "directory" && f.path.toLowerCase().startsWith(stateFolder)
+    ).map((f) => f.path);
+    assert.deepEqual(inState, [], "the live state database, its lock and log are not backed up");
+  } finally {
+    await box.cleanup();
+  }
+});
+
+Deno.test("an absolute --exclude names its folder in the spelling of the system", async () => {
+  const box = await makeSandbox();
+  try {
+    await Deno.mkdir(join(box.src, "Cache"));
+    await Deno.writeTextFile(join(box.src, "Cache", "blob.bin"), "leave me out");
+    await Deno.writeTextFile(join(box.src, "Photo.JPG"), "a photo");
+    await Deno.writeTextFile(join(box.src, "keep.txt"), "keep me");
+    const ignoreCase = Deno.build.os === "windows" || Deno.build.os === "darwin";
+    const cache = join(await Deno.realPath(box.src), "Cache");
+    const result = await backupToSandbox(
+      box,
+      "--no-encrypt",
+      "--exclude",
+      ignoreCase ? cache.toLowerCase() : cache,
+      "--exclude",
+      "*.jpg",
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const names = readCatalog(stateDbFrom(result), (c) => c.filesAfter(0, 100).map((f) => f.path))
+      .map((p) => p.slice(p.lastIndexOf(Deno.build.os === "windows" ? "\\" : "/") + 1));
+    assert.deepEqual(
+      names.filter((n) => n !== "src").sort(),
+      ignoreCase ? ["keep.txt"] : ["Photo.JPG", "keep.txt"],
+    );
+  } finally {
+    await box.cleanup();
+  }
+});
