@@ -5,7 +5,7 @@ import { UsageError } from "../archive/errors.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { normalizePrefix, prefixProblem } from "../archive/layout.ts";
 import { isStorageClass, STORAGE_CLASSES } from "../storage/storage_class.ts";
-import type { ConnectionSettings } from "../storage/open.ts";
+import { asBucket, type ConnectionSettings } from "../storage/open.ts";
 
 /** Smallest and largest accepted `--volume-size`. */
 export const MIN_VOLUME_SIZE = 1024 * 1024;
@@ -68,12 +68,12 @@ export function prefixOption(text: string): string {
 export function withConnectionOptions(command: Command, stored?: { bucket?: string }): Command {
   if (!stored) {
     return command
-      .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder")
+      .requiredOption("--bucket <bucket>", "S3 bucket name, s3://name, or file:///folder", asBucket)
       .option("--endpoint <url>", "S3 endpoint URL (MinIO, moto, ...)")
       .option("--region <region>", "AWS region")
       .option("--profile <name>", "AWS profile");
   }
-  if (stored.bucket) command.option("--bucket <bucket>", stored.bucket);
+  if (stored.bucket) command.option("--bucket <bucket>", stored.bucket, asBucket);
   return command
     .option("--endpoint <url>", "S3 endpoint URL (overrides the one stored)")
     .option("--region <region>", "AWS region (overrides the one stored)")

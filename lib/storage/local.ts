@@ -17,6 +17,7 @@
 
 import { join, resolve } from "node:path";
 import { compareKeys } from "./key_order.ts";
+import { fileUrlOf } from "./file_url.ts";
 import { removeLegacyUploads } from "./local_legacy.ts";
 import {
   CHUNK_SIZE,
@@ -43,7 +44,7 @@ class LocalStorage implements Storage {
   readonly description: string;
 
   constructor(private readonly root: string) {
-    this.description = `file://${root.startsWith("/") ? "" : "/"}${root.replaceAll("\\", "/")}`;
+    this.description = fileUrlOf(root);
   }
 
   async checkAccess(): Promise<void> {

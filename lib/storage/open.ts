@@ -3,8 +3,7 @@
  * bare name is an S3 bucket. The result is not wrapped in retries; the caller does that.
  */
 
-import { fileURLToPath } from "node:url";
-import { resolve } from "node:path";
+import { FileBucketError, fileBucketOfBarePath, folderOfFileUrl } from "./file_url.ts";
 import { createLocalStorage } from "./local.ts";
 import { createS3Storage, type ObjectLockRequest, type ServerSideEncryptionRequest } from "./s3.ts";
 import { type Storage, StorageError } from "./storage.ts";
@@ -40,11 +39,12 @@ export class InvalidBucketError extends StorageError {
 /**
  * Opens the storage a `--bucket` value names:
  * - `file:///abs/folder` (a file URL), `file:/abs/folder`, `file:relative/folder` or
- *   `file://relative/folder` (both relative to the current folder): a local folder;
+ *   `file://relative/folder` (both relative to the current folder): a local folder; on Windows
+ *   also `C:\folder` and network shares (file_url.ts);
  * - `s3://name` or `name`: an S3 bucket. Throws `InvalidBucketError` for an invalid name.
  */
 export function openStorage(bucket: string, options: OpenStorageOptions = {}): Storage {
-  const trimmed = bucket.trim();
+  const trimmed = asBucket(bucket);
   if (/^file:/i.test(trimmed)) {
     if (options.encryption) {
       throw new InvalidBucketError(
@@ -74,23 +74,26 @@ export function openStorage(bucket: string, options: OpenStorageOptions = {}): S
   });
 }
 
-/** The folder a `file:` bucket names, made absolute. */
-export function folderOfFileBucket(bucket: string): string {
-  const rest = bucket.slice("file:".length);
-  let path: string;
-  if (rest.startsWith("///")) {
-    try {
-      path = fileURLToPath(bucket.replace(/^file:/i, "file:"));
-    } catch (error) {
-      throw new InvalidBucketError(`invalid file URL ${JSON.stringify(bucket)}: ${error}`);
-    }
-  } else if (rest.startsWith("//")) {
-    path = rest.slice(2);
-  } else {
-    path = rest;
+/**
+ * The `--bucket` value as the program keeps it: trimmed, and on Windows a bare folder path
+ * (`C:\x`, `\\server\share\x`) turned into its `file://` URL, the form that can be pasted back.
+ */
+export function asBucket(value: string): string {
+  return fileBucketOfBarePath(value) ?? value.trim();
+}
+
+/** The folder a `file:` bucket names, made absolute (`os` and `cwd`: see file_url.ts). */
+export function folderOfFileBucket(
+  bucket: string,
+  os: typeof Deno.build.os = Deno.build.os,
+  cwd: string = Deno.cwd(),
+): string {
+  try {
+    return folderOfFileUrl(bucket, os, cwd);
+  } catch (error) {
+    if (error instanceof FileBucketError) throw new InvalidBucketError(error.message);
+    throw error;
   }
-  if (path === "") throw new InvalidBucketError(`${JSON.stringify(bucket)} names no folder`);
-  return resolve(path);
 }
 
 /**

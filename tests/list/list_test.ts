@@ -143,6 +143,33 @@ Deno.test("list works on a file:// bucket", async () => {
   }
 });
 
+Deno.test("a folder bucket is accepted in the forms of the system and named so it can be pasted back", async () => {
+  const root = await Deno.realPath(await Deno.makeTempDir({ prefix: "glacier-list-forms-" }));
+  try {
+    const bucket = join(root, "my bucket");
+    await Deno.mkdir(bucket);
+    const windows = Deno.build.os === "windows";
+    const pasteable = windows ? `file:///${bucket.replaceAll("\\", "/")}` : `file://${bucket}`;
+    const forms = windows
+      ? [
+        bucket, // C:\x
+        `file:${bucket}`,
+        `file://${bucket}`,
+        pasteable,
+        `file://${bucket.slice(2).replaceAll("\\", "/")}`, // no drive: the current one
+        pasteable.replace(" ", "%20"),
+      ]
+      : [`file:${bucket}`, pasteable, pasteable.replace(" ", "%20")];
+    for (const form of forms) {
+      const listed = await runCli(["list", "--bucket", form], { cwd: root });
+      assert.equal(listed.code, 0, `${form}: ${listed.stderr}`);
+      assert.equal(listed.stdout, `no backups in ${pasteable}\n`, form);
+    }
+  } finally {
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
 Deno.test("BackupTally sums objects per backup id in any order and sets the rest aside", () => {
   const tally = new BackupTally("p/");
   const object = (key: string, size = 0, storageClass = "DEEP_ARCHIVE", day = 1) => ({
