@@ -259,9 +259,11 @@ async function uploadCheckedPart(
   partNumber: number,
   body: Uint8Array,
 ): Promise<string> {
-  const md5 = createHash("md5").update(body).digest("hex");
+  // Hashed once: the same digest is the part's Content-MD5 and what its ETag is checked against.
+  const digest = createHash("md5").update(body).digest();
+  const md5 = digest.toString("hex");
   for (let attempt = 1;; attempt++) {
-    const answer = await storage.uploadPart(key, uploadId, partNumber, body);
+    const answer = await storage.uploadPart(key, uploadId, partNumber, body, digest);
     const plain = answer.etag.replaceAll('"', "").toLowerCase();
     // An ETag that is not a bare MD5 (some S3-compatible servers) cannot be checked either.
     if (!etagIsMd5(answer) || !/^[0-9a-f]{32}$/.test(plain) || plain === md5) return answer.etag;

@@ -211,10 +211,16 @@ class RetryingMultipartStorage extends RetryingStorage implements MultipartStora
     );
   }
 
-  uploadPart(key: string, uploadId: string, partNumber: number, body: Uint8Array) {
+  uploadPart(
+    key: string,
+    uploadId: string,
+    partNumber: number,
+    body: Uint8Array,
+    md5?: Uint8Array,
+  ) {
     return this.retry(
       "uploadPart",
-      () => this.multipart.uploadPart(key, uploadId, partNumber, body),
+      () => this.multipart.uploadPart(key, uploadId, partNumber, body, md5),
     );
   }
 

@@ -22,10 +22,12 @@ import {
   type StorageClass,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import { resolveEndpoint, resolveProfile, resolveRegion } from "./aws_config.ts";
 import { classifyS3Error, noteRequestsOnErrors } from "./s3_errors.ts";
 import { putFileInParts } from "./multipart.ts";
+import { signPayloadOnlyOverHttp } from "./unsigned_payload.ts";
 import {
   type MultipartStorage,
   type ObjectInfo,
@@ -107,6 +109,7 @@ export function createS3Storage(options: S3StorageOptions): MultipartStorage {
     (endpoint === undefined ? "" : ` at ${withoutUserInfo(endpoint)}`);
   const client = new S3Client(config);
   noteRequestsOnErrors(client);
+  signPayloadOnlyOverHttp(client);
   return new S3Storage(
     client,
     options.bucket,
@@ -242,6 +245,7 @@ class S3Storage implements MultipartStorage {
     uploadId: string,
     partNumber: number,
     body: Uint8Array,
+    md5?: Uint8Array,
   ): Promise<UploadedPartAnswer> {
     const operation = `upload of part ${partNumber} of ${quote(key)}`;
     const result = await this.call(
@@ -256,7 +260,7 @@ class S3Storage implements MultipartStorage {
             Body: body,
             ContentLength: body.length,
             // S3 checks the part against this and refuses it (BadDigest) if it arrived altered.
-            ContentMD5: md5Base64(body),
+            ContentMD5: md5 ? Buffer.from(md5).toString("base64") : md5Base64(body),
           }),
         ),
     );

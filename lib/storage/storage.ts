@@ -93,13 +93,15 @@ export interface MultipartStorage extends Storage {
   createMultipartUpload(key: string, storageClass: string): Promise<string>;
   /**
    * Uploads one part (numbered from 1) with its MD5 for the server to check; returns its ETag
-   * and how the server encrypted it.
+   * and how the server encrypted it. `md5`: the part's MD5 (16 bytes) when the caller has it
+   * already, so that the part is hashed once; the store computes it otherwise.
    */
   uploadPart(
     key: string,
     uploadId: string,
     partNumber: number,
     body: Uint8Array,
+    md5?: Uint8Array,
   ): Promise<UploadedPartAnswer>;
   /** Lists the finished parts of an upload; throws kind `not-found` when the upload is gone. */
   listParts(key: string, uploadId: string): Promise<UploadedPart[]>;

@@ -4,6 +4,7 @@
  */
 
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { createS3Storage, parseRestore, type S3StorageOptions } from "../../lib/storage/s3.ts";
 import { withRetry } from "../../lib/storage/retry.ts";
 import type { MultipartStorage } from "../../lib/storage/storage.ts";
@@ -184,6 +185,38 @@ Deno.test("S3 storage: a server that stops answering fails as transient instead 
         // already closed by the client
       }
     }
+  }
+});
+
+Deno.test("S3 storage: uploadPart sends the MD5 it is given as Content-MD5", async () => {
+  // The backup hashes each part once and hands the digest over: that digest is what the server
+  // gets to check the part against (moto does not check it, so a server here records it). Over
+  // plain HTTP the payload stays signed (its SHA-256), unlike over HTTPS.
+  const seen: (string | null)[] = [];
+  const payloadHashes: (string | null)[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+    await req.arrayBuffer();
+    seen.push(req.headers.get("content-md5"));
+    payloadHashes.push(req.headers.get("x-amz-content-sha256"));
+    return new Response(null, { status: 200, headers: { ETag: '"etag"' } });
+  });
+  try {
+    const storage = createS3Storage({
+      bucket: "b",
+      endpoint: `http://127.0.0.1:${server.addr.port}`,
+      region: "us-east-1",
+      credentials,
+    });
+    const body = patternBytes(70_000, 4);
+    const md5 = createHash("md5").update(body).digest();
+    const given = new Uint8Array(16).fill(7);
+    await storage.uploadPart("k", "u", 1, body, given);
+    await storage.uploadPart("k", "u", 2, body);
+    assert.deepEqual(seen, [btoa(String.fromCharCode(...given)), md5.toString("base64")]);
+    const sha256 = createHash("sha256").update(body).digest("hex");
+    assert.deepEqual(payloadHashes, [sha256, sha256]);
+  } finally {
+    await server.shutdown();
   }
 });
 
