@@ -1,7 +1,8 @@
 /**
  * Writes restored entries under a destination folder and nowhere else:
- * - an entry path must be relative, with no empty, `.` or `..` segment (nor `\` or `:` on
- *   Windows); anything else is refused with `UnsafePathError`;
+ * - an entry path must be relative, with no empty, `.` or `..` segment; anything else is refused
+ *   with `UnsafePathError`; a name the OS cannot hold as it is (`:` or `\` on Windows,
+ *   windows_names.ts) makes the entry `blocked`, before anything is done with its path;
  * - every folder on the way is checked with `lstat` (a symlink or a file in the way blocks the
  *   entry: nothing is ever written through a symlink, whether the restore made it or it was there);
  * - file contents go to a staging file in `DIR/.glacier-restore/` first and are renamed into place,
@@ -14,6 +15,7 @@
  */
 import { join } from "node:path";
 import { type Owner, restoredMode, restoreOwner } from "./ownership.ts";
+import { unwritablePathReason } from "./windows_names.ts";
 
 /** Name of the staging folder inside the destination. */
 export const STAGING_DIR_NAME = ".glacier-restore";
@@ -69,9 +71,6 @@ export function entrySegments(path: string): string[] {
   for (const segment of segments) {
     if (segment === "" || segment === "." || segment === "..") {
       throw new UnsafePathError(`refusing entry ${show}: it would be written outside the folder`);
-    }
-    if (isWindows && /[\\:]/.test(segment)) {
-      throw new UnsafePathError(`refusing entry ${show}: "\\" or ":" in a name`);
     }
   }
   if (segments[0] === STAGING_DIR_NAME) {
@@ -346,10 +345,13 @@ export class RestoreWriter {
   }
 
   /**
-   * Makes sure every folder above the entry is a real folder (creating missing ones when
-   * `create`); returns a `blocked` outcome naming the first one that is not.
+   * Makes sure every name of the entry can be written here and every folder above it is a real
+   * folder (creating missing ones when `create`); returns a `blocked` outcome naming the first
+   * one that is not.
    */
   async #parents(segments: string[], create: boolean): Promise<WriteOutcome | undefined> {
+    const unwritable = unwritablePathReason(segments);
+    if (unwritable !== undefined) return { kind: "blocked", reason: unwritable };
     let relative = "";
     for (let i = 0; i < segments.length - 1; i++) {
       relative = relative === "" ? segments[i] : `${relative}/${segments[i]}`;
