@@ -442,6 +442,13 @@ export class Catalog {
     return folders;
   }
 
+  /** The type (`directory`, `file`, ...) of the entry backed up from `path`, if there is one. */
+  entryTypeAt(path: string): string | undefined {
+    return this.#get("SELECT type FROM files WHERE path = ? LIMIT 1", path)?.type as
+      | string
+      | undefined;
+  }
+
   /** Stores the volume plan and assigns each file its volume, then moves to phase `planned`. */
   savePlan(volumes: PlannedVolume[]): void {
     this.transaction(() => {
