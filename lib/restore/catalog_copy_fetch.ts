@@ -78,7 +78,7 @@ export async function fetchCatalogCopy(
   } finally {
     await Deno.remove(partial).catch(() => {});
   }
-  return { path, downloaded: true, notOwnerOnly };
+  return { path, downloaded: true, ...(notOwnerOnly ? { notOwnerOnly } : {}) };
 }
 
 /** The catalog copy in the bucket is damaged or is not this backup's (exit code 3). */
