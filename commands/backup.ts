@@ -34,6 +34,7 @@ import {
 } from "../lib/cli/options.ts";
 import { quotePath } from "../lib/archive/quote_path.ts";
 import type { ConnectionSettings } from "../lib/storage/open.ts";
+import { readableByFolderNote } from "../lib/storage/owner_only.ts";
 
 /** Parsed `glacier backup` options. */
 export interface BackupOptions extends ConnectionSettings {
@@ -209,6 +210,13 @@ export async function backup(options: BackupOptions): Promise<number> {
     };
     const catalog = Catalog.create(path, settings, { identity, recipients });
     log.info(`backup ${backupId} to ${options.bucket}: state database ${path}`);
+    if (catalog.notOwnerOnly) {
+      // The files of a file:// bucket are limited the same way, and fail the same way.
+      const what = options.bucket.startsWith("file:")
+        ? `the state database (like the files written to ${options.bucket})`
+        : "the state database";
+      log.info(readableByFolderNote(what, catalog.notOwnerOnly));
+    }
     // The output contract: the state database's path is the first line on stdout, printed as soon
     // as it exists, so that a script has it even when the run fails (`glacier resume "$db"`).
     Deno.stdout.writeSync(new TextEncoder().encode(`${path}\n`));

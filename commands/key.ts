@@ -3,6 +3,7 @@ import { Command } from "commander";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import { ExitCode } from "../lib/cli/exit.ts";
 import { UsageError } from "../lib/archive/errors.ts";
+import { readableByFolderNote, restrictToOwner } from "../lib/storage/owner_only.ts";
 
 /** The `key` command group. */
 export function keyCommand(setExitCode: (code: number) => void): Command {
@@ -43,7 +44,11 @@ export function exportKey(stateDb: string, output?: string): number {
       return ExitCode.Ok;
     }
     try {
-      Deno.writeFileSync(output, bytes, { createNew: true, mode: 0o600 });
+      // Created empty and limited to its owner first (Windows: an ACL), then the key goes in.
+      Deno.writeFileSync(output, new Uint8Array(0), { createNew: true, mode: 0o600 });
+      const notOwnerOnly = restrictToOwner(output);
+      if (notOwnerOnly) console.error(readableByFolderNote(output, notOwnerOnly));
+      Deno.writeFileSync(output, bytes);
     } catch (error) {
       throw new UsageError(`cannot write ${output}: ${(error as Error).message}`);
     }

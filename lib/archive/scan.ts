@@ -13,6 +13,7 @@ import { archivePath } from "./archive_path.ts";
 import type { PackRecord } from "./volume_tar.ts";
 import { compileExcludes } from "./glob.ts";
 import { pathKey, realPathOf } from "./path_case.ts";
+import { storedMode } from "./file_mode.ts";
 import { join, relative } from "node:path";
 
 /** An entry as the scan finds it, before the catalog gives it an id. */
@@ -149,14 +150,13 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
 
 function toNewFile(path: string, info: Deno.FileInfo, linkTarget: string | null): NewFile {
   const type = info.isDirectory ? "directory" : info.isSymlink ? "symlink" : "file";
-  const defaultMode = type === "directory" ? 0o755 : type === "symlink" ? 0o777 : 0o644;
   return {
     path,
     archivePath: archivePath(path),
     type,
     size: type === "file" ? info.size : 0,
     mtimeMs: info.mtime?.getTime() ?? 0,
-    mode: info.mode === null ? defaultMode : info.mode & 0o7777,
+    mode: storedMode(info.mode, type),
     linkTarget,
   };
 }

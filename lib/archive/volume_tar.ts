@@ -21,6 +21,7 @@ import {
   type TarEntry,
   tarPaddingLength,
 } from "./tar_header.ts";
+import { storedMode } from "./file_mode.ts";
 
 /** Size of the buffers the TAR stream is emitted in. */
 export const TAR_BATCH_BYTES = 1 << 20;
@@ -125,7 +126,7 @@ function* packEntry(
     path: file.archivePath,
     type,
     size: 0,
-    mode: info.mode === null ? file.mode : info.mode & 0o7777,
+    mode: info.mode === null ? file.mode : storedMode(info.mode, type),
     mtime: Math.floor((info.mtime?.getTime() ?? file.mtimeMs) / 1000),
     uid: info.uid ?? undefined,
     gid: info.gid ?? undefined,

@@ -14,6 +14,7 @@ import { volumeNamingProblem } from "./volume_names.ts";
 import { CatalogError } from "./errors.ts";
 import { StateDbLock } from "./lock.ts";
 import { existsSync } from "../storage/exists.ts";
+import { restrictToOwner } from "../storage/owner_only.ts";
 import { openPrivateCopy, openReadOnly, openWritable } from "./open_db.ts";
 
 export { CatalogError };
@@ -99,6 +100,8 @@ export class Catalog {
   /** Deletes a private copy of the database (see `open`), once it is closed. */
   readonly #removeCopy: (() => void) | undefined;
   readonly #statements = new Map<string, StatementSync>();
+  /** Why a new state database could not be limited to its owner (Windows), if it could not. */
+  #notOwnerOnly: string | undefined;
 
   private constructor(
     db: DatabaseSync,
@@ -112,7 +115,8 @@ export class Catalog {
   }
 
   /**
-   * Creates a new catalog file (mode 0600) for a backup; fails if the file exists. The file is
+   * Creates a new catalog file (mode 0600; on Windows an ACL for the current user, else see
+   * `notOwnerOnly`) for a backup; fails if the file exists. The file is
    * built under a temporary name and renamed into place complete, so a kill during creation
    * never leaves a state database without its schema and settings.
    */
@@ -149,6 +153,8 @@ export class Catalog {
     } catch (error) {
       throw new CatalogError(`cannot create state database ${path}: ${describe(error)}`);
     }
+    // Before the key is written into it; the rename keeps the file's access list.
+    const notOwnerOnly = restrictToOwner(temp);
     const draft = new Catalog(new DatabaseSync(temp), temp);
     try {
       draft.#configure();
@@ -171,6 +177,7 @@ export class Catalog {
     }
     Deno.renameSync(temp, path);
     const catalog = new Catalog(new DatabaseSync(path), path, lock);
+    catalog.#notOwnerOnly = notOwnerOnly;
     catalog.#configure();
     return catalog;
   }
@@ -440,6 +447,21 @@ export class Catalog {
       folders.unshift(fileFromRow(row));
     }
     return folders;
+  }
+
+  /**
+   * Why this catalog, just created, could not be limited to its owner (Windows without a working
+   * `icacls`): it is then readable by whoever can read its folder. Undefined when it is limited.
+   */
+  get notOwnerOnly(): string | undefined {
+    return this.#notOwnerOnly;
+  }
+
+  /** The type (`directory`, `file`, ...) of the entry backed up from `path`, if there is one. */
+  entryTypeAt(path: string): string | undefined {
+    return this.#get("SELECT type FROM files WHERE path = ? LIMIT 1", path)?.type as
+      | string
+      | undefined;
   }
 
   /** Stores the volume plan and assigns each file its volume, then moves to phase `planned`. */

@@ -9,6 +9,7 @@
 import { join } from "node:path";
 import { Catalog, CatalogError } from "../catalog/catalog.ts";
 import { catalogCopyKey, stateDbName } from "../archive/layout.ts";
+import { restrictToOwner } from "../storage/owner_only.ts";
 import { AgeError, createDecryptStream, NoMatchingIdentityError } from "../crypto/age.ts";
 import { errorLine, UsageError } from "../archive/errors.ts";
 import { exists } from "../storage/exists.ts";
@@ -32,11 +33,12 @@ const ATTEMPTS = 5;
 
 /**
  * The path of a local state database for the backup: the one saved by an earlier run, or a new
- * one made from the bucket's copy. `downloaded` tells which.
+ * one made from the bucket's copy. `downloaded` tells which; `notOwnerOnly`, why a new one could
+ * not be limited to its owner (Windows, see owner_only.ts).
  */
 export async function fetchCatalogCopy(
   options: FetchCatalogOptions,
-): Promise<{ path: string; downloaded: boolean }> {
+): Promise<{ path: string; downloaded: boolean; notOwnerOnly?: string }> {
   const { storage, backupId } = options;
   const path = join(options.stateDir, stateDbName(backupId));
   if (await exists(path)) {
@@ -64,17 +66,19 @@ export async function fetchCatalogCopy(
     );
   }
   const partial = `${path}.partial`;
+  let notOwnerOnly: string | undefined;
   try {
     await downloadCatalogCopy(storage, key, partial, {
       identities: encrypted ? options.identities : undefined,
       backupId,
       signal: options.signal,
     });
+    notOwnerOnly = restrictToOwner(partial);
     await Deno.rename(partial, path);
   } finally {
     await Deno.remove(partial).catch(() => {});
   }
-  return { path, downloaded: true };
+  return { path, downloaded: true, ...(notOwnerOnly ? { notOwnerOnly } : {}) };
 }
 
 /** The catalog copy in the bucket is damaged or is not this backup's (exit code 3). */

@@ -21,6 +21,7 @@ import {
 import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 import { VolumeHardlinks } from "./hardlinks.ts";
+import { type SymlinkType, symlinkType } from "./symlink_type.ts";
 
 /** What an extraction did. */
 export interface ExtractReport {
@@ -35,8 +36,11 @@ export interface ExtractReport {
 /** Something about one entry the user must hear of. */
 export interface EntryProblem {
   path: string;
-  /** `exists`: left alone (no --overwrite); `blocked`: not safely writable; `absent`: not in the volume. */
-  kind: "exists" | "blocked" | "absent";
+  /**
+   * `exists`: left alone (no --overwrite); `blocked`: not safely writable; `absent`: not in the
+   * volume; `nolink`: a symlink this user may not create (reported once for all, see tally.ts).
+   */
+  kind: "exists" | "blocked" | "absent" | "nolink";
   message: string;
 }
 
@@ -114,7 +118,14 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     try {
       outcome = entry.type === "hardlink"
         ? await writeHardlink(writer, entry, record, links, staging, entryOptions, body)
-        : await writeEntry(writer, entry, body, staging, entryOptions);
+        : await writeEntry(
+          writer,
+          entry,
+          body,
+          staging,
+          entryOptions,
+          linkTypeOf(catalog, entry, record),
+        );
       if (outcome.kind === "written" || outcome.kind === "identical") {
         links.restored(record.archivePath, entry.path);
       }
@@ -142,6 +153,13 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       case "blocked":
         options.onProblem({ path: entry.path, kind: "blocked", message: outcome.reason });
         break;
+      case "nolink":
+        options.onProblem({
+          path: entry.path,
+          kind: "nolink",
+          message: "symlink not restored: this user may not create symlinks",
+        });
+        break;
     }
   }
   for (const row of matcher.unmatched()) {
@@ -153,6 +171,15 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     });
   }
   return report;
+}
+
+/** The type Windows needs to create a symlink entry with (catalog.ts knows its target). */
+function linkTypeOf(
+  catalog: Catalog,
+  entry: TarReadEntry,
+  record: FileRecord,
+): SymlinkType | undefined {
+  return entry.type === "symlink" ? symlinkType(catalog, record) : undefined;
 }
 
 /** A folder entry naming the destination itself: `./` (read back as `.`) or "". */
@@ -207,6 +234,7 @@ async function writeEntry(
   body: ReadableStream<Uint8Array>,
   staging: string,
   entryOptions: EntryOptions,
+  linkType: SymlinkType | undefined,
 ): Promise<WriteOutcome> {
   const owner = entry.uid !== undefined && entry.gid !== undefined
     ? { uid: entry.uid, gid: entry.gid }
@@ -221,7 +249,7 @@ async function writeEntry(
     if (entry.linkName === undefined) {
       throw new VolumeMismatchError(`symlink ${JSON.stringify(entry.path)} has no target`);
     }
-    return await writer.symlink(entry.path, entry.linkName, staging, entryOptions, owner);
+    return await writer.symlink(entry.path, entry.linkName, staging, entryOptions, owner, linkType);
   }
   return await writer.file(
     entry.path,

@@ -29,7 +29,7 @@ import { runningAsRoot } from "./ownership.ts";
 import { RestoreWriter, STAGING_DIR_NAME } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
 import { REQUEST_CONCURRENCY, type Survey, surveyVolumes } from "./survey.ts";
-import { LISTED_PROBLEMS, RestoreTally } from "./tally.ts";
+import { LISTED_PROBLEMS, RestoreTally, skippedLinksWarning } from "./tally.ts";
 import { requestThaw } from "./thaw.ts";
 import type { ThawingVolume } from "./wait_thaw.ts";
 import type { RestoreProgress } from "./progress.ts";
@@ -310,6 +310,8 @@ async function finish(
       `... and ${tally.listed - LISTED_PROBLEMS} more (all in ${log.logPath ?? "the log"})`,
     );
   }
+  const linksWarning = skippedLinksWarning(tally.skippedLinks);
+  if (linksWarning) log.warn(linksWarning);
   reportSummary(
     log,
     "info",

@@ -1,7 +1,8 @@
 /**
  * Writes restored entries under a destination folder and nowhere else:
- * - an entry path must be relative, with no empty, `.` or `..` segment (nor `\` or `:` on
- *   Windows); anything else is refused with `UnsafePathError`;
+ * - an entry path must be relative, with no empty, `.` or `..` segment; anything else is refused
+ *   with `UnsafePathError`; a name the OS cannot hold as it is (`:` or `\` on Windows,
+ *   windows_names.ts) makes the entry `blocked`, before anything is done with its path;
  * - every folder on the way is checked with `lstat` (a symlink or a file in the way blocks the
  *   entry: nothing is ever written through a symlink, whether the restore made it or it was there);
  * - file contents go to a staging file in `DIR/.glacier-restore/` first and are renamed into place,
@@ -14,6 +15,8 @@
  */
 import { join } from "node:path";
 import { type Owner, restoredMode, restoreOwner } from "./ownership.ts";
+import { unwritablePathReason } from "./windows_names.ts";
+import type { SymlinkType } from "./symlink_type.ts";
 
 /** Name of the staging folder inside the destination. */
 export const STAGING_DIR_NAME = ".glacier-restore";
@@ -25,13 +28,15 @@ export class UnsafePathError extends Error {
 
 /**
  * What became of an entry: `written`; `identical` (already there, the same); `exists` (something
- * is there and `overwrite` is off); `blocked` (cannot be written safely, see `reason`).
+ * is there and `overwrite` is off); `blocked` (cannot be written safely, see `reason`); `nolink`
+ * (a symlink, and this user may not create symlinks: Windows without Developer Mode or admin).
  */
 export type WriteOutcome =
   | { kind: "written" }
   | { kind: "identical" }
   | { kind: "exists" }
-  | { kind: "blocked"; reason: string };
+  | { kind: "blocked"; reason: string }
+  | { kind: "nolink" };
 
 /** Settings of a writer. */
 export interface RestoreWriterOptions {
@@ -69,9 +74,6 @@ export function entrySegments(path: string): string[] {
   for (const segment of segments) {
     if (segment === "" || segment === "." || segment === "..") {
       throw new UnsafePathError(`refusing entry ${show}: it would be written outside the folder`);
-    }
-    if (isWindows && /[\\:]/.test(segment)) {
-      throw new UnsafePathError(`refusing entry ${show}: "\\" or ":" in a name`);
     }
   }
   if (segments[0] === STAGING_DIR_NAME) {
@@ -223,8 +225,8 @@ export class RestoreWriter {
   }
 
   /**
-   * Creates a symlink to `target` (stored as is; it is never followed by the restore), and with
-   * `restoreOwners` gives the link itself `owner`.
+   * Creates a symlink to `target` (stored as is; it is never followed by the restore), of `type`
+   * on Windows (see symlink_type.ts), and with `restoreOwners` gives the link itself `owner`.
    */
   async symlink(
     path: string,
@@ -232,6 +234,7 @@ export class RestoreWriter {
     stagingName: string,
     options: EntryOptions = {},
     owner?: Owner,
+    type?: SymlinkType,
   ): Promise<WriteOutcome> {
     const segments = entrySegments(path);
     const blocked = await this.#parents(segments, true);
@@ -239,7 +242,7 @@ export class RestoreWriter {
     const full = join(this.#root, ...segments);
     const info = await lstatOrUndefined(full);
     if (!info) {
-      await Deno.symlink(target, full);
+      if (!await createSymlink(target, full, type)) return { kind: "nolink" };
       await this.#giveOwner(full, owner, true);
       return { kind: "written" };
     }
@@ -249,7 +252,7 @@ export class RestoreWriter {
     const refused = this.#refuseReplacing(info);
     if (refused) return refused;
     const staging = await this.#clearStaging(stagingName);
-    await Deno.symlink(target, staging);
+    if (!await createSymlink(target, staging, type)) return { kind: "nolink" };
     await this.#giveOwner(staging, owner, true);
     await Deno.rename(staging, full);
     return { kind: "written" };
@@ -346,10 +349,13 @@ export class RestoreWriter {
   }
 
   /**
-   * Makes sure every folder above the entry is a real folder (creating missing ones when
-   * `create`); returns a `blocked` outcome naming the first one that is not.
+   * Makes sure every name of the entry can be written here and every folder above it is a real
+   * folder (creating missing ones when `create`); returns a `blocked` outcome naming the first
+   * one that is not.
    */
   async #parents(segments: string[], create: boolean): Promise<WriteOutcome | undefined> {
+    const unwritable = unwritablePathReason(segments);
+    if (unwritable !== undefined) return { kind: "blocked", reason: unwritable };
     let relative = "";
     for (let i = 0; i < segments.length - 1; i++) {
       relative = relative === "" ? segments[i] : `${relative}/${segments[i]}`;
@@ -377,6 +383,25 @@ export class RestoreWriter {
   #remember(relative: string): void {
     if (this.#verified.size >= VERIFIED_CACHE_LIMIT) this.#verified.clear();
     this.#verified.add(relative);
+  }
+}
+
+/**
+ * Creates a symlink; false when the OS does not let this user create any (Windows without
+ * Developer Mode or an administrator's right: "a required privilege is not held", error 1314).
+ */
+async function createSymlink(target: string, at: string, type?: SymlinkType): Promise<boolean> {
+  try {
+    await Deno.symlink(target, at, type && { type });
+    return true;
+  } catch (error) {
+    if (
+      isWindows &&
+      (error instanceof Deno.errors.PermissionDenied || /os error 1314\b/.test(String(error)))
+    ) {
+      return false;
+    }
+    throw error;
   }
 }
 

@@ -18,6 +18,7 @@ import {
 } from "../backup/open_storage.ts";
 import { fetchCatalogCopy } from "./catalog_copy_fetch.ts";
 import { type RestoreRun, runRestore } from "./run_restore.ts";
+import { readableByFolderNote } from "../storage/owner_only.ts";
 
 /** The copy of a backup's catalog kept in its bucket, for a restore without a state database. */
 export interface CatalogCopySource {
@@ -100,6 +101,7 @@ async function fetchStateDb(session: RestoreSession, source: CatalogCopySource):
       ? `fetched the catalog copy of backup ${source.backupId} into ${fetched.path}`
       : `using ${fetched.path}, fetched from the bucket earlier`,
   );
+  if (fetched.notOwnerOnly) log.info(readableByFolderNote(fetched.path, fetched.notOwnerOnly));
   return fetched.path;
 }
 

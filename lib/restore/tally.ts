@@ -24,6 +24,8 @@ export class RestoreTally {
   /** Entry problems met while extracting (the first `LISTED_PROBLEMS` are shown). */
   listed = 0;
   failedVolumes = 0;
+  /** Symlinks not restored because this user may not create any (listed in the log only). */
+  skippedLinks = 0;
   /** Volumes done with in this run: extracted (cleanly or not) or missing from the bucket. */
   readonly settled = new Set<number>();
 
@@ -42,6 +44,12 @@ export class RestoreTally {
   problem(problem: EntryProblem): void {
     this.problems++;
     const line = `${quotePath(problem.path)}: ${problem.message}`;
+    if (problem.kind === "nolink") {
+      // One warning for them all at the end (see `skippedLinksWarning`).
+      this.skippedLinks++;
+      this.log.toFile("warn", line);
+      return;
+    }
     if (this.listed++ < LISTED_PROBLEMS) this.log.warn(line);
     else this.log.toFile("warn", line);
   }
@@ -57,6 +65,18 @@ export class RestoreTally {
       });
     }
   }
+}
+
+/**
+ * The one warning for the symlinks a restore could not create (none: undefined): why, and how
+ * to allow it.
+ */
+export function skippedLinksWarning(skippedLinks: number): string | undefined {
+  if (skippedLinks === 0) return undefined;
+  const links = skippedLinks === 1 ? "1 symlink was" : `${skippedLinks} symlinks were`;
+  return `${links} not restored (listed in the log): Windows lets only an administrator, or ` +
+    "anyone once Developer Mode is on (Settings > System > For developers), create symlinks; " +
+    "turn it on or run the restore as administrator, then run it again";
 }
 
 /** The archive paths of the wanted, restorable entries of a volume, read a page at a time. */

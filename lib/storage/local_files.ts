@@ -6,6 +6,7 @@
 
 import { dirname, join } from "node:path";
 import { StorageError, type StorageErrorKind } from "./storage.ts";
+import { restrictToOwner } from "./owner_only.ts";
 
 /** Every name the local storage keeps for itself starts with this; keys may not use it. */
 export const RESERVED_NAME_PREFIX = ".glacier-";
@@ -42,6 +43,7 @@ export function writeFileAtomic(
   return replaceAtomically(path, createFolders, async (temp) => {
     const file = await Deno.open(temp, { write: true, createNew: true, mode: FILE_MODE });
     try {
+      restrictToOwner(temp); // Windows: an ACL; when that fails, `backup` says so once.
       await write(file);
       await file.sync();
     } finally {
@@ -59,6 +61,7 @@ export function copyFileAtomic(source: string, path: string): Promise<void> {
     await Deno.copyFile(source, temp);
     // The copy takes the mode of `source`; Windows has no such modes.
     if (Deno.build.os !== "windows") await Deno.chmod(temp, FILE_MODE);
+    else restrictToOwner(temp); // when that fails, `backup` says so once
     const file = await Deno.open(temp, { read: true, write: true });
     try {
       await file.sync();
