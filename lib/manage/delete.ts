@@ -33,7 +33,7 @@ export interface DeleteRun {
 }
 
 /** One volume to delete, with what the store says about it. */
-interface Target {
+export interface Target {
   volume: VolumeRecord;
   /** False when the object is already gone from the bucket. */
   present: boolean;
@@ -90,7 +90,9 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
 
   await storage.checkAccess();
   const inspected: Target[] = [];
-  for (const volume of volumes) inspected.push(await inspect(volume, run));
+  for (const volume of volumes) {
+    inspected.push(await inspectTarget(volume, run, () => uploadedAt(catalog, volume.id)));
+  }
   // A locked object is never tried: S3 refuses it, and that is the point of the lock.
   for (const target of inspected.filter((t) => t.locked)) log.warn(describeLocked(target));
   const targets = inspected.filter((t) => !t.locked);
@@ -138,28 +140,37 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   return targets.length < inspected.length ? "done-with-warnings" : "done";
 }
 
-/** Looks the volume's object up: is it there, and what would deleting it now cost? */
-async function inspect(volume: VolumeRecord, run: DeleteRun): Promise<Target> {
+/**
+ * Looks the volume's object up: is it there, is it locked, and what would deleting it now cost?
+ * `storedSince` is when the catalog says it was uploaded, for a store that reports no date.
+ */
+export async function inspectTarget(
+  volume: VolumeRecord,
+  run: Pick<DeleteRun, "storage" | "chargesApply" | "prices">,
+  storedSince: () => Date | undefined,
+): Promise<Target> {
   const info = await run.storage.headObject(volume.objectKey);
   if (!info) return { volume, present: false, storageClass: volume.storageClass };
   if (info.retainUntil && info.retainUntil.getTime() > Date.now()) {
     const locked = { until: info.retainUntil, mode: info.retentionMode ?? "GOVERNANCE" };
     return { volume, present: true, storageClass: info.storageClass, locked };
   }
-  const since = info.lastModified ?? uploadedAt(run.catalog, volume.id);
+  const since = info.lastModified ?? storedSince();
   const early = run.chargesApply && since
     ? earlyDeletion(info.size, info.storageClass, since, run.prices)
     : undefined;
   return { volume, present: true, storageClass: info.storageClass, early };
 }
 
-function describeLocked(target: Target): string {
+/** The line that says a volume is locked and will not be deleted. */
+export function describeLocked(target: Target): string {
   const { until, mode } = target.locked!;
   return `${quotePath(target.volume.name)} is locked (Object Lock, ${mode.toLowerCase()}) until ` +
     `${until.toISOString()}: it will not be deleted`;
 }
 
-function describeTarget(target: Target): string {
+/** The line that says what deleting a volume means: gone already, or its early-deletion charge. */
+export function describeTarget(target: Target): string {
   const v = target.volume;
   const what = `${quotePath(v.name)} (${formatBytes(v.size ?? 0)}, ${target.storageClass})`;
   if (!target.present) return `${what}: not in the bucket any more; will be marked deleted`;

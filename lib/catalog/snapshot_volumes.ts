@@ -1,0 +1,82 @@
+/**
+ * What a backup's snapshot (its catalog) holds in which volume, across the backups of its chain:
+ * the queries `forget` and `delete` use to know which volumes a backup still needs. An incremental
+ * backup's catalog records every file of its moment; a file it did not store itself points at a
+ * volume row copied from an earlier backup of its chain (`volumes.backup_id` names that backup,
+ * schema 4). In an older catalog, every volume is the backup's own.
+ */
+import type { Catalog } from "./catalog.ts";
+
+/** A volume a snapshot needs: the backup that stored it, its name and its object key. */
+export interface NeededVolume {
+  backupId: string;
+  name: string;
+  objectKey: string;
+}
+
+/**
+ * File states whose bytes a snapshot still counts on (`vanished`, `unreadable` and `deleted`
+ * files were never stored, or are gone with their volume).
+ */
+const HELD_STATES = "('pending', 'stored', 'changed', 'missing')";
+
+/**
+ * The distinct volumes that hold at least one file of the snapshot, each with the backup that
+ * stored it. (A stand-in for lib/catalog's `volumesNeeded` of the incremental-backup work.)
+ */
+export function volumesNeeded(catalog: Catalog): NeededVolume[] {
+  const own = catalog.settings().backupId;
+  const columns = catalog.db.prepare("PRAGMA table_info(volumes)").all() as { name: string }[];
+  const owner = columns.some((c) => c.name === "backup_id") ? "v.backup_id" : "NULL";
+  const rows = catalog.db.prepare(
+    `SELECT DISTINCT ${owner} AS backup_id, v.name, v.object_key FROM volumes v ` +
+      `WHERE EXISTS (SELECT 1 FROM files f WHERE f.volume_id = v.id AND f.state IN ${HELD_STATES}) ` +
+      "ORDER BY v.object_key",
+  ).all() as { backup_id: string | null; name: string; object_key: string }[];
+  return rows.map((r) => ({ backupId: r.backup_id ?? own, name: r.name, objectKey: r.object_key }));
+}
+
+/** A file of a snapshot held in some volume: its path, its path in the volume, its size. */
+export interface HeldFile {
+  path: string;
+  archivePath: string;
+  size: number;
+}
+
+/**
+ * The files of the snapshot held in the volume stored at `objectKey`, at most `limit` of them,
+ * in catalog order, with their count and bytes.
+ */
+export function filesHeldIn(
+  catalog: Catalog,
+  objectKey: string,
+  limit: number,
+): { count: number; bytes: number; first: HeldFile[] } {
+  const where = "FROM files f JOIN volumes v ON f.volume_id = v.id " +
+    `WHERE v.object_key = ? AND f.state IN ${HELD_STATES}`;
+  const total = catalog.db.prepare(
+    `SELECT COUNT(*) AS count, COALESCE(SUM(f.size), 0) AS bytes ${where}`,
+  ).get(objectKey) as { count: number; bytes: number };
+  const first = (catalog.db.prepare(
+    `SELECT f.path, f.archive_path, f.size ${where} ORDER BY f.id LIMIT ?`,
+  ).all(objectKey, limit) as { path: string; archive_path: string; size: number }[])
+    .map((r) => ({ path: r.path, archivePath: r.archive_path, size: r.size }));
+  return { count: total.count, bytes: total.bytes, first };
+}
+
+/**
+ * Every file of the snapshot held in the volume stored at `objectKey`, as archive path -> size,
+ * one row at a time (for the dead-data sums of `forget`).
+ */
+export function* eachFileHeldIn(
+  catalog: Catalog,
+  objectKey: string,
+): Generator<{ archivePath: string; size: number }> {
+  for (
+    const row of catalog.streamRows(
+      "SELECT f.archive_path, f.size FROM files f JOIN volumes v ON f.volume_id = v.id " +
+        `WHERE v.object_key = ? AND f.state IN ${HELD_STATES}`,
+      objectKey,
+    )
+  ) yield { archivePath: row.archive_path as string, size: row.size as number };
+}
