@@ -14,6 +14,8 @@ import type { Storage } from "../storage/storage.ts";
 import { refreshCatalogCopy } from "./backup_storage.ts";
 import { type EarlyDeletion, earlyDeletion } from "./early_deletion.ts";
 import { plural } from "./show_format.ts";
+import { findDependents } from "./dependents.ts";
+import { dirname, resolve } from "node:path";
 import { quotePath } from "../archive/quote_path.ts";
 
 /** How `deleteVolumes` runs. */
@@ -30,6 +32,10 @@ export interface DeleteRun {
   log: Reporter;
   /** Asks the user (yes: true); absent when there is no terminal to ask on. */
   confirm?: (question: string) => Promise<boolean>;
+  /** The folder of the other backups' state databases (default: the catalog's own folder). */
+  stateDir?: string;
+  /** Delete volumes that other backups still need. */
+  force?: boolean;
 }
 
 /** One volume to delete, with what the store says about it. */
@@ -89,6 +95,7 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   if (volumes.length === 0) return "done";
 
   await storage.checkAccess();
+  await checkDependents(run, volumes);
   const inspected: Target[] = [];
   for (const volume of volumes) {
     inspected.push(await inspectTarget(volume, run, () => uploadedAt(catalog, volume.id)));
@@ -138,6 +145,38 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
     await refreshCatalogCopy(catalog, storage, log);
   }
   return targets.length < inspected.length ? "done-with-warnings" : "done";
+}
+
+/**
+ * Refuses (a `UsageError`, unless `force`) volumes that other backups still need, saying which
+ * backups would lose which files; with `force`, says it as a warning.
+ */
+async function checkDependents(run: DeleteRun, volumes: VolumeRecord[]): Promise<void> {
+  const { catalog, log } = run;
+  const stateDir = run.stateDir ?? dirname(resolve(catalog.path));
+  const keys = volumes.map((v) => v.objectKey);
+  const { dependents, unknown } = await findDependents(catalog, keys, stateDir, run.storage);
+  const report = run.force ? log.warn.bind(log) : log.error.bind(log);
+  for (const d of dependents) {
+    const name = volumes.find((v) => v.objectKey === d.objectKey)!.name;
+    const more = d.files > d.paths.length ? ", ..." : "";
+    report(
+      `${quotePath(name)} is still needed by backup ${d.backupId}` +
+        `${d.fromBucket ? " (from its catalog copy)" : ""}: it would lose ` +
+        `${plural(d.files, "file")} (${d.paths.map(quotePath).join(", ")}${more})`,
+    );
+  }
+  for (const u of unknown) {
+    report(`cannot tell whether backup ${u.backupId} needs these volumes: ${u.reason}`);
+  }
+  if (run.force || (dependents.length === 0 && unknown.length === 0)) return;
+  const needed = new Set(dependents.map((d) => d.objectKey)).size;
+  throw new UsageError(
+    (needed > 0
+      ? `${plural(needed, "volume")} still needed by other backups`
+      : "other backups may need these volumes") +
+      " (listed above): nothing was deleted; --force deletes anyway",
+  );
 }
 
 /**
