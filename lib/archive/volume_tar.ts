@@ -15,6 +15,7 @@
  * or the file changed), it is stored as a full copy instead and its catalog row becomes a `file`;
  * a later name of the same file in this volume then links to that copy.
  */
+import { createHash } from "node:crypto";
 import {
   encodeTarHeader,
   TAR_END_OF_ARCHIVE,
@@ -59,11 +60,19 @@ export interface PackedFileUpdate {
   linkTarget?: string;
 }
 
+/** The SHA-256 (hex) of the bytes stored for a regular file, computed as they were packed. */
+export interface PackedFileHash {
+  id: number;
+  sha256: string;
+}
+
 /** The TAR stream of a volume plus, once it has ended, what happened to its files. */
 export interface VolumeTar {
   stream: ReadableStream<Uint8Array>;
   /** Files not stored exactly as scanned (vanished, unreadable, changed, or newer than the scan). */
   updates: PackedFileUpdate[];
+  /** The content hash of each regular file whose bytes were stored (known once it has ended). */
+  hashes: PackedFileHash[];
   /** Entries and content bytes written so far. */
   totals: { entries: number; bytes: number };
 }
@@ -79,6 +88,7 @@ export interface VolumeRecords {
 /** Streams the TAR data of a volume: its ancestor folders, then its files, read from disk. */
 export function volumeTar(records: VolumeRecords): VolumeTar {
   const updates: PackedFileUpdate[] = [];
+  const hashes: PackedFileHash[] = [];
   const totals = { entries: 0, bytes: 0 };
   const out = new BatchWriter();
   const links = new PackedLinks();
@@ -88,16 +98,16 @@ export function volumeTar(records: VolumeRecords): VolumeTar {
       if (first) {
         first = false;
         for (const folder of records.ancestors) {
-          yield* packEntry(folder, out, [], { entries: 0, bytes: 0 }, links);
+          yield* packEntry(folder, out, [], { entries: 0, bytes: 0 }, links, []);
         }
       }
-      yield* packEntry(file, out, updates, totals, links);
+      yield* packEntry(file, out, updates, totals, links, hashes);
     }
     yield* out.write(TAR_END_OF_ARCHIVE);
     const last = out.flush();
     if (last) yield last;
   }
-  return { stream: ReadableStream.from(batches()), updates, totals };
+  return { stream: ReadableStream.from(batches()), updates, hashes, totals };
 }
 
 function* packEntry(
@@ -106,6 +116,7 @@ function* packEntry(
   updates: PackedFileUpdate[],
   totals: { entries: number; bytes: number },
   links: PackedLinks,
+  hashes: PackedFileHash[],
 ): Generator<Uint8Array> {
   let info: Deno.FileInfo;
   try {
@@ -175,6 +186,8 @@ function* packEntry(
     entry.size = size;
     yield* out.write(encodeTarHeader(entry));
     let remaining = size;
+    // The hash an incremental backup compares with (`--rehash`), taken as the bytes go by.
+    const digest = createHash("sha256");
     let shortRead = false;
     let readFailed = false;
     while (remaining > 0) {
@@ -195,6 +208,7 @@ function* packEntry(
         got = target.length;
       }
       remaining -= got;
+      digest.update(target.subarray(0, got));
       const full = out.advance(got);
       if (full) yield full;
     }
@@ -213,7 +227,10 @@ function* packEntry(
     if (state !== undefined) {
       updates.push({ id: file.id, state, size, mtimeMs, ...(copyOfLink ? { type: "file" } : {}) });
     }
-    if (!readFailed) links.packed(info, file.archivePath);
+    if (!readFailed) {
+      links.packed(info, file.archivePath);
+      hashes.push({ id: file.id, sha256: digest.digest("hex") });
+    }
   } finally {
     handle.close();
   }

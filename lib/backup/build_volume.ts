@@ -89,6 +89,11 @@ export async function buildVolume(
   file.close();
   await Deno.rename(partial, path);
   const sha256 = hash.digest("hex");
-  markVolumeBuilt(catalog, volume.id, { size, sha256, outcomes: tar.updates });
+  markVolumeBuilt(catalog, volume.id, {
+    size,
+    sha256,
+    outcomes: tar.updates,
+    hashes: tar.hashes,
+  });
   return { path, size, sha256, entries: tar.totals.entries, contentBytes: tar.totals.bytes };
 }
