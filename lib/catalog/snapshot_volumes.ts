@@ -1,40 +1,17 @@
 /**
  * What a backup's snapshot (its catalog) holds in which volume, across the backups of its chain:
- * the queries `forget` and `delete` use to know which volumes a backup still needs. An incremental
+ * the file queries `forget` and `delete` use beside `volumesNeeded` (chain.ts). An incremental
  * backup's catalog records every file of its moment; a file it did not store itself points at a
  * volume row copied from an earlier backup of its chain (`volumes.backup_id` names that backup,
  * schema 4). In an older catalog, every volume is the backup's own.
  */
 import type { Catalog } from "./catalog.ts";
 
-/** A volume a snapshot needs: the backup that stored it, its name and its object key. */
-export interface NeededVolume {
-  backupId: string;
-  name: string;
-  objectKey: string;
-}
-
 /**
  * File states whose bytes a snapshot still counts on (`vanished`, `unreadable` and `deleted`
  * files were never stored, or are gone with their volume).
  */
 const HELD_STATES = "('pending', 'stored', 'changed', 'missing')";
-
-/**
- * The distinct volumes that hold at least one file of the snapshot, each with the backup that
- * stored it. (A stand-in for lib/catalog's `volumesNeeded` of the incremental-backup work.)
- */
-export function volumesNeeded(catalog: Catalog): NeededVolume[] {
-  const own = catalog.settings().backupId;
-  const columns = catalog.db.prepare("PRAGMA table_info(volumes)").all() as { name: string }[];
-  const owner = columns.some((c) => c.name === "backup_id") ? "v.backup_id" : "NULL";
-  const rows = catalog.db.prepare(
-    `SELECT DISTINCT ${owner} AS backup_id, v.name, v.object_key FROM volumes v ` +
-      `WHERE EXISTS (SELECT 1 FROM files f WHERE f.volume_id = v.id AND f.state IN ${HELD_STATES}) ` +
-      "ORDER BY v.object_key",
-  ).all() as { backup_id: string | null; name: string; object_key: string }[];
-  return rows.map((r) => ({ backupId: r.backup_id ?? own, name: r.name, objectKey: r.object_key }));
-}
 
 /** A file of a snapshot held in some volume: its path, its path in the volume, its size. */
 export interface HeldFile {

@@ -13,7 +13,8 @@ import { basename, join } from "node:path";
 import { Catalog } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { markVolumeDeleted, uploadedAt } from "../catalog/volume_state.ts";
-import { eachFileHeldIn, type NeededVolume, volumesNeeded } from "../catalog/snapshot_volumes.ts";
+import { eachFileHeldIn } from "../catalog/snapshot_volumes.ts";
+import { type NeededVolume, volumesNeeded } from "../catalog/chain.ts";
 import {
   backupIdOfStateDbName,
   catalogCopyKey,
