@@ -127,18 +127,26 @@ export async function forgetBackups(run: ForgetRun): Promise<Outcome> {
     log.info(`no backups in ${run.stateDir}${run.bucket ? ` for ${run.bucket}` : ""}`);
     return "done";
   }
-  const kept = new Map<string, KeepReason[] | "unfinished">();
+  /** Why each kept backup is kept: the policy's rules, or a sentence. */
+  const kept = new Map<string, KeepReason[] | string>();
   const forgotten = new Set<string>();
-  for (const group of groupBackups(entries)) {
+  const groups = groupBackups(entries);
+  for (const group of groups) {
     const finished = group.backups.filter((b) => b.phase === "done").map((b) => b.backupId);
     const verdict = run.forgetAll
       ? { kept: [], forgotten: finished }
       : applyKeepPolicy(finished, run.policy);
     for (const k of verdict.kept) kept.set(k.backupId, k.reasons);
     for (const id of verdict.forgotten) forgotten.add(id);
-    for (const b of group.backups.filter((b) => b.phase !== "done")) {
-      kept.set(b.backupId, "unfinished");
+  }
+  for (const b of entries.filter((b) => b.phase !== "done")) {
+    kept.set(b.backupId, "unfinished");
+    // An unfinished incremental resumes on top of its base: the base must stay as it is.
+    for (const id of b.chain.filter((id) => id !== b.backupId && forgotten.delete(id))) {
+      kept.set(id, `base of unfinished ${b.backupId}`);
     }
+  }
+  for (const group of groups) {
     log.info(
       `backups of ${group.sourceDirs.map(quotePath).join(" ")} in ${group.bucket}` +
         `${group.prefix ? ` under ${group.prefix}/` : ""}:`,
@@ -148,7 +156,7 @@ export async function forgetBackups(run: ForgetRun): Promise<Outcome> {
       log.info(
         why === undefined
           ? `  forget ${b.backupId}`
-          : `  keep   ${b.backupId} (${why === "unfinished" ? why : why.join(", ")})`,
+          : `  keep   ${b.backupId} (${typeof why === "string" ? why : why.join(", ")})`,
       );
     }
   }

@@ -15,6 +15,8 @@ export interface StateDbEntry {
   backupId: string;
   settings: BackupSettings;
   phase: BackupPhase;
+  /** The backup ids of its chain, oldest first, itself last (itself alone for a full backup). */
+  chain: string[];
 }
 
 /** Backups of one bucket, prefix and set of source folders, oldest first. */
@@ -55,7 +57,8 @@ export async function readStateFolder(folder: string): Promise<StateDbEntry[]> {
       if (settings.backupId !== backupId) {
         throw new UsageError(`${path} holds backup ${settings.backupId}, not ${backupId}`);
       }
-      entries.push({ path, backupId, settings, phase: catalog.phase() });
+      const chain = catalog.chain().map((link) => link.backupId);
+      entries.push({ path, backupId, settings, phase: catalog.phase(), chain });
     } finally {
       catalog.close();
     }

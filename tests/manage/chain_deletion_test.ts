@@ -38,7 +38,7 @@ Deno.test("delete refuses a volume an incremental needs, from its state database
     const [needed, unneeded] = volumes;
     // The incremental keeps one file of volume 1: most of that volume's files are gone.
     const kept = firstFileOf(full, needed.id);
-    const incremental = await craftIncremental(full, (f) => f.id === kept.id, storage);
+    const incremental = await craftIncremental(full, (f) => f.id === kept.id, { storage });
     const incrementalId = readCatalog(incremental, (c) => c.settings().backupId);
     const fullId = readCatalog(full, (c) => c.settings().backupId);
 
@@ -127,7 +127,9 @@ Deno.test("delete --force deletes a volume an incremental needs, saying what it 
     const [needed] = readCatalog(full, (c) => c.volumes());
     const files = readCatalog(full, (c) => c.filesOfVolume(needed.id, 0, 100_000))
       .filter((f) => f.state === "stored");
-    const incremental = await craftIncremental(full, (f) => f.volumeId === needed.id, storage);
+    const incremental = await craftIncremental(full, (f) => f.volumeId === needed.id, {
+      storage,
+    });
     const incrementalId = readCatalog(incremental, (c) => c.settings().backupId);
     // Made on another machine: only its catalog copy is in the bucket.
     await Deno.remove(incremental);
@@ -152,4 +154,28 @@ Deno.test("delete --force deletes a volume an incremental needs, saying what it 
     assert.equal(await storage.headObject(needed.objectKey), undefined);
     assert.equal(readCatalog(full, (c) => c.volume(needed.id).state), "deleted");
   });
+});
+
+Deno.test("forget keeps the base of an unfinished incremental, whatever the policy says", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src);
+    const base = await backupToFolder(box);
+    const unfinished = await craftIncremental(base, () => true, { unfinished: true });
+    await backupToFolder(box);
+    const ids = [base, unfinished].map((db) => readCatalog(db, (c) => c.settings().backupId));
+    const storage = createLocalStorage(box.bucket);
+    const keysBefore = await Array.fromAsync(storage.listObjects(""), (o) => o.key);
+    const result = await runCli(
+      ["forget", "--state-dir", box.state, "--keep-last", "1", "--yes"],
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, new RegExp(`keep   ${ids[0]} \\(base of unfinished ${ids[1]}\\)`));
+    assert.match(result.stderr, new RegExp(`keep   ${ids[1]} \\(unfinished\\)`));
+    assert.match(result.stderr, /nothing to forget/);
+    assert.deepEqual(await Array.fromAsync(storage.listObjects(""), (o) => o.key), keysBefore);
+    assert.equal(readCatalog(base, (c) => c.phase()), "done");
+  } finally {
+    await box.cleanup();
+  }
 });

@@ -98,13 +98,13 @@ export function lines(text: string): string[] {
  * An incremental backup of `fullDb`'s sources made through the catalog (until `backup --base`
  * runs from the command line): a finished catalog one minute after the base, in the same state
  * folder, whose snapshot holds the base's files that `keep` accepts, every one of them held by
- * the base's volumes (no volume of its own). With `storage`, its catalog copy is uploaded too.
- * Returns its state database.
+ * the base's volumes (no volume of its own). With `storage`, its catalog copy is uploaded too;
+ * `unfinished` leaves it in phase `planned`, as a killed run would. Returns its state database.
  */
 export async function craftIncremental(
   fullDb: string,
   keep: (file: FileRecord) => boolean,
-  storage?: Storage,
+  options: { storage?: Storage; unfinished?: boolean } = {},
 ): Promise<string> {
   const base = Catalog.open(fullDb, { readOnly: true });
   try {
@@ -133,8 +133,8 @@ export async function craftIncremental(
         })),
       );
       incremental.dropUnusedChainVolumes();
-      incremental.setPhase("done");
-      if (storage) await uploadCatalogCopy(incremental, storage);
+      incremental.setPhase(options.unfinished ? "planned" : "done");
+      if (options.storage) await uploadCatalogCopy(incremental, options.storage);
     } finally {
       incremental.close();
     }
