@@ -66,7 +66,7 @@ export function parseDeleteOptions(
   const db = words.at(-1);
   const names = [...(raw.files as string[]), ...words.slice(0, -1)];
   if (db === undefined || names.length === 0) {
-    throw new UsageError("usage: glacier delete --files NAME... STATEDB [--yes]");
+    throw new UsageError("usage: glacier delete --files NAME... STATEDB [--yes] [--force]");
   }
   return {
     stateDb: db,

@@ -50,6 +50,11 @@ export interface SnapshotQuery {
   known: Set<string>;
   /** age identities of the chain(s), to open encrypted copies. */
   identities: string[];
+  /**
+   * False when no chain asked about is encrypted: an encrypted copy then belongs to another
+   * chain (a chain shares one key), and is not read.
+   */
+  encrypted: boolean;
   /** Only backups with a later id than this one (a chain only points at earlier backups). */
   after?: string;
 }
@@ -77,8 +82,15 @@ export async function readBucketSnapshots(query: SnapshotQuery): Promise<BucketS
   try {
     for (const [backupId, name] of [...copies].sort()) {
       const encrypted = name === CATALOG_COPY_NAME;
+      if (encrypted && !query.encrypted) {
+        result.otherChains.push(backupId);
+        continue;
+      }
       if (encrypted && query.identities.length === 0) {
-        result.unreadable.push({ backupId, reason: "it is encrypted and no identity is at hand" });
+        result.unreadable.push({
+          backupId,
+          reason: "it is encrypted to --recipient keys, and no identity is at hand",
+        });
         continue;
       }
       const target = join(folder, `${backupId}.sqlite3`);

@@ -70,6 +70,7 @@ export async function findDependents(
     prefix: settings.prefix,
     known: new Set([settings.backupId, ...local.map((e) => e.backupId)]),
     identities: identity ? [identity] : [],
+    encrypted: catalog.recipients().length > 0,
   });
   try {
     for (const snapshot of copies.snapshots) scan(snapshot.catalog, snapshot.backupId, true);

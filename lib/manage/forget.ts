@@ -256,6 +256,7 @@ async function planArea(
       prefix: settings.prefix,
       known: new Set([...await asideIds(run.stateDir), ...area.map((e) => e.backupId)]),
       identities: [...new Set(identities)],
+      encrypted: [...plan.kept, ...plan.forgotten].some((b) => b.catalog.recipients().length > 0),
     });
     if (plan.bucketCopies.unreadable.length > 0) {
       const first = plan.bucketCopies.unreadable[0];

@@ -179,3 +179,26 @@ Deno.test("forget keeps the base of an unfinished incremental, whatever the poli
     await box.cleanup();
   }
 });
+
+Deno.test("delete is not held back by backups of other chains in the bucket (another key, or unencrypted)", async () => {
+  const box = await sandbox();
+  try {
+    await makeTree(box.src);
+    const encrypted = await backupToFolder(box);
+    const plain = await backupToFolder(box, "--no-encrypt");
+    // Two backups made elsewhere: only their catalog copies are in the bucket.
+    const elsewhere = join(box.root, "elsewhere");
+    await backupToFolder(box, "--state-dir", elsewhere);
+    await backupToFolder(box, "--state-dir", elsewhere, "--no-encrypt");
+    const storage = createLocalStorage(box.bucket);
+    for (const db of [encrypted, plain]) {
+      const [volume] = readCatalog(db, (c) => c.volumes());
+      const result = await runCli(["delete", "--files", volume.name, "--yes", db]);
+      assert.equal(result.code, 0, result.stderr);
+      assert.doesNotMatch(result.stderr, /needed|cannot tell/);
+      assert.equal(await storage.headObject(volume.objectKey), undefined);
+    }
+  } finally {
+    await box.cleanup();
+  }
+});
