@@ -77,8 +77,17 @@ export interface VolumeTar {
   totals: { entries: number; bytes: number };
 }
 
+/** A file made in memory, packed before everything else (an incremental's deleted-paths list). */
+export interface MemoryEntry {
+  archivePath: string;
+  bytes: Uint8Array;
+  mtimeMs: number;
+}
+
 /** What a volume packs, in order. */
 export interface VolumeRecords {
+  /** Entries written first, from memory. */
+  preamble?: MemoryEntry[];
   /** The recorded folders above the first file, outermost first (repeated from earlier volumes). */
   ancestors: Iterable<PackRecord>;
   /** The volume's own files, folders and links, in catalog (id) order. */
@@ -93,6 +102,17 @@ export function volumeTar(records: VolumeRecords): VolumeTar {
   const out = new BatchWriter();
   const links = new PackedLinks();
   async function* batches(): AsyncGenerator<Uint8Array> {
+    for (const made of records.preamble ?? []) {
+      yield* out.write(encodeTarHeader({
+        path: made.archivePath,
+        type: "file",
+        size: made.bytes.length,
+        mode: 0o644,
+        mtime: Math.floor(made.mtimeMs / 1000),
+      }));
+      yield* out.write(made.bytes);
+      yield* out.write(ZERO_BLOCK.subarray(0, tarPaddingLength(made.bytes.length)));
+    }
     let first = true;
     for await (const file of records.files) {
       if (first) {

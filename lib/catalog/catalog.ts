@@ -415,7 +415,27 @@ export class Catalog {
       this.#run("DELETE FROM files");
       this.#run("DELETE FROM volumes");
       this.#run("DELETE FROM problems");
+      this.#run("DELETE FROM deleted_paths");
     });
+  }
+
+  /** Records the archive paths deleted since the base (an incremental's list), in order. */
+  recordDeletedPaths(archivePaths: Iterable<string>): number {
+    let count = 0;
+    this.transaction(() => {
+      for (const path of archivePaths) {
+        this.#run("INSERT INTO deleted_paths (archive_path) VALUES (?)", path);
+        count++;
+      }
+    });
+    return count;
+  }
+
+  /** The archive paths deleted since the base, in order (none for a full backup). */
+  *deletedPaths(): Generator<string> {
+    for (const row of this.streamRows("SELECT archive_path FROM deleted_paths ORDER BY id")) {
+      yield row.archive_path as string;
+    }
   }
 
   /** Appends scanned files in one transaction, in order. */
