@@ -21,8 +21,8 @@ export interface HeldFile {
 }
 
 /**
- * The files of the snapshot held in the volume stored at `objectKey`, at most `limit` of them,
- * in catalog order, with their count and bytes.
+ * The entries (files, folders, links) of the snapshot held in the volume stored at `objectKey`,
+ * with their count and bytes, and the first `limit` of them (files before folders, as scanned).
  */
 export function filesHeldIn(
   catalog: Catalog,
@@ -35,7 +35,8 @@ export function filesHeldIn(
     `SELECT COUNT(*) AS count, COALESCE(SUM(f.size), 0) AS bytes ${where}`,
   ).get(objectKey) as { count: number; bytes: number };
   const first = (catalog.db.prepare(
-    `SELECT f.path, f.archive_path, f.size ${where} ORDER BY f.id LIMIT ?`,
+    `SELECT f.path, f.archive_path, f.size ${where} ` +
+      "ORDER BY f.type = 'directory', f.id LIMIT ?",
   ).all(objectKey, limit) as { path: string; archive_path: string; size: number }[])
     .map((r) => ({ path: r.path, archivePath: r.archive_path, size: r.size }));
   return { count: total.count, bytes: total.bytes, first };

@@ -163,7 +163,7 @@ async function checkDependents(run: DeleteRun, volumes: VolumeRecord[]): Promise
     report(
       `${quotePath(name)} is still needed by backup ${d.backupId}` +
         `${d.fromBucket ? " (from its catalog copy)" : ""}: it would lose ` +
-        `${plural(d.files, "file")} (${d.paths.map(quotePath).join(", ")}${more})`,
+        `${plural(d.files, "entry", "entries")} (${d.paths.map(quotePath).join(", ")}${more})`,
     );
   }
   for (const u of unknown) {

@@ -395,7 +395,7 @@ function deadDataLines(plan: AreaPlan): string[] {
     deadTotal += bytes;
     lines.push(
       `kept ${quotePath(volume.name)} (backup ${volume.backupId}): ${formatBytes(bytes)} in ` +
-        `${plural(dead.size, "file")} that no kept backup needs (dead data)`,
+        `${plural(dead.size, "entry", "entries")} that no kept backup needs (dead data)`,
     );
   }
   if (lines.length > 0) {

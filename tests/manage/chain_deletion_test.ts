@@ -1,158 +1,252 @@
 /**
- * Deletion stays safe with incremental backups: `delete` refuses a volume a later backup still
- * needs (known from its state database, or from its catalog copy in the bucket) unless --force,
- * and `forget` keeps every volume a kept incremental needs, saying how much of it is dead data.
+ * Deletion stays safe with incremental backups (`backup --base`): `delete` refuses a volume a later
+ * backup still needs (known from its state database, or from its catalog copy in the bucket)
+ * unless --force, and `forget` keeps every volume a kept incremental needs, saying how much of it
+ * is dead data; the kept incremental still restores.
  */
 import assert from "node:assert/strict";
 import { basename, join } from "node:path";
 import { runCli } from "../../testing/run_cli.ts";
-import { makeTree } from "../../testing/tree.ts";
+import { backupToSandboxKilledAt } from "../../testing/sandbox.ts";
+import { diffTrees, makeTree, randomBytes } from "../../testing/tree.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
-import type { FileRecord } from "../../lib/catalog/catalog.ts";
-import {
-  backupToFolder,
-  craftIncremental,
-  readCatalog,
-  sandbox,
-  withMotoBucket,
-} from "./helpers.ts";
+import type { Storage } from "../../lib/storage/storage.ts";
+import { volumesNeeded } from "../../lib/catalog/chain.ts";
+import { formatBytes } from "../../lib/archive/units.ts";
+import { backupToFolder, readCatalog, sandbox, withMotoBucket } from "./helpers.ts";
 
-/** A full backup of two big files and some small ones, in at least two volumes. */
-const TREE = { bigFiles: [700_000, 700_000], smallFiles: 10 };
 const SPLIT = ["--volume-size", "1MiB"];
+/** The one file the incremental keeps: most of the full backup's bytes are gone by then. */
+const KEPT = "keep/hello.txt";
 
-/** The first regular file of volume 1 (the one file the incremental keeps of it). */
-function firstFileOf(stateDb: string, volumeId: number): FileRecord {
-  return readCatalog(stateDb, (c) => c.filesOfVolume(volumeId, 0, 100_000))
-    .find((f) => f.type === "file" && f.size > 0)!;
+/**
+ * Three big files in `big/` (a volume each, about) and one small file in `keep/`: once `big/` is
+ * gone, the volumes of `a` and `b` hold nothing the incremental needs, and the one holding `c`
+ * and the kept file is mostly dead data.
+ */
+async function makeChainTree(src: string): Promise<void> {
+  await Deno.mkdir(join(src, "big"));
+  await Deno.mkdir(join(src, "keep"));
+  for (const name of ["a", "b", "c"]) {
+    await Deno.writeFile(join(src, "big", `${name}.bin`), randomBytes(700_000));
+  }
+  await Deno.writeTextFile(join(src, KEPT), "hello\n");
 }
 
-Deno.test("delete refuses a volume an incremental needs, from its state database or its catalog copy; forget keeps it and counts its dead data", async () => {
+/** The change before the incremental: `big/` is deleted. */
+function dropBig(src: string): Promise<void> {
+  return Deno.remove(join(src, "big"), { recursive: true });
+}
+
+/** Copies the tree as it is now (modes and times kept), to compare restores with. */
+async function snapshotTree(src: string, to: string): Promise<void> {
+  const copy = await new Deno.Command("cp", { args: ["-a", src, to] }).output();
+  assert.equal(copy.code, 0, new TextDecoder().decode(copy.stderr));
+}
+
+/** Every key in a bucket, sorted. */
+async function bucketKeys(storage: Storage): Promise<string[]> {
+  return (await Array.fromAsync(storage.listObjects(""), (o) => o.key)).sort();
+}
+
+/** What a chain of a full backup and one incremental looks like, read from their catalogs. */
+function chainFacts(full: string, incremental: string) {
+  const fullId = readCatalog(full, (c) => c.settings().backupId);
+  const incrementalId = readCatalog(incremental, (c) => c.settings().backupId);
+  const fullVolumes = readCatalog(full, (c) => c.volumes());
+  const neededKeys = new Set(
+    readCatalog(incremental, (c) => volumesNeeded(c)).filter((v) => v.backupId === fullId)
+      .map((v) => v.objectKey),
+  );
+  const kept = readCatalog(incremental, (c) => [...c.eachFile()].find((f) => f.type === "file"))!;
+  return {
+    fullId,
+    incrementalId,
+    /** The full backup's volume that holds the file the incremental kept. */
+    holding: fullVolumes.find((v) =>
+      v.id === readCatalog(full, (c) => [...c.eachFile()].find((f) => f.path === kept.path))!
+        .volumeId
+    )!,
+    needed: fullVolumes.filter((v) => neededKeys.has(v.objectKey)),
+    unneeded: fullVolumes.filter((v) => !neededKeys.has(v.objectKey)),
+    keptPath: kept.path,
+  };
+}
+
+const escape = (text: string) => text.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
+Deno.test("delete refuses a volume an incremental needs (state database or catalog copy); forget keeps it, counts its dead data, and the incremental still restores", async () => {
   const box = await sandbox();
   try {
-    await makeTree(box.src, TREE);
+    await makeChainTree(box.src);
     const full = await backupToFolder(box, ...SPLIT);
+    await dropBig(box.src);
+    const incremental = await backupToFolder(box, ...SPLIT, "--base", full);
+    const moment = join(box.root, "moment");
+    await snapshotTree(box.src, moment);
     const storage = createLocalStorage(box.bucket);
-    const volumes = readCatalog(full, (c) => c.volumes());
-    assert.ok(volumes.length >= 2, `${volumes.length} volumes`);
-    const [needed, unneeded] = volumes;
-    // The incremental keeps one file of volume 1: most of that volume's files are gone.
-    const kept = firstFileOf(full, needed.id);
-    const incremental = await craftIncremental(full, (f) => f.id === kept.id, { storage });
-    const incrementalId = readCatalog(incremental, (c) => c.settings().backupId);
-    const fullId = readCatalog(full, (c) => c.settings().backupId);
+    const facts = chainFacts(full, incremental);
+    assert.equal(facts.keptPath, join(box.src, KEPT));
+    assert.ok(facts.needed.includes(facts.holding));
+    assert.ok(facts.unneeded.length >= 1, "the big files' volumes are not needed");
 
-    const refused = await runCli(["delete", "--files", needed.name, "--yes", full]);
+    const refused = await runCli(["delete", "--files", facts.holding.name, "--yes", full]);
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(
       refused.stderr,
       new RegExp(
-        `${needed.name} is still needed by backup ${incrementalId}: it would lose 1 file ` +
-          `\\(${kept.path.replaceAll(/[.*+?^${}()|[\]\\]/g, "\\$&")}\\)`,
+        `${facts.holding.name} is still needed by backup ${facts.incrementalId}: it would lose ` +
+          `\\d+ entr(y|ies) \\(${escape(facts.keptPath)}`,
       ),
     );
     assert.match(refused.stderr, /1 volume still needed by other backups .*--force deletes/);
-    assert.ok(await storage.headObject(needed.objectKey), "nothing deleted");
-    assert.equal(readCatalog(full, (c) => c.volume(needed.id).state), "uploaded");
+    assert.ok(await storage.headObject(facts.holding.objectKey), "nothing deleted");
+    assert.equal(readCatalog(full, (c) => c.volume(facts.holding.id).state), "uploaded");
 
     // Without the incremental's state database, its catalog copy in the bucket tells the same.
     const away = join(box.root, basename(incremental));
     await Deno.rename(incremental, away);
-    const fromCopy = await runCli(["delete", "--files", needed.name, "--yes", full]);
+    const fromCopy = await runCli(["delete", "--files", facts.holding.name, "--yes", full]);
     assert.equal(fromCopy.code, 2, fromCopy.stderr);
     assert.match(
       fromCopy.stderr,
-      new RegExp(
-        `still needed by backup ${incrementalId} \\(from its catalog copy\\): it would lose 1 file`,
-      ),
+      new RegExp(`still needed by backup ${facts.incrementalId} \\(from its catalog copy\\)`),
     );
-    assert.ok(await storage.headObject(needed.objectKey));
+    assert.ok(await storage.headObject(facts.holding.objectKey));
     await Deno.rename(away, incremental);
 
     const forget = (...extra: string[]) =>
       runCli(["forget", "--state-dir", box.state, "--keep-last", "1", ...extra]);
-    const keysBefore = await Array.fromAsync(storage.listObjects(""), (o) => o.key);
+    const keysBefore = await bucketKeys(storage);
     const dry = await forget("--dry-run");
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(
       dry.stderr,
-      new RegExp(`keep   ${incrementalId} \\(last\\)\n.*forget ${fullId}`, "s"),
+      new RegExp(`keep   ${facts.incrementalId} \\(last\\)\n.*forget ${facts.fullId}`, "s"),
     );
-    assert.match(
-      dry.stderr,
-      new RegExp(`${unneeded.name} \\(.*\\): will be deleted \\(backup ${fullId}\\)`),
-    );
-    assert.doesNotMatch(dry.stderr, new RegExp(`${needed.name} \\(.*\\): will be deleted`));
-    const deadFiles = readCatalog(
-      full,
-      (c) =>
-        c.filesOfVolume(needed.id, 0, 100_000).filter((f) =>
-          f.id !== kept.id && f.state === "stored"
-        ),
-    );
-    const deadBytes = deadFiles.reduce((n, f) => n + f.size, 0);
-    assert.ok(deadBytes > 0);
+    for (const v of facts.unneeded) {
+      assert.match(
+        dry.stderr,
+        new RegExp(`${v.name} \\(.*\\): will be deleted \\(backup ${facts.fullId}\\)`),
+      );
+    }
+    for (const v of facts.needed) {
+      assert.doesNotMatch(
+        dry.stderr,
+        new RegExp(`${v.name} \\(.*\\): will be deleted \\(backup ${facts.fullId}`),
+      );
+    }
     assert.match(
       dry.stderr,
       new RegExp(
-        `kept ${needed.name} \\(backup ${fullId}\\): .* in ${deadFiles.length} files that no ` +
+        // big/c.bin is the one dead entry of the volume that holds the kept file.
+        `kept ${facts.holding.name} \\(backup ${facts.fullId}\\): ` +
+          `${escape(formatBytes(700_000))} in 1 entry that no ` +
           "kept backup needs \\(dead data\\)",
       ),
     );
-    assert.deepEqual(await Array.fromAsync(storage.listObjects(""), (o) => o.key), keysBefore);
+    assert.deepEqual(await bucketKeys(storage), keysBefore, "a dry run changes nothing");
 
     const done = await forget("--yes");
     assert.equal(done.code, 0, done.stderr);
-    assert.ok(await storage.headObject(needed.objectKey), "the incremental's volume is kept");
-    for (const v of volumes.slice(1)) {
+    for (const v of facts.needed) assert.ok(await storage.headObject(v.objectKey), v.name);
+    for (const v of facts.unneeded) {
       assert.equal(await storage.headObject(v.objectKey), undefined, `${v.name} is deleted`);
     }
-    assert.equal(await storage.headObject(`${fullId}/catalog.sqlite3.age`), undefined);
-    assert.ok(await storage.headObject(`${incrementalId}/catalog.sqlite3.age`));
+    assert.equal(await storage.headObject(`${facts.fullId}/catalog.sqlite3.age`), undefined);
+    assert.ok(await storage.headObject(`${facts.incrementalId}/catalog.sqlite3.age`));
     const aside = join(box.state, "forgotten", basename(full));
     assert.deepEqual(
-      readCatalog(aside, (c) => c.volumes().map((v) => v.state)),
-      volumes.map((_, i) => i === 0 ? "uploaded" : "deleted"),
+      readCatalog(aside, (c) => c.volumes().map((v) => [v.name, v.state])),
+      facts.needed.concat(facts.unneeded).sort((a, b) => a.id - b.id).map((v) => [
+        v.name,
+        facts.needed.includes(v) ? "uploaded" : "deleted",
+      ]),
     );
-    assert.equal(readCatalog(incremental, (c) => c.volume(needed.id).state), "uploaded");
+
+    // The kept incremental restores its moment, from its state database and from the bucket.
+    const local = join(box.root, "restored-local");
+    const restored = await runCli(["restore", incremental, "--to", local, "--yes"]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(await diffTrees(moment, join(local, box.src.slice(1))), []);
+    const keyFile = join(box.root, "key.txt");
+    await Deno.writeTextFile(keyFile, (await runCli(["key", "export", incremental])).stdout);
+    const remote = join(box.root, "restored-remote");
+    const fromBucket = await runCli([
+      "restore",
+      "--bucket",
+      `file://${box.bucket}`,
+      "--backup-id",
+      facts.incrementalId,
+      "--identity",
+      keyFile,
+      "--state-dir",
+      join(box.root, "no-state"),
+      "--to",
+      remote,
+      "--yes",
+    ]);
+    assert.equal(fromBucket.code, 0, fromBucket.stderr);
+    assert.deepEqual(await diffTrees(moment, join(remote, box.src.slice(1))), []);
   } finally {
     await box.cleanup();
   }
 });
 
+Deno.test("forget on moto keeps the volumes a kept incremental needs and deletes the rest", async () => {
+  await withMotoBucket(async ({ box, storage, env, backup }) => {
+    await makeChainTree(box.src);
+    const full = await backup("--storage-class", "DEEP_ARCHIVE", ...SPLIT);
+    await dropBig(box.src);
+    const incremental = await backup("--storage-class", "DEEP_ARCHIVE", ...SPLIT, "--base", full);
+    const facts = chainFacts(full, incremental);
+    const result = await runCli(
+      ["forget", "--state-dir", box.state, "--keep-last", "1", "--yes"],
+      { env },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stderr, /early-deletion charge of about/);
+    const keys = await bucketKeys(storage);
+    for (const v of facts.needed) assert.ok(keys.includes(v.objectKey), `${v.name} kept`);
+    for (const v of facts.unneeded) assert.ok(!keys.includes(v.objectKey), `${v.name} deleted`);
+    const own = readCatalog(incremental, (c) => c.ownVolumes().map((v) => v.objectKey));
+    for (const key of own) assert.ok(keys.includes(key), key);
+    assert.ok(!keys.includes(`${facts.fullId}/catalog.sqlite3.age`));
+  });
+});
+
 Deno.test("delete --force deletes a volume an incremental needs, saying what it loses (moto, catalog copy only)", async () => {
   await withMotoBucket(async ({ box, storage, env, backup }) => {
-    await makeTree(box.src, TREE);
+    await makeChainTree(box.src);
     const full = await backup("--test-run", ...SPLIT);
-    const [needed] = readCatalog(full, (c) => c.volumes());
-    const files = readCatalog(full, (c) => c.filesOfVolume(needed.id, 0, 100_000))
-      .filter((f) => f.state === "stored");
-    const incremental = await craftIncremental(full, (f) => f.volumeId === needed.id, {
-      storage,
-    });
-    const incrementalId = readCatalog(incremental, (c) => c.settings().backupId);
+    await dropBig(box.src);
+    const incremental = await backup("--test-run", ...SPLIT, "--base", full);
+    const facts = chainFacts(full, incremental);
     // Made on another machine: only its catalog copy is in the bucket.
     await Deno.remove(incremental);
 
-    const refused = await runCli(["delete", "--files", needed.name, "--yes", full], { env });
+    const refused = await runCli(["delete", "--files", facts.holding.name, "--yes", full], {
+      env,
+    });
     assert.equal(refused.code, 2, refused.stderr);
     assert.match(
       refused.stderr,
       new RegExp(
-        `still needed by backup ${incrementalId} \\(from its catalog copy\\): it would lose ` +
-          `${files.length} files \\(.*, \\.\\.\\.\\)`,
+        `still needed by backup ${facts.incrementalId} \\(from its catalog copy\\): it would ` +
+          `lose \\d+ entr(y|ies) \\(${escape(facts.keptPath)}`,
       ),
     );
-    assert.ok(await storage.headObject(needed.objectKey));
+    assert.ok(await storage.headObject(facts.holding.objectKey));
 
-    const forced = await runCli(["delete", "--files", needed.name, "--yes", "--force", full], {
-      env,
-    });
+    const forced = await runCli(
+      ["delete", "--files", facts.holding.name, "--yes", "--force", full],
+      { env },
+    );
     assert.equal(forced.code, 0, forced.stderr);
-    assert.match(forced.stderr, new RegExp(`warn.*still needed by backup ${incrementalId}`));
-    assert.match(forced.stderr, new RegExp(`deleted ${needed.name}`));
-    assert.equal(await storage.headObject(needed.objectKey), undefined);
-    assert.equal(readCatalog(full, (c) => c.volume(needed.id).state), "deleted");
+    assert.match(forced.stderr, new RegExp(`warn.*still needed by backup ${facts.incrementalId}`));
+    assert.match(forced.stderr, new RegExp(`deleted ${facts.holding.name}`));
+    assert.equal(await storage.headObject(facts.holding.objectKey), undefined);
+    assert.equal(readCatalog(full, (c) => c.volume(facts.holding.id).state), "deleted");
   });
 });
 
@@ -161,24 +255,37 @@ Deno.test("forget keeps the base of an unfinished incremental, whatever the poli
   try {
     await makeTree(box.src);
     const base = await backupToFolder(box);
-    const unfinished = await craftIncremental(base, () => true, { unfinished: true });
+    await Deno.writeTextFile(join(box.src, "new.txt"), "new\n");
+    const killed = await backupToSandboxKilledAt(box, "after-volume-built", "--base", base);
+    assert.equal(killed.signal, "SIGKILL", killed.stderr);
     await backupToFolder(box);
-    const ids = [base, unfinished].map((db) => readCatalog(db, (c) => c.settings().backupId));
     const storage = createLocalStorage(box.bucket);
-    const keysBefore = await Array.fromAsync(storage.listObjects(""), (o) => o.key);
+    const keysBefore = await bucketKeys(storage);
+    const baseId = readCatalog(base, (c) => c.settings().backupId);
     const result = await runCli(
       ["forget", "--state-dir", box.state, "--keep-last", "1", "--yes"],
     );
     assert.equal(result.code, 0, result.stderr);
-    assert.match(result.stderr, new RegExp(`keep   ${ids[0]} \\(base of unfinished ${ids[1]}\\)`));
-    assert.match(result.stderr, new RegExp(`keep   ${ids[1]} \\(unfinished\\)`));
+    assert.match(
+      result.stderr,
+      new RegExp(`keep   ${baseId} \\(base of unfinished \\d{8}_\\d{6}\\)`),
+    );
+    assert.match(result.stderr, /keep {3}\d{8}_\d{6} \(unfinished\)/);
     assert.match(result.stderr, /nothing to forget/);
-    assert.deepEqual(await Array.fromAsync(storage.listObjects(""), (o) => o.key), keysBefore);
+    assert.deepEqual(await bucketKeys(storage), keysBefore);
     assert.equal(readCatalog(base, (c) => c.phase()), "done");
+    // And the incremental resumes on its unchanged base.
+    const resumed = await runCli(["resume", stateDbOf(killed.stdout)]);
+    assert.equal(resumed.code, 0, resumed.stderr);
   } finally {
     await box.cleanup();
   }
 });
+
+/** The state database a killed backup printed first. */
+function stateDbOf(stdout: string): string {
+  return stdout.split("\n")[0];
+}
 
 Deno.test("delete is not held back by backups of other chains in the bucket (another key, or unencrypted)", async () => {
   const box = await sandbox();

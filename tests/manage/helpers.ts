@@ -1,9 +1,5 @@
 /** Shared set-up of the catalog-command tests: sandboxes, real backups, a moto bucket. */
-import { dirname, join } from "node:path";
-import { Catalog, type FileRecord } from "../../lib/catalog/catalog.ts";
-import { stateDbName } from "../../lib/archive/layout.ts";
-import { uploadCatalogCopy } from "../../lib/backup/catalog_copy.ts";
-import type { Storage } from "../../lib/storage/storage.ts";
+import { Catalog } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
 import {
   backupToMotoSandbox,
@@ -92,54 +88,4 @@ export function syntheticSettings(overrides: Partial<BackupSettings> = {}): Back
 /** Every line of `text` that is not empty. */
 export function lines(text: string): string[] {
   return text.split("\n").filter((line) => line !== "");
-}
-
-/**
- * An incremental backup of `fullDb`'s sources made through the catalog (until `backup --base`
- * runs from the command line): a finished catalog one minute after the base, in the same state
- * folder, whose snapshot holds the base's files that `keep` accepts, every one of them held by
- * the base's volumes (no volume of its own). With `storage`, its catalog copy is uploaded too;
- * `unfinished` leaves it in phase `planned`, as a killed run would. Returns its state database.
- */
-export async function craftIncremental(
-  fullDb: string,
-  keep: (file: FileRecord) => boolean,
-  options: { storage?: Storage; unfinished?: boolean } = {},
-): Promise<string> {
-  const base = Catalog.open(fullDb, { readOnly: true });
-  try {
-    const settings = base.settings();
-    const [y, mo, d, h, mi, s] = /^(\d{4})(\d\d)(\d\d)_(\d\d)(\d\d)(\d\d)$/.exec(settings.backupId)!
-      .slice(1).map(Number);
-    const t = new Date(Date.UTC(y, mo - 1, d, h, mi + 1, s));
-    const two = (n: number) => String(n).padStart(2, "0");
-    const backupId = `${t.getUTCFullYear()}${two(t.getUTCMonth() + 1)}${two(t.getUTCDate())}_` +
-      `${two(t.getUTCHours())}${two(t.getUTCMinutes())}${two(t.getUTCSeconds())}`;
-    const path = join(dirname(fullDb), stateDbName(backupId));
-    const incremental = Catalog.create(
-      path,
-      { ...settings, backupId },
-      { identity: base.identity(), recipients: base.recipients() },
-      { chain: base.chain(), fingerprint: "crafted" },
-    );
-    try {
-      for (const volume of base.volumes()) incremental.addChainVolume(volume, settings.backupId);
-      incremental.insertFiles(
-        [...base.eachFile()].filter(keep).map((f) => ({
-          ...f,
-          held: f.volumeId === null
-            ? undefined
-            : { volumeId: f.volumeId, state: f.state, contentSha256: f.contentSha256 },
-        })),
-      );
-      incremental.dropUnusedChainVolumes();
-      incremental.setPhase(options.unfinished ? "planned" : "done");
-      if (options.storage) await uploadCatalogCopy(incremental, options.storage);
-    } finally {
-      incremental.close();
-    }
-    return path;
-  } finally {
-    base.close();
-  }
 }
