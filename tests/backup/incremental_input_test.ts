@@ -166,6 +166,18 @@ Deno.test("the README's loop extracts a chain with age, zstd and tar into the ne
     assert.equal(third.code, 0, third.stderr);
     ids.push(fullId(stateDbFrom(third)));
 
+    // show names the chain, and which backup holds each entry.
+    const shown = await runCli(["show", stateDbFrom(third)]);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`chain: +${ids.join(" <- ")}`));
+    const bLine = shown.stdout.split("\n").find((l) => l.endsWith("/b.txt"))!;
+    assert.match(bLine, new RegExp(`  ${ids[1]}  000002_`), bLine);
+    const json = JSON.parse((await runCli(["show", "--json", stateDbFrom(third)])).stdout) as {
+      path: string;
+      backup: string;
+    }[];
+    assert.equal(json.find((e) => e.path.endsWith("/b.txt"))?.backup, ids[1]);
+
     const out = join(box.root, "by-hand");
     await Deno.mkdir(out);
     for (const id of ids) await Deno.symlink(join(box.bucket, id), join(out, id));
