@@ -8,6 +8,7 @@
  */
 import { join } from "node:path";
 import { Catalog } from "../catalog/catalog.ts";
+import { isForgotten } from "../catalog/forgotten.ts";
 import {
   CATALOG_COPY_NAME,
   isCatalogCopyName,
@@ -35,6 +36,8 @@ export interface UnreadableCopy {
 /** What the bucket's catalog copies told; `close` closes and removes the downloads. */
 export interface BucketSnapshots {
   snapshots: BucketSnapshot[];
+  /** Copies of forgotten backups kept as links of a chain (not backups anyone keeps). */
+  forgottenLinks: { backupId: string; key: string }[];
   /** Copies the key does not open: backups of other chains. */
   otherChains: string[];
   /** Copies that could not be read at all: which volumes they need is unknown. */
@@ -72,6 +75,7 @@ export async function readBucketSnapshots(query: SnapshotQuery): Promise<BucketS
   const folder = await Deno.makeTempDir({ prefix: "glacier-copies-" });
   const result: BucketSnapshots = {
     snapshots: [],
+    forgottenLinks: [],
     otherChains: [],
     unreadable: [],
     close: async () => {
@@ -100,7 +104,11 @@ export async function readBucketSnapshots(query: SnapshotQuery): Promise<BucketS
           identities: encrypted ? query.identities : undefined,
           backupId,
         });
-        result.snapshots.push({ backupId, catalog: Catalog.open(target, { readOnly: true }) });
+        const catalog = Catalog.open(target, { readOnly: true });
+        if (isForgotten(catalog)) {
+          catalog.close();
+          result.forgottenLinks.push({ backupId, key });
+        } else result.snapshots.push({ backupId, catalog });
       } catch (error) {
         if (error instanceof UsageError) result.otherChains.push(backupId);
         else if (error instanceof DamagedCatalogCopyError) {

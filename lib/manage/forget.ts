@@ -2,7 +2,8 @@
  * `glacier forget`: removes the backups a keep policy (forget_policy.ts) no longer wants, from the
  * backups of the state folder. It deletes exactly the volumes that no kept backup needs (an
  * incremental backup needs volumes of earlier backups of its chain) and the forgotten backups'
- * catalog copies, after quoting the early-deletion charge and asking, as `delete` does. Each
+ * catalog copies (except those a kept backup's chain links to: they stay, marked forgotten, until
+ * no kept chain does), after quoting the early-deletion charge and asking, as `delete` does. Each
  * forgotten state database has its deleted volumes marked, then is moved to the `forgotten/`
  * folder of the state folder, where no command looks for backups; a kept backup's state database
  * is only read. For each kept volume that also held forgotten files, it says how many of its bytes
@@ -13,6 +14,7 @@ import { basename, join } from "node:path";
 import { Catalog } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { markVolumeDeleted, uploadedAt } from "../catalog/volume_state.ts";
+import { markForgotten } from "../catalog/forgotten.ts";
 import { eachFileHeldIn } from "../catalog/snapshot_volumes.ts";
 import { type NeededVolume, volumesNeeded } from "../catalog/chain.ts";
 import {
@@ -27,7 +29,7 @@ import { formatBytes } from "../archive/units.ts";
 import type { Outcome, Reporter } from "../archive/report.ts";
 import { formatDollars } from "../pricing/money.ts";
 import type { PriceTable } from "../pricing/prices.ts";
-import type { Storage } from "../storage/storage.ts";
+import type { ObjectInfo, Storage } from "../storage/storage.ts";
 import { lockPath } from "../catalog/lock.ts";
 import { existsSync } from "../storage/exists.ts";
 import { refreshCatalogCopy } from "./backup_storage.ts";
@@ -87,6 +89,11 @@ interface ForgottenBackup {
   doomed: string[];
   /** Its catalog copy, when the bucket holds it. */
   copy?: { key: string; locked?: Date };
+  /**
+   * True when a kept backup's chain links to it: its catalog copy stays (marked forgotten), as a
+   * chain must not lack a link (`backup --base` refuses such a chain).
+   */
+  link: boolean;
 }
 
 /** A volume to delete, and the rows of the forgotten state databases that describe it. */
@@ -107,6 +114,8 @@ interface AreaPlan {
   bucketCopies?: BucketSnapshots;
   /** State databases of earlier forgotten backups, read for the dead-data sums. */
   asides: Catalog[];
+  /** Catalog copies of backups forgotten earlier that no kept backup's chain links to now. */
+  staleLinks: { backupId: string; key: string; locked?: Date }[];
 }
 
 /** Runs the policy over the state folder; see the module comment. */
@@ -173,7 +182,10 @@ export async function forgetBackups(run: ForgetRun): Promise<Outcome> {
     }
     for (const plan of plans) reportPlan(run, plan);
     const doomed = plans.flatMap((p) => [...p.doomed.values()]).filter((d) => !d.target.locked);
-    const copies = plans.flatMap((p) => p.forgotten).filter((f) => f.copy && !f.copy.locked);
+    const copies = [
+      ...plans.flatMap((p) => p.forgotten).filter((f) => f.copy && !f.copy.locked && !f.link),
+      ...plans.flatMap((p) => p.staleLinks).filter((l) => !l.locked),
+    ];
     const bytes = doomed.reduce((n, d) => n + (d.target.volume.size ?? 0), 0);
     const charge = doomed.reduce((n, d) => n + (d.target.early?.charge ?? 0), 0);
     if (charge > 0) {
@@ -237,13 +249,14 @@ async function planArea(
     forgotten: [],
     doomed: new Map(),
     asides: [],
+    staleLinks: [],
   };
   try {
     await storage.checkAccess();
     for (const entry of area) {
       if (forgottenIds.has(entry.backupId)) {
         const catalog = Catalog.open(entry.path, { readOnly: run.dryRun });
-        plan.forgotten.push({ entry, catalog, doomed: [] });
+        plan.forgotten.push({ entry, catalog, doomed: [], link: false });
       } else {
         const catalog = Catalog.open(entry.path, { readOnly: true });
         plan.kept.push({ backupId: entry.backupId, catalog });
@@ -271,12 +284,27 @@ async function planArea(
       plan.kept.push(s);
     }
     plan.asides = openAsides(run.stateDir, settings);
+    const keptChains = new Set(
+      plan.kept.flatMap((k) => k.catalog.chain().map((link) => link.backupId)),
+    );
+    const links = [
+      ...plan.bucketCopies.forgottenLinks,
+      ...plan.asides.map((c) => ({
+        backupId: c.settings().backupId,
+        key: catalogCopyKey(c.settings(), c.recipients().length > 0),
+      })),
+    ];
+    for (const link of links) {
+      if (keptChains.has(link.backupId)) continue;
+      const info = await storage.headObject(link.key);
+      if (info) plan.staleLinks.push({ ...link, locked: lockedUntil(info) });
+    }
 
     const needed = new Set(
       plan.kept.flatMap((k) => volumesNeeded(k.catalog)).map((v) => v.objectKey),
     );
     for (const f of plan.forgotten) {
-      for (const volume of volumesNeeded(f.catalog)) {
+      for (const volume of volumesOf(f.catalog)) {
         if (needed.has(volume.objectKey)) continue;
         checkVolumeKey(volume, settings.prefix, f.entry.path);
         f.doomed.push(volume.objectKey);
@@ -295,18 +323,36 @@ async function planArea(
       }
       const key = catalogCopyKey(f.entry.settings, f.catalog.recipients().length > 0);
       const info = await storage.headObject(key);
-      if (info) {
-        const locked = info.retainUntil && info.retainUntil.getTime() > Date.now()
-          ? info.retainUntil
-          : undefined;
-        f.copy = { key, locked };
-      }
+      if (info) f.copy = { key, locked: lockedUntil(info) };
+      f.link = keptChains.has(f.entry.backupId);
     }
   } catch (error) {
     await closePlan(plan);
     throw error;
   }
   return plan;
+}
+
+/**
+ * The volumes a forgotten backup may leave in the bucket: those its snapshot needs, and its own
+ * uploaded ones even when they hold no entry of the catalog (the deleted-paths list alone).
+ */
+function volumesOf(catalog: Catalog): NeededVolume[] {
+  const backupId = catalog.settings().backupId;
+  const volumes = new Map(volumesNeeded(catalog).map((v) => [v.objectKey, v]));
+  for (const v of catalog.ownVolumes()) {
+    if (v.state !== "uploaded" && v.state !== "missing") continue;
+    if (!volumes.has(v.objectKey)) {
+      volumes.set(v.objectKey, { backupId, name: v.name, objectKey: v.objectKey });
+    }
+  }
+  return [...volumes.values()];
+}
+
+/** When an object's Object Lock retention ends, if it still runs. */
+function lockedUntil(info: ObjectInfo | undefined): Date | undefined {
+  const until = info?.retainUntil;
+  return until && until.getTime() > Date.now() ? until : undefined;
 }
 
 /** A volume key read from a catalog must be where the layout puts that backup's volume. */
@@ -359,7 +405,19 @@ function reportPlan(run: ForgetRun, plan: AreaPlan): void {
     if (target.locked) log.warn(`${describeLocked(target)} (backup ${owner})`);
     else log.info(`${describeTarget(target)} (backup ${owner})`);
   }
-  for (const f of plan.forgotten) {
+  for (const f of plan.forgotten.filter((f) => f.link)) {
+    log.info(
+      `the catalog copy of ${f.entry.backupId} stays, marked forgotten: the chain of a kept ` +
+        "backup links to it",
+    );
+  }
+  for (const link of plan.staleLinks) {
+    log.info(
+      `the catalog copy ${quotePath(link.key)} of forgotten backup ${link.backupId}, which no ` +
+        `kept backup's chain links to any more, ${link.locked ? "is locked" : "will be deleted"}`,
+    );
+  }
+  for (const f of plan.forgotten.filter((f) => !f.link)) {
     if (f.copy?.locked) {
       log.warn(
         `the catalog copy ${quotePath(f.copy.key)} is locked (Object Lock) until ` +
@@ -418,9 +476,13 @@ async function carryOut(run: ForgetRun, plan: AreaPlan): Promise<Outcome> {
     log.info(`deleted ${quotePath(key)}${doomed.target.present ? "" : " (already gone)"}`);
   }
   let outcome: Outcome = "done";
+  for (const link of plan.staleLinks.filter((l) => !l.locked)) {
+    await storage.deleteObject(link.key);
+    log.info(`deleted ${quotePath(link.key)}`);
+  }
   for (const f of plan.forgotten) {
     const locked = f.doomed.filter((key) => plan.doomed.get(key)!.target.locked);
-    if (locked.length > 0 || f.copy?.locked) {
+    if (locked.length > 0 || (f.copy?.locked && !f.link)) {
       outcome = "done-with-warnings";
       log.warn(
         `backup ${f.entry.backupId} is not forgotten yet: ${
@@ -430,7 +492,10 @@ async function carryOut(run: ForgetRun, plan: AreaPlan): Promise<Outcome> {
       await refreshCatalogCopy(f.catalog, storage, log);
       continue;
     }
-    if (f.copy) {
+    markForgotten(f.catalog);
+    if (f.link) {
+      await refreshCatalogCopy(f.catalog, storage, log);
+    } else if (f.copy) {
       await storage.deleteObject(f.copy.key);
       log.info(`deleted ${quotePath(f.copy.key)}`);
     }

@@ -153,7 +153,12 @@ Deno.test("delete refuses a volume an incremental needs (state database or catal
     for (const v of facts.unneeded) {
       assert.equal(await storage.headObject(v.objectKey), undefined, `${v.name} is deleted`);
     }
-    assert.equal(await storage.headObject(`${facts.fullId}/catalog.sqlite3.age`), undefined);
+    // The full backup's catalog copy stays: the kept incremental's chain links to it.
+    assert.match(
+      done.stderr,
+      new RegExp(`catalog copy of ${facts.fullId} stays, marked forgotten`),
+    );
+    assert.ok(await storage.headObject(`${facts.fullId}/catalog.sqlite3.age`));
     assert.ok(await storage.headObject(`${facts.incrementalId}/catalog.sqlite3.age`));
     const aside = join(box.state, "forgotten", basename(full));
     assert.deepEqual(
@@ -188,6 +193,17 @@ Deno.test("delete refuses a volume an incremental needs (state database or catal
     ]);
     assert.equal(fromBucket.code, 0, fromBucket.stderr);
     assert.deepEqual(await diffTrees(moment, join(remote, box.src.slice(1))), []);
+
+    // The chain goes on after forget: an incremental on the kept one.
+    const next = await backupToFolder(box, ...SPLIT, "--base", incremental);
+    assert.deepEqual(
+      readCatalog(next, (c) => c.chain().map((link) => link.backupId)),
+      [facts.fullId, facts.incrementalId, readCatalog(next, (c) => c.settings().backupId)],
+    );
+    // Forgetting every backup leaves nothing: no volume, no catalog copy, not even the links.
+    const all = await runCli(["forget", "--state-dir", box.state, "--forget-all", "--yes"]);
+    assert.equal(all.code, 0, all.stderr);
+    assert.deepEqual(await bucketKeys(storage), []);
   } finally {
     await box.cleanup();
   }
@@ -211,7 +227,7 @@ Deno.test("forget on moto keeps the volumes a kept incremental needs and deletes
     for (const v of facts.unneeded) assert.ok(!keys.includes(v.objectKey), `${v.name} deleted`);
     const own = readCatalog(incremental, (c) => c.ownVolumes().map((v) => v.objectKey));
     for (const key of own) assert.ok(keys.includes(key), key);
-    assert.ok(!keys.includes(`${facts.fullId}/catalog.sqlite3.age`));
+    assert.ok(keys.includes(`${facts.fullId}/catalog.sqlite3.age`), "a link of a kept chain");
   });
 });
 
