@@ -120,6 +120,12 @@ Deno.test("backup --base refuses a base of another prefix, another key, unfinish
 Deno.test("backup --base refuses a chain with a missing link; latest picks the newest finished backup", async () => {
   await withChain(async (box, full) => {
     await Deno.writeTextFile(join(box.src, "c.txt"), "c");
+    // The dry run prices only what changed: c.txt (and the folder holding it), not d/a.bin.
+    const dry = await backupToSandbox(box, "--base", "latest", "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`incremental on ${fullId(full)}: 3 entries .* unchanged`));
+    const expected = /expected: 1 volume \(largest ([\d.]+) KiB\)/.exec(dry.stdout);
+    assert.ok(expected && Number(expected[1]) < 10, dry.stdout);
     const second = await backupToSandbox(box, "--base", "latest");
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, new RegExp(`incremental on ${fullId(full)}`));
