@@ -172,6 +172,11 @@ Deno.test("the README's loop extracts a chain with age, zstd and tar into the ne
     assert.equal(third.code, 0, third.stderr);
     ids.push(fullId(stateDbFrom(third)));
 
+    // verify checks the snapshot over the chain: every volume it needs, the list-only volume.
+    const verified = await runCli(["verify", stateDbFrom(third)]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout + verified.stderr, /no problems found/);
+
     // show names the chain, and which backup holds each entry.
     const shown = await runCli(["show", stateDbFrom(third)]);
     assert.equal(shown.code, 0, shown.stderr);
