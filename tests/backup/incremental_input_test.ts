@@ -142,7 +142,7 @@ function fullId(stateDb: string): string {
   return /(\d{8}_\d{6})_backup_statedb/.exec(stateDb)![1];
 }
 
-Deno.test("resume of an incremental refuses a base changed since it started", async () => {
+Deno.test("an incremental killed (kill -9) resumes, but not on a base changed since it started", async () => {
   await withChain(async (box, full) => {
     await Deno.writeFile(join(box.src, "d", "a.bin"), randomBytes(50_000));
     const killed = await backupToSandboxKilledAt(box, "after-volume-built", "--base", full);
@@ -155,6 +155,11 @@ Deno.test("resume of an incremental refuses a base changed since it started", as
     editCatalog(full, "UPDATE volumes SET state = 'uploaded'");
     const again = await runCli(["resume", stateDbFrom(killed)]);
     assert.equal(again.code, 0, again.stderr);
+    // The resumed incremental restores the tree of its moment, its base's files included.
+    const dest = join(box.root, "restored");
+    const restored = await runCli(["restore", stateDbFrom(killed), "--to", dest, "--yes"]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
   });
 });
 
