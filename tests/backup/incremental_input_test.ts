@@ -182,6 +182,17 @@ Deno.test("the README's loop extracts a chain with age, zstd and tar into the ne
     assert.equal(verified.code, 0, verified.stdout + verified.stderr);
     assert.match(verified.stdout + verified.stderr, /no problems found/);
 
+    // delete on the newest does not reach into an earlier backup's folder.
+    const reach = await runCli([
+      "delete",
+      "--files",
+      `000001_backup.tar.zst.age`,
+      stateDbFrom(third),
+      "--yes",
+    ]);
+    assert.equal(reach.code, 2, reach.stderr);
+    assert.match(reach.stderr, /not a volume of this backup/);
+
     // show names the chain, and which backup holds each entry.
     const shown = await runCli(["show", stateDbFrom(third)]);
     assert.equal(shown.code, 0, shown.stderr);
