@@ -222,3 +222,25 @@ Deno.test("the README's loop extracts a chain with age, zstd and tar into the ne
     );
   });
 });
+
+Deno.test("--rehash keeps a file whose bytes are the same though its inode and change time are not", async () => {
+  await withChain(async (box, full) => {
+    // A copy with the same bytes, mode and mtime, put in place: a new inode and change time.
+    const file = join(box.src, "d", "a.bin");
+    const copy = await new Deno.Command("cp", { args: ["-p", file, `${file}.new`] }).output();
+    assert.equal(copy.code, 0);
+    await Deno.rename(`${file}.new`, file);
+    const held = async (...extra: string[]) => {
+      const result = await backupToSandbox(box, "--base", full, ...extra);
+      assert.equal(result.code, 0, result.stderr);
+      const json = JSON.parse((await runCli(["show", "--json", stateDbFrom(result)])).stdout) as {
+        path: string;
+        backup: string;
+      }[];
+      return json.find((e) => e.path.endsWith("/d/a.bin"))?.backup;
+    };
+    assert.notEqual(await held(), fullId(full), "by metadata it changed: packed again");
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(await held("--rehash"), fullId(full), "by content it did not");
+  });
+});
