@@ -33,10 +33,12 @@ import {
   withConnectionOptions,
 } from "../lib/cli/options.ts";
 import { quotePath } from "../lib/archive/quote_path.ts";
+import { BaseMatcher } from "../lib/backup/base_match.ts";
 import {
   type BaseBackup,
   checkBase,
   checkChain,
+  type IncrementalRequest,
   latestBase,
   openBase,
 } from "../lib/backup/base.ts";
@@ -217,6 +219,17 @@ export async function backup(options: BackupOptions): Promise<number> {
   }
 }
 
+/** What `checkBase` holds the base against. */
+function baseRequest(options: BackupOptions): IncrementalRequest {
+  return {
+    bucket: options.bucket,
+    prefix: options.prefix,
+    recipients: options.recipients,
+    compression: options.given.compression ? options.compression : undefined,
+    encrypt: options.given.encrypt ? options.encrypt : undefined,
+  };
+}
+
 /** Finds, locks and checks the base of `backup --base`, before anything is written. */
 async function incrementalBase(
   options: BackupOptions,
@@ -228,13 +241,7 @@ async function incrementalBase(
     : options.base!;
   const base = openBase(path);
   try {
-    checkBase(base, {
-      bucket: options.bucket,
-      prefix: options.prefix,
-      recipients: options.recipients,
-      compression: options.given.compression ? options.compression : undefined,
-      encrypt: options.given.encrypt ? options.encrypt : undefined,
-    });
+    checkBase(base, baseRequest(options));
     await checkChain(base, storage);
   } catch (error) {
     base.close();
@@ -347,6 +354,30 @@ export async function dryRunBackup(options: BackupOptions): Promise<number> {
   const sources = await realSourceDirs(options.srcDirs);
   for (const note of sources.notes) console.error(note);
   const prices = await loadPrices();
+  const base = options.base === undefined ? undefined : openBase(
+    options.base === "latest"
+      ? latestBase(options.stateDir, {
+        sourceDirs: sources.dirs,
+        bucket: options.bucket,
+        prefix: options.prefix,
+      })
+      : options.base,
+  );
+  try {
+    if (base) checkBase(base, baseRequest(options));
+    return await printForecast(options, sources, prices, base);
+  } finally {
+    base?.close();
+  }
+}
+
+async function printForecast(
+  options: BackupOptions,
+  sources: CollapsedSources,
+  prices: Awaited<ReturnType<typeof loadPrices>>,
+  base: BaseBackup | undefined,
+): Promise<number> {
+  const matcher = base ? new BaseMatcher(base.catalog, options.rehash) : undefined;
   const forecast = await forecastBackup({
     sourceDirs: sources.dirs,
     excludes: options.excludes,
@@ -354,6 +385,12 @@ export async function dryRunBackup(options: BackupOptions): Promise<number> {
       .concat(options.outputTar ? [dirname(resolve(options.outputTar))] : []),
     volumeSize: options.volumeSize,
     encrypt: options.encrypt,
+    base: base && matcher
+      ? {
+        backupId: base.catalog.settings().backupId,
+        unchanged: (file) => matcher.match([file])[0].held !== undefined,
+      }
+      : undefined,
   });
   for (const problem of forecast.problemSamples) {
     console.error(`warn: would skip ${quotePath(problem.path)}: ${problem.message}`);

@@ -87,7 +87,8 @@ export function selectVolumes(volumes: VolumeRecord[], names: string[]): VolumeR
  */
 export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   const { catalog, storage, log } = run;
-  const selected = selectVolumes(catalog.volumes(), run.names);
+  // A volume an earlier backup of an incremental's chain holds is that backup's to delete.
+  const selected = selectVolumes(catalog.ownVolumes(), run.names);
   for (const v of selected.filter((v) => v.state === "deleted")) {
     log.info(`${quotePath(v.name)} is already deleted`);
   }

@@ -120,6 +120,12 @@ Deno.test("backup --base refuses a base of another prefix, another key, unfinish
 Deno.test("backup --base refuses a chain with a missing link; latest picks the newest finished backup", async () => {
   await withChain(async (box, full) => {
     await Deno.writeTextFile(join(box.src, "c.txt"), "c");
+    // The dry run prices only what changed: c.txt (and the folder holding it), not d/a.bin.
+    const dry = await backupToSandbox(box, "--base", "latest", "--dry-run");
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, new RegExp(`incremental on ${fullId(full)}: 3 entries .* unchanged`));
+    const expected = /expected: 1 volume \(largest ([\d.]+) KiB\)/.exec(dry.stdout);
+    assert.ok(expected && Number(expected[1]) < 10, dry.stdout);
     const second = await backupToSandbox(box, "--base", "latest");
     assert.equal(second.code, 0, second.stderr);
     assert.match(second.stderr, new RegExp(`incremental on ${fullId(full)}`));
@@ -136,7 +142,7 @@ function fullId(stateDb: string): string {
   return /(\d{8}_\d{6})_backup_statedb/.exec(stateDb)![1];
 }
 
-Deno.test("resume of an incremental refuses a base changed since it started", async () => {
+Deno.test("an incremental killed (kill -9) resumes, but not on a base changed since it started", async () => {
   await withChain(async (box, full) => {
     await Deno.writeFile(join(box.src, "d", "a.bin"), randomBytes(50_000));
     const killed = await backupToSandboxKilledAt(box, "after-volume-built", "--base", full);
@@ -149,6 +155,11 @@ Deno.test("resume of an incremental refuses a base changed since it started", as
     editCatalog(full, "UPDATE volumes SET state = 'uploaded'");
     const again = await runCli(["resume", stateDbFrom(killed)]);
     assert.equal(again.code, 0, again.stderr);
+    // The resumed incremental restores the tree of its moment, its base's files included.
+    const dest = join(box.root, "restored");
+    const restored = await runCli(["restore", stateDbFrom(killed), "--to", dest, "--yes"]);
+    assert.equal(restored.code, 0, restored.stderr);
+    assert.deepEqual(await diffTrees(box.src, join(dest, box.src.slice(1))), []);
   });
 });
 
@@ -165,6 +176,22 @@ Deno.test("the README's loop extracts a chain with age, zstd and tar into the ne
     const third = await backupToSandbox(box, "--base", "latest");
     assert.equal(third.code, 0, third.stderr);
     ids.push(fullId(stateDbFrom(third)));
+
+    // verify checks the snapshot over the chain: every volume it needs, the list-only volume.
+    const verified = await runCli(["verify", stateDbFrom(third)]);
+    assert.equal(verified.code, 0, verified.stdout + verified.stderr);
+    assert.match(verified.stdout + verified.stderr, /no problems found/);
+
+    // delete on the newest does not reach into an earlier backup's folder.
+    const reach = await runCli([
+      "delete",
+      "--files",
+      `000001_backup.tar.zst.age`,
+      stateDbFrom(third),
+      "--yes",
+    ]);
+    assert.equal(reach.code, 2, reach.stderr);
+    assert.match(reach.stderr, /not a volume of this backup/);
 
     // show names the chain, and which backup holds each entry.
     const shown = await runCli(["show", stateDbFrom(third)]);
@@ -193,5 +220,27 @@ Deno.test("the README's loop extracts a chain with age, zstd and tar into the ne
       [...Deno.readDirSync(out)].some((e) => e.name.startsWith(".glacier-deleted-paths")),
       false,
     );
+  });
+});
+
+Deno.test("--rehash keeps a file whose bytes are the same though its inode and change time are not", async () => {
+  await withChain(async (box, full) => {
+    // A copy with the same bytes, mode and mtime, put in place: a new inode and change time.
+    const file = join(box.src, "d", "a.bin");
+    const copy = await new Deno.Command("cp", { args: ["-p", file, `${file}.new`] }).output();
+    assert.equal(copy.code, 0);
+    await Deno.rename(`${file}.new`, file);
+    const held = async (...extra: string[]) => {
+      const result = await backupToSandbox(box, "--base", full, ...extra);
+      assert.equal(result.code, 0, result.stderr);
+      const json = JSON.parse((await runCli(["show", "--json", stateDbFrom(result)])).stdout) as {
+        path: string;
+        backup: string;
+      }[];
+      return json.find((e) => e.path.endsWith("/d/a.bin"))?.backup;
+    };
+    assert.notEqual(await held(), fullId(full), "by metadata it changed: packed again");
+    await new Promise((r) => setTimeout(r, 1100));
+    assert.equal(await held("--rehash"), fullId(full), "by content it did not");
   });
 });
