@@ -9,6 +9,7 @@ import { keyCommand } from "./commands/key.ts";
 import { showCommand } from "./commands/show.ts";
 import { syncCommand } from "./commands/sync.ts";
 import { deleteCommand } from "./commands/delete.ts";
+import { forgetCommand } from "./commands/forget.ts";
 import { decryptCommand } from "./commands/decrypt.ts";
 import { restoreCommand } from "./commands/restore.ts";
 import { listCommand } from "./commands/list.ts";
@@ -41,6 +42,7 @@ export async function main(args: string[]): Promise<number> {
     .addCommand(showCommand(setExitCode))
     .addCommand(syncCommand(setExitCode))
     .addCommand(deleteCommand(setExitCode))
+    .addCommand(forgetCommand(setExitCode))
     .addCommand(decryptCommand(setExitCode))
     .addCommand(restoreCommand(setExitCode))
     .addCommand(listCommand(setExitCode))

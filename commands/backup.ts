@@ -33,6 +33,15 @@ import {
   withConnectionOptions,
 } from "../lib/cli/options.ts";
 import { quotePath } from "../lib/archive/quote_path.ts";
+import { BaseMatcher } from "../lib/backup/base_match.ts";
+import {
+  type BaseBackup,
+  checkBase,
+  checkChain,
+  type IncrementalRequest,
+  latestBase,
+  openBase,
+} from "../lib/backup/base.ts";
 import type { ConnectionSettings } from "../lib/storage/open.ts";
 import { readableByFolderNote } from "../lib/storage/owner_only.ts";
 
@@ -55,6 +64,12 @@ export interface BackupOptions extends ConnectionSettings {
   /** `--object-lock-days` / `--object-lock-mode`: Object Lock retention of every object. */
   objectLock?: ObjectLockSettings;
   stateDir: string;
+  /** `--base STATEDB|latest`: an incremental backup on top of that one. */
+  base?: string;
+  /** `--rehash`: compare file contents with the base, not change times and file ids. */
+  rehash: boolean;
+  /** Whether `--compression` and `--encrypt`/`--no-encrypt` were given (or defaulted). */
+  given: { compression: boolean; encrypt: boolean };
 }
 
 /** The `backup` command; its action resolves to the exit code. */
@@ -64,7 +79,7 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .argument("[OUTPUT_TAR]", "folder and base name of local volumes (default: a temporary folder)")
     .requiredOption("--src-dirs <dir...>", "folders to back up")
     .option("--volume-size <size>", "target size of a volume (e.g. 64MiB, 2GiB)", "1GiB")
-    .option("--compression <kind>", "zstd, gzip, gz or none", "zstd")
+    .option("--compression <kind>", "zstd, gzip, gz or none (default: zstd)")
     .option("--encrypt", "encrypt volumes with age (the default)")
     .option("--no-encrypt", "do not encrypt volumes")
     .option("--recipient <age1key>", "encrypt to this age public key (repeatable)", repeatable)
@@ -79,6 +94,8 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .option("--object-lock-mode <mode>", "governance or compliance (with --object-lock-days)")
     .option("--state-dir <dir>", "folder for the state database and logs", ".")
     .option("--dry-run", "only scan, and print the expected volumes and costs")
+    .option("--base <statedb>", "incremental backup on top of this finished one, or latest")
+    .option("--rehash", "with --base: compare file contents, not change times and inodes")
     .action(async (outputTar: string | undefined, raw: Record<string, unknown>) => {
       const options = parseBackupOptions(outputTar, raw);
       setExitCode(raw.dryRun ? await dryRunBackup(options) : await backup(options));
@@ -119,7 +136,7 @@ export function parseBackupOptions(
     bucket: raw.bucket as string,
     outputTar,
     volumeSize: volumeSizeOption(raw.volumeSize as string),
-    compression: compressionOption(raw.compression as string),
+    compression: compressionOption((raw.compression as string | undefined) ?? "zstd"),
     encrypt,
     recipients,
     uploadWorkers: countOption("--num-upload-workers", raw.numUploadWorkers as string, 64),
@@ -130,7 +147,22 @@ export function parseBackupOptions(
     ...sse,
     objectLock,
     stateDir: resolve(raw.stateDir as string),
+    base: baseOption(raw.base as string | undefined),
+    rehash: rehashOption(raw),
+    given: { compression: raw.compression !== undefined, encrypt: raw.encrypt !== undefined },
   };
+}
+
+/** `--base`: `latest` or a state database path (resolved). */
+function baseOption(base: string | undefined): string | undefined {
+  if (base === undefined) return undefined;
+  if (base.trim() === "") throw new UsageError("--base is empty");
+  return base === "latest" ? base : resolve(base);
+}
+
+function rehashOption(raw: Record<string, unknown>): boolean {
+  if (raw.rehash && raw.base === undefined) throw new UsageError("--rehash needs --base");
+  return raw.rehash === true;
 }
 
 /** The longest lock offered: 100 years (S3 takes retention dates far in the future). */
@@ -178,15 +210,70 @@ export async function backup(options: BackupOptions): Promise<number> {
   // The bucket is checked before anything is written: a mistyped folder, a missing S3 bucket or
   // an invalid name leaves no state database and no log behind.
   const storage = await checkedBucket(options);
+  const base = options.base === undefined
+    ? undefined
+    : await incrementalBase(options, sources.dirs, storage);
+  try {
+    return await newBackup(options, sources, storage, base);
+  } finally {
+    base?.close();
+  }
+}
+
+/** What `checkBase` holds the base against. */
+function baseRequest(options: BackupOptions): IncrementalRequest {
+  return {
+    bucket: options.bucket,
+    prefix: options.prefix,
+    recipients: options.recipients,
+    compression: options.given.compression ? options.compression : undefined,
+    encrypt: options.given.encrypt ? options.encrypt : undefined,
+  };
+}
+
+/** Finds, locks and checks the base of `backup --base`, before anything is written. */
+async function incrementalBase(
+  options: BackupOptions,
+  sourceDirs: string[],
+  storage: Storage,
+): Promise<BaseBackup> {
+  const path = options.base === "latest"
+    ? latestBase(options.stateDir, { sourceDirs, bucket: options.bucket, prefix: options.prefix })
+    : options.base!;
+  const base = openBase(path);
+  try {
+    checkBase(base, baseRequest(options));
+    await checkChain(base, storage);
+  } catch (error) {
+    base.close();
+    throw error;
+  }
+  return base;
+}
+
+async function newBackup(
+  options: BackupOptions,
+  sources: CollapsedSources,
+  storage: Storage,
+  base: BaseBackup | undefined,
+): Promise<number> {
   await Deno.mkdir(options.stateDir, { recursive: true });
   return await withCommandLog(options.stateDir, "backup", async (log) => {
     for (const note of sources.notes) log.info(note);
     const { backupId, path } = await newStateDbPath(options, storage);
     const work = await workLocation(options.outputTar, backupId);
-    const identity = options.encrypt && options.recipients.length === 0
+    const baseSettings = base?.catalog.settings();
+    // An incremental keeps its base's key, encryption and compression: a chain uses one.
+    const identity = base
+      ? base.catalog.identity()
+      : options.encrypt && options.recipients.length === 0
       ? generateIdentity()
       : undefined;
-    const recipients = identity ? [recipientFromIdentity(identity)] : options.recipients;
+    const recipients = base
+      ? base.catalog.recipients()
+      : identity
+      ? [recipientFromIdentity(identity)]
+      : options.recipients;
     const settings: BackupSettings = {
       backupId,
       sourceDirs: sources.dirs,
@@ -196,8 +283,8 @@ export async function backup(options: BackupOptions): Promise<number> {
       workDirIsTemporary: work.temporary,
       baseName: work.baseName,
       volumeSize: options.volumeSize,
-      compression: options.compression,
-      encrypt: options.encrypt,
+      compression: baseSettings?.compression ?? options.compression,
+      encrypt: baseSettings?.encrypt ?? options.encrypt,
       storageClass: options.storageClass,
       uploadWorkers: options.uploadWorkers,
       excludes: options.excludes,
@@ -207,9 +294,18 @@ export async function backup(options: BackupOptions): Promise<number> {
       sse: options.sse,
       sseKmsKeyId: options.sseKmsKeyId,
       objectLock: options.objectLock,
+      ...(base ? { baseStateDb: base.path, rehash: options.rehash } : {}),
     };
-    const catalog = Catalog.create(path, settings, { identity, recipients });
-    log.info(`backup ${backupId} to ${options.bucket}: state database ${path}`);
+    const catalog = Catalog.create(
+      path,
+      settings,
+      { identity, recipients },
+      base ? { chain: base.catalog.chain(), fingerprint: base.fingerprint } : undefined,
+    );
+    log.info(
+      `backup ${backupId} to ${options.bucket}: state database ${path}` +
+        (baseSettings ? ` (incremental on ${baseSettings.backupId})` : ""),
+    );
     if (catalog.notOwnerOnly) {
       // The files of a file:// bucket are limited the same way, and fail the same way.
       const what = options.bucket.startsWith("file:")
@@ -221,7 +317,7 @@ export async function backup(options: BackupOptions): Promise<number> {
     // as it exists, so that a script has it even when the run fails (`glacier resume "$db"`).
     Deno.stdout.writeSync(new TextEncoder().encode(`${path}\n`));
     try {
-      return await runBackupOnTerminal(catalog, log);
+      return await runBackupOnTerminal(catalog, log, base?.catalog);
     } finally {
       catalog.close();
     }
@@ -232,7 +328,11 @@ export async function backup(options: BackupOptions): Promise<number> {
  * Runs the catalog's backup in front of the user (`backup` and `resume`): progress on the
  * terminal, Ctrl-C as a clean stop and a second Ctrl-C as a stop at once; returns the exit code.
  */
-export async function runBackupOnTerminal(catalog: Catalog, log: Logger): Promise<number> {
+export async function runBackupOnTerminal(
+  catalog: Catalog,
+  log: Logger,
+  base?: Catalog,
+): Promise<number> {
   const interrupts = listenForInterrupts();
   const progress = new BackupProgress();
   const display = new ProgressDisplay((width) => renderProgress(progress, width), log);
@@ -245,6 +345,7 @@ export async function runBackupOnTerminal(catalog: Catalog, log: Logger): Promis
       progress,
       signal: interrupts.signal,
       stopNow: interrupts.again,
+      base,
     });
     return exitCodeOf(outcome);
   } finally {
@@ -261,6 +362,30 @@ export async function dryRunBackup(options: BackupOptions): Promise<number> {
   const sources = await realSourceDirs(options.srcDirs);
   for (const note of sources.notes) console.error(note);
   const prices = await loadPrices();
+  const base = options.base === undefined ? undefined : openBase(
+    options.base === "latest"
+      ? latestBase(options.stateDir, {
+        sourceDirs: sources.dirs,
+        bucket: options.bucket,
+        prefix: options.prefix,
+      })
+      : options.base,
+  );
+  try {
+    if (base) checkBase(base, baseRequest(options));
+    return await printForecast(options, sources, prices, base);
+  } finally {
+    base?.close();
+  }
+}
+
+async function printForecast(
+  options: BackupOptions,
+  sources: CollapsedSources,
+  prices: Awaited<ReturnType<typeof loadPrices>>,
+  base: BaseBackup | undefined,
+): Promise<number> {
+  const matcher = base ? new BaseMatcher(base.catalog, options.rehash) : undefined;
   const forecast = await forecastBackup({
     sourceDirs: sources.dirs,
     excludes: options.excludes,
@@ -268,6 +393,12 @@ export async function dryRunBackup(options: BackupOptions): Promise<number> {
       .concat(options.outputTar ? [dirname(resolve(options.outputTar))] : []),
     volumeSize: options.volumeSize,
     encrypt: options.encrypt,
+    base: base && matcher
+      ? {
+        backupId: base.catalog.settings().backupId,
+        unchanged: (file) => matcher.match([file])[0].held !== undefined,
+      }
+      : undefined,
   });
   for (const problem of forecast.problemSamples) {
     console.error(`warn: would skip ${quotePath(problem.path)}: ${problem.message}`);

@@ -23,6 +23,10 @@ export interface DeleteOptions extends StorageOverrides {
   names: string[];
   /** Delete without asking. */
   yes: boolean;
+  /** Delete volumes that other backups still need. */
+  force: boolean;
+  /** Folder of the other backups' state databases (default: STATEDB's folder). */
+  stateDir?: string;
 }
 
 /** The `delete` command. */
@@ -37,6 +41,11 @@ export function deleteCommand(setExitCode: (code: number) => void): Command {
       repeatable,
     )
     .option("--yes", "do not ask for confirmation")
+    .option("--force", "delete volumes that other (incremental) backups still need")
+    .option(
+      "--state-dir <dir>",
+      "folder of the other backups' state databases (default: STATEDB's)",
+    )
     .action(async (words: string[], raw: Record<string, unknown>) => {
       setExitCode(await deleteCommandRun(parseDeleteOptions(words, raw)));
     });
@@ -57,12 +66,14 @@ export function parseDeleteOptions(
   const db = words.at(-1);
   const names = [...(raw.files as string[]), ...words.slice(0, -1)];
   if (db === undefined || names.length === 0) {
-    throw new UsageError("usage: glacier delete --files NAME... STATEDB [--yes]");
+    throw new UsageError("usage: glacier delete --files NAME... STATEDB [--yes] [--force]");
   }
   return {
     stateDb: db,
     names,
     yes: raw.yes === true,
+    force: raw.force === true,
+    stateDir: raw.stateDir as string | undefined,
     bucket: raw.bucket as string | undefined,
     ...connectionSettings(raw),
   };
@@ -90,6 +101,8 @@ export async function deleteCommandRun(options: DeleteOptions): Promise<number> 
             prices,
             log,
             confirm: terminalConfirm(),
+            stateDir: options.stateDir,
+            force: options.force,
           }),
         );
       } catch (error) {

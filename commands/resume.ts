@@ -11,6 +11,9 @@ import {
   withConnectionOptions,
 } from "../lib/cli/options.ts";
 import type { ConnectionSettings } from "../lib/storage/open.ts";
+import { type BaseBackup, openBase } from "../lib/backup/base.ts";
+import { UsageError } from "../lib/archive/errors.ts";
+import { existsSync } from "../lib/storage/exists.ts";
 
 /** Parsed `glacier resume` options; connection settings override the stored ones. */
 export interface ResumeOptions extends ConnectionSettings {
@@ -36,6 +39,28 @@ export function resumeCommand(setExitCode: (code: number) => void): Command {
   return withConnectionOptions(command, {});
 }
 
+/**
+ * The base of an unfinished incremental, locked, and checked to be the very backup the
+ * incremental started on (not resumed, deleted from or replaced since).
+ */
+function openUnchangedBase(catalog: Catalog): BaseBackup {
+  const settings = catalog.settings();
+  const path = settings.baseStateDb;
+  const name = `base ${catalog.baseBackupId()} of incremental ${settings.backupId}`;
+  if (!path || !existsSync(path)) {
+    throw new UsageError(`${name}: its state database ${path ?? "(unknown)"} is gone`);
+  }
+  const base = openBase(path);
+  if (base.fingerprint !== catalog.meta("base_fingerprint")) {
+    base.close();
+    throw new UsageError(
+      `${name} has changed since the incremental started (volumes deleted or marked missing): ` +
+        `start a new incremental backup`,
+    );
+  }
+  return base;
+}
+
 /** Resumes the backup of `options.stateDb`; returns the exit code. */
 export async function resume(options: ResumeOptions): Promise<number> {
   const catalog = Catalog.open(options.stateDb);
@@ -53,7 +78,15 @@ export async function resume(options: ResumeOptions): Promise<number> {
         uploadWorkers: options.uploadWorkers ?? settings.uploadWorkers,
       });
       log.info(`resuming backup ${settings.backupId} to ${settings.bucket}`);
-      return await runBackupOnTerminal(catalog, log);
+      if (catalog.baseBackupId() === undefined || catalog.phase() === "done") {
+        return await runBackupOnTerminal(catalog, log);
+      }
+      const base = openUnchangedBase(catalog);
+      try {
+        return await runBackupOnTerminal(catalog, log, base.catalog);
+      } finally {
+        base.close();
+      }
     });
   } finally {
     catalog.close();

@@ -110,6 +110,21 @@ export function catalogCopyKey(backup: BackupLocation, encrypted: boolean): stri
   return objectKey(backup, encrypted ? CATALOG_COPY_NAME : PLAIN_CATALOG_COPY_NAME);
 }
 
+const DELETED_PATHS_ENTRY = /^\.glacier-deleted-paths-\d{8}_\d{6}\.txt$/;
+
+/**
+ * The TAR entry, at the root of an incremental backup's first volume (its first entry), that
+ * lists the archive paths deleted since its base, one a line: `.glacier-deleted-paths-ID.txt`.
+ */
+export function deletedPathsEntryName(backupId: string): string {
+  return `.glacier-deleted-paths-${backupId}.txt`;
+}
+
+/** True for the name of a deleted-paths list (see `deletedPathsEntryName`). */
+export function isDeletedPathsEntry(path: string): boolean {
+  return DELETED_PATHS_ENTRY.test(path);
+}
+
 /** The file name extension of each compression. */
 const COMPRESSION_EXTENSIONS = { zstd: ".zst", gzip: ".gz", none: "" } as const;
 

@@ -17,7 +17,12 @@ import { storedMode } from "./file_mode.ts";
 import { join, relative } from "node:path";
 
 /** An entry as the scan finds it, before the catalog gives it an id. */
-export type NewFile = Omit<PackRecord, "id">;
+export type NewFile = Omit<PackRecord, "id"> & {
+  /** Change time, what an incremental backup compares (null where the platform gives none). */
+  ctimeMs?: number | null;
+  /** `dev:ino`, what an incremental backup compares (null where the platform gives none). */
+  fileId?: string | null;
+};
 
 /** A file or folder the backup could not take, with the reason. */
 export interface ProblemRecord {
@@ -158,6 +163,8 @@ function toNewFile(path: string, info: Deno.FileInfo, linkTarget: string | null)
     mtimeMs: info.mtime?.getTime() ?? 0,
     mode: storedMode(info.mode, type),
     linkTarget,
+    ctimeMs: info.ctime?.getTime() ?? null,
+    fileId: info.ino === null || info.dev === null ? null : `${info.dev}:${info.ino}`,
   };
 }
 

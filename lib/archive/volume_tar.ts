@@ -15,6 +15,7 @@
  * or the file changed), it is stored as a full copy instead and its catalog row becomes a `file`;
  * a later name of the same file in this volume then links to that copy.
  */
+import { createHash } from "node:crypto";
 import {
   encodeTarHeader,
   TAR_END_OF_ARCHIVE,
@@ -60,17 +61,34 @@ export interface PackedFileUpdate {
   linkTarget?: string;
 }
 
+/** The SHA-256 (hex) of the bytes stored for a regular file, computed as they were packed. */
+export interface PackedFileHash {
+  id: number;
+  sha256: string;
+}
+
 /** The TAR stream of a volume plus, once it has ended, what happened to its files. */
 export interface VolumeTar {
   stream: ReadableStream<Uint8Array>;
   /** Files not stored exactly as scanned (vanished, unreadable, changed, or newer than the scan). */
   updates: PackedFileUpdate[];
+  /** The content hash of each regular file whose bytes were stored (known once it has ended). */
+  hashes: PackedFileHash[];
   /** Entries and content bytes written so far. */
   totals: { entries: number; bytes: number };
 }
 
+/** A file made in memory, packed before everything else (an incremental's deleted-paths list). */
+export interface MemoryEntry {
+  archivePath: string;
+  bytes: Uint8Array;
+  mtimeMs: number;
+}
+
 /** What a volume packs, in order. */
 export interface VolumeRecords {
+  /** Entries written first, from memory. */
+  preamble?: MemoryEntry[];
   /** The recorded folders above the first file, outermost first (repeated from earlier volumes). */
   ancestors: Iterable<PackRecord>;
   /** The volume's own files, folders and links, in catalog (id) order. */
@@ -80,25 +98,37 @@ export interface VolumeRecords {
 /** Streams the TAR data of a volume: its ancestor folders, then its files, read from disk. */
 export function volumeTar(records: VolumeRecords): VolumeTar {
   const updates: PackedFileUpdate[] = [];
+  const hashes: PackedFileHash[] = [];
   const totals = { entries: 0, bytes: 0 };
   const out = new BatchWriter();
   const links = new PackedLinks();
   async function* batches(): AsyncGenerator<Uint8Array> {
+    for (const made of records.preamble ?? []) {
+      yield* out.write(encodeTarHeader({
+        path: made.archivePath,
+        type: "file",
+        size: made.bytes.length,
+        mode: 0o644,
+        mtime: Math.floor(made.mtimeMs / 1000),
+      }));
+      yield* out.write(made.bytes);
+      yield* out.write(ZERO_BLOCK.subarray(0, tarPaddingLength(made.bytes.length)));
+    }
     let first = true;
     for await (const file of records.files) {
       if (first) {
         first = false;
         for (const folder of records.ancestors) {
-          yield* packEntry(folder, out, [], { entries: 0, bytes: 0 }, links);
+          yield* packEntry(folder, out, [], { entries: 0, bytes: 0 }, links, []);
         }
       }
-      yield* packEntry(file, out, updates, totals, links);
+      yield* packEntry(file, out, updates, totals, links, hashes);
     }
     yield* out.write(TAR_END_OF_ARCHIVE);
     const last = out.flush();
     if (last) yield last;
   }
-  return { stream: ReadableStream.from(batches()), updates, totals };
+  return { stream: ReadableStream.from(batches()), updates, hashes, totals };
 }
 
 function* packEntry(
@@ -107,6 +137,7 @@ function* packEntry(
   updates: PackedFileUpdate[],
   totals: { entries: number; bytes: number },
   links: PackedLinks,
+  hashes: PackedFileHash[],
 ): Generator<Uint8Array> {
   let info: Deno.FileInfo;
   try {
@@ -176,6 +207,8 @@ function* packEntry(
     entry.size = size;
     yield* out.write(encodeTarHeader(entry));
     let remaining = size;
+    // The hash an incremental backup compares with (`--rehash`), taken as the bytes go by.
+    const digest = createHash("sha256");
     let shortRead = false;
     let readFailed = false;
     while (remaining > 0) {
@@ -196,6 +229,7 @@ function* packEntry(
         got = target.length;
       }
       remaining -= got;
+      digest.update(target.subarray(0, got));
       const full = out.advance(got);
       if (full) yield full;
     }
@@ -214,7 +248,10 @@ function* packEntry(
     if (state !== undefined) {
       updates.push({ id: file.id, state, size, mtimeMs, ...(copyOfLink ? { type: "file" } : {}) });
     }
-    if (!readFailed) links.packed(info, file.archivePath);
+    if (!readFailed) {
+      links.packed(info, file.archivePath);
+      hashes.push({ id: file.id, sha256: digest.digest("hex") });
+    }
   } finally {
     handle.close();
   }

@@ -11,7 +11,8 @@ import type { BackupSettings } from "../catalog/settings.ts";
 import { markVolumeBuilt } from "../catalog/volume_state.ts";
 import type { CompressorPool } from "../archive/compress_pool.ts";
 import { encodeVolume } from "../archive/volume_format.ts";
-import { type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
+import { type MemoryEntry, type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
+import { deletedPathsEntryName } from "../archive/layout.ts";
 import { crashPoint } from "./crash_point.ts";
 import { SequentialRelease } from "../memory/buffer_release.ts";
 
@@ -42,9 +43,26 @@ export function localVolumePath(settings: BackupSettings, volume: VolumeRecord):
 export function volumeRecords(catalog: Catalog, volumeId: number): VolumeRecords {
   const first = catalog.filesOfVolume(volumeId, 0, 1)[0];
   return {
+    preamble: deletedPathsPreamble(catalog, volumeId),
     ancestors: first ? catalog.ancestorFolders(first.path) : [],
     files: catalog.eachFileOfVolume(volumeId),
   };
+}
+
+/**
+ * An incremental's first volume starts with the list of the paths deleted since its base (see
+ * `deletedPathsEntryName`), one a line; a path holding a line break cannot be listed so.
+ */
+function deletedPathsPreamble(catalog: Catalog, volumeId: number): MemoryEntry[] {
+  if (catalog.baseBackupId() === undefined) return [];
+  if (catalog.ownVolumes()[0]?.id !== volumeId) return [];
+  const lines: string[] = [];
+  for (const path of catalog.deletedPaths()) if (!/[\r\n]/.test(path)) lines.push(`${path}\n`);
+  return [{
+    archivePath: deletedPathsEntryName(catalog.settings().backupId),
+    bytes: new TextEncoder().encode(lines.join("")),
+    mtimeMs: Date.now(),
+  }];
 }
 
 /** Builds `volume` into the work folder and records it as built. */
@@ -89,6 +107,11 @@ export async function buildVolume(
   file.close();
   await Deno.rename(partial, path);
   const sha256 = hash.digest("hex");
-  markVolumeBuilt(catalog, volume.id, { size, sha256, outcomes: tar.updates });
+  markVolumeBuilt(catalog, volume.id, {
+    size,
+    sha256,
+    outcomes: tar.updates,
+    hashes: tar.hashes,
+  });
   return { path, size, sha256, entries: tar.totals.entries, contentBytes: tar.totals.bytes };
 }

@@ -9,16 +9,20 @@ import type { BackupSettings } from "../catalog/settings.ts";
 import { objectKey, volumeName } from "../archive/layout.ts";
 import { type PackedVolume, VolumePacker } from "../archive/volume_packer.ts";
 
-/** Plans the volumes of the scanned `files` (in id order); returns them without saving. */
+/**
+ * Plans the volumes of the scanned `files` (in id order); returns them without saving. Volumes
+ * are numbered from `firstNumber` (an incremental continues its chain's numbering).
+ */
 export function planVolumes(
   files: Iterable<FileRecord>,
   settings: BackupSettings,
+  firstNumber = 1,
 ): PlannedVolume[] {
   const volumes: PlannedVolume[] = [];
   const packer = new VolumePacker<FileRecord>(settings.volumeSize);
   const close = (packed: PackedVolume<FileRecord> | undefined) => {
     if (!packed) return;
-    const id = volumes.length + 1;
+    const id = volumes.length + firstNumber;
     const name = volumeName(settings, id);
     volumes.push({
       id,

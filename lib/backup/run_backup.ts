@@ -5,9 +5,10 @@
  * catalog before the next, so the run can be killed at any moment and resumed.
  */
 import { createHash } from "node:crypto";
-import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import type { Catalog, FileRecord, PlannedVolume, VolumeRecord } from "../catalog/catalog.ts";
+import { BaseMatcher, deletedSinceBase } from "./base_match.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
-import { backupFolderKey } from "../archive/layout.ts";
+import { backupFolderKey, objectKey, volumeName } from "../archive/layout.ts";
 import { resetVolume } from "../catalog/volume_state.ts";
 import { planVolumes } from "./plan_volumes.ts";
 import { scanSources } from "../archive/scan.ts";
@@ -43,6 +44,8 @@ export interface BackupContext {
   /** Further paths the scan must never take. */
   skip?: (path: string) => boolean;
   signal: AbortSignal;
+  /** The base of an incremental backup (open, locked), needed while the scan runs. */
+  base?: Catalog;
 }
 
 /** Runs the backup recorded in `ctx.catalog` to the end. Throws on a failure (resumable). */
@@ -54,7 +57,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   if (catalog.phase() === "scanning") await scanAndPlan(ctx, settings);
   if (catalog.phase() === "done") return;
 
-  const volumes = catalog.volumes();
+  const volumes = catalog.ownVolumes();
   progress.phase = "packing";
   progress.volumesTotal = volumes.length;
   const totals = catalog.fileTotals();
@@ -166,6 +169,10 @@ export async function abortOrphanUploads(
 async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promise<void> {
   const { catalog, log, progress } = ctx;
   catalog.clearScan();
+  const incremental = catalog.baseBackupId() !== undefined;
+  if (incremental && !ctx.base) throw new Error("an incremental backup scans with its base");
+  const matcher = ctx.base ? new BaseMatcher(ctx.base, settings.rehash === true) : undefined;
+  const firstNumber = matcher?.copyVolumes(catalog) ?? 1;
   log.info(`scanning ${settings.sourceDirs.join(", ")}`);
   const totals = await scanSources({
     sourceDirs: settings.sourceDirs,
@@ -179,7 +186,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
     },
   }, {
     addFiles: (files) => {
-      catalog.insertFiles(files);
+      catalog.insertFiles(matcher ? matcher.match(files) : files);
       crashPoint("after-scan-batch");
     },
     addProblem: (problem) => {
@@ -187,7 +194,20 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       log.warn(`skipped ${quotePath(problem.path)}: ${problem.message}`);
     },
   });
-  const plan = planVolumes(catalog.eachFile(), settings);
+  let plan = planVolumes(filesToPack(catalog), settings, firstNumber);
+  if (ctx.base) {
+    catalog.dropUnusedChainVolumes();
+    const deleted = catalog.recordDeletedPaths(deletedSinceBase(ctx.base, catalog));
+    const held = catalog.db.prepare(
+      "SELECT COUNT(*) AS n FROM files WHERE volume_id IS NOT NULL",
+    ).get() as { n: number };
+    log.info(
+      `incremental on ${catalog.baseBackupId()}: ${held.n} entries unchanged, ${deleted} ` +
+        `path${deleted === 1 ? "" : "s"} deleted since`,
+    );
+    // The deleted-paths list needs a volume even when nothing else changed.
+    if (plan.length === 0) plan = [emptyVolume(settings, firstNumber)];
+  }
   catalog.savePlan(plan);
   log.info(
     `found ${totals.entries} entries, ${formatBytes(totals.bytes)}` +
@@ -195,6 +215,25 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       `; ${plan.length} volume${plan.length === 1 ? "" : "s"} of up to ` +
       formatBytes(settings.volumeSize),
   );
+}
+
+/** The scanned files not held by an earlier backup of the chain: those this backup packs. */
+function* filesToPack(catalog: Catalog): Generator<FileRecord> {
+  for (const file of catalog.eachFile()) if (file.volumeId === null) yield file;
+}
+
+/** A volume holding no file (an incremental's deleted-paths list only). */
+function emptyVolume(settings: BackupSettings, id: number): PlannedVolume {
+  const name = volumeName(settings, id);
+  return {
+    id,
+    name,
+    objectKey: objectKey(settings, name),
+    storageClass: settings.storageClass,
+    firstFileId: 0,
+    lastFileId: -1,
+    plannedBytes: 0,
+  };
 }
 
 /** What building the run's volumes needs besides the volume: the same for each of them. */

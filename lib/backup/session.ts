@@ -36,6 +36,8 @@ export interface BackupSession {
    * in flight. Every step is already in the catalog, so that is as safe as the first stop.
    */
   stopNow?: Promise<void>;
+  /** The base of an incremental backup (open, locked), for its scan. */
+  base?: Catalog;
 }
 
 /** Runs the catalog's backup to the end (or to an interrupt) and returns how it ended. */
@@ -84,6 +86,7 @@ async function backUp(session: BackupSession): Promise<Outcome> {
       // An OUTPUT_TAR folder may hold the user's files too: leave out only our volumes.
       skip: ownVolumeFiles(settings),
       signal,
+      base: session.base,
     });
     // A run killed after the last volume but before the catalog copy finished leaves a done
     // backup without its copy: a resume of a done backup puts it there if it is missing.
@@ -132,7 +135,7 @@ function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
       bytes: 0,
     });
   const stored = sum((t) => t.state === "stored" || t.state === "changed");
-  const volumes = catalog.volumes();
+  const volumes = catalog.ownVolumes();
   const volumeBytes = volumes.reduce((n, v) => n + (v.size ?? 0), 0);
   const settings = catalog.settings();
   report(

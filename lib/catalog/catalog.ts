@@ -10,6 +10,7 @@ import type { PackedFileUpdate, PackRecord } from "../archive/volume_tar.ts";
 import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
 import { volumeNamingProblem } from "./volume_names.ts";
+import { catalogCopyKey } from "../archive/layout.ts";
 
 import { CatalogError } from "./errors.ts";
 import { StateDbLock } from "./lock.ts";
@@ -33,7 +34,21 @@ export type BackupPhase = "scanning" | "planned" | "done";
 export interface FileRecord extends PackRecord {
   volumeId: number | null;
   state: FileState;
+  /** Change time as scanned (null in catalogs older than incremental backups). */
+  ctimeMs: number | null;
+  /** `dev:ino` as scanned (null where the platform gives none, and in older catalogs). */
+  fileId: string | null;
+  /** SHA-256 (hex) of the bytes packed, for a regular file stored by a build. */
+  contentSha256: string | null;
 }
+
+/**
+ * A scanned file to record. An incremental backup records a file unchanged since its base as
+ * `held` by the base's volume, with the base's state and content hash: it is never packed again.
+ */
+export type FileToRecord = NewFile & {
+  held?: { volumeId: number; state: FileState; contentSha256: string | null };
+};
 
 /** What happened to a file when its volume was built. */
 export type FileState =
@@ -65,6 +80,11 @@ export interface VolumeRecord {
   sha256: string | null;
   uploadId: string | null;
   partSize: number | null;
+  /**
+   * The earlier backup of the chain that holds this volume (its bytes are under that backup's
+   * folder), or null for a volume of this backup.
+   */
+  backupId?: string | null;
 }
 
 /** A planned volume before it is stored. */
@@ -120,7 +140,12 @@ export class Catalog {
    * built under a temporary name and renamed into place complete, so a kill during creation
    * never leaves a state database without its schema and settings.
    */
-  static create(path: string, settings: BackupSettings, keys: CatalogKeys): Catalog {
+  static create(
+    path: string,
+    settings: BackupSettings,
+    keys: CatalogKeys,
+    base?: BaseLink,
+  ): Catalog {
     // The lock comes first, so that the database is never seen by another writer unlocked.
     let lock: StateDbLock;
     try {
@@ -130,7 +155,7 @@ export class Catalog {
       throw new CatalogError(`cannot create state database ${path}: ${describe(error)}`);
     }
     try {
-      return Catalog.#createLocked(path, settings, keys, lock);
+      return Catalog.#createLocked(path, settings, keys, lock, base);
     } catch (error) {
       lock.release();
       throw error;
@@ -142,6 +167,7 @@ export class Catalog {
     settings: BackupSettings,
     keys: CatalogKeys,
     lock: StateDbLock,
+    base: BaseLink | undefined,
   ): Catalog {
     const temp = `${path}.creating`;
     try {
@@ -170,6 +196,22 @@ export class Catalog {
         }
         for (const recipient of keys.recipients) {
           draft.#run("INSERT INTO keys (kind, value) VALUES ('recipient', ?)", recipient);
+        }
+        const chain = [...(base?.chain ?? []), {
+          backupId: settings.backupId,
+          catalogKey: catalogCopyKey(settings, keys.recipients.length > 0),
+        }];
+        chain.forEach((link, position) =>
+          draft.#run(
+            "INSERT INTO chain (position, backup_id, catalog_key) VALUES (?, ?, ?)",
+            position,
+            link.backupId,
+            link.catalogKey,
+          )
+        );
+        if (base) {
+          draft.#setMeta("base_backup_id", base.chain[base.chain.length - 1].backupId);
+          draft.#setMeta("base_fingerprint", base.fingerprint);
         }
       });
     } finally {
@@ -240,7 +282,7 @@ export class Catalog {
       if (check.quick_check !== "ok") {
         throw new CatalogError(`state database ${path} is damaged: ${check.quick_check}`);
       }
-      const naming = volumeNamingProblem(catalog.settings(), catalog.volumes());
+      const naming = volumeNamingProblem(catalog.settings(), catalog.volumes(), catalog.chain());
       if (naming) throw new CatalogError(`state database ${path} ${naming} (damaged or forged)`);
     } catch (error) {
       catalog.close();
@@ -380,18 +422,101 @@ export class Catalog {
       this.#run("DELETE FROM files");
       this.#run("DELETE FROM volumes");
       this.#run("DELETE FROM problems");
+      this.#run("DELETE FROM deleted_paths");
     });
   }
 
-  /** Appends scanned files in one transaction, in order. */
-  insertFiles(files: NewFile[]): void {
-    const sql = "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode, link_target) " +
-      "VALUES (?, ?, ?, ?, ?, ?, ?)";
+  /** Records the archive paths deleted since the base (an incremental's list), in order. */
+  recordDeletedPaths(archivePaths: Iterable<string>): number {
+    let count = 0;
     this.transaction(() => {
-      for (const f of files) {
-        this.#run(sql, f.path, f.archivePath, f.type, f.size, f.mtimeMs, f.mode, f.linkTarget);
+      for (const path of archivePaths) {
+        this.#run("INSERT INTO deleted_paths (archive_path) VALUES (?)", path);
+        count++;
       }
     });
+    return count;
+  }
+
+  /** The archive paths deleted since the base, in order (none for a full backup). */
+  *deletedPaths(): Generator<string> {
+    for (const row of this.streamRows("SELECT archive_path FROM deleted_paths ORDER BY id")) {
+      yield row.archive_path as string;
+    }
+  }
+
+  /** Appends scanned files in one transaction, in order. */
+  insertFiles(files: FileToRecord[]): void {
+    const sql = "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode, link_target, " +
+      "ctime_ms, file_id, volume_id, state, content_sha256) " +
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, 'pending'), ?)";
+    this.transaction(() => {
+      for (const f of files) {
+        this.#run(
+          sql,
+          f.path,
+          f.archivePath,
+          f.type,
+          f.size,
+          f.mtimeMs,
+          f.mode,
+          f.linkTarget,
+          f.ctimeMs ?? null,
+          f.fileId ?? null,
+          f.held?.volumeId ?? null,
+          f.held?.state ?? null,
+          f.held?.contentSha256 ?? null,
+        );
+      }
+    });
+  }
+
+  /** The backups of this one's chain, oldest (the full backup) first, this one last. */
+  chain(): ChainLink[] {
+    return this.#all("SELECT backup_id, catalog_key FROM chain ORDER BY position").map((r) => ({
+      backupId: r.backup_id as string,
+      catalogKey: r.catalog_key as string,
+    }));
+  }
+
+  /** The backup this one was made on top of (undefined for a full backup). */
+  baseBackupId(): string | undefined {
+    return this.#getMeta("base_backup_id");
+  }
+
+  /**
+   * Records a volume of an earlier backup of the chain, copied from the base's catalog with the
+   * id (number) it has there: files of this backup may then point at it.
+   */
+  addChainVolume(volume: VolumeRecord, backupId: string): void {
+    this.#run(
+      "INSERT INTO volumes (id, name, object_key, storage_class, first_file_id, last_file_id, " +
+        "planned_bytes, state, size, sha256, backup_id) VALUES (?, ?, ?, ?, 0, -1, ?, " +
+        "'uploaded', ?, ?, ?)",
+      volume.id,
+      volume.name,
+      volume.objectKey,
+      volume.storageClass,
+      volume.plannedBytes,
+      volume.size,
+      volume.sha256,
+      backupId,
+    );
+  }
+
+  /** Drops the copied chain volumes that no file of this backup points at. */
+  dropUnusedChainVolumes(): void {
+    this.#run(
+      "DELETE FROM volumes WHERE backup_id IS NOT NULL AND NOT EXISTS " +
+        "(SELECT 1 FROM files f WHERE f.volume_id = volumes.id)",
+    );
+  }
+
+  /** This backup's own volumes (built and uploaded by it), in order. */
+  ownVolumes(): VolumeRecord[] {
+    return this.#all("SELECT * FROM volumes WHERE backup_id IS NULL ORDER BY id").map(
+      volumeFromRow,
+    );
   }
 
   /** Records a file or folder that was skipped, with why. */
@@ -464,7 +589,10 @@ export class Catalog {
       | undefined;
   }
 
-  /** Stores the volume plan and assigns each file its volume, then moves to phase `planned`. */
+  /**
+   * Stores the volume plan and assigns each file not held by an earlier backup its volume, then
+   * moves to phase `planned`.
+   */
   savePlan(volumes: PlannedVolume[]): void {
     this.transaction(() => {
       for (const v of volumes) {
@@ -480,7 +608,7 @@ export class Catalog {
           v.plannedBytes,
         );
         this.#run(
-          "UPDATE files SET volume_id = ? WHERE id BETWEEN ? AND ?",
+          "UPDATE files SET volume_id = ? WHERE id BETWEEN ? AND ? AND volume_id IS NULL",
           v.id,
           v.firstFileId,
           v.lastFileId,
@@ -586,6 +714,20 @@ export class Catalog {
   }
 }
 
+/** One backup of a chain: its id and the key of its catalog copy in the bucket. */
+export interface ChainLink {
+  backupId: string;
+  catalogKey: string;
+}
+
+/** What a new incremental backup takes from its base. */
+export interface BaseLink {
+  /** The base's chain, oldest first, the base last. */
+  chain: ChainLink[];
+  /** What the base was when the incremental started (resume checks it is still so). */
+  fingerprint: string;
+}
+
 /** The key material stored with a backup. */
 export interface CatalogKeys {
   identity?: string;
@@ -620,6 +762,9 @@ export function fileFromRow(r: Row): FileRecord {
     linkTarget: r.link_target as string | null,
     volumeId: r.volume_id as number | null,
     state: r.state as FileState,
+    ctimeMs: (r.ctime_ms ?? null) as number | null,
+    fileId: (r.file_id ?? null) as string | null,
+    contentSha256: (r.content_sha256 ?? null) as string | null,
   };
 }
 
@@ -638,6 +783,7 @@ export function volumeFromRow(r: Row): VolumeRecord {
     sha256: r.sha256 as string | null,
     uploadId: r.upload_id as string | null,
     partSize: r.part_size as number | null,
+    backupId: (r.backup_id ?? null) as string | null,
   };
 }
 

@@ -34,12 +34,16 @@ export function filesInNoVolume(catalog: Catalog): Generator<MisplacedFile> {
   );
 }
 
-/** Files outside the file-id range of their volume. */
+/**
+ * Files outside the file-id range of their volume (a volume an earlier backup of the chain holds
+ * has no range in this catalog).
+ */
 export function filesOutsideTheirRange(catalog: Catalog): Generator<MisplacedFile> {
   return misplaced(
     catalog,
     "SELECT f.path, f.volume_id, v.name FROM files f JOIN volumes v ON v.id = f.volume_id " +
-      "WHERE f.id < v.first_file_id OR f.id > v.last_file_id ORDER BY f.id",
+      "WHERE v.backup_id IS NULL AND (f.id < v.first_file_id OR f.id > v.last_file_id) " +
+      "ORDER BY f.id",
   );
 }
 

@@ -14,6 +14,8 @@ import {
 /** One entry of the listing: the file as recorded, with the name of the volume that holds it. */
 export interface ListedFile extends FileRecord {
   volumeName: string | null;
+  /** The backup (of an incremental's chain) whose volume holds the file, if in a volume. */
+  backupId: string | null;
 }
 
 /** A file whose data is in a volume, as an estimate of a restore selects it. */
@@ -69,10 +71,15 @@ const FOLDER_PREFIX_FUNCTION = "glacier_folder_prefix";
 /** Every file, folder and symlink of the catalog in id (scan) order, read one row at a time. */
 export function* listFiles(catalog: Catalog): Generator<ListedFile> {
   const rows = catalog.streamRows(
-    "SELECT f.*, v.name AS volume_name FROM files f LEFT JOIN volumes v ON v.id = f.volume_id " +
-      "ORDER BY f.id",
+    "SELECT f.*, v.name AS volume_name, v.backup_id AS volume_backup_id FROM files f " +
+      "LEFT JOIN volumes v ON v.id = f.volume_id ORDER BY f.id",
   );
-  for (const r of rows) yield { ...fileFromRow(r), volumeName: r.volume_name as string | null };
+  const own = catalog.settings().backupId;
+  for (const r of rows) {
+    const volumeName = r.volume_name as string | null;
+    const backupId = volumeName === null ? null : (r.volume_backup_id as string | null) ?? own;
+    yield { ...fileFromRow(r), volumeName, backupId };
+  }
 }
 
 /**

@@ -58,6 +58,36 @@ ALTER TABLE files_v3 RENAME TO files;
 CREATE INDEX files_by_volume ON files (volume_id, id);
 CREATE INDEX files_by_path ON files (path);
 `,
+  // 3 -> 4: incremental backups (lib/catalog/chain.ts). A catalog is a complete snapshot whose
+  // files point at volumes of any backup of its chain: a volume row with a `backup_id` is held
+  // by that earlier backup (copied from the base's catalog, never built or uploaded here; its
+  // number continues the chain's numbering, so names stay unique). `chain` lists the backups of
+  // the chain oldest first, this one last; an older catalog is a full backup, its own chain.
+  // Files get what the next backup compares with: change time, file id (dev:ino), and the
+  // SHA-256 of the bytes packed. `deleted_paths` holds the archive paths gone since the base.
+  `
+ALTER TABLE volumes ADD COLUMN backup_id TEXT;
+ALTER TABLE files ADD COLUMN ctime_ms REAL;
+ALTER TABLE files ADD COLUMN file_id TEXT;
+ALTER TABLE files ADD COLUMN content_sha256 TEXT;
+CREATE TABLE chain (
+  position    INTEGER PRIMARY KEY,
+  backup_id   TEXT NOT NULL UNIQUE,
+  catalog_key TEXT NOT NULL
+);
+CREATE TABLE deleted_paths (
+  id           INTEGER PRIMARY KEY,
+  archive_path TEXT NOT NULL
+);
+INSERT INTO chain (position, backup_id, catalog_key)
+  SELECT 0, json_extract(value, '$.backupId'),
+    CASE WHEN COALESCE(json_extract(value, '$.prefix'), '') = '' THEN ''
+      ELSE json_extract(value, '$.prefix') || '/' END ||
+    json_extract(value, '$.backupId') || '/' ||
+    CASE WHEN EXISTS (SELECT 1 FROM keys WHERE kind = 'recipient') THEN 'catalog.sqlite3.age'
+      ELSE 'catalog.sqlite3' END
+  FROM meta WHERE key = 'settings' AND json_extract(value, '$.backupId') IS NOT NULL;
+`,
 ];
 
 /** The schema version this program writes and understands. */

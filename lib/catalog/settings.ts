@@ -41,6 +41,13 @@ export interface BackupSettings {
    * retention until `days` days after their upload (unset: no lock).
    */
   objectLock?: ObjectLockSettings;
+  /**
+   * `--rehash` (incremental backups): a file is unchanged since the base when its bytes hash the
+   * same, not when its change time and file id match.
+   */
+  rehash?: boolean;
+  /** The state database of the base of an incremental backup (absolute path). */
+  baseStateDb?: string;
 }
 
 /** S3 Object Lock retention of each object a backup writes. */

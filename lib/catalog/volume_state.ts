@@ -9,7 +9,7 @@
  * The backup builds and uploads volumes (and resets one whose local file is lost); `glacier sync`
  * marks them missing or found; `glacier delete` deletes them.
  */
-import type { PackedFileUpdate } from "../archive/volume_tar.ts";
+import type { PackedFileHash, PackedFileUpdate } from "../archive/volume_tar.ts";
 import type { Catalog } from "./catalog.ts";
 
 /**
@@ -20,13 +20,20 @@ import type { Catalog } from "./catalog.ts";
 export function markVolumeBuilt(
   catalog: Catalog,
   volumeId: number,
-  built: { size: number; sha256: string; outcomes: PackedFileUpdate[] },
+  built: {
+    size: number;
+    sha256: string;
+    outcomes: PackedFileUpdate[];
+    hashes?: PackedFileHash[];
+  },
 ): void {
   catalog.transaction(() => {
     catalog.db.prepare(
       "UPDATE files SET state = 'stored' WHERE volume_id = ? AND state = 'pending'",
     ).run(volumeId);
     catalog.updateFiles(built.outcomes);
+    const hash = catalog.db.prepare("UPDATE files SET content_sha256 = ? WHERE id = ?");
+    for (const h of built.hashes ?? []) hash.run(h.sha256, h.id);
     catalog.db.prepare(
       "UPDATE volumes SET state = 'built', size = ?, sha256 = ?, built_at = ?, upload_id = NULL, " +
         "part_size = NULL WHERE id = ?",

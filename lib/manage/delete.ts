@@ -14,6 +14,8 @@ import type { Storage } from "../storage/storage.ts";
 import { refreshCatalogCopy } from "./backup_storage.ts";
 import { type EarlyDeletion, earlyDeletion } from "./early_deletion.ts";
 import { plural } from "./show_format.ts";
+import { findDependents } from "./dependents.ts";
+import { dirname, resolve } from "node:path";
 import { quotePath } from "../archive/quote_path.ts";
 
 /** How `deleteVolumes` runs. */
@@ -30,10 +32,14 @@ export interface DeleteRun {
   log: Reporter;
   /** Asks the user (yes: true); absent when there is no terminal to ask on. */
   confirm?: (question: string) => Promise<boolean>;
+  /** The folder of the other backups' state databases (default: the catalog's own folder). */
+  stateDir?: string;
+  /** Delete volumes that other backups still need. */
+  force?: boolean;
 }
 
 /** One volume to delete, with what the store says about it. */
-interface Target {
+export interface Target {
   volume: VolumeRecord;
   /** False when the object is already gone from the bucket. */
   present: boolean;
@@ -81,7 +87,8 @@ export function selectVolumes(volumes: VolumeRecord[], names: string[]): VolumeR
  */
 export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   const { catalog, storage, log } = run;
-  const selected = selectVolumes(catalog.volumes(), run.names);
+  // A volume an earlier backup of an incremental's chain holds is that backup's to delete.
+  const selected = selectVolumes(catalog.ownVolumes(), run.names);
   for (const v of selected.filter((v) => v.state === "deleted")) {
     log.info(`${quotePath(v.name)} is already deleted`);
   }
@@ -89,8 +96,11 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   if (volumes.length === 0) return "done";
 
   await storage.checkAccess();
+  await checkDependents(run, volumes);
   const inspected: Target[] = [];
-  for (const volume of volumes) inspected.push(await inspect(volume, run));
+  for (const volume of volumes) {
+    inspected.push(await inspectTarget(volume, run, () => uploadedAt(catalog, volume.id)));
+  }
   // A locked object is never tried: S3 refuses it, and that is the point of the lock.
   for (const target of inspected.filter((t) => t.locked)) log.warn(describeLocked(target));
   const targets = inspected.filter((t) => !t.locked);
@@ -138,28 +148,69 @@ export async function deleteVolumes(run: DeleteRun): Promise<Outcome> {
   return targets.length < inspected.length ? "done-with-warnings" : "done";
 }
 
-/** Looks the volume's object up: is it there, and what would deleting it now cost? */
-async function inspect(volume: VolumeRecord, run: DeleteRun): Promise<Target> {
+/**
+ * Refuses (a `UsageError`, unless `force`) volumes that other backups still need, saying which
+ * backups would lose which files; with `force`, says it as a warning.
+ */
+async function checkDependents(run: DeleteRun, volumes: VolumeRecord[]): Promise<void> {
+  const { catalog, log } = run;
+  const stateDir = run.stateDir ?? dirname(resolve(catalog.path));
+  const keys = volumes.map((v) => v.objectKey);
+  const { dependents, unknown } = await findDependents(catalog, keys, stateDir, run.storage);
+  const report = run.force ? log.warn.bind(log) : log.error.bind(log);
+  for (const d of dependents) {
+    const name = volumes.find((v) => v.objectKey === d.objectKey)!.name;
+    const more = d.files > d.paths.length ? ", ..." : "";
+    report(
+      `${quotePath(name)} is still needed by backup ${d.backupId}` +
+        `${d.fromBucket ? " (from its catalog copy)" : ""}: it would lose ` +
+        `${plural(d.files, "entry", "entries")} (${d.paths.map(quotePath).join(", ")}${more})`,
+    );
+  }
+  for (const u of unknown) {
+    report(`cannot tell whether backup ${u.backupId} needs these volumes: ${u.reason}`);
+  }
+  if (run.force || (dependents.length === 0 && unknown.length === 0)) return;
+  const needed = new Set(dependents.map((d) => d.objectKey)).size;
+  throw new UsageError(
+    (needed > 0
+      ? `${plural(needed, "volume")} still needed by other backups`
+      : "other backups may need these volumes") +
+      " (listed above): nothing was deleted; --force deletes anyway",
+  );
+}
+
+/**
+ * Looks the volume's object up: is it there, is it locked, and what would deleting it now cost?
+ * `storedSince` is when the catalog says it was uploaded, for a store that reports no date.
+ */
+export async function inspectTarget(
+  volume: VolumeRecord,
+  run: Pick<DeleteRun, "storage" | "chargesApply" | "prices">,
+  storedSince: () => Date | undefined,
+): Promise<Target> {
   const info = await run.storage.headObject(volume.objectKey);
   if (!info) return { volume, present: false, storageClass: volume.storageClass };
   if (info.retainUntil && info.retainUntil.getTime() > Date.now()) {
     const locked = { until: info.retainUntil, mode: info.retentionMode ?? "GOVERNANCE" };
     return { volume, present: true, storageClass: info.storageClass, locked };
   }
-  const since = info.lastModified ?? uploadedAt(run.catalog, volume.id);
+  const since = info.lastModified ?? storedSince();
   const early = run.chargesApply && since
     ? earlyDeletion(info.size, info.storageClass, since, run.prices)
     : undefined;
   return { volume, present: true, storageClass: info.storageClass, early };
 }
 
-function describeLocked(target: Target): string {
+/** The line that says a volume is locked and will not be deleted. */
+export function describeLocked(target: Target): string {
   const { until, mode } = target.locked!;
   return `${quotePath(target.volume.name)} is locked (Object Lock, ${mode.toLowerCase()}) until ` +
     `${until.toISOString()}: it will not be deleted`;
 }
 
-function describeTarget(target: Target): string {
+/** The line that says what deleting a volume means: gone already, or its early-deletion charge. */
+export function describeTarget(target: Target): string {
   const v = target.volume;
   const what = `${quotePath(v.name)} (${formatBytes(v.size ?? 0)}, ${target.storageClass})`;
   if (!target.present) return `${what}: not in the bucket any more; will be marked deleted`;

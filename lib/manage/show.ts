@@ -37,9 +37,10 @@ export async function showBackup(
   await out.line("");
   if (options.collate === undefined) {
     const width = Math.max(longestVolumeName(catalog), "VOLUME".length);
-    await out.line(listingTitle(width));
+    const withBackup = catalog.chain().length > 1;
+    await out.line(listingTitle(width, withBackup));
     for (const file of listFiles(catalog)) {
-      await out.line(listingLine(file, width));
+      await out.line(listingLine(file, width, withBackup));
       if (out.closed) break;
     }
   } else {
@@ -79,5 +80,6 @@ function headerFacts(catalog: Catalog) {
     recipients: catalog.recipients(),
     files: catalog.fileTotals(),
     volumes: volumeTotals(catalog),
+    chain: catalog.chain().map((link) => link.backupId),
   };
 }

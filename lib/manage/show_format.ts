@@ -34,6 +34,8 @@ export interface HeaderFacts {
   recipients: string[];
   files: { state: FileState; type: string; count: number; bytes: number }[];
   volumes: VolumeTotal[];
+  /** The backups of an incremental's chain, oldest first, this one last. */
+  chain?: string[];
 }
 
 /** The header lines of `show`: settings, totals, volumes uploaded and pending. */
@@ -54,6 +56,9 @@ export function headerLines(facts: HeaderFacts): string[] {
     `${label("volumes")}${s.storageClass}, ${s.compression}, ${encryption}, target ` +
     formatBytes(s.volumeSize),
   ];
+  if (facts.chain && facts.chain.length > 1) {
+    lines.push(`${label("chain")}${facts.chain.join(" <- ")} (incremental; full backup first)`);
+  }
   if (s.excludes.length > 0) {
     lines.push(`${label("excluded")}${s.excludes.map(quotePath).join(", ")}`);
   }
@@ -108,13 +113,20 @@ export function plural(count: number, noun: string, many = `${noun}s`): string {
 }
 
 /** The column titles of the listing, aligned like `listingLine`. */
-export function listingTitle(volumeWidth: number): string {
-  return `${"SIZE".padStart(10)}  ${"MODIFIED".padEnd(19)}  ${"VOLUME".padEnd(volumeWidth)}  ` +
-    `${"STATE".padEnd(10)}  PATH`;
+export function listingTitle(volumeWidth: number, withBackup = false): string {
+  return `${"SIZE".padStart(10)}  ${"MODIFIED".padEnd(19)}  ` +
+    (withBackup ? `${"BACKUP".padEnd(BACKUP_WIDTH)}  ` : "") +
+    `${"VOLUME".padEnd(volumeWidth)}  ${"STATE".padEnd(10)}  PATH`;
 }
 
-/** One listing line: size, modification time, volume, state, archive path. */
-export function listingLine(file: ListedFile, volumeWidth: number): string {
+/** Width of a backup id (`YYYYMMDD_HHMMSS`). */
+const BACKUP_WIDTH = 15;
+
+/**
+ * One listing line: size, modification time, (for an incremental) the backup holding it, volume,
+ * state, archive path.
+ */
+export function listingLine(file: ListedFile, volumeWidth: number, withBackup = false): string {
   const size = file.type === "file" ? formatBytes(file.size) : "-";
   const name = quotePath(file.archivePath);
   const path = file.type === "directory"
@@ -125,6 +137,7 @@ export function listingLine(file: ListedFile, volumeWidth: number): string {
     ? `${name} link to ${quotePath(file.linkTarget ?? "")}`
     : name;
   return `${size.padStart(10)}  ${formatLocalTime(new Date(file.mtimeMs))}  ` +
+    (withBackup ? `${(file.backupId ?? "-").padEnd(BACKUP_WIDTH)}  ` : "") +
     `${quotePath(file.volumeName ?? "-").padEnd(volumeWidth)}  ${file.state.padEnd(10)}  ${path}`;
 }
 
@@ -139,6 +152,7 @@ export function listingJson(file: ListedFile): Record<string, unknown> {
     mode: file.mode,
     ...(file.type === "symlink" || file.type === "hardlink" ? { linkTarget: file.linkTarget } : {}),
     volume: file.volumeName,
+    backup: file.backupId,
     state: file.state,
   };
 }

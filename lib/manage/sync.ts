@@ -20,7 +20,7 @@ export async function syncCatalog(
   folderKey: string,
   log: Reporter,
 ): Promise<Outcome> {
-  const reconciler = new BucketReconciler(catalog.volumes(), folderKey);
+  const reconciler = new BucketReconciler(catalog.ownVolumes(), folderKey);
   let differences = 0;
   let changed = false;
   const report = (finding: Finding) => {

@@ -33,6 +33,8 @@ export interface BackupForecast {
   parts: number;
   /** Size of the largest volume. */
   largestVolumeBytes: number;
+  /** Of an incremental: the entries unchanged since its base (not packed), and their bytes. */
+  unchanged?: { base: string; entries: number; bytes: number };
 }
 
 /** What to scan and how the backup would be set up. */
@@ -44,6 +46,8 @@ export interface ForecastOptions {
   volumeSize: number;
   encrypt: boolean;
   signal?: AbortSignal;
+  /** Of an incremental: its base's id, and which scanned files are unchanged since it. */
+  base?: { backupId: string; unchanged: (file: NewFile) => boolean };
 }
 
 const PROBLEM_SAMPLES = 20;
@@ -57,6 +61,9 @@ export async function forecastBackup(options: ForecastOptions): Promise<BackupFo
     (tarBytes) => storedSize(tarBytes, options),
   );
   const problemSamples: ProblemRecord[] = [];
+  const unchanged = options.base
+    ? { base: options.base.backupId, entries: 0, bytes: 0 }
+    : undefined;
   const totals = await scanSources({
     sourceDirs: options.sourceDirs,
     excludes: options.excludes,
@@ -64,7 +71,14 @@ export async function forecastBackup(options: ForecastOptions): Promise<BackupFo
     signal: options.signal,
   }, {
     addFiles(files: NewFile[]) {
-      for (const file of files) counter.add(file.size, file.archivePath);
+      for (const file of files) {
+        if (unchanged && options.base!.unchanged(file)) {
+          unchanged.entries++;
+          unchanged.bytes += file.size;
+        } else {
+          counter.add(file.size, file.archivePath);
+        }
+      }
     },
     addProblem(problem: ProblemRecord) {
       if (problemSamples.length < PROBLEM_SAMPLES) problemSamples.push(problem);
@@ -77,6 +91,7 @@ export async function forecastBackup(options: ForecastOptions): Promise<BackupFo
     problems: totals.problems,
     problemSamples,
     ...volumes,
+    ...(unchanged ? { unchanged } : {}),
   };
 }
 
@@ -157,6 +172,12 @@ export function forecastLines(
     "dry run: nothing was written or uploaded",
     `would back up ${count(forecast.entries)} entries (${formatBytes(forecast.fileBytes)} of ` +
     `file data)${skipped}`,
+    ...(forecast.unchanged
+      ? [
+        `incremental on ${forecast.unchanged.base}: ${count(forecast.unchanged.entries)} ` +
+        `entries (${formatBytes(forecast.unchanged.bytes)}) unchanged, not uploaded; the rest:`,
+      ]
+      : []),
     `expected: ${plural(forecast.volumes, "volume")} ` +
     `(largest ${formatBytes(forecast.largestVolumeBytes)}), ${formatBytes(forecast.volumeBytes)} ` +
     `in ${storageClass}; the figures assume no compression gain (an upper bound)`,

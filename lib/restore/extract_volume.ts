@@ -80,7 +80,12 @@ export async function openVolumeTar(
 export async function extractVolume(options: ExtractOptions): Promise<ExtractReport> {
   const { catalog, volume, writer, selection } = options;
   const report: ExtractReport = { written: 0, bytes: 0, identical: 0 };
-  const matcher = new VolumeEntryMatcher(catalog, volume.id, volume.name);
+  const matcher = new VolumeEntryMatcher(
+    catalog,
+    volume.id,
+    volume.name,
+    (volume.backupId ?? null) !== null,
+  );
   const links = VolumeHardlinks.forVolume(catalog, volume.id, selection);
   const staging = `${volume.id}.part`;
   const entryOptions = { acceptIdentical: options.acceptIdentical };

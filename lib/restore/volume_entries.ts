@@ -8,6 +8,7 @@
  */
 import type { Catalog, FileRecord } from "../catalog/catalog.ts";
 import type { TarReadEntry } from "../archive/tar_reader.ts";
+import { isDeletedPathsEntry } from "../archive/layout.ts";
 
 /** The volume's content does not match what the catalog says it holds. */
 export class VolumeMismatchError extends Error {
@@ -31,20 +32,36 @@ export class VolumeEntryMatcher {
   #current: IteratorResult<FileRecord> | undefined;
   #prelude: Set<string> | undefined;
   #ownSeen = false;
+  #first = true;
+  /** The volume is an earlier backup's: it holds entries this snapshot has replaced or dropped. */
+  readonly #partial: boolean;
 
-  constructor(catalog: Catalog, volumeId: number, volumeName: string) {
+  /**
+   * `partial`: the volume is held by an earlier backup of an incremental's chain, so its entries
+   * this snapshot does not use (changed or deleted since) are passed over; the ones it uses still
+   * come in catalog order, and one missing is still found.
+   */
+  constructor(catalog: Catalog, volumeId: number, volumeName: string, partial = false) {
     this.#catalog = catalog;
+    this.#partial = partial;
     this.#rows = catalog.eachFileOfVolume(volumeId, PAGE);
     this.#volumeName = volumeName;
   }
 
   /** Classifies the next entry of the stream; throws `VolumeMismatchError` on a disagreement. */
   next(entry: TarReadEntry): EntryMatch {
+    const first = this.#first;
+    this.#first = false;
+    // An incremental's first volume starts with its list of paths deleted since its base.
+    if (first && entry.type === "file" && isDeletedPathsEntry(entry.path)) {
+      return { kind: "prelude" };
+    }
     if (!this.#ownSeen && entry.type === "directory" && this.#preludePaths().has(entry.path)) {
       return { kind: "prelude" };
     }
     for (;;) {
       const row = this.#peek();
+      if (this.#partial && row?.archivePath !== entry.path) return { kind: "prelude" };
       if (!row) throw this.#mismatch(`it holds ${JSON.stringify(entry.path)}, not in the catalog`);
       if (row.archivePath === entry.path) {
         if (row.type !== entry.type) {

@@ -31,7 +31,7 @@ export function checkCatalogIntegrity(catalog: Catalog, report: VerifyReport): v
   const files = fileCount(catalog);
   checkPhase(catalog, volumes, report);
   checkKeys(catalog, report);
-  checkVolumeRecords(volumes, report);
+  checkVolumeRecords(volumes, catalog.baseBackupId() !== undefined, report);
   checkFileMembership(catalog, report);
   const active = volumes.filter((v) => v.state !== "deleted").length;
   report.checked.push(
@@ -74,10 +74,27 @@ function checkKeys(catalog: Catalog, report: VerifyReport): void {
   }
 }
 
-/** Volume ranges in order and disjoint; built and uploaded volumes with size and checksum. */
-function checkVolumeRecords(volumes: VolumeRecord[], report: VerifyReport): void {
+/**
+ * Volume ranges in order and disjoint; built and uploaded volumes with size and checksum. The
+ * volumes an earlier backup of an incremental's chain holds have no range here, and an
+ * incremental with no new file has one empty volume (its deleted-paths list).
+ */
+function checkVolumeRecords(
+  volumes: VolumeRecord[],
+  incremental: boolean,
+  report: VerifyReport,
+): void {
   let previous: VolumeRecord | undefined;
   for (const v of volumes) {
+    const chainVolume = (v.backupId ?? null) !== null;
+    const listOnly = incremental && v.firstFileId === 0 && v.lastFileId === -1;
+    if (chainVolume || listOnly) {
+      const unbuilt = v.state !== "built" && v.state !== "uploaded";
+      if (!unbuilt && (v.size === null || v.sha256 === null)) {
+        report.problem(v.name, `${v.state} but no size or SHA-256 is recorded`);
+      }
+      continue;
+    }
     if (v.firstFileId > v.lastFileId) {
       report.problem(v.name, `empty file range ${v.firstFileId}..${v.lastFileId}`);
     }

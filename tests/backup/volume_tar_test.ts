@@ -4,6 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { createHash } from "node:crypto";
 import { scanSources } from "../../lib/archive/scan.ts";
 import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { volumeTar } from "../../lib/archive/volume_tar.ts";
@@ -40,6 +41,17 @@ Deno.test("files that vanish or change after the scan are handled when packed", 
     assert.equal(byPath.get(join(src, "sub", "grows.txt"))?.state, "stored");
     assert.equal(byPath.get(join(src, "sub", "grows.txt"))?.size, 23);
     assert.equal(byPath.has(join(src, "keep.txt")), false);
+    // Each stored file's content hash is taken on the way (what `--rehash` compares later).
+    const hashOf = new Map(tar.hashes.map((h) => [catalog.filesAfter(h.id - 1, 1)[0].path, h]));
+    assert.equal(
+      hashOf.get(join(src, "keep.txt"))?.sha256,
+      createHash("sha256").update("keep").digest("hex"),
+    );
+    assert.equal(
+      hashOf.get(join(src, "sub", "grows.txt"))?.sha256,
+      createHash("sha256").update("much longer than before").digest("hex"),
+    );
+    assert.equal(hashOf.has(join(src, "gone.txt")), false);
   } finally {
     catalog.close();
     await Deno.remove(root, { recursive: true });

@@ -12,6 +12,7 @@ import {
   resetVolume,
 } from "../../lib/catalog/volume_state.ts";
 import { planVolumes } from "../../lib/backup/plan_volumes.ts";
+import { volumesNeeded } from "../../lib/catalog/chain.ts";
 import { DatabaseSync } from "node:sqlite";
 
 function settings(overrides: Partial<BackupSettings> = {}): BackupSettings {
@@ -252,6 +253,11 @@ Deno.test("a read-only open of an older schema reads a migrated private copy and
     made.close();
     const raw = new DatabaseSync(path);
     raw.exec("DROP TABLE restore_extracted; DROP TABLE restore_jobs; DROP TABLE restore_thaws");
+    raw.exec(
+      "DROP TABLE chain; DROP TABLE deleted_paths; ALTER TABLE volumes DROP COLUMN backup_id; " +
+        "ALTER TABLE files DROP COLUMN ctime_ms; ALTER TABLE files DROP COLUMN file_id; " +
+        "ALTER TABLE files DROP COLUMN content_sha256",
+    );
     raw.exec("PRAGMA user_version = 1");
     raw.close();
     const before = await Deno.readFile(path);
@@ -276,6 +282,125 @@ Deno.test("a read-only open of an older schema reads a migrated private copy and
       SCHEMA_VERSION,
     );
     migrated.close();
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a version-3 catalog is migrated to a full backup: its own chain, no base", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "v3.sqlite3");
+    const raw = new DatabaseSync(path);
+    raw.exec(CREATE_SCHEMA);
+    for (const step of MIGRATIONS.slice(0, 2)) raw.exec(step);
+    raw.exec("PRAGMA user_version = 3");
+    raw.prepare("INSERT INTO meta (key, value) VALUES ('settings', ?)").run(
+      JSON.stringify(settings({ prefix: "nightly" })),
+    );
+    raw.exec("INSERT INTO keys (kind, value) VALUES ('recipient', 'age1x')");
+    raw.exec(
+      "INSERT INTO volumes (id, name, object_key, storage_class, first_file_id, last_file_id, " +
+        "planned_bytes, state) VALUES (1, '000001_output.tar.zst.age', " +
+        "'nightly/20260101_000000/000001_output.tar.zst.age', 'DEEP_ARCHIVE', 1, 1, 5, 'uploaded')",
+    );
+    raw.prepare(
+      "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode, volume_id, state) " +
+        "VALUES (?, ?, ?, ?, ?, ?, 1, 'stored')",
+    ).run("/src/a", "src/a", "file", 5, 1, 0o644);
+    raw.close();
+
+    const catalog = Catalog.open(path);
+    try {
+      assert.deepEqual(catalog.chain(), [{
+        backupId: "20260101_000000",
+        catalogKey: "nightly/20260101_000000/catalog.sqlite3.age",
+      }]);
+      assert.equal(catalog.baseBackupId(), undefined);
+      const [a] = catalog.filesAfter(0, 10);
+      assert.deepEqual([a.ctimeMs, a.fileId, a.contentSha256], [null, null, null]);
+      assert.equal(catalog.volume(1).backupId, null);
+      assert.deepEqual(volumesNeeded(catalog), [{
+        backupId: "20260101_000000",
+        name: "000001_output.tar.zst.age",
+        objectKey: "nightly/20260101_000000/000001_output.tar.zst.age",
+      }]);
+    } finally {
+      catalog.close();
+    }
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("an incremental catalog holds its chain and the base's volumes it needs, and only those", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "incr.sqlite3");
+    const base = {
+      chain: [{ backupId: "20250101_000000", catalogKey: "20250101_000000/catalog.sqlite3.age" }],
+      fingerprint: "f",
+    };
+    const catalog = Catalog.create(path, settings(), { recipients: ["age1x"] }, base);
+    const baseVolume = (id: number) => ({
+      id,
+      name: `00000${id}_output.tar.zst.age`,
+      objectKey: `20250101_000000/00000${id}_output.tar.zst.age`,
+      storageClass: "DEEP_ARCHIVE",
+      firstFileId: 1,
+      lastFileId: 1,
+      plannedBytes: 5,
+      state: "uploaded" as const,
+      size: 9,
+      sha256: "ab",
+      uploadId: null,
+      partSize: null,
+      backupId: null,
+    });
+    catalog.transaction(() => {
+      catalog.addChainVolume(baseVolume(1), "20250101_000000");
+      catalog.addChainVolume(baseVolume(2), "20250101_000000");
+    });
+    catalog.insertFiles([
+      { ...file("/src/kept", 5), held: { volumeId: 2, state: "stored", contentSha256: "cd" } },
+      file("/src/new", 7),
+    ]);
+    catalog.dropUnusedChainVolumes();
+    catalog.savePlan(planVolumes(catalog.eachFile(), settings(), 3));
+    catalog.close();
+
+    const reopened = Catalog.open(path, { readOnly: true });
+    try {
+      assert.equal(reopened.baseBackupId(), "20250101_000000");
+      assert.deepEqual(reopened.chain().map((l) => l.backupId), [
+        "20250101_000000",
+        "20260101_000000",
+      ]);
+      const files = reopened.filesAfter(0, 10);
+      assert.deepEqual(files.map((f) => [f.path, f.volumeId, f.state, f.contentSha256]), [
+        ["/src/kept", 2, "stored", "cd"],
+        ["/src/new", 3, "pending", null],
+      ]);
+      assert.deepEqual(reopened.ownVolumes().map((v) => v.id), [3]);
+      assert.deepEqual(volumesNeeded(reopened).map((v) => [v.backupId, v.objectKey]), [
+        ["20250101_000000", "20250101_000000/000002_output.tar.zst.age"],
+        ["20260101_000000", "20260101_000000/000003_output.tar.zst.age"],
+      ]);
+    } finally {
+      reopened.close();
+    }
+
+    // A chain volume of a backup outside the chain is refused like any forged name.
+    const raw = new DatabaseSync(path);
+    raw.exec(
+      "UPDATE volumes SET backup_id = '20240101_000000', " +
+        "object_key = '20240101_000000/000002_output.tar.zst.age' WHERE id = 2",
+    );
+    raw.close();
+    assert.throws(
+      () => Catalog.open(path, { readOnly: true }),
+      /not an earlier backup of its chain/,
+    );
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
