@@ -21,6 +21,30 @@ export { CatalogError };
 /** Rows read at a time when files are walked in order. */
 const FILE_PAGE = 2000;
 
+/**
+ * The `files` columns the scan fills, with where each value comes from: the one list to extend
+ * when the scan records more of a file.
+ */
+const SCANNED_COLUMNS: [column: string, value: (file: NewFile) => SQLInputValue][] = [
+  ["path", (f) => f.path],
+  ["archive_path", (f) => f.archivePath],
+  ["type", (f) => f.type],
+  ["size", (f) => f.size],
+  ["mtime_ms", (f) => f.mtimeMs],
+  ["mode", (f) => f.mode],
+  ["link_target", (f) => f.linkTarget],
+];
+
+/** Rows one INSERT statement of `insertFiles` takes (SQLite allows 32766 parameters). */
+const INSERT_ROWS = 64;
+
+/** The INSERT of `rows` scanned files at once. */
+function insertSql(rows: number): string {
+  const row = `(${SCANNED_COLUMNS.map(() => "?").join(", ")})`;
+  return `INSERT INTO files (${SCANNED_COLUMNS.map(([column]) => column).join(", ")}) VALUES ` +
+    Array(rows).fill(row).join(", ");
+}
+
 /** Where a backup run stands. */
 export type BackupPhase = "scanning" | "planned" | "done";
 
@@ -378,11 +402,24 @@ export class Catalog {
 
   /** Appends scanned files in one transaction, in order. */
   insertFiles(files: NewFile[]): void {
-    const sql = "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode, link_target) " +
-      "VALUES (?, ?, ?, ?, ?, ?, ?)";
+    const columns = SCANNED_COLUMNS.length;
+    const values = new Array<SQLInputValue>(INSERT_ROWS * columns);
     this.transaction(() => {
-      for (const f of files) {
-        this.#run(sql, f.path, f.archivePath, f.type, f.size, f.mtimeMs, f.mode, f.linkTarget);
+      let next = 0;
+      // Rows go in INSERT_ROWS at a time: one call into SQLite for many rows costs less than
+      // one call each; the rest go one by one.
+      const many = this.#statement(insertSql(INSERT_ROWS));
+      for (; next + INSERT_ROWS <= files.length; next += INSERT_ROWS) {
+        for (let row = 0; row < INSERT_ROWS; row++) {
+          const file = files[next + row];
+          for (let c = 0; c < columns; c++) values[row * columns + c] = SCANNED_COLUMNS[c][1](file);
+        }
+        many.run(...values);
+      }
+      const one = this.#statement(insertSql(1));
+      for (; next < files.length; next++) {
+        const file = files[next];
+        one.run(...SCANNED_COLUMNS.map(([, value]) => value(file)));
       }
     });
   }

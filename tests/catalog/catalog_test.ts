@@ -76,6 +76,35 @@ Deno.test("a new catalog is private, in WAL mode, and keeps settings and keys", 
   });
 });
 
+Deno.test("a large batch of scanned files is stored whole, in order, every column kept", async () => {
+  await withCatalog((catalog) => {
+    // More rows than one multi-row INSERT takes, and not a multiple of it: both paths run.
+    const files = Array.from({ length: 150 }, (_, i) => ({
+      ...file(`/src/f${i}`, i),
+      type: i % 3 === 0 ? "symlink" as const : "file" as const,
+      mtimeMs: 1_700_000_000_000 + i + 0.5,
+      mode: 0o600 + (i % 8),
+      linkTarget: i % 3 === 0 ? `target${i}` : null,
+    }));
+    catalog.insertFiles(files.slice(0, 70));
+    catalog.insertFiles(files.slice(70));
+    const stored = catalog.filesAfter(0, 1000);
+    assert.deepEqual(
+      stored.map(({ path, archivePath, type, size, mtimeMs, mode, linkTarget }) => ({
+        path,
+        archivePath,
+        type,
+        size,
+        mtimeMs,
+        mode,
+        linkTarget,
+      })),
+      files,
+    );
+    assert.deepEqual(stored.map((f) => f.id), files.map((_, i) => i + 1));
+  });
+});
+
 Deno.test("the plan splits files into consecutive volumes by size, big files alone", async () => {
   await withCatalog((catalog) => {
     catalog.insertFiles([
