@@ -43,7 +43,7 @@ export function volumeRecords(catalog: Catalog, volumeId: number): VolumeRecords
   const first = catalog.filesOfVolume(volumeId, 0, 1)[0];
   return {
     ancestors: first ? catalog.ancestorFolders(first.path) : [],
-    files: catalog.eachFileOfVolume(volumeId),
+    files: catalog.packRecordsOfVolume(volumeId),
   };
 }
 

@@ -4,19 +4,19 @@
  * order and a volume is a run of consecutive file ids, so a plan is a handful of ranges whatever
  * the number of files.
  */
-import type { FileRecord, PlannedVolume } from "../catalog/catalog.ts";
+import type { PlanEntry, PlannedVolume } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { objectKey, volumeName } from "../archive/layout.ts";
 import { type PackedVolume, VolumePacker } from "../archive/volume_packer.ts";
 
 /** Plans the volumes of the scanned `files` (in id order); returns them without saving. */
 export function planVolumes(
-  files: Iterable<FileRecord>,
+  files: Iterable<PlanEntry>,
   settings: BackupSettings,
 ): PlannedVolume[] {
   const volumes: PlannedVolume[] = [];
-  const packer = new VolumePacker<FileRecord>(settings.volumeSize);
-  const close = (packed: PackedVolume<FileRecord> | undefined) => {
+  const packer = new VolumePacker<PlanEntry>(settings.volumeSize);
+  const close = (packed: PackedVolume<PlanEntry> | undefined) => {
     if (!packed) return;
     const id = volumes.length + 1;
     const name = volumeName(settings, id);

@@ -187,7 +187,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       log.warn(`skipped ${quotePath(problem.path)}: ${problem.message}`);
     },
   });
-  const plan = planVolumes(catalog.eachFile(), settings);
+  const plan = planVolumes(catalog.planEntries(), settings);
   catalog.savePlan(plan);
   log.info(
     `found ${totals.entries} entries, ${formatBytes(totals.bytes)}` +

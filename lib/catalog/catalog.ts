@@ -45,6 +45,12 @@ function insertSql(rows: number): string {
     Array(rows).fill(row).join(", ");
 }
 
+/** Rows read at a time when a volume's entries are packed or planned. */
+const PACK_PAGE = 256;
+
+/** What planning needs of an entry. */
+export type PlanEntry = Pick<PackRecord, "id" | "size" | "archivePath">;
+
 /** Where a backup run stands. */
 export type BackupPhase = "scanning" | "planned" | "done";
 
@@ -466,6 +472,63 @@ export class Catalog {
   /** Every file of a volume in id order, read a page at a time. */
   eachFileOfVolume(volumeId: number, pageSize = FILE_PAGE): Generator<FileRecord> {
     return pagedById((afterId) => this.filesOfVolume(volumeId, afterId, pageSize));
+  }
+
+  /**
+   * What packing volume `volumeId` needs of its entries, in id order, read `PACK_PAGE` rows at a
+   * time through one prepared statement: small pages die young, so the collector frees them
+   * cheaply and the heap stays flat whatever the number of files.
+   */
+  *packRecordsOfVolume(volumeId: number): Generator<PackRecord> {
+    const page = this.#arrayStatement(
+      "SELECT id, path, archive_path, type, size, mtime_ms, mode, link_target FROM files " +
+        "WHERE volume_id = ? AND id > ? ORDER BY id LIMIT ?",
+    );
+    for (let afterId = 0;;) {
+      const rows = page.all(volumeId, afterId, PACK_PAGE) as unknown as SQLInputValue[][];
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        yield {
+          id: r[0] as number,
+          path: r[1] as string,
+          archivePath: r[2] as string,
+          type: r[3] as PackRecord["type"],
+          size: r[4] as number,
+          mtimeMs: r[5] as number,
+          mode: r[6] as number,
+          linkTarget: r[7] as string | null,
+        };
+      }
+      afterId = rows[rows.length - 1][0] as number;
+    }
+  }
+
+  /** Every entry's id, size and archive path in id order, for planning volumes (paged). */
+  *planEntries(): Generator<PlanEntry> {
+    const page = this.#arrayStatement(
+      "SELECT id, size, archive_path FROM files WHERE id > ? ORDER BY id LIMIT ?",
+    );
+    for (let afterId = 0;;) {
+      const rows = page.all(afterId, PACK_PAGE) as unknown as SQLInputValue[][];
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        yield { id: r[0] as number, size: r[1] as number, archivePath: r[2] as string };
+      }
+      afterId = rows[rows.length - 1][0] as number;
+    }
+  }
+
+  /** A cached statement whose rows come as arrays (no object per row). */
+  #arrayStatement(sql: string): StatementSync {
+    const key = `arrays:${sql}`;
+    let statement = this.#statements.get(key);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      // Deno's node:sqlite has it (as Node 24 has), its type declarations not yet.
+      (statement as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+      this.#statements.set(key, statement);
+    }
+    return statement;
   }
 
   /** The recorded folders above `path`, outermost first (stopping at the source folder). */
