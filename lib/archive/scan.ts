@@ -51,7 +51,7 @@ export interface ScanTotals {
 }
 
 /** Entries handed to the sink at once: few large transactions, and a few MiB of memory. */
-const BATCH = 8192;
+const BATCH = 2048;
 
 /** Scans every source folder in order; resolves with the totals. */
 export async function scanSources(options: ScanOptions, sink: ScanSink): Promise<ScanTotals> {
