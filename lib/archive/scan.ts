@@ -60,7 +60,8 @@ export interface ScanTotals {
   problems: number;
 }
 
-const BATCH = 1000;
+/** Entries handed to the sink at once: few large transactions, and a few MiB of memory. */
+const BATCH = 2048;
 
 /** Scans every source folder in order; resolves with the totals. */
 export async function scanSources(options: ScanOptions, sink: ScanSink): Promise<ScanTotals> {

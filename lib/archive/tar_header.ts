@@ -82,8 +82,12 @@ function buildTemplate(): Uint8Array {
   return block;
 }
 
-/** The header block(s) for an entry: a pax 'x' extended header when needed, then the ustar header. Length is a multiple of 512. */
-export function encodeTarHeader(entry: TarEntry): Uint8Array {
+/**
+ * The header block(s) for an entry: a pax 'x' extended header when needed, then the ustar header.
+ * Length is a multiple of 512. With `scratch` (512 bytes, the caller's), a plain ustar header is
+ * written into it and it is returned: no allocation, for callers that copy the header at once.
+ */
+export function encodeTarHeader(entry: TarEntry, scratch?: Uint8Array): Uint8Array {
   const size = entry.type === "file" ? entry.size : 0;
   if (!Number.isSafeInteger(size) || size < 0) {
     throw new TarEncodeError(`Cannot archive ${entry.path}: invalid size ${entry.size}`);
@@ -98,7 +102,8 @@ export function encodeTarHeader(entry: TarEntry): Uint8Array {
     throw new TarEncodeError(`Cannot archive ${entry.type} ${entry.path}: no link target`);
   }
 
-  const header = TEMPLATE.slice();
+  const header = scratch ?? new Uint8Array(TAR_BLOCK_SIZE);
+  header.set(TEMPLATE);
   const pax: string[] = [];
 
   const path = entry.type === "directory"

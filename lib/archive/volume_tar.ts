@@ -165,7 +165,9 @@ function* packEntry(
   const mtimeMs = info.mtime?.getTime() ?? file.mtimeMs;
   const linkTo = file.type === "hardlink" ? links.packedName(info) : undefined;
   if (linkTo !== undefined) {
-    yield* out.write(encodeTarHeader({ ...entry, type: "hardlink", linkName: linkTo }));
+    yield* out.write(
+      encodeTarHeader({ ...entry, type: "hardlink", linkName: linkTo }, out.headerScratch),
+    );
     totals.entries++;
     if (linkTo !== file.linkTarget || mtimeMs !== file.mtimeMs) {
       updates.push({
@@ -190,7 +192,7 @@ function* packEntry(
     }
   }
   if (type !== "file") {
-    yield* out.write(encodeTarHeader(entry));
+    yield* out.write(encodeTarHeader(entry, out.headerScratch));
     totals.entries++;
     if (mtimeMs !== file.mtimeMs) updates.push({ id: file.id, state: "stored", size: 0, mtimeMs });
     return;
@@ -205,7 +207,7 @@ function* packEntry(
   try {
     const size = info.size;
     entry.size = size;
-    yield* out.write(encodeTarHeader(entry));
+    yield* out.write(encodeTarHeader(entry, out.headerScratch));
     let remaining = size;
     // The hash an incremental backup compares with (`--rehash`), taken as the bytes go by.
     const digest = createHash("sha256");
@@ -288,6 +290,11 @@ const ZERO_BLOCK = new Uint8Array(512);
 
 /** Fills fixed-size buffers and hands each one out once it is full. */
 class BatchWriter {
+  /**
+   * Where this stream's plain headers are encoded before `write` copies them in: one block per
+   * stream, not per entry (a volume being rebuilt may be packed beside another).
+   */
+  readonly headerScratch = new Uint8Array(512);
   #buffer = new Uint8Array(TAR_BATCH_BYTES);
   #used = 0;
 

@@ -45,7 +45,7 @@ export function volumeRecords(catalog: Catalog, volumeId: number): VolumeRecords
   return {
     preamble: deletedPathsPreamble(catalog, volumeId),
     ancestors: first ? catalog.ancestorFolders(first.path) : [],
-    files: catalog.eachFileOfVolume(volumeId),
+    files: catalog.packRecordsOfVolume(volumeId),
   };
 }
 

@@ -4,7 +4,7 @@
  * order and a volume is a run of consecutive file ids, so a plan is a handful of ranges whatever
  * the number of files.
  */
-import type { FileRecord, PlannedVolume } from "../catalog/catalog.ts";
+import type { PlanEntry, PlannedVolume } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { objectKey, volumeName } from "../archive/layout.ts";
 import { type PackedVolume, VolumePacker } from "../archive/volume_packer.ts";
@@ -14,13 +14,13 @@ import { type PackedVolume, VolumePacker } from "../archive/volume_packer.ts";
  * are numbered from `firstNumber` (an incremental continues its chain's numbering).
  */
 export function planVolumes(
-  files: Iterable<FileRecord>,
+  files: Iterable<PlanEntry>,
   settings: BackupSettings,
   firstNumber = 1,
 ): PlannedVolume[] {
   const volumes: PlannedVolume[] = [];
-  const packer = new VolumePacker<FileRecord>(settings.volumeSize);
-  const close = (packed: PackedVolume<FileRecord> | undefined) => {
+  const packer = new VolumePacker<PlanEntry>(settings.volumeSize);
+  const close = (packed: PackedVolume<PlanEntry> | undefined) => {
     if (!packed) return;
     const id = volumes.length + firstNumber;
     const name = volumeName(settings, id);

@@ -194,7 +194,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       log.warn(`skipped ${quotePath(problem.path)}: ${problem.message}`);
     },
   });
-  let plan = planVolumes(filesToPack(catalog), settings, firstNumber);
+  let plan = planVolumes(catalog.planEntries(), settings, firstNumber);
   if (ctx.base) {
     catalog.dropUnusedChainVolumes();
     const deleted = catalog.recordDeletedPaths(deletedSinceBase(ctx.base, catalog));
@@ -215,11 +215,6 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       `; ${plan.length} volume${plan.length === 1 ? "" : "s"} of up to ` +
       formatBytes(settings.volumeSize),
   );
-}
-
-/** The scanned files not held by an earlier backup of the chain: those this backup packs. */
-function* filesToPack(catalog: Catalog): Generator<FileRecord> {
-  for (const file of catalog.eachFile()) if (file.volumeId === null) yield file;
 }
 
 /** A volume holding no file (an incremental's deleted-paths list only). */

@@ -23,6 +23,42 @@ export { CatalogError };
 /** Rows read at a time when files are walked in order. */
 const FILE_PAGE = 2000;
 
+/**
+ * The `files` columns the scan fills, with where each value comes from: the one list to extend
+ * when the scan records more of a file.
+ */
+const SCANNED_COLUMNS: [column: string, value: (file: FileToRecord) => SQLInputValue][] = [
+  ["path", (f) => f.path],
+  ["archive_path", (f) => f.archivePath],
+  ["type", (f) => f.type],
+  ["size", (f) => f.size],
+  ["mtime_ms", (f) => f.mtimeMs],
+  ["mode", (f) => f.mode],
+  ["link_target", (f) => f.linkTarget],
+  ["ctime_ms", (f) => f.ctimeMs ?? null],
+  ["file_id", (f) => f.fileId ?? null],
+  // A file unchanged since the base is held by the base's volume, with its state and hash.
+  ["volume_id", (f) => f.held?.volumeId ?? null],
+  ["state", (f) => f.held?.state ?? "pending"],
+  ["content_sha256", (f) => f.held?.contentSha256 ?? null],
+];
+
+/** Rows one INSERT statement of `insertFiles` takes (SQLite allows 32766 parameters). */
+const INSERT_ROWS = 64;
+
+/** The INSERT of `rows` scanned files at once. */
+function insertSql(rows: number): string {
+  const row = `(${SCANNED_COLUMNS.map(() => "?").join(", ")})`;
+  return `INSERT INTO files (${SCANNED_COLUMNS.map(([column]) => column).join(", ")}) VALUES ` +
+    Array(rows).fill(row).join(", ");
+}
+
+/** Rows read at a time when a volume's entries are packed or planned. */
+const PACK_PAGE = 256;
+
+/** What planning needs of an entry. */
+export type PlanEntry = Pick<PackRecord, "id" | "size" | "archivePath">;
+
 /** Where a backup run stands. */
 export type BackupPhase = "scanning" | "planned" | "done";
 
@@ -447,26 +483,24 @@ export class Catalog {
 
   /** Appends scanned files in one transaction, in order. */
   insertFiles(files: FileToRecord[]): void {
-    const sql = "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode, link_target, " +
-      "ctime_ms, file_id, volume_id, state, content_sha256) " +
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, COALESCE(?, 'pending'), ?)";
+    const columns = SCANNED_COLUMNS.length;
+    const values = new Array<SQLInputValue>(INSERT_ROWS * columns);
     this.transaction(() => {
-      for (const f of files) {
-        this.#run(
-          sql,
-          f.path,
-          f.archivePath,
-          f.type,
-          f.size,
-          f.mtimeMs,
-          f.mode,
-          f.linkTarget,
-          f.ctimeMs ?? null,
-          f.fileId ?? null,
-          f.held?.volumeId ?? null,
-          f.held?.state ?? null,
-          f.held?.contentSha256 ?? null,
-        );
+      let next = 0;
+      // Rows go in INSERT_ROWS at a time: one call into SQLite for many rows costs less than
+      // one call each; the rest go one by one.
+      const many = this.#statement(insertSql(INSERT_ROWS));
+      for (; next + INSERT_ROWS <= files.length; next += INSERT_ROWS) {
+        for (let row = 0; row < INSERT_ROWS; row++) {
+          const file = files[next + row];
+          for (let c = 0; c < columns; c++) values[row * columns + c] = SCANNED_COLUMNS[c][1](file);
+        }
+        many.run(...values);
+      }
+      const one = this.#statement(insertSql(1));
+      for (; next < files.length; next++) {
+        const file = files[next];
+        one.run(...SCANNED_COLUMNS.map(([, value]) => value(file)));
       }
     });
   }
@@ -561,6 +595,63 @@ export class Catalog {
   /** Every file of a volume in id order, read a page at a time. */
   eachFileOfVolume(volumeId: number, pageSize = FILE_PAGE): Generator<FileRecord> {
     return pagedById((afterId) => this.filesOfVolume(volumeId, afterId, pageSize));
+  }
+
+  /**
+   * What packing volume `volumeId` needs of its entries, in id order, read `PACK_PAGE` rows at a
+   * time through one prepared statement: small pages die young, so the collector frees them
+   * cheaply and the heap stays flat whatever the number of files.
+   */
+  *packRecordsOfVolume(volumeId: number): Generator<PackRecord> {
+    const page = this.#arrayStatement(
+      "SELECT id, path, archive_path, type, size, mtime_ms, mode, link_target FROM files " +
+        "WHERE volume_id = ? AND id > ? ORDER BY id LIMIT ?",
+    );
+    for (let afterId = 0;;) {
+      const rows = page.all(volumeId, afterId, PACK_PAGE) as unknown as SQLInputValue[][];
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        yield {
+          id: r[0] as number,
+          path: r[1] as string,
+          archivePath: r[2] as string,
+          type: r[3] as PackRecord["type"],
+          size: r[4] as number,
+          mtimeMs: r[5] as number,
+          mode: r[6] as number,
+          linkTarget: r[7] as string | null,
+        };
+      }
+      afterId = rows[rows.length - 1][0] as number;
+    }
+  }
+
+  /** Every entry's id, size and archive path in id order, for planning volumes (paged). */
+  *planEntries(): Generator<PlanEntry> {
+    const page = this.#arrayStatement(
+      "SELECT id, size, archive_path FROM files WHERE id > ? AND volume_id IS NULL ORDER BY id LIMIT ?",
+    );
+    for (let afterId = 0;;) {
+      const rows = page.all(afterId, PACK_PAGE) as unknown as SQLInputValue[][];
+      if (rows.length === 0) return;
+      for (const r of rows) {
+        yield { id: r[0] as number, size: r[1] as number, archivePath: r[2] as string };
+      }
+      afterId = rows[rows.length - 1][0] as number;
+    }
+  }
+
+  /** A cached statement whose rows come as arrays (no object per row). */
+  #arrayStatement(sql: string): StatementSync {
+    const key = `arrays:${sql}`;
+    let statement = this.#statements.get(key);
+    if (!statement) {
+      statement = this.#db.prepare(sql);
+      // Deno's node:sqlite has it (as Node 24 has), its type declarations not yet.
+      (statement as StatementSync & { setReturnArrays(on: boolean): void }).setReturnArrays(true);
+      this.#statements.set(key, statement);
+    }
+    return statement;
   }
 
   /** The recorded folders above `path`, outermost first (stopping at the source folder). */

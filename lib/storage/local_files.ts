@@ -54,14 +54,22 @@ export function writeFileAtomic(
 
 /**
  * Copies `source` to `path` all at once or not at all, flushed to disk, with `FILE_MODE` whatever
- * the mode of `source` (see `writeFileAtomic`).
+ * the mode of `source` (see `writeFileAtomic`). A `source` that is private already (`FILE_MODE`)
+ * on the same file system is not copied but linked: `path` becomes a second name of it, and
+ * `source` can be removed afterwards (a finished volume in the work folder moves to the bucket
+ * without its bytes being read and written again). Anywhere else it is copied.
  */
-export function copyFileAtomic(source: string, path: string): Promise<void> {
-  return replaceAtomically(path, true, async (temp) => {
-    await Deno.copyFile(source, temp);
-    // The copy takes the mode of `source`; Windows has no such modes.
-    if (Deno.build.os !== "windows") await Deno.chmod(temp, FILE_MODE);
-    else restrictToOwner(temp); // when that fails, `backup` says so once
+export async function copyFileAtomic(source: string, path: string): Promise<void> {
+  // Linked by an earlier run that died before it could remove `source`: renaming another link
+  // of the same file over it would do nothing and leave the temp name behind.
+  if (await sameFile(source, path)) return await syncFolder(dirname(path));
+  await replaceAtomically(path, true, async (temp) => {
+    if (!(await linkedPrivately(source, temp))) {
+      await Deno.copyFile(source, temp);
+      // The copy takes the mode of `source`; Windows has no such modes.
+      if (Deno.build.os !== "windows") await Deno.chmod(temp, FILE_MODE);
+      else restrictToOwner(temp); // when that fails, `backup` says so once
+    }
     const file = await Deno.open(temp, { read: true, write: true });
     try {
       await file.sync();
@@ -69,6 +77,31 @@ export function copyFileAtomic(source: string, path: string): Promise<void> {
       file.close();
     }
   });
+}
+
+/** Whether `a` and `b` are names of one file (false when either is missing). */
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [first, second] = await Promise.all([Deno.stat(a), Deno.stat(b).catch(() => undefined)]);
+  return second !== undefined && first.ino !== null && first.dev === second.dev &&
+    first.ino === second.ino;
+}
+
+/**
+ * Makes `temp` a hard link to `source` when `source` has `FILE_MODE` (so no mode need change on
+ * the file both names share); false when it does not, or the link fails (another file system:
+ * EXDEV; one without links; Windows, left to the copy).
+ */
+async function linkedPrivately(source: string, temp: string): Promise<boolean> {
+  if (Deno.build.os === "windows") return false;
+  const info = await Deno.stat(source);
+  if (!info.isFile || info.mode === null || (info.mode & 0o7777) !== FILE_MODE) return false;
+  try {
+    await Deno.link(source, temp);
+    return true;
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) throw error;
+    return false;
+  }
 }
 
 /** Has `fill` create a synced temp file beside `path`, then renames it over `path`. */

@@ -83,6 +83,25 @@ Deno.test("a plain entry is one ustar block with correct fields and checksum", (
   assert.ok(checksumOk(header));
 });
 
+Deno.test("a reused scratch block gets the same header bytes, with nothing left of the last", () => {
+  const scratch = new Uint8Array(512);
+  const long = { ...base, path: "a".repeat(120), uname: "someone", linkName: undefined };
+  const entries: TarEntry[] = [
+    { ...base, path: "x/" + "long-name-".repeat(9), uid: 1000, uname: "a-long-user-name" },
+    { ...base, path: "b", type: "symlink", size: 0, linkName: "target" },
+    { ...base, path: "c" },
+    long,
+    { ...base, path: "d", mode: 0o600 },
+  ];
+  for (const entry of entries) {
+    const fresh = encodeTarHeader(entry);
+    const reused = encodeTarHeader(entry, scratch);
+    assert.deepEqual(reused, fresh);
+    // A plain header is the scratch block itself; one with a pax header is a new buffer.
+    assert.equal(reused === scratch, fresh.length === 512);
+  }
+});
+
 Deno.test("directories get a trailing slash and type 5; symlinks type 2 with size 0", () => {
   const dir = encodeTarHeader({
     path: "home/me",

@@ -77,6 +77,57 @@ Deno.test("a new catalog is private, in WAL mode, and keeps settings and keys", 
   });
 });
 
+Deno.test("a large batch of scanned files is stored whole, in order, every column kept", async () => {
+  await withCatalog((catalog) => {
+    // More rows than one multi-row INSERT takes, and not a multiple of it: both paths run.
+    const files = Array.from({ length: 150 }, (_, i) => ({
+      ...file(`/src/f${i}`, i),
+      type: i % 3 === 0 ? "symlink" as const : "file" as const,
+      mtimeMs: 1_700_000_000_000 + i + 0.5,
+      mode: 0o600 + (i % 8),
+      linkTarget: i % 3 === 0 ? `target${i}` : null,
+    }));
+    catalog.insertFiles(files.slice(0, 70));
+    catalog.insertFiles(files.slice(70));
+    const stored = catalog.filesAfter(0, 1000);
+    assert.deepEqual(
+      stored.map(({ path, archivePath, type, size, mtimeMs, mode, linkTarget }) => ({
+        path,
+        archivePath,
+        type,
+        size,
+        mtimeMs,
+        mode,
+        linkTarget,
+      })),
+      files,
+    );
+    assert.deepEqual(stored.map((f) => f.id), files.map((_, i) => i + 1));
+  });
+});
+
+Deno.test("packing and planning read every entry of a volume, in order, past one page", async () => {
+  await withCatalog((catalog) => {
+    // 600 entries of 512 TAR bytes each in volumes of 10,000 bytes: 19 to a volume; then one
+    // volume of 1,000 entries, read in several pages.
+    catalog.insertFiles(Array.from({ length: 600 }, (_, i) => file(`/src/a${i}`, 0)));
+    catalog.savePlan(planVolumes(catalog.planEntries(), { ...settings(), volumeSize: 10_000 }));
+    assert.equal(catalog.volumes().length, Math.ceil(600 / 19));
+    catalog.clearScan();
+    catalog.insertFiles(Array.from({ length: 1000 }, (_, i) => file(`/src/b${i}`, i)));
+    catalog.savePlan(planVolumes(catalog.planEntries(), { ...settings(), volumeSize: 1e9 }));
+    const expected = catalog.filesOfVolume(1, 0, 10_000).map(
+      ({ volumeId: _v, state: _s, ...record }) => record,
+    );
+    assert.equal(expected.length, 1000);
+    assert.deepEqual([...catalog.packRecordsOfVolume(1)], expected);
+    assert.deepEqual(
+      [...catalog.planEntries()],
+      expected.map(({ id, size, archivePath }) => ({ id, size, archivePath })),
+    );
+  });
+});
+
 Deno.test("the plan splits files into consecutive volumes by size, big files alone", async () => {
   await withCatalog((catalog) => {
     catalog.insertFiles([
@@ -86,7 +137,7 @@ Deno.test("the plan splits files into consecutive volumes by size, big files alo
       file("/src/huge", 50_000),
       file("/src/d", 100),
     ]);
-    const plan = planVolumes(catalog.eachFile(), catalog.settings());
+    const plan = planVolumes(catalog.planEntries(), catalog.settings());
     assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4], [5, 5]]);
     assert.deepEqual(plan.map((v) => v.name), [
       "000001_output.tar.zst.age",
@@ -108,7 +159,7 @@ Deno.test("the plan splits files into consecutive volumes by size, big files alo
 Deno.test("parts are recorded per upload and cleared when the volume is uploaded", async () => {
   await withCatalog((catalog) => {
     catalog.insertFiles([file("/src/a", 10)]);
-    catalog.savePlan(planVolumes(catalog.eachFile(), catalog.settings()));
+    catalog.savePlan(planVolumes(catalog.planEntries(), catalog.settings()));
     markVolumeBuilt(catalog, 1, { size: 1234, sha256: "ab".repeat(32), outcomes: [] });
     catalog.startUpload(1, "upload-1", 16);
     catalog.recordPart(1, "upload-1", { partNumber: 2, etag: '"e2"', size: 16 });
@@ -127,7 +178,7 @@ Deno.test("parts are recorded per upload and cleared when the volume is uploaded
 Deno.test("the volume state machine moves a volume and its files together", async () => {
   await withCatalog((catalog) => {
     catalog.insertFiles([file("/src/a", 10), file("/src/b", 10), file("/src/c", 10)]);
-    catalog.savePlan(planVolumes(catalog.eachFile(), catalog.settings()));
+    catalog.savePlan(planVolumes(catalog.planEntries(), catalog.settings()));
     const states = () => ({
       volume: catalog.volume(1).state,
       files: [...catalog.eachFileOfVolume(1)].map((f) => f.state),
@@ -200,7 +251,7 @@ Deno.test("folders before a big file join its volume instead of making a tiny on
       file("/src/big/huge", 50_000),
       file("/src/big/small", 100),
     ]);
-    const plan = planVolumes(catalog.eachFile(), { ...catalog.settings(), volumeSize: 40_000 });
+    const plan = planVolumes(catalog.planEntries(), { ...catalog.settings(), volumeSize: 40_000 });
     assert.deepEqual(plan.map((v) => [v.firstFileId, v.lastFileId]), [[1, 3], [4, 4]]);
   });
 });

@@ -167,6 +167,39 @@ Deno.test({
   },
 });
 
+Deno.test({
+  name: "local storage: a private file on the same file system goes in as a link, not a copy",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await withTempFolder(async (folder) => {
+      const storage = createLocalStorage(join(folder, "bucket"));
+      await Deno.mkdir(join(folder, "bucket"));
+      const source = join(folder, "000001_backup.tar.zst.age");
+      await Deno.writeTextFile(source, "volume bytes", { mode: 0o600 });
+      await storage.putFile("b/vol1", source, "STANDARD");
+      const [local, stored] = [Deno.statSync(source), Deno.statSync(join(folder, "bucket/b/vol1"))];
+      assert.equal(stored.ino, local.ino, "one file, two names: no byte was copied");
+      assert.equal(stored.mode! & 0o777, 0o600);
+      // Put again (a run killed before it removed its local file): nothing is left behind.
+      await storage.putFile("b/vol1", source, "STANDARD");
+      assert.deepEqual(await filesUnder(join(folder, "bucket")), ["b/vol1"]);
+      await Deno.remove(source);
+      assert.equal(
+        new TextDecoder().decode(await readAll(await storage.getObject("b/vol1"))),
+        "volume bytes",
+      );
+
+      // A source others may read is copied: its own mode stays, the object's is 0600.
+      const shared = join(folder, "shared");
+      await Deno.writeTextFile(shared, "shared bytes");
+      await Deno.chmod(shared, 0o644);
+      await storage.putFile("b/vol2", shared, "STANDARD");
+      assert.notEqual(Deno.statSync(join(folder, "bucket/b/vol2")).ino, Deno.statSync(shared).ino);
+      assert.equal(Deno.statSync(shared).mode! & 0o777, 0o644);
+    });
+  },
+});
+
 Deno.test("local storage: a put whose source file is gone fails for good and leaves the old object", async () => {
   await withTempFolder(async (folder) => {
     const storage = createLocalStorage(join(folder, "bucket"));
