@@ -5,7 +5,7 @@
  * catalog before the next, so the run can be killed at any moment and resumed.
  */
 import { createHash } from "node:crypto";
-import type { Catalog, FileRecord, PlannedVolume, VolumeRecord } from "../catalog/catalog.ts";
+import type { Catalog, PlannedVolume, VolumeRecord } from "../catalog/catalog.ts";
 import { BaseMatcher, deletedSinceBase } from "./base_match.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { backupFolderKey, objectKey, volumeName } from "../archive/layout.ts";

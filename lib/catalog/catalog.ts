@@ -626,7 +626,10 @@ export class Catalog {
     }
   }
 
-  /** Every entry's id, size and archive path in id order, for planning volumes (paged). */
+  /**
+   * The id, size and archive path of every entry still to be given a volume (none held by an
+   * earlier backup of the chain), in id order, for planning volumes (paged).
+   */
   *planEntries(): Generator<PlanEntry> {
     const page = this.#arrayStatement(
       "SELECT id, size, archive_path FROM files WHERE id > ? AND volume_id IS NULL ORDER BY id LIMIT ?",

@@ -115,16 +115,20 @@ Deno.test("packing and planning read every entry of a volume, in order, past one
     assert.equal(catalog.volumes().length, Math.ceil(600 / 19));
     catalog.clearScan();
     catalog.insertFiles(Array.from({ length: 1000 }, (_, i) => file(`/src/b${i}`, i)));
-    catalog.savePlan(planVolumes(catalog.planEntries(), { ...settings(), volumeSize: 1e9 }));
+    const toPlan = [...catalog.planEntries()];
+    catalog.savePlan(planVolumes(toPlan, { ...settings(), volumeSize: 1e9 }));
     const expected = catalog.filesOfVolume(1, 0, 10_000).map(
-      ({ volumeId: _v, state: _s, ...record }) => record,
+      ({ volumeId: _v, state: _s, contentSha256: _h, ctimeMs: _c, fileId: _f, ...record }) =>
+        record,
     );
     assert.equal(expected.length, 1000);
     assert.deepEqual([...catalog.packRecordsOfVolume(1)], expected);
     assert.deepEqual(
-      [...catalog.planEntries()],
+      toPlan,
       expected.map(({ id, size, archivePath }) => ({ id, size, archivePath })),
     );
+    // Planned entries are not planned again.
+    assert.deepEqual([...catalog.planEntries()], []);
   });
 });
 
