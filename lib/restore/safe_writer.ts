@@ -179,13 +179,13 @@ export class RestoreWriter {
   }
 
   /**
-   * Writes a file from `body` with `mode` and `mtime` (seconds), and with `restoreOwners` its
-   * `owner`. The body is consumed or cancelled in every case. `stagingName` must be unique among
-   * concurrent writes.
+   * Writes a file from `body` (a stream, or the whole content) with `mode` and `mtime`
+   * (seconds), and with `restoreOwners` its `owner`. A body stream is consumed or cancelled in
+   * every case. `stagingName` must be unique among concurrent writes.
    */
   async file(
     path: string,
-    body: ReadableStream<Uint8Array>,
+    body: ReadableStream<Uint8Array> | Uint8Array,
     meta: { size: number; mode: number; mtime: number; owner?: Owner },
     stagingName: string,
     options: EntryOptions = {},
@@ -209,16 +209,14 @@ export class RestoreWriter {
       }
       const staging = join(this.#staging, stagingName);
       consumed = true;
-      await writeStagingFile(staging, body);
+      await writeStagingFile(staging, body, new Date(meta.mtime * 1000));
       // The owner first: chown clears setuid and setgid.
       const owned = await this.#giveOwner(staging, meta.owner, false);
       if (!isWindows) await Deno.chmod(staging, restoredMode(meta.mode, owned));
-      const time = new Date(meta.mtime * 1000);
-      await Deno.utime(staging, time, time);
       await Deno.rename(staging, full);
       return { kind: "written" };
     } finally {
-      if (!consumed) await body.cancel().catch(() => {});
+      if (!consumed && body instanceof ReadableStream) await body.cancel().catch(() => {});
     }
   }
 
@@ -389,19 +387,41 @@ async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined
   }
 }
 
-/** Writes `body` to a fresh file at `path` (mode 0600), replacing any leftover. */
-async function writeStagingFile(path: string, body: ReadableStream<Uint8Array>): Promise<void> {
-  await Deno.remove(path).catch(() => {});
-  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+/**
+ * Writes `body` to a fresh file at `path` (mode 0600, replacing any leftover) and gives it
+ * `mtime` (chown and chmod leave it as it is).
+ */
+async function writeStagingFile(
+  path: string,
+  body: ReadableStream<Uint8Array> | Uint8Array,
+  mtime: Date,
+): Promise<void> {
+  const file = await createFresh(path);
   try {
-    for await (const chunk of body) {
-      let written = 0;
-      while (written < chunk.length) written += await file.write(chunk.subarray(written));
-    }
+    if (body instanceof Uint8Array) await writeAll(file, body);
+    else for await (const chunk of body) await writeAll(file, chunk);
+    await file.utime(mtime, mtime);
   } catch (error) {
     file.close();
     await Deno.remove(path).catch(() => {});
     throw error;
   }
   file.close();
+}
+
+/** Creates `path` as a new file, removing a leftover only when there is one (one call, mostly). */
+async function createFresh(path: string): Promise<Deno.FsFile> {
+  const options = { write: true, createNew: true, mode: 0o600 };
+  try {
+    return await Deno.open(path, options);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    await Deno.remove(path);
+    return await Deno.open(path, options);
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }
