@@ -93,6 +93,10 @@ export class RestoreWriter {
    * bits. A folder put in place by an earlier run of the same restore is taken as that run left it.
    */
   readonly #foldersNotOwned = new Set<string>();
+  /** The owner a new file in the staging folder gets (known with `restoreOwners`). */
+  #stagingOwner: Owner | undefined;
+  /** The process's umask: a file created with a mode it keeps whole needs no chmod. */
+  readonly #umask = isWindows ? 0o777 : Deno.umask();
 
   private constructor(root: string, options: RestoreWriterOptions) {
     this.#root = root;
@@ -174,6 +178,7 @@ export class RestoreWriter {
   /** Gives a folder its owner now (root writes into it all the same); notes a failure. */
   async #ownFolder(path: string, full: string, owner: Owner | undefined): Promise<void> {
     if (!this.#restoreOwners) return;
+    this.#stagingOwner = await newFileOwner(this.#staging);
     if (owner && await restoreOwner(full, owner)) this.#foldersNotOwned.delete(path);
     else this.#foldersNotOwned.add(path);
   }
@@ -209,10 +214,14 @@ export class RestoreWriter {
       }
       const staging = join(this.#staging, stagingName);
       consumed = true;
-      await writeStagingFile(staging, body, new Date(meta.mtime * 1000));
+      // A plain mode the umask keeps whole is given at creation (chown leaves it as it is).
+      const plainMode = (meta.mode & 0o7777 & (0o7000 | this.#umask)) === 0;
+      const time = new Date(meta.mtime * 1000);
+      await writeStagingFile(staging, body, time, plainMode ? meta.mode & 0o777 : 0o600);
       // The owner first: chown clears setuid and setgid.
-      const owned = await this.#giveOwner(staging, meta.owner, false);
-      if (!isWindows) await Deno.chmod(staging, restoredMode(meta.mode, owned));
+      const owned = this.#ownsAlready(meta.owner) ||
+        await this.#giveOwner(staging, meta.owner, false);
+      if (!isWindows && !plainMode) await Deno.chmod(staging, restoredMode(meta.mode, owned));
       await Deno.rename(staging, full);
       return { kind: "written" };
     } finally {
@@ -332,6 +341,13 @@ export class RestoreWriter {
     return true;
   }
 
+  /** True when owners are restored and a new staging file has `owner` already. */
+  #ownsAlready(owner: Owner | undefined): boolean {
+    const own = this.#stagingOwner;
+    return owner !== undefined && own !== undefined && owner.uid === own.uid &&
+      owner.gid === own.gid;
+  }
+
   /** Gives `path` its owner when owners are restored; true when it has it. */
   async #giveOwner(path: string, owner: Owner | undefined, symlink: boolean): Promise<boolean> {
     if (!this.#restoreOwners || !owner) return false;
@@ -378,6 +394,18 @@ export class RestoreWriter {
   }
 }
 
+/** The owner a new file in `folder` gets (the folder's group when it is setgid, as the system does). */
+async function newFileOwner(folder: string): Promise<Owner> {
+  const probe = join(folder, `owner-probe-${crypto.randomUUID()}`);
+  await Deno.writeFile(probe, new Uint8Array(0), { createNew: true, mode: 0o600 });
+  try {
+    const info = await Deno.lstat(probe);
+    return { uid: info.uid!, gid: info.gid! };
+  } finally {
+    await Deno.remove(probe);
+  }
+}
+
 async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
     return await Deno.lstat(path);
@@ -388,19 +416,28 @@ async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined
 }
 
 /**
- * Writes `body` to a fresh file at `path` (mode 0600, replacing any leftover) and gives it
+ * Writes `body` to a fresh file at `path` (with `mode`, replacing any leftover) and gives it
  * `mtime` (chown and chmod leave it as it is).
  */
 async function writeStagingFile(
   path: string,
   body: ReadableStream<Uint8Array> | Uint8Array,
   mtime: Date,
+  mode: number,
 ): Promise<void> {
-  const file = await createFresh(path);
+  const file = await createFresh(path, mode);
   try {
-    if (body instanceof Uint8Array) await writeAll(file, body);
-    else for await (const chunk of body) await writeAll(file, chunk);
-    await file.utime(mtime, mtime);
+    if (body instanceof Uint8Array) {
+      // A whole (small) body goes in with plain calls: each async call on an open file costs a
+      // copy of its handle and two thread switches, more than writing a few KiB.
+      for (let written = 0; written < body.length;) {
+        written += file.writeSync(body.subarray(written));
+      }
+      file.utimeSync(mtime, mtime);
+    } else {
+      for await (const chunk of body) await writeAll(file, chunk);
+      await file.utime(mtime, mtime);
+    }
   } catch (error) {
     file.close();
     await Deno.remove(path).catch(() => {});
@@ -410,8 +447,8 @@ async function writeStagingFile(
 }
 
 /** Creates `path` as a new file, removing a leftover only when there is one (one call, mostly). */
-async function createFresh(path: string): Promise<Deno.FsFile> {
-  const options = { write: true, createNew: true, mode: 0o600 };
+async function createFresh(path: string, mode: number): Promise<Deno.FsFile> {
+  const options = { write: true, createNew: true, mode };
   try {
     return await Deno.open(path, options);
   } catch (error) {
