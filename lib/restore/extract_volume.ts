@@ -117,7 +117,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     countOutcome(report, entry, outcome, options.onProblem);
   };
   try {
-    for await (const { entry: read, body } of readTar(tar)) {
+    for await (const { entry: read, body, readWhole } of readTar(tar)) {
       let entry = read;
       options.signal?.throwIfAborted();
       if (isRootFolder(entry)) {
@@ -143,7 +143,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       entry = { ...entry, path };
       if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
         // Small files are read whole here and written while the next entries are decoded.
-        const bytes = await readWhole(body, entry.size);
+        const bytes = await readWhole();
         const small = entry;
         await window.start((slot) => write(small, record, bytes, `${volume.id}.${slot}.part`));
         continue;
@@ -197,24 +197,6 @@ function countOutcome(
       onProblem({ path: entry.path, kind: "blocked", message: outcome.reason });
       break;
   }
-}
-
-/** The `size` bytes of a member body, in one array (a view of the input when it is one chunk). */
-async function readWhole(body: ReadableStream<Uint8Array>, size: number): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let length = 0;
-  for await (const chunk of body) {
-    chunks.push(chunk);
-    length += chunk.length;
-  }
-  if (chunks.length === 1 && length === size) return chunks[0];
-  const whole = new Uint8Array(length);
-  let offset = 0;
-  for (const chunk of chunks) {
-    whole.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return whole;
 }
 
 /** A folder entry naming the destination itself: `./` (read back as `.`) or "". */
