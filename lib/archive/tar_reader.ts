@@ -19,6 +19,17 @@ const BLOCK = 512;
 /** Largest pax extended header or GNU long name accepted (protects memory from a corrupt size). */
 const MAX_METADATA_BYTES = 16 << 20;
 
+/** One member of an archive: its header, and its body as a stream or read whole. */
+export interface TarMember {
+  entry: TarReadEntry;
+  body: ReadableStream<Uint8Array>;
+  /**
+   * The whole body in one array (a view of the input when it lies in one chunk), read without a
+   * stream: for small members. Use it or `body`, not both.
+   */
+  readWhole: () => Promise<Uint8Array>;
+}
+
 /**
  * Yields each member with a body stream of exactly entry.size bytes. The consumer must read the
  * body to its end or cancel it before asking for the next entry (if it does neither, the reader
@@ -27,7 +38,7 @@ const MAX_METADATA_BYTES = 16 << 20;
  */
 export async function* readTar(
   input: ReadableStream<Uint8Array>,
-): AsyncGenerator<{ entry: TarReadEntry; body: ReadableStream<Uint8Array> }> {
+): AsyncGenerator<TarMember> {
   const source = new ChunkReader(input.getReader());
   let finished = false;
   try {
@@ -72,7 +83,7 @@ export async function* readTar(
       longName = longLink = undefined;
       if (HEADER_ONLY_TYPES.has(typeflag)) entry.size = 0;
       const body = new MemberBody(source, entry.size);
-      yield { entry, body: body.stream };
+      yield { entry, body: body.stream, readWhole: () => body.readWhole() };
       await body.finish();
       pendingPadding = padding(entry.size);
     }
@@ -439,6 +450,22 @@ class MemberBody {
     if (this.#closed) return;
     this.#closed = true;
     this.#controller.close();
+  }
+
+  /** Reads the whole body at once, when nothing of it was read through the stream. */
+  async readWhole(): Promise<Uint8Array> {
+    if (this.#pulling || this.#closed && this.#remaining > 0) {
+      throw new TypeError("TAR member body read both as a stream and whole");
+    }
+    const size = this.#remaining;
+    const bytes = await this.#source.read(size);
+    this.#remaining = 0;
+    this.#close();
+    if (bytes.length < size) {
+      this.#error = truncated();
+      throw this.#error;
+    }
+    return bytes;
   }
 
   /** Skips what the consumer left unread; called before the next header is read. */

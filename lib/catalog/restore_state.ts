@@ -162,3 +162,32 @@ function toJob(row: Row): RestoreJob {
     finishedAt: row.finished_at as string | null,
   };
 }
+
+/** A hardlink row of a volume: its path, state and the archive path of the file it names. */
+export interface HardlinkRow {
+  archivePath: string;
+  state: FileState;
+  linkTarget: string | null;
+}
+
+/**
+ * The hardlink rows of one volume, in id order, read lazily: only they are read (the volume's
+ * other rows, most of it, are left in the database).
+ */
+export function* hardlinkRowsOfVolume(
+  catalog: Catalog,
+  volumeId: number,
+): Generator<HardlinkRow> {
+  const rows = catalog.streamRows(
+    "SELECT archive_path, state, link_target FROM files " +
+      "WHERE volume_id = ? AND type = 'hardlink' ORDER BY id",
+    volumeId,
+  );
+  for (const row of rows) {
+    yield {
+      archivePath: row.archive_path as string,
+      state: row.state as FileState,
+      linkTarget: row.link_target as string | null,
+    };
+  }
+}

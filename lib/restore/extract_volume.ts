@@ -22,6 +22,12 @@ import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 import { VolumeHardlinks } from "./hardlinks.ts";
 import { type SymlinkType, symlinkType } from "./symlink_type.ts";
+import { WriteWindow } from "./write_window.ts";
+
+/** Files up to this size are read whole and written a few at a time (see write_window.ts). */
+const SMALL_FILE_BYTES = 256 * 1024;
+/** Small files written at once: at most this many times `SMALL_FILE_BYTES` held in memory. */
+const WRITES_IN_FLIGHT = 16;
 
 /** What an extraction did. */
 export interface ExtractReport {
@@ -95,34 +101,18 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     options.encrypted,
     options.identities,
   );
-  for await (const { entry: read, body } of readTar(tar)) {
-    let entry = read;
-    options.signal?.throwIfAborted();
-    if (isRootFolder(entry)) {
-      // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
-      matcher.next({ ...entry, path: "" });
-      await body.cancel();
-      continue;
-    }
-    entrySegments(entry.path);
-    const match = matcher.next(entry);
-    const record = match.kind === "own" ? match.record : undefined;
-    const restorable = record !== undefined && RESTORABLE_STATES.has(record.state);
-    const wanted = restorable && selection.matches(record.archivePath);
-    // An unwanted file a wanted hardlink names is written under the link's name.
-    const path = wanted ? entry.path : restorable ? links.substituteFor(record) : undefined;
-    if (
-      !record || path === undefined ||
-      (entry.type === "hardlink" && links.wasWrittenAsData(entry.path))
-    ) {
-      await body.cancel();
-      continue;
-    }
-    entry = { ...entry, path };
+  const window = new WriteWindow(WRITES_IN_FLIGHT);
+  /** Writes one wanted entry and counts what became of it. */
+  const write = async (
+    entry: TarReadEntry,
+    record: FileRecord,
+    body: ReadableStream<Uint8Array> | Uint8Array,
+    staging: string,
+  ): Promise<void> => {
     let outcome: WriteOutcome;
     try {
       outcome = entry.type === "hardlink"
-        ? await writeHardlink(writer, entry, record, links, staging, entryOptions, body)
+        ? await writeHardlink(writer, entry, record, links, staging, entryOptions)
         : await writeEntry(
           writer,
           entry,
@@ -136,36 +126,55 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       }
     } catch (error) {
       if (!isEntryWriteError(error)) throw error;
-      await body.cancel().catch(() => {});
+      if (body instanceof ReadableStream) await body.cancel().catch(() => {});
       await Deno.remove(join(writer.stagingDir, staging)).catch(() => {});
       outcome = { kind: "blocked", reason: `cannot be written: ${errorLine(error)}` };
     }
-    if (outcome.kind === "written" && entry.type === "file") report.bytes += entry.size;
-    switch (outcome.kind) {
-      case "written":
-        report.written++;
-        break;
-      case "identical":
-        report.identical++;
-        break;
-      case "exists":
-        options.onProblem({
-          path: entry.path,
-          kind: "exists",
-          message: "already exists; left alone (use --overwrite to replace it)",
-        });
-        break;
-      case "blocked":
-        options.onProblem({ path: entry.path, kind: "blocked", message: outcome.reason });
-        break;
-      case "nolink":
-        options.onProblem({
-          path: entry.path,
-          kind: "nolink",
-          message: "symlink not restored: this user may not create symlinks",
-        });
-        break;
+    countOutcome(report, entry, outcome, options.onProblem);
+  };
+  try {
+    for await (const { entry: read, body, readWhole } of readTar(tar)) {
+      let entry = read;
+      options.signal?.throwIfAborted();
+      if (isRootFolder(entry)) {
+        // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
+        matcher.next({ ...entry, path: "" });
+        await body.cancel();
+        continue;
+      }
+      entrySegments(entry.path);
+      const match = matcher.next(entry);
+      const record = match.kind === "own" ? match.record : undefined;
+      const restorable = record !== undefined && RESTORABLE_STATES.has(record.state);
+      const wanted = restorable && selection.matches(record.archivePath);
+      // An unwanted file a wanted hardlink names is written under the link's name.
+      const path = wanted ? entry.path : restorable ? links.substituteFor(record) : undefined;
+      if (
+        !record || path === undefined ||
+        (entry.type === "hardlink" && links.wasWrittenAsData(entry.path))
+      ) {
+        await body.cancel();
+        continue;
+      }
+      entry = { ...entry, path };
+      if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
+        // Small files are read whole here and written while the next entries are decoded.
+        const bytes = await readWhole();
+        const small = entry;
+        await window.start((slot) => write(small, record, bytes, `${volume.id}.${slot}.part`));
+        continue;
+      }
+      // A hardlink needs its target in place; anything else is written in stream order.
+      if (entry.type === "hardlink") {
+        await body.cancel();
+        await window.drain();
+      }
+      await write(entry, record, body, staging);
     }
+    await window.drain();
+  } catch (error) {
+    await window.settle();
+    throw error;
   }
   for (const row of matcher.unmatched()) {
     if (!RESTORABLE_STATES.has(row.state) || !selection.matches(row.archivePath)) continue;
@@ -176,6 +185,41 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     });
   }
   return report;
+}
+
+/** Adds what became of one entry to `report`, or reports it as a problem. */
+function countOutcome(
+  report: ExtractReport,
+  entry: TarReadEntry,
+  outcome: WriteOutcome,
+  onProblem: (problem: EntryProblem) => void,
+): void {
+  if (outcome.kind === "written" && entry.type === "file") report.bytes += entry.size;
+  switch (outcome.kind) {
+    case "written":
+      report.written++;
+      break;
+    case "identical":
+      report.identical++;
+      break;
+    case "exists":
+      onProblem({
+        path: entry.path,
+        kind: "exists",
+        message: "already exists; left alone (use --overwrite to replace it)",
+      });
+      break;
+    case "blocked":
+      onProblem({ path: entry.path, kind: "blocked", message: outcome.reason });
+      break;
+    case "nolink":
+      onProblem({
+        path: entry.path,
+        kind: "nolink",
+        message: "symlink not restored: this user may not create symlinks",
+      });
+      break;
+  }
 }
 
 /** The type Windows needs to create a symlink entry with (catalog.ts knows its target). */
@@ -214,9 +258,7 @@ async function writeHardlink(
   links: VolumeHardlinks,
   staging: string,
   entryOptions: EntryOptions,
-  body: ReadableStream<Uint8Array>,
 ): Promise<WriteOutcome> {
-  await body.cancel();
   if (entry.linkName === undefined || entry.linkName !== record.linkTarget) {
     throw new VolumeMismatchError(
       `hardlink ${JSON.stringify(entry.path)} does not name the file the catalog says`,
@@ -236,7 +278,7 @@ async function writeHardlink(
 async function writeEntry(
   writer: RestoreWriter,
   entry: TarReadEntry,
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | Uint8Array,
   staging: string,
   entryOptions: EntryOptions,
   linkType: SymlinkType | undefined,
@@ -245,12 +287,12 @@ async function writeEntry(
     ? { uid: entry.uid, gid: entry.gid }
     : undefined;
   if (entry.type === "directory") {
-    await body.cancel();
+    if (body instanceof ReadableStream) await body.cancel();
     const outcome = await writer.directory(entry.path, owner);
     return outcome.kind === "identical" ? { kind: "written" } : outcome; // merging into a folder is fine
   }
   if (entry.type === "symlink") {
-    await body.cancel();
+    if (body instanceof ReadableStream) await body.cancel();
     if (entry.linkName === undefined) {
       throw new VolumeMismatchError(`symlink ${JSON.stringify(entry.path)} has no target`);
     }

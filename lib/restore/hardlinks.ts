@@ -8,10 +8,9 @@
  * a rerun), never at anything else under the destination.
  */
 import type { Catalog, FileRecord } from "../catalog/catalog.ts";
+import { hardlinkRowsOfVolume } from "../catalog/restore_state.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import type { Selection } from "./selection.ts";
-
-const PAGE = 1000;
 
 /** Tracks, for one volume being extracted, where the files that links name were restored. */
 export class VolumeHardlinks {
@@ -29,15 +28,13 @@ export class VolumeHardlinks {
     this.#substitutes = substitutes;
   }
 
-  /** Reads the volume's links (memory holds only them): what they name, and what is not wanted. */
+  /** Reads the volume's links (and only them): what they name, and what is not wanted. */
   static forVolume(catalog: Catalog, volumeId: number, selection: Selection): VolumeHardlinks {
     const targets = new Set<string>();
     const substitutes = new Map<string, string>();
-    for (const row of catalog.eachFileOfVolume(volumeId, PAGE)) {
+    for (const row of hardlinkRowsOfVolume(catalog, volumeId)) {
       const target = row.linkTarget;
-      if (row.type !== "hardlink" || target === null || !RESTORABLE_STATES.has(row.state)) {
-        continue;
-      }
+      if (target === null || !RESTORABLE_STATES.has(row.state)) continue;
       targets.add(target);
       if (
         selection.matches(row.archivePath) && !selection.matches(target) &&

@@ -95,6 +95,10 @@ export class RestoreWriter {
    * bits. A folder put in place by an earlier run of the same restore is taken as that run left it.
    */
   readonly #foldersNotOwned = new Set<string>();
+  /** The owner a new file in the staging folder gets (known with `restoreOwners`). */
+  #stagingOwner: Owner | undefined;
+  /** The process's umask: a file created with a mode it keeps whole needs no chmod. */
+  readonly #umask = isWindows ? 0o777 : Deno.umask();
 
   private constructor(root: string, options: RestoreWriterOptions) {
     this.#root = root;
@@ -176,18 +180,19 @@ export class RestoreWriter {
   /** Gives a folder its owner now (root writes into it all the same); notes a failure. */
   async #ownFolder(path: string, full: string, owner: Owner | undefined): Promise<void> {
     if (!this.#restoreOwners) return;
+    this.#stagingOwner = await newFileOwner(this.#staging);
     if (owner && await restoreOwner(full, owner)) this.#foldersNotOwned.delete(path);
     else this.#foldersNotOwned.add(path);
   }
 
   /**
-   * Writes a file from `body` with `mode` and `mtime` (seconds), and with `restoreOwners` its
-   * `owner`. The body is consumed or cancelled in every case. `stagingName` must be unique among
-   * concurrent writes.
+   * Writes a file from `body` (a stream, or the whole content) with `mode` and `mtime`
+   * (seconds), and with `restoreOwners` its `owner`. A body stream is consumed or cancelled in
+   * every case. `stagingName` must be unique among concurrent writes.
    */
   async file(
     path: string,
-    body: ReadableStream<Uint8Array>,
+    body: ReadableStream<Uint8Array> | Uint8Array,
     meta: { size: number; mode: number; mtime: number; owner?: Owner },
     stagingName: string,
     options: EntryOptions = {},
@@ -211,16 +216,18 @@ export class RestoreWriter {
       }
       const staging = join(this.#staging, stagingName);
       consumed = true;
-      await writeStagingFile(staging, body);
-      // The owner first: chown clears setuid and setgid.
-      const owned = await this.#giveOwner(staging, meta.owner, false);
-      if (!isWindows) await Deno.chmod(staging, restoredMode(meta.mode, owned));
+      // A plain mode the umask keeps whole is given at creation (chown leaves it as it is).
+      const plainMode = (meta.mode & 0o7777 & (0o7000 | this.#umask)) === 0;
       const time = new Date(meta.mtime * 1000);
-      await Deno.utime(staging, time, time);
+      await writeStagingFile(staging, body, time, plainMode ? meta.mode & 0o777 : 0o600);
+      // The owner first: chown clears setuid and setgid.
+      const owned = this.#ownsAlready(meta.owner) ||
+        await this.#giveOwner(staging, meta.owner, false);
+      if (!isWindows && !plainMode) await Deno.chmod(staging, restoredMode(meta.mode, owned));
       await Deno.rename(staging, full);
       return { kind: "written" };
     } finally {
-      if (!consumed) await body.cancel().catch(() => {});
+      if (!consumed && body instanceof ReadableStream) await body.cancel().catch(() => {});
     }
   }
 
@@ -337,6 +344,13 @@ export class RestoreWriter {
     return true;
   }
 
+  /** True when owners are restored and a new staging file has `owner` already. */
+  #ownsAlready(owner: Owner | undefined): boolean {
+    const own = this.#stagingOwner;
+    return owner !== undefined && own !== undefined && owner.uid === own.uid &&
+      owner.gid === own.gid;
+  }
+
   /** Gives `path` its owner when owners are restored; true when it has it. */
   async #giveOwner(path: string, owner: Owner | undefined, symlink: boolean): Promise<boolean> {
     if (!this.#restoreOwners || !owner) return false;
@@ -405,6 +419,18 @@ async function createSymlink(target: string, at: string, type?: SymlinkType): Pr
   }
 }
 
+/** The owner a new file in `folder` gets (the folder's group when it is setgid, as the system does). */
+async function newFileOwner(folder: string): Promise<Owner> {
+  const probe = join(folder, `owner-probe-${crypto.randomUUID()}`);
+  await Deno.writeFile(probe, new Uint8Array(0), { createNew: true, mode: 0o600 });
+  try {
+    const info = await Deno.lstat(probe);
+    return { uid: info.uid!, gid: info.gid! };
+  } finally {
+    await Deno.remove(probe);
+  }
+}
+
 async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined> {
   try {
     return await Deno.lstat(path);
@@ -414,14 +440,28 @@ async function lstatOrUndefined(path: string): Promise<Deno.FileInfo | undefined
   }
 }
 
-/** Writes `body` to a fresh file at `path` (mode 0600), replacing any leftover. */
-async function writeStagingFile(path: string, body: ReadableStream<Uint8Array>): Promise<void> {
-  await Deno.remove(path).catch(() => {});
-  const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+/**
+ * Writes `body` to a fresh file at `path` (with `mode`, replacing any leftover) and gives it
+ * `mtime` (chown and chmod leave it as it is).
+ */
+async function writeStagingFile(
+  path: string,
+  body: ReadableStream<Uint8Array> | Uint8Array,
+  mtime: Date,
+  mode: number,
+): Promise<void> {
+  const file = await createFresh(path, mode);
   try {
-    for await (const chunk of body) {
-      let written = 0;
-      while (written < chunk.length) written += await file.write(chunk.subarray(written));
+    if (body instanceof Uint8Array) {
+      // A whole (small) body goes in with plain calls: each async call on an open file costs a
+      // copy of its handle and two thread switches, more than writing a few KiB.
+      for (let written = 0; written < body.length;) {
+        written += file.writeSync(body.subarray(written));
+      }
+      file.utimeSync(mtime, mtime);
+    } else {
+      for await (const chunk of body) await writeAll(file, chunk);
+      await file.utime(mtime, mtime);
     }
   } catch (error) {
     file.close();
@@ -429,4 +469,21 @@ async function writeStagingFile(path: string, body: ReadableStream<Uint8Array>):
     throw error;
   }
   file.close();
+}
+
+/** Creates `path` as a new file, removing a leftover only when there is one (one call, mostly). */
+async function createFresh(path: string, mode: number): Promise<Deno.FsFile> {
+  const options = { write: true, createNew: true, mode };
+  try {
+    return await Deno.open(path, options);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+    await Deno.remove(path);
+    return await Deno.open(path, options);
+  }
+}
+
+async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
+  let written = 0;
+  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }

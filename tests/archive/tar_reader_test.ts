@@ -256,6 +256,26 @@ Deno.test("encoder -> readTar round trip, in any chunking", async () => {
   }
 });
 
+Deno.test("readTar hands a body out whole, in any chunking, and a truncated one fails", async () => {
+  const members = roundTripMembers();
+  const archive = buildArchive(members);
+  const expected = members.map((m) => m.content ?? new Uint8Array(0));
+  for (const [seed, min, max] of [[1, 1, 700], [3, 511, 513], [4, 1 << 20, 1 << 20]]) {
+    const read: Uint8Array[] = [];
+    // Every other member whole, the others as streams: the two ways mix.
+    for await (const { body, readWhole } of readTar(chunkedStream(archive, seed, min, max))) {
+      read.push(read.length % 2 === 0 ? await readWhole() : await readAll(body));
+    }
+    assert.deepEqual(read, expected, `chunks ${min}..${max}`);
+  }
+  const file = members.findIndex((m) => (m.content?.length ?? 0) > 1000);
+  const cut = buildArchive(members.slice(0, file + 1));
+  const truncated = cut.subarray(0, cut.length - 1024 - 600);
+  await assert.rejects(async () => {
+    for await (const { readWhole } of readTar(chunkedStream(truncated))) await readWhole();
+  }, TarFormatError);
+});
+
 Deno.test("readTar reports sizes of 8 GiB and more from pax headers", async () => {
   const size = 8 ** 11 + 5;
   const header = encodeTarHeader({ path: "huge", type: "file", size, mode: 0o644, mtime: 1 });

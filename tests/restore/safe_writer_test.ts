@@ -150,3 +150,27 @@ Deno.test("folder attributes are set last and only on real folders", async () =>
     await Deno.chmod(join(dest, "top"), 0o755);
   });
 });
+
+Deno.test({
+  name: "a whole body gets its mode, even bits the umask cuts, and its mtime",
+  ignore: Deno.build.os === "windows",
+  fn: async () => {
+    await withDirs(async (dest) => {
+      const writer = await RestoreWriter.open(dest, { overwrite: false });
+      const bytes = new TextEncoder().encode("whole");
+      for (const [name, mode] of [["plain", 0o644], ["open", 0o777], ["locked", 0o400]] as const) {
+        const outcome = await writer.file(
+          name,
+          bytes,
+          { size: 5, mode, mtime: 1_500_000_000 },
+          "s",
+        );
+        assert.equal(outcome.kind, "written");
+        const info = await Deno.lstat(join(dest, name));
+        assert.equal(info.mode! & 0o7777, mode, `${name} has mode ${mode.toString(8)}`);
+        assert.equal(info.mtime!.getTime(), 1_500_000_000_000);
+        assert.equal(await Deno.readTextFile(join(dest, name)), "whole");
+      }
+    });
+  },
+});
