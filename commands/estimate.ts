@@ -11,6 +11,7 @@ import { loadPrices } from "../lib/pricing/price_file.ts";
 import { formatDollars } from "../lib/pricing/money.ts";
 import { formatTable } from "../lib/cli/table.ts";
 import { isFolderBucket } from "../lib/backup/open_storage.ts";
+import { plural } from "../lib/manage/show_format.ts";
 
 /** Parsed `glacier estimate` options. */
 export interface EstimateCommandOptions {
@@ -78,10 +79,6 @@ export function estimateLines(
   transferOutPerGb: number,
   lock?: ObjectLockSettings,
 ): string[] {
-  const plural = (n: number, word: string) =>
-    `${n.toLocaleString("en-US")} ${
-      n === 1 ? word : word.endsWith("y") ? `${word.slice(0, -1)}ies` : `${word}s`
-    }`;
   const lines = [
     `backup ${estimate.backupId}: ${plural(estimate.volumes, "volume")}, ` +
     formatBytes(estimate.bytes),
@@ -116,7 +113,9 @@ export function estimateLines(
     return lines;
   }
   lines.push(
-    `${what}: ${plural(restore.entries, "entry")} (${formatBytes(restore.fileBytes)}) in ` +
+    `${what}: ${plural(restore.entries, "entry", "entries")} (${
+      formatBytes(restore.fileBytes)
+    }) in ` +
       `${restore.volumes} of ${plural(estimate.volumes, "volume")} (${formatBytes(restore.bytes)})`,
     ...formatTable([
       ["class", "tier", "wait", "retrieval", "requests", "transfer", "thawed copy", "total"],

@@ -152,6 +152,9 @@ Deno.test("estimate of a DEEP_ARCHIVE backup: storage, and restore of all or par
     assert.match(text.stdout, /DEEP_ARCHIVE +Standard +within 12 h +<?\$/);
     assert.match(text.stdout, /DEEP_ARCHIVE +Bulk +within 48 h +<?\$/);
     assert.match(text.stdout, /billed for at least 180 days/);
+    assert.match(text.stdout, /thawed copies are kept 7 days \(--days\)/);
+    const oneDay = await runCli(["estimate", stateDb, "--days", "1"]);
+    assert.match(oneDay.stdout, /thawed copies are kept 1 day \(--days\)/);
     const none = await runCli(["estimate", stateDb, "--include", "/no/such/folder"]);
     assert.equal(none.code, 0, none.stderr);
     assert.match(none.stdout, /no file matches, nothing to restore/);
