@@ -224,6 +224,8 @@ export class RestoreWriter {
       const owned = this.#ownsAlready(meta.owner) ||
         await this.#giveOwner(staging, meta.owner, false);
       if (!isWindows && !plainMode) await Deno.chmod(staging, restoredMode(meta.mode, owned));
+      // Windows keeps one mode bit, read-only: a file stored without the owner's write bit gets it.
+      if (isWindows && (meta.mode & 0o200) === 0) await Deno.chmod(staging, 0o444);
       await Deno.rename(staging, full);
       return { kind: "written" };
     } finally {
