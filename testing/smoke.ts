@@ -19,6 +19,9 @@ import { compareTrees, makeSmokeTree, makeWritable } from "./smoke_tree.ts";
 const isWindows = Deno.build.os === "windows";
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
+/** How long one run of the program may take (`GLACIER_SMOKE_TIMEOUT`, seconds; default 600). */
+const RUN_TIMEOUT_MS = 1000 * Number(Deno.env.get("GLACIER_SMOKE_TIMEOUT") || 600);
+
 /** A step's failure: its message is printed as is. */
 class SmokeFailure extends Error {}
 
@@ -46,9 +49,15 @@ export function programCommand(args: string[], env = Deno.env.get("GLACIER_SMOKE
   return [Deno.execPath(), "run", "--allow-all", "--quiet", ...v8Flags, MAIN];
 }
 
-/** Runs the program with `args` in `cwd`; never throws for a non-zero exit. */
+/**
+ * Runs the program with `args` in `cwd`; never throws for a non-zero exit, but does when the
+ * program cannot be started or is still running after `RUN_TIMEOUT_MS` (it is killed then).
+ */
 async function runProgram(command: string[], args: string[], cwd: string): Promise<Run> {
   const [program, ...before] = command;
+  const signal = AbortSignal.timeout(RUN_TIMEOUT_MS);
+  const timedOut = () =>
+    new SmokeFailure(`${args[0]}: still running after ${RUN_TIMEOUT_MS / 1000} s, killed`);
   let output: Deno.CommandOutput;
   try {
     output = await new Deno.Command(program, {
@@ -58,10 +67,13 @@ async function runProgram(command: string[], args: string[], cwd: string): Promi
       stdin: "null",
       stdout: "piped",
       stderr: "piped",
+      signal,
     }).output();
   } catch (error) {
+    if (signal.aborted) throw timedOut();
     throw new SmokeFailure(`cannot start ${program}: ${(error as Error).message}`);
   }
+  if (signal.aborted) throw timedOut();
   const decoder = new TextDecoder();
   return {
     code: output.code,

@@ -59,6 +59,7 @@ const EMPTY_FOLDERS = ["empty folder", "nested/empty/deeper"];
 const SYMLINKS: { path: string; target: string; type: "file" | "dir" }[] = [
   { path: "link to small", target: "small.txt", type: "file" },
   { path: "nested/link to c", target: "a/b/c", type: "dir" },
+  { path: "dangling link", target: "no such file", type: "file" },
 ];
 
 /** Fills the empty folder `root` with the smoke tree. */
@@ -86,7 +87,9 @@ export async function makeSmokeTree(root: string): Promise<SmokeTree> {
   for (const link of SYMLINKS) {
     const full = join(root, ...link.path.split("/"));
     try {
-      await Deno.symlink(link.target, full, { type: link.type });
+      // A relative target with this OS's separator, as a user's own link has.
+      const target = isWindows ? link.target.replaceAll("/", "\\") : link.target;
+      await Deno.symlink(target, full, { type: link.type });
       if (!(await Deno.lstat(full)).isSymlink) throw new Error(`${full} is not a symlink`);
       tree.symlinks++;
     } catch (error) {
@@ -115,6 +118,8 @@ interface Entry {
   mtime: number;
   size: number;
   target?: string;
+  /** For a symlink, what it leads to: a file, a folder, or nothing. */
+  leadsTo?: "file" | "folder" | "nothing";
 }
 
 /** Lists a tree: relative path with `/` -> entry. */
@@ -132,13 +137,23 @@ async function listTree(root: string): Promise<Map<string, Entry>> {
         mode: type === "symlink" ? 0 : isWindows ? mode & 0o200 : mode & 0o7777,
         mtime: type === "symlink" ? 0 : Math.floor((info.mtime?.getTime() ?? 0) / 1000),
         size: type === "file" ? info.size : 0,
-        target: type === "symlink" ? (await Deno.readLink(full)).replaceAll("\\", "/") : undefined,
+        target: type === "symlink" ? await Deno.readLink(full) : undefined,
+        leadsTo: type === "symlink" ? await leadsTo(full) : undefined,
       });
       if (type === "folder") await walk(full, path);
     }
   };
   await walk(root, "");
   return out;
+}
+
+/** What following the symlink `path` reaches. */
+async function leadsTo(path: string): Promise<"file" | "folder" | "nothing"> {
+  try {
+    return (await Deno.stat(path)).isDirectory ? "folder" : "file";
+  } catch {
+    return "nothing";
+  }
 }
 
 /** True when the two files hold the same bytes; reads both a block at a time. */
@@ -181,7 +196,8 @@ export interface TreeComparison {
 
 /**
  * Compares the `restored` tree with the `original`: the same entries, types, sizes, bytes, link
- * targets, modification times and modes (POSIX bits; on Windows the read-only bit).
+ * targets and what they lead to, modification times and modes (POSIX bits; on Windows the
+ * read-only bit).
  */
 export async function compareTrees(original: string, restored: string): Promise<TreeComparison> {
   const a = await listTree(original);
@@ -193,7 +209,7 @@ export async function compareTrees(original: string, restored: string): Promise<
       problems.push(`missing: ${path}`);
       continue;
     }
-    for (const field of ["type", "size", "target", "mtime", "mode"] as const) {
+    for (const field of ["type", "size", "target", "leadsTo", "mtime", "mode"] as const) {
       if (entry[field] !== other[field]) {
         const show = (value: unknown) =>
           field === "mode" && typeof value === "number" ? `0${value.toString(8)}` : String(value);
