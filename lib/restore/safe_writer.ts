@@ -213,6 +213,10 @@ export class RestoreWriter {
         }
         const refused = this.#refuseReplacing(info);
         if (refused) return refused;
+        // Windows may refuse to replace a read-only file (one an earlier restore made, say).
+        if (isWindows && info.isFile && ((info.mode ?? 0o200) & 0o200) === 0) {
+          await Deno.chmod(full, 0o644);
+        }
       }
       const staging = join(this.#staging, stagingName);
       consumed = true;

@@ -190,8 +190,27 @@ Deno.test("a file stored without the owner's write bit comes back read-only, on 
         assert.equal(outcome.kind, "written");
         const info = await Deno.lstat(join(dest, path));
         assert.equal((info.mode! & 0o200) === 0, (mode & 0o200) === 0, `${path}: ${info.mode}`);
-        await Deno.chmod(join(dest, path), 0o644); // Windows deletes no read-only file
       }
+    }
+    // A second restore with --overwrite replaces them, read-only or not.
+    const again = await RestoreWriter.open(dest, { overwrite: true });
+    for (const [name, mode] of modes) {
+      const path = `${name}-whole`;
+      const outcome = await again.file(
+        path,
+        text("new"),
+        { ...meta("new"), mode },
+        `again-${path}`,
+      );
+      assert.equal(outcome.kind, "written");
+      assert.equal(await Deno.readTextFile(join(dest, path)), "new");
+      assert.equal(
+        ((await Deno.lstat(join(dest, path))).mode! & 0o200) === 0,
+        (mode & 0o200) === 0,
+      );
+    }
+    for await (const entry of Deno.readDir(dest)) {
+      if (entry.isFile) await Deno.chmod(join(dest, entry.name), 0o644); // Windows deletes no read-only file
     }
   });
 });
