@@ -213,6 +213,10 @@ export class RestoreWriter {
         }
         const refused = this.#refuseReplacing(info);
         if (refused) return refused;
+        // Windows may refuse to replace a read-only file (one an earlier restore made, say).
+        if (isWindows && info.isFile && ((info.mode ?? 0o200) & 0o200) === 0) {
+          await Deno.chmod(full, 0o644);
+        }
       }
       const staging = join(this.#staging, stagingName);
       consumed = true;
@@ -224,6 +228,8 @@ export class RestoreWriter {
       const owned = this.#ownsAlready(meta.owner) ||
         await this.#giveOwner(staging, meta.owner, false);
       if (!isWindows && !plainMode) await Deno.chmod(staging, restoredMode(meta.mode, owned));
+      // Windows keeps one mode bit, read-only: a file stored without the owner's write bit gets it.
+      if (isWindows && (meta.mode & 0o200) === 0) await Deno.chmod(staging, 0o444);
       await Deno.rename(staging, full);
       return { kind: "written" };
     } finally {

@@ -174,3 +174,43 @@ Deno.test({
     });
   },
 });
+
+Deno.test("a file stored without the owner's write bit comes back read-only, on Windows too", async () => {
+  await withDirs(async (dest) => {
+    const writer = await RestoreWriter.open(dest, { overwrite: false });
+    const modes = [["read-only", 0o444], ["owner-only", 0o400], ["writable", 0o644]] as const;
+    const bodies = [["streamed", () => text("data")], [
+      "whole",
+      () => new TextEncoder().encode("data"),
+    ]] as const;
+    for (const [name, mode] of modes) {
+      for (const [kind, body] of bodies) {
+        const path = `${name}-${kind}`;
+        const outcome = await writer.file(path, body(), { ...meta("data"), mode }, path);
+        assert.equal(outcome.kind, "written");
+        const info = await Deno.lstat(join(dest, path));
+        assert.equal((info.mode! & 0o200) === 0, (mode & 0o200) === 0, `${path}: ${info.mode}`);
+      }
+    }
+    // A second restore with --overwrite replaces them, read-only or not.
+    const again = await RestoreWriter.open(dest, { overwrite: true });
+    for (const [name, mode] of modes) {
+      const path = `${name}-whole`;
+      const outcome = await again.file(
+        path,
+        text("new"),
+        { ...meta("new"), mode },
+        `again-${path}`,
+      );
+      assert.equal(outcome.kind, "written");
+      assert.equal(await Deno.readTextFile(join(dest, path)), "new");
+      assert.equal(
+        ((await Deno.lstat(join(dest, path))).mode! & 0o200) === 0,
+        (mode & 0o200) === 0,
+      );
+    }
+    for await (const entry of Deno.readDir(dest)) {
+      if (entry.isFile) await Deno.chmod(join(dest, entry.name), 0o644); // Windows deletes no read-only file
+    }
+  });
+});
