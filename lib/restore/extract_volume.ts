@@ -6,7 +6,8 @@
  * file system will not take (a name too long, a permission denied) is reported and skipped.
  */
 import { join } from "node:path";
-import type { Catalog, FileRecord, VolumeRecord } from "../catalog/catalog.ts";
+import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import type { VolumeEntryRow } from "../catalog/restore_state.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarReadEntry } from "../archive/tar_reader.ts";
@@ -105,7 +106,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
   /** Writes one wanted entry and counts what became of it. */
   const write = async (
     entry: TarReadEntry,
-    record: FileRecord,
+    record: VolumeEntryRow,
     body: ReadableStream<Uint8Array> | Uint8Array,
     staging: string,
   ): Promise<void> => {
@@ -226,7 +227,7 @@ function countOutcome(
 function linkTypeOf(
   catalog: Catalog,
   entry: TarReadEntry,
-  record: FileRecord,
+  record: VolumeEntryRow,
 ): SymlinkType | undefined {
   return entry.type === "symlink" ? symlinkType(catalog, record) : undefined;
 }
@@ -254,7 +255,7 @@ function isEntryWriteError(error: unknown): boolean {
 async function writeHardlink(
   writer: RestoreWriter,
   entry: TarReadEntry,
-  record: FileRecord,
+  record: VolumeEntryRow,
   links: VolumeHardlinks,
   staging: string,
   entryOptions: EntryOptions,
