@@ -123,13 +123,13 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     }
     settle(entry, record, outcome);
   };
-  for await (const { entry: read, body, readWhole } of readTar(tar)) {
-    let entry = read;
+  // A member neither read nor streamed is skipped by the reader (its body stream is never made).
+  for await (const member of readTar(tar)) {
+    let entry = member.entry;
     options.signal?.throwIfAborted();
     if (isRootFolder(entry)) {
       // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
       matcher.next({ ...entry, path: "" });
-      await body.cancel();
       continue;
     }
     entrySegments(entry.path);
@@ -143,13 +143,12 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       !record || path === undefined ||
       (entry.type === "hardlink" && links.wasWrittenAsData(entry.path))
     ) {
-      await body.cancel();
       continue;
     }
     entry = { ...entry, path };
     if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
       // A small file is read whole and written with plain calls, before the next entry.
-      const bytes = await readWhole();
+      const bytes = await member.readWhole();
       let outcome: WriteOutcome;
       try {
         outcome = writer.fileSync(entry.path, bytes, fileMeta(entry), entryOptions);
@@ -159,7 +158,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       settle(entry, record, outcome);
       continue;
     }
-    await write(entry, record, body);
+    await write(entry, record, member.body);
   }
   for (const row of matcher.unmatched()) {
     if (!RESTORABLE_STATES.has(row.state) || !selection.matches(row.archivePath)) continue;
