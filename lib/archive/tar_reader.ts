@@ -22,7 +22,8 @@ const MAX_METADATA_BYTES = 16 << 20;
 /** One member of an archive: its header, and its body as a stream or read whole. */
 export interface TarMember {
   entry: TarReadEntry;
-  body: ReadableStream<Uint8Array>;
+  /** The body as a stream (made on first use: a member read whole or skipped needs none). */
+  readonly body: ReadableStream<Uint8Array>;
   /**
    * The whole body in one array (a view of the input when it lies in one chunk), read without a
    * stream: for small members. Use it or `body`, not both.
@@ -83,7 +84,13 @@ export async function* readTar(
       longName = longLink = undefined;
       if (HEADER_ONLY_TYPES.has(typeflag)) entry.size = 0;
       const body = new MemberBody(source, entry.size);
-      yield { entry, body: body.stream, readWhole: () => body.readWhole() };
+      yield {
+        entry,
+        get body() {
+          return body.stream;
+        },
+        readWhole: () => body.readWhole(),
+      };
       await body.finish();
       pendingPadding = padding(entry.size);
     }
@@ -310,6 +317,10 @@ function copy(bytes: Uint8Array): Uint8Array {
   return bytes.slice();
 }
 
+function movedOn(): TarFormatError {
+  return new TarFormatError("TAR member body read after the reader moved to the next member");
+}
+
 function truncated(): TarFormatError {
   return new TarFormatError("Malformed TAR archive: it ends in the middle of a member");
 }
@@ -406,22 +417,30 @@ function assertLength(length: number) {
 
 /** The body stream of one member, drawing on the shared reader only while it is current. */
 class MemberBody {
-  readonly stream: ReadableStream<Uint8Array>;
+  #stream: ReadableStream<Uint8Array> | undefined;
   #source: ChunkReader;
   #remaining: number;
   #pulling: Promise<void> | undefined;
-  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  #controller: ReadableStreamDefaultController<Uint8Array> | undefined;
   #closed = false;
   #error: TarFormatError | undefined;
+  /** The reader moved on before the body was read: a stream made now fails. */
+  #movedOn = false;
 
   constructor(source: ChunkReader, size: number) {
     assertLength(size);
     this.#source = source;
     this.#remaining = size;
-    this.stream = new ReadableStream<Uint8Array>({
+  }
+
+  /** The body as a stream, made on first use. */
+  get stream(): ReadableStream<Uint8Array> {
+    this.#stream ??= new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
-        if (size === 0) this.#close();
+        if (this.#movedOn) controller.error(movedOn());
+        else if (this.#closed) controller.close();
+        else if (this.#remaining === 0) this.#close();
       },
       pull: () => {
         this.#pulling = this.#pull();
@@ -431,6 +450,7 @@ class MemberBody {
         this.#closed = true;
       },
     }, { highWaterMark: 0 });
+    return this.#stream;
   }
 
   async #pull(): Promise<void> {
@@ -438,18 +458,18 @@ class MemberBody {
     if (part.length === 0) {
       this.#error = truncated();
       this.#closed = true;
-      this.#controller.error(this.#error);
+      this.#controller!.error(this.#error);
       return;
     }
     this.#remaining -= part.length;
-    this.#controller.enqueue(part);
+    this.#controller!.enqueue(part);
     if (this.#remaining === 0) this.#close();
   }
 
   #close() {
     if (this.#closed) return;
     this.#closed = true;
-    this.#controller.close();
+    this.#controller?.close();
   }
 
   /** Reads the whole body at once, when nothing of it was read through the stream. */
@@ -474,9 +494,8 @@ class MemberBody {
     if (this.#error) throw this.#error;
     if (!this.#closed) {
       this.#closed = true;
-      this.#controller.error(
-        new TarFormatError("TAR member body read after the reader moved to the next member"),
-      );
+      if (this.#controller) this.#controller.error(movedOn());
+      else this.#movedOn = this.#remaining > 0;
     }
     await this.#source.skip(this.#remaining, "member");
     this.#remaining = 0;

@@ -603,26 +603,22 @@ export class Catalog {
    * cheaply and the heap stays flat whatever the number of files.
    */
   *packRecordsOfVolume(volumeId: number): Generator<PackRecord> {
-    const page = this.#arrayStatement(
+    const rows = this.streamArrays(
       "SELECT id, path, archive_path, type, size, mtime_ms, mode, link_target FROM files " +
         "WHERE volume_id = ? AND id > ? ORDER BY id LIMIT ?",
+      [volumeId],
     );
-    for (let afterId = 0;;) {
-      const rows = page.all(volumeId, afterId, PACK_PAGE) as unknown as SQLInputValue[][];
-      if (rows.length === 0) return;
-      for (const r of rows) {
-        yield {
-          id: r[0] as number,
-          path: r[1] as string,
-          archivePath: r[2] as string,
-          type: r[3] as PackRecord["type"],
-          size: r[4] as number,
-          mtimeMs: r[5] as number,
-          mode: r[6] as number,
-          linkTarget: r[7] as string | null,
-        };
-      }
-      afterId = rows[rows.length - 1][0] as number;
+    for (const r of rows) {
+      yield {
+        id: r[0] as number,
+        path: r[1] as string,
+        archivePath: r[2] as string,
+        type: r[3] as PackRecord["type"],
+        size: r[4] as number,
+        mtimeMs: r[5] as number,
+        mode: r[6] as number,
+        linkTarget: r[7] as string | null,
+      };
     }
   }
 
@@ -631,15 +627,32 @@ export class Catalog {
    * earlier backup of the chain), in id order, for planning volumes (paged).
    */
   *planEntries(): Generator<PlanEntry> {
-    const page = this.#arrayStatement(
+    const rows = this.streamArrays(
       "SELECT id, size, archive_path FROM files WHERE id > ? AND volume_id IS NULL ORDER BY id LIMIT ?",
+      [],
     );
+    for (const r of rows) {
+      yield { id: r[0] as number, size: r[1] as number, archivePath: r[2] as string };
+    }
+  }
+
+  /**
+   * The rows of a query as arrays of its columns (no object per row), `pageSize` rows at a time
+   * through one cached statement, so that memory holds one small page whatever the number of
+   * rows. The query selects the row id first and pages by it: it takes `params`, then the last id
+   * read (0 at first) and the page size, as its last two parameters (`... id > ? ORDER BY id
+   * LIMIT ?`); for the query modules beside this one, which keep their fixed column lists.
+   */
+  *streamArrays(
+    sql: string,
+    params: SQLInputValue[],
+    pageSize = PACK_PAGE,
+  ): Generator<SQLInputValue[]> {
+    const page = this.#arrayStatement(sql);
     for (let afterId = 0;;) {
-      const rows = page.all(afterId, PACK_PAGE) as unknown as SQLInputValue[][];
+      const rows = page.all(...params, afterId, pageSize) as unknown as SQLInputValue[][];
       if (rows.length === 0) return;
-      for (const r of rows) {
-        yield { id: r[0] as number, size: r[1] as number, archivePath: r[2] as string };
-      }
+      yield* rows;
       afterId = rows[rows.length - 1][0] as number;
     }
   }

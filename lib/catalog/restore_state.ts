@@ -109,23 +109,52 @@ export function finishRestoreJob(catalog: Catalog, jobId: number): void {
 }
 
 /**
- * Every file row with its volume's state, in id order, read lazily (a catalog may hold millions
- * of files): for working out what a selection can restore.
+ * Every file row with its volume's state, in id order, read a page at a time as arrays (a catalog
+ * may hold millions of files): for working out what a selection can restore.
  */
 export function* plannedFileRows(catalog: Catalog): Generator<PlannedFileRow> {
-  const rows = catalog.streamRows(
-    "SELECT f.id, f.archive_path, f.type, f.size, f.state, f.volume_id, v.state AS volume_state " +
-      "FROM files f LEFT JOIN volumes v ON v.id = f.volume_id ORDER BY f.id",
+  const rows = catalog.streamArrays(
+    "SELECT f.id, f.archive_path, f.type, f.size, f.state, f.volume_id, v.state " +
+      "FROM files f LEFT JOIN volumes v ON v.id = f.volume_id WHERE f.id > ? ORDER BY f.id LIMIT ?",
+    [],
   );
-  for (const row of rows) {
+  for (const r of rows) {
     yield {
-      id: row.id as number,
-      archivePath: row.archive_path as string,
-      type: row.type as FileRecord["type"],
-      size: row.size as number,
-      state: row.state as FileState,
-      volumeId: row.volume_id as number | null,
-      volumeState: row.volume_state as VolumeState | null,
+      id: r[0] as number,
+      archivePath: r[1] as string,
+      type: r[2] as FileRecord["type"],
+      size: r[3] as number,
+      state: r[4] as FileState,
+      volumeId: r[5] as number | null,
+      volumeState: r[6] as VolumeState | null,
+    };
+  }
+}
+
+/** What extracting a volume needs of each of its catalog rows. */
+export type VolumeEntryRow = Pick<
+  FileRecord,
+  "id" | "path" | "archivePath" | "type" | "state" | "linkTarget"
+>;
+
+/**
+ * The rows of one volume in id order, with only the columns extraction uses, read a page at a
+ * time as arrays: a volume may hold hundreds of thousands of entries.
+ */
+export function* volumeEntryRows(catalog: Catalog, volumeId: number): Generator<VolumeEntryRow> {
+  const rows = catalog.streamArrays(
+    "SELECT id, path, archive_path, type, state, link_target FROM files " +
+      "WHERE volume_id = ? AND id > ? ORDER BY id LIMIT ?",
+    [volumeId],
+  );
+  for (const r of rows) {
+    yield {
+      id: r[0] as number,
+      path: r[1] as string,
+      archivePath: r[2] as string,
+      type: r[3] as FileRecord["type"],
+      state: r[4] as FileState,
+      linkTarget: r[5] as string | null,
     };
   }
 }

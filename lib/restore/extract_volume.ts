@@ -5,16 +5,18 @@
  * the entry, and the whole volume is refused at the first unsafe or unexpected one. An entry the
  * file system will not take (a name too long, a permission denied) is reported and skipped.
  */
-import { join } from "node:path";
-import type { Catalog, FileRecord, VolumeRecord } from "../catalog/catalog.ts";
+import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
+import type { VolumeEntryRow } from "../catalog/restore_state.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarReadEntry } from "../archive/tar_reader.ts";
 import { decodeVolume } from "../archive/volume_format.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
+import type { Owner } from "./ownership.ts";
 import {
   type EntryOptions,
   entrySegments,
+  type FileMeta,
   type RestoreWriter,
   type WriteOutcome,
 } from "./safe_writer.ts";
@@ -22,12 +24,9 @@ import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 import { VolumeHardlinks } from "./hardlinks.ts";
 import { type SymlinkType, symlinkType } from "./symlink_type.ts";
-import { WriteWindow } from "./write_window.ts";
 
-/** Files up to this size are read whole and written a few at a time (see write_window.ts). */
+/** Files up to this size are read whole and written with plain calls (see safe_writer.ts). */
 const SMALL_FILE_BYTES = 256 * 1024;
-/** Small files written at once: at most this many times `SMALL_FILE_BYTES` held in memory. */
-const WRITES_IN_FLIGHT = 16;
 
 /** What an extraction did. */
 export interface ExtractReport {
@@ -93,7 +92,6 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     (volume.backupId ?? null) !== null,
   );
   const links = VolumeHardlinks.forVolume(catalog, volume.id, selection);
-  const staging = `${volume.id}.part`;
   const entryOptions = { acceptIdentical: options.acceptIdentical };
   const tar = await openVolumeTar(
     options.path,
@@ -101,80 +99,66 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     options.encrypted,
     options.identities,
   );
-  const window = new WriteWindow(WRITES_IN_FLIGHT);
-  /** Writes one wanted entry and counts what became of it. */
+  /** Counts what became of one wanted entry. */
+  const settle = (entry: TarReadEntry, record: VolumeEntryRow, outcome: WriteOutcome) => {
+    if (outcome.kind === "written" || outcome.kind === "identical") {
+      links.restored(record.archivePath, entry.path);
+    }
+    countOutcome(report, entry, outcome, options.onProblem);
+  };
+  /** Writes one wanted entry in stream order (a folder, a link, a large file). */
   const write = async (
     entry: TarReadEntry,
-    record: FileRecord,
-    body: ReadableStream<Uint8Array> | Uint8Array,
-    staging: string,
+    record: VolumeEntryRow,
+    body: ReadableStream<Uint8Array>,
   ): Promise<void> => {
     let outcome: WriteOutcome;
     try {
       outcome = entry.type === "hardlink"
-        ? await writeHardlink(writer, entry, record, links, staging, entryOptions)
-        : await writeEntry(
-          writer,
-          entry,
-          body,
-          staging,
-          entryOptions,
-          linkTypeOf(catalog, entry, record),
-        );
-      if (outcome.kind === "written" || outcome.kind === "identical") {
-        links.restored(record.archivePath, entry.path);
-      }
+        ? await writeHardlink(writer, entry, record, links, entryOptions)
+        : await writeEntry(writer, entry, body, entryOptions, linkTypeOf(catalog, entry, record));
     } catch (error) {
-      if (!isEntryWriteError(error)) throw error;
-      if (body instanceof ReadableStream) await body.cancel().catch(() => {});
-      await Deno.remove(join(writer.stagingDir, staging)).catch(() => {});
-      outcome = { kind: "blocked", reason: `cannot be written: ${errorLine(error)}` };
+      await body.cancel().catch(() => {});
+      outcome = entryWriteFailure(error);
     }
-    countOutcome(report, entry, outcome, options.onProblem);
+    settle(entry, record, outcome);
   };
-  try {
-    for await (const { entry: read, body, readWhole } of readTar(tar)) {
-      let entry = read;
-      options.signal?.throwIfAborted();
-      if (isRootFolder(entry)) {
-        // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
-        matcher.next({ ...entry, path: "" });
-        await body.cancel();
-        continue;
-      }
-      entrySegments(entry.path);
-      const match = matcher.next(entry);
-      const record = match.kind === "own" ? match.record : undefined;
-      const restorable = record !== undefined && RESTORABLE_STATES.has(record.state);
-      const wanted = restorable && selection.matches(record.archivePath);
-      // An unwanted file a wanted hardlink names is written under the link's name.
-      const path = wanted ? entry.path : restorable ? links.substituteFor(record) : undefined;
-      if (
-        !record || path === undefined ||
-        (entry.type === "hardlink" && links.wasWrittenAsData(entry.path))
-      ) {
-        await body.cancel();
-        continue;
-      }
-      entry = { ...entry, path };
-      if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
-        // Small files are read whole here and written while the next entries are decoded.
-        const bytes = await readWhole();
-        const small = entry;
-        await window.start((slot) => write(small, record, bytes, `${volume.id}.${slot}.part`));
-        continue;
-      }
-      // A hardlink needs its target in place; anything else is written in stream order.
-      if (entry.type === "hardlink") {
-        await body.cancel();
-        await window.drain();
-      }
-      await write(entry, record, body, staging);
+  // A member neither read nor streamed is skipped by the reader (its body stream is never made).
+  for await (const member of readTar(tar)) {
+    let entry = member.entry;
+    options.signal?.throwIfAborted();
+    if (isRootFolder(entry)) {
+      // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
+      matcher.next({ ...entry, path: "" });
+      continue;
     }
-    await window.drain();
-  } catch (error) {
-    await window.settle();
-    throw error;
+    entrySegments(entry.path);
+    const match = matcher.next(entry);
+    const record = match.kind === "own" ? match.record : undefined;
+    const restorable = record !== undefined && RESTORABLE_STATES.has(record.state);
+    const wanted = restorable && selection.matches(record.archivePath);
+    // An unwanted file a wanted hardlink names is written under the link's name.
+    const path = wanted ? entry.path : restorable ? links.substituteFor(record) : undefined;
+    if (
+      !record || path === undefined ||
+      (entry.type === "hardlink" && links.wasWrittenAsData(entry.path))
+    ) {
+      continue;
+    }
+    entry = { ...entry, path };
+    if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
+      // A small file is read whole and written with plain calls, before the next entry.
+      const bytes = await member.readWhole();
+      let outcome: WriteOutcome;
+      try {
+        outcome = writer.fileSync(entry.path, bytes, fileMeta(entry), entryOptions);
+      } catch (error) {
+        outcome = entryWriteFailure(error);
+      }
+      settle(entry, record, outcome);
+      continue;
+    }
+    await write(entry, record, member.body);
   }
   for (const row of matcher.unmatched()) {
     if (!RESTORABLE_STATES.has(row.state) || !selection.matches(row.archivePath)) continue;
@@ -226,9 +210,27 @@ function countOutcome(
 function linkTypeOf(
   catalog: Catalog,
   entry: TarReadEntry,
-  record: FileRecord,
+  record: VolumeEntryRow,
 ): SymlinkType | undefined {
   return entry.type === "symlink" ? symlinkType(catalog, record) : undefined;
+}
+
+/** The outcome of an entry the file system would not take; any other error is thrown again. */
+function entryWriteFailure(error: unknown): WriteOutcome {
+  if (!isEntryWriteError(error)) throw error;
+  return { kind: "blocked", reason: `cannot be written: ${errorLine(error)}` };
+}
+
+/** A file entry's metadata, with its owner when the volume gives one. */
+function fileMeta(entry: TarReadEntry): FileMeta {
+  return { size: entry.size, mode: entry.mode, mtime: entry.mtime, owner: ownerOf(entry) };
+}
+
+/** The owner stored with an entry, if both ids are. */
+function ownerOf(entry: TarReadEntry): Owner | undefined {
+  return entry.uid !== undefined && entry.gid !== undefined
+    ? { uid: entry.uid, gid: entry.gid }
+    : undefined;
 }
 
 /** A folder entry naming the destination itself: `./` (read back as `.`) or "". */
@@ -254,9 +256,8 @@ function isEntryWriteError(error: unknown): boolean {
 async function writeHardlink(
   writer: RestoreWriter,
   entry: TarReadEntry,
-  record: FileRecord,
+  record: VolumeEntryRow,
   links: VolumeHardlinks,
-  staging: string,
   entryOptions: EntryOptions,
 ): Promise<WriteOutcome> {
   if (entry.linkName === undefined || entry.linkName !== record.linkTarget) {
@@ -271,38 +272,29 @@ async function writeHardlink(
       reason: `the file it links to, ${entry.linkName}, was not restored`,
     };
   }
-  return await writer.hardlink(entry.path, target, staging, entryOptions);
+  return await writer.hardlink(entry.path, target, entryOptions);
 }
 
-/** Writes one wanted entry. */
+/** Writes one wanted folder, symlink or (large) file. */
 async function writeEntry(
   writer: RestoreWriter,
   entry: TarReadEntry,
-  body: ReadableStream<Uint8Array> | Uint8Array,
-  staging: string,
+  body: ReadableStream<Uint8Array>,
   entryOptions: EntryOptions,
   linkType: SymlinkType | undefined,
 ): Promise<WriteOutcome> {
-  const owner = entry.uid !== undefined && entry.gid !== undefined
-    ? { uid: entry.uid, gid: entry.gid }
-    : undefined;
+  const owner = ownerOf(entry);
   if (entry.type === "directory") {
-    if (body instanceof ReadableStream) await body.cancel();
-    const outcome = await writer.directory(entry.path, owner);
+    await body.cancel();
+    const outcome = writer.directory(entry.path, owner);
     return outcome.kind === "identical" ? { kind: "written" } : outcome; // merging into a folder is fine
   }
   if (entry.type === "symlink") {
-    if (body instanceof ReadableStream) await body.cancel();
+    await body.cancel();
     if (entry.linkName === undefined) {
       throw new VolumeMismatchError(`symlink ${JSON.stringify(entry.path)} has no target`);
     }
-    return await writer.symlink(entry.path, entry.linkName, staging, entryOptions, owner, linkType);
+    return await writer.symlink(entry.path, entry.linkName, entryOptions, owner, linkType);
   }
-  return await writer.file(
-    entry.path,
-    body,
-    { size: entry.size, mode: entry.mode, mtime: entry.mtime, owner },
-    staging,
-    entryOptions,
-  );
+  return await writer.file(entry.path, body, fileMeta(entry), entryOptions);
 }

@@ -50,7 +50,7 @@ export class VolumeHardlinks {
    * Where to write the data of the unwanted file `record`, when a wanted link needs it; the link
    * is then taken as handled (`wasWrittenAsData`).
    */
-  substituteFor(record: FileRecord): string | undefined {
+  substituteFor(record: Pick<FileRecord, "type" | "archivePath">): string | undefined {
     const link = record.type === "file" ? this.#substitutes.get(record.archivePath) : undefined;
     if (link !== undefined) this.#writtenAsData.add(link);
     return link;

@@ -50,6 +50,17 @@ export async function restoreOwner(
   }
 }
 
+/** `restoreOwner` of a file or folder (never a symlink) with a plain call. */
+export function restoreOwnerSync(path: string, owner: Owner): boolean {
+  if (!validId(owner.uid) || !validId(owner.gid)) return false;
+  try {
+    Deno.chownSync(path, owner.uid, owner.gid);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function validId(id: number): boolean {
   return Number.isSafeInteger(id) && id >= 0 && id <= MAX_ID;
 }

@@ -6,7 +6,8 @@
  * the rows the backup left out (vanished or unreadable when the volume was built). Anything else
  * means the volume and the catalog disagree, and the volume is refused.
  */
-import type { Catalog, FileRecord } from "../catalog/catalog.ts";
+import type { Catalog } from "../catalog/catalog.ts";
+import { type VolumeEntryRow, volumeEntryRows } from "../catalog/restore_state.ts";
 import type { TarReadEntry } from "../archive/tar_reader.ts";
 import { isDeletedPathsEntry } from "../archive/layout.ts";
 
@@ -16,9 +17,8 @@ export class VolumeMismatchError extends Error {
 }
 
 /** What a TAR entry is. */
-export type EntryMatch = { kind: "prelude" } | { kind: "own"; record: FileRecord };
+export type EntryMatch = { kind: "prelude" } | { kind: "own"; record: VolumeEntryRow };
 
-const PAGE = 1000;
 /** Row states the backup left out of the volume it was planned for. */
 const LEFT_OUT = new Set(["vanished", "unreadable"]);
 
@@ -27,9 +27,9 @@ export class VolumeEntryMatcher {
   readonly #catalog: Catalog;
   readonly #volumeName: string;
   /** The volume's rows in id order, read a page at a time. */
-  readonly #rows: Iterator<FileRecord>;
+  readonly #rows: Iterator<VolumeEntryRow>;
   /** The row `#peek` looked at and not yet passed (`#pass`), if any. */
-  #current: IteratorResult<FileRecord> | undefined;
+  #current: IteratorResult<VolumeEntryRow> | undefined;
   #prelude: Set<string> | undefined;
   #ownSeen = false;
   #first = true;
@@ -44,7 +44,7 @@ export class VolumeEntryMatcher {
   constructor(catalog: Catalog, volumeId: number, volumeName: string, partial = false) {
     this.#catalog = catalog;
     this.#partial = partial;
-    this.#rows = catalog.eachFileOfVolume(volumeId, PAGE);
+    this.#rows = volumeEntryRows(catalog, volumeId);
     this.#volumeName = volumeName;
   }
 
@@ -84,7 +84,7 @@ export class VolumeEntryMatcher {
   }
 
   /** The rows after the last matched entry that the volume should have held (for after its end). */
-  *unmatched(): Generator<FileRecord> {
+  *unmatched(): Generator<VolumeEntryRow> {
     for (let row = this.#peek(); row; row = this.#peek()) {
       this.#pass();
       if (!LEFT_OUT.has(row.state)) yield row;
@@ -102,7 +102,7 @@ export class VolumeEntryMatcher {
   }
 
   /** The next row not passed yet; undefined after the last. */
-  #peek(): FileRecord | undefined {
+  #peek(): VolumeEntryRow | undefined {
     this.#current ??= this.#rows.next();
     return this.#current.done ? undefined : this.#current.value;
   }

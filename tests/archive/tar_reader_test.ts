@@ -343,6 +343,15 @@ Deno.test("readTar skips unread bodies, honours cancelled ones, and passes chunk
   assert.deepEqual(partial, paths);
   // A body abandoned without reading errors once the reader has moved on.
   await assert.rejects(readAll(bodies[5]), TarFormatError);
+  // A body first asked for after the reader has moved on errors too, unless it is empty.
+  const lateMembers: { size: number; body: () => ReadableStream<Uint8Array> }[] = [];
+  for await (const member of readTar(chunkedStream(archive, 8))) {
+    lateMembers.push({ size: member.entry.size, body: () => member.body });
+  }
+  const late = lateMembers.find((m) => m.size > 0)!;
+  await assert.rejects(readAll(late.body()), TarFormatError);
+  const empty = lateMembers.find((m) => m.size === 0)!;
+  assert.equal((await readAll(empty.body())).length, 0);
   // One big input chunk: the body is a view of it, not a copy.
   for await (const { entry, body } of readTar(chunkedStream(archive, 7, 1 << 24, 1 << 24))) {
     if (entry.path !== "home/big") continue;

@@ -13,6 +13,7 @@ import {
 } from "../../lib/catalog/volume_state.ts";
 import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import { volumesNeeded } from "../../lib/catalog/chain.ts";
+import { plannedFileRows, volumeEntryRows } from "../../lib/catalog/restore_state.ts";
 import { DatabaseSync } from "node:sqlite";
 
 function settings(overrides: Partial<BackupSettings> = {}): BackupSettings {
@@ -129,6 +130,58 @@ Deno.test("packing and planning read every entry of a volume, in order, past one
     );
     // Planned entries are not planned again.
     assert.deepEqual([...catalog.planEntries()], []);
+  });
+});
+
+Deno.test("a restore reads a volume's rows and the planned rows whole, in order, past one page", async () => {
+  await withCatalog((catalog) => {
+    // 1,000 entries in one volume, with a symlink and a vanished file among them; 700 more
+    // left without a volume: both walks cross several pages.
+    catalog.insertFiles(Array.from({ length: 1000 }, (_, i) => file(`/src/a${i}`, i)));
+    catalog.insertFiles([{ ...file("/src/link", 0), type: "symlink", linkTarget: "a1" }]);
+    catalog.savePlan(planVolumes(catalog.planEntries(), { ...settings(), volumeSize: 1e9 }));
+    markVolumeBuilt(catalog, 1, {
+      size: 9,
+      sha256: "ab".repeat(32),
+      outcomes: [{ id: 7, state: "vanished", size: 6, mtimeMs: 1 }],
+    });
+    catalog.insertFiles(Array.from({ length: 700 }, (_, i) => file(`/src/b${i}`, 1)));
+    const expected = catalog.filesOfVolume(1, 0, 10_000).map((
+      { id, path, archivePath, type, state, linkTarget },
+    ) => ({ id, path, archivePath, type, state, linkTarget }));
+    assert.equal(expected.length, 1001);
+    assert.equal(expected[6].state, "vanished");
+    assert.deepEqual(expected.at(-1), {
+      id: 1001,
+      path: "/src/link",
+      archivePath: "src/link",
+      type: "symlink",
+      state: "stored",
+      linkTarget: "a1",
+    });
+    assert.deepEqual([...volumeEntryRows(catalog, 1)], expected);
+    assert.deepEqual([...volumeEntryRows(catalog, 2)], []);
+    const planned = [...plannedFileRows(catalog)];
+    assert.equal(planned.length, 1701);
+    assert.deepEqual(planned.map((r) => r.id), Array.from({ length: 1701 }, (_, i) => i + 1));
+    assert.deepEqual(planned[6], {
+      id: 7,
+      archivePath: "src/a6",
+      type: "file",
+      size: 6,
+      state: "vanished",
+      volumeId: 1,
+      volumeState: "built",
+    });
+    assert.deepEqual(planned[1001], {
+      id: 1002,
+      archivePath: "src/b0",
+      type: "file",
+      size: 1,
+      state: "pending",
+      volumeId: null,
+      volumeState: null,
+    });
   });
 });
 

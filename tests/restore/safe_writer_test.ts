@@ -60,9 +60,9 @@ Deno.test("an unsafe path is refused by every writing method and nothing is writ
   await withDirs(async (dest, outside) => {
     const writer = await RestoreWriter.open(dest, { overwrite: true });
     const escape = `../outside/escaped`;
-    await assert.rejects(writer.file(escape, text("x"), meta("x"), "s"), UnsafePathError);
-    await assert.rejects(writer.symlink(escape, "/etc", "s"), UnsafePathError);
-    await assert.rejects(writer.directory(escape), UnsafePathError);
+    await assert.rejects(writer.file(escape, text("x"), meta("x")), UnsafePathError);
+    await assert.rejects(writer.symlink(escape, "/etc"), UnsafePathError);
+    assert.throws(() => writer.directory(escape), UnsafePathError);
     await assert.rejects(writer.setFolderAttributes("../outside", 0o777, 0), UnsafePathError);
     assert.equal(await exists(join(outside, "escaped")), false);
     assert.deepEqual([...Deno.readDirSync(outside)], []);
@@ -72,8 +72,8 @@ Deno.test("an unsafe path is refused by every writing method and nothing is writ
 Deno.test("a symlink the restore made is never written through", async () => {
   await withDirs(async (dest, outside) => {
     const writer = await RestoreWriter.open(dest, { overwrite: true });
-    assert.deepEqual(await writer.symlink("a/link", outside, "s"), { kind: "written" });
-    const through = await writer.file("a/link/passwd", text("owned"), meta("owned"), "s");
+    assert.deepEqual(await writer.symlink("a/link", outside), { kind: "written" });
+    const through = await writer.file("a/link/passwd", text("owned"), meta("owned"));
     assert.equal(through.kind, "blocked");
     const deeper = await writer.directory("a/link/sub");
     assert.equal(deeper.kind, "blocked");
@@ -91,12 +91,12 @@ Deno.test("a symlink found in the folder is replaced with --overwrite, never fol
     await Deno.symlink(outside, join(dest, "dir"));
 
     const careful = await RestoreWriter.open(dest, { overwrite: false });
-    assert.equal((await careful.file("file.txt", text("new"), meta("new"), "s")).kind, "exists");
-    assert.equal((await careful.file("dir/x", text("new"), meta("new"), "s")).kind, "blocked");
+    assert.equal((await careful.file("file.txt", text("new"), meta("new"))).kind, "exists");
+    assert.equal((await careful.file("dir/x", text("new"), meta("new"))).kind, "blocked");
 
     const bold = await RestoreWriter.open(dest, { overwrite: true });
-    assert.equal((await bold.file("file.txt", text("new"), meta("new"), "s")).kind, "written");
-    assert.equal((await bold.file("dir/x", text("new"), meta("new"), "s")).kind, "blocked");
+    assert.equal((await bold.file("file.txt", text("new"), meta("new"))).kind, "written");
+    assert.equal((await bold.file("dir/x", text("new"), meta("new"))).kind, "blocked");
     assert.equal(await Deno.readTextFile(victim), "precious");
     assert.equal(await exists(join(outside, "x")), false);
     const replaced = await Deno.lstat(join(dest, "file.txt"));
@@ -110,24 +110,24 @@ Deno.test("a symlink found in the folder is replaced with --overwrite, never fol
 Deno.test("existing entries are left alone unless --overwrite; folders are never replaced", async () => {
   await withDirs(async (dest) => {
     const first = await RestoreWriter.open(dest, { overwrite: false });
-    assert.equal((await first.file("d/f", text("one"), meta("one"), "s")).kind, "written");
+    assert.equal((await first.file("d/f", text("one"), meta("one"))).kind, "written");
     assert.equal((await first.directory("d/sub")).kind, "written");
-    assert.equal((await first.file("d/f", text("two"), meta("two"), "s")).kind, "exists");
+    assert.equal((await first.file("d/f", text("two"), meta("two"))).kind, "exists");
     assert.equal(
-      (await first.file("d/f", text("one"), meta("one"), "s", { acceptIdentical: true })).kind,
+      (await first.file("d/f", text("one"), meta("one"), { acceptIdentical: true })).kind,
       "identical",
     );
     assert.equal(
-      (await first.file("d/f", text("two"), meta("two", 5), "s", { acceptIdentical: true })).kind,
+      (await first.file("d/f", text("two"), meta("two", 5), { acceptIdentical: true })).kind,
       "exists",
     );
     assert.equal(await Deno.readTextFile(join(dest, "d/f")), "one");
 
     const second = await RestoreWriter.open(dest, { overwrite: true });
-    assert.equal((await second.file("d/f", text("two"), meta("two"), "s")).kind, "written");
+    assert.equal((await second.file("d/f", text("two"), meta("two"))).kind, "written");
     assert.equal(await Deno.readTextFile(join(dest, "d/f")), "two");
-    assert.equal((await second.file("d/sub", text("x"), meta("x"), "s")).kind, "blocked");
-    assert.equal((await second.symlink("d/sub", "/", "s")).kind, "blocked");
+    assert.equal((await second.file("d/sub", text("x"), meta("x"))).kind, "blocked");
+    assert.equal((await second.symlink("d/sub", "/")).kind, "blocked");
     assert.ok((await Deno.lstat(join(dest, "d/sub"))).isDirectory);
   });
 });
@@ -136,8 +136,8 @@ Deno.test("folder attributes are set last and only on real folders", async () =>
   await withDirs(async (dest, outside) => {
     const writer = await RestoreWriter.open(dest, { overwrite: false });
     await writer.directory("top");
-    await writer.file("top/f", text("x"), meta("x"), "s");
-    await writer.symlink("link", outside, "s");
+    await writer.file("top/f", text("x"), meta("x"));
+    await writer.symlink("link", outside);
     const when = Date.UTC(2001, 1, 2, 3, 4, 5);
     assert.equal(await writer.setFolderAttributes("top", 0o555, when), true);
     assert.equal(await writer.setFolderAttributes("link", 0o700, when), false);
@@ -163,7 +163,6 @@ Deno.test({
           name,
           bytes,
           { size: 5, mode, mtime: 1_500_000_000 },
-          "s",
         );
         assert.equal(outcome.kind, "written");
         const info = await Deno.lstat(join(dest, name));
@@ -186,7 +185,7 @@ Deno.test("a file stored without the owner's write bit comes back read-only, on 
     for (const [name, mode] of modes) {
       for (const [kind, body] of bodies) {
         const path = `${name}-${kind}`;
-        const outcome = await writer.file(path, body(), { ...meta("data"), mode }, path);
+        const outcome = await writer.file(path, body(), { ...meta("data"), mode });
         assert.equal(outcome.kind, "written");
         const info = await Deno.lstat(join(dest, path));
         assert.equal((info.mode! & 0o200) === 0, (mode & 0o200) === 0, `${path}: ${info.mode}`);
@@ -196,12 +195,7 @@ Deno.test("a file stored without the owner's write bit comes back read-only, on 
     const again = await RestoreWriter.open(dest, { overwrite: true });
     for (const [name, mode] of modes) {
       const path = `${name}-whole`;
-      const outcome = await again.file(
-        path,
-        text("new"),
-        { ...meta("new"), mode },
-        `again-${path}`,
-      );
+      const outcome = await again.file(path, text("new"), { ...meta("new"), mode });
       assert.equal(outcome.kind, "written");
       assert.equal(await Deno.readTextFile(join(dest, path)), "new");
       assert.equal(
@@ -212,5 +206,34 @@ Deno.test("a file stored without the owner's write bit comes back read-only, on 
     for await (const entry of Deno.readDir(dest)) {
       if (entry.isFile) await Deno.chmod(join(dest, entry.name), 0o644); // Windows deletes no read-only file
     }
+  });
+});
+
+Deno.test("without --overwrite a file never goes over what is there, even a dangling symlink", async () => {
+  await withDirs(async (dest) => {
+    const writer = await RestoreWriter.open(dest, { overwrite: false });
+    const bytes = (s: string) => new TextEncoder().encode(s);
+    await Deno.symlink("/nonexistent/target", join(dest, "dangling"));
+    await Deno.writeTextFile(join(dest, "kept.txt"), "old");
+    await Deno.mkdir(join(dest, "folder"));
+    for (const name of ["dangling", "kept.txt", "folder"]) {
+      assert.deepEqual(writer.fileSync(name, bytes("new"), meta("new")), { kind: "exists" });
+      assert.deepEqual(await writer.file(name, text("new"), meta("new")), { kind: "exists" });
+    }
+    assert.equal(await Deno.readLink(join(dest, "dangling")), "/nonexistent/target");
+    assert.equal(await Deno.readTextFile(join(dest, "kept.txt")), "old");
+    const streamed = ReadableStream.from([bytes("stre"), bytes("amed")]);
+    assert.deepEqual(await writer.file("new/s.txt", streamed, meta("streamed")), {
+      kind: "written",
+    });
+    assert.deepEqual(writer.fileSync("new/w.txt", bytes("whole"), meta("whole")), {
+      kind: "written",
+    });
+    assert.equal(await Deno.readTextFile(join(dest, "new", "s.txt")), "streamed");
+    assert.equal(await Deno.readTextFile(join(dest, "new", "w.txt")), "whole");
+    // Each file has its one name; no part file is left in the staging folder.
+    assert.equal((await Deno.stat(join(dest, "new", "s.txt"))).nlink, 1);
+    assert.equal((await Deno.stat(join(dest, "new", "w.txt"))).nlink, 1);
+    assert.deepEqual([...Deno.readDirSync(writer.stagingDir)], []);
   });
 });

@@ -63,9 +63,9 @@ Deno.test({
         size: 1,
         mode: 0o644,
         mtime: 0,
-      }, "s1");
-      const toFolder = await writer.symlink("d/latest", "photos", "s2", {}, undefined, "dir");
-      const toFile = await writer.symlink("d/link", "a.txt", "s3", {}, undefined, "file");
+      });
+      const toFolder = await writer.symlink("d/latest", "photos", {}, undefined, "dir");
+      const toFile = await writer.symlink("d/link", "a.txt", {}, undefined, "file");
       if (toFolder.kind === "nolink") return; // Windows without Developer Mode: see the test above
       assert.deepEqual([toFolder, toFile], [{ kind: "written" }, { kind: "written" }]);
       assert.equal((await Deno.stat(join(dest, "d", "latest"))).isDirectory, true);
