@@ -89,6 +89,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
     failure.abort(error);
   };
 
+  // Workers start with the first segment to compress: none for a run whose volumes are all built.
   const pool = settings.compression === "none" ? undefined : new CompressorPool();
   const build: VolumeBuild = { ctx, settings, recipients, signal, pool };
   const workers = Array.from({ length: settings.uploadWorkers }, async () => {
@@ -119,10 +120,10 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   } catch (error) {
     fail(error);
   } finally {
-    pool?.close();
     uploads.close();
   }
-  await Promise.all(workers);
+  // The pool stays open until the uploads end: a volume lost during its upload is built again.
+  await Promise.all(workers).finally(() => pool?.close());
   if (firstError !== undefined) throw firstError;
   ctx.signal.throwIfAborted();
 
