@@ -483,7 +483,7 @@ async function uploadShape(options: Options, progress: (line: string) => void): 
           "peak RSS MiB",
         ], [
           [
-            "glacier (uploadVolume, 16 MiB parts)",
+            "glacier (uploadVolume, 16 MiB parts, 2 in flight)",
             wall(result.a),
             throughput(result.a),
             cpu(result.a),
