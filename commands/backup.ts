@@ -83,7 +83,7 @@ export function backupCommand(setExitCode: (code: number) => void): Command {
     .option("--encrypt", "encrypt volumes with age (the default)")
     .option("--no-encrypt", "do not encrypt volumes")
     .option("--recipient <age1key>", "encrypt to this age public key (repeatable)", repeatable)
-    .option("--num-upload-workers <n>", "volumes uploaded at once", "2")
+    .option("--num-upload-workers <n>", "uploads at once (volumes, and parts of one volume)", "2")
     .option("--storage-class <class>", "S3 storage class of volumes", "DEEP_ARCHIVE")
     .option("--test-run", "use the STANDARD class (for servers without Glacier classes)")
     .option("--exclude <glob>", "leave out matching paths (repeatable)", repeatable)

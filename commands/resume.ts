@@ -24,7 +24,7 @@ export interface ResumeOptions extends ConnectionSettings {
 /** The `resume` command. */
 export function resumeCommand(setExitCode: (code: number) => void): Command {
   const command = stateDbCommand("resume", "finish an interrupted backup")
-    .option("--num-upload-workers <n>", "volumes uploaded at once")
+    .option("--num-upload-workers <n>", "uploads at once (volumes, and parts of one volume)")
     .action(async (stateDb: string, raw: Record<string, string | undefined>) => {
       setExitCode(
         await resume({

@@ -1,5 +1,6 @@
 /** Runs the glacier command line as a child process, the way a user (or cron) would. */
 import { fileURLToPath } from "node:url";
+import { V8_FLAGS_OPTION } from "../lib/cli/v8_flags.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -12,9 +13,22 @@ export interface CliResult {
   stderr: string;
 }
 
-/** The command line that runs `glacier ARGS...` from the sources. */
-export function glacierCommand(args: string[]): string[] {
-  return [Deno.execPath(), "run", "--allow-all", "--quiet", MAIN, ...args];
+/**
+ * The command line that runs `glacier ARGS...` from the sources, with the V8 flags every start of
+ * the program takes (lib/cli/v8_flags.ts) and `denoOptions` (e.g. `--cached-only`) before the
+ * module.
+ */
+export function glacierCommand(args: string[], denoOptions: string[] = []): string[] {
+  return [
+    Deno.execPath(),
+    "run",
+    "--allow-all",
+    "--quiet",
+    V8_FLAGS_OPTION,
+    ...denoOptions,
+    MAIN,
+    ...args,
+  ];
 }
 
 /**

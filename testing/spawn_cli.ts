@@ -2,10 +2,7 @@
  * Starts the glacier command line as a child process that a test can kill (SIGKILL at a random
  * moment) or bound in time, unlike `runCli`, which only waits for the end.
  */
-import { fileURLToPath } from "node:url";
-import type { CliResult } from "./run_cli.ts";
-
-const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
+import { type CliResult, glacierCommand } from "./run_cli.ts";
 
 /** A running `glacier` process. */
 export interface CliProcess {
@@ -22,8 +19,9 @@ export function spawnCli(
   args: string[],
   options: { env?: Record<string, string>; cwd?: string } = {},
 ): CliProcess {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+  const [program, ...programArgs] = glacierCommand(args);
+  const child = new Deno.Command(program, {
+    args: programArgs,
     env: { NO_COLOR: "1", ...options.env },
     cwd: options.cwd,
     stdin: "null",

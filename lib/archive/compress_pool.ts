@@ -31,34 +31,67 @@ export const SEGMENT_BYTES = 2 << 20;
 /** Compression levels: zstd's and gzip's command-line defaults. */
 const LEVELS = { zstd: 3, gzip: 6 } as const;
 
-/** A set of compression worker threads shared by every volume of a run. Close it when done. */
+/** Compression worker threads started so far by this process (all pools): for tests. */
+let workersStarted = 0;
+
+/** How many compression worker threads this process has started (all pools, all time). */
+export function compressWorkersStarted(): number {
+  return workersStarted;
+}
+
+/**
+ * The default number of workers: two, or one on a one-core machine. Each costs memory (the first
+ * about 30 MiB, each further one 12-14 MiB: an isolate with its own heap and zstd context), and
+ * past two the main thread, which builds the TAR stream and encrypts, is the bottleneck anyway.
+ */
+export function defaultCompressThreads(cores = navigator.hardwareConcurrency): number {
+  return Math.max(1, Math.min(2, cores));
+}
+
+/**
+ * A set of compression worker threads shared by every volume of a run. Workers are started
+ * lazily, one at a time, only when a segment finds none free, and never more than `size`: a run
+ * that compresses nothing (every volume already built, or `--compression none`) starts none, and
+ * a volume of one segment starts one. `close()` stops them; a later `compress` starts them again
+ * (a volume lost during its upload is built again after the build loop has closed the pool).
+ */
 export class CompressorPool {
-  readonly #workers: Worker[];
-  readonly #idle: Worker[];
-  readonly #waitingForWorker: ((worker: Worker) => void)[] = [];
+  readonly #size: number;
+  #workers: Worker[] = [];
+  #idle: Worker[] = [];
+  #waitingForWorker: ((worker: Worker | undefined) => void)[] = [];
   readonly #pending = new Map<number, (result: SegmentResult) => void>();
   #nextId = 0;
 
-  /** Starts `threads` workers (default: one per core, at least 2). */
-  constructor(threads = Math.max(2, navigator.hardwareConcurrency)) {
-    this.#workers = Array.from({ length: threads }, () => {
-      const worker = new Worker(new URL("./compress_worker.ts", import.meta.url).href, {
-        type: "module",
-      });
-      worker.onmessage = (event: MessageEvent<SegmentResult>) => {
-        this.#release(worker);
-        const resolve = this.#pending.get(event.data.id);
-        this.#pending.delete(event.data.id);
-        resolve?.(event.data);
-      };
-      return worker;
-    });
-    this.#idle = [...this.#workers];
+  /** A pool of at most `threads` workers (default `defaultCompressThreads()`); none start yet. */
+  constructor(threads = defaultCompressThreads()) {
+    this.#size = Math.max(1, threads);
   }
 
-  /** Number of worker threads. */
+  /** The most worker threads this pool runs at once. */
   get size(): number {
+    return this.#size;
+  }
+
+  /** Worker threads running now. */
+  get running(): number {
     return this.#workers.length;
+  }
+
+  #start(): Worker {
+    const worker = new Worker(new URL("./compress_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    workersStarted++;
+    worker.onmessage = (event: MessageEvent<SegmentResult>) => {
+      if (!this.#workers.includes(worker)) return; // an answer that raced close()
+      this.#release(worker);
+      const resolve = this.#pending.get(event.data.id);
+      this.#pending.delete(event.data.id);
+      resolve?.(event.data);
+    };
+    this.#workers.push(worker);
+    return worker;
   }
 
   #release(worker: Worker): void {
@@ -67,15 +100,21 @@ export class CompressorPool {
     else this.#idle.push(worker);
   }
 
-  #acquire(): Promise<Worker> {
+  /** A free worker, or `undefined` if the pool is closed while waiting for one. */
+  #acquire(): Promise<Worker | undefined> {
     const worker = this.#idle.pop();
     if (worker) return Promise.resolve(worker);
+    if (this.#workers.length < this.#size) return Promise.resolve(this.#start());
     return new Promise((resolve) => this.#waitingForWorker.push(resolve));
   }
 
   /** Compresses one segment on a free worker; the input buffer is transferred and given back. */
   async compress(kind: "zstd" | "gzip", input: Uint8Array): Promise<SegmentResult> {
     const worker = await this.#acquire();
+    // Closed while waiting for a worker, or between getting it and running on.
+    if (!worker || !this.#workers.includes(worker)) {
+      return { id: -1, input, error: "compression stopped" };
+    }
     const id = this.#nextId++;
     const result = new Promise<SegmentResult>((resolve) => this.#pending.set(id, resolve));
     const job: SegmentJob = { id, kind, level: LEVELS[kind], input };
@@ -83,9 +122,12 @@ export class CompressorPool {
     return await result;
   }
 
-  /** Stops the workers. */
+  /** Stops the workers; segments in progress end with an error. */
   close(): void {
     for (const worker of this.#workers) worker.terminate();
+    this.#workers = [];
+    this.#idle = [];
+    for (const waiter of this.#waitingForWorker.splice(0)) waiter(undefined);
     for (const resolve of this.#pending.values()) {
       resolve({ id: -1, input: new Uint8Array(0), error: "compression stopped" });
     }

@@ -71,5 +71,6 @@ export function decryptVolume(
   volume: ReadableStream<Uint8Array>,
   identities: string[],
 ): ReadableStream<Uint8Array> {
-  return volume.pipeThrough(createDecryptStream(identities));
+  // The decryptor copies or opens each input chunk before it returns: the chunk can go at once.
+  return volume.pipeThrough(freeingInputs(createDecryptStream(identities)));
 }

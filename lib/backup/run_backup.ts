@@ -1,7 +1,8 @@
 /**
  * Runs (or resumes) a backup from its catalog: scan, plan, then build volumes one after another
- * while upload workers send finished ones. At most `uploadWorkers` volumes upload at once and at
- * most `uploadWorkers + 1` finished volumes wait on local disk. Every step is committed to the
+ * while upload workers send finished ones. At most `uploadWorkers` volumes upload at once, sharing
+ * `uploadWorkers` part uploads in flight (one volume alone takes them all), and at most
+ * `uploadWorkers + 1` finished volumes wait on local disk. Every step is committed to the
  * catalog before the next, so the run can be killed at any moment and resumed.
  */
 import { createHash } from "node:crypto";
@@ -29,6 +30,7 @@ import {
 } from "./build_volume.ts";
 import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "../memory/concurrency.ts";
+import { BufferSlots } from "../memory/buffer_slots.ts";
 import { CompressorPool } from "../archive/compress_pool.ts";
 import { crashPoint } from "./crash_point.ts";
 import { quotePath } from "../archive/quote_path.ts";
@@ -81,6 +83,8 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   const recipients = catalog.recipients();
   const uploads = new WorkQueue<VolumeRecord>();
   const localRoom = new Slots(settings.uploadWorkers + 1);
+  // Parts in flight, all volumes together: memory held <= uploadWorkers x part size.
+  const partSlots = new BufferSlots(settings.uploadWorkers);
   const failure = new AbortController();
   const signal = AbortSignal.any([ctx.signal, failure.signal]);
   let firstError: unknown;
@@ -89,6 +93,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
     failure.abort(error);
   };
 
+  // Workers start with the first segment to compress: none for a run whose volumes are all built.
   const pool = settings.compression === "none" ? undefined : new CompressorPool();
   const build: VolumeBuild = { ctx, settings, recipients, signal, pool };
   const workers = Array.from({ length: settings.uploadWorkers }, async () => {
@@ -100,6 +105,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
           settings,
           volume,
           signal,
+          partSlots,
           () => rebuildVolume(build, volume),
         );
       } catch (error) {
@@ -119,10 +125,10 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   } catch (error) {
     fail(error);
   } finally {
-    pool?.close();
     uploads.close();
   }
-  await Promise.all(workers);
+  // The pool stays open until the uploads end: a volume lost during its upload is built again.
+  await Promise.all(workers).finally(() => pool?.close());
   if (firstError !== undefined) throw firstError;
   ctx.signal.throwIfAborted();
 
@@ -327,23 +333,32 @@ async function uploadOne(
   settings: BackupSettings,
   volume: VolumeRecord,
   signal: AbortSignal,
+  partSlots: BufferSlots,
   rebuild: () => Promise<VolumeRecord>,
 ): Promise<void> {
   const { catalog, log, progress } = ctx;
   let counted = 0;
   const send = (record: VolumeRecord) =>
-    uploadVolume(catalog, ctx.storage, record, localVolumePath(settings, record), {
-      onBytes: (uploaded) => {
-        progress.uploadedBytes += uploaded - counted;
-        counted = uploaded;
+    uploadVolume(
+      catalog,
+      ctx.storage,
+      record,
+      localVolumePath(settings, record),
+      {
+        onBytes: (uploaded) => {
+          progress.uploadedBytes += uploaded - counted;
+          counted = uploaded;
+        },
+        onResume: (finished, total) =>
+          log.info(
+            finished < total
+              ? `continuing upload of ${volume.name}: ${finished} of ${total} parts already sent`
+              : `completing upload of ${volume.name}: all ${total} parts were already sent`,
+          ),
       },
-      onResume: (finished, total) =>
-        log.info(
-          finished < total
-            ? `continuing upload of ${volume.name} at part ${finished + 1} of ${total}`
-            : `completing upload of ${volume.name}: all ${total} parts were already sent`,
-        ),
-    }, signal);
+      signal,
+      partSlots,
+    );
   progress.uploadStarting();
   try {
     await send(volume);

@@ -1,7 +1,7 @@
 /**
- * Uploads one built volume. To a store with multipart uploads (S3), the parts are recorded in
- * the catalog as they finish, so that an interrupted upload continues from its last finished
- * part, and each part is checked by the server against its MD5 (and by its ETag where that is
+ * Uploads one built volume. To a store with multipart uploads (S3), the parts go up in parallel
+ * (as many as the run's shared upload slots allow) and are recorded in the catalog as they
+ * finish, so that an interrupted upload continues with the parts not recorded, and each part is checked by the server against its MD5 (and by its ETag where that is
  * the MD5). To any other store (a folder), the file is put in one atomic step, and an interrupted
  * put is simply made again. The finished object's size is checked against the catalog before the
  * volume counts as uploaded and its local file is deleted.
@@ -18,6 +18,7 @@ import {
   type UploadedPartAnswer,
 } from "../storage/storage.ts";
 import { crashPoint } from "./crash_point.ts";
+import { BufferSlots } from "../memory/buffer_slots.ts";
 
 /** Raised when the store holds something other than what was sent. */
 export class UploadCheckError extends Error {
@@ -41,6 +42,11 @@ export interface UploadObserver {
  * Uploads the local file at `path` as `volume` (resuming its recorded multipart upload if the
  * store has multipart uploads and still has it), then marks it uploaded and deletes the local
  * file. Throws `LocalVolumeLostError` when the local file vanishes or is cut short on the way.
+ *
+ * A multipart upload sends its parts in parallel, one per slot of `slots` it can take: a run
+ * shares one `BufferSlots` of `--num-upload-workers` slots among all its volumes, so that at most
+ * that many parts are in flight at once and the memory they hold is bounded by the slot count
+ * times the part size (2 x 16 MiB by default). The default, one slot, sends one part at a time.
  */
 export async function uploadVolume(
   catalog: Catalog,
@@ -49,9 +55,10 @@ export async function uploadVolume(
   path: string,
   observer: UploadObserver = {},
   signal?: AbortSignal,
+  slots: BufferSlots = new BufferSlots(1),
 ): Promise<void> {
   try {
-    await sendVolume(catalog, storage, volume, path, observer, signal);
+    await sendVolume(catalog, storage, volume, path, observer, signal, slots);
   } catch (error) {
     if (error instanceof LocalVolumeLostError || signal?.aborted) throw error;
     if (await Deno.lstat(path).then(() => true, () => false)) throw error;
@@ -69,10 +76,11 @@ async function sendVolume(
   path: string,
   observer: UploadObserver,
   signal: AbortSignal | undefined,
+  slots: BufferSlots,
 ): Promise<void> {
   if (!volume.uploadId) await refuseForeignObject(storage, volume, path);
   if (supportsMultipart(storage)) {
-    return await sendInParts(catalog, storage, volume, path, observer, signal);
+    return await sendInParts(catalog, storage, volume, path, observer, signal, slots);
   }
   // One atomic put. An upload id recorded by an older version, which emulated multipart uploads
   // in folders, needs nothing more: the store removes that upload's leftovers on the put.
@@ -89,6 +97,7 @@ async function sendInParts(
   path: string,
   observer: UploadObserver,
   signal: AbortSignal | undefined,
+  slots: BufferSlots,
 ): Promise<void> {
   const size = volume.size!;
   const key = volume.objectKey;
@@ -114,28 +123,18 @@ async function sendInParts(
 
   let uploaded = [...done.values()].reduce((sum, part) => sum + part.size, 0);
   observer.onBytes?.(uploaded);
-  const file = await Deno.open(path, { read: true });
-  // One buffer for every part: a part's request has finished before the next is read.
-  const buffer = new Uint8Array(Math.min(partSize, size));
-  try {
-    for (let partNumber = 1; partNumber <= partTotal; partNumber++) {
-      signal?.throwIfAborted();
-      if (done.has(partNumber)) continue;
-      const offset = (partNumber - 1) * partSize;
-      const body = await readAt(
-        file,
-        offset,
-        buffer.subarray(0, Math.min(partSize, size - offset)),
-      );
-      const etag = await uploadCheckedPart(storage, key, uploadId, partNumber, body);
-      catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
-      crashPoint("after-part-uploaded");
-      uploaded += body.length;
-      observer.onBytes?.(uploaded);
-    }
-  } finally {
-    file.close();
+  const missing: number[] = [];
+  for (let partNumber = 1; partNumber <= partTotal; partNumber++) {
+    if (!done.has(partNumber)) missing.push(partNumber);
   }
+  const cut = { path, size, partSize };
+  await sendParts(cut, missing, slots, signal, async (partNumber, body) => {
+    const etag = await uploadCheckedPart(storage, key, uploadId, partNumber, body);
+    catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
+    crashPoint("after-part-uploaded");
+    uploaded += body.length;
+    observer.onBytes?.(uploaded);
+  });
 
   const parts = catalog.parts(volume.id, uploadId);
   try {
@@ -146,6 +145,55 @@ async function sendInParts(
     if (!(await alreadyStored(storage, key, size))) throw error;
   }
   await checkAndFinish(catalog, storage, volume, path);
+}
+
+/**
+ * Reads the parts `partNumbers` of the file `cut.path` (`cut.size` bytes in parts of
+ * `cut.partSize`) one after another, each into a slot of `slots`, and runs `send` on each without
+ * waiting for the previous one: as many parts are in flight as slots are free (shared with the
+ * run's other volumes). The first failure stops new parts; those in flight are let finish (each
+ * is recorded as it finishes, so a resume takes them), then it is thrown.
+ */
+async function sendParts(
+  cut: { path: string; size: number; partSize: number },
+  partNumbers: number[],
+  slots: BufferSlots,
+  signal: AbortSignal | undefined,
+  send: (partNumber: number, body: Uint8Array) => Promise<void>,
+): Promise<void> {
+  if (partNumbers.length === 0) return;
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  const file = await Deno.open(cut.path, { read: true });
+  try {
+    for (const partNumber of partNumbers) {
+      signal?.throwIfAborted();
+      const offset = (partNumber - 1) * cut.partSize;
+      const lease = await slots.acquire(Math.min(cut.partSize, cut.size - offset), signal);
+      if (failure) {
+        lease.release();
+        break;
+      }
+      let body: Uint8Array;
+      try {
+        body = await readAt(file, offset, lease.bytes);
+      } catch (error) {
+        lease.release();
+        throw error;
+      }
+      const task = send(partNumber, body).catch((error) => {
+        failure ??= { error };
+      }).finally(() => {
+        lease.release();
+        inFlight.delete(task);
+      });
+      inFlight.add(task);
+    }
+  } finally {
+    await Promise.all(inFlight);
+    file.close();
+  }
+  if (failure) throw failure.error;
 }
 
 /** Checks the stored object's size, then marks the volume uploaded and deletes the local file. */

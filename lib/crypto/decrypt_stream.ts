@@ -4,6 +4,7 @@ import { open } from "./aead.ts";
 import { AgeError, NoMatchingIdentityError } from "./errors.ts";
 import { HeaderAccumulator, parseHeader, verifyHeaderMac } from "./header.ts";
 import { OutputBatcher } from "./output_batch.ts";
+import { freeBuffer } from "../memory/buffer_release.ts";
 import { ChunkNonces, derivePayloadKey, PAYLOAD_NONCE_SIZE, SEALED_CHUNK_SIZE } from "./payload.ts";
 import {
   parseX25519Identity,
@@ -124,6 +125,7 @@ class PayloadDecryptor {
       throw this.#chunkFailure();
     }
     this.#output.write(plaintext);
+    releasePlaintext(plaintext);
     this.#nonces.advance();
   }
 
@@ -133,6 +135,17 @@ class PayloadDecryptor {
         "the file is corrupted, truncated or was tampered with",
     );
   }
+}
+
+/**
+ * Frees a chunk's plaintext once copied into the output batch: node:crypto allocates each one,
+ * and a gigabyte of 64 KiB buffers left to the garbage collector held tens of MiB of RSS. Small
+ * results may be views into Node's shared buffer pool, so only a large whole buffer is freed.
+ */
+function releasePlaintext(plaintext: Uint8Array): void {
+  const whole = plaintext.byteOffset === 0 &&
+    plaintext.byteLength === plaintext.buffer.byteLength;
+  if (whole && plaintext.byteLength >= 4096) freeBuffer(plaintext.buffer);
 }
 
 /**

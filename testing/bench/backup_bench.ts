@@ -27,6 +27,8 @@ import {
   table,
 } from "./measure.ts";
 import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../moto.ts";
+import { glacierCommand } from "../run_cli.ts";
+import { V8_FLAGS_OPTION } from "../../lib/cli/v8_flags.ts";
 
 const SHAPES = [
   "backup-mixed",
@@ -48,7 +50,6 @@ const USAGE = `usage: deno task bench [options]
   --upload-mib N    size of the uploaded file in MiB (default 1024)
   --keep            keep the run outputs in .bench/runs/`;
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 const UPLOAD_DRIVER = fileURLToPath(new URL("./upload_driver.ts", import.meta.url));
 const ROOT = resolve(fileURLToPath(new URL("../../.bench", import.meta.url)));
 const RUNS_DIR = join(ROOT, "runs");
@@ -149,7 +150,7 @@ const cpu = (figures: { cpu: number }[]) => formatSpread(spread(figures.map((f) 
 
 /** Runs `deno run main.ts ARGS` as glacier. */
 function glacier(...args: string[]): string[] {
-  return [Deno.execPath(), "run", "--allow-all", "--quiet", MAIN, ...args];
+  return glacierCommand(args);
 }
 
 /** A bash pipeline that fails if any stage fails. */
@@ -441,6 +442,7 @@ async function uploadShape(options: Options, progress: (line: string) => void): 
           "run",
           "--allow-all",
           "--quiet",
+          V8_FLAGS_OPTION,
           UPLOAD_DRIVER,
           file.path,
           `s3://${bucket}`,
@@ -481,7 +483,7 @@ async function uploadShape(options: Options, progress: (line: string) => void): 
           "peak RSS MiB",
         ], [
           [
-            "glacier (uploadVolume, 16 MiB parts)",
+            "glacier (uploadVolume, 16 MiB parts, 2 in flight)",
             wall(result.a),
             throughput(result.a),
             cpu(result.a),

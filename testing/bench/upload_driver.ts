@@ -1,7 +1,8 @@
 /**
  * The glacier side of the bench's upload shape: sends one local file to an S3 bucket exactly as a
  * backup sends a built volume (`uploadVolume`: the retrying S3 store of `openRetryingStorage`, the
- * default part size, parts recorded in a catalog, the size checked at the end), without building
+ * default part size, parts in flight as many as the default `--num-upload-workers` (2), recorded
+ * in a catalog, the size checked at the end), without building
  * anything. Run as its own process so that its time, CPU and memory can be measured alone.
  *
  *     deno run --allow-all testing/bench/upload_driver.ts FILE BUCKET ENDPOINT WORK_DIR
@@ -17,6 +18,7 @@ import { markVolumeBuilt } from "../../lib/catalog/volume_state.ts";
 import { localVolumePath } from "../../lib/backup/build_volume.ts";
 import { openRetryingStorage } from "../../lib/backup/open_storage.ts";
 import { uploadVolume } from "../../lib/backup/upload_volume.ts";
+import { BufferSlots } from "../../lib/memory/buffer_slots.ts";
 
 const [file, bucket, endpoint, workDir] = Deno.args;
 if (!file || !bucket || !endpoint || !workDir) {
@@ -38,7 +40,7 @@ const settings: BackupSettings = {
   compression: "none",
   encrypt: false,
   storageClass: "STANDARD",
-  uploadWorkers: 1,
+  uploadWorkers: 2, // the backup's default --num-upload-workers
   excludes: [],
   endpoint,
 };
@@ -61,7 +63,16 @@ try {
   const storage = openRetryingStorage(bucket, { endpoint }, {
     warn: (message: string) => console.error(`warning: ${message}`),
   });
-  await uploadVolume(catalog, storage, volume, localVolumePath(settings, volume));
+  const slots = new BufferSlots(settings.uploadWorkers);
+  await uploadVolume(
+    catalog,
+    storage,
+    volume,
+    localVolumePath(settings, volume),
+    {},
+    undefined,
+    slots,
+  );
   console.log(key);
 } finally {
   catalog.close();

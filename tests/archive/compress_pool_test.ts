@@ -78,3 +78,40 @@ Deno.test("an empty input compresses to a valid empty stream", async () => {
     pool.close();
   }
 });
+
+Deno.test("workers start one at a time as segments need them, never more than the pool's size", async () => {
+  const pool = new CompressorPool(2);
+  try {
+    assert.equal(pool.running, 0, "a new pool starts no worker");
+    const one = await pool.compress("zstd", new Uint8Array(1000));
+    assert.equal(one.error, undefined);
+    assert.equal(pool.running, 1);
+    // Another segment finds the first worker free again: still one.
+    await pool.compress("zstd", new Uint8Array(1000));
+    assert.equal(pool.running, 1);
+    const many = await Promise.all(
+      Array.from({ length: 6 }, () => pool.compress("gzip", randomBytes(SEGMENT_BYTES))),
+    );
+    assert.ok(many.every((result) => result.error === undefined && result.output!.length > 0));
+    assert.equal(pool.running, 2);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("a closed pool ends waiting segments with an error and starts anew on the next", async () => {
+  const pool = new CompressorPool(1);
+  try {
+    const busy = pool.compress("zstd", randomBytes(SEGMENT_BYTES));
+    const waiting = pool.compress("zstd", randomBytes(SEGMENT_BYTES));
+    pool.close();
+    assert.equal(pool.running, 0);
+    assert.equal((await busy).error, "compression stopped");
+    assert.equal((await waiting).error, "compression stopped");
+    const again = await pool.compress("zstd", new TextEncoder().encode("after close"));
+    assert.equal(again.error, undefined);
+    assert.equal(pool.running, 1);
+  } finally {
+    pool.close();
+  }
+});

@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
-import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { glacierCommand, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { backupToSandbox, backupToSandboxKilledAt, makeSandbox } from "../../testing/sandbox.ts";
 import { extractWithReferenceTools } from "../../testing/volumes.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
@@ -228,22 +228,19 @@ Deno.test("Ctrl-C stops cleanly, says how to resume, and resume finishes the bac
   const box = await makeSandbox();
   try {
     await makeTree(box.src, { bigFiles: Array(40).fill(1_000_000) });
-    const child = new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-all",
-        "--quiet",
-        new URL("../../main.ts", import.meta.url).pathname,
-        "backup",
-        "--src-dirs",
-        box.src,
-        "--bucket",
-        `file://${box.bucket}`,
-        "--volume-size",
-        "1MiB",
-        "--state-dir",
-        box.state,
-      ],
+    const [program, ...args] = glacierCommand([
+      "backup",
+      "--src-dirs",
+      box.src,
+      "--bucket",
+      `file://${box.bucket}`,
+      "--volume-size",
+      "1MiB",
+      "--state-dir",
+      box.state,
+    ]);
+    const child = new Deno.Command(program, {
+      args,
       env: { GLACIER_PROGRESS_INTERVAL_MS: "20" },
       stdin: "null",
       stdout: "null",

@@ -3,6 +3,8 @@
  * earlier run left half-done continues with only the parts the catalog does not record, and one
  * that run completed without recording it is finished without sending anything; on a folder
  * bucket a volume goes in one put, its own earlier copy is taken and anything else is refused.
+ * Parts go up in parallel, never more at once than the shared slots, and a failed part leaves
+ * the others recorded for the next try.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
@@ -12,7 +14,8 @@ import { buildVolume } from "../../lib/backup/build_volume.ts";
 import { UploadCheckError, uploadVolume } from "../../lib/backup/upload_volume.ts";
 import { partCount, partSizeFor } from "../../lib/storage/part_size.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
-import type { MultipartStorage, Storage } from "../../lib/storage/storage.ts";
+import { type MultipartStorage, type Storage, StorageError } from "../../lib/storage/storage.ts";
+import { BufferSlots } from "../../lib/memory/buffer_slots.ts";
 import { makeMotoSandbox, type MotoSandbox, testStorage } from "../../testing/moto_sandbox.ts";
 import { makeSandbox } from "../../testing/sandbox.ts";
 import { randomBytes } from "../../testing/tree.ts";
@@ -99,7 +102,8 @@ Deno.test("uploadVolume on S3 continues a recorded upload, sending only the part
 
       assert.deepEqual(resumed, [[1, 3]]);
       const calls = uploadCalls(proxy);
-      assert.deepEqual(calls.parts, [2, 3], "only the parts the catalog does not record");
+      // Parts go up in parallel: their requests may arrive in either order.
+      assert.deepEqual(calls.parts.sort(), [2, 3], "only the parts the catalog does not record");
       assert.equal(calls.creates, 0, "the recorded upload is continued, not started again");
       assert.equal(calls.completes, 1);
       assert.equal(catalog.volume(volume.id).state, "uploaded");
@@ -168,4 +172,118 @@ Deno.test("uploadVolume to a folder bucket: one put; its own earlier copy taken,
     catalog.close();
     await box.cleanup();
   }
+});
+
+/**
+ * `storage` whose part uploads each take at least 150 ms (so that parallel ones overlap), with
+ * the most part uploads in flight at once and the part numbers sent (and not refused) recorded.
+ * `refuse(partNumber)` may throw instead of sending.
+ */
+function watchedParts(storage: MultipartStorage, refuse = (_partNumber: number) => {}) {
+  const seen = { inFlight: 0, most: 0, sent: [] as number[] };
+  const watched = new Proxy(storage, {
+    get(target, name) {
+      const value = Reflect.get(target, name);
+      if (typeof value !== "function") return value;
+      if (name !== "uploadPart") return value.bind(target);
+      return async (key: string, uploadId: string, partNumber: number, ...rest: unknown[]) => {
+        seen.inFlight++;
+        seen.most = Math.max(seen.most, seen.inFlight);
+        try {
+          refuse(partNumber);
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          const answer = await value.call(target, key, uploadId, partNumber, ...rest);
+          seen.sent.push(partNumber);
+          return answer;
+        } finally {
+          seen.inFlight--;
+        }
+      };
+    },
+  });
+  return { storage: watched, seen };
+}
+
+Deno.test("uploadVolume on S3 sends one volume's parts in parallel, as many as the slots", async () => {
+  await withProxiedMoto(async (box, _proxy, s3) => {
+    const { catalog, volume, path } = await builtVolume(box.root, box.src, 40 * 1024 * 1024);
+    try {
+      const { storage, seen } = watchedParts(s3);
+      const slots = new BufferSlots(2);
+      await uploadVolume(catalog, storage, volume, path, {}, undefined, slots);
+      assert.equal(seen.most, 2, "two parts in flight at once, never three");
+      assert.equal(slots.mostHeld, 2);
+      assert.deepEqual(seen.sent.sort(), [1, 2, 3]);
+      assert.equal(catalog.volume(volume.id).state, "uploaded");
+      assert.equal(await sha256Of(s3, volume.objectKey), volume.sha256);
+    } finally {
+      catalog.close();
+    }
+  });
+});
+
+Deno.test("two volumes uploading at once share the slots: parts in flight never exceed them", async () => {
+  await withProxiedMoto(async (box, _proxy, s3) => {
+    const MiB = 1024 * 1024;
+    await Deno.writeFile(join(box.src, "a.bin"), randomBytes(20 * MiB));
+    await Deno.writeFile(join(box.src, "b.bin"), randomBytes(20 * MiB));
+    const catalog = await plannedCatalog(box.root, box.src, {
+      workDir: join(box.root, "work"),
+      volumeSize: 20 * MiB,
+    });
+    await Deno.mkdir(join(box.root, "work"));
+    try {
+      const volumes = catalog.volumes();
+      assert.equal(volumes.length, 2, "test setup: two volumes");
+      const paths: string[] = [];
+      for (const v of volumes) {
+        paths.push((await buildVolume(catalog, catalog.settings(), v, [])).path);
+      }
+      const { storage, seen } = watchedParts(s3);
+      const slots = new BufferSlots(2);
+      await Promise.all(
+        volumes.map((v, i) =>
+          uploadVolume(catalog, storage, catalog.volume(v.id), paths[i], {}, undefined, slots)
+        ),
+      );
+      assert.equal(seen.most, 2, "four parts, two slots: two in flight at once");
+      assert.equal(seen.sent.length, 4);
+      for (const v of catalog.volumes()) {
+        assert.equal(v.state, "uploaded");
+        assert.equal(await sha256Of(s3, v.objectKey), v.sha256);
+      }
+    } finally {
+      catalog.close();
+    }
+  });
+});
+
+Deno.test("a part that fails stops the upload; the parts that finished are kept for the next try", async () => {
+  await withProxiedMoto(async (box, _proxy, s3) => {
+    const { catalog, volume, path } = await builtVolume(box.root, box.src, 40 * 1024 * 1024);
+    try {
+      let refusals = 0;
+      const first = watchedParts(s3, (partNumber) => {
+        if (partNumber === 2 && refusals++ === 0) {
+          throw new StorageError("permanent", "part 2 refused");
+        }
+      });
+      await assert.rejects(
+        uploadVolume(catalog, first.storage, volume, path, {}, undefined, new BufferSlots(2)),
+        /part 2 refused/,
+      );
+      const record = catalog.volume(volume.id);
+      assert.equal(record.state, "built");
+      assert.deepEqual(first.seen.sent, [1], "part 1, in flight beside part 2, finished");
+      assert.deepEqual(catalog.parts(volume.id, record.uploadId!).map((p) => p.partNumber), [1]);
+
+      const second = watchedParts(s3);
+      await uploadVolume(catalog, second.storage, record, path, {}, undefined, new BufferSlots(2));
+      assert.deepEqual(second.seen.sent.sort(), [2, 3], "only the parts not recorded");
+      assert.equal(catalog.volume(volume.id).state, "uploaded");
+      assert.equal(await sha256Of(s3, volume.objectKey), volume.sha256);
+    } finally {
+      catalog.close();
+    }
+  });
 });

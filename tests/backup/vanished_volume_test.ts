@@ -69,9 +69,12 @@ async function vanishingStorage(
   });
 }
 
-for (const multipart of [false, true]) {
+// zstd: the volume is built again on compression workers after the last build has finished.
+for (
+  const [multipart, compression] of [[false, "none"], [true, "none"], [false, "zstd"]] as const
+) {
   const how = multipart ? "a multipart upload" : "a one-step copy to a folder bucket";
-  Deno.test(`a volume file that vanishes during ${how} is built again in the same run`, async () => {
+  Deno.test(`a ${compression} volume file that vanishes during ${how} is built again in the same run`, async () => {
     const moto = multipart ? await startMoto() : undefined;
     const root = await Deno.makeTempDir({ prefix: "glacier-vanished-" });
     const src = join(root, "src");
@@ -87,7 +90,7 @@ for (const multipart of [false, true]) {
         bucket: `file://${bucket}`,
         workDir: work,
         workDirIsTemporary: false,
-        compression: "none",
+        compression,
         encrypt: false,
         uploadWorkers: 1,
         storageClass: "STANDARD",

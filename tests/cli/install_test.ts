@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { runCli } from "../../testing/run_cli.ts";
 import { VERSION } from "../../main.ts";
+import { V8_FLAGS_OPTION } from "../../lib/cli/v8_flags.ts";
 
 const CHECKOUT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -31,6 +32,7 @@ Deno.test({
       assert.equal(install.code, 0, decoder.decode(install.stderr));
       const launcher = await Deno.readTextFile(`${root}/bin/glacier`);
       assert.match(launcher, / --frozen /, "the launcher refuses versions the lock does not pin");
+      assert.ok(launcher.includes(` ${V8_FLAGS_OPTION} `), "the launcher passes the V8 flags");
       // The launcher calls `deno` by name, as a user's shell would find it.
       const denoFolder = Deno.execPath().replace(/\/[^/]*$/, "");
       const run = await new Deno.Command(`${root}/bin/glacier`, {

@@ -126,7 +126,7 @@ Deno.test("the README's policies let backup, resume after a kill, restore and ve
 
       const resumed = await runCli(["resume", stateDb], { env });
       assert.equal(resumed.code, 0, resumed.stderr);
-      assert.match(resumed.stderr, /continuing upload of \S+ at part 2 of 2/);
+      assert.match(resumed.stderr, /continuing upload of \S+: 1 of 2 parts already sent/);
       assert.doesNotMatch(resumed.stderr, /access denied|^warn/im);
 
       const dest = join(root, "restored");

@@ -3,11 +3,10 @@
  * a command run that can be interrupted once it has printed a given line, and a folder-bucket
  * fixture with backup and restore runners.
  */
-import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { type CliResult, glacierCommand, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { join } from "node:path";
 import assert from "node:assert/strict";
-import { fileURLToPath } from "node:url";
 
 /** One request that went through the proxy. */
 export interface ProxiedRequest {
@@ -110,8 +109,6 @@ export function assertNoSecrets(output: string): void {
   if (/AGE-SECRET-KEY-1/.test(output)) throw new Error("an age secret key was printed");
 }
 
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
-
 /**
  * Runs `glacier ARGS`, sends it SIGINT as soon as its stderr matches `trigger`, and resolves to
  * its exit code and whole stderr (the signal is never sent if the line does not come).
@@ -121,8 +118,9 @@ export async function runCliUntil(
   env: Record<string, string>,
   trigger: RegExp,
 ): Promise<{ code: number; stderr: string; interrupted: boolean }> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-all", "--quiet", MAIN, ...args],
+  const [program, ...programArgs] = glacierCommand(args);
+  const child = new Deno.Command(program, {
+    args: programArgs,
     env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "null",

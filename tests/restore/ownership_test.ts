@@ -7,15 +7,13 @@
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { restoredMode } from "../../lib/restore/ownership.ts";
-import type { CliResult } from "../../testing/run_cli.ts";
+import { type CliResult, glacierCommand } from "../../testing/run_cli.ts";
 import { withFolderBucket } from "./helpers.ts";
 
 const AS_ROOT = Deno.build.os !== "windows" && Deno.uid() === 0;
 const OWNER = { uid: 1234, gid: 4321 };
 const NOBODY = 65534;
-const MAIN = fileURLToPath(new URL("../../main.ts", import.meta.url));
 
 Deno.test("special bits are kept only when the owner was restored", () => {
   assert.equal(restoredMode(0o4755, true), 0o4755);
@@ -102,13 +100,7 @@ async function runCliAsNobody(args: string[], denoDir: string): Promise<CliResul
       `--reuid=${NOBODY}`,
       `--regid=${NOBODY}`,
       "--clear-groups",
-      Deno.execPath(),
-      "run",
-      "--allow-all",
-      "--quiet",
-      "--cached-only",
-      MAIN,
-      ...args,
+      ...glacierCommand(args, ["--cached-only"]),
     ],
     env: { NO_COLOR: "1", DENO_DIR: denoDir, HOME: denoDir },
     stdin: "null",
