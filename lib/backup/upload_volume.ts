@@ -1,10 +1,11 @@
 /**
  * Uploads one built volume. To a store with multipart uploads (S3), the parts go up in parallel
  * (as many as the run's shared upload slots allow) and are recorded in the catalog as they
- * finish, so that an interrupted upload continues with the parts not recorded, and each part is checked by the server against its MD5 (and by its ETag where that is
- * the MD5). To any other store (a folder), the file is put in one atomic step, and an interrupted
- * put is simply made again. The finished object's size is checked against the catalog before the
- * volume counts as uploaded and its local file is deleted.
+ * finish, so that an interrupted upload continues with the parts not recorded, and each part is
+ * checked by the server against its MD5 (and by its ETag where that is the MD5). To any other
+ * store (a folder), the file is put in one atomic step, and an interrupted put is simply made
+ * again. The finished object's size is checked against the catalog before the volume counts as
+ * uploaded and its local file is deleted.
  */
 import { createHash } from "node:crypto";
 import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
