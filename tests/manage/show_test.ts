@@ -5,6 +5,7 @@ import { Catalog, type NewFile } from "../../lib/catalog/catalog.ts";
 import { runCli } from "../../testing/run_cli.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { backupToFolder, lines, readCatalog, sandbox, syntheticSettings } from "./helpers.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
 
 /** Regular files under `dir` (recursively, symlinks not followed): count and bytes. */
 async function fileSums(dir: string): Promise<{ files: number; bytes: number }> {
@@ -50,7 +51,7 @@ Deno.test("show lists every entry with size, time, volume and state under a head
 
     const rows = out.filter((line) => / (stored|changed) +\S/.test(line));
     assert.equal(rows.length, entries.length, "one line per catalog entry");
-    const src = box.src.slice(1);
+    const src = archivePath(box.src);
     const hello = rows.find((line) => line.endsWith(` ${src}/hello.txt`));
     assert.ok(hello, "hello.txt is listed by its archive path");
     const helloRecord = entries.find((e) => e.archivePath === `${src}/hello.txt`)!;
@@ -74,7 +75,7 @@ Deno.test("show --collate sums files and bytes by folder, N path levels deep", a
     await makeTree(box.src, { smallFiles: 30 });
     const stateDb = await backupToFolder(box);
     const all = await fileSums(box.src);
-    const src = box.src.slice(1); // tmp/glacier-manage-XXXX/src
+    const src = archivePath(box.src); // tmp/glacier-manage-XXXX/src
     const parent = src.slice(0, src.lastIndexOf("/"));
 
     // Level 2 is the sandbox folder under /tmp, level 3 the source folder: one line each.
@@ -128,7 +129,7 @@ Deno.test("show --json prints one array with every entry", async () => {
     assert.equal(result.code, 0, result.stderr);
     const parsed = JSON.parse(result.stdout) as Record<string, unknown>[];
     assert.equal(parsed.length, entries.length);
-    const src = box.src.slice(1);
+    const src = archivePath(box.src);
     const hello = parsed.find((e) => e.path === `${src}/hello.txt`)!;
     assert.equal(hello.type, "file");
     assert.equal(hello.size, 15);
@@ -226,7 +227,7 @@ Deno.test("show quotes names with a newline or a terminal escape; --json keeps t
     await Deno.writeTextFile(join(box.src, "a\nb"), "newline\n");
     await Deno.writeTextFile(join(box.src, "\x1b[31mred"), "escape\n");
     const stateDb = await backupToFolder(box);
-    const src = box.src.slice(1);
+    const src = archivePath(box.src);
 
     const text = await runCli(["show", stateDb]);
     assert.equal(text.code, 0, text.stderr);

@@ -10,7 +10,7 @@ import { createBucket, startMoto, testAwsEnv } from "../../testing/moto.ts";
 import { describeCounts, startFaultProxy, totalFaults } from "../../testing/fault_proxy.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { runCliWithin } from "../../testing/spawn_cli.ts";
-import { stateDbFrom } from "../../testing/run_cli.ts";
+import { assertKilled, stateDbFrom } from "../../testing/run_cli.ts";
 import { diffRestored, restoreWithReferenceTools } from "../../testing/reference_restore.ts";
 import { bucketProblems } from "../../testing/bucket_checks.ts";
 import { testStorage } from "../../testing/moto_sandbox.ts";
@@ -59,7 +59,7 @@ Deno.test("backup, resume and restore through 20% network faults keep the data i
       join(root, "state"),
       join(root, "work", "vol.tar"),
     ], { env: { ...env, GLACIER_TEST_CRASH_AT: "after-part-uploaded:3" } });
-    assert.equal(crashed.signal, "SIGKILL", `${context()}\n${crashed.stderr}`);
+    assertKilled(crashed, `${context()}\n${crashed.stderr}`);
     const stateDb = stateDbFrom(crashed);
     const resumed = await runCliWithin(RUN_TIMEOUT_MS, ["resume", stateDb], { env });
     assert.equal(resumed.code, 0, `${context()}\n${resumed.stderr}`);

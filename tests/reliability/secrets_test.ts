@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { makeTree } from "../../testing/tree.ts";
-import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { assertKilled, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 
 const SECRET = /AGE-SECRET-KEY-1/;
@@ -34,7 +34,7 @@ Deno.test("private files are mode 0600 and no secret key is ever logged", async 
     ];
     // Stop right after the first volume is built to look at the local volume file.
     const stopped = await runCli(args, { env: { GLACIER_TEST_CRASH_AT: "after-volume-built" } });
-    assert.equal(stopped.signal, "SIGKILL");
+    assertKilled(stopped);
     const stateDb = stateDbFrom(stopped);
     const volumes = [...Deno.readDirSync(work)].filter((e) => e.isFile);
     assert.ok(volumes.length > 0);

@@ -10,6 +10,7 @@ import { generateIdentity, recipientFromIdentity } from "../../lib/crypto/age.ts
 import { backupToSandbox, makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
 import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { seededRandom } from "../../testing/seeded_random.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
 
 /** Every file under `dir`, with its bytes. */
 async function* filesUnder(dir: string): AsyncGenerator<{ path: string; bytes: Uint8Array }> {
@@ -132,17 +133,17 @@ Deno.test("a changed byte in a volume or the catalog copy is found, with or with
     const withState = await runCli(["restore", stateDb, "--to", join(box.root, "a"), "--yes"]);
     assert.equal(withState.code, 3, describe(withState));
     assert.match(withState.stderr, /SHA-256/);
-    assert.equal(await exists(join(box.root, "a", box.src.slice(1), "data.bin")), false);
+    assert.equal(await exists(join(box.root, "a", archivePath(box.src), "data.bin")), false);
 
     const fromCopy = await restoreFromCopy(box, id, keyFile, join(box.root, "b"));
     assert.equal(fromCopy.code, 3, describe(fromCopy));
-    assert.equal(await exists(join(box.root, "b", box.src.slice(1), "data.bin")), false);
+    assert.equal(await exists(join(box.root, "b", archivePath(box.src), "data.bin")), false);
 
     await flipByte(join(box.bucket, id, "catalog.sqlite3.age"));
     const badCopy = await restoreFromCopy(box, id, keyFile, join(box.root, "c"));
     assert.equal(badCopy.code, 3, describe(badCopy));
     assert.match(badCopy.stderr, new RegExp(`catalog copy ${id}/catalog\\.sqlite3\\.age`));
-    assert.equal(await exists(join(box.root, "c", box.src.slice(1))), false);
+    assert.equal(await exists(join(box.root, "c", archivePath(box.src))), false);
   } finally {
     await box.cleanup();
   }
@@ -196,7 +197,7 @@ Deno.test("a catalog copy forged with a --recipient public key: trusted without 
         victimSizes.set(target, (await Deno.stat(target)).size);
         await Deno.copyFile(join(evil.bucket, forged.id, entry.name), target);
       }
-      const evilFile = (to: string) => join(to, evil.src.slice(1), "payroll.txt");
+      const evilFile = (to: string) => join(to, archivePath(evil.src), "payroll.txt");
 
       // Without local state the forgery is believed: this is the limit the README states.
       const trusting = await restoreFromCopy(box, victim.id, keyFile, join(box.root, "a"));
@@ -227,7 +228,7 @@ Deno.test("a catalog copy forged with a --recipient public key: trusted without 
       assert.equal(checked.code, 3, describe(checked));
       assert.match(checked.stderr, /SHA-256/);
       assert.equal(await exists(evilFile(join(box.root, "b"))), false);
-      assert.equal(await exists(join(box.root, "b", box.src.slice(1), "payroll.txt")), false);
+      assert.equal(await exists(join(box.root, "b", archivePath(box.src), "payroll.txt")), false);
     } finally {
       await evil.cleanup();
     }

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../testing/moto.ts";
 import { makeTree, randomBytes } from "../../testing/tree.ts";
-import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { assertKilled, type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { download } from "../../testing/reference_restore.ts";
 import { testStorage } from "../../testing/moto_sandbox.ts";
 import { sh } from "../../testing/volumes.ts";
@@ -369,7 +369,7 @@ Deno.test("verify reports an unfinished backup and refuses bad usage", async () 
       join(root, "state"),
       join(root, "work", "vol.tar"),
     ], { env: { ...env, GLACIER_TEST_CRASH_AT: "after-volume-built:2" } });
-    assert.equal(crashed.signal, "SIGKILL");
+    assertKilled(crashed);
     const stateDb = stateDbFrom(crashed);
     const unfinished = await verify(stateDb);
     assert.equal(unfinished.code, 1);

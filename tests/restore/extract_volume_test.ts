@@ -12,6 +12,7 @@ import { RestoreWriter, STAGING_DIR_NAME } from "../../lib/restore/safe_writer.t
 import { compileSelection } from "../../lib/restore/selection.ts";
 import { makeSandbox } from "../../testing/sandbox.ts";
 import { plannedCatalog } from "../backup/helpers.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
 
 /** Every path under `root` (relative, sorted), the writer's staging folder left out. */
 async function treeOf(root: string, under = ""): Promise<string[]> {
@@ -45,7 +46,7 @@ Deno.test("extractVolume writes only the wanted entries, and a rerun takes them 
     const { path } = await buildVolume(catalog, catalog.settings(), volume, [
       recipientFromIdentity(identity),
     ]);
-    const base = box.src.slice(1);
+    const base = archivePath(box.src);
     const dest = join(box.root, "restored");
     const extract = async (acceptIdentical: boolean) => {
       const problems: EntryProblem[] = [];

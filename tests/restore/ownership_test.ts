@@ -11,6 +11,7 @@ import { fileURLToPath } from "node:url";
 import { restoredMode } from "../../lib/restore/ownership.ts";
 import type { CliResult } from "../../testing/run_cli.ts";
 import { withFolderBucket } from "./helpers.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
 
 const AS_ROOT = Deno.build.os !== "windows" && Deno.uid() === 0;
 const OWNER = { uid: 1234, gid: 4321 };
@@ -44,7 +45,7 @@ async function addOwnedEntries(src: string): Promise<void> {
 
 /** Owner, group and permission bits of the restored `owned/` entries (symlinks not followed). */
 async function ownedEntries(dest: string, src: string) {
-  const folder = join(dest, src.slice(1), "owned");
+  const folder = join(dest, archivePath(src), "owned");
   const describe = async (path: string) => {
     const info = await Deno.lstat(path);
     return { uid: info.uid, gid: info.gid, mode: info.mode! & 0o7777 };

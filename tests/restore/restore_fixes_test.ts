@@ -17,6 +17,7 @@ import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { askYesNo, type LineSource } from "../../lib/cli/confirm.ts";
 import { typedInput } from "../../testing/bytes.ts";
 import { withFolderBucket } from "./helpers.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
 
 /**
  * Applies `sql` to the catalog of an unencrypted, uncompressed backup, then writes every volume
@@ -59,7 +60,7 @@ Deno.test("a file left alone (no --overwrite) still gets folder attributes and n
   await withFolderBucket(async ({ root, src, backup, restore }) => {
     const stateDb = await backup();
     const dest = join(root, "restored");
-    const destSrc = join(dest, src.slice(1));
+    const destSrc = join(dest, archivePath(src));
     await Deno.mkdir(join(destSrc, "docs"), { recursive: true });
     await Deno.writeTextFile(join(destSrc, "docs/readme.md"), "the user's own");
 
@@ -83,7 +84,7 @@ Deno.test("a backup whose source root is / (a `./` folder in every volume) resto
   await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
     const stateDb = await backup(...PLAIN);
     // Make the catalog what a backup of `--src-dirs /` gives, with src playing `/`.
-    const prefix = src.slice(1).replaceAll("'", "''");
+    const prefix = archivePath(src).replaceAll("'", "''");
     await rewriteVolumes(
       stateDb,
       bucketDir,
@@ -120,7 +121,7 @@ Deno.test("an entry the file system refuses is reported and the others are resto
       const result = await restore([stateDb, "--to", dest]);
       assert.equal(result.code, 1, result.stderr);
       assert.match(result.stderr, new RegExp(`docs/${longName}: cannot be written: .*too long`));
-      assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), [
+      assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), [
         "missing: docs/readme.md",
       ]);
       await assert.rejects(Deno.lstat(join(dest, ".glacier-restore")), Deno.errors.NotFound);
@@ -149,7 +150,7 @@ Deno.test("a volume missing from the bucket: its files are named, the rest resto
     }
     assert.doesNotMatch(result.stderr, /run the same command again/);
     const missing = new Set(goneEntries.map((p) => `missing: ${p.slice(src.length)}`));
-    const diff = await diffTrees(src, join(dest, src.slice(1)));
+    const diff = await diffTrees(src, join(dest, archivePath(src)));
     assert.ok(diff.length > 0 && diff.every((d) => missing.has(d)), `${diff}`);
     await assert.rejects(Deno.lstat(join(dest, ".glacier-restore")), Deno.errors.NotFound);
   });
@@ -221,7 +222,7 @@ Deno.test("restore warnings quote names with a newline or a terminal escape", as
     const existing = await restore([stateDb, "--to", dest]);
     assert.equal(existing.code, 1, existing.stderr);
     assert.ok(!existing.stderr.includes("\x1b"), "no escape sequence reaches the terminal");
-    const prefix = src.slice(1);
+    const prefix = archivePath(src);
     for (const quoted of [`'${prefix}/a'$'\\n''b'`, `'${prefix}/'$'\\033''[31mred'`]) {
       assert.ok(
         existing.stderr.includes(`warn: ${quoted}: already exists; left alone`),

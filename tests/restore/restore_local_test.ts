@@ -20,6 +20,7 @@ import {
 import { compressStream } from "../../lib/archive/compress.ts";
 import { createEncryptStream } from "../../lib/crypto/age.ts";
 import { withFolderBucket } from "./helpers.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
 
 for (
   const format of [
@@ -36,7 +37,7 @@ for (
       assert.equal(result.code, 0, result.stderr);
       assert.match(result.stderr, /0 to thaw/);
       assert.doesNotMatch(result.stderr, /estimated cost/);
-      assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+      assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
       await assert.rejects(Deno.lstat(join(dest, ".glacier-restore")), Deno.errors.NotFound);
     });
   });
@@ -49,7 +50,7 @@ Deno.test("a volume of many zstd frames (over 4 MiB of TAR data) restores comple
     const dest = join(root, "restored");
     const result = await restore([stateDb, "--to", dest]);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
   });
 });
 
@@ -81,12 +82,12 @@ Deno.test("a finished restore whose destination was deleted or emptied restores 
     const deleted = await restore([stateDb, "--to", dest]);
     assert.equal(deleted.code, 0, deleted.stderr);
     assert.doesNotMatch(deleted.stderr, /already restored/);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
 
     await Deno.remove(join(dest, src.split("/")[1]), { recursive: true });
     const emptied = await restore([stateDb, "--to", dest]);
     assert.equal(emptied.code, 0, emptied.stderr);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
   });
 });
 
@@ -95,7 +96,7 @@ Deno.test("existing files are left alone and reported unless --overwrite", async
     const stateDb = await backup();
     const dest = join(root, "restored");
     assert.equal((await restore([stateDb, "--to", dest])).code, 0);
-    const restoredReadme = join(dest, src.slice(1), "docs/readme.md");
+    const restoredReadme = join(dest, archivePath(src), "docs/readme.md");
     await Deno.writeTextFile(restoredReadme, "edited by the user");
 
     const args = [stateDb, "--to", dest, "--include", "**/docs"];
@@ -106,7 +107,7 @@ Deno.test("existing files are left alone and reported unless --overwrite", async
 
     const bold = await restore([...args, "--overwrite"]);
     assert.equal(bold.code, 0, bold.stderr);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
   });
 });
 
@@ -121,8 +122,8 @@ Deno.test("wanted entries that cannot be restored are named, with exit code 1", 
     const result = await restore([stateDb, "--to", dest, "--include", `${src}/docs`]);
     assert.equal(result.code, 1, result.stderr);
     assert.match(result.stderr, /cannot restore \S+\/docs\/script\.sh: it was deleted/);
-    assert.ok((await Deno.lstat(join(dest, src.slice(1), "docs/readme.md"))).isFile);
-    await assert.rejects(Deno.lstat(join(dest, src.slice(1), "docs/script.sh")));
+    assert.ok((await Deno.lstat(join(dest, archivePath(src), "docs/readme.md"))).isFile);
+    await assert.rejects(Deno.lstat(join(dest, archivePath(src), "docs/script.sh")));
 
     const none = await restore([stateDb, "--to", dest, "--include", "no/such/path"]);
     assert.equal(none.code, 2, none.stderr);
@@ -220,6 +221,6 @@ Deno.test("a --recipient backup needs --identity, checked before anything is fet
     await assert.rejects(Deno.lstat(dest), Deno.errors.NotFound);
     const right = await restore([stateDb, "--to", dest, "--identity", keyFile]);
     assert.equal(right.code, 0, right.stderr);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
   });
 });

@@ -23,6 +23,7 @@ import {
   runCliUntil,
   startRecordingProxy,
 } from "./helpers.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
 
 interface Ctx extends MotoSandbox {
   /** Environment pointing at the proxy (for restores). */
@@ -120,7 +121,7 @@ Deno.test("a partial restore thaws exactly the volumes holding the wanted files"
       assert.equal(info?.restore, wantedIds.has(volume.id) ? "restored" : undefined, volume.name);
     }
     assert.deepEqual(proxy.gets().sort(), wantedKeys.sort(), "only thawed volumes are fetched");
-    const restoredSrc = join(dest, src.slice(1));
+    const restoredSrc = join(dest, archivePath(src));
     assert.deepEqual(await diffTrees(join(src, "docs"), join(restoredSrc, "docs")), []);
     assert.deepEqual(
       await Deno.readFile(join(restoredSrc, "big/random-1.bin")),
@@ -154,7 +155,7 @@ Deno.test("a restore stopped after its thaw requests continues without requestin
     assert.equal(second.code, 0, second.stderr);
     assert.deepEqual(proxy.restoreRequests().sort(), keys, "no thaw is requested twice");
     assert.deepEqual(proxy.gets().filter((k) => keys.includes(k)).sort(), keys);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
 
     const getsBefore = proxy.gets().length;
     const third = await restore(args);
@@ -201,7 +202,7 @@ Deno.test("expedited refused for capacity stops with one line; expedited,standar
     assert.match(fallback.stderr, /AWS has no expedited capacity now for \S+: requesting Standard/);
     const standard = proxy.requests.filter((r) => r.tier === "Standard").map((r) => r.key);
     assert.deepEqual(standard.sort(), keys, "each volume is requested in Standard");
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
 
     const twice = await restore([stateDb, "--to", dest, "--tier", "standard,standard"]);
     assert.equal(twice.code, 2, twice.stderr);
@@ -220,7 +221,7 @@ Deno.test("a restore waits for a delayed thaw, then finishes", async () => {
     const waits = result.stderr.match(/waiting for \d+ volumes? to thaw/g) ?? [];
     assert.ok(waits.length >= 2, `the restore must have waited:\n${result.stderr}`);
     assert.match(result.stderr, /is thawed/);
-    assert.deepEqual(await diffTrees(join(src, "docs"), join(dest, src.slice(1), "docs")), []);
+    assert.deepEqual(await diffTrees(join(src, "docs"), join(dest, archivePath(src), "docs")), []);
     const catalog = Catalog.open(stateDb);
     const thaws = catalog.db.prepare("SELECT requested_at, ready_at FROM restore_thaws").all();
     catalog.close();
@@ -243,7 +244,7 @@ Deno.test("a thaw ready at once is not waited on: default poll interval, done in
     assert.ok(proxy.restoreRequests().length >= 1, "a thaw was requested");
     assert.doesNotMatch(result.stderr, /waiting for \d+ volumes? to thaw/);
     assert.ok(Date.now() - started < 60_000, "moto thaws at once: no 15-minute wait");
-    assert.deepEqual(await diffTrees(join(src, "docs"), join(dest, src.slice(1), "docs")), []);
+    assert.deepEqual(await diffTrees(join(src, "docs"), join(dest, archivePath(src), "docs")), []);
   });
 });
 
@@ -266,7 +267,7 @@ Deno.test("Ctrl-C while waiting for a thaw stops cleanly; the rerun requests not
     const resumed = await restore(args.slice(1));
     assert.equal(resumed.code, 0, resumed.stderr);
     assert.equal(proxy.restoreRequests().length, 1, "the thaw is not requested again");
-    assert.deepEqual(await diffTrees(join(src, "docs"), join(dest, src.slice(1), "docs")), []);
+    assert.deepEqual(await diffTrees(join(src, "docs"), join(dest, archivePath(src), "docs")), []);
   });
 });
 
@@ -291,7 +292,7 @@ Deno.test("a restore works from the bucket's catalog copy with no local state", 
     const withKey = [...args, "--identity", keyFile, "--state-dir", newState, "--yes"];
     const result = await restore(withKey);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
     const fetched = join(newState, `${settings.backupId}_backup_statedb.sqlite3`);
     assert.equal((await Deno.stat(fetched)).mode! & 0o077, 0, "the fetched catalog is private");
 
@@ -327,6 +328,6 @@ Deno.test("a --recipient backup restores from its catalog copy with the user's i
       "--yes",
     ]);
     assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
   });
 });
