@@ -13,7 +13,7 @@ import { createLocalStorage } from "../../lib/storage/local.ts";
 import { collect, legacyUpload } from "../storage/helpers.ts";
 import { exists } from "../../lib/storage/exists.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
-import { needs, skipOnWindows, where } from "../../testing/platform.ts";
+import { needs, needsPosixModes, skipOnWindows, where } from "../../testing/platform.ts";
 
 /** Lists the volume files of a backup in a file:// bucket, in order. */
 async function bucketVolumes(bucket: string, backupId: string): Promise<string[]> {
@@ -389,9 +389,8 @@ Deno.test("resuming a finished backup puts back a missing catalog copy", async (
   }
 });
 
-Deno.test({
+Deno.test(where(needsPosixModes(), {
   name: "a folder bucket keeps the clear catalog copy of --no-encrypt 0600, like the volumes",
-  ignore: Deno.build.os === "windows",
   fn: async () => {
     const box = await makeSandbox();
     try {
@@ -416,7 +415,7 @@ Deno.test({
       await box.cleanup();
     }
   },
-});
+}));
 
 Deno.test(
   where(

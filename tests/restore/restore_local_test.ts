@@ -21,6 +21,7 @@ import { compressStream } from "../../lib/archive/compress.ts";
 import { createEncryptStream } from "../../lib/crypto/age.ts";
 import { withFolderBucket } from "./helpers.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
+import { needs, where } from "../../testing/platform.ts";
 
 for (
   const format of [
@@ -170,57 +171,74 @@ Deno.test("a volume with an entry that climbs out of the folder is refused", asy
   });
 });
 
-Deno.test("the catalog copy: encrypted to the backup's key, plain only without a key", async () => {
-  await withFolderBucket(async ({ root, bucketDir, backup }) => {
-    const encrypted = await backup();
-    const catalog = Catalog.open(encrypted);
-    const settings = catalog.settings();
-    const files = catalog.fileTotals().reduce((n, t) => n + t.count, 0);
-    catalog.close();
-    const keyFile = join(root, "key.txt");
-    await Deno.writeTextFile(keyFile, (await runCli(["key", "export", encrypted])).stdout);
-    const copy = join(bucketDir, settings.backupId, "catalog.sqlite3.age");
-    assert.doesNotMatch(await Deno.readTextFile(copy).catch(() => ""), /AGE-SECRET-KEY/);
-    const opened = join(root, "copy.sqlite3");
-    await sh(`age -d -i '${keyFile}' -o '${opened}' '${copy}'`);
-    const fromCopy = Catalog.open(opened);
-    assert.equal(fromCopy.fileTotals().reduce((n, t) => n + t.count, 0), files);
-    assert.equal(fromCopy.phase(), "done");
-    fromCopy.close();
+Deno.test(
+  where(
+    needs("bash", "age"),
+    "the catalog copy: encrypted to the backup's key, plain only without a key",
+    async () => {
+      await withFolderBucket(async ({ root, bucketDir, backup }) => {
+        const encrypted = await backup();
+        const catalog = Catalog.open(encrypted);
+        const settings = catalog.settings();
+        const files = catalog.fileTotals().reduce((n, t) => n + t.count, 0);
+        catalog.close();
+        const keyFile = join(root, "key.txt");
+        await Deno.writeTextFile(keyFile, (await runCli(["key", "export", encrypted])).stdout);
+        const copy = join(bucketDir, settings.backupId, "catalog.sqlite3.age");
+        assert.doesNotMatch(await Deno.readTextFile(copy).catch(() => ""), /AGE-SECRET-KEY/);
+        const opened = join(root, "copy.sqlite3");
+        await sh(`age -d -i '${keyFile}' -o '${opened}' '${copy}'`);
+        const fromCopy = Catalog.open(opened);
+        assert.equal(
+          fromCopy.fileTotals().reduce((n, t) => n + t.count, 0),
+          files,
+        );
+        assert.equal(fromCopy.phase(), "done");
+        fromCopy.close();
 
-    const plain = await backup("--no-encrypt");
-    const plainId = Catalog.open(plain);
-    const plainSettings = plainId.settings();
-    plainId.close();
-    const plainCopy = join(bucketDir, plainSettings.backupId, "catalog.sqlite3");
-    const db = new DatabaseSync(plainCopy, { readOnly: true });
-    const keys = db.prepare("SELECT COUNT(*) AS n FROM keys").get() as { n: number };
-    db.close();
-    assert.equal(keys.n, 0);
-    await assert.rejects(
-      Deno.lstat(join(bucketDir, plainSettings.backupId, "catalog.sqlite3.age")),
-      Deno.errors.NotFound,
-    );
-  });
-});
+        const plain = await backup("--no-encrypt");
+        const plainId = Catalog.open(plain);
+        const plainSettings = plainId.settings();
+        plainId.close();
+        const plainCopy = join(bucketDir, plainSettings.backupId, "catalog.sqlite3");
+        const db = new DatabaseSync(plainCopy, { readOnly: true });
+        const keys = db.prepare("SELECT COUNT(*) AS n FROM keys").get() as { n: number };
+        db.close();
+        assert.equal(keys.n, 0);
+        await assert.rejects(
+          Deno.lstat(join(bucketDir, plainSettings.backupId, "catalog.sqlite3.age")),
+          Deno.errors.NotFound,
+        );
+      });
+    },
+  ),
+);
 
-Deno.test("a --recipient backup needs --identity, checked before anything is fetched", async () => {
-  await withFolderBucket(async ({ root, src, backup, restore }) => {
-    const keyFile = join(root, "mine.txt");
-    const otherFile = join(root, "other.txt");
-    await sh(`age-keygen -o '${keyFile}' 2>/dev/null; age-keygen -o '${otherFile}' 2>/dev/null`);
-    const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
-    const stateDb = await backup("--recipient", recipient);
-    const dest = join(root, "restored");
-    const missing = await restore([stateDb, "--to", dest]);
-    assert.equal(missing.code, 2, missing.stderr);
-    assert.match(missing.stderr, /--identity FILE/);
-    const wrong = await restore([stateDb, "--to", dest, "--identity", otherFile]);
-    assert.equal(wrong.code, 2, wrong.stderr);
-    assert.match(wrong.stderr, /none of the identities given opens this backup/);
-    await assert.rejects(Deno.lstat(dest), Deno.errors.NotFound);
-    const right = await restore([stateDb, "--to", dest, "--identity", keyFile]);
-    assert.equal(right.code, 0, right.stderr);
-    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
-  });
-});
+Deno.test(
+  where(
+    needs("bash", "age-keygen"),
+    "a --recipient backup needs --identity, checked before anything is fetched",
+    async () => {
+      await withFolderBucket(async ({ root, src, backup, restore }) => {
+        const keyFile = join(root, "mine.txt");
+        const otherFile = join(root, "other.txt");
+        await sh(
+          `age-keygen -o '${keyFile}' 2>/dev/null; age-keygen -o '${otherFile}' 2>/dev/null`,
+        );
+        const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
+        const stateDb = await backup("--recipient", recipient);
+        const dest = join(root, "restored");
+        const missing = await restore([stateDb, "--to", dest]);
+        assert.equal(missing.code, 2, missing.stderr);
+        assert.match(missing.stderr, /--identity FILE/);
+        const wrong = await restore([stateDb, "--to", dest, "--identity", otherFile]);
+        assert.equal(wrong.code, 2, wrong.stderr);
+        assert.match(wrong.stderr, /none of the identities given opens this backup/);
+        await assert.rejects(Deno.lstat(dest), Deno.errors.NotFound);
+        const right = await restore([stateDb, "--to", dest, "--identity", keyFile]);
+        assert.equal(right.code, 0, right.stderr);
+        assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
+      });
+    },
+  ),
+);

@@ -24,6 +24,7 @@ import {
   startRecordingProxy,
 } from "./helpers.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
+import { needs, where } from "../../testing/platform.ts";
 
 interface Ctx extends MotoSandbox {
   /** Environment pointing at the proxy (for restores). */
@@ -303,31 +304,37 @@ Deno.test("a restore works from the bucket's catalog copy with no local state", 
   });
 });
 
-Deno.test("a --recipient backup restores from its catalog copy with the user's identity", async () => {
-  await withBackup(async ({ root, src, bucket, backup, restore }) => {
-    const keyFile = join(root, "mine.txt");
-    await sh(`age-keygen -o '${keyFile}' 2>/dev/null`);
-    const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
-    const stateDb = await backup("--recipient", recipient, "--prefix", "nightly");
-    const { settings } = volumesOf(stateDb);
-    await Deno.remove(join(root, "state"), { recursive: true });
-    const dest = join(root, "restored");
-    const result = await restore([
-      "--bucket",
-      bucket,
-      "--prefix",
-      "nightly",
-      "--backup-id",
-      settings.backupId,
-      "--identity",
-      keyFile,
-      "--state-dir",
-      join(root, "new-state"),
-      "--to",
-      dest,
-      "--yes",
-    ]);
-    assert.equal(result.code, 0, result.stderr);
-    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
-  });
-});
+Deno.test(
+  where(
+    needs("bash", "age-keygen"),
+    "a --recipient backup restores from its catalog copy with the user's identity",
+    async () => {
+      await withBackup(async ({ root, src, bucket, backup, restore }) => {
+        const keyFile = join(root, "mine.txt");
+        await sh(`age-keygen -o '${keyFile}' 2>/dev/null`);
+        const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
+        const stateDb = await backup("--recipient", recipient, "--prefix", "nightly");
+        const { settings } = volumesOf(stateDb);
+        await Deno.remove(join(root, "state"), { recursive: true });
+        const dest = join(root, "restored");
+        const result = await restore([
+          "--bucket",
+          bucket,
+          "--prefix",
+          "nightly",
+          "--backup-id",
+          settings.backupId,
+          "--identity",
+          keyFile,
+          "--state-dir",
+          join(root, "new-state"),
+          "--to",
+          dest,
+          "--yes",
+        ]);
+        assert.equal(result.code, 0, result.stderr);
+        assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
+      });
+    },
+  ),
+);
