@@ -6,7 +6,7 @@
  * volumes holding the wanted files.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
+import { join, sep as SEPARATOR } from "node:path";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { backupToMotoSandbox, makeMotoSandbox } from "../../testing/moto_sandbox.ts";
 import { testAwsEnv } from "../../testing/moto.ts";
@@ -55,8 +55,8 @@ function volumesHolding(stateDb: string, folder: string): string[] {
   return readCatalog(stateDb, (catalog) =>
     (catalog.db.prepare(
       "SELECT DISTINCT v.object_key FROM files f JOIN volumes v ON v.id = f.volume_id " +
-        "WHERE f.path = ? OR f.path LIKE ? || '/%' ORDER BY v.object_key",
-    ).all(folder, folder) as { object_key: string }[]).map((r) => r.object_key));
+        "WHERE f.path = ? OR f.path LIKE ? || ? || '%' ORDER BY v.object_key",
+    ).all(folder, folder, SEPARATOR) as { object_key: string }[]).map((r) => r.object_key));
 }
 
 Deno.test("incrementals upload only changes and each backup of the chain restores its moment", async () => {

@@ -99,10 +99,11 @@ Deno.test("a backup whose source root is / (a `./` folder in every volume) resto
     const dest = join(root, "restored");
     await Deno.mkdir(dest, { mode: 0o751 });
     await Deno.chmod(dest, 0o751);
+    const destMode = (await Deno.stat(dest)).mode; // 0o751, or what Windows keeps of it
     const result = await restore([stateDb, "--to", dest]);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(await diffTrees(src, dest), []);
-    assert.equal((await Deno.stat(dest)).mode! & 0o777, 0o751, "--to itself is left as it was");
+    assert.equal((await Deno.stat(dest)).mode, destMode, "--to itself is left as it was");
   });
 });
 

@@ -24,7 +24,7 @@ import {
   startRecordingProxy,
 } from "./helpers.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
-import { needs, where } from "../../testing/platform.ts";
+import { needs, onWindows, where } from "../../testing/platform.ts";
 
 interface Ctx extends MotoSandbox {
   /** Environment pointing at the proxy (for restores). */
@@ -295,7 +295,9 @@ Deno.test("a restore works from the bucket's catalog copy with no local state", 
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
     const fetched = join(newState, `${settings.backupId}_backup_statedb.sqlite3`);
-    assert.equal((await Deno.stat(fetched)).mode! & 0o077, 0, "the fetched catalog is private");
+    if (!onWindows) { // no modes there: owner_only_test covers its access lists
+      assert.equal((await Deno.stat(fetched)).mode! & 0o077, 0, "the fetched catalog is private");
+    }
 
     const again = await restore(withKey);
     assert.equal(again.code, 0, again.stderr);
