@@ -84,7 +84,7 @@ Deno.test("a second writer stops at once naming the holder; a killed holder bloc
           second.stderr,
           new RegExp(
             `^error: state database .* is in use by glacier process ` +
-              `${holder.child.pid} \\("glacier restore /`,
+              `${holder.child.pid} \\("glacier restore `,
             "m",
           ),
           `${args[0]}: ${second.stderr}`,

@@ -132,7 +132,7 @@ Deno.test("decrypt reports a damaged volume in one line, leaves no output, and l
       `error: ${path}: does not match the SHA-256 recorded in the state database (damaged ` +
       "download?); not decrypted",
     ]);
-    assert.match(result.stderr, new RegExp(`warn: not in ${downloads}: ${absent.name}`));
+    assert.ok(result.stderr.includes(`warn: not in ${downloads}: ${absent.name}`), result.stderr);
     assert.deepEqual(
       folderNames(downloads),
       [damaged.name, ...fine.flatMap((v) => [v.name.replace(/\.age$/, ""), v.name])].sort(),
@@ -151,7 +151,7 @@ Deno.test("decrypt reports a damaged volume in one line, leaves no output, and l
     await Deno.remove(path);
     const partial = await runCli(["decrypt", stateDb, downloads]);
     assert.equal(partial.code, 1, partial.stderr);
-    assert.match(partial.stderr, new RegExp(`not in ${downloads}: ${damaged.name}`));
+    assert.ok(partial.stderr.includes(`not in ${downloads}: ${damaged.name}`), partial.stderr);
     assert.match(partial.stderr, /2 not in the folder/);
   } finally {
     await box.cleanup();
