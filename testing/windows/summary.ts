@@ -26,6 +26,8 @@ export interface ChunkResult extends TestOutput {
 }
 
 const RESULT_LINE = /^(\s*)(.*) \.\.\. (ok|FAILED|ignored)(?: \(.*\))?$/;
+/** A test file that failed before or outside its tests (it is named twice: once in ERRORS). */
+const UNCAUGHT_LINE = /^(\S+) \(uncaught error\)$/;
 const SUMMARY_LINE = /^(ok|FAILED) \| (\d+) passed/;
 const NO_REASON = "no reason given";
 
@@ -35,6 +37,12 @@ export function parseTestOutput(output: string): TestOutput {
   for (const line of output.split(/\r?\n/)) {
     if (SUMMARY_LINE.test(line)) {
       result.complete = true;
+      continue;
+    }
+    const uncaught = UNCAUGHT_LINE.exec(line);
+    if (uncaught) {
+      const name = `${uncaught[1]} (uncaught error)`;
+      if (!result.failed.includes(name)) result.failed.push(name);
       continue;
     }
     const match = RESULT_LINE.exec(line);

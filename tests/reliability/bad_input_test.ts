@@ -30,7 +30,7 @@ import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { makeTree, randomBytes } from "../../testing/tree.ts";
 import { sh } from "../../testing/volumes.ts";
 import { backupToSandbox, makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
-import { skipIf, skipOnWindows, where } from "../../testing/platform.ts";
+import { canRun, skipIf, skipOnWindows, where } from "../../testing/platform.ts";
 
 const NO_AWS_FILES = {
   AWS_CONFIG_FILE: "/nonexistent/aws-config",
@@ -220,12 +220,13 @@ async function smallDisk(path: string, size: string): Promise<boolean> {
   const out = await new Deno.Command("mount", {
     args: ["-t", "tmpfs", "-o", `size=${size}`, "tmpfs", path],
     stderr: "null",
-  }).output().catch(() => undefined); // no mount program (Windows)
-  return out?.success ?? false;
+  }).output();
+  return out.success;
 }
 
 /** Whether this process may mount a tmpfs: tried once, when the module loads. */
 async function canMountTmpfs(): Promise<boolean> {
+  if (!canRun("mount")) return false; // Windows
   const probe = await Deno.makeTempDir({ prefix: "glacier-tmpfs-probe-" });
   try {
     if (!(await smallDisk(probe, "1m"))) return false;

@@ -33,11 +33,13 @@ Deno.test("the Windows summary counts tests, groups ignored ones by reason, list
     "  step b ... FAILED (2ms)",
     "three ... FAILED (3ms)",
     "four ... ignored (0ms)",
+    "./tests/x/b_test.ts (uncaught error)",
+    "./tests/x/b_test.ts (uncaught error)",
     "FAILED | 1 passed (1 step) | 1 failed (1 step) | 2 ignored (1s)",
   ].join("\n");
   const parsed = parseTestOutput(output);
   assert.equal(parsed.passed, 1);
-  assert.deepEqual(parsed.failed, ["  step b", "three"]);
+  assert.deepEqual(parsed.failed, ["  step b", "three", "./tests/x/b_test.ts (uncaught error)"]);
   assert.deepEqual(parsed.ignored, [
     { name: "two", reason: "needs age (not installed)" },
     { name: "four", reason: "no reason given" },
@@ -49,7 +51,7 @@ Deno.test("the Windows summary counts tests, groups ignored ones by reason, list
     61,
     0,
   );
-  assert.match(text, /^Windows \(wine-deno\): 1 passed, 2 failed, 2 ignored, 1 runs in 1 min 1 s/);
+  assert.match(text, /^Windows \(wine-deno\): 1 passed, 3 failed, 2 ignored, 1 runs in 1 min 1 s/);
   assert.match(text, /1 x needs age \(not installed\)\n {6}tests\/x: two\n/);
   assert.match(text, /Failed:\n {2}tests\/x: {3}step b\n {2}tests\/x: three/);
 });
