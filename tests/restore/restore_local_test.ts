@@ -85,7 +85,7 @@ Deno.test("a finished restore whose destination was deleted or emptied restores 
     assert.doesNotMatch(deleted.stderr, /already restored/);
     assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
 
-    await Deno.remove(join(dest, src.split("/")[1]), { recursive: true });
+    await Deno.remove(join(dest, archivePath(src).split("/")[0]), { recursive: true });
     const emptied = await restore([stateDb, "--to", dest]);
     assert.equal(emptied.code, 0, emptied.stderr);
     assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);

@@ -24,7 +24,7 @@ import {
   startRecordingProxy,
 } from "./helpers.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
-import { needs, onWindows, where } from "../../testing/platform.ts";
+import { needs, onWindows, skipOnWindows, where } from "../../testing/platform.ts";
 
 interface Ctx extends MotoSandbox {
   /** Environment pointing at the proxy (for restores). */
@@ -249,28 +249,37 @@ Deno.test("a thaw ready at once is not waited on: default poll interval, done in
   });
 });
 
-Deno.test("Ctrl-C while waiting for a thaw stops cleanly; the rerun requests nothing again", async () => {
-  await withBackup(async ({ moto, root, src, proxy, proxyEnv, backup, restore }) => {
-    const stateDb = await backup();
-    await delayMotoRestores(moto.endpoint, 2);
-    const dest = join(root, "restored");
-    const args = ["restore", stateDb, "--to", dest, "--yes", "--include", `${src}/docs`];
-    const stopped = await runCliUntil(
-      args,
-      { ...proxyEnv, GLACIER_RESTORE_POLL_MS: "600000" },
-      /waiting for 1 volume to thaw/,
-    );
-    assert.ok(stopped.interrupted, stopped.stderr);
-    assert.equal(stopped.code, 3, stopped.stderr);
-    assert.match(stopped.stderr, /restore stopped; run the same command again/);
-    assert.equal(proxy.restoreRequests().length, 1);
+Deno.test(
+  where(
+    skipOnWindows("Deno cannot send Ctrl-C (SIGINT) to a child process there"),
+    "Ctrl-C while waiting for a thaw stops cleanly; the rerun requests nothing again",
+    async () => {
+      await withBackup(async ({ moto, root, src, proxy, proxyEnv, backup, restore }) => {
+        const stateDb = await backup();
+        await delayMotoRestores(moto.endpoint, 2);
+        const dest = join(root, "restored");
+        const args = ["restore", stateDb, "--to", dest, "--yes", "--include", `${src}/docs`];
+        const stopped = await runCliUntil(
+          args,
+          { ...proxyEnv, GLACIER_RESTORE_POLL_MS: "600000" },
+          /waiting for 1 volume to thaw/,
+        );
+        assert.ok(stopped.interrupted, stopped.stderr);
+        assert.equal(stopped.code, 3, stopped.stderr);
+        assert.match(stopped.stderr, /restore stopped; run the same command again/);
+        assert.equal(proxy.restoreRequests().length, 1);
 
-    const resumed = await restore(args.slice(1));
-    assert.equal(resumed.code, 0, resumed.stderr);
-    assert.equal(proxy.restoreRequests().length, 1, "the thaw is not requested again");
-    assert.deepEqual(await diffTrees(join(src, "docs"), join(dest, archivePath(src), "docs")), []);
-  });
-});
+        const resumed = await restore(args.slice(1));
+        assert.equal(resumed.code, 0, resumed.stderr);
+        assert.equal(proxy.restoreRequests().length, 1, "the thaw is not requested again");
+        assert.deepEqual(
+          await diffTrees(join(src, "docs"), join(dest, archivePath(src), "docs")),
+          [],
+        );
+      });
+    },
+  ),
+);
 
 Deno.test("a restore works from the bucket's catalog copy with no local state", async () => {
   await withBackup(async ({ root, src, bucket, storage, backup, restore }) => {
