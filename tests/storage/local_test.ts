@@ -3,6 +3,7 @@
  * (a failed or killed write never leaves a partial object visible).
  */
 
+import { fileUrlOf } from "../../lib/storage/file_url.ts";
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createLocalStorage, keyProblem } from "../../lib/storage/local.ts";
@@ -106,7 +107,7 @@ Deno.test("local storage checkAccess needs an existing folder", async () => {
 Deno.test("local storage: description is a file URL and restore is a no-op", async () => {
   await withTempFolder(async (folder) => {
     const storage = createLocalStorage(folder);
-    assert.equal(storage.description, `file://${folder}`);
+    assert.equal(storage.description, fileUrlOf(folder)); // file:///C:/x on Windows
     await storage.putObject("cold", encoder.encode("cold"), "DEEP_ARCHIVE");
     await storage.restoreObject("cold", 3, "Standard");
     assert.equal((await storage.headObject("cold"))?.restore, undefined);
