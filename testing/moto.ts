@@ -1,7 +1,9 @@
 /**
  * A throw-away moto S3 server for tests and benchmarks: `startMoto()` runs `moto_server` on a free
  * loopback port and waits until it answers HTTP; `stop()` ends it. moto keeps everything in memory,
- * so each server starts empty.
+ * so each server starts empty. Where `GLACIER_TEST_MOTO_LAUNCHER` names a moto launcher
+ * (testing/moto_launcher.ts: Windows Deno under Wine, which cannot start the Linux `moto_server`),
+ * the launcher starts and stops it instead.
  */
 
 import http from "node:http";
@@ -28,8 +30,17 @@ const START_TIMEOUT_MS = 20_000;
 /** How much of the server's output is kept for error messages. */
 const LOG_TAIL_BYTES = 4096;
 
-/** Starts `moto_server` on a free loopback port; retries with another port if the first is taken. */
-export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
+/**
+ * Starts a moto server on a free loopback port: through the moto launcher when
+ * `GLACIER_TEST_MOTO_LAUNCHER` names one, else as a child process (`spawnMoto`).
+ */
+export function startMoto(options: MotoOptions = {}): Promise<MotoServer> {
+  const launcher = launcherUrl();
+  return launcher ? startThroughLauncher(launcher, options) : spawnMoto(options);
+}
+
+/** Runs `moto_server` as a child process; retries with another port if the first is taken. */
+export async function spawnMoto(options: MotoOptions = {}): Promise<MotoServer> {
   let lastError: unknown;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
@@ -39,6 +50,37 @@ export async function startMoto(options: MotoOptions = {}): Promise<MotoServer> 
     }
   }
   throw lastError;
+}
+
+/** The environment variable that names a moto launcher (testing/moto_launcher.ts) to `startMoto`. */
+export const MOTO_LAUNCHER_ENV = "GLACIER_TEST_MOTO_LAUNCHER";
+
+/** The moto launcher's URL, if one is set. */
+function launcherUrl(): string | undefined {
+  try {
+    return Deno.env.get(MOTO_LAUNCHER_ENV) || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Asks the moto launcher at `launcher` for a server, and to stop it on `stop()`. */
+async function startThroughLauncher(launcher: string, options: MotoOptions): Promise<MotoServer> {
+  const response = await fetch(`${launcher}/start`, {
+    method: "POST",
+    body: JSON.stringify({ checkCredentials: options.checkCredentials === true }),
+  });
+  if (!response.ok) {
+    throw new Error(`the moto launcher at ${launcher} failed: ${await response.text()}`);
+  }
+  const { id, port } = await response.json() as { id: number; port: number };
+  let stopped: Promise<void> | undefined;
+  const stop = () =>
+    stopped ??= (async () => {
+      const answer = await fetch(`${launcher}/stop?id=${id}`, { method: "POST" });
+      await answer.body?.cancel();
+    })();
+  return { endpoint: `http://127.0.0.1:${port}`, port, stop };
 }
 
 /** Asks the OS for an unused TCP port on 127.0.0.1 (it may be taken again before we use it). */

@@ -28,6 +28,9 @@ function rootWrapper(folder: string): string[] {
 
 /** Undefined when read-only folders can be made here, else why not (for the skip message). */
 export async function readOnlyFolderSupport(): Promise<string | undefined> {
+  if (Deno.build.os === "windows") {
+    return "not on Windows: a folder's read-only flag does not stop writes in it";
+  }
   if (!IS_ROOT) return undefined;
   const folder = await Deno.makeTempDir({ prefix: "glacier-ro-probe-" });
   // Exits 0 only when the remount worked and then refused a new file.

@@ -6,6 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { archivePath } from "../lib/archive/archive_path.ts";
 import { Catalog } from "../lib/catalog/catalog.ts";
 import type { Storage } from "../lib/storage/storage.ts";
 import { diffTrees } from "./tree.ts";
@@ -86,5 +87,5 @@ export async function download(
  * recreated the absolute path without its leading `/`); empty when identical byte for byte.
  */
 export function diffRestored(sourceDir: string, dest: string): Promise<string[]> {
-  return diffTrees(sourceDir, join(dest, sourceDir.replace(/^\/+/, "")));
+  return diffTrees(sourceDir, join(dest, archivePath(sourceDir)));
 }

@@ -1,6 +1,8 @@
 /** Runs the glacier command line as a child process, the way a user (or cron) would. */
+import assert from "node:assert/strict";
 import { fileURLToPath } from "node:url";
 import { V8_FLAGS_OPTION } from "../lib/cli/v8_flags.ts";
+import { CRASH_POINT_LINE } from "../lib/backup/crash_point.ts";
 
 const MAIN = fileURLToPath(new URL("../main.ts", import.meta.url));
 
@@ -74,4 +76,20 @@ export function stateDbFrom(result: CliResult): string {
     );
   }
   return match[1];
+}
+
+/**
+ * Asserts that a run was killed (SIGKILL) rather than ended: by a crash point
+ * (`GLACIER_TEST_CRASH_AT`), or by the test when `byTest`. On Windows a killed process shows no
+ * signal, only exit code 1; a crash point's kill is told there by the line it writes first.
+ */
+export function assertKilled(result: CliResult, message = "", byTest = false): void {
+  const context = `${message}${message ? ": " : ""}exit ${result.code}, signal ${result.signal}\n` +
+    result.stderr;
+  if (Deno.build.os !== "windows") {
+    assert.equal(result.signal, "SIGKILL", context);
+    return;
+  }
+  assert.equal(result.code, 1, context);
+  if (!byTest) assert.ok(result.stderr.includes(CRASH_POINT_LINE), context);
 }

@@ -1,9 +1,14 @@
 /**
  * Test trees: builds a source folder with the awkward cases a backup must keep (unicode and
  * 250-character paths, symlinks, empty folders, odd modes, old mtimes, empty and large files), and
- * compares two trees entry by entry.
+ * compares two trees entry by entry. Where symbolic links cannot be made (Wine, a Windows without
+ * the right) the tree has none; on Windows, modes are what Windows keeps (read-only or not).
  */
 import { join } from "node:path";
+import { needsSymlinks, onWindows } from "./platform.ts";
+
+/** True when `makeTree` makes its three symlinks here. */
+export const treeHasSymlinks = needsSymlinks() === undefined;
 
 /** Options for `makeTree`. */
 export interface TreeOptions {
@@ -24,7 +29,7 @@ export async function makeTree(root: string, options: TreeOptions = {}): Promise
       typeof data === "string" ? new TextEncoder().encode(data) : data,
       { mode },
     );
-    await Deno.chmod(full, mode);
+    if (!onWindows) await Deno.chmod(full, mode); // Windows: read-only or not, from `mode`
     if (mtime) await Deno.utime(full, mtime, mtime);
     entries++;
   };
@@ -40,10 +45,13 @@ export async function makeTree(root: string, options: TreeOptions = {}): Promise
   await file(`${longDir}/${longName}`, "long path\n");
   await Deno.mkdir(join(root, "empty-folder"));
   await Deno.mkdir(join(root, "nested/empty/deep"), { recursive: true });
-  await Deno.symlink("hello.txt", join(root, "link-to-hello"));
-  await Deno.symlink("/nonexistent/target", join(root, "dangling-link"));
-  await Deno.symlink("docs", join(root, "link-to-docs"));
-  entries += 7;
+  entries += 4;
+  if (treeHasSymlinks) {
+    await Deno.symlink("hello.txt", join(root, "link-to-hello"), { type: "file" });
+    await Deno.symlink("/nonexistent/target", join(root, "dangling-link"), { type: "file" });
+    await Deno.symlink("docs", join(root, "link-to-docs"), { type: "dir" });
+    entries += 3;
+  }
   for (let i = 0; i < (options.smallFiles ?? 0); i++) {
     await file(`many/${i % 10}/file-${i}.txt`, `small file ${i}\n`.repeat(1 + (i % 7)));
   }
@@ -150,4 +158,29 @@ export async function makeHardlinks(root: string, size: number): Promise<string[
   await Deno.link(paths[0], paths[1]);
   await Deno.link(paths[0], paths[2]);
   return paths;
+}
+
+/**
+ * Copies the tree `src` to `to` (which must not exist) keeping what `cp -a` keeps and `diffTrees`
+ * compares: modes, modification times, symlinks as links. Runs anywhere Deno does.
+ */
+export async function copyTree(src: string, to: string): Promise<void> {
+  const info = await Deno.lstat(src);
+  if (info.isSymlink) {
+    const target = await Deno.readLink(src);
+    const folder = await Deno.stat(src).then((s) => s.isDirectory, () => false);
+    await Deno.symlink(target, to, { type: folder ? "dir" : "file" });
+    return;
+  }
+  if (info.isDirectory) {
+    await Deno.mkdir(to);
+    for await (const entry of Deno.readDir(src)) {
+      await copyTree(join(src, entry.name), join(to, entry.name));
+    }
+    if (!onWindows) await Deno.chmod(to, info.mode! & 0o7777);
+  } else {
+    await Deno.copyFile(src, to);
+    if (!onWindows) await Deno.chmod(to, info.mode! & 0o7777);
+  }
+  await Deno.utime(to, info.atime ?? info.mtime!, info.mtime!);
 }

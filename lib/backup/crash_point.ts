@@ -15,11 +15,21 @@ export type CrashPointName =
   | "after-part-uploaded"
   | "after-volume-uploaded";
 
+/**
+ * What a crash point writes on stderr on Windows before it kills the process: there a killed
+ * process shows no signal, only an exit code, so the tests tell the kill by this line.
+ */
+export const CRASH_POINT_LINE = "glacier: killed at crash point";
+
 /** Kills the process with SIGKILL when `name` is the configured crash point. */
 export function crashPoint(name: CrashPointName): void {
   if (!wanted || wanted.name !== name) return;
   reached++;
-  if (reached === wanted.count) Deno.kill(Deno.pid, "SIGKILL");
+  if (reached !== wanted.count) return;
+  if (Deno.build.os === "windows") {
+    Deno.stderr.writeSync(new TextEncoder().encode(`${CRASH_POINT_LINE} ${name}\n`));
+  }
+  Deno.kill(Deno.pid, "SIGKILL");
 }
 
 function readSetting(): { name: string; count: number } | undefined {

@@ -9,6 +9,7 @@ import {
   tarPaddingLength,
 } from "../../lib/archive/tar_header.ts";
 import { buildArchive, type Member, randomBytes, run } from "./tar_test_helpers.ts";
+import { needs, where } from "../../testing/platform.ts";
 
 const decoder = new TextDecoder();
 const utf8 = new TextEncoder();
@@ -268,63 +269,71 @@ function sampleMembers(): Member[] {
   return members;
 }
 
-Deno.test("GNU tar extracts what the encoder writes: bytes, modes, mtimes, symlinks", async () => {
-  const members = sampleMembers();
-  const paths = members.map((m) => m.entry.path);
-  assert.ok(paths.some((p) => p.length === 250), "a 250-character path is included");
-  const dir = await Deno.makeTempDir({ prefix: "tar_header_test_" });
-  try {
-    const archive = join(dir, "out.tar");
-    await Deno.writeFile(archive, buildArchive(members));
-    const dest = join(dir, "x");
-    await Deno.mkdir(dest);
-    await run("tar", ["-xpf", archive, "-C", dest]);
-    for (const { entry, content } of members) {
-      const where = join(dest, entry.path);
-      const info = await Deno.lstat(where);
-      assert.equal(info.mtime!.getTime() / 1000, entry.mtime, `mtime of ${entry.path}`);
-      if (entry.type === "symlink") {
-        assert.ok(info.isSymlink, `${entry.path} is a symlink`);
-        assert.equal(await Deno.readLink(where), entry.linkName);
-        continue;
+Deno.test(
+  where(
+    needs("tar"),
+    "GNU tar extracts what the encoder writes: bytes, modes, mtimes, symlinks",
+    async () => {
+      const members = sampleMembers();
+      const paths = members.map((m) => m.entry.path);
+      assert.ok(paths.some((p) => p.length === 250), "a 250-character path is included");
+      const dir = await Deno.makeTempDir({ prefix: "tar_header_test_" });
+      try {
+        const archive = join(dir, "out.tar");
+        await Deno.writeFile(archive, buildArchive(members));
+        const dest = join(dir, "x");
+        await Deno.mkdir(dest);
+        await run("tar", ["-xpf", archive, "-C", dest]);
+        for (const { entry, content } of members) {
+          const where = join(dest, entry.path);
+          const info = await Deno.lstat(where);
+          assert.equal(info.mtime!.getTime() / 1000, entry.mtime, `mtime of ${entry.path}`);
+          if (entry.type === "symlink") {
+            assert.ok(info.isSymlink, `${entry.path} is a symlink`);
+            assert.equal(await Deno.readLink(where), entry.linkName);
+            continue;
+          }
+          assert.equal(info.mode! & 0o7777, entry.mode, `mode of ${entry.path}`);
+          if (entry.type === "directory") {
+            assert.ok(info.isDirectory, `${entry.path} is a directory`);
+          } else {
+            assert.ok(info.isFile, `${entry.path} is a file`);
+            assert.deepEqual(await Deno.readFile(where), content, `content of ${entry.path}`);
+          }
+          if (Deno.uid() === 0) {
+            assert.equal(info.uid, entry.uid ?? 0, `uid of ${entry.path}`);
+            assert.equal(info.gid, entry.gid ?? 0, `gid of ${entry.path}`);
+          }
+        }
+        const names = (await run("tar", ["-tf", archive, "--quoting-style=literal"])).stdout;
+        const expected = members.map((m) =>
+          m.entry.path + (m.entry.type === "directory" ? "/" : "")
+        );
+        assert.deepEqual(names.trimEnd().split("\n"), expected);
+        const listing = (await run("tar", [
+          "-tvf",
+          archive,
+          "--numeric-owner",
+          "--full-time",
+          "--quoting-style=literal",
+        ])).stdout.split("\n");
+        const line = (path: string) => listing.find((l) => l.endsWith(" " + path)) ?? "";
+        assert.match(line("top/setuid"), /^-rwsr-xr-x 0\/0 +1 2001-09-09 01:46:40 top\/setuid$/);
+        assert.match(line("top/big.bin"), /^-rw-r--r-- 0\/0 +300000 /);
+        assert.match(line("top/big-uid"), /^-rw-r--r-- 3000000\/2500000 +5 /);
+        assert.match(line("top/before-1970.txt"), / 1969-12-31 00:00:00 top\/before-1970.txt$/);
+        assert.ok(
+          listing.some((l) => l.endsWith(" top/long-link -> " + "l".repeat(150) + "/target")),
+          "long symlink target listed",
+        );
+      } finally {
+        await Deno.remove(dir, { recursive: true });
       }
-      assert.equal(info.mode! & 0o7777, entry.mode, `mode of ${entry.path}`);
-      if (entry.type === "directory") {
-        assert.ok(info.isDirectory, `${entry.path} is a directory`);
-      } else {
-        assert.ok(info.isFile, `${entry.path} is a file`);
-        assert.deepEqual(await Deno.readFile(where), content, `content of ${entry.path}`);
-      }
-      if (Deno.uid() === 0) {
-        assert.equal(info.uid, entry.uid ?? 0, `uid of ${entry.path}`);
-        assert.equal(info.gid, entry.gid ?? 0, `gid of ${entry.path}`);
-      }
-    }
-    const names = (await run("tar", ["-tf", archive, "--quoting-style=literal"])).stdout;
-    const expected = members.map((m) => m.entry.path + (m.entry.type === "directory" ? "/" : ""));
-    assert.deepEqual(names.trimEnd().split("\n"), expected);
-    const listing = (await run("tar", [
-      "-tvf",
-      archive,
-      "--numeric-owner",
-      "--full-time",
-      "--quoting-style=literal",
-    ])).stdout.split("\n");
-    const line = (path: string) => listing.find((l) => l.endsWith(" " + path)) ?? "";
-    assert.match(line("top/setuid"), /^-rwsr-xr-x 0\/0 +1 2001-09-09 01:46:40 top\/setuid$/);
-    assert.match(line("top/big.bin"), /^-rw-r--r-- 0\/0 +300000 /);
-    assert.match(line("top/big-uid"), /^-rw-r--r-- 3000000\/2500000 +5 /);
-    assert.match(line("top/before-1970.txt"), / 1969-12-31 00:00:00 top\/before-1970.txt$/);
-    assert.ok(
-      listing.some((l) => l.endsWith(" top/long-link -> " + "l".repeat(150) + "/target")),
-      "long symlink target listed",
-    );
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-});
+    },
+  ),
+);
 
-Deno.test("GNU tar reads a pax size of 8 GiB and more", async () => {
+Deno.test(where(needs("tar"), "GNU tar reads a pax size of 8 GiB and more", async () => {
   const dir = await Deno.makeTempDir({ prefix: "tar_header_test_" });
   try {
     const archive = join(dir, "huge.tar");
@@ -335,4 +344,4 @@ Deno.test("GNU tar reads a pax size of 8 GiB and more", async () => {
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
+}));

@@ -10,11 +10,13 @@ import {
   type MotoSandbox,
 } from "../../testing/moto_sandbox.ts";
 import { diffTrees, makeTree, randomBytes } from "../../testing/tree.ts";
-import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { assertKilled, type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { extractWithReferenceTools } from "../../testing/volumes.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import type { ObjectInfo } from "../../lib/storage/storage.ts";
 import { exists } from "../../lib/storage/exists.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
+import { needs, where } from "../../testing/platform.ts";
 
 /** The moto sandbox of one test, with its bucket's objects and unfinished uploads. */
 async function withMoto(
@@ -70,31 +72,37 @@ async function restoreWithReferenceTools(
   return dest;
 }
 
-Deno.test("backup to S3 with --test-run: several STANDARD volumes, restorable by age|zstd|tar", async () => {
-  await withMoto(async ({ moto, bucket, root, src, objects, pendingUploads, backup }) => {
-    await makeTree(src, { bigFiles: [1_200_000, 900_000, 1_100_000], smallFiles: 50 });
-    const result = await backup("--test-run", "--volume-size", "1MiB", "--prefix", "nightly/");
-    assert.equal(result.code, 0, result.stderr);
-    const stateDb = stateDbFrom(result);
-    const catalog = Catalog.open(stateDb);
-    const volumes = catalog.volumes();
-    const backupId = catalog.settings().backupId;
-    catalog.close();
-    assert.ok(volumes.length >= 3);
-    const listed = (await objects()).filter((o) => !o.key.endsWith("/catalog.sqlite3.age"));
-    assert.deepEqual(
-      listed.map((o) => o.key).sort(),
-      volumes.map((v) => `nightly/${backupId}/${v.name}`),
-    );
-    for (const o of listed) {
-      assert.equal(o.storageClass, "STANDARD");
-      assert.equal(o.size, volumes.find((v) => o.key.endsWith(v.name))!.size);
-    }
-    assert.equal(await pendingUploads(), 0);
-    const dest = await restoreWithReferenceTools(stateDb, root, listed, moto.endpoint, bucket);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
-  });
-});
+Deno.test(
+  where(
+    needs("bash", "age", "zstd", "tar"),
+    "backup to S3 with --test-run: several STANDARD volumes, restorable by age|zstd|tar",
+    async () => {
+      await withMoto(async ({ moto, bucket, root, src, objects, pendingUploads, backup }) => {
+        await makeTree(src, { bigFiles: [1_200_000, 900_000, 1_100_000], smallFiles: 50 });
+        const result = await backup("--test-run", "--volume-size", "1MiB", "--prefix", "nightly/");
+        assert.equal(result.code, 0, result.stderr);
+        const stateDb = stateDbFrom(result);
+        const catalog = Catalog.open(stateDb);
+        const volumes = catalog.volumes();
+        const backupId = catalog.settings().backupId;
+        catalog.close();
+        assert.ok(volumes.length >= 3);
+        const listed = (await objects()).filter((o) => !o.key.endsWith("/catalog.sqlite3.age"));
+        assert.deepEqual(
+          listed.map((o) => o.key).sort(),
+          volumes.map((v) => `nightly/${backupId}/${v.name}`),
+        );
+        for (const o of listed) {
+          assert.equal(o.storageClass, "STANDARD");
+          assert.equal(o.size, volumes.find((v) => o.key.endsWith(v.name))!.size);
+        }
+        assert.equal(await pendingUploads(), 0);
+        const dest = await restoreWithReferenceTools(stateDb, root, listed, moto.endpoint, bucket);
+        assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
+      });
+    },
+  ),
+);
 
 Deno.test("backup to S3 uses DEEP_ARCHIVE by default and --storage-class when given", async () => {
   await withMoto(async ({ src, objects, backup }) => {
@@ -153,7 +161,7 @@ async function crashAndResume(point: string, extra: string[], check?: (stderr: s
       join(root, "work", "vol.tar"),
       ...extra,
     ], { env: { ...env, GLACIER_TEST_CRASH_AT: point } });
-    assert.equal(crashed.signal, "SIGKILL", `${point}: ${crashed.stderr}`);
+    assertKilled(crashed, `${point}: ${crashed.stderr}`);
     const stateDb = stateDbFrom(crashed);
     const resumed = await runCli(["resume", stateDb], { env });
     assert.equal(resumed.code, 0, resumed.stderr);
@@ -167,8 +175,16 @@ async function crashAndResume(point: string, extra: string[], check?: (stderr: s
     const volumeObjects = listed.filter((o) => /\/\d{6}_/.test(o.key));
     assert.equal(volumeObjects.length, volumes.length, "no orphan or missing volume objects");
     assert.equal(listed.length, volumes.length + 1, "the catalog copy is the only other object");
-    const dest = await restoreWithReferenceTools(stateDb, root, listed, moto.endpoint, bucket);
-    assert.deepEqual(await diffTrees(src, join(dest, src.slice(1))), []);
+    // Where the reference tools cannot run (Windows), glacier's own restore reads the volumes.
+    let dest: string;
+    if (needs("bash", "age", "zstd", "tar") === undefined) {
+      dest = await restoreWithReferenceTools(stateDb, root, listed, moto.endpoint, bucket);
+    } else {
+      dest = join(root, "restored");
+      const restored = await runCli(["restore", stateDb, "--to", dest, "--yes"], { env });
+      assert.equal(restored.code, 0, restored.stderr);
+    }
+    assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
   });
 }
 

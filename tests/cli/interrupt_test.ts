@@ -4,13 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { listenForInterrupts } from "../../lib/cli/interrupt.ts";
+import { skipOnWindows, where } from "../../testing/platform.ts";
 
 /** Resolves once the event loop has had a turn (signal listeners run from it). */
 const aTurn = () => new Promise((resolve) => setTimeout(resolve, 50));
 
-Deno.test({
+Deno.test(where(skipOnWindows("Deno.kill cannot send SIGTERM to a process there"), {
   name: "the first interrupt aborts the signal, the second resolves 'again'",
-  ignore: Deno.build.os === "windows",
   fn: async () => {
     const interrupts = listenForInterrupts();
     try {
@@ -28,11 +28,10 @@ Deno.test({
       interrupts.stop();
     }
   },
-});
+}));
 
-Deno.test({
+Deno.test(where(skipOnWindows("Deno.kill cannot send SIGTERM to a process there"), {
   name: "after stop() the listeners are gone: another helper hears the next interrupt alone",
-  ignore: Deno.build.os === "windows",
   fn: async () => {
     const first = listenForInterrupts();
     first.stop();
@@ -46,4 +45,4 @@ Deno.test({
       second.stop();
     }
   },
-});
+}));

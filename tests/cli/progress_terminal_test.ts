@@ -6,10 +6,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { glacierCommand } from "../../testing/run_cli.ts";
 import { makeSandbox, sandboxBackupArgs } from "../../testing/sandbox.ts";
-
-const tmuxMissing =
-  !(await new Deno.Command("tmux", { args: ["-V"], stdout: "null", stderr: "null" })
-    .output().then((o) => o.success, () => false));
+import { needs, where } from "../../testing/platform.ts";
 
 /** A progress bar header, `[###---] 42%`. */
 const BAR = /\[[#-]+\] \d+%/g;
@@ -98,9 +95,8 @@ function assertCleanProgress(run: { live: string[]; final: string }, columns: nu
 }
 
 for (const columns of [80, 200]) {
-  Deno.test({
+  Deno.test(where(needs("tmux"), {
     name: `backup and restore progress in a ${columns}-column terminal fit and leave nothing stale`,
-    ignore: tmuxMissing,
     fn: async () => {
       const box = await makeSandbox();
       try {
@@ -139,5 +135,5 @@ for (const columns of [80, 200]) {
         await box.cleanup();
       }
     },
-  });
+  }));
 }

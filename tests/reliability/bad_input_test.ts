@@ -30,6 +30,7 @@ import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { makeTree, randomBytes } from "../../testing/tree.ts";
 import { sh } from "../../testing/volumes.ts";
 import { backupToSandbox, makeSandbox, type Sandbox } from "../../testing/sandbox.ts";
+import { canRun, skipIf, skipOnWindows, where } from "../../testing/platform.ts";
 
 const NO_AWS_FILES = {
   AWS_CONFIG_FILE: "/nonexistent/aws-config",
@@ -184,28 +185,34 @@ Deno.test("damaged state databases are refused with exit 2", async () => {
   }
 });
 
-Deno.test("a FIFO is skipped and listed, a symlink loop is stored as links", async () => {
-  const box = await sandbox();
-  try {
-    await sh(`mkfifo '${join(box.src, "pipe")}'`);
-    await Deno.symlink("loop-b", join(box.src, "loop-a"));
-    await Deno.symlink("loop-a", join(box.src, "loop-b"));
-    await Deno.mkdir(join(box.src, "cycle"));
-    await Deno.symlink("..", join(box.src, "cycle", "up"));
-    const result = await backupToSandbox(box);
-    assert.equal(result.code, 1, result.stderr);
-    assert.match(result.stderr, /skipped .*pipe: skipped FIFO/);
-    const catalog = Catalog.open(stateDbFrom(result));
-    const links = catalog.filesAfter(0, 10_000).filter((f) => f.type === "symlink");
-    catalog.close();
-    assert.deepEqual(
-      links.filter((f) => /loop-|up$/.test(f.path)).map((f) => f.linkTarget).sort(),
-      ["..", "loop-a", "loop-b"],
-    );
-  } finally {
-    await box.cleanup();
-  }
-});
+Deno.test(
+  where(
+    skipOnWindows("it has no FIFOs, which the test needs"),
+    "a FIFO is skipped and listed, a symlink loop is stored as links",
+    async () => {
+      const box = await sandbox();
+      try {
+        await sh(`mkfifo '${join(box.src, "pipe")}'`);
+        await Deno.symlink("loop-b", join(box.src, "loop-a"));
+        await Deno.symlink("loop-a", join(box.src, "loop-b"));
+        await Deno.mkdir(join(box.src, "cycle"));
+        await Deno.symlink("..", join(box.src, "cycle", "up"));
+        const result = await backupToSandbox(box);
+        assert.equal(result.code, 1, result.stderr);
+        assert.match(result.stderr, /skipped .*pipe: skipped FIFO/);
+        const catalog = Catalog.open(stateDbFrom(result));
+        const links = catalog.filesAfter(0, 10_000).filter((f) => f.type === "symlink");
+        catalog.close();
+        assert.deepEqual(
+          links.filter((f) => /loop-|up$/.test(f.path)).map((f) => f.linkTarget).sort(),
+          ["..", "loop-a", "loop-b"],
+        );
+      } finally {
+        await box.cleanup();
+      }
+    },
+  ),
+);
 
 /** Mounts a small tmpfs at `path` (root only); false where mounting is not allowed. */
 async function smallDisk(path: string, size: string): Promise<boolean> {
@@ -219,6 +226,7 @@ async function smallDisk(path: string, size: string): Promise<boolean> {
 
 /** Whether this process may mount a tmpfs: tried once, when the module loads. */
 async function canMountTmpfs(): Promise<boolean> {
+  if (!canRun("mount")) return false; // Windows
   const probe = await Deno.makeTempDir({ prefix: "glacier-tmpfs-probe-" });
   try {
     if (!(await smallDisk(probe, "1m"))) return false;
@@ -229,32 +237,36 @@ async function canMountTmpfs(): Promise<boolean> {
   }
 }
 
-// Ignored (and reported as ignored) where a tmpfs cannot be mounted, e.g. when not root.
-Deno.test({
-  name: "a full disk while building a volume stops the run, resumable, nothing recorded as built",
-  ignore: !(await canMountTmpfs()),
-  fn: async () => {
-    const box = await sandbox();
-    const disk = join(box.root, "small-disk");
-    try {
-      assert.ok(await smallDisk(disk, "3m"), "mounting a tmpfs worked a moment ago");
-      await Deno.writeFile(join(box.src, "big.bin"), randomBytes(6 * 1024 * 1024));
-      const full = await backupToSandbox(box, join(disk, "vol.tar"));
-      expectFailure(full, 3, /No space left on device|os error 28/i, "full disk");
-      const stateDb = stateDbFrom(full);
-      const catalog = Catalog.open(stateDb);
-      assert.ok(
-        catalog.volumes().some((v) => v.state === "planned"),
-        "the volume being built must not be recorded as built",
-      );
-      catalog.close();
-      assert.deepEqual([...Deno.readDirSync(disk)].map((e) => e.name), [], "no partial file left");
-      await sh(`mount -o remount,size=64m '${disk}'`);
-      const resumed = await runCli(["resume", stateDb]);
-      assert.equal(resumed.code, 0, resumed.stderr);
-    } finally {
-      await sh(`umount '${disk}'`).catch(() => {});
-      await box.cleanup();
-    }
-  },
-});
+Deno.test(
+  where(skipIf(!(await canMountTmpfs()), "needs root and mount, to make a small tmpfs disk"), {
+    name: "a full disk while building a volume stops the run, resumable, nothing recorded as built",
+    fn: async () => {
+      const box = await sandbox();
+      const disk = join(box.root, "small-disk");
+      try {
+        assert.ok(await smallDisk(disk, "3m"), "mounting a tmpfs worked a moment ago");
+        await Deno.writeFile(join(box.src, "big.bin"), randomBytes(6 * 1024 * 1024));
+        const full = await backupToSandbox(box, join(disk, "vol.tar"));
+        expectFailure(full, 3, /No space left on device|os error 28/i, "full disk");
+        const stateDb = stateDbFrom(full);
+        const catalog = Catalog.open(stateDb);
+        assert.ok(
+          catalog.volumes().some((v) => v.state === "planned"),
+          "the volume being built must not be recorded as built",
+        );
+        catalog.close();
+        assert.deepEqual(
+          [...Deno.readDirSync(disk)].map((e) => e.name),
+          [],
+          "no partial file left",
+        );
+        await sh(`mount -o remount,size=64m '${disk}'`);
+        const resumed = await runCli(["resume", stateDb]);
+        assert.equal(resumed.code, 0, resumed.stderr);
+      } finally {
+        await sh(`umount '${disk}'`).catch(() => {});
+        await box.cleanup();
+      }
+    },
+  }),
+);

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../testing/moto.ts";
 import { makeTree, randomBytes } from "../../testing/tree.ts";
-import { type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { assertKilled, type CliResult, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { download } from "../../testing/reference_restore.ts";
 import { testStorage } from "../../testing/moto_sandbox.ts";
 import { sh } from "../../testing/volumes.ts";
@@ -21,6 +21,7 @@ import { encodeTarHeader } from "../../lib/archive/tar_header.ts";
 import { concatBytes } from "../../testing/bytes.ts";
 import { runCliWithin } from "../../testing/spawn_cli.ts";
 import { fixChecksum, setBase256 } from "../archive/tar_test_helpers.ts";
+import { needs, where } from "../../testing/platform.ts";
 
 const MiB = 1024 * 1024;
 
@@ -165,79 +166,85 @@ Deno.test("verify --bucket and --endpoint override the stored settings", async (
   });
 });
 
-Deno.test("verify --local passes on intact downloads, finds a flipped byte and a truncation", async () => {
-  await withMoto(async (moto) => {
-    await withSandbox(moto.endpoint, async ({ root, backup, verify }) => {
-      await createBucket(moto.endpoint, "verify-local");
-      const made = await backup("verify-local");
-      assert.equal(made.code, 0, made.stderr);
-      const stateDb = stateDbFrom(made);
-      const volumes = volumesOf(stateDb);
-      const folder = join(root, "downloads");
-      await downloadAll(stateDb, testStorage(moto.endpoint, "verify-local"), folder);
+Deno.test(
+  where(
+    needs("bash", "age-keygen"),
+    "verify --local passes on intact downloads, finds a flipped byte and a truncation",
+    async () => {
+      await withMoto(async (moto) => {
+        await withSandbox(moto.endpoint, async ({ root, backup, verify }) => {
+          await createBucket(moto.endpoint, "verify-local");
+          const made = await backup("verify-local");
+          assert.equal(made.code, 0, made.stderr);
+          const stateDb = stateDbFrom(made);
+          const volumes = volumesOf(stateDb);
+          const folder = join(root, "downloads");
+          await downloadAll(stateDb, testStorage(moto.endpoint, "verify-local"), folder);
 
-      const intact = await verify(stateDb, "--local", folder);
-      assert.equal(intact.code, 0, intact.stdout + intact.stderr);
-      assert.match(
-        intact.stdout,
-        new RegExp(
-          `checked ${volumes.length} volumes in ${folder}: size, SHA-256, age authentication, ` +
-            `zstd decompression, TAR structure\n`,
-        ),
-      );
+          const intact = await verify(stateDb, "--local", folder);
+          assert.equal(intact.code, 0, intact.stdout + intact.stderr);
+          assert.match(
+            intact.stdout,
+            new RegExp(
+              `checked ${volumes.length} volumes in ${folder}: size, SHA-256, age authentication, ` +
+                `zstd decompression, TAR structure\n`,
+            ),
+          );
 
-      // The exported key works as --identity; a key of another backup authenticates nothing.
-      const keyFile = join(root, "key.txt");
-      await Deno.writeTextFile(keyFile, (await runCli(["key", "export", stateDb])).stdout);
-      const withKey = await verify(stateDb, "--local", folder, "--identity", keyFile);
-      assert.equal(withKey.code, 0, withKey.stdout + withKey.stderr);
-      const otherKey = join(root, "other.txt");
-      await sh(`age-keygen -o '${otherKey}' 2>/dev/null`);
-      const wrongKey = await verify(stateDb, "--local", folder, "--identity", otherKey);
-      assert.equal(wrongKey.code, 1);
-      assert.equal(problemLines(wrongKey).length, volumes.length);
-      for (const line of problemLines(wrongKey)) assert.match(line, /: age: .*identit/i);
+          // The exported key works as --identity; a key of another backup authenticates nothing.
+          const keyFile = join(root, "key.txt");
+          await Deno.writeTextFile(keyFile, (await runCli(["key", "export", stateDb])).stdout);
+          const withKey = await verify(stateDb, "--local", folder, "--identity", keyFile);
+          assert.equal(withKey.code, 0, withKey.stdout + withKey.stderr);
+          const otherKey = join(root, "other.txt");
+          await sh(`age-keygen -o '${otherKey}' 2>/dev/null`);
+          const wrongKey = await verify(stateDb, "--local", folder, "--identity", otherKey);
+          assert.equal(wrongKey.code, 1);
+          assert.equal(problemLines(wrongKey).length, volumes.length);
+          for (const line of problemLines(wrongKey)) assert.match(line, /: age: .*identit/i);
 
-      const [first, second, third] = volumes;
-      const flipped = join(folder, first.name);
-      const bytes = await Deno.readFile(flipped);
-      bytes[Math.floor(bytes.length / 2)] ^= 0x01;
-      await Deno.writeFile(flipped, bytes);
-      const truncated = join(folder, second.name);
-      await Deno.truncate(truncated, second.size! - 100);
-      await Deno.remove(join(folder, third.name));
+          const [first, second, third] = volumes;
+          const flipped = join(folder, first.name);
+          const bytes = await Deno.readFile(flipped);
+          bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+          await Deno.writeFile(flipped, bytes);
+          const truncated = join(folder, second.name);
+          await Deno.truncate(truncated, second.size! - 100);
+          await Deno.remove(join(folder, third.name));
 
-      const damaged = await verify(stateDb, "--local", folder);
-      assert.equal(damaged.code, 1, damaged.stdout + damaged.stderr);
-      const lines = problemLines(damaged);
-      assert.equal(lines.length, 2, lines.join("\n"));
-      assert.match(
-        lines[0],
-        new RegExp(
-          `^problem: ${first.name}: ${flipped}: SHA-256 [0-9a-f]{64} differs from the ` +
-            `catalog's ${first.sha256}; age: .*failed authentication`,
-        ),
-      );
-      assert.match(
-        lines[1],
-        new RegExp(
-          `^problem: ${second.name}: ${truncated}: ${second.size! - 100} bytes, the catalog ` +
-            `says ${second.size} \\(truncated or extended\\); age: .*truncated`,
-        ),
-      );
-      assert.match(damaged.stdout, /\(1 volume of the backup not in that folder\)/);
+          const damaged = await verify(stateDb, "--local", folder);
+          assert.equal(damaged.code, 1, damaged.stdout + damaged.stderr);
+          const lines = problemLines(damaged);
+          assert.equal(lines.length, 2, lines.join("\n"));
+          assert.match(
+            lines[0],
+            new RegExp(
+              `^problem: ${first.name}: ${flipped}: SHA-256 [0-9a-f]{64} differs from the ` +
+                `catalog's ${first.sha256}; age: .*failed authentication`,
+            ),
+          );
+          assert.match(
+            lines[1],
+            new RegExp(
+              `^problem: ${second.name}: ${truncated}: ${second.size! - 100} bytes, the catalog ` +
+                `says ${second.size} \\(truncated or extended\\); age: .*truncated`,
+            ),
+          );
+          assert.match(damaged.stdout, /\(1 volume of the backup not in that folder\)/);
 
-      // A folder holding none of the volumes is a mistake, not a pass.
-      const empty = join(root, "empty");
-      await Deno.mkdir(empty);
-      const nothing = await verify(stateDb, "--local", empty);
-      assert.equal(nothing.code, 1);
-      assert.deepEqual(problemLines(nothing), [
-        `problem: ${empty}: none of the ${volumes.length} volumes of this backup is here`,
-      ]);
-    });
-  });
-});
+          // A folder holding none of the volumes is a mistake, not a pass.
+          const empty = join(root, "empty");
+          await Deno.mkdir(empty);
+          const nothing = await verify(stateDb, "--local", empty);
+          assert.equal(nothing.code, 1);
+          assert.deepEqual(problemLines(nothing), [
+            `problem: ${empty}: none of the ${volumes.length} volumes of this backup is here`,
+          ]);
+        });
+      });
+    },
+  ),
+);
 
 Deno.test("verify --local checks unencrypted volumes by decompressing them fully", async () => {
   for (const compression of ["zstd", "gzip", "none"]) {
@@ -369,7 +376,7 @@ Deno.test("verify reports an unfinished backup and refuses bad usage", async () 
       join(root, "state"),
       join(root, "work", "vol.tar"),
     ], { env: { ...env, GLACIER_TEST_CRASH_AT: "after-volume-built:2" } });
-    assert.equal(crashed.signal, "SIGKILL");
+    assertKilled(crashed);
     const stateDb = stateDbFrom(crashed);
     const unfinished = await verify(stateDb);
     assert.equal(unfinished.code, 1);
@@ -432,103 +439,121 @@ Deno.test("multipartCount reads the part count of multipart ETags only", () => {
   assert.equal(multipartCount('"abc-3"'), undefined);
 });
 
-Deno.test("verify opens the catalog copy: garbage, truncated, another backup's, other volumes", async () => {
-  await withSandbox(undefined, async ({ root, backup, verify }) => {
-    const bucketDir = join(root, "bucket");
-    await Deno.mkdir(bucketDir);
-    const bucket = `file://${bucketDir}`;
-    const stateDb = stateDbFrom(await backup(bucket));
-    const other = stateDbFrom(await backup(bucket));
-    const copyOf = (db: string) => {
-      const folder = volumesOf(db)[0].objectKey.split("/")[0];
-      return {
-        key: `${folder}/catalog.sqlite3.age`,
-        path: join(bucketDir, folder, "catalog.sqlite3.age"),
-      };
-    };
-    const copy = copyOf(stateDb);
-    const original = await Deno.readFile(copy.path);
+Deno.test(
+  where(
+    needs("bash", "age", "age-keygen"),
+    "verify opens the catalog copy: garbage, truncated, another backup's, other volumes",
+    async () => {
+      await withSandbox(undefined, async ({ root, backup, verify }) => {
+        const bucketDir = join(root, "bucket");
+        await Deno.mkdir(bucketDir);
+        const bucket = `file://${bucketDir}`;
+        const stateDb = stateDbFrom(await backup(bucket));
+        const other = stateDbFrom(await backup(bucket));
+        const copyOf = (db: string) => {
+          const folder = volumesOf(db)[0].objectKey.split("/")[0];
+          return {
+            key: `${folder}/catalog.sqlite3.age`,
+            path: join(bucketDir, folder, "catalog.sqlite3.age"),
+          };
+        };
+        const copy = copyOf(stateDb);
+        const original = await Deno.readFile(copy.path);
 
-    const intact = await verify(stateDb);
-    assert.equal(intact.code, 0, intact.stdout + intact.stderr);
-    assert.match(intact.stdout, new RegExp(`checked the catalog copy ${copy.key}: decrypted, `));
+        const intact = await verify(stateDb);
+        assert.equal(intact.code, 0, intact.stdout + intact.stderr);
+        assert.match(
+          intact.stdout,
+          new RegExp(`checked the catalog copy ${copy.key}: decrypted, `),
+        );
 
-    const keyFile = join(root, "key.txt");
-    await Deno.writeTextFile(keyFile, (await runCli(["key", "export", stateDb])).stdout);
-    const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
-    const plain = join(root, "copy.sqlite3");
-    await sh(`age -d -i '${keyFile}' -o '${plain}' '${copy.path}'`);
-    const db = new DatabaseSync(plain);
-    db.prepare("UPDATE volumes SET sha256 = ? WHERE id = ?").run(
-      "0".repeat(64),
-      volumesOf(stateDb)[1].id,
-    );
-    db.close();
-    await sh(`age -r ${recipient} -o '${plain}.age' '${plain}'`);
+        const keyFile = join(root, "key.txt");
+        await Deno.writeTextFile(keyFile, (await runCli(["key", "export", stateDb])).stdout);
+        const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
+        const plain = join(root, "copy.sqlite3");
+        await sh(`age -d -i '${keyFile}' -o '${plain}' '${copy.path}'`);
+        const db = new DatabaseSync(plain);
+        db.prepare("UPDATE volumes SET sha256 = ? WHERE id = ?").run(
+          "0".repeat(64),
+          volumesOf(stateDb)[1].id,
+        );
+        db.close();
+        await sh(`age -r ${recipient} -o '${plain}.age' '${plain}'`);
 
-    const bad: [string, Uint8Array, RegExp][] = [
-      ["garbage", randomBytes(original.length), /is damaged: not an age encrypted file/],
-      ["truncated", original.slice(0, original.length - 100), /is damaged: .*truncated/],
-      [
-        "another backup's",
-        await Deno.readFile(copyOf(other).path),
-        /not encrypted to this backup's key/,
-      ],
-      [
-        "other volumes",
-        await Deno.readFile(`${plain}.age`),
-        new RegExp(
-          `does not list the same volumes as this state database \\(1 differ\\): ` +
-            `${volumesOf(stateDb)[1].name} with another SHA-256$`,
-        ),
-      ],
-    ];
-    for (const [what, bytes, reason] of bad) {
-      await Deno.writeFile(copy.path, bytes);
-      const result = await verify(stateDb);
-      assert.equal(result.code, 1, `${what}: ${result.stdout}${result.stderr}`);
-      const lines = problemLines(result);
-      assert.equal(lines.length, 1, `${what}: ${lines.join("\n")}`);
-      assert.ok(lines[0].startsWith(`problem: ${copy.key}: `), `${what}: ${lines[0]}`);
-      assert.match(lines[0], reason, what);
-    }
-  });
-});
+        const bad: [string, Uint8Array, RegExp][] = [
+          ["garbage", randomBytes(original.length), /is damaged: not an age encrypted file/],
+          ["truncated", original.slice(0, original.length - 100), /is damaged: .*truncated/],
+          [
+            "another backup's",
+            await Deno.readFile(copyOf(other).path),
+            /not encrypted to this backup's key/,
+          ],
+          [
+            "other volumes",
+            await Deno.readFile(`${plain}.age`),
+            new RegExp(
+              `does not list the same volumes as this state database \\(1 differ\\): ` +
+                `${volumesOf(stateDb)[1].name} with another SHA-256$`,
+            ),
+          ],
+        ];
+        for (const [what, bytes, reason] of bad) {
+          await Deno.writeFile(copy.path, bytes);
+          const result = await verify(stateDb);
+          assert.equal(result.code, 1, `${what}: ${result.stdout}${result.stderr}`);
+          const lines = problemLines(result);
+          assert.equal(lines.length, 1, `${what}: ${lines.join("\n")}`);
+          assert.ok(lines[0].startsWith(`problem: ${copy.key}: `), `${what}: ${lines[0]}`);
+          assert.match(lines[0], reason, what);
+        }
+      });
+    },
+  ),
+);
 
-Deno.test("verify checks a --recipient backup's catalog copy only with --identity", async () => {
-  await withSandbox(undefined, async ({ root, backup, verify }) => {
-    const bucketDir = join(root, "bucket");
-    await Deno.mkdir(bucketDir);
-    const keyFile = join(root, "mine.txt");
-    const otherKey = join(root, "other.txt");
-    await sh(`age-keygen -o '${keyFile}' 2>/dev/null; age-keygen -o '${otherKey}' 2>/dev/null`);
-    const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
-    const first = stateDbFrom(await backup(`file://${bucketDir}`, "--recipient", recipient));
-    const second = stateDbFrom(await backup(`file://${bucketDir}`, "--recipient", recipient));
-    const [firstId, secondId] = [first, second].map((db) =>
-      volumesOf(db)[0].objectKey.split("/")[0]
-    );
-    const copyKey = `${secondId}/catalog.sqlite3.age`;
+Deno.test(
+  where(
+    needs("bash", "age-keygen"),
+    "verify checks a --recipient backup's catalog copy only with --identity",
+    async () => {
+      await withSandbox(undefined, async ({ root, backup, verify }) => {
+        const bucketDir = join(root, "bucket");
+        await Deno.mkdir(bucketDir);
+        const keyFile = join(root, "mine.txt");
+        const otherKey = join(root, "other.txt");
+        await sh(`age-keygen -o '${keyFile}' 2>/dev/null; age-keygen -o '${otherKey}' 2>/dev/null`);
+        const recipient = (await sh(`age-keygen -y '${keyFile}'`)).trim();
+        const first = stateDbFrom(await backup(`file://${bucketDir}`, "--recipient", recipient));
+        const second = stateDbFrom(await backup(`file://${bucketDir}`, "--recipient", recipient));
+        const [firstId, secondId] = [first, second].map((db) =>
+          volumesOf(db)[0].objectKey.split("/")[0]
+        );
+        const copyKey = `${secondId}/catalog.sqlite3.age`;
 
-    const noKey = await verify(second);
-    assert.equal(noKey.code, 0, noKey.stdout + noKey.stderr);
-    assert.match(
-      noKey.stdout,
-      new RegExp(`note: ${copyKey}: the catalog copy was not checked: no key`),
-    );
-    const wrongKey = await verify(second, "--identity", otherKey);
-    assert.equal(wrongKey.code, 2, wrongKey.stdout + wrongKey.stderr);
-    assert.match(wrongKey.stderr, /error: no key in .*other\.txt opens this backup/);
-    const withKey = await verify(second, "--identity", keyFile);
-    assert.equal(withKey.code, 0, withKey.stdout + withKey.stderr);
-    assert.match(withKey.stdout, new RegExp(`checked the catalog copy ${copyKey}: decrypted`));
+        const noKey = await verify(second);
+        assert.equal(noKey.code, 0, noKey.stdout + noKey.stderr);
+        assert.match(
+          noKey.stdout,
+          new RegExp(`note: ${copyKey}: the catalog copy was not checked: no key`),
+        );
+        const wrongKey = await verify(second, "--identity", otherKey);
+        assert.equal(wrongKey.code, 2, wrongKey.stdout + wrongKey.stderr);
+        assert.match(wrongKey.stderr, /error: no key in .*other\.txt opens this backup/);
+        const withKey = await verify(second, "--identity", keyFile);
+        assert.equal(withKey.code, 0, withKey.stdout + withKey.stderr);
+        assert.match(withKey.stdout, new RegExp(`checked the catalog copy ${copyKey}: decrypted`));
 
-    // The first backup's copy opens with the same key, but is not this backup's catalog.
-    await Deno.copyFile(join(bucketDir, firstId, "catalog.sqlite3.age"), join(bucketDir, copyKey));
-    const swapped = await verify(second, "--identity", keyFile);
-    assert.equal(swapped.code, 1, swapped.stdout + swapped.stderr);
-    assert.deepEqual(problemLines(swapped), [
-      `problem: ${copyKey}: the catalog copy ${copyKey} belongs to backup ${firstId}, not ${secondId}`,
-    ]);
-  });
-});
+        // The first backup's copy opens with the same key, but is not this backup's catalog.
+        await Deno.copyFile(
+          join(bucketDir, firstId, "catalog.sqlite3.age"),
+          join(bucketDir, copyKey),
+        );
+        const swapped = await verify(second, "--identity", keyFile);
+        assert.equal(swapped.code, 1, swapped.stdout + swapped.stderr);
+        assert.deepEqual(problemLines(swapped), [
+          `problem: ${copyKey}: the catalog copy ${copyKey} belongs to backup ${firstId}, not ${secondId}`,
+        ]);
+      });
+    },
+  ),
+);

@@ -10,6 +10,8 @@ import { join } from "node:path";
 import { restoredMode } from "../../lib/restore/ownership.ts";
 import { type CliResult, glacierCommand } from "../../testing/run_cli.ts";
 import { withFolderBucket } from "./helpers.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
+import { onWindows, skipIf, where } from "../../testing/platform.ts";
 
 const AS_ROOT = Deno.build.os !== "windows" && Deno.uid() === 0;
 const OWNER = { uid: 1234, gid: 4321 };
@@ -42,7 +44,7 @@ async function addOwnedEntries(src: string): Promise<void> {
 
 /** Owner, group and permission bits of the restored `owned/` entries (symlinks not followed). */
 async function ownedEntries(dest: string, src: string) {
-  const folder = join(dest, src.slice(1), "owned");
+  const folder = join(dest, archivePath(src), "owned");
   const describe = async (path: string) => {
     const info = await Deno.lstat(path);
     return { uid: info.uid, gid: info.gid, mode: info.mode! & 0o7777 };
@@ -54,33 +56,40 @@ async function ownedEntries(dest: string, src: string) {
   };
 }
 
-Deno.test({
-  name: "a restore as root gives owners back and keeps setuid; --no-same-owner drops both",
-  ignore: !AS_ROOT,
-  fn: async () => {
-    await withFolderBucket(async ({ root, src, backup, restore }) => {
-      await addOwnedEntries(src);
-      const stateDb = await backup();
+Deno.test(
+  where(
+    skipIf(
+      !AS_ROOT,
+      onWindows ? "not on Windows: it has no POSIX owners" : "needs root, to give files owners",
+    ),
+    {
+      name: "a restore as root gives owners back and keeps setuid; --no-same-owner drops both",
+      fn: async () => {
+        await withFolderBucket(async ({ root, src, backup, restore }) => {
+          await addOwnedEntries(src);
+          const stateDb = await backup();
 
-      const same = join(root, "same");
-      const result = await restore([stateDb, "--to", same]);
-      assert.equal(result.code, 0, result.stderr);
-      const restored = await ownedEntries(same, src);
-      assert.deepEqual(restored.folder, { ...OWNER, mode: 0o3775 });
-      assert.deepEqual(restored.tool, { ...OWNER, mode: 0o4755 });
-      assert.equal(restored.link.uid, OWNER.uid);
-      assert.equal(restored.link.gid, OWNER.gid);
+          const same = join(root, "same");
+          const result = await restore([stateDb, "--to", same]);
+          assert.equal(result.code, 0, result.stderr);
+          const restored = await ownedEntries(same, src);
+          assert.deepEqual(restored.folder, { ...OWNER, mode: 0o3775 });
+          assert.deepEqual(restored.tool, { ...OWNER, mode: 0o4755 });
+          assert.equal(restored.link.uid, OWNER.uid);
+          assert.equal(restored.link.gid, OWNER.gid);
 
-      const mine = join(root, "mine");
-      const opted = await restore([stateDb, "--to", mine, "--no-same-owner"]);
-      assert.equal(opted.code, 0, opted.stderr);
-      const kept = await ownedEntries(mine, src);
-      assert.deepEqual(kept.folder, { uid: 0, gid: 0, mode: 0o775 });
-      assert.deepEqual(kept.tool, { uid: 0, gid: 0, mode: 0o755 });
-      assert.equal(kept.link.uid, 0);
-    });
-  },
-});
+          const mine = join(root, "mine");
+          const opted = await restore([stateDb, "--to", mine, "--no-same-owner"]);
+          assert.equal(opted.code, 0, opted.stderr);
+          const kept = await ownedEntries(mine, src);
+          assert.deepEqual(kept.folder, { uid: 0, gid: 0, mode: 0o775 });
+          assert.deepEqual(kept.tool, { uid: 0, gid: 0, mode: 0o755 });
+          assert.equal(kept.link.uid, 0);
+        });
+      },
+    },
+  ),
+);
 
 /** The npm cache of this Deno, copied where an unprivileged user can read it. */
 async function readableDenoDir(root: string): Promise<string> {
@@ -114,32 +123,42 @@ async function runCliAsNobody(args: string[], denoDir: string): Promise<CliResul
   };
 }
 
-Deno.test({
-  name: "a restore by an ordinary user drops setuid, setgid and sticky",
-  ignore: !AS_ROOT,
-  fn: async () => {
-    await withFolderBucket(async ({ root, src, bucketDir, backup }) => {
-      await addOwnedEntries(src);
-      const stateDb = await backup();
-      // The user restores from a copy of the state database it may write, into its own folder,
-      // from a folder bucket it may write (restore checks that it has access).
-      const mine = join(root, "nobody");
-      await Deno.mkdir(mine);
-      const stateCopy = join(mine, "state.sqlite3");
-      await Deno.copyFile(stateDb, stateCopy);
-      const dest = join(mine, "restored");
-      const denoDir = await readableDenoDir(root);
-      await new Deno.Command("chmod", { args: ["-R", "a+rX", root] }).output();
-      for (const folder of [mine, bucketDir]) {
-        await new Deno.Command("chown", { args: ["-R", `${NOBODY}:${NOBODY}`, folder] }).output();
-      }
+Deno.test(
+  where(
+    skipIf(
+      !AS_ROOT,
+      onWindows
+        ? "not on Windows: it has no POSIX owners"
+        : "needs root, to run the restore as another user",
+    ),
+    {
+      name: "a restore by an ordinary user drops setuid, setgid and sticky",
+      fn: async () => {
+        await withFolderBucket(async ({ root, src, bucketDir, backup }) => {
+          await addOwnedEntries(src);
+          const stateDb = await backup();
+          // The user restores from a copy of the state database it may write, into its own folder,
+          // from a folder bucket it may write (restore checks that it has access).
+          const mine = join(root, "nobody");
+          await Deno.mkdir(mine);
+          const stateCopy = join(mine, "state.sqlite3");
+          await Deno.copyFile(stateDb, stateCopy);
+          const dest = join(mine, "restored");
+          const denoDir = await readableDenoDir(root);
+          await new Deno.Command("chmod", { args: ["-R", "a+rX", root] }).output();
+          for (const folder of [mine, bucketDir]) {
+            await new Deno.Command("chown", { args: ["-R", `${NOBODY}:${NOBODY}`, folder] })
+              .output();
+          }
 
-      const result = await runCliAsNobody(["restore", stateCopy, "--to", dest], denoDir);
-      assert.equal(result.code, 0, result.stderr);
-      const restored = await ownedEntries(dest, src);
-      assert.deepEqual(restored.folder, { uid: NOBODY, gid: NOBODY, mode: 0o775 });
-      assert.deepEqual(restored.tool, { uid: NOBODY, gid: NOBODY, mode: 0o755 });
-      assert.equal(restored.link.uid, NOBODY);
-    });
-  },
-});
+          const result = await runCliAsNobody(["restore", stateCopy, "--to", dest], denoDir);
+          assert.equal(result.code, 0, result.stderr);
+          const restored = await ownedEntries(dest, src);
+          assert.deepEqual(restored.folder, { uid: NOBODY, gid: NOBODY, mode: 0o775 });
+          assert.deepEqual(restored.tool, { uid: NOBODY, gid: NOBODY, mode: 0o755 });
+          assert.equal(restored.link.uid, NOBODY);
+        });
+      },
+    },
+  ),
+);

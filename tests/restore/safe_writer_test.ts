@@ -11,6 +11,7 @@ import {
   STAGING_DIR_NAME,
   UnsafePathError,
 } from "../../lib/restore/safe_writer.ts";
+import { needsPosixModes, needsSymlinks, where } from "../../testing/platform.ts";
 
 const text = (s: string) => ReadableStream.from([new TextEncoder().encode(s)]);
 const meta = (s: string, mtime = 1_600_000_000) => ({ size: s.length, mode: 0o640, mtime });
@@ -69,43 +70,54 @@ Deno.test("an unsafe path is refused by every writing method and nothing is writ
   });
 });
 
-Deno.test("a symlink the restore made is never written through", async () => {
-  await withDirs(async (dest, outside) => {
-    const writer = await RestoreWriter.open(dest, { overwrite: true });
-    assert.deepEqual(await writer.symlink("a/link", outside), { kind: "written" });
-    const through = await writer.file("a/link/passwd", text("owned"), meta("owned"));
-    assert.equal(through.kind, "blocked");
-    const deeper = await writer.directory("a/link/sub");
-    assert.equal(deeper.kind, "blocked");
-    assert.deepEqual([...Deno.readDirSync(outside)], []);
-    assert.equal(await Deno.readLink(join(dest, "a/link")), outside);
-  });
-});
+Deno.test(
+  where(needsSymlinks(), "a symlink the restore made is never written through", async () => {
+    await withDirs(async (dest, outside) => {
+      const writer = await RestoreWriter.open(dest, { overwrite: true });
+      assert.deepEqual(await writer.symlink("a/link", outside), { kind: "written" });
+      const through = await writer.file("a/link/passwd", text("owned"), meta("owned"));
+      assert.equal(through.kind, "blocked");
+      const deeper = await writer.directory("a/link/sub");
+      assert.equal(deeper.kind, "blocked");
+      assert.deepEqual([...Deno.readDirSync(outside)], []);
+      assert.equal(await Deno.readLink(join(dest, "a/link")), outside);
+    });
+  }),
+);
 
-Deno.test("a symlink found in the folder is replaced with --overwrite, never followed", async () => {
-  await withDirs(async (dest, outside) => {
-    await Deno.mkdir(dest);
-    const victim = join(outside, "victim.txt");
-    await Deno.writeTextFile(victim, "precious");
-    await Deno.symlink(victim, join(dest, "file.txt"));
-    await Deno.symlink(outside, join(dest, "dir"));
+Deno.test(
+  where(
+    needsSymlinks(),
+    "a symlink found in the folder is replaced with --overwrite, never followed",
+    async () => {
+      await withDirs(async (dest, outside) => {
+        await Deno.mkdir(dest);
+        const victim = join(outside, "victim.txt");
+        await Deno.writeTextFile(victim, "precious");
+        await Deno.symlink(victim, join(dest, "file.txt"));
+        await Deno.symlink(outside, join(dest, "dir"));
 
-    const careful = await RestoreWriter.open(dest, { overwrite: false });
-    assert.equal((await careful.file("file.txt", text("new"), meta("new"))).kind, "exists");
-    assert.equal((await careful.file("dir/x", text("new"), meta("new"))).kind, "blocked");
+        const careful = await RestoreWriter.open(dest, { overwrite: false });
+        assert.equal(
+          (await careful.file("file.txt", text("new"), meta("new"))).kind,
+          "exists",
+        );
+        assert.equal((await careful.file("dir/x", text("new"), meta("new"))).kind, "blocked");
 
-    const bold = await RestoreWriter.open(dest, { overwrite: true });
-    assert.equal((await bold.file("file.txt", text("new"), meta("new"))).kind, "written");
-    assert.equal((await bold.file("dir/x", text("new"), meta("new"))).kind, "blocked");
-    assert.equal(await Deno.readTextFile(victim), "precious");
-    assert.equal(await exists(join(outside, "x")), false);
-    const replaced = await Deno.lstat(join(dest, "file.txt"));
-    assert.ok(replaced.isFile && !replaced.isSymlink);
-    assert.equal(await Deno.readTextFile(join(dest, "file.txt")), "new");
-    assert.equal(replaced.mode! & 0o777, 0o640);
-    assert.equal(replaced.mtime!.getTime(), 1_600_000_000_000);
-  });
-});
+        const bold = await RestoreWriter.open(dest, { overwrite: true });
+        assert.equal((await bold.file("file.txt", text("new"), meta("new"))).kind, "written");
+        assert.equal((await bold.file("dir/x", text("new"), meta("new"))).kind, "blocked");
+        assert.equal(await Deno.readTextFile(victim), "precious");
+        assert.equal(await exists(join(outside, "x")), false);
+        const replaced = await Deno.lstat(join(dest, "file.txt"));
+        assert.ok(replaced.isFile && !replaced.isSymlink);
+        assert.equal(await Deno.readTextFile(join(dest, "file.txt")), "new");
+        assert.equal(replaced.mode! & 0o777, 0o640);
+        assert.equal(replaced.mtime!.getTime(), 1_600_000_000_000);
+      });
+    },
+  ),
+);
 
 Deno.test("existing entries are left alone unless --overwrite; folders are never replaced", async () => {
   await withDirs(async (dest) => {
@@ -132,28 +144,33 @@ Deno.test("existing entries are left alone unless --overwrite; folders are never
   });
 });
 
-Deno.test("folder attributes are set last and only on real folders", async () => {
-  await withDirs(async (dest, outside) => {
-    const writer = await RestoreWriter.open(dest, { overwrite: false });
-    await writer.directory("top");
-    await writer.file("top/f", text("x"), meta("x"));
-    await writer.symlink("link", outside);
-    const when = Date.UTC(2001, 1, 2, 3, 4, 5);
-    assert.equal(await writer.setFolderAttributes("top", 0o555, when), true);
-    assert.equal(await writer.setFolderAttributes("link", 0o700, when), false);
-    assert.equal(await writer.setFolderAttributes("missing/x", 0o700, when), false);
-    const info = await Deno.stat(join(dest, "top"));
-    assert.equal(info.mode! & 0o777, 0o555);
-    assert.equal(info.mtime!.getTime(), when);
-    assert.notEqual((await Deno.stat(outside)).mode! & 0o777, 0o700);
-    assert.equal(await exists(join(dest, "missing")), false);
-    await Deno.chmod(join(dest, "top"), 0o755);
-  });
-});
+Deno.test(
+  where(
+    [needsSymlinks(), needsPosixModes()],
+    "folder attributes are set last and only on real folders",
+    async () => {
+      await withDirs(async (dest, outside) => {
+        const writer = await RestoreWriter.open(dest, { overwrite: false });
+        await writer.directory("top");
+        await writer.file("top/f", text("x"), meta("x"));
+        await writer.symlink("link", outside);
+        const when = Date.UTC(2001, 1, 2, 3, 4, 5);
+        assert.equal(await writer.setFolderAttributes("top", 0o555, when), true);
+        assert.equal(await writer.setFolderAttributes("link", 0o700, when), false);
+        assert.equal(await writer.setFolderAttributes("missing/x", 0o700, when), false);
+        const info = await Deno.stat(join(dest, "top"));
+        assert.equal(info.mode! & 0o777, 0o555);
+        assert.equal(info.mtime!.getTime(), when);
+        assert.notEqual((await Deno.stat(outside)).mode! & 0o777, 0o700);
+        assert.equal(await exists(join(dest, "missing")), false);
+        await Deno.chmod(join(dest, "top"), 0o755);
+      });
+    },
+  ),
+);
 
-Deno.test({
+Deno.test(where(needsPosixModes(), {
   name: "a whole body gets its mode, even bits the umask cuts, and its mtime",
-  ignore: Deno.build.os === "windows",
   fn: async () => {
     await withDirs(async (dest) => {
       const writer = await RestoreWriter.open(dest, { overwrite: false });
@@ -172,7 +189,7 @@ Deno.test({
       }
     });
   },
-});
+}));
 
 Deno.test("a file stored without the owner's write bit comes back read-only, on Windows too", async () => {
   await withDirs(async (dest) => {
@@ -209,31 +226,35 @@ Deno.test("a file stored without the owner's write bit comes back read-only, on 
   });
 });
 
-Deno.test("without --overwrite a file never goes over what is there, even a dangling symlink", async () => {
-  await withDirs(async (dest) => {
-    const writer = await RestoreWriter.open(dest, { overwrite: false });
-    const bytes = (s: string) => new TextEncoder().encode(s);
-    await Deno.symlink("/nonexistent/target", join(dest, "dangling"));
-    await Deno.writeTextFile(join(dest, "kept.txt"), "old");
-    await Deno.mkdir(join(dest, "folder"));
-    for (const name of ["dangling", "kept.txt", "folder"]) {
-      assert.deepEqual(writer.fileSync(name, bytes("new"), meta("new")), { kind: "exists" });
-      assert.deepEqual(await writer.file(name, text("new"), meta("new")), { kind: "exists" });
-    }
-    assert.equal(await Deno.readLink(join(dest, "dangling")), "/nonexistent/target");
-    assert.equal(await Deno.readTextFile(join(dest, "kept.txt")), "old");
-    const streamed = ReadableStream.from([bytes("stre"), bytes("amed")]);
-    assert.deepEqual(await writer.file("new/s.txt", streamed, meta("streamed")), {
-      kind: "written",
+Deno.test(where(
+  needsSymlinks(),
+  "without --overwrite a file never goes over what is there, even a dangling symlink",
+  async () => {
+    await withDirs(async (dest) => {
+      const writer = await RestoreWriter.open(dest, { overwrite: false });
+      const bytes = (s: string) => new TextEncoder().encode(s);
+      await Deno.symlink("/nonexistent/target", join(dest, "dangling"));
+      await Deno.writeTextFile(join(dest, "kept.txt"), "old");
+      await Deno.mkdir(join(dest, "folder"));
+      for (const name of ["dangling", "kept.txt", "folder"]) {
+        assert.deepEqual(writer.fileSync(name, bytes("new"), meta("new")), { kind: "exists" });
+        assert.deepEqual(await writer.file(name, text("new"), meta("new")), { kind: "exists" });
+      }
+      assert.equal(await Deno.readLink(join(dest, "dangling")), "/nonexistent/target");
+      assert.equal(await Deno.readTextFile(join(dest, "kept.txt")), "old");
+      const streamed = ReadableStream.from([bytes("stre"), bytes("amed")]);
+      assert.deepEqual(await writer.file("new/s.txt", streamed, meta("streamed")), {
+        kind: "written",
+      });
+      assert.deepEqual(writer.fileSync("new/w.txt", bytes("whole"), meta("whole")), {
+        kind: "written",
+      });
+      assert.equal(await Deno.readTextFile(join(dest, "new", "s.txt")), "streamed");
+      assert.equal(await Deno.readTextFile(join(dest, "new", "w.txt")), "whole");
+      // Each file has its one name; no part file is left in the staging folder.
+      assert.equal((await Deno.stat(join(dest, "new", "s.txt"))).nlink, 1);
+      assert.equal((await Deno.stat(join(dest, "new", "w.txt"))).nlink, 1);
+      assert.deepEqual([...Deno.readDirSync(writer.stagingDir)], []);
     });
-    assert.deepEqual(writer.fileSync("new/w.txt", bytes("whole"), meta("whole")), {
-      kind: "written",
-    });
-    assert.equal(await Deno.readTextFile(join(dest, "new", "s.txt")), "streamed");
-    assert.equal(await Deno.readTextFile(join(dest, "new", "w.txt")), "whole");
-    // Each file has its one name; no part file is left in the staging folder.
-    assert.equal((await Deno.stat(join(dest, "new", "s.txt"))).nlink, 1);
-    assert.equal((await Deno.stat(join(dest, "new", "w.txt"))).nlink, 1);
-    assert.deepEqual([...Deno.readDirSync(writer.stagingDir)], []);
-  });
-});
+  },
+));

@@ -10,6 +10,7 @@ import type { Catalog } from "../../lib/catalog/catalog.ts";
 import { compileSelection } from "../../lib/restore/selection.ts";
 import { RestoreWriter } from "../../lib/restore/safe_writer.ts";
 import { recordingReporter } from "../../testing/recording_reporter.ts";
+import { needsSymlinks, where } from "../../testing/platform.ts";
 
 /** A catalog that knows the types of `entries` (source path to type). */
 function catalogOf(entries: Record<string, string>): Pick<Catalog, "entryTypeAt"> {
@@ -50,10 +51,8 @@ Deno.test("symlinks that cannot be created give one warning with the count, each
   assert.match(skippedLinksWarning(1) ?? "", /^1 symlink was not restored/);
 });
 
-Deno.test({
+Deno.test(where(needsSymlinks(), {
   name: "a restored symlink to a folder is a folder link, to a file a file link",
-  // Wine has no real symbolic links: Deno.symlink "succeeds" and creates nothing.
-  ignore: Deno.build.os === "windows" && Deno.env.get("WINELOADER") !== undefined,
   fn: async () => {
     const dest = await Deno.makeTempDir({ prefix: "glacier-links-" });
     try {
@@ -75,4 +74,4 @@ Deno.test({
       await Deno.remove(dest, { recursive: true });
     }
   },
-});
+}));

@@ -9,15 +9,24 @@ import {
   openStorage,
 } from "../../lib/storage/open.ts";
 import { StorageError } from "../../lib/storage/storage.ts";
+import { skipOnWindows, where } from "../../testing/platform.ts";
 
-Deno.test("file: buckets open a folder", () => {
-  assert.equal(openStorage("file:///srv/backups").description, "file:///srv/backups");
-  assert.equal(folderOfFileBucket("file:///srv/my%20backups"), "/srv/my backups");
-  assert.equal(folderOfFileBucket("file:/srv/backups"), "/srv/backups");
-  assert.equal(folderOfFileBucket("file:relative/dir"), join(Deno.cwd(), "relative/dir"));
-  assert.equal(folderOfFileBucket("file://relative/dir"), join(Deno.cwd(), "relative/dir"));
-  assert.throws(() => openStorage("file:"), InvalidBucketError);
-});
+Deno.test(
+  where(
+    skipOnWindows(
+      "these are the Linux forms of file: buckets (file_url_test covers the Windows forms on any system)",
+    ),
+    "file: buckets open a folder",
+    () => {
+      assert.equal(openStorage("file:///srv/backups").description, "file:///srv/backups");
+      assert.equal(folderOfFileBucket("file:///srv/my%20backups"), "/srv/my backups");
+      assert.equal(folderOfFileBucket("file:/srv/backups"), "/srv/backups");
+      assert.equal(folderOfFileBucket("file:relative/dir"), join(Deno.cwd(), "relative/dir"));
+      assert.equal(folderOfFileBucket("file://relative/dir"), join(Deno.cwd(), "relative/dir"));
+      assert.throws(() => openStorage("file:"), InvalidBucketError);
+    },
+  ),
+);
 
 Deno.test("s3:// and bare names open an S3 bucket", () => {
   const endpoint = "http://127.0.0.1:9000";

@@ -3,6 +3,7 @@
  * S3 has (archived objects and restores, bucket checks, error classification of real responses).
  */
 
+import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { createS3Storage, parseRestore, type S3StorageOptions } from "../../lib/storage/s3.ts";
@@ -243,7 +244,7 @@ Deno.test("S3 storage: missing credentials give a permanent error that says what
       args: [
         "eval",
         "--config",
-        new URL("../../deno.json", import.meta.url).pathname,
+        fileURLToPath(new URL("../../deno.json", import.meta.url)),
         script,
       ],
       clearEnv: true,
@@ -251,6 +252,12 @@ Deno.test("S3 storage: missing credentials give a permanent error that says what
         PATH: Deno.env.get("PATH") ?? "",
         HOME: Deno.env.get("HOME") ?? home,
         ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+        // What Windows Deno needs to find its cache and the system.
+        ...Object.fromEntries(
+          ["SystemRoot", "USERPROFILE", "LOCALAPPDATA", "APPDATA", "TEMP", "TMP"]
+            .filter((name) => Deno.env.get(name) !== undefined)
+            .map((name) => [name, Deno.env.get(name)!]),
+        ),
         AWS_CONFIG_FILE: `${home}/config`,
         AWS_SHARED_CREDENTIALS_FILE: `${home}/credentials`,
         AWS_EC2_METADATA_DISABLED: "true",
