@@ -8,7 +8,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
-import { markVolumeBuilt } from "../catalog/volume_state.ts";
+import { markVolumeBuilt, recordContentHashes } from "../catalog/volume_state.ts";
 import type { CompressorPool } from "../archive/compress_pool.ts";
 import { encodeVolume } from "../archive/volume_format.ts";
 import { type MemoryEntry, type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
@@ -77,7 +77,10 @@ export async function buildVolume(
 ): Promise<BuiltVolume> {
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
-  const tar = volumeTar(volumeRecords(catalog, volume.id));
+  const tar = volumeTar({
+    ...volumeRecords(catalog, volume.id),
+    onHashes: (hashes) => recordContentHashes(catalog, hashes),
+  });
   const stream = encodeVolume(tar.stream, settings, { recipients, pool });
   const release = new SequentialRelease();
 

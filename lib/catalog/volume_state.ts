@@ -32,8 +32,7 @@ export function markVolumeBuilt(
       "UPDATE files SET state = 'stored' WHERE volume_id = ? AND state = 'pending'",
     ).run(volumeId);
     catalog.updateFiles(built.outcomes);
-    const hash = catalog.db.prepare("UPDATE files SET content_sha256 = ? WHERE id = ?");
-    for (const h of built.hashes ?? []) hash.run(h.sha256, h.id);
+    writeContentHashes(catalog, built.hashes ?? []);
     catalog.db.prepare(
       "UPDATE volumes SET state = 'built', size = ?, sha256 = ?, built_at = ?, upload_id = NULL, " +
         "part_size = NULL WHERE id = ?",
@@ -121,4 +120,18 @@ function transition(catalog: Catalog, volumeId: number, ...statements: string[])
     for (const sql of statements) changes = Number(catalog.db.prepare(sql).run(volumeId).changes);
     return changes;
   });
+}
+
+/**
+ * Records content hashes of files of a volume being built, a batch at a time while it is packed
+ * (the rest go with `markVolumeBuilt`). Safe if the build is cut short: a rebuild writes them
+ * again, and only files left `stored` are ever compared by them.
+ */
+export function recordContentHashes(catalog: Catalog, hashes: PackedFileHash[]): void {
+  catalog.transaction(() => writeContentHashes(catalog, hashes));
+}
+
+function writeContentHashes(catalog: Catalog, hashes: PackedFileHash[]): void {
+  const hash = catalog.db.prepare("UPDATE files SET content_sha256 = ? WHERE id = ?");
+  for (const h of hashes) hash.run(h.sha256, h.id);
 }

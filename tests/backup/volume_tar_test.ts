@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { scanSources } from "../../lib/archive/scan.ts";
 import { planVolumes } from "../../lib/backup/plan_volumes.ts";
-import { volumeTar } from "../../lib/archive/volume_tar.ts";
+import { HASH_BATCH, volumeTar } from "../../lib/archive/volume_tar.ts";
 import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
 import { plannedCatalog } from "./helpers.ts";
@@ -82,6 +82,42 @@ Deno.test("every volume repeats the folders above its first entry", async () => 
     }
     const base = archivePath(src);
     assert.deepEqual(paths, [base, `${base}/a`, `${base}/a/b`, `${base}/a/b/two.bin`]);
+  } finally {
+    catalog.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a volume hands its content hashes out in batches as it packs, never all at the end", async () => {
+  const root = await Deno.makeTempDir();
+  const src = join(root, "src");
+  await Deno.mkdir(src);
+  const files = HASH_BATCH * 2 + 10;
+  for (let i = 0; i < files; i++) await Deno.writeTextFile(join(src, `f${i}`), `${i}`);
+  const catalog = await plannedCatalog(root, src, { volumeSize: 1024 ** 3 });
+  try {
+    const batches: number[] = [];
+    const handed = new Map<number, string>();
+    const tar = volumeTar({
+      ...volumeRecords(catalog, 1),
+      onHashes: (hashes) => {
+        batches.push(hashes.length);
+        for (const h of hashes) handed.set(h.id, h.sha256);
+      },
+    });
+    let packed = 0;
+    for await (const { entry, body } of readTar(tar.stream)) {
+      if (entry.type === "file") await body.cancel();
+      packed++;
+      // Hashes are handed out while the stream is still being read, not only at its end.
+      if (packed === HASH_BATCH + 100) assert.deepEqual(batches, [HASH_BATCH]);
+    }
+    assert.deepEqual(batches, [HASH_BATCH, HASH_BATCH]);
+    assert.equal(tar.hashes.length, 10, "the last, smaller batch stays for markVolumeBuilt");
+    for (const h of tar.hashes) handed.set(h.id, h.sha256);
+    assert.equal(handed.size, files);
+    const [first] = catalog.filesAfter(0, 1_000_000).filter((f) => f.path === join(src, "f7"));
+    assert.equal(handed.get(first.id), createHash("sha256").update("7").digest("hex"));
   } finally {
     catalog.close();
     await Deno.remove(root, { recursive: true });
