@@ -10,6 +10,7 @@ import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { spawnCli } from "../../testing/spawn_cli.ts";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { STAGING_DIR_NAME } from "../../lib/restore/safe_writer.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
 
 const SMALL_FILES = 3000;
 
@@ -60,7 +61,7 @@ Deno.test("a restore killed mid-volume leaves no half-written file under a real 
     assert.equal(backup.code, 0, backup.stderr);
     const stateDb = stateDbFrom(backup);
     const dest = join(root, "restored");
-    const restoredSrc = join(dest, src.slice(1));
+    const restoredSrc = join(dest, archivePath(src));
 
     const run = spawnCli(["restore", stateDb, "--to", dest, "--yes"], { env });
     let killed = false;
