@@ -32,7 +32,7 @@ export class WorkQueue<T> {
   }
 }
 
-/** Counts free slots (here: room for volumes on local disk). */
+/** Counts free slots (room for volumes on local disk; the part uploads of buffer_slots.ts). */
 export class Slots {
   #free: number;
   #waiters: (() => void)[] = [];
