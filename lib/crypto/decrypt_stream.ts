@@ -4,7 +4,7 @@ import { open } from "./aead.ts";
 import { AgeError, NoMatchingIdentityError } from "./errors.ts";
 import { HeaderAccumulator, parseHeader, verifyHeaderMac } from "./header.ts";
 import { OutputBatcher } from "./output_batch.ts";
-import { freeBuffer } from "../memory/buffer_release.ts";
+import { freeWholeBuffer } from "../memory/buffer_release.ts";
 import { ChunkNonces, derivePayloadKey, PAYLOAD_NONCE_SIZE, SEALED_CHUNK_SIZE } from "./payload.ts";
 import {
   parseX25519Identity,
@@ -143,9 +143,7 @@ class PayloadDecryptor {
  * results may be views into Node's shared buffer pool, so only a large whole buffer is freed.
  */
 function releasePlaintext(plaintext: Uint8Array): void {
-  const whole = plaintext.byteOffset === 0 &&
-    plaintext.byteLength === plaintext.buffer.byteLength;
-  if (whole && plaintext.byteLength >= 4096) freeBuffer(plaintext.buffer);
+  if (plaintext.byteLength >= 4096) freeWholeBuffer(plaintext);
 }
 
 /**

@@ -11,6 +11,16 @@ export function freeBuffer(buffer: ArrayBufferLike): void {
 }
 
 /**
+ * Frees the buffer under `chunk` now when `chunk` is the whole of it (a view into a shared
+ * buffer is left alone: others may still read their part of it).
+ */
+export function freeWholeBuffer(chunk: Uint8Array): void {
+  if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
+    freeBuffer(chunk.buffer);
+  }
+}
+
+/**
  * Wraps a stage that copies what it reads (compression, encryption): once the stage has taken an
  * input chunk that is a whole buffer of its own, that buffer is freed. Never wrap a stage that
  * may pass its input chunks on (an identity stream): the next stage would find them empty.
@@ -22,9 +32,7 @@ export function freeingInputs(
   const writable = new WritableStream<Uint8Array>({
     async write(chunk) {
       await writer.write(chunk);
-      if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
-        freeBuffer(chunk.buffer);
-      }
+      freeWholeBuffer(chunk);
     },
     close: () => writer.close(),
     abort: (reason) => writer.abort(reason),

@@ -8,7 +8,7 @@
 import { createHash, type Hash } from "node:crypto";
 import { abortableSleep, backoffDelay } from "../storage/retry.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
-import { freeBuffer } from "../memory/buffer_release.ts";
+import { freeWholeBuffer } from "../memory/buffer_release.ts";
 
 /** Bytes asked for per GET request. */
 export const DOWNLOAD_RANGE_BYTES = 64 * 1024 * 1024;
@@ -62,9 +62,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<void> 
           options.onBytes?.(offset);
           // Written and hashed: a chunk that is a whole buffer of its own is freed now, not when
           // V8 next collects (megabyte chunks piled up, tens of MiB of RSS).
-          if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
-            freeBuffer(chunk.buffer);
-          }
+          freeWholeBuffer(chunk);
         }
         if (offset < end) {
           throw new StorageError("transient", `download of ${key} ended early at byte ${offset}`);
