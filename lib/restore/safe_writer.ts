@@ -94,6 +94,18 @@ export interface FileMeta {
   owner?: Owner;
 }
 
+/**
+ * Where a file entry's part file goes and how it is made: the `mode` to create it with (`plain`:
+ * its own, needing no chmod) and whether what is at its name was checked already (`checked`).
+ */
+interface PreparedFile {
+  full: string;
+  part: string;
+  mode: number;
+  plain: boolean;
+  checked: boolean;
+}
+
 /** Writes entries under one destination folder. */
 export class RestoreWriter {
   readonly #root: string;
@@ -214,21 +226,22 @@ export class RestoreWriter {
     try {
       const placed = this.#prepareFile(path, meta, options);
       if ("kind" in placed) return placed;
-      const { part, plain } = placed;
       consumed = true;
       try {
-        const file = await Deno.open(part, { write: true, createNew: true, mode: placed.mode });
+        const file = await Deno.open(placed.part, {
+          write: true,
+          createNew: true,
+          mode: placed.mode,
+        });
         try {
           for await (const chunk of body) await writeAll(file, chunk);
-          const time = new Date(meta.mtime * 1000);
-          await file.utime(time, time);
-          this.#finishFile(file, part, meta, plain);
-        } finally {
+        } catch (error) {
           file.close();
+          throw error;
         }
-        return windowsReadOnly(this.#place(part, placed.full, placed.checked), placed.full, meta);
+        return this.#settle(file, placed, meta);
       } catch (error) {
-        removeQuietly(part);
+        removeQuietly(placed.part);
         throw error;
       }
     } finally {
@@ -248,22 +261,19 @@ export class RestoreWriter {
   ): WriteOutcome {
     const placed = this.#prepareFile(path, meta, options);
     if ("kind" in placed) return placed;
-    const { part, plain } = placed;
     try {
-      const file = Deno.openSync(part, { write: true, createNew: true, mode: placed.mode });
+      const file = Deno.openSync(placed.part, { write: true, createNew: true, mode: placed.mode });
       try {
         for (let written = 0; written < body.length;) {
           written += file.writeSync(body.subarray(written));
         }
-        const time = new Date(meta.mtime * 1000);
-        file.utimeSync(time, time);
-        this.#finishFile(file, part, meta, plain);
-      } finally {
+      } catch (error) {
         file.close();
+        throw error;
       }
-      return windowsReadOnly(this.#place(part, placed.full, placed.checked), placed.full, meta);
+      return this.#settle(file, placed, meta);
     } catch (error) {
-      removeQuietly(part);
+      removeQuietly(placed.part);
       throw error;
     }
   }
@@ -274,13 +284,7 @@ export class RestoreWriter {
    * its name was checked already (with `overwrite`, `acceptIdentical`, or without hard links);
    * `plain`: created with its mode, it needs no chmod.
    */
-  #prepareFile(
-    path: string,
-    meta: FileMeta,
-    options: EntryOptions,
-  ):
-    | WriteOutcome
-    | { full: string; part: string; mode: number; plain: boolean; checked: boolean } {
+  #prepareFile(path: string, meta: FileMeta, options: EntryOptions): WriteOutcome | PreparedFile {
     const segments = entrySegments(path);
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
@@ -315,18 +319,27 @@ export class RestoreWriter {
   }
 
   /**
-   * Gives a written part file its owner (with `restoreOwners`: the open file tells whether it
-   * has it already), then its mode unless it was created with it (`plain`): chown clears setuid
-   * and setgid.
+   * Finishes a written part file (open as `file`) and puts it in place: its mtime; its owner
+   * (with `restoreOwners`: the open file tells whether it has it already); then its mode unless
+   * it was created with it (`plain`), as chown clears setuid and setgid; closes it, gives it its
+   * name (`#place`), and on Windows the read-only bit last.
    */
-  #finishFile(file: Deno.FsFile, part: string, meta: FileMeta, plain: boolean): void {
-    let owned = false;
-    if (this.#restoreOwners && meta.owner) {
-      const info = file.statSync();
-      owned = (info.uid === meta.owner.uid && info.gid === meta.owner.gid) ||
-        restoreOwnerSync(part, meta.owner);
+  #settle(file: Deno.FsFile, placed: PreparedFile, meta: FileMeta): WriteOutcome {
+    const { part, full } = placed;
+    try {
+      const time = new Date(meta.mtime * 1000);
+      file.utimeSync(time, time);
+      let owned = false;
+      if (this.#restoreOwners && meta.owner) {
+        const info = file.statSync();
+        owned = (info.uid === meta.owner.uid && info.gid === meta.owner.gid) ||
+          restoreOwnerSync(part, meta.owner);
+      }
+      if (!isWindows && !placed.plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
+    } finally {
+      file.close();
     }
-    if (!isWindows && !plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
+    return windowsReadOnly(this.#place(part, full, placed.checked), full, meta);
   }
 
   /**
