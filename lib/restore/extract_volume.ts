@@ -9,7 +9,7 @@ import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { VolumeEntryRow } from "../catalog/restore_state.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { errorLine } from "../archive/errors.ts";
-import { readTar, type TarReadEntry } from "../archive/tar_reader.ts";
+import { readTar, type TarMember, type TarReadEntry } from "../archive/tar_reader.ts";
 import { decodeVolume } from "../archive/volume_format.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import type { Owner } from "./ownership.ts";
@@ -110,15 +110,15 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
   const write = async (
     entry: TarReadEntry,
     record: VolumeEntryRow,
-    body: ReadableStream<Uint8Array>,
+    member: TarMember,
   ): Promise<void> => {
     let outcome: WriteOutcome;
     try {
       outcome = entry.type === "hardlink"
         ? await writeHardlink(writer, entry, record, links, entryOptions)
-        : await writeEntry(writer, entry, body, entryOptions, linkTypeOf(catalog, entry, record));
+        : await writeEntry(writer, entry, member, entryOptions, linkTypeOf(catalog, entry, record));
     } catch (error) {
-      await body.cancel().catch(() => {});
+      // A file's body was consumed or cancelled by the writer; no other entry's body was made.
       outcome = entryWriteFailure(error);
     }
     settle(entry, record, outcome);
@@ -158,7 +158,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       settle(entry, record, outcome);
       continue;
     }
-    await write(entry, record, member.body);
+    await write(entry, record, member);
   }
   for (const row of matcher.unmatched()) {
     if (!RESTORABLE_STATES.has(row.state) || !selection.matches(row.archivePath)) continue;
@@ -275,26 +275,27 @@ async function writeHardlink(
   return await writer.hardlink(entry.path, target, entryOptions);
 }
 
-/** Writes one wanted folder, symlink or (large) file. */
+/**
+ * Writes one wanted folder, symlink or (large) file; only a file's body stream is made (the
+ * reader skips a member whose body nobody asked for).
+ */
 async function writeEntry(
   writer: RestoreWriter,
   entry: TarReadEntry,
-  body: ReadableStream<Uint8Array>,
+  member: TarMember,
   entryOptions: EntryOptions,
   linkType: SymlinkType | undefined,
 ): Promise<WriteOutcome> {
   const owner = ownerOf(entry);
   if (entry.type === "directory") {
-    await body.cancel();
     const outcome = writer.directory(entry.path, owner);
     return outcome.kind === "identical" ? { kind: "written" } : outcome; // merging into a folder is fine
   }
   if (entry.type === "symlink") {
-    await body.cancel();
     if (entry.linkName === undefined) {
       throw new VolumeMismatchError(`symlink ${JSON.stringify(entry.path)} has no target`);
     }
     return await writer.symlink(entry.path, entry.linkName, entryOptions, owner, linkType);
   }
-  return await writer.file(entry.path, body, fileMeta(entry), entryOptions);
+  return await writer.file(entry.path, member.body, fileMeta(entry), entryOptions);
 }
