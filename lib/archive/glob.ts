@@ -12,6 +12,8 @@ import { nameFolder, type PathOs } from "./path_case.ts";
 export interface ExcludeMatcher {
   /** True when the entry at `absolutePath` (`relativePath` under its source folder) is excluded. */
   matches(absolutePath: string, relativePath: string): boolean;
+  /** True when there are no patterns: nothing is excluded. */
+  readonly empty: boolean;
 }
 
 /** Compiles a list of exclude patterns into one matcher, with the path rules of `os`. */
@@ -30,6 +32,7 @@ export function compileExcludes(patterns: string[], os: PathOs = Deno.build.os):
     else byName.push(globToRegExp(pattern));
   }
   return {
+    empty: byName.length + byRelative.length + byAbsolute.length === 0,
     matches(absolutePath: string, relativePath: string): boolean {
       const absolute = fold(absolutePath.replaceAll("\\", "/"));
       const relative = fold(relativePath.replaceAll("\\", "/"));

@@ -14,7 +14,7 @@ import type { PackRecord } from "./volume_tar.ts";
 import { compileExcludes } from "./glob.ts";
 import { pathKey, realPathOf } from "./path_case.ts";
 import { storedMode } from "./file_mode.ts";
-import { join, relative } from "node:path";
+import { normalize, sep as SEP } from "node:path";
 
 /** An entry as the scan finds it, before the catalog gives it an id. */
 export type NewFile = Omit<PackRecord, "id"> & {
@@ -89,12 +89,16 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
   for (const root of options.sourceDirs) {
     // Folders are recorded when visited, so each one is followed by everything inside it: GNU
     // tar sets a folder's mtime once it sees an entry outside it, and depends on this order.
-    const pending: NewFile[] = [toNewFile(root, await Deno.lstat(root), null)];
+    const rootInfo = await Deno.lstat(root);
+    const pending: Folder[] = [{
+      file: toNewFile(root, archivePath(root), rootInfo, null),
+      relative: "",
+    }];
     while (pending.length > 0) {
       options.signal?.throwIfAborted();
       const folder = pending.pop()!;
-      add(folder);
-      const dir = folder.path;
+      add(folder.file);
+      const dir = folder.file.path;
       let names: string[];
       try {
         names = [];
@@ -104,12 +108,14 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
         continue;
       }
       names.sort();
-      const paths = names.map((name) => join(dir, name)).filter((path) =>
-        !skip.has(pathKey(path)) && !options.skip?.(path) &&
-        !excludes.matches(path, relative(root, path))
-      );
-      const subdirs: NewFile[] = [];
-      for (const path of paths) {
+      // A listed name is one plain component (never empty, `.`, `..` or holding a separator),
+      // so each child's paths are its folder's plus the name: no per-entry normalizing.
+      const children = new ChildPaths(dir, folder.file.archivePath, folder.relative);
+      const subdirs: Folder[] = [];
+      for (const name of names) {
+        const path = children.path(name);
+        if (skip.has(pathKey(path)) || options.skip?.(path)) continue;
+        if (!excludes.empty && excludes.matches(path, children.relative(name))) continue;
         const info = lstatOrError(path);
         if (info instanceof Error) {
           if (path.includes("\uFFFD")) {
@@ -122,16 +128,19 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
           continue;
         }
         if (info.isDirectory) {
-          subdirs.push(toNewFile(path, info, null));
+          subdirs.push({
+            file: toNewFile(path, children.archivePath(name), info, null),
+            relative: children.relative(name),
+          });
         } else if (info.isFile) {
-          const file = toNewFile(path, info, null);
+          const file = toNewFile(path, children.archivePath(name), info, null);
           const first = firstLinks.seen(info, file.archivePath);
           add(
             first === undefined ? file : { ...file, type: "hardlink", size: 0, linkTarget: first },
           );
         } else if (info.isSymlink) {
           try {
-            add(toNewFile(path, info, Deno.readLinkSync(path)));
+            add(toNewFile(path, children.archivePath(name), info, Deno.readLinkSync(path)));
           } catch (error) {
             problem(path, "unreadable", `cannot read symlink: ${errorText(error)}`);
           }
@@ -154,11 +163,53 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
   return totals;
 }
 
-function toNewFile(path: string, info: Deno.FileInfo, linkTarget: string | null): NewFile {
+/** A folder still to visit: its entry, and its path relative to its source folder. */
+interface Folder {
+  file: NewFile;
+  relative: string;
+}
+
+/** The paths of a folder's children, built from the folder's own by appending a name. */
+class ChildPaths {
+  readonly #dir: string;
+  readonly #archiveDir: string;
+  readonly #relativeDir: string;
+
+  constructor(dir: string, archiveDir: string, relativeDir: string) {
+    // Normalized once per folder, as a join would for each child; a root (`/`, `C:\`)
+    // already ends with its separator.
+    const normal = normalize(dir);
+    this.#dir = normal.endsWith(SEP) ? normal : normal + SEP;
+    this.#archiveDir = archiveDir === "" ? "" : archiveDir + "/";
+    this.#relativeDir = relativeDir === "" ? "" : relativeDir + SEP;
+  }
+
+  /** The absolute path of child `name`. */
+  path(name: string): string {
+    return this.#dir + name;
+  }
+
+  /** Its archive path (what `archivePath` of its absolute path gives). */
+  archivePath(name: string): string {
+    return this.#archiveDir + name;
+  }
+
+  /** Its path relative to the source folder. */
+  relative(name: string): string {
+    return this.#relativeDir + name;
+  }
+}
+
+function toNewFile(
+  path: string,
+  archivePath: string,
+  info: Deno.FileInfo,
+  linkTarget: string | null,
+): NewFile {
   const type = info.isDirectory ? "directory" : info.isSymlink ? "symlink" : "file";
   return {
     path,
-    archivePath: archivePath(path),
+    archivePath,
     type,
     size: type === "file" ? info.size : 0,
     mtimeMs: info.mtime?.getTime() ?? 0,
