@@ -52,6 +52,11 @@ export class VolumePacker<T extends PackableEntry> {
     return closed;
   }
 
+  /** The volume being filled, as it stands (none before the first entry or after `finish`). */
+  get current(): Readonly<PackedVolume<T>> | undefined {
+    return this.#current;
+  }
+
   /** Closes the volume being filled and returns it (none when no entry was added since). */
   finish(): PackedVolume<T> | undefined {
     const closed = this.#current;

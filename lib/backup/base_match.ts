@@ -12,14 +12,19 @@
  */
 import { createHash } from "node:crypto";
 import { dirname } from "node:path";
+import type { StatementSync } from "node:sqlite";
 import type { Catalog, FileRecord, FileToRecord } from "../catalog/catalog.ts";
 import type { NewFile } from "../archive/scan.ts";
 import { fileFromRow, type Row } from "../catalog/catalog.ts";
+
+/** A file's row in the base, with the SHA-256 (hex) of the bytes the base packed, if known. */
+type BaseRow = FileRecord & { contentSha256: string | null };
 
 /** Matches scanned files against the base's catalog. */
 export class BaseMatcher {
   readonly #base: Catalog;
   readonly #rehash: boolean;
+  #byPath: StatementSync | undefined;
 
   constructor(base: Catalog, rehash: boolean) {
     this.#base = base;
@@ -53,14 +58,19 @@ export class BaseMatcher {
     });
   }
 
-  #baseRow(path: string): FileRecord | undefined {
-    const row = this.#base.db.prepare(
-      "SELECT * FROM files WHERE path = ? AND state = 'stored' ORDER BY id LIMIT 1",
-    ).get(path) as Row | undefined;
-    return row ? fileFromRow(row) : undefined;
+  /** The base's stored row of `path`, with the SHA-256 of the bytes it packed (if known). */
+  #baseRow(path: string): BaseRow | undefined {
+    this.#byPath ??= this.#base.db.prepare(
+      "SELECT f.*, h.sha256 AS content_sha256 FROM files f " +
+        "LEFT JOIN content_hashes h ON h.file_id = f.id " +
+        "WHERE f.path = ? AND f.state = 'stored' ORDER BY f.id LIMIT 1",
+    );
+    const row = this.#byPath.get(path) as Row | undefined;
+    if (!row) return undefined;
+    return { ...fileFromRow(row), contentSha256: (row.content_sha256 ?? null) as string | null };
   }
 
-  #unchanged(file: NewFile, row: FileRecord): boolean {
+  #unchanged(file: NewFile, row: BaseRow): boolean {
     if (file.type === "hardlink" || row.type !== file.type) return false;
     if (row.size !== file.size || row.mtimeMs !== file.mtimeMs || row.mode !== file.mode) {
       return false;

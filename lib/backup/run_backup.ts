@@ -6,12 +6,18 @@
  * catalog before the next, so the run can be killed at any moment and resumed.
  */
 import { createHash } from "node:crypto";
-import type { Catalog, PlannedVolume, VolumeRecord } from "../catalog/catalog.ts";
+import type {
+  Catalog,
+  FileToRecord,
+  PlanEntry,
+  PlannedVolume,
+  VolumeRecord,
+} from "../catalog/catalog.ts";
 import { BaseMatcher, deletedSinceBase } from "./base_match.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { backupFolderKey, objectKey, volumeName } from "../archive/layout.ts";
 import { resetVolume } from "../catalog/volume_state.ts";
-import { planVolumes } from "./plan_volumes.ts";
+import { VolumePlanner } from "./plan_volumes.ts";
 import { scanSources } from "../archive/scan.ts";
 import {
   AccessDeniedError,
@@ -179,6 +185,9 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
   if (incremental && !ctx.base) throw new Error("an incremental backup scans with its base");
   const matcher = ctx.base ? new BaseMatcher(ctx.base, settings.rehash === true) : undefined;
   const firstNumber = matcher?.copyVolumes(catalog) ?? 1;
+  // Each file is recorded with its id and planned volume, never updated after.
+  const planner = new VolumePlanner(settings, firstNumber);
+  let nextId = catalog.nextFileId();
   log.info(`scanning ${settings.sourceDirs.join(", ")}`);
   const totals = await scanSources({
     sourceDirs: settings.sourceDirs,
@@ -191,8 +200,13 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       progress.bytesTotal = t.bytes;
     },
   }, {
-    addFiles: (files) => {
-      catalog.insertFiles(matcher ? matcher.match(files) : files);
+    addFiles: (scanned) => {
+      const files: FileToRecord[] = matcher ? matcher.match(scanned) : scanned;
+      for (const file of files) {
+        file.id = nextId++;
+        if (!file.held) file.volumeId = planner.place(file as PlanEntry);
+      }
+      catalog.insertFiles(files, planner.changed());
       crashPoint("after-scan-batch");
     },
     addProblem: (problem) => {
@@ -200,7 +214,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       log.warn(`skipped ${quotePath(problem.path)}: ${problem.message}`);
     },
   });
-  let plan = planVolumes(catalog.planEntries(), settings, firstNumber);
+  let plan = planner.finish();
   if (ctx.base) {
     catalog.dropUnusedChainVolumes();
     const deleted = catalog.recordDeletedPaths(deletedSinceBase(ctx.base, catalog));

@@ -37,20 +37,19 @@ const SCANNED_COLUMNS: [column: string, value: (file: FileToRecord) => SQLInputV
   ["link_target", (f) => f.linkTarget],
   ["ctime_ms", (f) => f.ctimeMs ?? null],
   ["file_id", (f) => f.fileId ?? null],
-  // A file unchanged since the base is held by the base's volume, with its state and hash.
-  ["volume_id", (f) => f.held?.volumeId ?? null],
+  // A file unchanged since the base is held by the base's volume, with its state (and hash).
+  ["volume_id", (f) => f.held?.volumeId ?? f.volumeId ?? null],
   ["state", (f) => f.held?.state ?? "pending"],
-  ["content_sha256", (f) => f.held?.contentSha256 ?? null],
 ];
 
 /** Rows one INSERT statement of `insertFiles` takes (SQLite allows 32766 parameters). */
 const INSERT_ROWS = 64;
 
-/** The INSERT of `rows` scanned files at once. */
+/** The INSERT of `rows` scanned files at once (the id, then `SCANNED_COLUMNS`). */
 function insertSql(rows: number): string {
-  const row = `(${SCANNED_COLUMNS.map(() => "?").join(", ")})`;
-  return `INSERT INTO files (${SCANNED_COLUMNS.map(([column]) => column).join(", ")}) VALUES ` +
-    Array(rows).fill(row).join(", ");
+  const row = `(?, ${SCANNED_COLUMNS.map(() => "?").join(", ")})`;
+  return `INSERT INTO files (id, ${SCANNED_COLUMNS.map(([column]) => column).join(", ")}) ` +
+    `VALUES ${Array(rows).fill(row).join(", ")}`;
 }
 
 /** Rows read at a time when a volume's entries are packed or planned. */
@@ -74,8 +73,6 @@ export interface FileRecord extends PackRecord {
   ctimeMs: number | null;
   /** `dev:ino` as scanned (null where the platform gives none, and in older catalogs). */
   fileId: string | null;
-  /** SHA-256 (hex) of the bytes packed, for a regular file stored by a build. */
-  contentSha256: string | null;
 }
 
 /**
@@ -84,6 +81,10 @@ export interface FileRecord extends PackRecord {
  */
 export type FileToRecord = NewFile & {
   held?: { volumeId: number; state: FileState; contentSha256: string | null };
+  /** The row's id, when the caller numbers the rows (it must then number every one). */
+  id?: number;
+  /** The planned volume of a file not held by the base, when known at the scan. */
+  volumeId?: number;
 };
 
 /** What happened to a file when its volume was built. */
@@ -455,6 +456,7 @@ export class Catalog {
   clearScan(): void {
     this.transaction(() => {
       this.#run("DELETE FROM parts");
+      this.#run("DELETE FROM content_hashes");
       this.#run("DELETE FROM files");
       this.#run("DELETE FROM volumes");
       this.#run("DELETE FROM problems");
@@ -481,28 +483,67 @@ export class Catalog {
     }
   }
 
-  /** Appends scanned files in one transaction, in order. */
-  insertFiles(files: FileToRecord[]): void {
-    const columns = SCANNED_COLUMNS.length;
+  /**
+   * Appends scanned files in one transaction, in order, together with the `volumes` they are
+   * planned into (recorded or brought up to date first, so that every file's volume exists).
+   */
+  insertFiles(files: FileToRecord[], volumes: PlannedVolume[] = []): void {
+    const columns = 1 + SCANNED_COLUMNS.length;
     const values = new Array<SQLInputValue>(INSERT_ROWS * columns);
     this.transaction(() => {
+      for (const volume of volumes) this.#recordVolume(volume);
+      // Files the caller did not number follow every row so far, in order.
+      const firstId = this.nextFileId();
+      const idOf = (index: number) => files[index].id ?? firstId + index;
+      const fill = (target: SQLInputValue[], at: number, index: number) => {
+        target[at] = idOf(index);
+        for (let c = 1; c < columns; c++) target[at + c] = SCANNED_COLUMNS[c - 1][1](files[index]);
+      };
       let next = 0;
       // Rows go in INSERT_ROWS at a time: one call into SQLite for many rows costs less than
       // one call each; the rest go one by one.
       const many = this.#statement(insertSql(INSERT_ROWS));
       for (; next + INSERT_ROWS <= files.length; next += INSERT_ROWS) {
-        for (let row = 0; row < INSERT_ROWS; row++) {
-          const file = files[next + row];
-          for (let c = 0; c < columns; c++) values[row * columns + c] = SCANNED_COLUMNS[c][1](file);
-        }
+        for (let row = 0; row < INSERT_ROWS; row++) fill(values, row * columns, next + row);
         many.run(...values);
       }
       const one = this.#statement(insertSql(1));
+      const single = new Array<SQLInputValue>(columns);
       for (; next < files.length; next++) {
-        const file = files[next];
-        one.run(...SCANNED_COLUMNS.map(([, value]) => value(file)));
+        fill(single, 0, next);
+        one.run(...single);
       }
+      // The hashes of files held by the base, for the next incremental's `--rehash`.
+      const hash = this.#statement(
+        "INSERT OR REPLACE INTO content_hashes (file_id, sha256) VALUES (?, ?)",
+      );
+      files.forEach((file, index) => {
+        const sha256 = file.held?.contentSha256;
+        if (sha256) hash.run(idOf(index), sha256);
+      });
     });
+  }
+
+  /** The id the next scanned file takes when the scan numbers them: after every row so far. */
+  nextFileId(): number {
+    return (this.#get("SELECT COALESCE(MAX(id), 0) + 1 AS id FROM files")!.id as number);
+  }
+
+  /** Records a planned volume, or brings its file range and size up to date. */
+  #recordVolume(v: PlannedVolume): void {
+    this.#run(
+      "INSERT INTO volumes (id, name, object_key, storage_class, first_file_id, last_file_id, " +
+        "planned_bytes) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET " +
+        "first_file_id = excluded.first_file_id, last_file_id = excluded.last_file_id, " +
+        "planned_bytes = excluded.planned_bytes",
+      v.id,
+      v.name,
+      v.objectKey,
+      v.storageClass,
+      v.firstFileId,
+      v.lastFileId,
+      v.plannedBytes,
+    );
   }
 
   /** The backups of this one's chain, oldest (the full backup) first, this one last. */
@@ -703,19 +744,11 @@ export class Catalog {
   savePlan(volumes: PlannedVolume[]): void {
     this.transaction(() => {
       for (const v of volumes) {
+        this.#recordVolume(v);
+        // Files the scan recorded without a volume (it plans as it goes, so normally none:
+        // the index on (volume_id, id) finds that without reading the range).
         this.#run(
-          "INSERT INTO volumes (id, name, object_key, storage_class, first_file_id, last_file_id, " +
-            "planned_bytes) VALUES (?, ?, ?, ?, ?, ?, ?)",
-          v.id,
-          v.name,
-          v.objectKey,
-          v.storageClass,
-          v.firstFileId,
-          v.lastFileId,
-          v.plannedBytes,
-        );
-        this.#run(
-          "UPDATE files SET volume_id = ? WHERE id BETWEEN ? AND ? AND volume_id IS NULL",
+          "UPDATE files SET volume_id = ? WHERE volume_id IS NULL AND id BETWEEN ? AND ?",
           v.id,
           v.firstFileId,
           v.lastFileId,
@@ -871,7 +904,6 @@ export function fileFromRow(r: Row): FileRecord {
     state: r.state as FileState,
     ctimeMs: (r.ctime_ms ?? null) as number | null,
     fileId: (r.file_id ?? null) as string | null,
-    contentSha256: (r.content_sha256 ?? null) as string | null,
   };
 }
 

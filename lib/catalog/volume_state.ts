@@ -131,7 +131,25 @@ export function recordContentHashes(catalog: Catalog, hashes: PackedFileHash[]):
   catalog.transaction(() => writeContentHashes(catalog, hashes));
 }
 
+/** Rows one INSERT of `writeContentHashes` takes. */
+const HASH_ROWS = 64;
+
 function writeContentHashes(catalog: Catalog, hashes: PackedFileHash[]): void {
-  const hash = catalog.db.prepare("UPDATE files SET content_sha256 = ? WHERE id = ?");
-  for (const h of hashes) hash.run(h.sha256, h.id);
+  const insert = (rows: number) =>
+    catalog.db.prepare(
+      "INSERT OR REPLACE INTO content_hashes (file_id, sha256) VALUES " +
+        Array(rows).fill("(?, ?)").join(", "),
+    );
+  const many = insert(HASH_ROWS);
+  const values = new Array<string | number>(2 * HASH_ROWS);
+  let next = 0;
+  for (; next + HASH_ROWS <= hashes.length; next += HASH_ROWS) {
+    for (let row = 0; row < HASH_ROWS; row++) {
+      values[2 * row] = hashes[next + row].id;
+      values[2 * row + 1] = hashes[next + row].sha256;
+    }
+    many.run(...values);
+  }
+  const one = insert(1);
+  for (; next < hashes.length; next++) one.run(hashes[next].id, hashes[next].sha256);
 }

@@ -12,7 +12,7 @@ import {
   markVolumeUploaded,
   resetVolume,
 } from "../../lib/catalog/volume_state.ts";
-import { planVolumes } from "../../lib/backup/plan_volumes.ts";
+import { planVolumes, VolumePlanner } from "../../lib/backup/plan_volumes.ts";
 import { volumesNeeded } from "../../lib/catalog/chain.ts";
 import { plannedFileRows, volumeEntryRows } from "../../lib/catalog/restore_state.ts";
 import { DatabaseSync } from "node:sqlite";
@@ -120,8 +120,7 @@ Deno.test("packing and planning read every entry of a volume, in order, past one
     const toPlan = [...catalog.planEntries()];
     catalog.savePlan(planVolumes(toPlan, { ...settings(), volumeSize: 1e9 }));
     const expected = catalog.filesOfVolume(1, 0, 10_000).map(
-      ({ volumeId: _v, state: _s, contentSha256: _h, ctimeMs: _c, fileId: _f, ...record }) =>
-        record,
+      ({ volumeId: _v, state: _s, ctimeMs: _c, fileId: _f, ...record }) => record,
     );
     assert.equal(expected.length, 1000);
     assert.deepEqual([...catalog.packRecordsOfVolume(1)], expected);
@@ -365,7 +364,7 @@ Deno.test("a read-only open of an older schema reads a migrated private copy and
     raw.exec(
       "DROP TABLE chain; DROP TABLE deleted_paths; ALTER TABLE volumes DROP COLUMN backup_id; " +
         "ALTER TABLE files DROP COLUMN ctime_ms; ALTER TABLE files DROP COLUMN file_id; " +
-        "ALTER TABLE files DROP COLUMN content_sha256",
+        "DROP TABLE content_hashes",
     );
     raw.exec("PRAGMA user_version = 1");
     raw.close();
@@ -427,7 +426,8 @@ Deno.test("a version-3 catalog is migrated to a full backup: its own chain, no b
       }]);
       assert.equal(catalog.baseBackupId(), undefined);
       const [a] = catalog.filesAfter(0, 10);
-      assert.deepEqual([a.ctimeMs, a.fileId, a.contentSha256], [null, null, null]);
+      assert.deepEqual([a.ctimeMs, a.fileId], [null, null]);
+      assert.equal(catalog.db.prepare("SELECT COUNT(*) AS n FROM content_hashes").get()?.n, 0);
       assert.equal(catalog.volume(1).backupId, null);
       assert.deepEqual(volumesNeeded(catalog), [{
         backupId: "20260101_000000",
@@ -486,10 +486,14 @@ Deno.test("an incremental catalog holds its chain and the base's volumes it need
         "20260101_000000",
       ]);
       const files = reopened.filesAfter(0, 10);
-      assert.deepEqual(files.map((f) => [f.path, f.volumeId, f.state, f.contentSha256]), [
-        ["/src/kept", 2, "stored", "cd"],
-        ["/src/new", 3, "pending", null],
-      ]);
+      const hash = reopened.db.prepare("SELECT sha256 FROM content_hashes WHERE file_id = ?");
+      assert.deepEqual(
+        files.map((f) => [f.path, f.volumeId, f.state, hash.get(f.id)?.sha256 ?? null]),
+        [
+          ["/src/kept", 2, "stored", "cd"],
+          ["/src/new", 3, "pending", null],
+        ],
+      );
       assert.deepEqual(reopened.ownVolumes().map((v) => v.id), [3]);
       assert.deepEqual(volumesNeeded(reopened).map((v) => [v.backupId, v.objectKey]), [
         ["20250101_000000", "20250101_000000/000002_output.tar.zst.age"],
@@ -510,6 +514,87 @@ Deno.test("an incremental catalog holds its chain and the base's volumes it need
       () => Catalog.open(path, { readOnly: true }),
       /not an earlier backup of its chain/,
     );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("files recorded with the volumes planned as the scan goes give the plan made after it", async () => {
+  // 600 entries of 512 TAR bytes, a big one among them, in volumes of 10,000 bytes, recorded in
+  // batches of 70 with the volumes each batch touches: the same rows and volumes as planning
+  // after the scan, and no file left without its volume for savePlan to assign.
+  const sizes = Array.from({ length: 600 }, (_, i) => (i === 300 ? 50_000 : 0));
+  const scanned = sizes.map((size, i) => file(`/src/a${String(i).padStart(3, "0")}`, size));
+  let expected: ReturnType<Catalog["volumes"]> = [];
+  await withCatalog((catalog) => {
+    catalog.insertFiles(scanned);
+    catalog.savePlan(planVolumes(catalog.planEntries(), catalog.settings()));
+    expected = catalog.volumes();
+  });
+  await withCatalog((catalog) => {
+    const planner = new VolumePlanner(catalog.settings());
+    let nextId = catalog.nextFileId();
+    for (let start = 0; start < scanned.length; start += 70) {
+      const batch = scanned.slice(start, start + 70).map((f) => ({ ...f, id: nextId++ }));
+      for (const f of batch) Object.assign(f, { volumeId: planner.place(f) });
+      catalog.insertFiles(batch, planner.changed());
+      // Every file's volume is recorded with it (the foreign key would refuse it otherwise).
+      assert.equal(catalog.volumes().at(-1)!.lastFileId, nextId - 1);
+    }
+    assert.deepEqual([...catalog.planEntries()], []);
+    catalog.savePlan(planner.finish());
+    assert.ok(expected.length > 5);
+    assert.deepEqual(catalog.volumes(), expected);
+    for (const v of expected) {
+      const ids = catalog.filesOfVolume(v.id, 0, 10_000).map((f) => f.id);
+      assert.deepEqual(ids[0], v.firstFileId);
+      assert.deepEqual(ids.at(-1), v.lastFileId);
+      assert.equal(ids.length, v.lastFileId - v.firstFileId + 1);
+    }
+  });
+});
+
+Deno.test("a version 4 catalog's content hashes move to their own table, and packing writes there", async () => {
+  const dir = await Deno.makeTempDir();
+  try {
+    const path = join(dir, "v4.sqlite3");
+    const made = Catalog.create(path, settings(), { recipients: [] });
+    made.insertFiles([file("/src/a", 5), file("/src/b", 6), file("/src/c", 7)]);
+    made.savePlan(planVolumes(made.planEntries(), made.settings()));
+    made.close();
+    const raw = new DatabaseSync(path);
+    raw.exec("DROP TABLE content_hashes; ALTER TABLE files ADD COLUMN content_sha256 TEXT");
+    raw.exec("UPDATE files SET content_sha256 = 'aa' WHERE path = '/src/a'");
+    raw.exec("UPDATE files SET content_sha256 = 'cc' WHERE path = '/src/c'");
+    raw.exec("PRAGMA user_version = 4");
+    raw.close();
+
+    const catalog = Catalog.open(path);
+    try {
+      const columns = catalog.db.prepare("SELECT name FROM pragma_table_info('files')").all()
+        .map((r) => r.name);
+      assert.ok(!columns.includes("content_sha256"));
+      const hashes = () =>
+        catalog.db.prepare("SELECT file_id, sha256 FROM content_hashes ORDER BY file_id").all()
+          .map((r) => [r.file_id, r.sha256]);
+      assert.deepEqual(hashes(), [[1, "aa"], [3, "cc"]]);
+      // More hashes than one INSERT takes, and a rebuild's hash replaces the first one's.
+      const many = Array.from({ length: 130 }, (_, i) => ({ id: 1000 + i, sha256: `h${i}` }));
+      markVolumeBuilt(catalog, 1, {
+        size: 1,
+        sha256: "ab",
+        outcomes: [],
+        hashes: [{ id: 1, sha256: "a2" }, ...many],
+      });
+      const all = hashes();
+      assert.equal(all.length, 2 + 130);
+      assert.deepEqual(all[0], [1, "a2"]);
+      assert.deepEqual(all.at(-1), [1129, "h129"]);
+      catalog.clearScan();
+      assert.deepEqual(hashes(), []);
+    } finally {
+      catalog.close();
+    }
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
