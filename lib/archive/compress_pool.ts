@@ -161,8 +161,9 @@ export function parallelCompressStream(
     inFlight.push(pool.compress(kind, segment.subarray(0, used)));
     segment = spare.pop() ?? new Uint8Array(new ArrayBuffer(SEGMENT_BYTES));
     used = 0;
-    // One segment per worker in flight; more would only hold memory.
-    if (inFlight.length >= pool.size) await emitOldest(controller);
+    // One segment per worker in flight, and one more waiting for the first worker free: with
+    // only one per worker, a worker that finishes waits idle while the next segment is filled.
+    if (inFlight.length > pool.size) await emitOldest(controller);
   };
 
   return new TransformStream<Uint8Array, Uint8Array>({
