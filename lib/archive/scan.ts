@@ -14,6 +14,7 @@ import type { PackRecord } from "./volume_tar.ts";
 import { compileExcludes } from "./glob.ts";
 import { pathKey, realPathOf } from "./path_case.ts";
 import { storedMode } from "./file_mode.ts";
+import { isVolumeFileOf } from "./layout.ts";
 import { normalize, sep as SEP } from "node:path";
 
 /** An entry as the scan finds it, before the catalog gives it an id. */
@@ -46,8 +47,13 @@ export interface ScanOptions {
    * spelling: they are compared by real path, and without case on Windows and macOS.
    */
   skipPaths: string[];
-  /** Further paths never taken (this backup's own volume files in an OUTPUT_TAR folder). */
-  skip?: (path: string) => boolean;
+  /**
+   * This backup's own volume files, never taken: the files of `folder` (an OUTPUT_TAR folder,
+   * which may hold the user's files too) named as volumes of `baseName`, `.partial` ones too.
+   */
+  ownVolumes?: { folder: string; baseName: string };
+  /** Entries handed to the sink at once (default 8,192). */
+  batchEntries?: number;
   /** Called after each folder with running totals. */
   onProgress?: (totals: ScanTotals) => void;
   signal?: AbortSignal;
@@ -70,7 +76,9 @@ const BATCH = 8192;
 export async function scanSources(options: ScanOptions, sink: ScanSink): Promise<ScanTotals> {
   const excludes = compileExcludes(options.excludes);
   const skip = new Set(options.skipPaths.map((path) => pathKey(realPathOf(path))));
+  const volumeFolder = options.ownVolumes && pathKey(realPathOf(options.ownVolumes.folder));
   const totals: ScanTotals = { entries: 0, bytes: 0, problems: 0 };
+  const batchEntries = options.batchEntries ?? BATCH;
   let batch: NewFile[] = [];
   const flush = () => {
     if (batch.length > 0) sink.addFiles(batch);
@@ -80,7 +88,7 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
     batch.push(file);
     totals.entries++;
     totals.bytes += file.size;
-    if (batch.length >= BATCH) flush();
+    if (batch.length >= batchEntries) flush();
   };
   const problem = (path: string, kind: string, message: string) => {
     totals.problems++;
@@ -114,10 +122,12 @@ export async function scanSources(options: ScanOptions, sink: ScanSink): Promise
       // A listed name is one plain component (never empty, `.`, `..` or holding a separator),
       // so each child's paths are its folder's plus the name: no per-entry normalizing.
       const children = new ChildPaths(dir, folder.file.archivePath, folder.relative);
+      const holdsOwnVolumes = volumeFolder !== undefined && pathKey(dir) === volumeFolder;
       const subdirs: Folder[] = [];
       for (const name of names) {
         const path = children.path(name);
-        if (skip.has(pathKey(path)) || options.skip?.(path)) continue;
+        if (skip.has(pathKey(path))) continue;
+        if (holdsOwnVolumes && isVolumeFileOf(options.ownVolumes!.baseName, name)) continue;
         if (!excludes.empty && excludes.matches(path, children.relative(name))) continue;
         const info = lstatOrError(path);
         if (info instanceof Error) {

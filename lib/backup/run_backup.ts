@@ -18,7 +18,8 @@ import type { BackupSettings } from "../catalog/settings.ts";
 import { backupFolderKey, objectKey, volumeName } from "../archive/layout.ts";
 import { resetVolume } from "../catalog/volume_state.ts";
 import { VolumePlanner } from "./plan_volumes.ts";
-import { scanSources } from "../archive/scan.ts";
+import type { ScanOptions } from "../archive/scan.ts";
+import { scanInWorker } from "../archive/scan_thread.ts";
 import {
   AccessDeniedError,
   type Storage,
@@ -49,8 +50,8 @@ export interface BackupContext {
   progress: BackupProgress;
   /** Paths the scan must never take (state database, logs, work folder). */
   skipPaths: string[];
-  /** Further paths the scan must never take. */
-  skip?: (path: string) => boolean;
+  /** This backup's own volume files in an OUTPUT_TAR folder, which the scan must never take. */
+  ownVolumes?: ScanOptions["ownVolumes"];
   signal: AbortSignal;
   /** The base of an incremental backup (open, locked), needed while the scan runs. */
   base?: Catalog;
@@ -189,11 +190,11 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
   const planner = new VolumePlanner(settings, firstNumber);
   let nextId = catalog.nextFileId();
   log.info(`scanning ${settings.sourceDirs.join(", ")}`);
-  const totals = await scanSources({
+  const totals = await scanInWorker({
     sourceDirs: settings.sourceDirs,
     excludes: settings.excludes,
     skipPaths: ctx.skipPaths,
-    skip: ctx.skip,
+    ownVolumes: ctx.ownVolumes,
     signal: ctx.signal,
     onProgress: (t) => {
       progress.filesTotal = t.entries;

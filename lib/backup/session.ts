@@ -3,20 +3,19 @@
  * catalog copy in the bucket, and sums the run up. It reports through a `Reporter` and returns an
  * `Outcome`; the command that starts it owns the screen, the interrupts and the exit code.
  */
-import { basename, dirname, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { lockPath } from "../catalog/lock.ts";
 import { abortOrphanUploads, runBackup } from "./run_backup.ts";
 import { uploadCatalogCopy } from "./catalog_copy.ts";
-import { catalogCopyKey, isVolumeFileOf } from "../archive/layout.ts";
+import { catalogCopyKey } from "../archive/layout.ts";
 import type { BackupProgress } from "./progress.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import { errorLine } from "../archive/errors.ts";
 import { type Outcome, type Reporter, reportSummary } from "../archive/report.ts";
 import { formatBytes, formatDuration } from "../archive/units.ts";
 import { quotePath } from "../archive/quote_path.ts";
-import { pathKey, realPathOf } from "../archive/path_case.ts";
 
 /** How many problem files a summary lists before it says "and N more". */
 const LISTED_PROBLEMS = 50;
@@ -84,7 +83,7 @@ async function backUp(session: BackupSession): Promise<Outcome> {
         .concat(log.logPath ? [resolve(log.logPath)] : [])
         .concat(settings.workDirIsTemporary ? [resolve(settings.workDir)] : []),
       // An OUTPUT_TAR folder may hold the user's files too: leave out only our volumes.
-      skip: ownVolumeFiles(settings),
+      ownVolumes: { folder: resolve(settings.workDir), baseName: settings.baseName },
       signal,
       base: session.base,
     });
@@ -113,13 +112,6 @@ async function backUp(session: BackupSession): Promise<Outcome> {
     return "failed";
   }
   return summarize(catalog, log, (Date.now() - started) / 1000);
-}
-
-/** Matches this backup's volume files (and their `.partial` forms) in its work folder. */
-function ownVolumeFiles(settings: BackupSettings): (path: string) => boolean {
-  const folder = pathKey(realPathOf(resolve(settings.workDir)));
-  return (path) =>
-    pathKey(dirname(path)) === folder && isVolumeFileOf(settings.baseName, basename(path));
 }
 
 /**

@@ -5,7 +5,7 @@
  * before compressing, so sizes assume none (an upper bound for compressible data).
  */
 import type { NewFile, ProblemRecord } from "../catalog/catalog.ts";
-import { scanSources } from "../archive/scan.ts";
+import { scanInWorker } from "../archive/scan_thread.ts";
 import { type PackableEntry, type PackedVolume, VolumePacker } from "../archive/volume_packer.ts";
 import { TAR_END_OF_ARCHIVE } from "../archive/tar_header.ts";
 import { CHUNK_SIZE, PAYLOAD_NONCE_SIZE } from "../crypto/payload.ts";
@@ -64,7 +64,7 @@ export async function forecastBackup(options: ForecastOptions): Promise<BackupFo
   const unchanged = options.base
     ? { base: options.base.backupId, entries: 0, bytes: 0 }
     : undefined;
-  const totals = await scanSources({
+  const totals = await scanInWorker({
     sourceDirs: options.sourceDirs,
     excludes: options.excludes,
     skipPaths: options.skipPaths,
