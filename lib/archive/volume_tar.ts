@@ -101,8 +101,12 @@ export interface VolumeRecords {
   preamble?: MemoryEntry[];
   /** The recorded folders above the first file, outermost first (repeated from earlier volumes). */
   ancestors: Iterable<PackRecord>;
-  /** The volume's own files, folders and links, in catalog (id) order. */
-  files: Iterable<PackRecord> | AsyncIterable<PackRecord>;
+  /**
+   * The volume's own files, folders and links, in catalog (id) order: one at a time (the
+   * catalog's pages), or, when they come from elsewhere (another thread), a page at a time, so
+   * that waiting for them costs a promise per page, not per file.
+   */
+  files: Iterable<PackRecord> | AsyncIterable<readonly PackRecord[]>;
   /**
    * Takes the content hashes as they are made, `HASH_BATCH` at a time, so that they are never
    * all held; without it (or for the last, smaller batch) they stay in `VolumeTar.hashes`.
@@ -161,13 +165,15 @@ export function volumeTar(records: VolumeRecords): VolumeTar {
         if (made) yield* made;
       }
     } else {
-      for await (const file of files) {
-        if (first) {
-          first = false;
-          for (const folder of records.ancestors) yield* pack(folder, ancestorResults()) ?? [];
+      for await (const page of files) {
+        for (const file of page) {
+          if (first) {
+            first = false;
+            for (const folder of records.ancestors) yield* pack(folder, ancestorResults()) ?? [];
+          }
+          const made = pack(file, results);
+          if (made) yield* made;
         }
-        const made = pack(file, results);
-        if (made) yield* made;
       }
     }
     out.write(TAR_END_OF_ARCHIVE);

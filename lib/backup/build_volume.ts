@@ -1,5 +1,5 @@
 /**
- * Builds one volume file: TAR -> the volume format (compression, age encryption; see
+ * Builds one volume file: TAR (packed on a worker thread) -> the volume format (compression, age encryption; see
  * lib/archive/volume_format.ts) -> SHA-256 and size -> local file.
  * The file is written under a `.partial` name and renamed only when complete, and the
  * catalog marks the volume built (with its checksum and the files' outcomes) in one transaction.
@@ -11,7 +11,8 @@ import type { BackupSettings } from "../catalog/settings.ts";
 import { markVolumeBuilt, recordContentHashes } from "../catalog/volume_state.ts";
 import type { CompressorPool } from "../archive/compress_pool.ts";
 import { encodeVolume } from "../archive/volume_format.ts";
-import { type MemoryEntry, type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
+import type { MemoryEntry, VolumeRecords } from "../archive/volume_tar.ts";
+import { volumeTarOnWorker } from "../archive/volume_tar_worker.ts";
 import { deletedPathsEntryName } from "../archive/layout.ts";
 import { crashPoint } from "./crash_point.ts";
 import { SequentialRelease } from "../memory/buffer_release.ts";
@@ -77,7 +78,8 @@ export async function buildVolume(
 ): Promise<BuiltVolume> {
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
-  const tar = volumeTar({
+  // Packed on a worker thread, beside this one's catalog work and encryption.
+  const tar = volumeTarOnWorker({
     ...volumeRecords(catalog, volume.id),
     onHashes: (hashes) => recordContentHashes(catalog, hashes),
   });

@@ -1,0 +1,103 @@
+/**
+ * Worker side of `volumeTarOnWorker`: runs `volumeTar` over the records the main thread posts a
+ * page at a time, and posts back each TAR batch (transferred, not copied) with the content
+ * hashes, outcomes and totals found since the last one. It asks for the next page of records
+ * before it runs out, and sends a batch only when the main thread has granted room for one.
+ */
+import { type PackRecord, volumeTar } from "./volume_tar.ts";
+import type { FromPackWorker, ToPackWorker } from "./volume_tar_worker.ts";
+
+/** The worker's global scope, typed for what this module uses. */
+const scope = self as unknown as {
+  onmessage: (event: MessageEvent<ToPackWorker>) => void;
+  postMessage: (message: FromPackWorker, transfer?: ArrayBuffer[]) => void;
+};
+
+/** Pages of records received and not yet packed. */
+const pages: PackRecord[][] = [];
+let lastPage = false;
+let asked = false;
+/** Batches the main thread has room for. */
+let credit = 0;
+/** Who waits for the next message (for records or for credit); each checks again on waking. */
+let waiting: (() => void)[] = [];
+
+function wakeUp(): void {
+  const woken = waiting;
+  waiting = [];
+  for (const resolve of woken) resolve();
+}
+
+function waitForMessage(): Promise<void> {
+  return new Promise((resolve) => waiting.push(resolve));
+}
+
+/** Asks for the next page unless one is on its way or there is none. */
+function askForRecords(): void {
+  if (asked || lastPage) return;
+  asked = true;
+  scope.postMessage({ kind: "need" });
+}
+
+async function* recordPages(): AsyncGenerator<PackRecord[]> {
+  for (;;) {
+    // Keep one page in hand while packing another: the main thread reads it meanwhile.
+    if (pages.length < 2) askForRecords();
+    const page = pages.shift();
+    if (page) {
+      yield page;
+      continue;
+    }
+    if (lastPage) return;
+    await waitForMessage();
+  }
+}
+
+async function run(start: Extract<ToPackWorker, { kind: "start" }>): Promise<void> {
+  const tar = volumeTar({
+    preamble: start.preamble,
+    ancestors: start.ancestors,
+    files: recordPages(),
+  });
+  const report = () => ({
+    hashes: tar.hashes.splice(0),
+    updates: tar.updates.splice(0),
+    totals: { ...tar.totals },
+  });
+  for await (const bytes of tar.stream) {
+    while (credit === 0) await waitForMessage();
+    credit--;
+    const batch = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+      ? bytes
+      : bytes.slice();
+    scope.postMessage({ kind: "batch", bytes: batch, ...report() }, [
+      batch.buffer as ArrayBuffer,
+    ]);
+  }
+  scope.postMessage({ kind: "end", ...report() });
+}
+
+scope.onmessage = ({ data }) => {
+  switch (data.kind) {
+    case "start":
+      credit += data.credit;
+      run(data).catch((error) => {
+        scope.postMessage({
+          kind: "error",
+          name: error instanceof Error ? error.name : "Error",
+          message: error instanceof Error ? error.message : String(error),
+        });
+      });
+      break;
+    case "records":
+      asked = false;
+      if (data.records.length > 0) pages.push(data.records);
+      if (data.last) lastPage = true;
+      wakeUp();
+      break;
+    case "credit":
+      credit += data.batches;
+      wakeUp();
+      break;
+  }
+};
