@@ -1,8 +1,8 @@
 /**
  * Worker side of `volumeTarOnWorker`: runs `volumeTar` over the records the main thread posts a
  * page at a time, and posts back each TAR batch (transferred, not copied) with the content
- * hashes, outcomes and totals found since the last one. It asks for the next page of records
- * before it runs out, and sends a batch only when the main thread has granted room for one.
+ * hashes, outcomes and totals found since the last one. It asks for a page of records for each
+ * one it takes, and sends a batch only when the main thread has granted room for one.
  */
 import { type PackRecord, volumeTar } from "./volume_tar.ts";
 import type { FromPackWorker, ToPackWorker } from "./volume_tar_worker.ts";
@@ -16,7 +16,6 @@ const scope = self as unknown as {
 /** Pages of records received and not yet packed. */
 const pages: PackRecord[][] = [];
 let lastPage = false;
-let asked = false;
 /** Batches the main thread has room for. */
 let credit = 0;
 /** Who waits for the next message (for records or for credit); each checks again on waking. */
@@ -32,19 +31,12 @@ function waitForMessage(): Promise<void> {
   return new Promise((resolve) => waiting.push(resolve));
 }
 
-/** Asks for the next page unless one is on its way or there is none. */
-function askForRecords(): void {
-  if (asked || lastPage) return;
-  asked = true;
-  scope.postMessage({ kind: "need" });
-}
-
 async function* recordPages(): AsyncGenerator<PackRecord[]> {
   for (;;) {
-    // Keep one page in hand while packing another: the main thread reads it meanwhile.
-    if (pages.length < 2) askForRecords();
     const page = pages.shift();
     if (page) {
+      // Each page taken makes room for one more: it is read while this one is packed.
+      if (!lastPage) scope.postMessage({ kind: "need" });
       yield page;
       continue;
     }
@@ -90,7 +82,6 @@ scope.onmessage = ({ data }) => {
       });
       break;
     case "records":
-      asked = false;
       if (data.records.length > 0) pages.push(data.records);
       if (data.last) lastPage = true;
       wakeUp();

@@ -19,6 +19,12 @@ import {
 /** Records posted to the worker at a time. */
 export const RECORD_PAGE = 2048;
 
+/**
+ * Pages of records posted ahead of the worker's packing. A worker takes in messages only when it
+ * waits, so it is sent pages ahead: it then waits only once every few pages, and not long.
+ */
+const PAGES_AHEAD = 3;
+
 /** TAR batches the worker may send ahead of the stream's reader. */
 const BATCHES_AHEAD = 4;
 
@@ -94,23 +100,25 @@ export function volumeTarOnWorker(records: VolumeRecords): VolumeTar {
       records.onHashes(hashes.splice(0, HASH_BATCH));
     }
   };
-  const nextPage = (): PackRecord[] => {
+  let recordsLeft = true;
+  /** Posts the next page of records, if any is left (the last one is marked). */
+  const sendPage = () => {
+    if (!recordsLeft) return;
     const page: PackRecord[] = [];
     while (page.length < RECORD_PAGE) {
       const next = source.next();
       if (next.done) break;
       page.push(next.value);
     }
-    return page;
+    recordsLeft = page.length === RECORD_PAGE;
+    send({ kind: "records", records: page, last: !recordsLeft });
   };
   const onMessage = ({ data }: MessageEvent<FromPackWorker>) => {
     try {
       switch (data.kind) {
-        case "need": {
-          const page = nextPage();
-          send({ kind: "records", records: page, last: page.length < RECORD_PAGE });
+        case "need":
+          sendPage();
           return;
-        }
         case "batch":
           take(data);
           batches.push(data.bytes);
@@ -152,6 +160,13 @@ export function volumeTarOnWorker(records: VolumeRecords): VolumeTar {
         ancestors: [...records.ancestors],
         credit: BATCHES_AHEAD,
       });
+      try {
+        for (let i = 0; i < PAGES_AHEAD; i++) sendPage();
+      } catch (error) {
+        // Reading the catalog failed: the stream fails with it on its first read.
+        failure = error instanceof Error ? error : new Error(String(error));
+        stop();
+      }
     },
     async pull(controller) {
       while (batches.length === 0 && !ended && failure === undefined) {

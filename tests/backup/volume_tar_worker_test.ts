@@ -71,18 +71,21 @@ Deno.test("a failure reading the records fails the stream with it, and the worke
   const root = await Deno.makeTempDir();
   const { catalog } = await tree(root);
   try {
-    const records = volumeRecords(catalog, 1);
-    const inner = records.files as Iterable<PackRecord>;
-    const files = function* (): Generator<PackRecord> {
-      let n = 0;
-      for (const record of inner) {
-        if (++n > RECORD_PAGE + 5) throw new Error("the catalog broke");
-        yield record;
-      }
-    };
-    const tar = volumeTarOnWorker({ ...records, files: files() });
-    await assert.rejects(bytesOf(tar.stream), /the catalog broke/);
-    assert.equal(packWorkersRunning(), 0);
+    // Early (among the pages sent ahead) and late (a page the worker asked for): the records
+    // are gone through again and again to reach the late one.
+    for (const failAt of [RECORD_PAGE + 5, 6 * RECORD_PAGE + 5]) {
+      const records = volumeRecords(catalog, 1);
+      const all = [...records.files as Iterable<PackRecord>];
+      const files = function* (): Generator<PackRecord> {
+        for (let n = 0;; n++) {
+          if (n === failAt) throw new Error("the catalog broke");
+          yield all[n % all.length];
+        }
+      };
+      const tar = volumeTarOnWorker({ ...records, files: files() });
+      await assert.rejects(bytesOf(tar.stream), /the catalog broke/, `at ${failAt}`);
+      assert.equal(packWorkersRunning(), 0);
+    }
   } finally {
     catalog.close();
     await Deno.remove(root, { recursive: true });
