@@ -4,6 +4,7 @@
  * hashes, outcomes and totals found since the last one. It asks for a page of records for each
  * one it takes, and sends a batch only when the main thread has granted room for one.
  */
+import { hashColumns, recordsOf } from "./pack_messages.ts";
 import { type PackRecord, volumeTar } from "./volume_tar.ts";
 import type { FromPackWorker, ToPackWorker } from "./volume_tar_worker.ts";
 
@@ -52,7 +53,7 @@ async function run(start: Extract<ToPackWorker, { kind: "start" }>): Promise<voi
     files: recordPages(),
   });
   const report = () => ({
-    hashes: tar.hashes.splice(0),
+    hashes: hashColumns(tar.hashes.splice(0)),
     updates: tar.updates.splice(0),
     totals: { ...tar.totals },
   });
@@ -62,8 +63,10 @@ async function run(start: Extract<ToPackWorker, { kind: "start" }>): Promise<voi
     const batch = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
       ? bytes
       : bytes.slice();
-    scope.postMessage({ kind: "batch", bytes: batch, ...report() }, [
+    const found = report();
+    scope.postMessage({ kind: "batch", bytes: batch, ...found }, [
       batch.buffer as ArrayBuffer,
+      found.hashes.ids.buffer,
     ]);
   }
   scope.postMessage({ kind: "end", ...report() });
@@ -82,7 +85,7 @@ scope.onmessage = ({ data }) => {
       });
       break;
     case "records":
-      if (data.records.length > 0) pages.push(data.records);
+      if (data.records.count > 0) pages.push(recordsOf(data.records));
       if (data.last) lastPage = true;
       wakeUp();
       break;

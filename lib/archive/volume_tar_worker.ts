@@ -7,6 +7,12 @@
  * with each TAR batch. The result is the same `VolumeTar`, byte for byte.
  */
 import {
+  appendHashes,
+  type HashColumns,
+  type RecordColumns,
+  recordColumns,
+} from "./pack_messages.ts";
+import {
   HASH_BATCH,
   type MemoryEntry,
   type PackedFileHash,
@@ -31,12 +37,12 @@ const BATCHES_AHEAD = 4;
 /** A message to the pack worker. */
 export type ToPackWorker =
   | { kind: "start"; preamble: MemoryEntry[]; ancestors: PackRecord[]; credit: number }
-  | { kind: "records"; records: PackRecord[]; last: boolean }
+  | { kind: "records"; records: RecordColumns; last: boolean }
   | { kind: "credit"; batches: number };
 
 /** What the worker found since its last message. */
 interface Findings {
-  hashes: PackedFileHash[];
+  hashes: HashColumns;
   updates: PackedFileUpdate[];
   totals: { entries: number; bytes: number };
 }
@@ -93,7 +99,7 @@ export function volumeTarOnWorker(records: VolumeRecords): VolumeTar {
   };
   const take = (found: Findings) => {
     for (const update of found.updates) updates.push(update);
-    for (const hash of found.hashes) hashes.push(hash);
+    appendHashes(found.hashes, hashes);
     totals.entries = found.totals.entries;
     totals.bytes = found.totals.bytes;
     while (records.onHashes && hashes.length >= HASH_BATCH) {
@@ -111,7 +117,11 @@ export function volumeTarOnWorker(records: VolumeRecords): VolumeTar {
       page.push(next.value);
     }
     recordsLeft = page.length === RECORD_PAGE;
-    send({ kind: "records", records: page, last: !recordsLeft });
+    const records = recordColumns(page);
+    worker?.postMessage({ kind: "records", records, last: !recordsLeft } satisfies ToPackWorker, [
+      records.numbers.buffer,
+      records.types.buffer,
+    ]);
   };
   const onMessage = ({ data }: MessageEvent<FromPackWorker>) => {
     try {
