@@ -69,7 +69,7 @@ function deletedPathsPreamble(catalog: Catalog, volumeId: number): MemoryEntry[]
 
 /** A volume packed on a worker thread has at least this many entries... */
 export const WORKER_MIN_ENTRIES = 10_000;
-/** ...of at most this many bytes on average. */
+/** ...of at most this many planned TAR bytes (content, headers, padding) on average. */
 export const WORKER_MAX_AVERAGE_BYTES = 16 * 1024;
 
 /**
