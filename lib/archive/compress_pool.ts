@@ -42,7 +42,8 @@ export function compressWorkersStarted(): number {
 /**
  * The default number of workers: two, or one on a one-core machine. Each costs memory (the first
  * about 30 MiB, each further one 12-14 MiB: an isolate with its own heap and zstd context), and
- * past two the main thread, which builds the TAR stream and encrypts, is the bottleneck anyway.
+ * past two the pack worker, which builds the TAR stream, and the main thread, which reads the
+ * catalog and encrypts, are the bottleneck anyway.
  */
 export function defaultCompressThreads(cores = navigator.hardwareConcurrency): number {
   return Math.max(1, Math.min(2, cores));

@@ -60,6 +60,8 @@ const SLASH = 0x2f;
 const utf8 = new TextEncoder();
 
 const TEMPLATE = buildTemplate();
+/** The template's checksum (its checksum field counted as spaces). */
+const TEMPLATE_SUM = TEMPLATE.reduce((sum, byte) => sum + byte, 0);
 /** ustar type flags: '0' file, '5' folder, '2' symlink, '1' hardlink. */
 const TYPEFLAGS: Record<TarEntry["type"], number> = {
   file: 0x30,
@@ -105,40 +107,50 @@ export function encodeTarHeader(entry: TarEntry, scratch?: Uint8Array): Uint8Arr
   const header = scratch ?? new Uint8Array(TAR_BLOCK_SIZE);
   header.set(TEMPLATE);
   const pax: string[] = [];
+  // The checksum is the template's plus what each field adds over the template's zeros.
+  let sum = TEMPLATE_SUM;
 
   const path = entry.type === "directory"
     ? (entry.path === "" ? "./" : entry.path + "/")
     : entry.path;
+  let pathBytes: Uint8Array | undefined;
   const pathAscii = isAscii(path);
-  const pathBytes = utf8.encode(path);
-  const pathFits = writePath(header, pathBytes);
-  if (!pathFits) writeTruncated(header, NAME, NAME_LEN, pathBytes);
-  if (!pathFits || !pathAscii) pax.push(paxRecord("path", path));
+  if (pathAscii && path.length <= NAME_LEN) {
+    // The common case: no encoding needed, the characters are the bytes.
+    for (let i = 0; i < path.length; i++) sum += header[NAME + i] = path.charCodeAt(i);
+  } else {
+    pathBytes = utf8.encode(path);
+    const written = writePath(header, pathBytes);
+    if (written < 0) sum += writeTruncated(header, NAME, NAME_LEN, pathBytes);
+    else sum += written;
+    if (written < 0 || !pathAscii) pax.push(paxRecord("path", path));
+  }
 
   if (entry.type === "symlink" || entry.type === "hardlink") {
     const link = entry.linkName!;
     const linkBytes = utf8.encode(link);
     if (linkBytes.length > LINKNAME_LEN || !isAscii(link)) {
       pax.push(paxRecord("linkpath", link));
-      writeTruncated(header, LINKNAME, LINKNAME_LEN, linkBytes);
+      sum += writeTruncated(header, LINKNAME, LINKNAME_LEN, linkBytes);
     } else {
       header.set(linkBytes, LINKNAME);
+      sum += byteSum(linkBytes);
     }
   }
 
-  writeNumber(header, MODE, ID_LEN, entry.mode, OCTAL_7_LIMIT, "mode", pax);
-  writeNumber(header, UID, ID_LEN, entry.uid ?? 0, OCTAL_7_LIMIT, "uid", pax);
-  writeNumber(header, GID, ID_LEN, entry.gid ?? 0, OCTAL_7_LIMIT, "gid", pax);
-  writeNumber(header, SIZE, NUMBER_LEN, size, OCTAL_11_LIMIT, "size", pax);
-  writeNumber(header, MTIME, NUMBER_LEN, entry.mtime, OCTAL_11_LIMIT, "mtime", pax);
-  writeOwnerName(header, UNAME, entry.uname, "uname", pax);
-  writeOwnerName(header, GNAME, entry.gname, "gname", pax);
-  header[TYPEFLAG] = TYPEFLAGS[entry.type];
-  writeChecksum(header);
+  sum += writeNumber(header, MODE, ID_LEN, entry.mode, OCTAL_7_LIMIT, "mode", pax);
+  sum += writeNumber(header, UID, ID_LEN, entry.uid ?? 0, OCTAL_7_LIMIT, "uid", pax);
+  sum += writeNumber(header, GID, ID_LEN, entry.gid ?? 0, OCTAL_7_LIMIT, "gid", pax);
+  sum += writeNumber(header, SIZE, NUMBER_LEN, size, OCTAL_11_LIMIT, "size", pax);
+  sum += writeNumber(header, MTIME, NUMBER_LEN, entry.mtime, OCTAL_11_LIMIT, "mtime", pax);
+  sum += writeOwnerName(header, UNAME, entry.uname, "uname", pax);
+  sum += writeOwnerName(header, GNAME, entry.gname, "gname", pax);
+  sum += header[TYPEFLAG] = TYPEFLAGS[entry.type];
+  writeChecksumValue(header, sum);
 
   if (pax.length === 0) return header;
   const paxData = utf8.encode(pax.join(""));
-  const paxHeader = paxHeaderBlock(pathBytes, paxData.length, entry.mtime);
+  const paxHeader = paxHeaderBlock(pathBytes ?? utf8.encode(path), paxData.length, entry.mtime);
   const dataBlocks = paxData.length + tarPaddingLength(paxData.length);
   const out = new Uint8Array(2 * TAR_BLOCK_SIZE + dataBlocks);
   out.set(paxHeader, 0);
@@ -147,30 +159,53 @@ export function encodeTarHeader(entry: TarEntry, scratch?: Uint8Array): Uint8Arr
   return out;
 }
 
-/** Writes the path into name (and prefix if needed); false if ustar cannot hold it. */
-function writePath(header: Uint8Array, bytes: Uint8Array): boolean {
+/**
+ * Writes the path into name (and prefix if needed) and returns the sum of the bytes written; -1
+ * (nothing written) if ustar cannot hold it.
+ */
+function writePath(header: Uint8Array, bytes: Uint8Array): number {
   const length = bytes.length;
   if (length <= NAME_LEN) {
     header.set(bytes, NAME);
-    return true;
+    return byteSum(bytes);
   }
-  if (length > PREFIX_LEN + 1 + NAME_LEN) return false;
+  if (length > PREFIX_LEN + 1 + NAME_LEN) return -1;
   // The rightmost '/' within the prefix limit gives the shortest name; the name may not be empty.
   let split = bytes.lastIndexOf(SLASH, PREFIX_LEN);
   while (split > 0 && split === length - 1) split = bytes.lastIndexOf(SLASH, split - 1);
-  if (split <= 0 || length - split - 1 > NAME_LEN) return false;
+  if (split <= 0 || length - split - 1 > NAME_LEN) return -1;
   header.set(bytes.subarray(0, split), PREFIX);
   header.set(bytes.subarray(split + 1), NAME);
-  return true;
+  return byteSum(bytes) - SLASH;
 }
 
-/** Writes at most `length` bytes of `bytes`, cut at a UTF-8 character boundary (a fallback for non-pax readers). */
-function writeTruncated(header: Uint8Array, offset: number, length: number, bytes: Uint8Array) {
+function byteSum(bytes: Uint8Array): number {
+  let sum = 0;
+  for (let i = 0; i < bytes.length; i++) sum += bytes[i];
+  return sum;
+}
+
+/**
+ * Writes at most `length` bytes of `bytes`, cut at a UTF-8 character boundary (a fallback for
+ * non-pax readers); returns the sum of the bytes written.
+ */
+function writeTruncated(
+  header: Uint8Array,
+  offset: number,
+  length: number,
+  bytes: Uint8Array,
+): number {
   let end = Math.min(length, bytes.length);
   while (end < bytes.length && end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
-  header.set(bytes.subarray(0, end), offset);
+  const kept = bytes.subarray(0, end);
+  header.set(kept, offset);
+  return byteSum(kept);
 }
 
+/**
+ * Writes a number into its field of a header made from the template (the field holds zero
+ * digits), or a pax record when the field cannot hold it; returns what it adds to the checksum.
+ */
 function writeNumber(
   header: Uint8Array,
   offset: number,
@@ -179,31 +214,56 @@ function writeNumber(
   limit: number,
   paxKey: string,
   pax: string[],
-) {
+): number {
   if (!Number.isSafeInteger(value) || (value < 0 && paxKey !== "mtime")) {
     throw new TarEncodeError(`Cannot archive: invalid ${paxKey} ${value}`);
   }
-  if (value >= 0 && value < limit) {
-    writeOctal(header, offset, length, value);
-  } else {
-    pax.push(paxRecord(paxKey, String(value)));
-    writeOctal(header, offset, length, 0);
-  }
+  if (value >= 0 && value < limit) return writeOctalOverZeros(header, offset + length - 2, value);
+  pax.push(paxRecord(paxKey, String(value)));
+  return 0;
 }
 
+/**
+ * Writes `value` in octal ending at `last` over a field of '0' digits, from the lowest digit up
+ * to its highest non-zero one; returns the sum of its digits, which is what the field adds to
+ * the checksum over the template's zeros.
+ */
+function writeOctalOverZeros(block: Uint8Array, last: number, value: number): number {
+  let sum = 0;
+  let i = last;
+  let rest = value;
+  // Above 32 bits (sizes of 4 GiB and more) the bit operations below would wrap.
+  while (rest > 0xffffffff) {
+    const digit = rest % 8;
+    block[i--] = 0x30 + digit;
+    sum += digit;
+    rest = Math.floor(rest / 8);
+  }
+  while (rest !== 0) {
+    const digit = rest & 7;
+    block[i--] = 0x30 + digit;
+    sum += digit;
+    rest >>>= 3;
+  }
+  return sum;
+}
+
+/** Writes an owner name, or a pax record if it does not fit; returns its checksum share. */
 function writeOwnerName(
   header: Uint8Array,
   offset: number,
   name: string | undefined,
   paxKey: string,
   pax: string[],
-) {
-  if (!name) return;
+): number {
+  if (!name) return 0;
+  let sum = 0;
   if (name.length < OWNER_NAME_LEN && isAscii(name)) {
-    for (let i = 0; i < name.length; i++) header[offset + i] = name.charCodeAt(i);
+    for (let i = 0; i < name.length; i++) sum += header[offset + i] = name.charCodeAt(i);
   } else {
     pax.push(paxRecord(paxKey, name));
   }
+  return sum;
 }
 
 /** Zero-padded octal digits filling the field, then a NUL. */
@@ -218,8 +278,11 @@ function writeOctal(block: Uint8Array, offset: number, length: number, value: nu
 
 /** Sums the block (checksum field as spaces) and writes the sum as GNU tar does: "%06o\0 ". */
 function writeChecksum(block: Uint8Array) {
-  let sum = 0;
-  for (let i = 0; i < TAR_BLOCK_SIZE; i++) sum += block[i];
+  writeChecksumValue(block, byteSum(block));
+}
+
+/** Writes a checksum as GNU tar does: "%06o\0 ". */
+function writeChecksumValue(block: Uint8Array, sum: number) {
   writeOctal(block, CHECKSUM, 7, sum);
   block[CHECKSUM + 7] = 0x20;
 }

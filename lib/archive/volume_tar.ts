@@ -15,7 +15,7 @@
  * or the file changed), it is stored as a full copy instead and its catalog row becomes a `file`;
  * a later name of the same file in this volume then links to that copy.
  */
-import { createHash } from "node:crypto";
+import { createHash, type Hash } from "node:crypto";
 import {
   encodeTarHeader,
   TAR_END_OF_ARCHIVE,
@@ -101,8 +101,12 @@ export interface VolumeRecords {
   preamble?: MemoryEntry[];
   /** The recorded folders above the first file, outermost first (repeated from earlier volumes). */
   ancestors: Iterable<PackRecord>;
-  /** The volume's own files, folders and links, in catalog (id) order. */
-  files: Iterable<PackRecord> | AsyncIterable<PackRecord>;
+  /**
+   * The volume's own files, folders and links, in catalog (id) order: one at a time (the
+   * catalog's pages), or, when they come from elsewhere (another thread), a page at a time, so
+   * that waiting for them costs a promise per page, not per file.
+   */
+  files: Iterable<PackRecord> | AsyncIterable<readonly PackRecord[]>;
   /**
    * Takes the content hashes as they are made, `HASH_BATCH` at a time, so that they are never
    * all held; without it (or for the last, smaller batch) they stay in `VolumeTar.hashes`.
@@ -112,166 +116,272 @@ export interface VolumeRecords {
 
 /** Streams the TAR data of a volume: its ancestor folders, then its files, read from disk. */
 export function volumeTar(records: VolumeRecords): VolumeTar {
-  const updates: PackedFileUpdate[] = [];
-  const hashes: PackedFileHash[] = [];
-  const totals = { entries: 0, bytes: 0 };
+  const results: PackResults = { updates: [], hashes: [], totals: { entries: 0, bytes: 0 } };
   const out = new BatchWriter();
-  const links = new PackedLinks();
+  const packer = new Packer(out, new PackedLinks());
+  const { hashes } = results;
+  const { onHashes } = records;
+  // Packing ancestors finds out nothing worth keeping: what it finds goes here and is dropped.
+  const ancestorResults = (): PackResults => ({
+    updates: [],
+    hashes: [],
+    totals: { entries: 0, bytes: 0 },
+  });
+  // Entries are packed without a generator step or a promise of their own: either costs about
+  // as much as packing a tiny file. Only a large file, or a filled batch, makes something to yield.
+  function pack(file: PackRecord, into: PackResults): Iterable<Uint8Array> | undefined {
+    const rest = packer.pack(file, into);
+    if (onHashes && hashes.length >= HASH_BATCH) onHashes(hashes.splice(0));
+    if (rest) return withFull(rest);
+    return out.hasFull ? out.takeFull() : undefined;
+  }
+  function* withFull(rest: Generator<Uint8Array>): Generator<Uint8Array> {
+    yield* rest;
+    yield* out.takeFull();
+  }
   async function* batches(): AsyncGenerator<Uint8Array> {
     for (const made of records.preamble ?? []) {
-      yield* out.write(encodeTarHeader({
+      out.write(encodeTarHeader({
         path: made.archivePath,
         type: "file",
         size: made.bytes.length,
         mode: 0o644,
         mtime: Math.floor(made.mtimeMs / 1000),
       }));
-      yield* out.write(made.bytes);
-      yield* out.write(ZERO_BLOCK.subarray(0, tarPaddingLength(made.bytes.length)));
+      out.write(made.bytes);
+      out.zeros(tarPaddingLength(made.bytes.length));
+      yield* out.takeFull();
     }
     let first = true;
-    for await (const file of records.files) {
-      if (first) {
-        first = false;
-        for (const folder of records.ancestors) {
-          yield* packEntry(folder, out, [], { entries: 0, bytes: 0 }, links, []);
+    const files = records.files;
+    if (Symbol.iterator in files) {
+      // The catalog's pages: a sync loop, with no promise per file as `for await` makes.
+      for (const file of files) {
+        if (first) {
+          first = false;
+          for (const folder of records.ancestors) yield* pack(folder, ancestorResults()) ?? [];
+        }
+        const made = pack(file, results);
+        if (made) yield* made;
+      }
+    } else {
+      for await (const page of files) {
+        for (const file of page) {
+          if (first) {
+            first = false;
+            for (const folder of records.ancestors) yield* pack(folder, ancestorResults()) ?? [];
+          }
+          const made = pack(file, results);
+          if (made) yield* made;
         }
       }
-      yield* packEntry(file, out, updates, totals, links, hashes);
-      if (records.onHashes && hashes.length >= HASH_BATCH) records.onHashes(hashes.splice(0));
     }
-    yield* out.write(TAR_END_OF_ARCHIVE);
+    out.write(TAR_END_OF_ARCHIVE);
+    yield* out.takeFull();
     const last = out.flush();
     if (last) yield last;
   }
-  return { stream: ReadableStream.from(batches()), updates, hashes, totals };
+  return {
+    stream: ReadableStream.from(batches()),
+    updates: results.updates,
+    hashes: results.hashes,
+    totals: results.totals,
+  };
 }
 
-function* packEntry(
-  file: PackRecord,
-  out: BatchWriter,
-  updates: PackedFileUpdate[],
-  totals: { entries: number; bytes: number },
-  links: PackedLinks,
-  hashes: PackedFileHash[],
-): Generator<Uint8Array> {
-  let info: Deno.FileInfo;
-  try {
-    info = Deno.lstatSync(file.path);
-  } catch (error) {
-    updates.push({ ...changed(file, error), size: file.size, mtimeMs: file.mtimeMs });
-    return;
-  }
-  const type = info.isDirectory ? "directory" : info.isSymlink ? "symlink" : "file";
-  const scannedType = file.type === "hardlink" ? "file" : file.type;
-  if (type !== scannedType || !(info.isFile || info.isDirectory || info.isSymlink)) {
-    // It was replaced by something of another kind since the scan: treat the old one as gone.
-    updates.push({ id: file.id, state: "vanished", size: file.size, mtimeMs: file.mtimeMs });
-    return;
-  }
-  const entry: TarEntry = {
-    path: file.archivePath,
-    type,
-    size: 0,
-    mode: info.mode === null ? file.mode : storedMode(info.mode, type),
-    mtime: Math.floor((info.mtime?.getTime() ?? file.mtimeMs) / 1000),
-    uid: info.uid ?? undefined,
-    gid: info.gid ?? undefined,
-  };
-  const mtimeMs = info.mtime?.getTime() ?? file.mtimeMs;
-  const linkTo = file.type === "hardlink" ? links.packedName(info) : undefined;
-  if (linkTo !== undefined) {
-    yield* out.write(
-      encodeTarHeader({ ...entry, type: "hardlink", linkName: linkTo }, out.headerScratch),
-    );
-    totals.entries++;
-    if (linkTo !== file.linkTarget || mtimeMs !== file.mtimeMs) {
-      updates.push({
-        id: file.id,
-        state: "stored",
-        size: 0,
-        mtimeMs,
-        type: "hardlink",
-        linkTarget: linkTo,
-      });
-    }
-    return;
-  }
-  // A hardlink without a name of its file earlier in this volume is stored as a full copy.
-  const copyOfLink = file.type === "hardlink";
-  if (type === "symlink") {
+/** Where packing reports on the entries it packs. */
+interface PackResults {
+  updates: PackedFileUpdate[];
+  hashes: PackedFileHash[];
+  totals: { entries: number; bytes: number };
+}
+
+/**
+ * Files up to this size are read whole at once, without a yield: at most one batch fills while
+ * one is read, so memory stays bounded. Larger ones are read by a generator that hands on each
+ * batch as it fills.
+ */
+const READ_WHOLE_BYTES = 256 * 1024;
+
+/** How reading a file's content went so far. */
+interface ContentRead {
+  remaining: number;
+  /** The file ended (or failed) early: the rest of its size is filled with zeros. */
+  shortRead: boolean;
+  readFailed: boolean;
+}
+
+/** Packs entries into a BatchWriter, looking at each on disk again. */
+class Packer {
+  constructor(private readonly out: BatchWriter, private readonly links: PackedLinks) {}
+
+  /**
+   * Packs `file`. A large regular file is only opened and its header written: the generator
+   * returned reads its content (and must be run to the end, or returned, to close it).
+   */
+  pack(file: PackRecord, results: PackResults): Generator<Uint8Array> | undefined {
+    const { out, links } = this;
+    const { updates, totals } = results;
+    let info: Deno.FileInfo;
     try {
-      entry.linkName = Deno.readLinkSync(file.path);
+      info = Deno.lstatSync(file.path);
     } catch (error) {
-      updates.push({ ...changed(file, error), size: 0, mtimeMs });
+      updates.push(changed(file, error, file.size, file.mtimeMs));
       return;
     }
-  }
-  if (type !== "file") {
-    yield* out.write(encodeTarHeader(entry, out.headerScratch));
-    totals.entries++;
-    if (mtimeMs !== file.mtimeMs) updates.push({ id: file.id, state: "stored", size: 0, mtimeMs });
-    return;
-  }
-  let handle: Deno.FsFile;
-  try {
-    handle = Deno.openSync(file.path, { read: true });
-  } catch (error) {
-    updates.push({ ...changed(file, error), size: file.size, mtimeMs: file.mtimeMs });
-    return;
-  }
-  try {
-    const size = info.size;
-    entry.size = size;
-    yield* out.write(encodeTarHeader(entry, out.headerScratch));
-    let remaining = size;
-    // The hash an incremental backup compares with (`--rehash`), taken as the bytes go by.
-    const digest = createHash("sha256");
-    let shortRead = false;
-    let readFailed = false;
-    while (remaining > 0) {
-      const target = out.space(remaining);
-      let got: number | null = null;
-      if (!shortRead) {
-        try {
-          got = handle.readSync(target);
-        } catch {
-          // A failed read leaves the file position unknown: no later byte can be trusted.
-          readFailed = true;
-        }
-      }
-      if (got === null || got === 0) {
-        // The file shrank while read, or could not be read: zeros fill up the size in the header.
-        shortRead = true;
-        target.fill(0);
-        got = target.length;
-      }
-      remaining -= got;
-      digest.update(target.subarray(0, got));
-      const full = out.advance(got);
-      if (full) yield full;
+    const type = info.isDirectory ? "directory" : info.isSymlink ? "symlink" : "file";
+    const scannedType = file.type === "hardlink" ? "file" : file.type;
+    if (type !== scannedType || !(info.isFile || info.isDirectory || info.isSymlink)) {
+      // It was replaced by something of another kind since the scan: treat the old one as gone.
+      updates.push({ id: file.id, state: "vanished", size: file.size, mtimeMs: file.mtimeMs });
+      return;
     }
-    yield* out.write(ZERO_BLOCK.subarray(0, tarPaddingLength(size)));
-    totals.entries++;
-    totals.bytes += size;
+    const mtimeMs = info.mtime?.getTime() ?? file.mtimeMs;
+    const entry: TarEntry = {
+      path: file.archivePath,
+      type,
+      size: 0,
+      mode: info.mode === null ? file.mode : storedMode(info.mode, type),
+      mtime: Math.floor(mtimeMs / 1000),
+      uid: info.uid ?? undefined,
+      gid: info.gid ?? undefined,
+    };
+    const linkTo = file.type === "hardlink" ? links.packedName(info) : undefined;
+    if (linkTo !== undefined) {
+      entry.type = "hardlink";
+      entry.linkName = linkTo;
+      out.write(encodeTarHeader(entry, out.headerScratch));
+      totals.entries++;
+      if (linkTo !== file.linkTarget || mtimeMs !== file.mtimeMs) {
+        updates.push({
+          id: file.id,
+          state: "stored",
+          size: 0,
+          mtimeMs,
+          type: "hardlink",
+          linkTarget: linkTo,
+        });
+      }
+      return;
+    }
+    if (type === "symlink") {
+      try {
+        entry.linkName = Deno.readLinkSync(file.path);
+      } catch (error) {
+        updates.push(changed(file, error, 0, mtimeMs));
+        return;
+      }
+    }
+    if (type !== "file") {
+      out.write(encodeTarHeader(entry, out.headerScratch));
+      totals.entries++;
+      if (mtimeMs !== file.mtimeMs) {
+        updates.push({ id: file.id, state: "stored", size: 0, mtimeMs });
+      }
+      return;
+    }
+    let handle: Deno.FsFile;
+    try {
+      // No options: read-only, the default, without the options check's cost (~0.3 µs a file).
+      handle = Deno.openSync(file.path);
+    } catch (error) {
+      updates.push(changed(file, error, file.size, file.mtimeMs));
+      return;
+    }
+    let handedOn = false;
+    try {
+      entry.size = info.size;
+      out.write(encodeTarHeader(entry, out.headerScratch));
+      // The hash an incremental backup compares with (`--rehash`), taken as the bytes go by.
+      const digest = createHash("sha256");
+      const read: ContentRead = { remaining: info.size, shortRead: false, readFailed: false };
+      if (info.size > READ_WHOLE_BYTES) {
+        handedOn = true;
+        return this.#readLarge(file, info, handle, read, digest, results);
+      }
+      while (read.remaining > 0) this.#readSome(handle, read, digest);
+      this.#finish(file, info, handle, read, digest, results);
+    } finally {
+      if (!handedOn) handle.close();
+    }
+  }
+
+  *#readLarge(
+    file: PackRecord,
+    info: Deno.FileInfo,
+    handle: Deno.FsFile,
+    read: ContentRead,
+    digest: Hash,
+    results: PackResults,
+  ): Generator<Uint8Array> {
+    try {
+      while (read.remaining > 0) {
+        this.#readSome(handle, read, digest);
+        yield* this.out.takeFull();
+      }
+      this.#finish(file, info, handle, read, digest, results);
+    } finally {
+      handle.close();
+    }
+  }
+
+  /** Reads what fits in the current batch (zeros once the file has ended or failed). */
+  #readSome(handle: Deno.FsFile, read: ContentRead, digest: Hash): void {
+    const target = this.out.space(read.remaining);
+    let got: number | null = null;
+    if (!read.shortRead) {
+      try {
+        got = handle.readSync(target);
+      } catch {
+        // A failed read leaves the file position unknown: no later byte can be trusted.
+        read.readFailed = true;
+      }
+    }
+    if (got === null || got === 0) {
+      // The file shrank while read, or could not be read: zeros fill up the size in the header.
+      read.shortRead = true;
+      target.fill(0);
+      got = target.length;
+    }
+    read.remaining -= got;
+    digest.update(got === target.length ? target : target.subarray(0, got));
+    this.out.advance(got);
+  }
+
+  /** Pads the content, checks whether the file moved while read, and reports the outcome. */
+  #finish(
+    file: PackRecord,
+    info: Deno.FileInfo,
+    handle: Deno.FsFile,
+    read: ContentRead,
+    digest: Hash,
+    results: PackResults,
+  ): void {
+    const size = info.size;
+    const mtimeMs = info.mtime?.getTime() ?? file.mtimeMs;
+    this.out.zeros(tarPaddingLength(size));
+    results.totals.entries++;
+    results.totals.bytes += size;
     const after = handle.statSync();
     const moved = after.size !== size || after.mtime?.getTime() !== info.mtime?.getTime();
-    const state: PackedState | undefined = readFailed
+    // A hardlink without a name of its file earlier in this volume is stored as a full copy.
+    const copyOfLink = file.type === "hardlink";
+    const state: PackedState | undefined = read.readFailed
       ? "unreadable"
-      : shortRead || moved
+      : read.shortRead || moved
       ? "changed"
       : size !== file.size || mtimeMs !== file.mtimeMs || copyOfLink
       ? "stored"
       : undefined;
     if (state !== undefined) {
-      updates.push({ id: file.id, state, size, mtimeMs, ...(copyOfLink ? { type: "file" } : {}) });
+      const update: PackedFileUpdate = { id: file.id, state, size, mtimeMs };
+      if (copyOfLink) update.type = "file";
+      results.updates.push(update);
     }
-    if (!readFailed) {
-      links.packed(info, file.archivePath);
-      hashes.push({ id: file.id, sha256: digest.digest("hex") });
+    if (!read.readFailed) {
+      this.links.packed(info, file.archivePath);
+      results.hashes.push({ id: file.id, sha256: digest.digest("hex") });
     }
-  } finally {
-    handle.close();
   }
 }
 
@@ -297,14 +407,21 @@ function inodeKey(info: Deno.FileInfo): string | undefined {
   return `${info.dev}:${info.ino}`;
 }
 
-function changed(file: PackRecord, error: unknown): { id: number; state: PackedState } {
+/** The outcome of a file that could not be looked at or opened: gone, or unreadable. */
+function changed(
+  file: PackRecord,
+  error: unknown,
+  size: number,
+  mtimeMs: number,
+): PackedFileUpdate {
   const state: PackedState = error instanceof Deno.errors.NotFound ? "vanished" : "unreadable";
-  return { id: file.id, state };
+  return { id: file.id, state, size, mtimeMs };
 }
 
-const ZERO_BLOCK = new Uint8Array(512);
-
-/** Fills fixed-size buffers and hands each one out once it is full. */
+/**
+ * Fills fixed-size buffers and queues each one once it is full. Each buffer is new (zero-filled)
+ * and written front to back, never twice: padding is skipped over, not written.
+ */
 class BatchWriter {
   /**
    * Where this stream's plain headers are encoded before `write` copies them in: one block per
@@ -313,35 +430,60 @@ class BatchWriter {
   readonly headerScratch = new Uint8Array(512);
   #buffer = new Uint8Array(TAR_BATCH_BYTES);
   #used = 0;
+  #full: Uint8Array[] = [];
 
   /** A writable window of at most `wanted` bytes at the end of the current buffer. */
   space(wanted: number): Uint8Array {
     return this.#buffer.subarray(this.#used, Math.min(this.#used + wanted, this.#buffer.length));
   }
 
-  /** Commits `n` bytes written into `space()`; returns the buffer if that filled it. */
-  advance(n: number): Uint8Array | undefined {
+  /** Commits `n` bytes written into `space()` (at most its length); queues a filled buffer. */
+  advance(n: number): void {
     this.#used += n;
-    if (this.#used < this.#buffer.length) return undefined;
-    const full = this.#buffer;
+    if (this.#used < this.#buffer.length) return;
+    this.#full.push(this.#buffer);
     this.#buffer = new Uint8Array(TAR_BATCH_BYTES);
     this.#used = 0;
-    return full;
   }
 
-  /** Copies `bytes` in, yielding every buffer it fills. */
-  *write(bytes: Uint8Array): Generator<Uint8Array> {
+  /** Copies `bytes` in. */
+  write(bytes: Uint8Array): void {
+    const room = this.#buffer.length - this.#used;
+    if (bytes.length < room) {
+      this.#buffer.set(bytes, this.#used);
+      this.#used += bytes.length;
+      return;
+    }
     let offset = 0;
     while (offset < bytes.length) {
       const target = this.space(bytes.length - offset);
       target.set(bytes.subarray(offset, offset + target.length));
       offset += target.length;
-      const full = this.advance(target.length);
-      if (full) yield full;
+      this.advance(target.length);
     }
   }
 
-  /** The partly filled buffer, if any. */
+  /** Adds `n` zero bytes (the buffers start zero-filled and are never written twice). */
+  zeros(n: number): void {
+    let rest = n;
+    while (rest > 0) {
+      const step = Math.min(rest, this.#buffer.length - this.#used);
+      rest -= step;
+      this.advance(step);
+    }
+  }
+
+  /** Whether a filled buffer is queued. */
+  get hasFull(): boolean {
+    return this.#full.length > 0;
+  }
+
+  /** Hands out the filled buffers queued so far, oldest first. */
+  *takeFull(): Generator<Uint8Array> {
+    while (this.#full.length > 0) yield this.#full.shift()!;
+  }
+
+  /** The partly filled buffer, if any (call once the queue is taken). */
   flush(): Uint8Array | undefined {
     if (this.#used === 0) return undefined;
     const rest = this.#buffer.subarray(0, this.#used);

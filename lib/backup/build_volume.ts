@@ -1,6 +1,7 @@
 /**
- * Builds one volume file: TAR -> the volume format (compression, age encryption; see
- * lib/archive/volume_format.ts) -> SHA-256 and size -> local file.
+ * Builds one volume file: TAR (packed on a worker thread when the volume holds many small files)
+ * -> the volume format (compression, age encryption; see lib/archive/volume_format.ts) -> SHA-256
+ * and size -> local file.
  * The file is written under a `.partial` name and renamed only when complete, and the
  * catalog marks the volume built (with its checksum and the files' outcomes) in one transaction.
  */
@@ -12,6 +13,7 @@ import { markVolumeBuilt, recordContentHashes } from "../catalog/volume_state.ts
 import type { CompressorPool } from "../archive/compress_pool.ts";
 import { encodeVolume } from "../archive/volume_format.ts";
 import { type MemoryEntry, type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
+import { volumeTarOnWorker } from "../archive/volume_tar_worker.ts";
 import { deletedPathsEntryName } from "../archive/layout.ts";
 import { crashPoint } from "./crash_point.ts";
 import { SequentialRelease } from "../memory/buffer_release.ts";
@@ -65,6 +67,24 @@ function deletedPathsPreamble(catalog: Catalog, volumeId: number): MemoryEntry[]
   }];
 }
 
+/** A volume packed on a worker thread has at least this many entries... */
+export const WORKER_MIN_ENTRIES = 10_000;
+/** ...of at most this many planned TAR bytes (content, headers, padding) on average. */
+export const WORKER_MAX_AVERAGE_BYTES = 16 * 1024;
+
+/**
+ * Whether `volume` is packed on a worker thread: when it holds many small files, whose packing
+ * is mostly system calls and header work a file, and not bytes. The worker costs ~24 MiB (an
+ * isolate); measured on a 2-core machine under load ~2, it cut the build of 300,000 files of
+ * 20-400 bytes from 4.8-5.2 s to 3.2-3.4 s, and left the 833 MB mixed corpus (41 KiB a file on
+ * average) as fast as before with 25-33 MiB more peak RSS. The entry count is the volume's id
+ * range, an upper bound (an incremental's range also spans files its base holds).
+ */
+export function packsOnWorker(volume: VolumeRecord): boolean {
+  const entries = volume.lastFileId - volume.firstFileId + 1;
+  return entries >= WORKER_MIN_ENTRIES && volume.plannedBytes <= entries * WORKER_MAX_AVERAGE_BYTES;
+}
+
 /** Builds `volume` into the work folder and records it as built. */
 export async function buildVolume(
   catalog: Catalog,
@@ -77,10 +97,12 @@ export async function buildVolume(
 ): Promise<BuiltVolume> {
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
-  const tar = volumeTar({
+  const records: VolumeRecords = {
     ...volumeRecords(catalog, volume.id),
     onHashes: (hashes) => recordContentHashes(catalog, hashes),
-  });
+  };
+  // Many small files are packed on a worker thread, beside this one's catalog work and encryption.
+  const tar = packsOnWorker(volume) ? volumeTarOnWorker(records) : volumeTar(records);
   const stream = encodeVolume(tar.stream, settings, { recipients, pool });
   const release = new SequentialRelease();
 

@@ -202,6 +202,34 @@ Deno.test("a pax header is added exactly when ustar cannot hold the entry", () =
   }
 });
 
+Deno.test("the checksum, added up field by field, equals the sum of the whole block", () => {
+  // Sizes around 2^32 cross from the 32-bit octal digits to the wide ones.
+  const changes: Partial<TarEntry>[] = [
+    {},
+    { size: 0, mode: 0 },
+    { size: 2 ** 32 - 1 },
+    { size: 2 ** 32 },
+    { size: 2 ** 32 + 7 },
+    { size: 8 ** 11 - 1, mtime: 8 ** 11 - 1, uid: 8 ** 7 - 1, gid: 8 ** 7 - 1, mode: 0o7777 },
+    { path: "a/".repeat(60) + "f" },
+    { path: "d/" + "n".repeat(150) },
+    { path: "Ünïcødé/日本語.txt" },
+    { path: "x".repeat(100) },
+    { type: "directory", size: 0, path: "p/".repeat(40) + "q" },
+    { type: "hardlink", size: 0, linkName: "home/me/first" },
+    { type: "symlink", size: 0, linkName: "ü".repeat(80) },
+    { uname: "me", gname: "staff" },
+    { uname: "u".repeat(40), gname: "grüppe", mtime: -1 },
+  ];
+  for (const change of changes) {
+    const header = encodeTarHeader({ ...base, ...change });
+    // The first block is the pax or the ustar header, the last the ustar header.
+    const first = header.subarray(0, 512);
+    const last = header.subarray(header.length - 512);
+    assert.ok(checksumOk(first) && checksumOk(last), JSON.stringify(change));
+  }
+});
+
 Deno.test("pax record lengths count their own digits across digit-count boundaries", () => {
   for (let valueLength = 0; valueLength < 1100; valueLength++) {
     for (const value of ["v".repeat(valueLength), "é".repeat(valueLength >> 1)]) {

@@ -1,12 +1,21 @@
 /**
  * `buildVolume` driven directly: the volume file it leaves is the one it records (size, SHA-256),
- * holds exactly the volume's entries, and an interrupted build leaves nothing behind.
+ * holds exactly the volume's entries, and an interrupted build leaves nothing behind; a volume
+ * of many small files is packed on a worker thread.
  */
 import { onWindows } from "../../testing/platform.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { buildVolume, localVolumePath } from "../../lib/backup/build_volume.ts";
+import {
+  buildVolume,
+  localVolumePath,
+  packsOnWorker,
+  WORKER_MAX_AVERAGE_BYTES,
+  WORKER_MIN_ENTRIES,
+} from "../../lib/backup/build_volume.ts";
+import { packWorkersStarted } from "../../lib/archive/volume_tar_worker.ts";
+import type { VolumeRecord } from "../../lib/catalog/catalog.ts";
 import { decodeVolume } from "../../lib/archive/volume_format.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
 import { generateIdentity, recipientFromIdentity } from "../../lib/crypto/age.ts";
@@ -116,6 +125,50 @@ Deno.test("an interrupted buildVolume leaves no file, not even a partial one, an
     assert.deepEqual([...Deno.readDirSync(settings.workDir)], []);
     assert.equal(catalog.volume(1).state, "planned");
     assert.equal(catalog.volume(1).sha256, null);
+  } finally {
+    catalog.close();
+    await box.cleanup();
+  }
+});
+
+Deno.test("a volume of many small files is packed on a worker, others on this thread", async () => {
+  const volume = (entries: number, plannedBytes: number) => ({
+    ...({} as VolumeRecord),
+    firstFileId: 101,
+    lastFileId: 100 + entries,
+    plannedBytes,
+  });
+  const many = WORKER_MIN_ENTRIES;
+  assert.equal(packsOnWorker(volume(many, many * WORKER_MAX_AVERAGE_BYTES)), true);
+  assert.equal(packsOnWorker(volume(many, many * 300)), true);
+  assert.equal(packsOnWorker(volume(many - 1, 0)), false, "too few files");
+  assert.equal(packsOnWorker(volume(many, many * WORKER_MAX_AVERAGE_BYTES + 1)), false, "large");
+
+  // Built for real, through the worker: the volume holds every file, byte for byte.
+  const box = await makeSandbox("glacier-build-");
+  for (let i = 0; i < many; i++) Deno.writeTextFileSync(join(box.src, `f${i}`), `small ${i}`);
+  const catalog = await plannedCatalog(box.root, box.src, { workDir: join(box.root, "work") });
+  await Deno.mkdir(join(box.root, "work"));
+  try {
+    assert.equal(packsOnWorker(catalog.volume(1)), true);
+    const started = packWorkersStarted();
+    const built = await buildVolume(catalog, catalog.settings(), catalog.volume(1), []);
+    assert.equal(packWorkersStarted(), started + 1);
+    assert.equal(built.entries, many + 1);
+    let files = 0;
+    for await (
+      const { entry, body } of readTar(ReadableStream.from([Deno.readFileSync(built.path)]))
+    ) {
+      if (entry.type !== "file") {
+        await body.cancel();
+        continue;
+      }
+      const name = entry.path.split("/").at(-1)!;
+      assert.equal(await new Response(body).text(), `small ${name.slice(1)}`);
+      files++;
+    }
+    assert.equal(files, many);
+    assert.equal(catalog.volume(1).state, "built");
   } finally {
     catalog.close();
     await box.cleanup();

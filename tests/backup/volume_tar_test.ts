@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { scanSources } from "../../lib/archive/scan.ts";
 import { planVolumes } from "../../lib/backup/plan_volumes.ts";
-import { HASH_BATCH, volumeTar } from "../../lib/archive/volume_tar.ts";
+import { HASH_BATCH, TAR_BATCH_BYTES, volumeTar } from "../../lib/archive/volume_tar.ts";
 import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
 import { plannedCatalog } from "./helpers.ts";
@@ -118,6 +118,46 @@ Deno.test("a volume hands its content hashes out in batches as it packs, never a
     assert.equal(handed.size, files);
     const [first] = catalog.filesAfter(0, 1_000_000).filter((f) => f.path === join(src, "f7"));
     assert.equal(handed.get(first.id), createHash("sha256").update("7").digest("hex"));
+  } finally {
+    catalog.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("a file larger than a batch is handed on batch by batch as it is read, not read whole first", async () => {
+  const root = await Deno.makeTempDir();
+  const src = join(root, "src");
+  await Deno.mkdir(src);
+  const size = 5 * TAR_BATCH_BYTES + 123;
+  const content = new Uint8Array(size).map((_, i) => i % 251);
+  await Deno.writeFile(join(src, "big.bin"), content);
+  await Deno.writeTextFile(join(src, "small.txt"), "after the big one");
+  const catalog = await plannedCatalog(root, src, { volumeSize: 1024 ** 3 });
+  try {
+    const tar = volumeTar(volumeRecords(catalog, 1));
+    const reader = tar.stream.getReader();
+    const first = await reader.read();
+    assert.equal(first.value?.length, TAR_BATCH_BYTES);
+    assert.ok(tar.totals.bytes === 0, "the big file is not finished when its first batch is out");
+    const chunks = [first.value!];
+    for (let next = await reader.read(); !next.done; next = await reader.read()) {
+      assert.ok(next.value.length <= TAR_BATCH_BYTES);
+      chunks.push(next.value);
+    }
+    const seen = new Map<string, Uint8Array>();
+    for await (const { entry, body } of readTar(ReadableStream.from(chunks))) {
+      if (entry.type === "file") seen.set(entry.path, await new Response(body).bytes());
+    }
+    assert.deepEqual(seen.get(`${archivePath(src)}/big.bin`), content);
+    assert.equal(
+      new TextDecoder().decode(seen.get(`${archivePath(src)}/small.txt`)),
+      "after the big one",
+    );
+    assert.equal(
+      tar.hashes.find((h) => h.sha256 === createHash("sha256").update(content).digest("hex"))
+        ?.sha256.length,
+      64,
+    );
   } finally {
     catalog.close();
     await Deno.remove(root, { recursive: true });

@@ -25,7 +25,11 @@ function workerModules(): string[] {
 
 Deno.test("every compile task embeds every worker module the program starts", () => {
   const workers = workerModules();
-  assert.deepEqual(workers, ["lib/archive/compress_worker.ts", "lib/archive/scan_worker.ts"]);
+  assert.deepEqual(workers, [
+    "lib/archive/compress_worker.ts",
+    "lib/archive/pack_worker.ts",
+    "lib/archive/scan_worker.ts",
+  ]);
   const tasks = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks as Record<
     string,
     string
