@@ -379,6 +379,22 @@ export class Catalog {
     }
   }
 
+  /**
+   * A `transaction` whose commit does not wait for the disk (~3 ms a commit here): a crash of the
+   * machine may lose it, never corrupt the catalog, and the next ordinary transaction's commit
+   * makes it durable with itself. Only for writes worth nothing until such a commit: a scan
+   * batch before the plan is saved, content hashes before their volume is marked built.
+   */
+  deferredTransaction<T>(fn: () => T): T {
+    if (this.#db.isTransaction) return fn();
+    this.#db.exec("PRAGMA synchronous = NORMAL");
+    try {
+      return this.transaction(fn);
+    } finally {
+      this.#db.exec("PRAGMA synchronous = FULL");
+    }
+  }
+
   #statement(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
     if (!statement) {
@@ -486,11 +502,12 @@ export class Catalog {
   /**
    * Appends scanned files in one transaction, in order, together with the `volumes` they are
    * planned into (recorded or brought up to date first, so that every file's volume exists).
+   * Deferred (see `deferredTransaction`): a scan is worth nothing until `savePlan` commits.
    */
   insertFiles(files: FileToRecord[], volumes: PlannedVolume[] = []): void {
     const columns = 1 + SCANNED_COLUMNS.length;
     const values = new Array<SQLInputValue>(INSERT_ROWS * columns);
-    this.transaction(() => {
+    this.deferredTransaction(() => {
       for (const volume of volumes) this.#recordVolume(volume);
       // Files the caller did not number follow every row so far, in order.
       const firstId = this.nextFileId();

@@ -128,7 +128,7 @@ function transition(catalog: Catalog, volumeId: number, ...statements: string[])
  * again, and only files left `stored` are ever compared by them.
  */
 export function recordContentHashes(catalog: Catalog, hashes: PackedFileHash[]): void {
-  catalog.transaction(() => writeContentHashes(catalog, hashes));
+  catalog.deferredTransaction(() => writeContentHashes(catalog, hashes));
 }
 
 /** Rows one INSERT of `writeContentHashes` takes. */

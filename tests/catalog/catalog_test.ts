@@ -599,3 +599,21 @@ Deno.test("a version 4 catalog's content hashes move to their own table, and pac
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("a deferred transaction lands or rolls back whole and leaves commits waiting for the disk again", async () => {
+  await withCatalog((catalog) => {
+    const synchronous = () =>
+      (catalog.db.prepare("PRAGMA synchronous").get() as { synchronous: number }).synchronous;
+    const FULL = 2;
+    assert.equal(synchronous(), FULL);
+    catalog.deferredTransaction(() => catalog.insertFiles([file("/src/a", 1)]));
+    assert.equal(synchronous(), FULL);
+    assert.throws(() =>
+      catalog.deferredTransaction(() => {
+        catalog.insertFiles([file("/src/b", 2)]);
+        throw new Error("cut short");
+      }), /cut short/);
+    assert.equal(synchronous(), FULL);
+    assert.deepEqual(catalog.filesAfter(0, 10).map((f) => f.path), ["/src/a"]);
+  });
+});
