@@ -49,84 +49,120 @@ export type DecodeReply =
   | { type: "error"; name: string; message: string; code?: string };
 
 /**
- * The TAR stream of the volume file at `path`, decoded on a worker thread. Cancelling the stream
- * (or reaching its end, or an error) stops the worker.
+ * The TAR stream of the volume file at `path`, decoded on a worker thread of its own (see
+ * `VolumeDecoder.decode`).
  */
 export function decodeVolumeFile(
   path: string,
   format: VolumeFormat,
   identities: string[],
 ): ReadableStream<Uint8Array> {
-  const worker = new Worker(new URL("./volume_decode_worker.ts", import.meta.url).href, {
-    type: "module",
-  });
-  running++;
-  /** Batches received and not yet read, then the end or the error. */
-  const received: Uint8Array[] = [];
-  let last: { error?: Error } | undefined;
-  /** A read waiting for the next message. */
-  let waiting: (() => void) | undefined;
-  let stopped = false;
-  let previous: Uint8Array | undefined;
-  const stop = () => {
-    if (stopped) return;
-    stopped = true;
+  return new VolumeDecoder().decode(path, format, identities);
+}
+
+/**
+ * One decoding worker thread, for one volume. It starts (loads its modules) when made, so a
+ * restore makes it before downloading the volume and the start overlaps the download; `decode`
+ * then sets it to work. `close` stops it, if `decode` was never called or its stream never read
+ * to its end.
+ */
+export class VolumeDecoder {
+  readonly #worker: Worker;
+  #stopped = false;
+  #used = false;
+  /** Called with each message of the worker once `decode` has been called. */
+  #onReply: (reply: DecodeReply) => void = () => {};
+  #onFailure: (error: Error) => void = () => {};
+
+  /** Starts the worker thread. */
+  constructor() {
+    this.#worker = new Worker(new URL("./volume_decode_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    running++;
+    this.#worker.onmessage = ({ data }: MessageEvent<DecodeReply>) => {
+      if (!this.#stopped) this.#onReply(data);
+    };
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      if (!this.#stopped) this.#onFailure(new Error(`volume decoding stopped: ${event.message}`));
+    };
+  }
+
+  /** Stops the worker (again: nothing). */
+  close(): void {
+    if (this.#stopped) return;
+    this.#stopped = true;
     running--;
-    worker.terminate();
-  };
-  const wake = () => {
-    const resolve = waiting;
-    waiting = undefined;
-    resolve?.();
-  };
-  const finish = (error?: Error) => {
-    stop();
-    last ??= { error };
-    wake();
-  };
-  worker.onmessage = ({ data }: MessageEvent<DecodeReply>) => {
-    if (stopped) return;
-    if (data.type === "batch") received.push(data.bytes);
-    else finish(data.type === "error" ? reviveError(data) : undefined);
-    wake();
-  };
-  worker.onerror = (event) => {
-    event.preventDefault();
-    if (!stopped) finish(new Error(`volume decoding stopped: ${event.message}`));
-  };
-  const start: DecodeStart = {
-    type: "start",
-    path,
-    format,
-    identities,
-    batchBytes: DECODE_BATCH_BYTES,
-    ahead: BATCHES_AHEAD,
-  };
-  worker.postMessage(start);
-  const more: DecodeMore = { type: "more" };
-  // The worker sends a batch only while fewer than BATCHES_AHEAD it sent are unread: each batch
-  // read here lets it send one more.
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      while (received.length === 0 && last === undefined) {
-        await new Promise<void>((resolve) => {
-          waiting = resolve;
-        });
-      }
-      if (previous) freeBuffer(previous.buffer);
-      const batch = received.shift();
-      previous = batch;
-      if (batch) {
-        controller.enqueue(batch);
-        if (!stopped) worker.postMessage(more);
-      } else if (last?.error) controller.error(last.error);
-      else controller.close();
-    },
-    cancel() {
-      stop();
-      received.length = 0;
-    },
-  }, { highWaterMark: 0 });
+    this.#worker.terminate();
+  }
+
+  /**
+   * The TAR stream of the volume file at `path` (call once). Cancelling the stream (or reaching
+   * its end, or an error) stops the worker. Each batch is freed when the next one is read (left
+   * to the collector, spent batches held ~150 MiB): the reader must be done with a batch, and
+   * with every view of it, before it reads on, as the TAR reader and the restore are.
+   */
+  decode(path: string, format: VolumeFormat, identities: string[]): ReadableStream<Uint8Array> {
+    if (this.#used) throw new TypeError("a VolumeDecoder decodes one volume");
+    this.#used = true;
+    /** Batches received and not yet read, then the end or the error. */
+    const received: Uint8Array[] = [];
+    let last: { error?: Error } | undefined;
+    /** A read waiting for the next message. */
+    let waiting: (() => void) | undefined;
+    let previous: Uint8Array | undefined;
+    const wake = () => {
+      const resolve = waiting;
+      waiting = undefined;
+      resolve?.();
+    };
+    const finish = (error?: Error) => {
+      this.close();
+      last ??= { error };
+      wake();
+    };
+    this.#onReply = (data) => {
+      if (data.type === "batch") received.push(data.bytes);
+      else finish(data.type === "error" ? reviveError(data) : undefined);
+      wake();
+    };
+    this.#onFailure = finish;
+    if (this.#stopped) finish(new Error("volume decoding stopped: the decoder was closed"));
+    const start: DecodeStart = {
+      type: "start",
+      path,
+      format,
+      identities,
+      batchBytes: DECODE_BATCH_BYTES,
+      ahead: BATCHES_AHEAD,
+    };
+    if (!this.#stopped) this.#worker.postMessage(start);
+    const more: DecodeMore = { type: "more" };
+    // The worker sends a batch only while fewer than BATCHES_AHEAD it sent are unread: each
+    // batch read here lets it send one more.
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        while (received.length === 0 && last === undefined) {
+          await new Promise<void>((resolve) => {
+            waiting = resolve;
+          });
+        }
+        if (previous) freeBuffer(previous.buffer);
+        const batch = received.shift();
+        previous = batch;
+        if (batch) {
+          controller.enqueue(batch);
+          if (!this.#stopped) this.#worker.postMessage(more);
+        } else if (last?.error) controller.error(last.error);
+        else controller.close();
+      },
+      cancel: () => {
+        this.close();
+        received.length = 0;
+      },
+    }, { highWaterMark: 0 });
+  }
 }
 
 /** The worker's error as the kind of error the same failure throws on this thread. */

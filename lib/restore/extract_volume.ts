@@ -10,7 +10,7 @@ import type { VolumeEntryRow } from "../catalog/restore_state.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarMember, type TarReadEntry } from "../archive/tar_reader.ts";
-import { decodeVolumeFile } from "../archive/volume_decoder.ts";
+import { VolumeDecoder } from "../archive/volume_decoder.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import type { Owner } from "./ownership.ts";
 import {
@@ -65,6 +65,8 @@ export interface ExtractOptions {
   acceptIdentical: boolean;
   onProblem: (problem: EntryProblem) => void;
   signal?: AbortSignal;
+  /** The decoding worker to use, started early (one of its own otherwise). */
+  decoder?: VolumeDecoder;
 }
 
 /**
@@ -76,8 +78,9 @@ export function openVolumeTar(
   compression: Compression,
   encrypted: boolean,
   identities: string[],
+  decoder: VolumeDecoder = new VolumeDecoder(),
 ): ReadableStream<Uint8Array> {
-  return decodeVolumeFile(path, { compression, encrypt: encrypted }, identities);
+  return decoder.decode(path, { compression, encrypt: encrypted }, identities);
 }
 
 /** Extracts what `options.selection` wants from one volume file. */
@@ -97,6 +100,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     options.compression,
     options.encrypted,
     options.identities,
+    options.decoder,
   );
   /** Counts what became of one wanted entry. */
   const settle = (entry: TarReadEntry, record: VolumeEntryRow, outcome: WriteOutcome) => {

@@ -11,6 +11,7 @@ import {
   DECODE_BATCH_BYTES,
   decodeVolumeFile,
   decodeWorkersRunning,
+  VolumeDecoder,
 } from "../../lib/archive/volume_decoder.ts";
 import { encodeVolume, type VolumeFormat } from "../../lib/archive/volume_format.ts";
 import { ZstdFrameError } from "../../lib/archive/zstd_frames.ts";
@@ -145,5 +146,24 @@ Deno.test("decodeVolumeFile: cancelled after one batch, the worker stops", async
     assert.equal(decodeWorkersRunning(), 1);
     await reader.cancel();
     assert.equal(decodeWorkersRunning(), 0);
+  });
+});
+
+Deno.test("VolumeDecoder: started early, decodes later; closed unused, it stops", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: true };
+    const path = join(dir, "volume");
+    const early = new VolumeDecoder();
+    const unused = new VolumeDecoder();
+    assert.equal(decodeWorkersRunning(), 2);
+    const data = sample();
+    await writeVolume(path, data, format);
+    unused.close();
+    assert.equal(decodeWorkersRunning(), 1);
+    const chunks = await chunksOf(early.decode(path, format, [identity]));
+    assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
+    assert.equal(decodeWorkersRunning(), 0);
+    assert.throws(() => early.decode(path, format, [identity]), /decodes one volume/);
+    await assert.rejects(chunksOf(unused.decode(path, format, [identity])), /decoder was closed/);
   });
 });
