@@ -1,13 +1,13 @@
 /**
  * Worker side of `decodeVolumeFile` (volume_decoder.ts): reads the volume file, decodes it
- * (`decodeVolume`: age decrypt, then decompress) and sends the TAR bytes in batches of
- * `batchBytes`, each a buffer of its own, transferred; it sends one only while fewer than
- * `ahead` of those it sent are unread, and stops at the first error, which it sends by name,
- * message and code.
+ * (`decodeVolume`: age decrypt, then decompress) and sends the TAR bytes, transferred (not
+ * copied): a long run of bytes in the buffer the decompressor wrote it in, short pieces gathered
+ * in batches of `batchBytes`. It sends one only while fewer than `ahead` of those it sent are
+ * unread, and stops at the first error, which it sends by name, message and code.
  */
 import type { DecodeMore, DecodeReply, DecodeStart } from "./volume_decoder.ts";
 import { decodeVolume } from "./volume_format.ts";
-import { SequentialRelease } from "../memory/buffer_release.ts";
+import { freeBuffer } from "../memory/buffer_release.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
@@ -39,38 +39,70 @@ scope.onmessage = ({ data }) => {
   });
 };
 
+/** A run of TAR bytes at least this long is sent in the buffer it lies in, not copied. */
+const SEND_IN_PLACE_BYTES = 256 * 1024;
+
 async function decode(job: DecodeStart): Promise<void> {
   const tar = decodeVolume(readFile(job.path), job.format, job.identities);
   let batch = new Uint8Array(job.batchBytes);
   let used = 0;
-  const release = new SequentialRelease();
-  const send = async () => {
+  const post = async (bytes: Uint8Array<ArrayBuffer>) => {
     while (leave === 0) {
       await new Promise<void>((resolve) => {
         leaveGiven = resolve;
       });
     }
     leave--;
-    const bytes = used === batch.length ? batch : batch.slice(0, used);
     scope.postMessage({ type: "batch", bytes }, [bytes.buffer]);
+  };
+  const sendBatch = async () => {
+    if (used === 0) return;
+    const bytes = used === batch.length ? batch : batch.slice(0, used);
     batch = new Uint8Array(job.batchBytes);
     used = 0;
+    await post(bytes);
   };
-  for await (const chunk of tar) {
+  /** Sends a finished run: in its own buffer if long, else copied into the batch. */
+  const sendRun = async (run: Uint8Array<ArrayBuffer>) => {
+    if (run.length >= SEND_IN_PLACE_BYTES) {
+      await sendBatch();
+      await post(run);
+      return;
+    }
     let offset = 0;
-    while (offset < chunk.length) {
-      const n = Math.min(chunk.length - offset, batch.length - used);
-      batch.set(chunk.subarray(offset, offset + n), used);
+    while (offset < run.length) {
+      const n = Math.min(run.length - offset, batch.length - used);
+      batch.set(run.subarray(offset, offset + n), used);
       used += n;
       offset += n;
-      if (used === batch.length) await send();
+      if (used === batch.length) await sendBatch();
     }
-    // Copied. The decompressor fills its buffers front to back: once a piece is in a new buffer,
-    // the previous one is spent and is freed now, not when V8 next collects (tens of MiB).
-    release.consumed(chunk);
+    freeBuffer(run.buffer);
+  };
+  // Every stage fills its buffers front to back and never returns to one it left (the
+  // decompressor, the decryptor's batches, the file reads): pieces that follow each other in one
+  // buffer make a run, and once a piece lies in another buffer, the run's buffer is finished,
+  // so it is sent as it is (transferred: no copy) or, when short, copied and freed.
+  let run: { buffer: ArrayBuffer; start: number; end: number } | undefined;
+  for await (const chunk of tar) {
+    const buffer = chunk.buffer as ArrayBuffer;
+    if (buffer.detached) throw new Error("volume decoding bug: a piece of a buffer already sent");
+    if (chunk.length === 0) continue;
+    if (run && buffer === run.buffer && chunk.byteOffset === run.end) {
+      run.end += chunk.length;
+      continue;
+    }
+    if (run && buffer === run.buffer) {
+      // Not the next bytes of its buffer: copy what is there, the buffer is not finished.
+      const bytes = new Uint8Array(run.buffer, run.start, run.end - run.start).slice();
+      run = undefined;
+      await sendRun(bytes);
+    }
+    if (run) await sendRun(new Uint8Array(run.buffer, run.start, run.end - run.start));
+    run = { buffer, start: chunk.byteOffset, end: chunk.byteOffset + chunk.length };
   }
-  release.finish();
-  if (used > 0) await send();
+  if (run) await sendRun(new Uint8Array(run.buffer, run.start, run.end - run.start));
+  await sendBatch();
   scope.postMessage({ type: "end" });
 }
 

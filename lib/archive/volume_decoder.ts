@@ -2,8 +2,9 @@
  * Decodes a volume file (age decrypt, decompress: `decodeVolume`) on a worker thread, so that the
  * thread that reads the TAR stream and writes files (a restore) is not also the one decrypting
  * and decompressing: on two cores the two overlap. The worker sends the TAR bytes in batches of
- * about 1 MiB, each buffer transferred (not copied), and never more than a few batches ahead of
- * the reader, so memory stays bounded whatever the volume's size. Errors come back as the same
+ * about 1 MiB (the decompressor's buffers, or short pieces gathered), transferred (not copied),
+ * and never more than a few batches ahead of the reader, so memory stays bounded whatever the
+ * volume's size. Errors come back as the same
  * kinds (`AgeError`, `NoMatchingIdentityError`, `ZstdFrameError`, Deno's file errors) with the
  * same one-line messages.
  */
@@ -12,7 +13,7 @@ import type { VolumeFormat } from "./volume_format.ts";
 import { ZstdFrameError } from "./zstd_frames.ts";
 import { freeBuffer } from "../memory/buffer_release.ts";
 
-/** Bytes of TAR data per batch the worker sends. */
+/** Bytes of TAR data per batch the worker gathers short pieces in. */
 export const DECODE_BATCH_BYTES = 1 << 20;
 
 /** Batches asked for ahead of the reader: decoded while it works on the current one. */
