@@ -8,6 +8,7 @@
 import type { DecodeMore, DecodeReply, DecodeStart } from "./volume_decoder.ts";
 import { decodeVolume } from "./volume_format.ts";
 import { freeBuffer } from "../memory/buffer_release.ts";
+import { BufferRuns } from "./buffer_runs.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
@@ -79,29 +80,14 @@ async function decode(job: DecodeStart): Promise<void> {
     }
     freeBuffer(run.buffer);
   };
-  // Every stage fills its buffers front to back and never returns to one it left (the
-  // decompressor, the decryptor's batches, the file reads): pieces that follow each other in one
-  // buffer make a run, and once a piece lies in another buffer, the run's buffer is finished,
-  // so it is sent as it is (transferred: no copy) or, when short, copied and freed.
-  let run: { buffer: ArrayBuffer; start: number; end: number } | undefined;
+  // Every stage fills its buffers front to back (see buffer_runs.ts): a finished run's buffer is
+  // written no more, so it is sent as it is (transferred: no copy) or, when short, copied and
+  // freed.
+  const runs = new BufferRuns();
   for await (const chunk of tar) {
-    const buffer = chunk.buffer as ArrayBuffer;
-    if (buffer.detached) throw new Error("volume decoding bug: a piece of a buffer already sent");
-    if (chunk.length === 0) continue;
-    if (run && buffer === run.buffer && chunk.byteOffset === run.end) {
-      run.end += chunk.length;
-      continue;
-    }
-    if (run && buffer === run.buffer) {
-      // Not the next bytes of its buffer: copy what is there, the buffer is not finished.
-      const bytes = new Uint8Array(run.buffer, run.start, run.end - run.start).slice();
-      run = undefined;
-      await sendRun(bytes);
-    }
-    if (run) await sendRun(new Uint8Array(run.buffer, run.start, run.end - run.start));
-    run = { buffer, start: chunk.byteOffset, end: chunk.byteOffset + chunk.length };
+    for (const run of runs.push(chunk)) await sendRun(run);
   }
-  if (run) await sendRun(new Uint8Array(run.buffer, run.start, run.end - run.start));
+  for (const run of runs.finish()) await sendRun(run);
   await sendBatch();
   scope.postMessage({ type: "end" });
 }
