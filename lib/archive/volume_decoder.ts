@@ -4,9 +4,8 @@
  * and decompressing: on two cores the two overlap. The worker sends the TAR bytes in batches of
  * about 1 MiB (the decompressor's buffers, or short pieces gathered), transferred (not copied),
  * and never more than a few batches ahead of the reader, so memory stays bounded whatever the
- * volume's size. Errors come back as the same
- * kinds (`AgeError`, `NoMatchingIdentityError`, `ZstdFrameError`, Deno's file errors) with the
- * same one-line messages.
+ * volume's size. Errors come back as the same kinds (`AgeError`, `NoMatchingIdentityError`,
+ * `ZstdFrameError`, Deno's file errors) with the same one-line messages.
  */
 import { AgeError, NoMatchingIdentityError } from "../crypto/errors.ts";
 import type { VolumeFormat } from "./volume_format.ts";
@@ -90,12 +89,13 @@ export class VolumeDecoder {
     };
   }
 
-  /** Stops the worker (again: nothing). */
+  /** Stops the worker (again: nothing); a read of its stream still waiting then fails. */
   close(): void {
     if (this.#stopped) return;
     this.#stopped = true;
     running--;
     this.#worker.terminate();
+    this.#onFailure(new Error("volume decoding stopped: the decoder was closed"));
   }
 
   /**
@@ -119,8 +119,8 @@ export class VolumeDecoder {
       resolve?.();
     };
     const finish = (error?: Error) => {
-      this.close();
       last ??= { error };
+      this.close();
       wake();
     };
     this.#onReply = (data) => {

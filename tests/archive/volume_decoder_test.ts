@@ -168,3 +168,17 @@ Deno.test("VolumeDecoder: started early, decodes later; closed unused, it stops"
     await assert.rejects(chunksOf(unused.decode(path, format, [identity])), /decoder was closed/);
   });
 });
+
+Deno.test("VolumeDecoder: closed while its stream waits, the read fails", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: true };
+    const path = join(dir, "volume");
+    await writeVolume(path, sample(), format);
+    const decoder = new VolumeDecoder();
+    const reader = decoder.decode(path, format, [identity]).getReader();
+    const read = reader.read();
+    decoder.close();
+    await assert.rejects(read, /decoder was closed/);
+    assert.equal(decodeWorkersRunning(), 0);
+  });
+});
