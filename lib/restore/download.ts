@@ -56,8 +56,10 @@ export async function downloadVerified(options: DownloadOptions): Promise<void> 
           if (offset + chunk.length > end) {
             throw new ChecksumError(`the server sent more of ${key} than was asked for`);
           }
-          await writeAll(file, chunk);
+          // The write runs on another thread while this one hashes the same (unchanged) bytes.
+          const written = writeAll(file, chunk);
           hash.update(chunk);
+          await written;
           offset += chunk.length;
           options.onBytes?.(offset);
           // Written and hashed: a chunk that is a whole buffer of its own is freed now, not when

@@ -10,7 +10,7 @@ import type { VolumeEntryRow } from "../catalog/restore_state.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarMember, type TarReadEntry } from "../archive/tar_reader.ts";
-import { decodeVolume } from "../archive/volume_format.ts";
+import { VolumeDecoder } from "../archive/volume_decoder.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import type { Owner } from "./ownership.ts";
 import {
@@ -65,20 +65,22 @@ export interface ExtractOptions {
   acceptIdentical: boolean;
   onProblem: (problem: EntryProblem) => void;
   signal?: AbortSignal;
+  /** The decoding worker to use, started early (one of its own otherwise). */
+  decoder?: VolumeDecoder;
 }
 
 /**
  * The stream of TAR bytes in a volume file: decrypted and decompressed (zstd frame by frame, see
- * zstd_frames.ts).
+ * zstd_frames.ts) on a worker thread, while this one reads the TAR stream and writes the files.
  */
-export async function openVolumeTar(
+export function openVolumeTar(
   path: string,
   compression: Compression,
   encrypted: boolean,
   identities: string[],
-): Promise<ReadableStream<Uint8Array>> {
-  const file = await Deno.open(path, { read: true });
-  return decodeVolume(file.readable, { compression, encrypt: encrypted }, identities);
+  decoder: VolumeDecoder = new VolumeDecoder(),
+): ReadableStream<Uint8Array> {
+  return decoder.decode(path, { compression, encrypt: encrypted }, identities);
 }
 
 /** Extracts what `options.selection` wants from one volume file. */
@@ -93,11 +95,12 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
   );
   const links = VolumeHardlinks.forVolume(catalog, volume.id, selection);
   const entryOptions = { acceptIdentical: options.acceptIdentical };
-  const tar = await openVolumeTar(
+  const tar = openVolumeTar(
     options.path,
     options.compression,
     options.encrypted,
     options.identities,
+    options.decoder,
   );
   /** Counts what became of one wanted entry. */
   const settle = (entry: TarReadEntry, record: VolumeEntryRow, outcome: WriteOutcome) => {

@@ -21,6 +21,7 @@ import type { Selection } from "./selection.ts";
 import type { RestoreProgress } from "./progress.ts";
 import { VolumeMismatchError } from "./volume_entries.ts";
 import { ZstdFrameError } from "../archive/zstd_frames.ts";
+import { VolumeDecoder } from "../archive/volume_decoder.ts";
 
 /** What restoring volumes needs, shared by all of a run's volumes. */
 export interface VolumeRestoreContext {
@@ -68,6 +69,8 @@ export async function restoreVolume(
     });
   let clean = true;
   let report: ExtractReport;
+  // The decoding worker starts while the volume downloads (its start is then off the clock).
+  const decoder = new VolumeDecoder();
   try {
     try {
       await download();
@@ -87,6 +90,7 @@ export async function restoreVolume(
       writer: ctx.writer,
       acceptIdentical: ctx.resumed,
       signal: ctx.signal,
+      decoder,
       onProblem: (problem) => {
         clean = false;
         ctx.onProblem(problem);
@@ -95,6 +99,8 @@ export async function restoreVolume(
   } catch (error) {
     if (isVolumeFailure(error)) await Deno.remove(path).catch(() => {});
     throw error;
+  } finally {
+    decoder.close();
   }
   await Deno.remove(path).catch(() => {});
   if (progress) {

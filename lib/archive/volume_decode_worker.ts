@@ -1,0 +1,123 @@
+/**
+ * Worker side of `decodeVolumeFile` (volume_decoder.ts): reads the volume file, decodes it
+ * (`decodeVolume`: age decrypt, then decompress) and sends the TAR bytes, transferred (not
+ * copied): a long run of bytes in the buffer the decompressor wrote it in, short pieces gathered
+ * in batches of `batchBytes`. It sends one only while fewer than `ahead` of those it sent are
+ * unread, and stops at the first error, which it sends by name, message and code.
+ */
+import type { DecodeMore, DecodeReply, DecodeStart } from "./volume_decoder.ts";
+import { decodeVolume } from "./volume_format.ts";
+import { freeBuffer } from "../memory/buffer_release.ts";
+import { BufferRuns } from "./buffer_runs.ts";
+
+/** The worker's global scope, typed for what this module uses. */
+const scope = self as unknown as {
+  onmessage: (event: MessageEvent<DecodeStart | DecodeMore>) => void;
+  postMessage: (message: DecodeReply, transfer?: ArrayBuffer[]) => void;
+};
+
+/** Batches the main thread still lets this worker send; a sender waiting for leave. */
+let leave = 0;
+let leaveGiven: (() => void) | undefined;
+
+scope.onmessage = ({ data }) => {
+  if (data.type === "more") {
+    leave++;
+    const resolve = leaveGiven;
+    leaveGiven = undefined;
+    resolve?.();
+    return;
+  }
+  leave = data.ahead;
+  decode(data).catch((error) => {
+    const { name, message, code } = error as Error & { code?: unknown };
+    scope.postMessage({
+      type: "error",
+      name: typeof name === "string" ? name : "Error",
+      message: typeof message === "string" ? message : String(error),
+      code: typeof code === "string" ? code : undefined,
+    });
+  });
+};
+
+/** A run of TAR bytes at least this long is sent in the buffer it lies in, not copied. */
+const SEND_IN_PLACE_BYTES = 256 * 1024;
+
+async function decode(job: DecodeStart): Promise<void> {
+  const tar = decodeVolume(readFile(job.path), job.format, job.identities);
+  let batch = new Uint8Array(job.batchBytes);
+  let used = 0;
+  const post = async (bytes: Uint8Array<ArrayBuffer>) => {
+    while (leave === 0) {
+      await new Promise<void>((resolve) => {
+        leaveGiven = resolve;
+      });
+    }
+    leave--;
+    scope.postMessage({ type: "batch", bytes }, [bytes.buffer]);
+  };
+  const sendBatch = async () => {
+    if (used === 0) return;
+    const bytes = used === batch.length ? batch : batch.slice(0, used);
+    batch = new Uint8Array(job.batchBytes);
+    used = 0;
+    await post(bytes);
+  };
+  /** Sends a finished run: in its own buffer if long, else copied into the batch. */
+  const sendRun = async (run: Uint8Array<ArrayBuffer>) => {
+    if (run.length >= SEND_IN_PLACE_BYTES) {
+      await sendBatch();
+      await post(run);
+      return;
+    }
+    let offset = 0;
+    while (offset < run.length) {
+      const n = Math.min(run.length - offset, batch.length - used);
+      batch.set(run.subarray(offset, offset + n), used);
+      used += n;
+      offset += n;
+      if (used === batch.length) await sendBatch();
+    }
+    freeBuffer(run.buffer);
+  };
+  // Every stage fills its buffers front to back (see buffer_runs.ts): a finished run's buffer is
+  // written no more, so it is sent as it is (transferred: no copy) or, when short, copied and
+  // freed.
+  const runs = new BufferRuns();
+  for await (const chunk of tar) {
+    for (const run of runs.push(chunk)) await sendRun(run);
+  }
+  for (const run of runs.finish()) await sendRun(run);
+  await sendBatch();
+  scope.postMessage({ type: "end" });
+}
+
+/** Bytes read from the volume file at a time. */
+const READ_BYTES = 1 << 20;
+
+/**
+ * The volume file's bytes in 1 MiB reads, each into a buffer of its own (the decryptor frees it
+ * once read), with plain calls: this thread has nothing else to do meanwhile, and an async read
+ * of 64 KiB (`file.readable`) cost more in hand-overs than in reading.
+ */
+function readFile(path: string): ReadableStream<Uint8Array> {
+  let file: Deno.FsFile | undefined;
+  const close = () => {
+    file?.close();
+    file = undefined;
+  };
+  return new ReadableStream<Uint8Array>({
+    start() {
+      file = Deno.openSync(path, { read: true });
+    },
+    pull(controller) {
+      const buffer = new Uint8Array(READ_BYTES);
+      const read = file!.readSync(buffer);
+      if (read === null) {
+        close();
+        controller.close();
+      } else controller.enqueue(read === buffer.length ? buffer : buffer.subarray(0, read));
+    },
+    cancel: close,
+  }, { highWaterMark: 0 });
+}

@@ -1,0 +1,184 @@
+/**
+ * `decodeVolumeFile`: a volume file decoded on a worker thread gives the same TAR bytes as
+ * `decodeVolume`, in bounded batches, for each format; its failures come back as the
+ * same kinds of error with their one-line messages; its end, an error or a cancel stops the
+ * worker (counted by `decodeWorkersRunning`).
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { CompressorPool } from "../../lib/archive/compress_pool.ts";
+import {
+  DECODE_BATCH_BYTES,
+  decodeVolumeFile,
+  decodeWorkersRunning,
+  VolumeDecoder,
+} from "../../lib/archive/volume_decoder.ts";
+import { encodeVolume, type VolumeFormat } from "../../lib/archive/volume_format.ts";
+import { ZstdFrameError } from "../../lib/archive/zstd_frames.ts";
+import {
+  AgeError,
+  generateIdentity,
+  NoMatchingIdentityError,
+  recipientFromIdentity,
+} from "../../lib/crypto/age.ts";
+import { readAll, testBytes, withTempDir } from "../crypto/age_test_helpers.ts";
+
+const identity = generateIdentity();
+const recipients = [recipientFromIdentity(identity)];
+
+/** Compressible text and random bytes: several compression frames, several batches. */
+function sample(): Uint8Array {
+  const text = new TextEncoder().encode(
+    "decoded on a worker, read on the main thread. ".repeat(90_000),
+  );
+  const data = new Uint8Array(text.length + 3_000_000);
+  data.set(text);
+  data.set(testBytes(3_000_000, 11), text.length);
+  return data;
+}
+
+/** Encodes `data` (a copy: the encoder frees what it takes) into the volume file at `path`. */
+async function writeVolume(path: string, data: Uint8Array, format: VolumeFormat): Promise<void> {
+  const pool = new CompressorPool(2);
+  try {
+    const volume = await readAll(encodeVolume(ReadableStream.from([data.slice()]), format, {
+      recipients,
+      pool,
+    }));
+    await Deno.writeFile(path, volume);
+  } finally {
+    pool.close();
+  }
+}
+
+/** The chunks of a stream, kept apart. */
+async function chunksOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array[]> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of stream) chunks.push(chunk.slice());
+  return chunks;
+}
+
+for (const compression of ["zstd", "gzip", "none"] as const) {
+  for (const encrypt of [true, false]) {
+    const format: VolumeFormat = { compression, encrypt };
+    Deno.test(
+      `decodeVolumeFile: ${compression}${encrypt ? " + age" : ""} gives back the TAR bytes`,
+      async () => {
+        await withTempDir(async (dir) => {
+          const data = sample();
+          const path = join(dir, "volume");
+          await writeVolume(path, data, format);
+          const chunks = await chunksOf(decodeVolumeFile(path, format, [identity]));
+          // Bounded batches: a decompressor's buffer (1-2 MiB) or gathered pieces (1 MiB).
+          assert.ok(chunks.every((chunk) => chunk.length <= 4 * DECODE_BATCH_BYTES));
+          assert.ok(chunks.length > 1, "more than one batch");
+          const back = new Uint8Array(chunks.reduce((n, chunk) => n + chunk.length, 0));
+          let offset = 0;
+          for (const chunk of chunks) {
+            back.set(chunk, offset);
+            offset += chunk.length;
+          }
+          assert.deepEqual(back, data);
+          assert.equal(decodeWorkersRunning(), 0, "the worker stops at the end");
+        });
+      },
+    );
+  }
+}
+
+Deno.test("decodeVolumeFile: a damaged chunk fails with the AgeError it fails with here", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: true };
+    const path = join(dir, "volume");
+    await writeVolume(path, sample(), format);
+    const bytes = await Deno.readFile(path);
+    bytes[bytes.length - 100] ^= 1;
+    await Deno.writeFile(path, bytes);
+    await assert.rejects(chunksOf(decodeVolumeFile(path, format, [identity])), (error) => {
+      assert.ok(error instanceof AgeError, String(error));
+      assert.match(error.message, /failed authentication/);
+      return true;
+    });
+    assert.equal(decodeWorkersRunning(), 0, "the worker stops at an error");
+  });
+});
+
+Deno.test("decodeVolumeFile: a wrong key fails with NoMatchingIdentityError", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: true };
+    const path = join(dir, "volume");
+    await writeVolume(path, sample(), format);
+    await assert.rejects(
+      chunksOf(decodeVolumeFile(path, format, [generateIdentity()])),
+      NoMatchingIdentityError,
+    );
+  });
+});
+
+Deno.test("decodeVolumeFile: a cut zstd stream fails with ZstdFrameError", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: false };
+    const path = join(dir, "volume");
+    await writeVolume(path, sample(), format);
+    const bytes = await Deno.readFile(path);
+    await Deno.writeFile(path, bytes.subarray(0, bytes.length - 10));
+    await assert.rejects(chunksOf(decodeVolumeFile(path, format, [])), ZstdFrameError);
+  });
+});
+
+Deno.test("decodeVolumeFile: a missing file fails with Deno's NotFound", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "none", encrypt: false };
+    await assert.rejects(
+      chunksOf(decodeVolumeFile(join(dir, "absent"), format, [])),
+      Deno.errors.NotFound,
+    );
+  });
+});
+
+Deno.test("decodeVolumeFile: cancelled after one batch, the worker stops", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: true };
+    const path = join(dir, "volume");
+    await writeVolume(path, sample(), format);
+    const reader = decodeVolumeFile(path, format, [identity]).getReader();
+    const first = await reader.read();
+    assert.equal(first.done, false);
+    assert.equal(decodeWorkersRunning(), 1);
+    await reader.cancel();
+    assert.equal(decodeWorkersRunning(), 0);
+  });
+});
+
+Deno.test("VolumeDecoder: started early, decodes later; closed unused, it stops", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: true };
+    const path = join(dir, "volume");
+    const early = new VolumeDecoder();
+    const unused = new VolumeDecoder();
+    assert.equal(decodeWorkersRunning(), 2);
+    const data = sample();
+    await writeVolume(path, data, format);
+    unused.close();
+    assert.equal(decodeWorkersRunning(), 1);
+    const chunks = await chunksOf(early.decode(path, format, [identity]));
+    assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
+    assert.equal(decodeWorkersRunning(), 0);
+    assert.throws(() => early.decode(path, format, [identity]), /decodes one volume/);
+    await assert.rejects(chunksOf(unused.decode(path, format, [identity])), /decoder was closed/);
+  });
+});
+
+Deno.test("VolumeDecoder: closed while its stream waits, the read fails", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: true };
+    const path = join(dir, "volume");
+    await writeVolume(path, sample(), format);
+    const decoder = new VolumeDecoder();
+    const reader = decoder.decode(path, format, [identity]).getReader();
+    const read = reader.read();
+    decoder.close();
+    await assert.rejects(read, /decoder was closed/);
+    assert.equal(decodeWorkersRunning(), 0);
+  });
+});
