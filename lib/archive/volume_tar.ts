@@ -154,26 +154,17 @@ export function volumeTar(records: VolumeRecords): VolumeTar {
     }
     let first = true;
     const files = records.files;
-    if (Symbol.iterator in files) {
-      // The catalog's pages: a sync loop, with no promise per file as `for await` makes.
-      for (const file of files) {
+    // The catalog's pages come as one sync iterable: one `for await` step for all of them, not
+    // a promise per file.
+    const pages = Symbol.iterator in files ? [files] : files;
+    for await (const page of pages) {
+      for (const file of page) {
         if (first) {
           first = false;
           for (const folder of records.ancestors) yield* pack(folder, ancestorResults()) ?? [];
         }
         const made = pack(file, results);
         if (made) yield* made;
-      }
-    } else {
-      for await (const page of files) {
-        for (const file of page) {
-          if (first) {
-            first = false;
-            for (const folder of records.ancestors) yield* pack(folder, ancestorResults()) ?? [];
-          }
-          const made = pack(file, results);
-          if (made) yield* made;
-        }
       }
     }
     out.write(TAR_END_OF_ARCHIVE);
