@@ -5,7 +5,6 @@
  */
 import { resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
-import type { BackupSettings } from "../catalog/settings.ts";
 import { lockPath } from "../catalog/lock.ts";
 import { abortOrphanUploads, runBackup } from "./run_backup.ts";
 import { uploadCatalogCopy } from "./catalog_copy.ts";
