@@ -31,10 +31,16 @@ const UNCAUGHT_LINE = /^(\S+) \(uncaught error\)$/;
 const SUMMARY_LINE = /^(ok|FAILED) \| (\d+) passed/;
 const NO_REASON = "no reason given";
 
+/**
+ * Deno type-checks a worker module when a test first starts it, and its `Check PATH` line lands
+ * inside that test's result line: `name ...Check lib/x.ts` then ` ok (1s)`. Joined back here.
+ */
+const CHECK_INSIDE_RESULT = / \.\.\.Check [^\r\n]*\r?\n /g;
+
 /** Parses the output of `deno test` run with NO_COLOR. */
 export function parseTestOutput(output: string): TestOutput {
   const result: TestOutput = { passed: 0, failed: [], ignored: [], complete: false };
-  for (const line of output.split(/\r?\n/)) {
+  for (const line of output.replace(CHECK_INSIDE_RESULT, " ... ").split(/\r?\n/)) {
     if (SUMMARY_LINE.test(line)) {
       result.complete = true;
       continue;
