@@ -5,6 +5,7 @@
  * one it takes, and sends a batch only when the main thread has granted room for one.
  */
 import { hashColumns, recordsOf } from "./pack_messages.ts";
+import { postedError } from "./worker_errors.ts";
 import { type PackRecord, volumeTar } from "./volume_tar.ts";
 import type { FromPackWorker, ToPackWorker } from "./volume_tar_worker.ts";
 
@@ -76,13 +77,7 @@ scope.onmessage = ({ data }) => {
   switch (data.kind) {
     case "start":
       credit += data.credit;
-      run(data).catch((error) => {
-        scope.postMessage({
-          kind: "error",
-          name: error instanceof Error ? error.name : "Error",
-          message: error instanceof Error ? error.message : String(error),
-        });
-      });
+      run(data).catch((error) => scope.postMessage({ kind: "error", ...postedError(error) }));
       break;
     case "records":
       if (data.records.count > 0) pages.push(recordsOf(data.records));

@@ -5,6 +5,7 @@
  * `scanSources` itself; progress comes at most every 100 ms.
  */
 import type { NewFile, ProblemRecord, ScanOptions, ScanSink, ScanTotals } from "./scan.ts";
+import { type PostedError, revivedError } from "./worker_errors.ts";
 
 /** What the worker is asked to scan: the options, less what cannot cross threads. */
 export interface ScanRequest {
@@ -19,7 +20,7 @@ export type ScanMessage =
   | { kind: "problem"; problem: ProblemRecord }
   | { kind: "progress"; totals: ScanTotals }
   | { kind: "done"; totals: ScanTotals }
-  | { kind: "error"; name: string; message: string };
+  | ({ kind: "error" } & PostedError);
 
 /** Batches the worker may post before the sink has taken them (each up to a few MiB). */
 export const SCAN_BATCHES_AHEAD = 2;
@@ -72,7 +73,7 @@ export function scanInWorker(options: ScanOptions, sink: ScanSink): Promise<Scan
             finish(() => resolve(message.totals));
             break;
           case "error":
-            finish(() => reject(rebuiltError(message.name, message.message)));
+            finish(() => reject(revivedError(message)));
             break;
         }
       } catch (error) {
@@ -82,13 +83,4 @@ export function scanInWorker(options: ScanOptions, sink: ScanSink): Promise<Scan
     const request: ScanRequest = { options: portable, counts };
     worker.postMessage(request);
   });
-}
-
-/** An error like the one the worker caught: a `Deno.errors` class when it was one. */
-function rebuiltError(name: string, message: string): Error {
-  const known = (Deno.errors as Record<string, new (message: string) => Error>)[name];
-  if (known) return new known(message);
-  const error = new Error(message);
-  error.name = name;
-  return error;
 }

@@ -9,6 +9,7 @@
  */
 import { SCAN_BATCHES_AHEAD, type ScanMessage, type ScanRequest } from "./scan_thread.ts";
 import { scanSources } from "./scan.ts";
+import { postedError } from "./worker_errors.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
@@ -47,10 +48,6 @@ scope.onmessage = async ({ data: request }) => {
     });
     scope.postMessage({ kind: "done", totals });
   } catch (error) {
-    scope.postMessage({
-      kind: "error",
-      name: error instanceof Error ? error.name : "Error",
-      message: error instanceof Error ? error.message : String(error),
-    });
+    scope.postMessage({ kind: "error", ...postedError(error) });
   }
 };

@@ -3,12 +3,13 @@
  * (`decodeVolume`: age decrypt, then decompress) and sends the TAR bytes, transferred (not
  * copied): a long run of bytes in the buffer the decompressor wrote it in, short pieces gathered
  * in batches of `batchBytes`. It sends one only while fewer than `ahead` of those it sent are
- * unread, and stops at the first error, which it sends by name, message and code.
+ * unread, and stops at the first error, which it sends by name, message and code (worker_errors.ts).
  */
 import type { DecodeMore, DecodeReply, DecodeStart } from "./volume_decoder.ts";
 import { decodeVolume } from "./volume_format.ts";
 import { freeBuffer } from "../memory/buffer_release.ts";
 import { BufferRuns } from "./buffer_runs.ts";
+import { postedError } from "./worker_errors.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
@@ -29,15 +30,7 @@ scope.onmessage = ({ data }) => {
     return;
   }
   leave = data.ahead;
-  decode(data).catch((error) => {
-    const { name, message, code } = error as Error & { code?: unknown };
-    scope.postMessage({
-      type: "error",
-      name: typeof name === "string" ? name : "Error",
-      message: typeof message === "string" ? message : String(error),
-      code: typeof code === "string" ? code : undefined,
-    });
-  });
+  decode(data).catch((error) => scope.postMessage({ type: "error", ...postedError(error) }));
 };
 
 /** A run of TAR bytes at least this long is sent in the buffer it lies in, not copied. */

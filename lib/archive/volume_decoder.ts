@@ -7,9 +7,8 @@
  * volume's size. Errors come back as the same kinds (`AgeError`, `NoMatchingIdentityError`,
  * `ZstdFrameError`, Deno's file errors) with the same one-line messages.
  */
-import { AgeError, NoMatchingIdentityError } from "../crypto/errors.ts";
 import type { VolumeFormat } from "./volume_format.ts";
-import { ZstdFrameError } from "./zstd_frames.ts";
+import { type PostedError, revivedError } from "./worker_errors.ts";
 import { freeBuffer } from "../memory/buffer_release.ts";
 
 /** Bytes of TAR data per batch the worker gathers short pieces in. */
@@ -46,7 +45,7 @@ export interface DecodeMore {
 export type DecodeReply =
   | { type: "batch"; bytes: Uint8Array<ArrayBuffer> }
   | { type: "end" }
-  | { type: "error"; name: string; message: string; code?: string };
+  | ({ type: "error" } & PostedError);
 
 /**
  * The TAR stream of the volume file at `path`, decoded on a worker thread of its own (see
@@ -125,7 +124,7 @@ export class VolumeDecoder {
     };
     this.#onReply = (data) => {
       if (data.type === "batch") received.push(data.bytes);
-      else finish(data.type === "error" ? reviveError(data) : undefined);
+      else finish(data.type === "error" ? revivedError(data) : undefined);
       wake();
     };
     this.#onFailure = finish;
@@ -164,29 +163,4 @@ export class VolumeDecoder {
       },
     }, { highWaterMark: 0 });
   }
-}
-
-/** The worker's error as the kind of error the same failure throws on this thread. */
-function reviveError(reply: { name: string; message: string; code?: string }): Error {
-  let error: Error;
-  switch (reply.name) {
-    case "AgeError":
-      error = new AgeError(reply.message);
-      break;
-    case "NoMatchingIdentityError":
-      error = new NoMatchingIdentityError(reply.message);
-      break;
-    case "ZstdFrameError":
-      error = new ZstdFrameError(reply.message);
-      break;
-    default: {
-      const denoError = Object.hasOwn(Deno.errors, reply.name)
-        ? (Deno.errors as unknown as Record<string, new (message: string) => Error>)[reply.name]
-        : undefined;
-      error = denoError ? new denoError(reply.message) : new Error(reply.message);
-      if (!denoError) error.name = reply.name;
-    }
-  }
-  if (reply.code !== undefined) (error as Error & { code?: string }).code = reply.code;
-  return error;
 }

@@ -21,6 +21,7 @@ import {
   type VolumeRecords,
   type VolumeTar,
 } from "./volume_tar.ts";
+import { type PostedError, revivedError } from "./worker_errors.ts";
 
 /** Records posted to the worker at a time. */
 export const RECORD_PAGE = 2048;
@@ -52,7 +53,7 @@ export type FromPackWorker =
   | { kind: "need" }
   | ({ kind: "batch"; bytes: Uint8Array } & Findings)
   | ({ kind: "end" } & Findings)
-  | { kind: "error"; name: string; message: string };
+  | ({ kind: "error" } & PostedError);
 
 /** Pack workers started so far by this process, and those not yet stopped: for tests. */
 let workersStarted = 0;
@@ -139,7 +140,7 @@ export function volumeTarOnWorker(records: VolumeRecords): VolumeTar {
           stop();
           break;
         case "error":
-          failure = Object.assign(new Error(data.message), { name: data.name });
+          failure = revivedError(data);
           stop();
           break;
       }
