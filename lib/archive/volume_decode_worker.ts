@@ -3,7 +3,8 @@
  * (`decodeVolume`: age decrypt, then decompress) and sends the TAR bytes, transferred (not
  * copied): a long run of bytes in the buffer the decompressor wrote it in, short pieces gathered
  * in batches of `batchBytes`. It sends one only while fewer than `ahead` of those it sent are
- * unread, and stops at the first error, which it sends by name, message and code (worker_errors.ts).
+ * unread, and stops at the first error, which it sends by name, message and code
+ * (worker_errors.ts).
  */
 import type { DecodeMore, DecodeReply, DecodeStart } from "./volume_decoder.ts";
 import { decodeVolume } from "./volume_format.ts";

@@ -6,7 +6,7 @@
 import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { NewFile, ProblemRecord } from "../archive/scan.ts";
-import type { PackedFileUpdate, PackRecord } from "../archive/volume_tar.ts";
+import type { PackedFileHash, PackedFileUpdate, PackRecord } from "../archive/volume_tar.ts";
 import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
 import { volumeNamingProblem } from "./volume_names.ts";
@@ -42,15 +42,16 @@ const SCANNED_COLUMNS: [column: string, value: (file: FileToRecord) => SQLInputV
   ["state", (f) => f.held?.state ?? "pending"],
 ];
 
-/** Rows one INSERT statement of `insertFiles` takes (SQLite allows 32766 parameters). */
+/** Rows one INSERT statement of `insertRows` takes (SQLite allows 32766 parameters). */
 const INSERT_ROWS = 64;
 
-/** The INSERT of `rows` scanned files at once (the id, then `SCANNED_COLUMNS`). */
-function insertSql(rows: number): string {
-  const row = `(?, ${SCANNED_COLUMNS.map(() => "?").join(", ")})`;
-  return `INSERT INTO files (id, ${SCANNED_COLUMNS.map(([column]) => column).join(", ")}) ` +
-    `VALUES ${Array(rows).fill(row).join(", ")}`;
-}
+/** The scanned files' INSERT, up to its VALUES (the id, then `SCANNED_COLUMNS`). */
+const INSERT_FILES = `INSERT INTO files (id, ${
+  SCANNED_COLUMNS.map(([column]) => column).join(", ")
+}) VALUES`;
+
+/** The content hashes' INSERT, up to its VALUES: a rebuild's hash replaces the first one's. */
+const INSERT_CONTENT_HASHES = "INSERT OR REPLACE INTO content_hashes (file_id, sha256) VALUES";
 
 /** Rows read at a time when a volume's entries are packed or planned. */
 const PACK_PAGE = 256;
@@ -505,40 +506,63 @@ export class Catalog {
    * Deferred (see `deferredTransaction`): a scan is worth nothing until `savePlan` commits.
    */
   insertFiles(files: FileToRecord[], volumes: PlannedVolume[] = []): void {
-    const columns = 1 + SCANNED_COLUMNS.length;
-    const values = new Array<SQLInputValue>(INSERT_ROWS * columns);
+    const width = 1 + SCANNED_COLUMNS.length;
     this.deferredTransaction(() => {
       for (const volume of volumes) this.#recordVolume(volume);
       // Files the caller did not number follow every row so far, in order.
       const firstId = this.nextFileId();
       const idOf = (index: number) => files[index].id ?? firstId + index;
-      const fill = (target: SQLInputValue[], at: number, index: number) => {
-        target[at] = idOf(index);
-        for (let c = 1; c < columns; c++) target[at + c] = SCANNED_COLUMNS[c - 1][1](files[index]);
-      };
-      let next = 0;
-      // Rows go in INSERT_ROWS at a time: one call into SQLite for many rows costs less than
-      // one call each; the rest go one by one.
-      const many = this.#statement(insertSql(INSERT_ROWS));
-      for (; next + INSERT_ROWS <= files.length; next += INSERT_ROWS) {
-        for (let row = 0; row < INSERT_ROWS; row++) fill(values, row * columns, next + row);
+      this.#insertRows(INSERT_FILES, width, files.length, (values, at, index) => {
+        values[at] = idOf(index);
+        for (let c = 1; c < width; c++) values[at + c] = SCANNED_COLUMNS[c - 1][1](files[index]);
+      });
+      // The hashes of files held by the base, for the next incremental's `--rehash`.
+      this.insertContentHashes(files.flatMap((file, index) => {
+        const sha256 = file.held?.contentSha256;
+        return sha256 ? [{ id: idOf(index), sha256 }] : [];
+      }));
+    });
+  }
+
+  /**
+   * Records the SHA-256 of the bytes packed for each file (a rebuild's replaces the first one's);
+   * inside a transaction.
+   */
+  insertContentHashes(hashes: PackedFileHash[]): void {
+    this.#insertRows(INSERT_CONTENT_HASHES, 2, hashes.length, (values, at, index) => {
+      values[at] = hashes[index].id;
+      values[at + 1] = hashes[index].sha256;
+    });
+  }
+
+  /**
+   * Runs `head` (an `INSERT ... VALUES` without its rows) for `count` rows of `width` values,
+   * `INSERT_ROWS` rows to a statement (one call into SQLite for many rows costs less than one
+   * each), the rest one by one. `fill` writes row `index`'s values into `values` from `at`.
+   */
+  #insertRows(
+    head: string,
+    width: number,
+    count: number,
+    fill: (values: SQLInputValue[], at: number, index: number) => void,
+  ): void {
+    const row = `(${Array(width).fill("?").join(", ")})`;
+    let next = 0;
+    if (count >= INSERT_ROWS) {
+      const many = this.#statement(`${head} ${Array(INSERT_ROWS).fill(row).join(", ")}`);
+      const values = new Array<SQLInputValue>(INSERT_ROWS * width);
+      for (; next + INSERT_ROWS <= count; next += INSERT_ROWS) {
+        for (let r = 0; r < INSERT_ROWS; r++) fill(values, r * width, next + r);
         many.run(...values);
       }
-      const one = this.#statement(insertSql(1));
-      const single = new Array<SQLInputValue>(columns);
-      for (; next < files.length; next++) {
-        fill(single, 0, next);
-        one.run(...single);
-      }
-      // The hashes of files held by the base, for the next incremental's `--rehash`.
-      const hash = this.#statement(
-        "INSERT OR REPLACE INTO content_hashes (file_id, sha256) VALUES (?, ?)",
-      );
-      files.forEach((file, index) => {
-        const sha256 = file.held?.contentSha256;
-        if (sha256) hash.run(idOf(index), sha256);
-      });
-    });
+    }
+    if (next === count) return;
+    const one = this.#statement(`${head} ${row}`);
+    const values = new Array<SQLInputValue>(width);
+    for (; next < count; next++) {
+      fill(values, 0, next);
+      one.run(...values);
+    }
   }
 
   /** The id the next scanned file takes when the scan numbers them: after every row so far. */

@@ -32,7 +32,7 @@ export function markVolumeBuilt(
       "UPDATE files SET state = 'stored' WHERE volume_id = ? AND state = 'pending'",
     ).run(volumeId);
     catalog.updateFiles(built.outcomes);
-    writeContentHashes(catalog, built.hashes ?? []);
+    catalog.insertContentHashes(built.hashes ?? []);
     catalog.db.prepare(
       "UPDATE volumes SET state = 'built', size = ?, sha256 = ?, built_at = ?, upload_id = NULL, " +
         "part_size = NULL WHERE id = ?",
@@ -128,28 +128,5 @@ function transition(catalog: Catalog, volumeId: number, ...statements: string[])
  * again, and only files left `stored` are ever compared by them.
  */
 export function recordContentHashes(catalog: Catalog, hashes: PackedFileHash[]): void {
-  catalog.deferredTransaction(() => writeContentHashes(catalog, hashes));
-}
-
-/** Rows one INSERT of `writeContentHashes` takes. */
-const HASH_ROWS = 64;
-
-function writeContentHashes(catalog: Catalog, hashes: PackedFileHash[]): void {
-  const insert = (rows: number) =>
-    catalog.db.prepare(
-      "INSERT OR REPLACE INTO content_hashes (file_id, sha256) VALUES " +
-        Array(rows).fill("(?, ?)").join(", "),
-    );
-  const many = insert(HASH_ROWS);
-  const values = new Array<string | number>(2 * HASH_ROWS);
-  let next = 0;
-  for (; next + HASH_ROWS <= hashes.length; next += HASH_ROWS) {
-    for (let row = 0; row < HASH_ROWS; row++) {
-      values[2 * row] = hashes[next + row].id;
-      values[2 * row + 1] = hashes[next + row].sha256;
-    }
-    many.run(...values);
-  }
-  const one = insert(1);
-  for (; next < hashes.length; next++) one.run(hashes[next].id, hashes[next].sha256);
+  catalog.deferredTransaction(() => catalog.insertContentHashes(hashes));
 }
