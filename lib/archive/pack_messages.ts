@@ -24,7 +24,7 @@ const TYPE_CODES = new Map(TYPES.map((type, code) => [type, code]));
 const HAS_LINK = 8;
 const NUL = "\0";
 
-/** The columns of `records` (whose strings hold no NUL). */
+/** The columns of `records` (whose strings hold no NUL: `recordsOf` refuses them). */
 export function recordColumns(records: PackRecord[]): RecordColumns {
   const count = records.length;
   const numbers = new Float64Array(4 * count);
@@ -64,6 +64,14 @@ export function recordsOf(columns: RecordColumns): PackRecord[] {
   const paths = columns.paths.split(NUL);
   const archivePaths = columns.archivePaths.split(NUL);
   const linkTargets = columns.linkTargets.split(NUL);
+  const links = types.reduce((n, type) => n + (type & HAS_LINK ? 1 : 0), 0);
+  // A NUL inside a string (a damaged or forged catalog) would shift every later record onto
+  // another's path: refuse the page instead.
+  if (
+    paths.length !== count || archivePaths.length !== count || linkTargets.length !== (links || 1)
+  ) {
+    throw new Error("a catalog entry's path or link target holds a NUL character");
+  }
   let link = 0;
   const records: PackRecord[] = new Array(count);
   for (let i = 0; i < count; i++) {

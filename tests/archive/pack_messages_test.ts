@@ -75,3 +75,27 @@ Deno.test("content hashes survive their columns, appended after those already th
   appendHashes(hashColumns([]), into);
   assert.equal(into.length, 4);
 });
+
+Deno.test("a path or link target with a NUL in it is refused, not shifted onto the next record", () => {
+  const record = (id: number, path: string, linkTarget: string | null): PackRecord => ({
+    id,
+    path,
+    archivePath: path.slice(1),
+    type: linkTarget === null ? "file" : "symlink",
+    size: 0,
+    mtimeMs: 0,
+    mode: 0o644,
+    linkTarget,
+  });
+  const forged = [
+    [record(1, "/src/a\0/etc/shadow", null), record(2, "/src/b", null)],
+    [record(1, "/src/a", "x\0y"), record(2, "/src/b", "z")],
+    [record(1, "/src/a", null), { ...record(2, "/src/b", null), archivePath: "src/b\0c" }],
+  ];
+  for (const records of forged) {
+    assert.throws(() => recordsOf(recordColumns(records)), /holds a NUL character/);
+  }
+  // Empty strings are not NULs: an empty link target still comes back.
+  const plain = [record(1, "/src/a", ""), record(2, "/src/b", null)];
+  assert.deepEqual(recordsOf(recordColumns(plain)), plain);
+});
