@@ -14,7 +14,8 @@
  * encryption answers (`rewriteEtags`): each PutObject and UploadPart answer gets a random 32-digit
  * ETag that is not the MD5 of the bytes, optionally with `x-amz-server-side-encryption: aws:kms`;
  * the proxy puts the server's own ETags back into CompleteMultipartUpload requests, as S3 would
- * accept its KMS ETags there.
+ * accept its KMS ETags there. The same answers can also lose the CRC32 the server echoes (as from
+ * a server that ignores checksums) or have it altered (as if the bytes arrived altered).
  *
  * The proxy understands just enough HTTP/1.1 (Content-Length and chunked bodies, `100 Continue`,
  * HEAD) to know where each request and response ends on a keep-alive connection. Whether a request
@@ -53,8 +54,10 @@ export interface FaultProxyOptions {
   /**
    * Replace the ETag of every PutObject and UploadPart answer by a random 32-digit value, and
    * add `x-amz-server-side-encryption: aws:kms` to those answers when `kmsHeader` is true.
+   * `checksums`: what becomes of the answers' `x-amz-checksum-crc32`: kept (default), dropped,
+   * or altered.
    */
-  rewriteEtags?: { kmsHeader: boolean };
+  rewriteEtags?: { kmsHeader: boolean; checksums?: "keep" | "drop" | "alter" };
 }
 
 /** What the proxy has seen and done so far. */
@@ -67,6 +70,8 @@ export interface FaultCounts {
   otherErrors: number;
   /** Answers whose ETag was rewritten (`rewriteEtags`). */
   rewrittenEtags: number;
+  /** UploadPart requests that carried a `Content-MD5`. */
+  md5Parts: number;
 }
 
 /** One injected fault, for replay and debugging. */
@@ -162,6 +167,7 @@ class ProxyState {
     injected: { reset: 0, stall: 0, truncate: 0, http500: 0, http503: 0 },
     otherErrors: 0,
     rewrittenEtags: 0,
+    md5Parts: 0,
   };
   /** Rewritten ETag -> the server's own (`rewriteEtags`). */
   readonly serverEtags = new Map<string, string>();
@@ -388,6 +394,9 @@ class ConnectionHandler {
         const head = parseHead(raw);
         const [method = "", target = "/"] = head.firstLine.split(" ");
         const decision = this.state.decide(method, target);
+        if (head.headers.has("content-md5") && /[?&]partNumber=/.test(target)) {
+          this.state.counts.md5Parts++;
+        }
         const keepGoing = await this.#serve(head, method, decision);
         if (!keepGoing) return;
       }
@@ -533,9 +542,16 @@ class ConnectionHandler {
       .map((byte) => byte.toString(16).padStart(2, "0")).join("");
     this.state.serverEtags.set(fake, etag.replaceAll('"', ""));
     this.state.counts.rewrittenEtags++;
+    const checksums = rewrite.checksums ?? "keep";
     const lines = new TextDecoder("latin1").decode(raw).split("\r\n")
       .filter((line) => !/^x-amz-server-side-encryption:/i.test(line))
-      .map((line) => /^etag:/i.test(line) ? `ETag: "${fake}"` : line);
+      .filter((line) => checksums !== "drop" || !/^x-amz-checksum-crc32:/i.test(line))
+      .map((line) => /^etag:/i.test(line) ? `ETag: "${fake}"` : line)
+      .map((line) =>
+        checksums === "alter" && /^x-amz-checksum-crc32:/i.test(line)
+          ? "x-amz-checksum-crc32: AAAAAA=="
+          : line
+      );
     if (rewrite.kmsHeader) lines.splice(1, 0, "x-amz-server-side-encryption: aws:kms");
     return new TextEncoder().encode(lines.join("\r\n"));
   }

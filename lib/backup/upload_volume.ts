@@ -2,15 +2,18 @@
  * Uploads one built volume. To a store with multipart uploads (S3), the parts go up in parallel
  * (as many as the run's shared upload slots allow) and are recorded in the catalog as they
  * finish, so that an interrupted upload continues with the parts not recorded, and each part is
- * checked by the server against its MD5 (and by its ETag where that is the MD5). To any other
+ * checked by the server against its digest, and here against the server's answer (its CRC32, or
+ * the ETag where that is the part's MD5: see `uploadCheckedPart`). To any other
  * store (a folder), the file is put in one atomic step, and an interrupted put is simply made
  * again. The finished object's size is checked against the catalog before the volume counts as
  * uploaded and its local file is deleted.
  */
+import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
 import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
 import { markVolumeUploaded } from "../catalog/volume_state.ts";
 import { partCount, partSizeFor } from "../storage/part_size.ts";
+import { md5Of, type PartDigest, partDigest } from "../storage/part_digest.ts";
 import {
   type MultipartStorage,
   type Storage,
@@ -296,10 +299,15 @@ async function alreadyStored(storage: Storage, key: string, size: number): Promi
 }
 
 /**
- * Uploads a part, re-sending it (up to three times) if its ETag shows it arrived altered. The
- * server itself checks each part against its `Content-MD5`; the ETag is one more check, made only
- * where it is the part's MD5: an unencrypted or SSE-S3 (`AES256`) object. Under SSE-KMS or SSE-C
- * the ETag is some other 32-digit value and says nothing about the bytes.
+ * Uploads a part, re-sending it (up to three times) if the answer shows it arrived altered. The
+ * part goes with a digest that the server checks it against (a CRC32, or an MD5 for servers that
+ * refuse CRC32), and the answer is checked once more here:
+ * - a server that checks CRC32s answers with the CRC32 it computed: it must be ours;
+ * - else, where the ETag is the part's MD5 (an unencrypted or SSE-S3 `AES256` object), the ETag
+ *   must be our MD5;
+ * - else (a server that ignored the CRC32 and whose ETag says nothing of the bytes, as under
+ *   SSE-KMS or SSE-C) nothing has checked the part yet: it goes again with its MD5, which every
+ *   S3 server checks.
  */
 async function uploadCheckedPart(
   storage: MultipartStorage,
@@ -308,20 +316,57 @@ async function uploadCheckedPart(
   partNumber: number,
   body: Uint8Array,
 ): Promise<string> {
-  // Hashed once: the same digest is the part's Content-MD5 and what its ETag is checked against.
-  const digest = createHash("md5").update(body).digest();
-  const md5 = digest.toString("hex");
+  // Hashed once: the same digest goes with the part and is what the answer is checked against.
+  let digest = partDigest(await storage.partChecksum(), body);
   for (let attempt = 1;; attempt++) {
     const answer = await storage.uploadPart(key, uploadId, partNumber, body, digest);
-    const plain = answer.etag.replaceAll('"', "").toLowerCase();
-    // An ETag that is not a bare MD5 (some S3-compatible servers) cannot be checked either.
-    if (!etagIsMd5(answer) || !/^[0-9a-f]{32}$/.test(plain) || plain === md5) return answer.etag;
-    if (attempt === 3) {
+    const verdict = checkAnswer(answer, digest, body);
+    if (verdict.ok) return answer.etag;
+    if (verdict.unchecked) {
+      digest = { md5: md5Of(body) };
+      continue;
+    }
+    if (attempt >= 3) {
       throw new UploadCheckError(
-        `part ${partNumber} of ${key} arrived altered three times (ETag ${plain}, MD5 ${md5})`,
+        `part ${partNumber} of ${key} arrived altered three times (${verdict.why})`,
       );
     }
   }
+}
+
+type AnswerVerdict = { ok: true } | { ok: false; unchecked: true } | {
+  ok: false;
+  unchecked: false;
+  why: string;
+};
+
+/** Whether an UploadPart answer shows the part arrived as sent (see `uploadCheckedPart`). */
+function checkAnswer(
+  answer: UploadedPartAnswer,
+  digest: PartDigest,
+  body: Uint8Array,
+): AnswerVerdict {
+  if ("crc32" in digest && answer.crc32 !== undefined) {
+    if (answer.crc32 === digest.crc32) return { ok: true };
+    return {
+      ok: false,
+      unchecked: false,
+      why: `CRC32 ${hex32(answer.crc32)}, sent ${hex32(digest.crc32)}`,
+    };
+  }
+  const plain = answer.etag.replaceAll('"', "").toLowerCase();
+  // An ETag that is not a bare MD5 (KMS, SSE-C, some S3-compatible servers) cannot be checked.
+  if (!etagIsMd5(answer) || !/^[0-9a-f]{32}$/.test(plain)) {
+    // Sent with its MD5, the server has checked it; sent with a CRC32 it ignored, nothing has.
+    return "md5" in digest ? { ok: true } : { ok: false, unchecked: true };
+  }
+  const md5 = Buffer.from("md5" in digest ? digest.md5 : md5Of(body)).toString("hex");
+  if (plain === md5) return { ok: true };
+  return { ok: false, unchecked: false, why: `ETag ${plain}, MD5 ${md5}` };
+}
+
+function hex32(value: number): string {
+  return value.toString(16).padStart(8, "0");
 }
 
 /** True when the answer's ETag is the MD5 of the part: no encryption, or SSE-S3. */

@@ -15,6 +15,7 @@ import {
 } from "./storage.ts";
 import { compareKeys } from "./key_order.ts";
 import { putFileInParts } from "./multipart.ts";
+import type { PartDigest } from "./part_digest.ts";
 
 /** What one retry is about to do; for logging. */
 export interface RetryInfo {
@@ -199,6 +200,10 @@ class RetryingMultipartStorage extends RetryingStorage implements MultipartStora
     super(multipart, options);
   }
 
+  partChecksum() {
+    return this.multipart.partChecksum();
+  }
+
   /** Part by part through this wrapper, so that a failed part is retried, not the whole file. */
   override putFile(key: string, path: string, storageClass: string): Promise<void> {
     return putFileInParts(this, key, path, storageClass);
@@ -216,11 +221,11 @@ class RetryingMultipartStorage extends RetryingStorage implements MultipartStora
     uploadId: string,
     partNumber: number,
     body: Uint8Array,
-    md5?: Uint8Array,
+    digest?: PartDigest,
   ) {
     return this.retry(
       "uploadPart",
-      () => this.multipart.uploadPart(key, uploadId, partNumber, body, md5),
+      () => this.multipart.uploadPart(key, uploadId, partNumber, body, digest),
     );
   }
 

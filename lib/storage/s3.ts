@@ -24,6 +24,13 @@ import {
 } from "@aws-sdk/client-s3";
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import {
+  crc32Base64,
+  parseCrc32Base64,
+  type PartChecksumKind,
+  type PartDigest,
+  partDigest,
+} from "./part_digest.ts";
 import { resolveEndpoint, resolveProfile, resolveRegion } from "./aws_config.ts";
 import { classifyS3Error, noteRequestsOnErrors } from "./s3_errors.ts";
 import { putFileInParts } from "./multipart.ts";
@@ -94,6 +101,10 @@ export function createS3Storage(options: S3StorageOptions): MultipartStorage {
       socketTimeout: options.idleTimeoutMs ?? SOCKET_IDLE_TIMEOUT_MS,
     },
     followRegionRedirects: true,
+    // With `Expect: 100-continue` (the SDK's default for bodies of 2 MiB and more) the SDK sends
+    // each part on a new connection that it closes after: a TCP (and TLS) handshake and a slow
+    // start for every 16 MiB part. Without it, parts reuse kept-alive connections.
+    expectContinueHeader: false,
   };
   if (endpoint !== undefined) {
     config.endpoint = endpoint;
@@ -132,6 +143,14 @@ class S3Storage implements MultipartStorage {
     private readonly encryption: ServerSideEncryptionRequest | undefined,
     private readonly objectLock: ObjectLockRequest | undefined,
   ) {}
+
+  #partChecksum?: Promise<PartChecksumKind>;
+
+  /** MD5 where the SDK sends checksums only when required (option, environment or profile). */
+  partChecksum(): Promise<PartChecksumKind> {
+    return this.#partChecksum ??= this.client.config.requestChecksumCalculation()
+      .then((when) => when === "WHEN_REQUIRED" ? "md5" : "crc32");
+  }
 
   /**
    * The retention parameters of PutObject and CreateMultipartUpload: the date is counted from
@@ -245,9 +264,14 @@ class S3Storage implements MultipartStorage {
     uploadId: string,
     partNumber: number,
     body: Uint8Array,
-    md5?: Uint8Array,
+    given?: PartDigest,
   ): Promise<UploadedPartAnswer> {
+    const digest = given ?? partDigest(await this.partChecksum(), body);
     const operation = `upload of part ${partNumber} of ${quote(key)}`;
+    // S3 checks the part against its digest and refuses it (BadDigest) if it arrived altered.
+    const check = "crc32" in digest
+      ? { ChecksumAlgorithm: "CRC32" as const, ChecksumCRC32: crc32Base64(digest.crc32) }
+      : { ContentMD5: Buffer.from(digest.md5).toString("base64") };
     const result = await this.call(
       operation,
       () =>
@@ -259,15 +283,18 @@ class S3Storage implements MultipartStorage {
             PartNumber: partNumber,
             Body: body,
             ContentLength: body.length,
-            // S3 checks the part against this and refuses it (BadDigest) if it arrived altered.
-            ContentMD5: md5 ? Buffer.from(md5).toString("base64") : md5Base64(body),
+            ...check,
           }),
         ),
     );
     if (!result.ETag) {
       throw new StorageError("transient", `${operation} failed: the server sent no ETag`);
     }
-    return { etag: result.ETag, serverSideEncryption: result.ServerSideEncryption };
+    return {
+      etag: result.ETag,
+      crc32: parseCrc32Base64(result.ChecksumCRC32),
+      serverSideEncryption: result.ServerSideEncryption,
+    };
   }
 
   async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {

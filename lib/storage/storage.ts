@@ -3,6 +3,7 @@
  * or a plain folder (`local.ts`), optionally wrapped in retries (`retry.ts`). Keys are `/`-separated object keys
  * relative to the bucket root; the backup's prefix is already part of them.
  */
+import type { PartChecksumKind, PartDigest } from "./part_digest.ts";
 
 /** What the store knows about one object. */
 export interface ObjectInfo {
@@ -33,6 +34,11 @@ export interface UploadedPart {
 /** The server's answer to one UploadPart. */
 export interface UploadedPartAnswer {
   etag: string;
+  /**
+   * The CRC32 the server computed of the part (`x-amz-checksum-crc32`), when the part went with
+   * one and the server checks such checksums; absent from servers that ignore them.
+   */
+  crc32?: number;
   /**
    * `x-amz-server-side-encryption` of the answer: absent or `AES256` when the ETag is the part's
    * MD5; `aws:kms` (or SSE-C) when it is not.
@@ -92,16 +98,21 @@ export interface MultipartStorage extends Storage {
   /** Starts a multipart upload and returns its UploadId. */
   createMultipartUpload(key: string, storageClass: string): Promise<string>;
   /**
-   * Uploads one part (numbered from 1) with its MD5 for the server to check; returns its ETag
-   * and how the server encrypted it. `md5`: the part's MD5 (16 bytes) when the caller has it
-   * already, so that the part is hashed once; the store computes it otherwise.
+   * The digest a part goes with when `uploadPart` is handed none: a CRC32, or an MD5 where the
+   * SDK is set to send checksums only when required (for servers that refuse CRC32).
+   */
+  partChecksum(): Promise<PartChecksumKind>;
+  /**
+   * Uploads one part (numbered from 1) with a digest for the server to check; returns its ETag,
+   * the server's CRC32 of it, and how the server encrypted it. `digest`: the part's digest when
+   * the caller has it already, so that the part is hashed once; else one of `partChecksum`.
    */
   uploadPart(
     key: string,
     uploadId: string,
     partNumber: number,
     body: Uint8Array,
-    md5?: Uint8Array,
+    digest?: PartDigest,
   ): Promise<UploadedPartAnswer>;
   /** Lists the finished parts of an upload; throws kind `not-found` when the upload is gone. */
   listParts(key: string, uploadId: string): Promise<UploadedPart[]>;

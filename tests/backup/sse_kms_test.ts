@@ -21,7 +21,7 @@ const KEY_ID = "arn:aws:kms:us-east-1:123456789012:key/test-key";
 
 /** moto behind a proxy that rewrites ETags, a bucket, a source tree, and the env to use them. */
 async function withKmsProxy(
-  kmsHeader: boolean,
+  rewrite: { kmsHeader: boolean; checksums?: "keep" | "drop" | "alter" },
   fn: (
     ctx: {
       moto: MotoServer;
@@ -30,6 +30,7 @@ async function withKmsProxy(
       src: string;
       env: Record<string, string>;
       rewritten: () => number;
+      md5Parts: () => number;
     },
   ) => Promise<void>,
 ) {
@@ -38,7 +39,7 @@ async function withKmsProxy(
     target: { hostname: "127.0.0.1", port: moto.port },
     rate: 0,
     seed: 1,
-    rewriteEtags: { kmsHeader },
+    rewriteEtags: rewrite,
   });
   const root = await Deno.makeTempDir({ prefix: "glacier-kms-" });
   try {
@@ -53,7 +54,15 @@ async function withKmsProxy(
       AWS_CONFIG_FILE: join(root, "no-aws-config"),
       AWS_SHARED_CREDENTIALS_FILE: join(root, "no-aws-credentials"),
     };
-    await fn({ moto, bucket, root, src, env, rewritten: () => proxy.counts().rewrittenEtags });
+    await fn({
+      moto,
+      bucket,
+      root,
+      src,
+      env,
+      rewritten: () => proxy.counts().rewrittenEtags,
+      md5Parts: () => proxy.counts().md5Parts,
+    });
   } finally {
     await proxy.close();
     await moto.stop();
@@ -78,55 +87,88 @@ function backupArgs(src: string, bucket: string, root: string, ...extra: string[
 }
 
 Deno.test("a backup to an SSE-KMS bucket, whose ETags are not MD5s, finishes and restores identically", async () => {
-  await withKmsProxy(true, async ({ moto, bucket, root, src, env, rewritten }) => {
-    const backup = await runCli(
-      backupArgs(src, bucket, root, "--sse", "kms", "--sse-kms-key-id", KEY_ID),
-      { env },
-    );
-    assert.equal(backup.code, 0, backup.stderr);
-    assert.ok(rewritten() >= 3, `ETags rewritten: ${rewritten()}`);
-    const stateDb = stateDbFrom(backup);
+  await withKmsProxy(
+    { kmsHeader: true },
+    async ({ moto, bucket, root, src, env, rewritten, md5Parts }) => {
+      const backup = await runCli(
+        backupArgs(src, bucket, root, "--sse", "kms", "--sse-kms-key-id", KEY_ID),
+        { env },
+      );
+      assert.equal(backup.code, 0, backup.stderr);
+      assert.ok(rewritten() >= 3, `ETags rewritten: ${rewritten()}`);
+      // The server's CRC32s vouched for every part: none went again with its MD5.
+      assert.equal(md5Parts(), 0);
+      const stateDb = stateDbFrom(backup);
 
-    // The choice is stored for resume, and every object was written with SSE-KMS and the key.
-    const catalog = Catalog.open(stateDb);
-    try {
-      assert.equal(catalog.settings().sse, "kms");
-      assert.equal(catalog.settings().sseKmsKeyId, KEY_ID);
-    } finally {
-      catalog.close();
-    }
-    const client = new S3Client({
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      region: "us-east-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    });
-    const keys: string[] = [];
-    for await (const object of testStorage(moto.endpoint, bucket).listObjects("")) {
-      keys.push(object.key);
-    }
-    assert.ok(keys.length >= 2, keys.join(", "));
-    for (const key of keys) {
-      const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
-      assert.equal(head.ServerSideEncryption, "aws:kms", key);
-      assert.equal(head.SSEKMSKeyId, KEY_ID, key);
-    }
+      // The choice is stored for resume, and every object was written with SSE-KMS and the key.
+      const catalog = Catalog.open(stateDb);
+      try {
+        assert.equal(catalog.settings().sse, "kms");
+        assert.equal(catalog.settings().sseKmsKeyId, KEY_ID);
+      } finally {
+        catalog.close();
+      }
+      const client = new S3Client({
+        endpoint: moto.endpoint,
+        forcePathStyle: true,
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      });
+      const keys: string[] = [];
+      for await (const object of testStorage(moto.endpoint, bucket).listObjects("")) {
+        keys.push(object.key);
+      }
+      assert.ok(keys.length >= 2, keys.join(", "));
+      for (const key of keys) {
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: key }));
+        assert.equal(head.ServerSideEncryption, "aws:kms", key);
+        assert.equal(head.SSEKMSKeyId, KEY_ID, key);
+      }
 
-    const dest = join(root, "restored");
-    const restore = await runCli(["restore", stateDb, "--to", dest, "--yes"], {
-      env: { ...env, GLACIER_RESTORE_POLL_MS: "100" },
-    });
-    assert.equal(restore.code, 0, restore.stderr);
-    assert.deepEqual(await diffRestored(src, dest), []);
-  });
+      const dest = join(root, "restored");
+      const restore = await runCli(["restore", stateDb, "--to", dest, "--yes"], {
+        env: { ...env, GLACIER_RESTORE_POLL_MS: "100" },
+      });
+      assert.equal(restore.code, 0, restore.stderr);
+      assert.deepEqual(await diffRestored(src, dest), []);
+    },
+  );
 });
 
-Deno.test("an ETag that is not the MD5 without an encryption header is still caught as corruption", async () => {
-  await withKmsProxy(false, async ({ bucket, root, src, env }) => {
-    const backup = await runCli(backupArgs(src, bucket, root), { env });
-    assert.equal(backup.code, 3, backup.stderr);
-    assert.match(backup.stderr, /arrived altered three times/);
-  });
+Deno.test("an SSE-KMS bucket that ignores CRC32s gets each part again with its MD5, and restores identically", async () => {
+  await withKmsProxy(
+    { kmsHeader: true, checksums: "drop" },
+    async ({ bucket, root, src, env, md5Parts }) => {
+      const backup = await runCli(backupArgs(src, bucket, root), { env });
+      assert.equal(backup.code, 0, backup.stderr);
+      // Neither the answer's CRC32 nor its ETag said anything of the bytes: each part (two of
+      // 16 MiB and the rest) went again with an MD5, which the server checks.
+      assert.equal(md5Parts(), 2);
+      const dest = join(root, "restored");
+      const restore = await runCli(["restore", stateDbFrom(backup), "--to", dest, "--yes"], {
+        env,
+      });
+      assert.equal(restore.code, 0, restore.stderr);
+      assert.deepEqual(await diffRestored(src, dest), []);
+    },
+  );
+});
+
+Deno.test("a part whose answer shows other bytes is caught as corruption: by its CRC32, else its ETag", async () => {
+  const cases = [
+    // The server's CRC32 is not the part's.
+    { rewrite: { kmsHeader: true, checksums: "alter" as const }, why: /CRC32 00000000, sent/ },
+    // No CRC32 in the answer, and an ETag that is not the MD5 without an encryption header.
+    { rewrite: { kmsHeader: false, checksums: "drop" as const }, why: /ETag [0-9a-f]{32}, MD5/ },
+  ];
+  for (const { rewrite, why } of cases) {
+    await withKmsProxy(rewrite, async ({ bucket, root, src, env }) => {
+      const backup = await runCli(backupArgs(src, bucket, root), { env });
+      assert.equal(backup.code, 3, backup.stderr);
+      assert.match(backup.stderr, /arrived altered three times/);
+      assert.match(backup.stderr, why);
+    });
+  }
 });
 
 Deno.test("--sse is checked: kms only, a key id needs it, and a folder bucket refuses it", async () => {

@@ -30,6 +30,7 @@ function flakyStorage(
     Promise.resolve().then(() => (fail(name), value));
   return {
     description: "flaky://bucket",
+    partChecksum: () => Promise.resolve("crc32" as const),
     checkAccess: call("checkAccess", undefined),
     putObject: call("putObject", undefined),
     putFile: call("putFile", undefined),

@@ -16,6 +16,7 @@ import { collect, rejectsWithKind } from "./helpers.ts";
 /** A storage whose every call first consumes the next planned failure, if any. */
 class ScriptedStorage implements MultipartStorage {
   readonly description = "fake://bucket";
+  partChecksum = () => Promise.resolve("crc32" as const);
   readonly calls: string[] = [];
   /** Failures still to come, in order; an entry fails one call. */
   failures: StorageErrorKind[] = [];

@@ -6,6 +6,8 @@
 import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
+import { Buffer } from "node:buffer";
+import { crc32 } from "node:zlib";
 import { createS3Storage, parseRestore, type S3StorageOptions } from "../../lib/storage/s3.ts";
 import { withRetry } from "../../lib/storage/retry.ts";
 import type { MultipartStorage } from "../../lib/storage/storage.ts";
@@ -189,18 +191,28 @@ Deno.test("S3 storage: a server that stops answering fails as transient instead 
   }
 });
 
-Deno.test("S3 storage: uploadPart sends the MD5 it is given as Content-MD5", async () => {
+Deno.test("S3 storage: uploadPart sends the digest it is given, a CRC32 by default, on one kept-alive connection", async () => {
   // The backup hashes each part once and hands the digest over: that digest is what the server
-  // gets to check the part against (moto does not check it, so a server here records it). Over
-  // plain HTTP the payload stays signed (its SHA-256), unlike over HTTPS.
-  const seen: (string | null)[] = [];
+  // gets to check the part against (a server here records the headers). Over plain HTTP the
+  // payload stays signed (its SHA-256), unlike over HTTPS. Parts reuse one kept-alive connection:
+  // no `Expect: 100-continue`, which makes the SDK open a new connection for each part.
+  const seen: { md5: string | null; crc32: string | null; expect: string | null }[] = [];
   const payloadHashes: (string | null)[] = [];
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    await req.arrayBuffer();
-    seen.push(req.headers.get("content-md5"));
-    payloadHashes.push(req.headers.get("x-amz-content-sha256"));
-    return new Response(null, { status: 200, headers: { ETag: '"etag"' } });
-  });
+  const connections = new Set<string>();
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    async (req, info) => {
+      await req.arrayBuffer();
+      connections.add(`${info.remoteAddr.hostname}:${info.remoteAddr.port}`);
+      seen.push({
+        md5: req.headers.get("content-md5"),
+        crc32: req.headers.get("x-amz-checksum-crc32"),
+        expect: req.headers.get("expect"),
+      });
+      payloadHashes.push(req.headers.get("x-amz-content-sha256"));
+      return new Response(null, { status: 200, headers: { ETag: '"etag"' } });
+    },
+  );
   try {
     const storage = createS3Storage({
       bucket: "b",
@@ -208,14 +220,37 @@ Deno.test("S3 storage: uploadPart sends the MD5 it is given as Content-MD5", asy
       region: "us-east-1",
       credentials,
     });
-    const body = patternBytes(70_000, 4);
+    assert.equal(await storage.partChecksum(), "crc32");
+    const body = patternBytes(3 * 1024 * 1024, 4);
     const md5 = createHash("md5").update(body).digest();
     const given = new Uint8Array(16).fill(7);
-    await storage.uploadPart("k", "u", 1, body, given);
-    await storage.uploadPart("k", "u", 2, body);
-    assert.deepEqual(seen, [btoa(String.fromCharCode(...given)), md5.toString("base64")]);
+    const answers = [
+      await storage.uploadPart("k", "u", 1, body, { md5: given }),
+      await storage.uploadPart("k", "u", 2, body, { crc32: 0x01020304 }),
+      await storage.uploadPart("k", "u", 3, body),
+    ];
+    assert.equal(seen[0].md5, btoa(String.fromCharCode(...given)));
+    assert.deepEqual(seen.slice(1).map((s) => [s.md5, s.crc32]), [
+      [null, "AQIDBA=="],
+      [null, Buffer.from(crc32(body).toString(16).padStart(8, "0"), "hex").toString("base64")],
+    ]);
+    assert.deepEqual(seen.map((s) => s.expect), [null, null, null]);
+    assert.equal(connections.size, 1);
+    // This server checks no checksum, so its answers carry none.
+    assert.deepEqual(answers.map((a) => a.crc32), [undefined, undefined, undefined]);
     const sha256 = createHash("sha256").update(body).digest("hex");
-    assert.deepEqual(payloadHashes, [sha256, sha256]);
+    assert.deepEqual(payloadHashes, [sha256, sha256, sha256]);
+
+    const strict = createS3Storage({
+      bucket: "b",
+      endpoint: `http://127.0.0.1:${server.addr.port}`,
+      region: "us-east-1",
+      credentials,
+      checksumWhenRequired: true,
+    });
+    assert.equal(await strict.partChecksum(), "md5");
+    await strict.uploadPart("k", "u", 4, body);
+    assert.deepEqual([seen[3].md5, seen[3].crc32], [md5.toString("base64"), null]);
   } finally {
     await server.shutdown();
   }
