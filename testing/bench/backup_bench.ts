@@ -48,6 +48,8 @@ const USAGE = `usage: deno task bench [options]
   --scale LIST      file counts of the scale table (default 100000,300000,1000000)
   --scale-runs N    counted runs of each scale row (default: --runs)
   --upload-mib N    size of the uploaded file in MiB (default 1024)
+  --restore-into D  restore into fresh folders under D (say /dev/shm, to leave a shared or slow
+                    disk out of the restore figures; default: under .bench/runs/)
   --keep            keep the run outputs in .bench/runs/`;
 
 const UPLOAD_DRIVER = fileURLToPath(new URL("./upload_driver.ts", import.meta.url));
@@ -67,6 +69,8 @@ interface Options {
   scaleRuns: number;
   uploadMib: number;
   keep: boolean;
+  /** The folder restores go into, if not the run's own folder. */
+  restoreInto?: string;
 }
 
 function parseOptions(args: string[]): Options {
@@ -82,6 +86,7 @@ function parseOptions(args: string[]): Options {
       "scale-runs": { type: "string" },
       "upload-mib": { type: "string", default: "1024" },
       keep: { type: "boolean", default: false },
+      "restore-into": { type: "string" },
       help: { type: "boolean", default: false },
     },
   });
@@ -114,6 +119,7 @@ function parseOptions(args: string[]): Options {
     scaleRuns: count("--scale-runs", values["scale-runs"] ?? String(runs), 1),
     uploadMib: count("--upload-mib", values["upload-mib"], 1),
     keep: values.keep,
+    restoreInto: values["restore-into"] === undefined ? undefined : resolve(values["restore-into"]),
   };
 }
 
@@ -301,7 +307,8 @@ async function main(): Promise<void> {
     `nproc ${navigator.hardwareConcurrency}; load average at start ${startLoad}; ` +
       `${options.runs} counted runs after ${options.warmup} warm-up; ` +
       "figures are median (min-max); ratio = glacier / pipeline, pair by pair; " +
-      "CPU = user + sys of the whole process tree; peak RSS = largest single process",
+      "CPU = user + sys of the whole process tree; peak RSS = largest single process" +
+      (options.restoreInto ? `; restores into ${options.restoreInto}` : ""),
   );
   await Deno.mkdir(RUNS_DIR, { recursive: true });
   const keyFile = join(ROOT, "bench.key");
@@ -327,6 +334,9 @@ async function main(): Promise<void> {
     want: { backup: boolean; restore: boolean },
   ) => {
     const dir = join(RUNS_DIR, name);
+    const restoreDir = options.restoreInto
+      ? join(options.restoreInto, `glacier-bench-${name}`)
+      : dir;
     await clean(dir);
     await Deno.mkdir(dir, { recursive: true });
     try {
@@ -338,10 +348,12 @@ async function main(): Promise<void> {
         : await compare(g, p, 1, 0, () => {});
       if (!want.restore) return { backup };
       progress(`restore of ${name}`);
-      const [rg, rp] = await restoreSides(backups, dir, keyFile);
+      const [rg, rp] = await restoreSides(backups, restoreDir, keyFile);
+      await Deno.mkdir(restoreDir, { recursive: true });
       return { backup, restore: await compare(rg, rp, runs, options.warmup, progress) };
     } finally {
       if (!options.keep) await clean(dir);
+      if (restoreDir !== dir) await clean(restoreDir);
     }
   };
 
