@@ -8,6 +8,7 @@
  * `ZstdFrameError`, Deno's file errors) with the same one-line messages.
  */
 import type { VolumeFormat } from "./volume_format.ts";
+import type { VolumeCheck } from "./volume_check.ts";
 import { type PostedError, revivedError } from "./worker_errors.ts";
 import { freeBuffer } from "../memory/buffer_release.ts";
 
@@ -34,6 +35,11 @@ export interface DecodeStart {
   batchBytes: number;
   /** Batches the worker may send before the first is read. */
   ahead: number;
+  /**
+   * Size and SHA-256 the file must have: hashed through the handle it is then decoded from,
+   * before a byte of it is decoded (`ChecksumError` otherwise).
+   */
+  check?: VolumeCheck;
 }
 
 /** Leave for the worker to send one more batch. */
@@ -98,12 +104,19 @@ export class VolumeDecoder {
   }
 
   /**
-   * The TAR stream of the volume file at `path` (call once). Cancelling the stream (or reaching
+   * The TAR stream of the volume file at `path` (call once). With `check`, the worker first
+   * hashes the whole file through the handle it then decodes it from, and the stream fails with
+   * `ChecksumError` before its first byte when the size or SHA-256 is not `check`'s. Cancelling the stream (or reaching
    * its end, or an error) stops the worker. Each batch is freed when the next one is read (left
    * to the collector, spent batches held ~150 MiB): the reader must be done with a batch, and
    * with every view of it, before it reads on, as the TAR reader and the restore are.
    */
-  decode(path: string, format: VolumeFormat, identities: string[]): ReadableStream<Uint8Array> {
+  decode(
+    path: string,
+    format: VolumeFormat,
+    identities: string[],
+    check?: VolumeCheck,
+  ): ReadableStream<Uint8Array> {
     if (this.#used) throw new TypeError("a VolumeDecoder decodes one volume");
     this.#used = true;
     /** Batches received and not yet read, then the end or the error. */
@@ -136,6 +149,7 @@ export class VolumeDecoder {
       identities,
       batchBytes: DECODE_BATCH_BYTES,
       ahead: BATCHES_AHEAD,
+      check,
     };
     if (!this.#stopped) this.#worker.postMessage(start);
     const more: DecodeMore = { type: "more" };

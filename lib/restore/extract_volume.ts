@@ -11,6 +11,7 @@ import type { Compression } from "../catalog/settings.ts";
 import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarMember, type TarReadEntry } from "../archive/tar_reader.ts";
 import { VolumeDecoder } from "../archive/volume_decoder.ts";
+import type { VolumeCheck } from "../archive/volume_check.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import type { Owner } from "./ownership.ts";
 import {
@@ -53,8 +54,13 @@ export interface EntryProblem {
 export interface ExtractOptions {
   catalog: Catalog;
   volume: VolumeRecord;
-  /** The local, checked volume file. */
+  /**
+   * The local volume file: checked already, or checked by the decoder before a byte of it is
+   * decoded when `check` is given.
+   */
   path: string;
+  /** Size and SHA-256 the file at `path` must have (see `VolumeDecoder.decode`). */
+  check?: VolumeCheck;
   compression: Compression;
   encrypted: boolean;
   /** age identities (needed when `encrypted`). */
@@ -79,8 +85,9 @@ export function openVolumeTar(
   encrypted: boolean,
   identities: string[],
   decoder: VolumeDecoder = new VolumeDecoder(),
+  check?: VolumeCheck,
 ): ReadableStream<Uint8Array> {
-  return decoder.decode(path, { compression, encrypt: encrypted }, identities);
+  return decoder.decode(path, { compression, encrypt: encrypted }, identities, check);
 }
 
 /** Extracts what `options.selection` wants from one volume file. */
@@ -101,6 +108,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     options.encrypted,
     options.identities,
     options.decoder,
+    options.check,
   );
   /** Counts what became of one wanted entry. */
   const settle = (entry: TarReadEntry, record: VolumeEntryRow, outcome: WriteOutcome) => {

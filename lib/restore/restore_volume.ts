@@ -5,8 +5,14 @@
  * staged under a name made from the volume's number, never from its name in the catalog, and is
  * deleted when the volume is refused (damaged, unsafe or not matching the catalog); only an
  * interrupted download is kept, for the next run to continue.
+ *
+ * A volume in a `file:` bucket is not copied: the decoding worker opens it where it lies, hashes
+ * it through that handle and decodes it from the same handle only if its size and SHA-256 are the
+ * catalog's, so that no file is written from a volume before it is proved to be the backup's
+ * (copying 539 MB into staging first cost a third of a restore's time).
  */
 import { join } from "node:path";
+import { keyProblem } from "../storage/local.ts";
 import type { Catalog } from "../catalog/catalog.ts";
 import { recordExtracted } from "../catalog/restore_state.ts";
 import { TarFormatError } from "../archive/tar_reader.ts";
@@ -22,6 +28,7 @@ import type { RestoreProgress } from "./progress.ts";
 import { VolumeMismatchError } from "./volume_entries.ts";
 import { ZstdFrameError } from "../archive/zstd_frames.ts";
 import { VolumeDecoder } from "../archive/volume_decoder.ts";
+import type { VolumeCheck } from "../archive/volume_check.ts";
 
 /** What restoring volumes needs, shared by all of a run's volumes. */
 export interface VolumeRestoreContext {
@@ -38,6 +45,8 @@ export interface VolumeRestoreContext {
   onProblem: (problem: EntryProblem) => void;
   /** Counters a display may show: bytes downloaded, volumes and bytes extracted. */
   progress?: RestoreProgress;
+  /** The folder of a `file:` bucket, whose volumes are read where they lie (not downloaded). */
+  bucketFolder?: string;
 }
 
 /** Restores the wanted entries of one volume; returns what the extraction did. */
@@ -45,9 +54,9 @@ export async function restoreVolume(
   ctx: VolumeRestoreContext,
   plan: VolumePlan,
 ): Promise<ExtractReport> {
-  const { catalog, log } = ctx;
+  const { log } = ctx;
   const volume = plan.volume;
-  const settings = catalog.settings();
+  if (ctx.bucketFolder !== undefined) return await restoreInPlace(ctx, plan, ctx.bucketFolder);
   const path = join(ctx.writer.stagingDir, stagedDownloadName(volume.id));
   const progress = ctx.progress;
   let counted = 0;
@@ -79,23 +88,7 @@ export async function restoreVolume(
       log.warn(`${error.message}; downloading it again`);
       await download();
     }
-    report = await extractVolume({
-      catalog,
-      volume,
-      path,
-      compression: settings.compression,
-      encrypted: settings.encrypt,
-      identities: ctx.identities,
-      selection: ctx.selection,
-      writer: ctx.writer,
-      acceptIdentical: ctx.resumed,
-      signal: ctx.signal,
-      decoder,
-      onProblem: (problem) => {
-        clean = false;
-        ctx.onProblem(problem);
-      },
-    });
+    report = await extract(ctx, plan, path, decoder, () => clean = false);
   } catch (error) {
     if (isVolumeFailure(error)) await Deno.remove(path).catch(() => {});
     throw error;
@@ -103,13 +96,82 @@ export async function restoreVolume(
     decoder.close();
   }
   await Deno.remove(path).catch(() => {});
-  if (progress) {
-    progress.volumesDone++;
-    progress.extractedBytes += report.bytes;
+  return settle(ctx, plan, report, clean);
+}
+
+/**
+ * Restores a volume of a `file:` bucket from where it lies: the decoder checks its size and
+ * SHA-256 through the handle it decodes it from, before decoding a byte. Nothing is staged, and
+ * nothing in the bucket is ever removed.
+ */
+async function restoreInPlace(
+  ctx: VolumeRestoreContext,
+  plan: VolumePlan,
+  folder: string,
+): Promise<ExtractReport> {
+  const volume = plan.volume;
+  const key = volume.objectKey;
+  const problem = keyProblem(key);
+  if (problem) throw new VolumeMismatchError(`cannot read ${key} from the bucket: ${problem}`);
+  const path = join(folder, ...key.split("/"));
+  const check = { key, size: volume.size!, sha256: volume.sha256! };
+  let clean = true;
+  const decoder = new VolumeDecoder();
+  let report: ExtractReport;
+  try {
+    report = await extract(ctx, plan, path, decoder, () => clean = false, check);
+  } finally {
+    decoder.close();
+  }
+  if (ctx.progress) ctx.progress.downloadedBytes += volume.size!;
+  return settle(ctx, plan, report, clean);
+}
+
+/** Extracts the wanted entries of the volume file at `path`; `spoiled` hears of any problem. */
+function extract(
+  ctx: VolumeRestoreContext,
+  plan: VolumePlan,
+  path: string,
+  decoder: VolumeDecoder,
+  spoiled: () => void,
+  check?: VolumeCheck,
+): Promise<ExtractReport> {
+  const settings = ctx.catalog.settings();
+  return extractVolume({
+    catalog: ctx.catalog,
+    volume: plan.volume,
+    path,
+    check,
+    compression: settings.compression,
+    encrypted: settings.encrypt,
+    identities: ctx.identities,
+    selection: ctx.selection,
+    writer: ctx.writer,
+    acceptIdentical: ctx.resumed,
+    signal: ctx.signal,
+    decoder,
+    onProblem: (problem) => {
+      spoiled();
+      ctx.onProblem(problem);
+    },
+  });
+}
+
+/** Counts an extracted volume, and records it as done for the job when it went in cleanly. */
+function settle(
+  ctx: VolumeRestoreContext,
+  plan: VolumePlan,
+  report: ExtractReport,
+  clean: boolean,
+): ExtractReport {
+  const volume = plan.volume;
+  if (ctx.progress) {
+    ctx.progress.volumesDone++;
+    ctx.progress.extractedBytes += report.bytes;
   }
   // A volume with entries left alone is fetched again by a rerun (with --overwrite, say).
-  if (clean) recordExtracted(catalog, ctx.jobId, volume.id);
-  log.info(
+  if (clean) recordExtracted(ctx.catalog, ctx.jobId, volume.id);
+  ctx.log.info(
     `restored ${volume.name}: ${report.written} entries, ${formatBytes(report.bytes)}` +
       (report.identical > 0 ? ` (${report.identical} already in place)` : ""),
   );

@@ -185,6 +185,50 @@ Deno.test("a refused volume's download is removed from the staging folder", asyn
   });
 });
 
+Deno.test("a forged volume in a file:// bucket is refused before any file of it is written", async () => {
+  await withFolderBucket(async ({ root, bucketDir, backup, restore }) => {
+    const stateDb = await backup(...PLAIN);
+    const catalog = Catalog.open(stateDb);
+    const volumes = catalog.volumes();
+    const [first, last] = [volumes[0], volumes[volumes.length - 1]];
+    assert.ok(volumes.length >= 2, "the test needs two volumes");
+    const files = catalog.filesOfVolume(first.id, 0, 100_000).filter((f) => f.type === "file");
+    const victim = files.find((f) => f.size > 0)!;
+    // The forger rewrites volume 1 from a source whose file has other bytes (same size): a valid
+    // volume whose entries match the catalog, which only the catalog's SHA-256 tells apart.
+    const original = await Deno.readFile(victim.path);
+    await Deno.writeFile(victim.path, original.map((b) => b ^ 0xff));
+    const forged = new Uint8Array(
+      await new Response(volumeTar(volumeRecords(catalog, first.id)).stream).arrayBuffer(),
+    );
+    const other = catalog.filesOfVolume(last.id, 0, 100_000).find((f) => f.type === "file")!;
+    catalog.close();
+    await Deno.writeFile(victim.path, original);
+    await Deno.writeFile(join(bucketDir, first.objectKey), forged.subarray(0, first.size!));
+
+    const dest = join(root, "restored");
+    const result = await restore([stateDb, "--to", dest]);
+    assert.equal(result.code, 3, result.stderr);
+    assert.match(result.stderr, /does not match its SHA-256 in the catalog|bytes, not the/);
+    for (const file of files) {
+      await assert.rejects(
+        Deno.lstat(join(dest, archivePath(file.path))),
+        Deno.errors.NotFound,
+        `${file.path} of the forged volume was written`,
+      );
+    }
+    // The other volumes went in; the bucket's object is left as it is.
+    assert.deepEqual(
+      await Deno.readFile(join(dest, archivePath(other.path))),
+      await Deno.readFile(other.path),
+    );
+    assert.deepEqual(
+      await Deno.readFile(join(bucketDir, first.objectKey)),
+      forged.subarray(0, first.size!),
+    );
+  });
+});
+
 /** A stdin that never answers. */
 const silent: LineSource = { read: () => new Promise<number | null>(() => {}) };
 const quiet = { writeSync: (bytes: Uint8Array) => bytes.length };
