@@ -13,8 +13,9 @@
  *   removed; with `overwrite` (or where the file system has no hard links) by a rename, which
  *   replaces a symlink instead of following it. (Part files in the entry's own folder were
  *   measured too: the same on tmpfs, up to twice the system time on ext4.);
- * - small files are written with plain (synchronous) calls on one handle: each async call costs
- *   a hand-over to another thread, more than writing a few KiB; large files are streamed;
+ * - small files are written with plain (synchronous) calls, as few as possible (one creates,
+ *   writes and closes the part file): each async call costs a hand-over to another thread, more
+ *   than writing a few KiB; large files are streamed;
  * - an existing entry is left alone (outcome `exists`) unless `overwrite` is set; a folder is
  *   never replaced by a file or symlink;
  * - with `restoreOwners` (a restore as root), entries get the owner stored in the volume; any
@@ -124,6 +125,11 @@ export class RestoreWriter {
    * bits. A folder put in place by an earlier run of the same restore is taken as that run left it.
    */
   readonly #foldersNotOwned = new Set<string>();
+  /**
+   * The owner and group this run's part files are created with (the process's, or the staging
+   * folder's group): read from the first one, then known, since neither changes during a run.
+   */
+  #partOwner: Owner | undefined;
   /** The process's umask: a file created with a mode it keeps whole needs no chmod. */
   readonly #umask = isWindows ? 0o777 : Deno.umask();
 
@@ -250,8 +256,12 @@ export class RestoreWriter {
   }
 
   /**
-   * `file` for a whole (small) body, with plain calls: open, write, utime and close on one
-   * handle, then the hard link (or rename) into place.
+   * `file` for a whole (small) body, with plain calls, as few as the work allows (each costs a
+   * hand-over into Deno; a restore of small files is made of little else): the part file is
+   * created, written and closed in one call, its mtime set by path (the part file is this run's
+   * own, in the staging folder no one else may enter), its owner compared with what this run's
+   * part files are created with (learned once) rather than read back; then the hard link (or
+   * rename) into place.
    */
   fileSync(
     path: string,
@@ -261,19 +271,29 @@ export class RestoreWriter {
   ): WriteOutcome {
     const placed = this.#prepareFile(path, meta, options);
     if ("kind" in placed) return placed;
+    const { part, full } = placed;
     try {
-      const file = Deno.openSync(placed.part, { write: true, createNew: true, mode: placed.mode });
-      try {
-        for (let written = 0; written < body.length;) {
-          written += file.writeSync(body.subarray(written));
-        }
-      } catch (error) {
-        file.close();
-        throw error;
+      // Without a mode, the file is created with 0666 less the umask and nothing more is done;
+      // with one, Deno also sets it exactly (fchmod), which a plain mode needs no more than that.
+      const mode = placed.mode === (0o666 & ~this.#umask) ? undefined : placed.mode;
+      Deno.writeFileSync(part, body, { createNew: true, mode });
+      const time = new Date(meta.mtime * 1000);
+      Deno.utimeSync(part, time, time);
+      let owned = false;
+      if (this.#restoreOwners && meta.owner) {
+        const made = this.#partOwner ??= ownerOf(Deno.lstatSync(part));
+        owned = (made?.uid === meta.owner.uid && made.gid === meta.owner.gid) ||
+          restoreOwnerSync(part, meta.owner);
       }
-      return this.#settle(file, placed, meta);
+      if (!isWindows && !placed.plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
     } catch (error) {
-      removeQuietly(placed.part);
+      removeQuietly(part);
+      throw error;
+    }
+    try {
+      return windowsReadOnly(this.#place(part, full, placed.checked), full, meta);
+    } catch (error) {
+      removeQuietly(part);
       throw error;
     }
   }
@@ -561,6 +581,11 @@ async function createSymlink(target: string, at: string, type?: SymlinkType): Pr
     }
     throw error;
   }
+}
+
+/** The owner and group in `info`, when the system gives them (not on Windows). */
+function ownerOf(info: Deno.FileInfo): Owner | undefined {
+  return info.uid !== null && info.gid !== null ? { uid: info.uid, gid: info.gid } : undefined;
 }
 
 /** lstat, or undefined when nothing is there. */
