@@ -7,7 +7,7 @@
  * unread, and stops at the first error, which it sends by name, message and code
  * (worker_errors.ts).
  */
-import type { DecodeMore, DecodeReply, DecodeStart } from "./volume_decoder.ts";
+import type { DecodeMore, DecodeReply, DecodeStart, VerifyStart } from "./volume_decoder.ts";
 import { decodeVolume } from "./volume_format.ts";
 import { freeBuffer } from "../memory/buffer_release.ts";
 import { BufferRuns } from "./buffer_runs.ts";
@@ -17,7 +17,7 @@ import { ChecksumError, hashMismatch, sizeMismatch, type VolumeCheck } from "./v
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
-  onmessage: (event: MessageEvent<DecodeStart | DecodeMore>) => void;
+  onmessage: (event: MessageEvent<DecodeStart | DecodeMore | VerifyStart>) => void;
   postMessage: (message: DecodeReply, transfer?: ArrayBuffer[]) => void;
 };
 
@@ -33,6 +33,21 @@ scope.onmessage = ({ data }) => {
     resolve?.();
     return;
   }
+  if (data.type === "verify") {
+    try {
+      const file = Deno.openSync(data.path, { read: true });
+      try {
+        postOpened(file);
+        verify(file, data.check);
+      } finally {
+        file.close();
+      }
+      scope.postMessage({ type: "end" });
+    } catch (error) {
+      scope.postMessage({ type: "error", ...postedError(error) });
+    }
+    return;
+  }
   leave = data.ahead;
   decode(data).catch((error) => scope.postMessage({ type: "error", ...postedError(error) }));
 };
@@ -43,6 +58,7 @@ const SEND_IN_PLACE_BYTES = 256 * 1024;
 async function decode(job: DecodeStart): Promise<void> {
   const file = Deno.openSync(job.path, { read: true });
   try {
+    if (job.identify) postOpened(file);
     if (job.check) verify(file, job.check);
   } catch (error) {
     file.close();
@@ -98,6 +114,12 @@ async function decode(job: DecodeStart): Promise<void> {
 
 /** Bytes read from the volume file at a time. */
 const READ_BYTES = 1 << 20;
+
+/** Tells the main thread which file `file` is (device and inode), to compare with another handle. */
+function postOpened(file: Deno.FsFile): void {
+  const { dev, ino } = file.statSync();
+  scope.postMessage({ type: "opened", dev, ino });
+}
 
 /**
  * Hashes the whole of the open volume `file` and checks its size and SHA-256 against `check`,

@@ -20,15 +20,19 @@ import { formatBytes, formatDuration } from "../archive/units.ts";
 import type { Reporter } from "../archive/report.ts";
 import type { Storage } from "../storage/storage.ts";
 import { ChecksumError, downloadVerified } from "./download.ts";
-import { type EntryProblem, type ExtractReport, extractVolume } from "./extract_volume.ts";
+import {
+  type EntryProblem,
+  type ExtractOptions,
+  type ExtractReport,
+  extractVolume,
+} from "./extract_volume.ts";
 import type { VolumePlan } from "./plan.ts";
 import { type RestoreWriter, UnsafePathError } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
 import type { RestoreProgress } from "./progress.ts";
 import { VolumeMismatchError } from "./volume_entries.ts";
 import { ZstdFrameError } from "../archive/zstd_frames.ts";
-import { VolumeDecoder } from "../archive/volume_decoder.ts";
-import type { VolumeCheck } from "../archive/volume_check.ts";
+import { type FileIdentity, VolumeDecoder } from "../archive/volume_decoder.ts";
 
 /** What restoring volumes needs, shared by all of a run's volumes. */
 export interface VolumeRestoreContext {
@@ -100,8 +104,11 @@ export async function restoreVolume(
 }
 
 /**
- * Restores a volume of a `file:` bucket from where it lies: the decoder checks its size and
- * SHA-256 through the handle it decodes it from, before decoding a byte. Nothing is staged, and
+ * Restores a volume of a `file:` bucket from where it lies. One worker hashes it while another
+ * decodes it; until the hash has matched the catalog's (and both workers are shown to have read
+ * the same file: device and inode), the extraction only stages the entries' content (see
+ * `extractVolume`'s `verified`). Where a file's identity cannot be read (Windows), the decoder
+ * hashes it first, through the handle it then decodes. Nothing is staged but part files, and
  * nothing in the bucket is ever removed.
  */
 async function restoreInPlace(
@@ -116,12 +123,37 @@ async function restoreInPlace(
   const path = join(folder, ...key.split("/"));
   const check = { key, size: volume.size!, sha256: volume.sha256! };
   let clean = true;
+  const spoiled = () => clean = false;
   const decoder = new VolumeDecoder();
   let report: ExtractReport;
-  try {
-    report = await extract(ctx, plan, path, decoder, () => clean = false, check);
-  } finally {
-    decoder.close();
+  if (Deno.build.os === "windows") {
+    try {
+      report = await extract(ctx, plan, path, decoder, spoiled, { check });
+    } finally {
+      decoder.close();
+    }
+  } else {
+    const hasher = new VolumeDecoder();
+    let decoded: (identity: FileIdentity) => void = () => {};
+    const opened = new Promise<FileIdentity>((resolve) => decoded = resolve);
+    const hashed = hasher.verify(path, check);
+    const verified = Promise.all([hashed, opened]).then(([a, b]) => {
+      if (a.ino === null || a.ino !== b.ino || a.dev !== b.dev) {
+        throw new ChecksumError(`${key} was replaced while it was read`);
+      }
+    });
+    // Awaited below (or by the extraction): never left unhandled.
+    verified.catch(() => {});
+    try {
+      report = await extract(ctx, plan, path, decoder, spoiled, { verified, onOpened: decoded });
+    } catch (error) {
+      // A forged volume may fail to decode before its hash is done: the hash says why.
+      if (!(error instanceof ChecksumError)) await hashed;
+      throw error;
+    } finally {
+      decoder.close();
+      hasher.close();
+    }
   }
   if (ctx.progress) ctx.progress.downloadedBytes += volume.size!;
   return settle(ctx, plan, report, clean);
@@ -134,14 +166,14 @@ function extract(
   path: string,
   decoder: VolumeDecoder,
   spoiled: () => void,
-  check?: VolumeCheck,
+  checking: Pick<ExtractOptions, "check" | "verified" | "onOpened"> = {},
 ): Promise<ExtractReport> {
   const settings = ctx.catalog.settings();
   return extractVolume({
     catalog: ctx.catalog,
     volume: plan.volume,
     path,
-    check,
+    ...checking,
     compression: settings.compression,
     encrypted: settings.encrypt,
     identities: ctx.identities,

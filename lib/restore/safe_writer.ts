@@ -95,16 +95,16 @@ export interface FileMeta {
   owner?: Owner;
 }
 
-/**
- * Where a file entry's part file goes and how it is made: the `mode` to create it with (`plain`:
- * its own, needing no chmod) and whether what is at its name was checked already (`checked`).
- */
+/** Where a file entry's part file goes, and whether what is at its name was checked already. */
 interface PreparedFile {
   full: string;
   part: string;
-  mode: number;
-  plain: boolean;
   checked: boolean;
+}
+
+/** A file's part file, written in full and not yet given its name (`RestoreWriter.stageSync`). */
+export interface StagedFile {
+  readonly part: string;
 }
 
 /** Writes entries under one destination folder. */
@@ -233,23 +233,8 @@ export class RestoreWriter {
       const placed = this.#prepareFile(path, meta, options);
       if ("kind" in placed) return placed;
       consumed = true;
-      try {
-        const file = await Deno.open(placed.part, {
-          write: true,
-          createNew: true,
-          mode: placed.mode,
-        });
-        try {
-          for await (const chunk of body) await writeAll(file, chunk);
-        } catch (error) {
-          file.close();
-          throw error;
-        }
-        return this.#settle(file, placed, meta);
-      } catch (error) {
-        removeQuietly(placed.part);
-        throw error;
-      }
+      await this.#writePart(placed.part, body, meta);
+      return this.#placePart(placed.part, placed.full, placed.checked, meta);
     } finally {
       if (!consumed) await body.cancel().catch(() => {});
     }
@@ -257,11 +242,8 @@ export class RestoreWriter {
 
   /**
    * `file` for a whole (small) body, with plain calls, as few as the work allows (each costs a
-   * hand-over into Deno; a restore of small files is made of little else): the part file is
-   * created, written and closed in one call, its mtime set by path (the part file is this run's
-   * own, in the staging folder no one else may enter), its owner compared with what this run's
-   * part files are created with (learned once) rather than read back; then the hard link (or
-   * rename) into place.
+   * hand-over into Deno; a restore of small files is made of little else): see `#writePartSync`;
+   * then the hard link (or rename) into place.
    */
   fileSync(
     path: string,
@@ -271,12 +253,72 @@ export class RestoreWriter {
   ): WriteOutcome {
     const placed = this.#prepareFile(path, meta, options);
     if ("kind" in placed) return placed;
-    const { part, full } = placed;
+    this.#writePartSync(placed.part, body, meta);
+    return this.#placePart(placed.part, placed.full, placed.checked, meta);
+  }
+
+  /**
+   * Writes a file's content, mtime, owner and mode to a new part file in the staging folder,
+   * and nothing under the destination: for a volume whose check is not over yet. `placeStaged`
+   * gives it its name later (or `discardStaged` removes it).
+   */
+  stageSync(body: Uint8Array, meta: FileMeta): StagedFile {
+    const part = this.#partPath();
+    this.#writePartSync(part, body, meta);
+    return { part };
+  }
+
+  /** `stageSync` for a body stream (consumed or cancelled in every case). */
+  async stage(body: ReadableStream<Uint8Array>, meta: FileMeta): Promise<StagedFile> {
+    const part = this.#partPath();
+    await this.#writePart(part, body, meta);
+    return { part };
+  }
+
+  /**
+   * Gives a staged file its name at `path`, with the checks and outcomes of `file` (the part is
+   * removed when it does not go in).
+   */
+  placeStaged(
+    path: string,
+    staged: StagedFile,
+    meta: FileMeta,
+    options: EntryOptions = {},
+  ): WriteOutcome {
+    let placed: ReturnType<RestoreWriter["checkFile"]>;
+    try {
+      placed = this.checkFile(path, meta, options);
+    } catch (error) {
+      removeQuietly(staged.part);
+      throw error;
+    }
+    if ("kind" in placed) {
+      removeQuietly(staged.part);
+      return placed;
+    }
+    return this.#placePart(staged.part, placed.full, placed.checked, meta);
+  }
+
+  /** Removes a staged file that will not be placed. */
+  discardStaged(staged: StagedFile): void {
+    removeQuietly(staged.part);
+  }
+
+  /**
+   * Creates, writes and closes the part file in one call, sets its mtime by path (the part file
+   * is this run's own, in the staging folder no one else may enter), and its owner (compared with
+   * what this run's part files are created with, learned once, rather than read back) and mode.
+   * Removes it on failure.
+   */
+  #writePartSync(part: string, body: Uint8Array, meta: FileMeta): void {
+    const { mode, plain } = this.#partMode(meta);
     try {
       // Without a mode, the file is created with 0666 less the umask and nothing more is done;
       // with one, Deno also sets it exactly (fchmod), which a plain mode needs no more than that.
-      const mode = placed.mode === (0o666 & ~this.#umask) ? undefined : placed.mode;
-      Deno.writeFileSync(part, body, { createNew: true, mode });
+      Deno.writeFileSync(part, body, {
+        createNew: true,
+        mode: mode === (0o666 & ~this.#umask) ? undefined : mode,
+      });
       const time = new Date(meta.mtime * 1000);
       Deno.utimeSync(part, time, time);
       let owned = false;
@@ -285,13 +327,47 @@ export class RestoreWriter {
         owned = (made?.uid === meta.owner.uid && made.gid === meta.owner.gid) ||
           restoreOwnerSync(part, meta.owner);
       }
-      if (!isWindows && !placed.plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
+      if (!isWindows && !plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
     } catch (error) {
       removeQuietly(part);
       throw error;
     }
+  }
+
+  /**
+   * Streams `body` into a new part file, then its mtime; its owner (with `restoreOwners`: the
+   * open file tells whether it has it already); then its mode unless it was created with it
+   * (`plain`), as chown clears setuid and setgid. Removes it on failure.
+   */
+  async #writePart(part: string, body: ReadableStream<Uint8Array>, meta: FileMeta): Promise<void> {
+    const { mode, plain } = this.#partMode(meta);
     try {
-      return windowsReadOnly(this.#place(part, full, placed.checked), full, meta);
+      const file = await Deno.open(part, { write: true, createNew: true, mode });
+      try {
+        for await (const chunk of body) await writeAll(file, chunk);
+        const time = new Date(meta.mtime * 1000);
+        file.utimeSync(time, time);
+        let owned = false;
+        if (this.#restoreOwners && meta.owner) {
+          const info = file.statSync();
+          owned = (info.uid === meta.owner.uid && info.gid === meta.owner.gid) ||
+            restoreOwnerSync(part, meta.owner);
+        }
+        if (!isWindows && !plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
+      } finally {
+        file.close();
+      }
+    } catch (error) {
+      await body.cancel().catch(() => {});
+      removeQuietly(part);
+      throw error;
+    }
+  }
+
+  /** Gives a complete part file its name (`#place`), then on Windows the read-only bit. */
+  #placePart(part: string, full: string, checked: boolean, meta: FileMeta): WriteOutcome {
+    try {
+      return windowsReadOnly(this.#place(part, full, checked), full, meta);
     } catch (error) {
       removeQuietly(part);
       throw error;
@@ -301,10 +377,23 @@ export class RestoreWriter {
   /**
    * Checks a file entry's way and what is at its name; returns the outcome when it is not to be
    * written, else where its part file goes, the mode to create it with, and whether what is at
-   * its name was checked already (with `overwrite`, `acceptIdentical`, or without hard links);
-   * `plain`: created with its mode, it needs no chmod.
+   * its name was checked already (with `overwrite`, `acceptIdentical`, or without hard links).
    */
   #prepareFile(path: string, meta: FileMeta, options: EntryOptions): WriteOutcome | PreparedFile {
+    const placed = this.checkFile(path, meta, options);
+    return "kind" in placed ? placed : { ...placed, part: this.#partPath() };
+  }
+
+  /**
+   * Checks a file entry's way (creating missing folders on it) and what is at its name; returns
+   * the outcome when it is not to be written, else its full path and whether what is at its name
+   * was checked already (with `overwrite`, `acceptIdentical`, or without hard links).
+   */
+  checkFile(
+    path: string,
+    meta: FileMeta,
+    options: EntryOptions,
+  ): WriteOutcome | { full: string; checked: boolean } {
     const segments = entrySegments(path);
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
@@ -327,39 +416,16 @@ export class RestoreWriter {
         }
       }
     }
-    // A plain mode the umask keeps whole is given at creation (chown leaves it as it is).
-    const plainMode = (meta.mode & 0o7777 & (0o7000 | this.#umask)) === 0;
-    return {
-      full,
-      part: this.#partPath(),
-      mode: plainMode ? meta.mode & 0o777 : 0o600,
-      plain: plainMode,
-      checked,
-    };
+    return { full, checked };
   }
 
   /**
-   * Finishes a written part file (open as `file`) and puts it in place: its mtime; its owner
-   * (with `restoreOwners`: the open file tells whether it has it already); then its mode unless
-   * it was created with it (`plain`), as chown clears setuid and setgid; closes it, gives it its
-   * name (`#place`), and on Windows the read-only bit last.
+   * The mode to create a part file with: a plain mode the umask keeps whole is given at creation
+   * (`plain`: chown leaves it as it is, no chmod needed); any other is set after the owner.
    */
-  #settle(file: Deno.FsFile, placed: PreparedFile, meta: FileMeta): WriteOutcome {
-    const { part, full } = placed;
-    try {
-      const time = new Date(meta.mtime * 1000);
-      file.utimeSync(time, time);
-      let owned = false;
-      if (this.#restoreOwners && meta.owner) {
-        const info = file.statSync();
-        owned = (info.uid === meta.owner.uid && info.gid === meta.owner.gid) ||
-          restoreOwnerSync(part, meta.owner);
-      }
-      if (!isWindows && !placed.plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
-    } finally {
-      file.close();
-    }
-    return windowsReadOnly(this.#place(part, full, placed.checked), full, meta);
+  #partMode(meta: FileMeta): { mode: number; plain: boolean } {
+    const plain = (meta.mode & 0o7777 & (0o7000 | this.#umask)) === 0;
+    return { mode: plain ? meta.mode & 0o777 : 0o600, plain };
   }
 
   /**

@@ -253,3 +253,37 @@ Deno.test("VolumeDecoder: a file that is not the catalog's fails before its firs
     );
   });
 });
+
+Deno.test("VolumeDecoder.verify: names the file it hashed, the one decode opens; refuses another", async () => {
+  await withTempDir(async (dir) => {
+    const format: VolumeFormat = { compression: "zstd", encrypt: true };
+    const path = join(dir, "volume");
+    const data = sample();
+    await writeVolume(path, data, format);
+    const bytes = await Deno.readFile(path);
+    const check = {
+      key: "b/000001_x.tar.zst.age",
+      size: bytes.length,
+      sha256: createHash("sha256").update(bytes).digest("hex"),
+    };
+    const hashed = await new VolumeDecoder().verify(path, check);
+    const info = await Deno.stat(path);
+    assert.deepEqual(hashed, { dev: info.dev, ino: info.ino });
+    let opened: unknown;
+    const chunks = await chunksOf(
+      new VolumeDecoder().decode(path, format, [identity], undefined, (id) => opened = id),
+    );
+    assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
+    assert.deepEqual(opened, hashed);
+    assert.equal(decodeWorkersRunning(), 0);
+
+    bytes[bytes.length >> 1] ^= 1;
+    await Deno.writeFile(path, bytes);
+    await assert.rejects(new VolumeDecoder().verify(path, check), ChecksumError);
+    await assert.rejects(
+      new VolumeDecoder().verify(join(dir, "absent"), check),
+      Deno.errors.NotFound,
+    );
+    assert.equal(decodeWorkersRunning(), 0);
+  });
+});
