@@ -53,6 +53,9 @@ export interface VolumeRestoreContext {
   bucketFolder?: string;
 }
 
+/** A `file:` bucket's volume of this size or more is hashed while it is decoded (see below). */
+export const PARALLEL_CHECK_BYTES = 16 * 1024 * 1024;
+
 /** Restores the wanted entries of one volume; returns what the extraction did. */
 export async function restoreVolume(
   ctx: VolumeRestoreContext,
@@ -107,8 +110,9 @@ export async function restoreVolume(
  * Restores a volume of a `file:` bucket from where it lies. One worker hashes it while another
  * decodes it; until the hash has matched the catalog's (and both workers are shown to have read
  * the same file: device and inode), the extraction only stages the entries' content (see
- * `extractVolume`'s `verified`). Where a file's identity cannot be read (Windows), the decoder
- * hashes it first, through the handle it then decodes. Nothing is staged but part files, and
+ * `extractVolume`'s `verified`). Where a file's identity cannot be read (Windows), or the
+ * volume is small enough that its hash takes no time to speak of (a second worker costs its
+ * start and ~10 MiB), the decoder hashes it first, through the handle it then decodes. Nothing is staged but part files, and
  * nothing in the bucket is ever removed.
  */
 async function restoreInPlace(
@@ -126,7 +130,7 @@ async function restoreInPlace(
   const spoiled = () => clean = false;
   const decoder = new VolumeDecoder();
   let report: ExtractReport;
-  if (Deno.build.os === "windows") {
+  if (Deno.build.os === "windows" || check.size < PARALLEL_CHECK_BYTES) {
     try {
       report = await extract(ctx, plan, path, decoder, spoiled, { check });
     } finally {
