@@ -24,6 +24,14 @@
  */
 import { join, sep } from "node:path";
 import { type Owner, restoredMode, restoreOwner, restoreOwnerSync } from "./ownership.ts";
+import {
+  lstatOrUndefined,
+  PartPlacer,
+  type Placement,
+  type PlacerSettings,
+  refuseReplacing,
+  removeQuietly,
+} from "./part_placer.ts";
 import { unwritablePathReason } from "./windows_names.ts";
 import type { SymlinkType } from "./symlink_type.ts";
 
@@ -102,16 +110,6 @@ interface PreparedFile extends Placement {
   part: string;
 }
 
-/**
- * Where a file goes (`full`) and how: `checked`, what is at its name was looked at already (a
- * rename); `fresh`, its folder was made by this writer (a rename); else a hard link.
- */
-interface Placement {
-  full: string;
-  checked: boolean;
-  fresh: boolean;
-}
-
 /** A file's part file, written in full and not yet given its name (`RestoreWriter.stageSync`). */
 export interface StagedFile {
   readonly part: string;
@@ -126,8 +124,6 @@ export class RestoreWriter {
   /** Random, so that no part file name of this run is one an earlier (killed) run left. */
   readonly #runId = crypto.randomUUID();
   #nextPart = 0;
-  /** False once the file system refused a hard link: files then go in by rename after lstat. */
-  #linksWork = true;
   /** Relative folder paths already checked to be real folders. */
   readonly #verified = new Set<string>();
   /**
@@ -141,19 +137,27 @@ export class RestoreWriter {
    * bits. A folder put in place by an earlier run of the same restore is taken as that run left it.
    */
   readonly #foldersNotOwned = new Set<string>();
-  /**
-   * The owner and group this run's part files are created with (the process's, or the staging
-   * folder's group): read from the first one, then known, since neither changes during a run.
-   */
-  #partOwner: Owner | undefined;
-  /** The process's umask: a file created with a mode it keeps whole needs no chmod. */
-  readonly #umask = isWindows ? 0o777 : Deno.umask();
+  /** Writes part files and gives them their names (also on a worker: `placerSettings`). */
+  readonly #placer: PartPlacer;
+  readonly #placerSettings: PlacerSettings;
 
   private constructor(root: string, options: RestoreWriterOptions) {
     this.#root = root;
     this.#staging = join(root, STAGING_DIR_NAME);
     this.#overwrite = options.overwrite;
     this.#restoreOwners = options.restoreOwners === true;
+    this.#placerSettings = {
+      overwrite: this.#overwrite,
+      restoreOwners: this.#restoreOwners,
+      // The process's umask: a file created with a mode it keeps whole needs no chmod.
+      umask: isWindows ? 0o777 : Deno.umask(),
+    };
+    this.#placer = new PartPlacer(this.#placerSettings);
+  }
+
+  /** What a `PartPlacer` on another thread needs to place files as this writer does. */
+  get placerSettings(): PlacerSettings {
+    return { ...this.#placerSettings };
   }
 
   /**
@@ -321,34 +325,9 @@ export class RestoreWriter {
     removeQuietly(staged.part);
   }
 
-  /**
-   * Creates, writes and closes the part file in one call, sets its mtime by path (the part file
-   * is this run's own, in the staging folder no one else may enter), and its owner (compared with
-   * what this run's part files are created with, learned once, rather than read back) and mode.
-   * Removes it on failure.
-   */
+  /** See `PartPlacer.writeSync`. */
   #writePartSync(part: string, body: Uint8Array, meta: FileMeta): void {
-    const { mode, plain } = this.#partMode(meta);
-    try {
-      // Without a mode, the file is created with 0666 less the umask and nothing more is done;
-      // with one, Deno also sets it exactly (fchmod), which a plain mode needs no more than that.
-      Deno.writeFileSync(part, body, {
-        createNew: true,
-        mode: mode === (0o666 & ~this.#umask) ? undefined : mode,
-      });
-      const time = new Date(meta.mtime * 1000);
-      Deno.utimeSync(part, time, time);
-      let owned = false;
-      if (this.#restoreOwners && meta.owner) {
-        const made = this.#partOwner ??= ownerOf(Deno.lstatSync(part));
-        owned = (made?.uid === meta.owner.uid && made.gid === meta.owner.gid) ||
-          restoreOwnerSync(part, meta.owner);
-      }
-      if (!isWindows && !plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
-    } catch (error) {
-      removeQuietly(part);
-      throw error;
-    }
+    this.#placer.writeSync(part, body, meta);
   }
 
   /**
@@ -357,7 +336,7 @@ export class RestoreWriter {
    * (`plain`), as chown clears setuid and setgid. Removes it on failure.
    */
   async #writePart(part: string, body: ReadableStream<Uint8Array>, meta: FileMeta): Promise<void> {
-    const { mode, plain } = this.#partMode(meta);
+    const { mode, plain } = this.#placer.partMode(meta);
     try {
       const file = await Deno.open(part, { write: true, createNew: true, mode });
       try {
@@ -381,14 +360,9 @@ export class RestoreWriter {
     }
   }
 
-  /** Gives a complete part file its name (`#place`), then on Windows the read-only bit. */
+  /** See `PartPlacer.placePart`. */
   #placePart(part: string, placement: Placement, meta: FileMeta): WriteOutcome {
-    try {
-      return windowsReadOnly(this.#place(part, placement), placement.full, meta);
-    } catch (error) {
-      removeQuietly(part);
-      throw error;
-    }
+    return this.#placer.placePart(part, placement, meta);
   }
 
   /**
@@ -415,7 +389,8 @@ export class RestoreWriter {
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
     const full = this.#under(segments);
-    const checked = this.#overwrite || options.acceptIdentical === true || !this.#linksWork;
+    const checked = this.#overwrite || options.acceptIdentical === true ||
+      !this.#placer.linksWork;
     const fresh = !checked && segments.length > 1 &&
       this.#created.has(path.slice(0, path.length - segments[segments.length - 1].length - 1));
     if (checked) {
@@ -438,55 +413,9 @@ export class RestoreWriter {
     return { full, checked, fresh };
   }
 
-  /**
-   * The mode to create a part file with: a plain mode the umask keeps whole is given at creation
-   * (`plain`: chown leaves it as it is, no chmod needed); any other is set after the owner.
-   */
-  #partMode(meta: FileMeta): { mode: number; plain: boolean } {
-    const plain = (meta.mode & 0o7777 & (0o7000 | this.#umask)) === 0;
-    return { mode: plain ? meta.mode & 0o777 : 0o600, plain };
-  }
-
-  /**
-   * Gives the complete part file its name: after a check (`checked`) by a rename; into a folder
-   * this writer made (`fresh`) by a rename too, as nothing but this run's own entries can be
-   * there (another entry of the same name from a damaged catalog, replaced; a folder or
-   * anything the rename refuses is reported like a taken name); otherwise by a hard link, which
-   * fails when anything is there (then `exists`, or `blocked` for a folder with `overwrite`),
-   * and the part name is removed.
-   */
-  #place(part: string, { full, checked, fresh }: Placement): WriteOutcome {
-    if (fresh) {
-      try {
-        Deno.renameSync(part, full);
-        return { kind: "written" };
-      } catch (error) {
-        const info = lstatOrUndefined(full);
-        if (!info) throw error;
-        Deno.removeSync(part);
-        return this.#refuseReplacing(info) ?? { kind: "exists" };
-      }
-    }
-    if (!checked) {
-      let outcome: WriteOutcome | undefined;
-      try {
-        Deno.linkSync(part, full);
-        outcome = { kind: "written" };
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AlreadyExists)) {
-          // No hard links here (FAT, some network shares): check, then rename, from now on.
-          this.#linksWork = false;
-        }
-        const info = lstatOrUndefined(full);
-        if (info) outcome = this.#refuseReplacing(info) ?? { kind: "exists" };
-      }
-      if (outcome) {
-        Deno.removeSync(part);
-        return outcome;
-      }
-    }
-    Deno.renameSync(part, full);
-    return { kind: "written" };
+  /** A fresh part file path in the staging folder (for a file placed on another thread). */
+  newPartPath(): string {
+    return this.#partPath();
   }
 
   /** A fresh part file path in the staging folder. */
@@ -584,16 +513,9 @@ export class RestoreWriter {
     }
   }
 
-  /**
-   * Why an entry found in place (`info`, from lstat) may not be replaced: `exists` unless
-   * `overwrite` is set, `blocked` for a real folder; undefined when it may be replaced.
-   */
+  /** See `refuseReplacing` (part_placer.ts). */
   #refuseReplacing(info: Deno.FileInfo): WriteOutcome | undefined {
-    if (!this.#overwrite) return { kind: "exists" };
-    if (info.isDirectory && !info.isSymlink) {
-      return { kind: "blocked", reason: "a folder is in the way" };
-    }
-    return undefined;
+    return refuseReplacing(info, this.#overwrite);
   }
 
   /**
@@ -691,42 +613,7 @@ async function createSymlink(target: string, at: string, type?: SymlinkType): Pr
   }
 }
 
-/** The owner and group in `info`, when the system gives them (not on Windows). */
-function ownerOf(info: Deno.FileInfo): Owner | undefined {
-  return info.uid !== null && info.gid !== null ? { uid: info.uid, gid: info.gid } : undefined;
-}
-
-/** lstat, or undefined when nothing is there. */
-function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.lstatSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
-/** Removes a part file name if it is still there (after its file went into place, or failed). */
-function removeQuietly(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // Already renamed into place, or never created.
-  }
-}
-
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
-}
-
-/**
- * Windows keeps one mode bit, read-only: a file stored without the owner's write bit gets it once
- * it has its name (a read-only part file could not be removed after the hard link).
- */
-function windowsReadOnly(outcome: WriteOutcome, full: string, meta: FileMeta): WriteOutcome {
-  if (isWindows && outcome.kind === "written" && (meta.mode & 0o200) === 0) {
-    Deno.chmodSync(full, 0o444);
-  }
-  return outcome;
 }
