@@ -29,10 +29,17 @@ import {
 import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 import { VolumeHardlinks } from "./hardlinks.ts";
+import { SmallFilePlacer } from "./small_file_placer.ts";
 import { type SymlinkType, symlinkType } from "./symlink_type.ts";
 
 /** Files up to this size are read whole and written with plain calls (see safe_writer.ts). */
 const SMALL_FILE_BYTES = 256 * 1024;
+
+/**
+ * Small files written on this thread before the rest of a volume's go to a placing worker
+ * (small_file_placer.ts): a volume of a few small files is not worth a worker's start.
+ */
+const PLACER_AFTER_FILES = 256;
 
 /**
  * Entries held (their content staged, not yet given their names) while the volume's check is
@@ -183,10 +190,15 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     held.length = 0;
     through = 0;
   };
+  /** Places small files on another thread, once the volume has shown it has many. */
+  let placer: SmallFilePlacer | undefined;
+  let smallFiles = 0;
   try {
     await extractEntries();
+    await placer?.drain();
     await release();
   } finally {
+    placer?.close();
     // Whatever was held and not placed (a refused volume, an error) leaves no part file behind.
     for (let i = through; i < held.length; i++) {
       const staged = held[i].staged;
@@ -244,6 +256,35 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
           }
         }
         held.push({ entry, record, staged });
+        continue;
+      }
+      // A hard link names a file written before it: that file must be in place.
+      if (entry.type === "hardlink") await placer?.drain();
+      if (
+        entry.type === "file" && entry.size <= SMALL_FILE_BYTES && ++smallFiles > PLACER_AFTER_FILES
+      ) {
+        // Checked here, placed on the worker; its outcome is counted when the worker answers.
+        const bytes = await member.readWhole();
+        const meta = fileMeta(entry);
+        let placement: ReturnType<RestoreWriter["checkFile"]>;
+        try {
+          placement = writer.checkFile(entry.path, meta, entryOptions);
+        } catch (error) {
+          settle(entry, record, entryWriteFailure(error));
+          continue;
+        }
+        if ("kind" in placement) {
+          settle(entry, record, placement);
+          continue;
+        }
+        const [placedEntry, placedRecord] = [entry, record];
+        placer ??= new SmallFilePlacer(writer.placerSettings);
+        await placer.add(writer.newPartPath(), placement, meta, bytes, (outcome) =>
+          settle(
+            placedEntry,
+            placedRecord,
+            outcome instanceof Error ? entryWriteFailure(outcome) : outcome,
+          ));
         continue;
       }
       if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {

@@ -5,7 +5,7 @@
  * (see safe_writer.ts for why a part file, and how a name is given without replacing anything).
  * Everything here is plain calls on paths the caller has checked already.
  */
-import { type Owner, restoredMode, restoreOwnerSync } from "./ownership.ts";
+import { type Owner, restoredMode, restoreOwnerSync } from "./owner_ids.ts";
 import type { WriteOutcome } from "./safe_writer.ts";
 
 const isWindows = Deno.build.os === "windows";

@@ -119,13 +119,18 @@ Deno.test(
 );
 
 /** A volume of `count` small files in folders of 100, built and planned in `box`. */
-async function volumeOfSmallFiles(box: { root: string; src: string }, count: number) {
+async function volumeOfSmallFiles(
+  box: { root: string; src: string },
+  count: number,
+  more: () => Promise<void> = async () => {},
+) {
   const identity = generateIdentity();
   for (let i = 0; i < count; i++) {
     const folder = join(box.src, `d${Math.floor(i / 100)}`);
     if (i % 100 === 0) await Deno.mkdir(folder);
     await Deno.writeTextFile(join(folder, `f${i}`), `file ${i}`);
   }
+  await more();
   const catalog = await plannedCatalog(box.root, box.src, {
     workDir: box.root,
     compression: "zstd",
@@ -206,3 +211,68 @@ Deno.test(
     }
   },
 );
+
+Deno.test("extractVolume places a volume's many small files on a worker, with the same outcomes", async () => {
+  const box = await makeSandbox("glacier-extract-many-");
+  const count = 1200;
+  // Hard links among them: each must find its file in place, whichever thread placed it.
+  await Deno.mkdir(join(box.src, "links"));
+  const { catalog, identity, path } = await (async () => {
+    const made = await volumeOfSmallFiles(box, count, async () => {
+      for (const i of [5, 700, 1199]) {
+        await Deno.link(
+          join(box.src, `d${Math.floor(i / 100)}`, `f${i}`),
+          join(box.src, "links", `l${i}`),
+        );
+      }
+    });
+    return made;
+  })();
+  try {
+    const dest = join(box.root, "restored");
+    const extract = async () => {
+      const problems: EntryProblem[] = [];
+      const report = await extractVolume({
+        catalog,
+        volume: catalog.volume(1),
+        path,
+        compression: "zstd",
+        encrypted: true,
+        identities: [identity],
+        selection: compileSelection([], []),
+        writer: await RestoreWriter.open(dest, { overwrite: false }),
+        acceptIdentical: false,
+        onProblem: (problem) => problems.push(problem),
+      });
+      return { report, problems };
+    };
+    const first = await extract();
+    assert.deepEqual(first.problems, []);
+    const base = archivePath(box.src);
+    for (let i = 0; i < count; i++) {
+      const file = join(dest, base, `d${Math.floor(i / 100)}`, `f${i}`);
+      assert.equal(await Deno.readTextFile(file), `file ${i}`);
+    }
+    for (const i of [5, 700, 1199]) {
+      const link = await Deno.stat(join(dest, base, "links", `l${i}`));
+      assert.equal(
+        link.ino,
+        (await Deno.stat(join(dest, base, `d${Math.floor(i / 100)}`, `f${i}`))).ino,
+      );
+    }
+    assert.equal(first.report.written, count + 3 + Math.ceil(count / 100) + 2);
+    assert.deepEqual([...Deno.readDirSync(join(dest, STAGING_DIR_NAME))], []);
+
+    // Again, into the same folders: every file is there already, and each is reported, the
+    // ones placed on the worker too; nothing is replaced and no part file stays behind.
+    await Deno.writeTextFile(join(dest, base, "d11", "f1150"), "mine");
+    const again = await extract();
+    assert.equal(again.report.bytes, 0, "no file written again");
+    assert.equal(again.problems.filter((p) => p.kind === "exists").length, count);
+    assert.equal(await Deno.readTextFile(join(dest, base, "d11", "f1150")), "mine");
+    assert.deepEqual([...Deno.readDirSync(join(dest, STAGING_DIR_NAME))], []);
+  } finally {
+    catalog.close();
+    await box.cleanup();
+  }
+});

@@ -1,0 +1,164 @@
+/**
+ * Places small restored files on a worker thread (place_worker.ts) while the restore's own thread
+ * reads the volume on: a restore of many small files is mostly the calls that create, write, time
+ * and name each one, and on one thread those left the other core idle. The caller checks each
+ * file's way and what is at its name (`RestoreWriter.checkFile`) first, as for a file it writes
+ * itself; the worker then does what `RestoreWriter.fileSync` would do next, with the same
+ * `PartPlacer`, so a file goes in the same way on either thread (a part file first, its name
+ * last). Files go in batches (their content copied into one buffer, transferred), at most two
+ * batches in flight, so memory stays bounded; each file's outcome comes back to a callback, in
+ * order. Whatever depends on earlier files being in place (a hard link, the end of a volume)
+ * waits for `drain`.
+ */
+import type { PartMeta, Placement, PlacerSettings } from "./part_placer.ts";
+import type { WriteOutcome } from "./safe_writer.ts";
+import { type PostedError, revivedError } from "../archive/worker_errors.ts";
+
+/** What the worker is sent. */
+export type PlaceRequest =
+  | { type: "init"; settings: PlacerSettings }
+  | { type: "place"; jobs: PlaceJob[]; bytes: Uint8Array<ArrayBuffer> };
+
+/** One file of a batch: its part file, where it goes, its metadata, its bytes in the batch. */
+export interface PlaceJob {
+  part: string;
+  placement: Placement;
+  meta: PartMeta;
+  start: number;
+  end: number;
+}
+
+/** What the worker answers a batch with: one outcome or error per file, in order. */
+export interface PlaceReply {
+  type: "placed";
+  outcomes: (WriteOutcome | { kind: "error"; error: PostedError })[];
+  /** The batch's buffer, handed back to be filled again. */
+  bytes: Uint8Array<ArrayBuffer>;
+}
+
+/** Bytes of file content a batch holds at most (a file of up to this size fits in one). */
+export const PLACE_BATCH_BYTES = 1 << 20;
+/** Files a batch holds at most. */
+const PLACE_BATCH_FILES = 256;
+/** Batches sent and not yet answered, at most. */
+const BATCHES_IN_FLIGHT = 2;
+
+/** Called with a file's outcome, or the error that kept it out (an OS error, say). */
+export type Placed = (outcome: WriteOutcome | Error) => void;
+
+/** A batch sent to the worker, waiting for its answer. */
+interface SentBatch {
+  done: Placed[];
+  answered: PromiseWithResolvers<void>;
+}
+
+/** One placing worker, for one volume's small files. */
+export class SmallFilePlacer {
+  readonly #worker: Worker;
+  #jobs: PlaceJob[] = [];
+  #done: Placed[] = [];
+  #bytes = new Uint8Array(PLACE_BATCH_BYTES);
+  #used = 0;
+  /** Buffers of answered batches, to fill again. */
+  readonly #spare: Uint8Array<ArrayBuffer>[] = [];
+  readonly #sent: SentBatch[] = [];
+  /** The first error of a callback or of the worker: every later call throws it. */
+  #failure: { error: unknown } | undefined;
+  #closed = false;
+
+  constructor(settings: PlacerSettings) {
+    this.#worker = new Worker(new URL("./place_worker.ts", import.meta.url).href, {
+      type: "module",
+    });
+    this.#worker.onmessage = ({ data }: MessageEvent<PlaceReply>) => this.#answered(data);
+    this.#worker.onerror = (event) => {
+      event.preventDefault();
+      this.#fail(new Error(`placing files stopped: ${event.message}`));
+    };
+    this.#worker.postMessage({ type: "init", settings } satisfies PlaceRequest);
+  }
+
+  /**
+   * Queues a file (its `body` is copied: the caller may reuse it at once); waits only when two
+   * batches are in flight already. `placed` hears of its outcome later, in order.
+   */
+  async add(
+    part: string,
+    placement: Placement,
+    meta: PartMeta,
+    body: Uint8Array,
+    placed: Placed,
+  ): Promise<void> {
+    this.#throwIfFailed();
+    if (body.length > this.#bytes.length - this.#used) await this.#send();
+    const start = this.#used;
+    this.#bytes.set(body, start);
+    this.#used += body.length;
+    this.#jobs.push({ part, placement, meta, start, end: this.#used });
+    this.#done.push(placed);
+    if (this.#jobs.length >= PLACE_BATCH_FILES) await this.#send();
+  }
+
+  /** Sends what is queued and waits until every file sent is placed (and its callback run). */
+  async drain(): Promise<void> {
+    await this.#send();
+    while (this.#sent.length > 0) await this.#sent[0].answered.promise;
+    this.#throwIfFailed();
+  }
+
+  /** Stops the worker (files not yet placed stay part files in the staging folder). */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#worker.terminate();
+    this.#fail(new Error("placing files stopped: the placer was closed"));
+  }
+
+  /** Sends the queued batch, if any; waits while too many are in flight. */
+  async #send(): Promise<void> {
+    if (this.#jobs.length > 0) {
+      const batch: SentBatch = { done: this.#done, answered: Promise.withResolvers<void>() };
+      // Settled (or failed) in order; a failure is also thrown by the next call.
+      batch.answered.promise.catch(() => {});
+      this.#sent.push(batch);
+      const bytes = this.#bytes;
+      this.#worker.postMessage(
+        { type: "place", jobs: this.#jobs, bytes } satisfies PlaceRequest,
+        [bytes.buffer],
+      );
+      this.#jobs = [];
+      this.#done = [];
+      this.#bytes = this.#spare.pop() ?? new Uint8Array(PLACE_BATCH_BYTES);
+      this.#used = 0;
+    }
+    while (this.#sent.length > BATCHES_IN_FLIGHT) {
+      await this.#sent[0].answered.promise;
+      this.#throwIfFailed();
+    }
+    this.#throwIfFailed();
+  }
+
+  /** A batch's answer: each file's callback, in order. */
+  #answered(reply: PlaceReply): void {
+    const batch = this.#sent.shift();
+    if (!batch) return;
+    if (reply.bytes.byteLength === PLACE_BATCH_BYTES) this.#spare.push(reply.bytes);
+    try {
+      reply.outcomes.forEach((outcome, i) =>
+        batch.done[i](outcome.kind === "error" ? revivedError(outcome.error) : outcome)
+      );
+    } catch (error) {
+      this.#failure ??= { error };
+    }
+    batch.answered.resolve();
+  }
+
+  #fail(error: Error): void {
+    this.#failure ??= { error };
+    for (const batch of this.#sent.splice(0)) batch.answered.reject(error);
+  }
+
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure.error;
+  }
+}
