@@ -17,34 +17,78 @@ import { type PostedError, revivedError } from "../archive/worker_errors.ts";
 /** What the worker is sent. */
 export type PlaceRequest =
   | { type: "init"; settings: PlacerSettings }
-  | { type: "place"; jobs: PlaceJob[]; bytes: Uint8Array<ArrayBuffer> };
+  | PlaceBatch;
 
-/** One file of a batch: its part file, where it goes, its metadata, its bytes in the batch. */
-export interface PlaceJob {
-  part: string;
-  placement: Placement;
-  meta: PartMeta;
-  start: number;
-  end: number;
+/**
+ * A batch of files, packed for a cheap crossing (a few strings and arrays, not an object a
+ * file): part and final paths joined by NUL (which no path holds), and per file the numbers of
+ * `JOB_FIELDS`; the files' content lies in `bytes` at [start, end).
+ */
+export interface PlaceBatch {
+  type: "place";
+  parts: string;
+  fulls: string;
+  numbers: Float64Array<ArrayBuffer>;
+  bytes: Uint8Array<ArrayBuffer>;
 }
 
-/** What the worker answers a batch with: one outcome or error per file, in order. */
+/** The numbers of one file in `PlaceBatch.numbers`, in this order. */
+export const JOB_FIELDS = 8;
+/** `flags` bits: what is at the name was checked already; the folder was made by this run. */
+export const CHECKED = 1, FRESH = 2;
+
+/** Outcome codes of `PlaceReply.codes`. */
+export const WRITTEN = 0, EXISTS = 1, BLOCKED = 2, FAILED = 3;
+
+/**
+ * What the worker answers a batch with: one code per file, in order, and for a blocked file its
+ * reason, for a failed one its error (index -> detail); the batch's buffer, to fill again.
+ */
 export interface PlaceReply {
   type: "placed";
-  outcomes: (WriteOutcome | { kind: "error"; error: PostedError })[];
-  /** The batch's buffer, handed back to be filled again. */
+  codes: Uint8Array<ArrayBuffer>;
+  details: [number, string | PostedError][];
   bytes: Uint8Array<ArrayBuffer>;
+}
+
+/** Packs one file's numbers into `numbers` at file `index`. */
+export function packJob(
+  numbers: Float64Array,
+  index: number,
+  placement: Placement,
+  meta: PartMeta,
+  start: number,
+  end: number,
+): void {
+  const at = index * JOB_FIELDS;
+  numbers[at] = meta.mode;
+  numbers[at + 1] = meta.mtime;
+  numbers[at + 2] = meta.owner ? 1 : 0;
+  numbers[at + 3] = meta.owner?.uid ?? 0;
+  numbers[at + 4] = meta.owner?.gid ?? 0;
+  numbers[at + 5] = (placement.checked ? CHECKED : 0) | (placement.fresh ? FRESH : 0);
+  numbers[at + 6] = start;
+  numbers[at + 7] = end;
 }
 
 /** Bytes of file content a batch holds at most (a file of up to this size fits in one). */
 export const PLACE_BATCH_BYTES = 1 << 20;
 /** Files a batch holds at most. */
-const PLACE_BATCH_FILES = 256;
+export const PLACE_BATCH_FILES = 256;
 /** Batches sent and not yet answered, at most. */
 const BATCHES_IN_FLIGHT = 2;
 
+const WRITTEN_OUTCOME: WriteOutcome = { kind: "written" };
+const EXISTS_OUTCOME: WriteOutcome = { kind: "exists" };
+
 /** Called with a file's outcome, or the error that kept it out (an OS error, say). */
 export type Placed = (outcome: WriteOutcome | Error) => void;
+
+/** A file queued for the next batch. */
+interface QueuedFile {
+  part: string;
+  full: string;
+}
 
 /** A batch sent to the worker, waiting for its answer. */
 interface SentBatch {
@@ -55,7 +99,8 @@ interface SentBatch {
 /** One placing worker, for one volume's small files. */
 export class SmallFilePlacer {
   readonly #worker: Worker;
-  #jobs: PlaceJob[] = [];
+  #jobs: QueuedFile[] = [];
+  #numbers = new Float64Array(PLACE_BATCH_FILES * JOB_FIELDS);
   #done: Placed[] = [];
   #bytes = new Uint8Array(PLACE_BATCH_BYTES);
   #used = 0;
@@ -94,7 +139,8 @@ export class SmallFilePlacer {
     const start = this.#used;
     this.#bytes.set(body, start);
     this.#used += body.length;
-    this.#jobs.push({ part, placement, meta, start, end: this.#used });
+    packJob(this.#numbers, this.#jobs.length, placement, meta, start, this.#used);
+    this.#jobs.push({ part, full: placement.full });
     this.#done.push(placed);
     if (this.#jobs.length >= PLACE_BATCH_FILES) await this.#send();
   }
@@ -122,9 +168,16 @@ export class SmallFilePlacer {
       batch.answered.promise.catch(() => {});
       this.#sent.push(batch);
       const bytes = this.#bytes;
+      const numbers = this.#numbers.slice(0, this.#jobs.length * JOB_FIELDS);
       this.#worker.postMessage(
-        { type: "place", jobs: this.#jobs, bytes } satisfies PlaceRequest,
-        [bytes.buffer],
+        {
+          type: "place",
+          parts: this.#jobs.map((job) => job.part).join("\0"),
+          fulls: this.#jobs.map((job) => job.full).join("\0"),
+          numbers,
+          bytes,
+        } satisfies PlaceRequest,
+        [bytes.buffer, numbers.buffer],
       );
       this.#jobs = [];
       this.#done = [];
@@ -144,9 +197,19 @@ export class SmallFilePlacer {
     if (!batch) return;
     if (reply.bytes.byteLength === PLACE_BATCH_BYTES) this.#spare.push(reply.bytes);
     try {
-      reply.outcomes.forEach((outcome, i) =>
-        batch.done[i](outcome.kind === "error" ? revivedError(outcome.error) : outcome)
-      );
+      const details = new Map(reply.details);
+      reply.codes.forEach((code, i) => {
+        const detail = details.get(i);
+        batch.done[i](
+          code === WRITTEN
+            ? WRITTEN_OUTCOME
+            : code === EXISTS
+            ? EXISTS_OUTCOME
+            : code === BLOCKED
+            ? { kind: "blocked", reason: detail as string }
+            : revivedError(detail as PostedError),
+        );
+      });
     } catch (error) {
       this.#failure ??= { error };
     }
