@@ -29,7 +29,7 @@ import {
 import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 import { VolumeHardlinks } from "./hardlinks.ts";
-import { SmallFilePlacer } from "./small_file_placer.ts";
+import { MAX_PLACERS, placersRunning, SmallFilePlacer } from "./small_file_placer.ts";
 import { type SymlinkType, symlinkType } from "./symlink_type.ts";
 
 /** Files up to this size are read whole and written with plain calls (see safe_writer.ts). */
@@ -190,7 +190,10 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     held.length = 0;
     through = 0;
   };
-  /** Places small files on another thread, once the volume has shown it has many. */
+  /**
+   * Places small files on another thread, once the volume has shown it has many (and unless
+   * another volume's placer runs: then this one writes them itself).
+   */
   let placer: SmallFilePlacer | undefined;
   let smallFiles = 0;
   try {
@@ -261,7 +264,11 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       // A hard link names a file written before it: that file must be in place.
       if (entry.type === "hardlink") await placer?.drain();
       if (
-        entry.type === "file" && entry.size <= SMALL_FILE_BYTES && ++smallFiles > PLACER_AFTER_FILES
+        entry.type === "file" && entry.size <= SMALL_FILE_BYTES &&
+        ++smallFiles > PLACER_AFTER_FILES &&
+        (placer ??= placersRunning() < MAX_PLACERS
+            ? new SmallFilePlacer(writer.placerSettings)
+            : undefined) !== undefined
       ) {
         // Checked here, placed on the worker; its outcome is counted when the worker answers.
         const bytes = await member.readWhole();
@@ -278,7 +285,6 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
           continue;
         }
         const [placedEntry, placedRecord] = [entry, record];
-        placer ??= new SmallFilePlacer(writer.placerSettings);
         await placer.add(writer.newPartPath(), placement, meta, bytes, (outcome) =>
           settle(
             placedEntry,

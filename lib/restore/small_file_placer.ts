@@ -96,6 +96,20 @@ interface SentBatch {
   answered: PromiseWithResolvers<void>;
 }
 
+/** Placing workers running now (started and not yet closed). */
+let running = 0;
+
+/**
+ * How many placing workers run now. A restore runs at most one (`MAX_PLACERS`): volumes
+ * extracted at the same time share two cores anyway, and each worker costs ~15-20 MiB.
+ */
+export function placersRunning(): number {
+  return running;
+}
+
+/** Placing workers a process runs at most; a volume finding none free writes its files itself. */
+export const MAX_PLACERS = 1;
+
 /** One placing worker, for one volume's small files. */
 export class SmallFilePlacer {
   readonly #worker: Worker;
@@ -112,6 +126,7 @@ export class SmallFilePlacer {
   #closed = false;
 
   constructor(settings: PlacerSettings) {
+    running++;
     this.#worker = new Worker(new URL("./place_worker.ts", import.meta.url).href, {
       type: "module",
     });
@@ -156,6 +171,7 @@ export class SmallFilePlacer {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    running--;
     this.#worker.terminate();
     this.#fail(new Error("placing files stopped: the placer was closed"));
   }

@@ -18,6 +18,7 @@ import { makeSandbox } from "../../testing/sandbox.ts";
 import { plannedCatalog } from "../backup/helpers.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
 import { needsSymlinks, where } from "../../testing/platform.ts";
+import { placersRunning } from "../../lib/restore/small_file_placer.ts";
 
 /** Every path under `root` (relative, sorted), the writer's staging folder left out. */
 async function treeOf(root: string, under = ""): Promise<string[]> {
@@ -229,8 +230,7 @@ Deno.test("extractVolume places a volume's many small files on a worker, with th
     return made;
   })();
   try {
-    const dest = join(box.root, "restored");
-    const extract = async () => {
+    const extract = async (dest = join(box.root, "restored")) => {
       const problems: EntryProblem[] = [];
       const report = await extractVolume({
         catalog,
@@ -246,8 +246,10 @@ Deno.test("extractVolume places a volume's many small files on a worker, with th
       });
       return { report, problems };
     };
+    const dest = join(box.root, "restored");
     const first = await extract();
     assert.deepEqual(first.problems, []);
+    assert.equal(placersRunning(), 0, "the placer stops with its volume");
     const base = archivePath(box.src);
     for (let i = 0; i < count; i++) {
       const file = join(dest, base, `d${Math.floor(i / 100)}`, `f${i}`);
@@ -262,6 +264,19 @@ Deno.test("extractVolume places a volume's many small files on a worker, with th
     }
     assert.equal(first.report.written, count + 3 + Math.ceil(count / 100) + 2);
     assert.deepEqual([...Deno.readDirSync(join(dest, STAGING_DIR_NAME))], []);
+
+    // Two volumes extracted at once share one placer at most; the other writes its own files.
+    let most = 0;
+    const sampler = setInterval(() => most = Math.max(most, placersRunning()), 1);
+    const both = await Promise.all([extract(join(box.root, "a")), extract(join(box.root, "b"))]);
+    clearInterval(sampler);
+    assert.ok(most <= 1, `${most} placers at once`);
+    for (const [i, other] of both.entries()) {
+      assert.deepEqual(other.problems, []);
+      assert.deepEqual(other.report, first.report);
+      const file = join(box.root, i === 0 ? "a" : "b", base, "d11", "f1150");
+      assert.equal(await Deno.readTextFile(file), "file 1150");
+    }
 
     // Again, into the same folders: every file is there already, and each is reported, the
     // ones placed on the worker too; nothing is replaced and no part file stays behind.
