@@ -1,20 +1,29 @@
 /**
- * Worker side of `decodeVolumeFile` (volume_decoder.ts): reads the volume file, decodes it
+ * Worker side of `decodeVolumeFile` (volume_decoder.ts): reads the volume file (checking its size
+ * and SHA-256 first when asked, through the same handle), decodes it
  * (`decodeVolume`: age decrypt, then decompress) and sends the TAR bytes, transferred (not
  * copied): a long run of bytes in the buffer the decompressor wrote it in, short pieces gathered
  * in batches of `batchBytes`. It sends one only while fewer than `ahead` of those it sent are
  * unread, and stops at the first error, which it sends by name, message and code
  * (worker_errors.ts).
  */
-import type { DecodeMore, DecodeReply, DecodeStart } from "./volume_decoder.ts";
+import type { DecodeMore, DecodeReply, DecodeStart, VerifyStart } from "./volume_decoder.ts";
 import { decodeVolume } from "./volume_format.ts";
 import { freeBuffer } from "../memory/buffer_release.ts";
 import { BufferRuns } from "./buffer_runs.ts";
 import { postedError } from "./worker_errors.ts";
+import { createHash } from "node:crypto";
+import {
+  ChecksumError,
+  hashMismatch,
+  onlyOursToWrite,
+  sizeMismatch,
+  type VolumeCheck,
+} from "./volume_check.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
-  onmessage: (event: MessageEvent<DecodeStart | DecodeMore>) => void;
+  onmessage: (event: MessageEvent<DecodeStart | DecodeMore | VerifyStart>) => void;
   postMessage: (message: DecodeReply, transfer?: ArrayBuffer[]) => void;
 };
 
@@ -30,6 +39,21 @@ scope.onmessage = ({ data }) => {
     resolve?.();
     return;
   }
+  if (data.type === "verify") {
+    try {
+      const file = Deno.openSync(data.path, { read: true });
+      try {
+        postOpened(file, data.check.key);
+        verify(file, data.check);
+      } finally {
+        file.close();
+      }
+      scope.postMessage({ type: "end" });
+    } catch (error) {
+      scope.postMessage({ type: "error", ...postedError(error) });
+    }
+    return;
+  }
   leave = data.ahead;
   decode(data).catch((error) => scope.postMessage({ type: "error", ...postedError(error) }));
 };
@@ -38,7 +62,16 @@ scope.onmessage = ({ data }) => {
 const SEND_IN_PLACE_BYTES = 256 * 1024;
 
 async function decode(job: DecodeStart): Promise<void> {
-  const tar = decodeVolume(readFile(job.path), job.format, job.identities);
+  const file = Deno.openSync(job.path, { read: true });
+  try {
+    if (job.identify) postOpened(file, job.path);
+    else if (job.check) refuseIfOthersCanWrite(file, job.check.key);
+    if (job.check) verify(file, job.check);
+  } catch (error) {
+    file.close();
+    throw error;
+  }
+  const tar = decodeVolume(readFile(file), job.format, job.identities);
   let batch = new Uint8Array(job.batchBytes);
   let used = 0;
   const post = async (bytes: Uint8Array<ArrayBuffer>) => {
@@ -89,21 +122,60 @@ async function decode(job: DecodeStart): Promise<void> {
 /** Bytes read from the volume file at a time. */
 const READ_BYTES = 1 << 20;
 
+/** Tells the main thread which file `file` is (device and inode), to compare with another handle. */
+function postOpened(file: Deno.FsFile, name: string): void {
+  const { dev, ino } = refuseIfOthersCanWrite(file, name);
+  scope.postMessage({ type: "opened", dev, ino });
+}
+
 /**
- * The volume file's bytes in 1 MiB reads, each into a buffer of its own (the decryptor frees it
- * once read), with plain calls: this thread has nothing else to do meanwhile, and an async read
- * of 64 KiB (`file.readable`) cost more in hand-overs than in reading.
+ * Refuses a volume read where it lies that someone else could write (see `onlyOursToWrite`): the
+ * main thread reads such volumes through a copy, so this one was put in place after it looked.
  */
-function readFile(path: string): ReadableStream<Uint8Array> {
-  let file: Deno.FsFile | undefined;
+function refuseIfOthersCanWrite(file: Deno.FsFile, name: string): Deno.FileInfo {
+  const info = file.statSync();
+  if (!onlyOursToWrite(info)) {
+    throw new ChecksumError(`${name} was replaced while it was read (others can write it now)`);
+  }
+  return info;
+}
+
+/**
+ * Hashes the whole of the open volume `file` and checks its size and SHA-256 against `check`,
+ * then rewinds it: what is decoded next is read through the same handle, so a file swapped for
+ * another under the same name after the check is not what gets decoded.
+ */
+function verify(file: Deno.FsFile, check: VolumeCheck): void {
+  const info = file.statSync();
+  if (!info.isFile) throw new ChecksumError(`${check.key} is not a file`);
+  const hash = createHash("sha256");
+  const buffer = new Uint8Array(READ_BYTES);
+  let size = 0;
+  for (let read = file.readSync(buffer); read !== null; read = file.readSync(buffer)) {
+    size += read;
+    // More bytes than recorded: no need to hash them all to refuse the file.
+    if (size > check.size) break;
+    hash.update(buffer.subarray(0, read));
+  }
+  if (size !== check.size) throw sizeMismatch(check.key, size, check.size);
+  const digest = hash.digest("hex");
+  if (digest !== check.sha256) throw hashMismatch(check.key, digest, check.sha256);
+  file.seekSync(0, Deno.SeekMode.Start);
+}
+
+/**
+ * The open volume file's bytes in 1 MiB reads, each into a buffer of its own (the decryptor frees
+ * it once read), with plain calls: this thread has nothing else to do meanwhile, and an async
+ * read of 64 KiB (`file.readable`) cost more in hand-overs than in reading. Closes the file at
+ * its end or when cancelled.
+ */
+function readFile(opened: Deno.FsFile): ReadableStream<Uint8Array> {
+  let file: Deno.FsFile | undefined = opened;
   const close = () => {
     file?.close();
     file = undefined;
   };
   return new ReadableStream<Uint8Array>({
-    start() {
-      file = Deno.openSync(path, { read: true });
-    },
     pull(controller) {
       const buffer = new Uint8Array(READ_BYTES);
       const read = file!.readSync(buffer);

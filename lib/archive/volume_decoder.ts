@@ -8,6 +8,7 @@
  * `ZstdFrameError`, Deno's file errors) with the same one-line messages.
  */
 import type { VolumeFormat } from "./volume_format.ts";
+import type { VolumeCheck } from "./volume_check.ts";
 import { type PostedError, revivedError } from "./worker_errors.ts";
 import { freeBuffer } from "../memory/buffer_release.ts";
 
@@ -34,6 +35,30 @@ export interface DecodeStart {
   batchBytes: number;
   /** Batches the worker may send before the first is read. */
   ahead: number;
+  /**
+   * Size and SHA-256 the file must have: hashed through the handle it is then decoded from,
+   * before a byte of it is decoded (`ChecksumError` otherwise).
+   */
+  check?: VolumeCheck;
+  /** Post which file was opened (`opened`) before anything else. */
+  identify?: boolean;
+}
+
+/**
+ * The message that sets a worker to check a volume file only: it posts which file it opened,
+ * then hashes it and ends, or fails with `ChecksumError`.
+ */
+export interface VerifyStart {
+  type: "verify";
+  path: string;
+  check: VolumeCheck;
+}
+
+/** Which file a handle is open on: two handles with the same are on the same file. */
+export interface FileIdentity {
+  dev: number;
+  /** Null where the system gives none (Windows): such a file cannot be told apart. */
+  ino: number | null;
 }
 
 /** Leave for the worker to send one more batch. */
@@ -44,6 +69,7 @@ export interface DecodeMore {
 /** What the worker sends: a batch of TAR bytes, the end, or the error that stopped it. */
 export type DecodeReply =
   | { type: "batch"; bytes: Uint8Array<ArrayBuffer> }
+  | ({ type: "opened" } & FileIdentity)
   | { type: "end" }
   | ({ type: "error" } & PostedError);
 
@@ -98,12 +124,43 @@ export class VolumeDecoder {
   }
 
   /**
-   * The TAR stream of the volume file at `path` (call once). Cancelling the stream (or reaching
+   * Checks the volume file at `path` against `check` on the worker, instead of decoding it (call
+   * once, instead of `decode`): resolves with which file it hashed once its size and SHA-256 are
+   * `check`'s; rejects with `ChecksumError` otherwise. The worker stops either way.
+   */
+  verify(path: string, check: VolumeCheck): Promise<FileIdentity> {
+    if (this.#used) throw new TypeError("a VolumeDecoder decodes one volume");
+    this.#used = true;
+    return new Promise<FileIdentity>((resolve, reject) => {
+      let identity: FileIdentity | undefined;
+      this.#onFailure = reject;
+      this.#onReply = (data) => {
+        if (data.type === "opened") identity = { dev: data.dev, ino: data.ino };
+        else if (data.type === "error") reject(revivedError(data));
+        else if (data.type === "end" && identity) resolve(identity);
+        else reject(new Error(`volume check ended unexpectedly (${data.type})`));
+        if (data.type !== "opened") this.close();
+      };
+      if (this.#stopped) reject(new Error("volume decoding stopped: the decoder was closed"));
+      else this.#worker.postMessage({ type: "verify", path, check } satisfies VerifyStart);
+    });
+  }
+
+  /**
+   * The TAR stream of the volume file at `path` (call once). With `check`, the worker first
+   * hashes the whole file through the handle it then decodes it from, and the stream fails with
+   * `ChecksumError` before its first byte when the size or SHA-256 is not `check`'s. Cancelling the stream (or reaching
    * its end, or an error) stops the worker. Each batch is freed when the next one is read (left
    * to the collector, spent batches held ~150 MiB): the reader must be done with a batch, and
    * with every view of it, before it reads on, as the TAR reader and the restore are.
    */
-  decode(path: string, format: VolumeFormat, identities: string[]): ReadableStream<Uint8Array> {
+  decode(
+    path: string,
+    format: VolumeFormat,
+    identities: string[],
+    check?: VolumeCheck,
+    onOpened?: (identity: FileIdentity) => void,
+  ): ReadableStream<Uint8Array> {
     if (this.#used) throw new TypeError("a VolumeDecoder decodes one volume");
     this.#used = true;
     /** Batches received and not yet read, then the end or the error. */
@@ -123,6 +180,7 @@ export class VolumeDecoder {
       wake();
     };
     this.#onReply = (data) => {
+      if (data.type === "opened") return onOpened?.({ dev: data.dev, ino: data.ino });
       if (data.type === "batch") received.push(data.bytes);
       else finish(data.type === "error" ? revivedError(data) : undefined);
       wake();
@@ -136,6 +194,8 @@ export class VolumeDecoder {
       identities,
       batchBytes: DECODE_BATCH_BYTES,
       ahead: BATCHES_AHEAD,
+      check,
+      identify: onOpened !== undefined,
     };
     if (!this.#stopped) this.#worker.postMessage(start);
     const more: DecodeMore = { type: "more" };

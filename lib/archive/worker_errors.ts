@@ -7,6 +7,7 @@
  */
 import { AgeError, NoMatchingIdentityError } from "../crypto/errors.ts";
 import { ZstdFrameError } from "./zstd_frames.ts";
+import { ChecksumError } from "./volume_check.ts";
 
 /** An error as a worker posts it. */
 export interface PostedError {
@@ -18,6 +19,7 @@ export interface PostedError {
 /** The classes a worker's error is revived as, by name, beside `Deno.errors`. */
 const OWN_ERRORS: Record<string, new (message: string) => Error> = {
   AgeError,
+  ChecksumError,
   NoMatchingIdentityError,
   ZstdFrameError,
 };

@@ -9,14 +9,12 @@ import { createHash, type Hash } from "node:crypto";
 import { abortableSleep, backoffDelay } from "../storage/retry.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import { freeWholeBuffer } from "../memory/buffer_release.ts";
+import { ChecksumError, hashMismatch } from "../archive/volume_check.ts";
+
+export { ChecksumError };
 
 /** Bytes asked for per GET request. */
 export const DOWNLOAD_RANGE_BYTES = 64 * 1024 * 1024;
-
-/** The downloaded bytes are not the ones the catalog recorded. */
-export class ChecksumError extends Error {
-  override name = "ChecksumError";
-}
 
 /** Inputs of `downloadVerified`. */
 export interface DownloadOptions {
@@ -85,10 +83,7 @@ export async function downloadVerified(options: DownloadOptions): Promise<void> 
   const digest = hash.digest("hex");
   if (digest !== options.sha256) {
     await Deno.remove(path).catch(() => {});
-    throw new ChecksumError(
-      `${key} does not match its SHA-256 in the catalog (got ${digest}, expected ` +
-        `${options.sha256}): the object is damaged or was replaced`,
-    );
+    throw hashMismatch(key, digest, options.sha256);
   }
 }
 

@@ -1,16 +1,21 @@
 /**
- * Extracts the wanted entries of one downloaded (and already checked) volume file: age decrypt,
- * decompress, read the TAR stream, pair each entry with its catalog row, and write the wanted
- * ones through a `RestoreWriter`. Every entry path is checked before anything else is done with
- * the entry, and the whole volume is refused at the first unsafe or unexpected one. An entry the
- * file system will not take (a name too long, a permission denied) is reported and skipped.
+ * Extracts the wanted entries of one volume file: age decrypt, decompress, read the TAR stream,
+ * pair each entry with its catalog row, and write the wanted ones through a `RestoreWriter`. Every
+ * entry path is checked before anything else is done with the entry, and the whole volume is
+ * refused at the first unsafe or unexpected one. An entry the file system will not take (a name
+ * too long, a permission denied) is reported and skipped.
+ *
+ * The file is checked already (a download), or is being checked while it is decoded (`verified`,
+ * a `file:` bucket's volume): until that check is over, no entry gets its name; a file's content
+ * only goes to its part file in the staging folder, and at most `HELD_ENTRIES` entries wait so.
  */
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { VolumeEntryRow } from "../catalog/restore_state.ts";
 import type { Compression } from "../catalog/settings.ts";
 import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarMember, type TarReadEntry } from "../archive/tar_reader.ts";
-import { VolumeDecoder } from "../archive/volume_decoder.ts";
+import { type FileIdentity, VolumeDecoder } from "../archive/volume_decoder.ts";
+import type { VolumeCheck } from "../archive/volume_check.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import type { Owner } from "./ownership.ts";
 import {
@@ -18,15 +23,29 @@ import {
   entrySegments,
   type FileMeta,
   type RestoreWriter,
+  type StagedFile,
   type WriteOutcome,
 } from "./safe_writer.ts";
 import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 import { VolumeHardlinks } from "./hardlinks.ts";
+import { MAX_PLACERS, placersRunning, SmallFilePlacer } from "./small_file_placer.ts";
 import { type SymlinkType, symlinkType } from "./symlink_type.ts";
 
 /** Files up to this size are read whole and written with plain calls (see safe_writer.ts). */
 const SMALL_FILE_BYTES = 256 * 1024;
+
+/**
+ * Small files written on this thread before the rest of a volume's go to a placing worker
+ * (small_file_placer.ts): a volume of a few small files is not worth a worker's start.
+ */
+const PLACER_AFTER_FILES = 256;
+
+/**
+ * Entries held (their content staged, not yet given their names) while the volume's check is
+ * not over; at this many, the extraction waits for the check.
+ */
+export const HELD_ENTRIES = 4096;
 
 /** What an extraction did. */
 export interface ExtractReport {
@@ -53,8 +72,21 @@ export interface EntryProblem {
 export interface ExtractOptions {
   catalog: Catalog;
   volume: VolumeRecord;
-  /** The local, checked volume file. */
+  /**
+   * The local volume file: checked already, or checked by the decoder before a byte of it is
+   * decoded when `check` is given.
+   */
   path: string;
+  /** Size and SHA-256 the file at `path` must have (see `VolumeDecoder.decode`). */
+  check?: VolumeCheck;
+  /**
+   * Settles when the volume's check (made elsewhere while it is decoded) is over: until it
+   * resolves, the entries are held, their content only staged (see `HELD_ENTRIES`); when it
+   * rejects, the held entries are dropped and the extraction fails with its error.
+   */
+  verified?: Promise<void>;
+  /** Told which file the decoder opened (to compare with the file the check hashed). */
+  onOpened?: (identity: FileIdentity) => void;
   compression: Compression;
   encrypted: boolean;
   /** age identities (needed when `encrypted`). */
@@ -79,8 +111,10 @@ export function openVolumeTar(
   encrypted: boolean,
   identities: string[],
   decoder: VolumeDecoder = new VolumeDecoder(),
+  check?: VolumeCheck,
+  onOpened?: (identity: FileIdentity) => void,
 ): ReadableStream<Uint8Array> {
-  return decoder.decode(path, { compression, encrypt: encrypted }, identities);
+  return decoder.decode(path, { compression, encrypt: encrypted }, identities, check, onOpened);
 }
 
 /** Extracts what `options.selection` wants from one volume file. */
@@ -101,6 +135,8 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     options.encrypted,
     options.identities,
     options.decoder,
+    options.check,
+    options.onOpened,
   );
   /** Counts what became of one wanted entry. */
   const settle = (entry: TarReadEntry, record: VolumeEntryRow, outcome: WriteOutcome) => {
@@ -113,7 +149,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
   const write = async (
     entry: TarReadEntry,
     record: VolumeEntryRow,
-    member: TarMember,
+    member: TarMember | undefined,
   ): Promise<void> => {
     let outcome: WriteOutcome;
     try {
@@ -126,42 +162,51 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     }
     settle(entry, record, outcome);
   };
-  // A member neither read nor streamed is skipped by the reader (its body stream is never made).
-  for await (const member of readTar(tar)) {
-    let entry = member.entry;
-    options.signal?.throwIfAborted();
-    if (isRootFolder(entry)) {
-      // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
-      matcher.next({ ...entry, path: "" });
-      continue;
-    }
-    entrySegments(entry.path);
-    const match = matcher.next(entry);
-    const record = match.kind === "own" ? match.record : undefined;
-    const restorable = record !== undefined && RESTORABLE_STATES.has(record.state);
-    const wanted = restorable && selection.matches(record.archivePath);
-    // An unwanted file a wanted hardlink names is written under the link's name.
-    const path = wanted ? entry.path : restorable ? links.substituteFor(record) : undefined;
-    if (
-      !record || path === undefined ||
-      (entry.type === "hardlink" && links.wasWrittenAsData(entry.path))
-    ) {
-      continue;
-    }
-    entry = { ...entry, path };
-    if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
-      // A small file is read whole and written with plain calls, before the next entry.
-      const bytes = await member.readWhole();
+  /** Wanted entries, in stream order, held until the check is over; files with their content. */
+  const held: ({ entry: TarReadEntry; record: VolumeEntryRow; staged?: StagedFile })[] = [];
+  /** Held entries before this one are through (placed, or settled otherwise). */
+  let through = 0;
+  let verified = options.verified === undefined;
+  let refused: { error: unknown } | undefined;
+  options.verified?.then(() => verified = true, (error) => refused = { error });
+  /** Waits for the check, then gives every held entry its name, in order. */
+  const release = async () => {
+    await options.verified;
+    verified = true;
+    while (through < held.length) {
+      const { entry, record, staged } = held[through++];
+      if (!staged) {
+        await write(entry, record, undefined);
+        continue;
+      }
       let outcome: WriteOutcome;
       try {
-        outcome = writer.fileSync(entry.path, bytes, fileMeta(entry), entryOptions);
+        outcome = writer.placeStaged(entry.path, staged, fileMeta(entry), entryOptions);
       } catch (error) {
         outcome = entryWriteFailure(error);
       }
       settle(entry, record, outcome);
-      continue;
     }
-    await write(entry, record, member);
+    held.length = 0;
+    through = 0;
+  };
+  /**
+   * Places small files on another thread, once the volume has shown it has many (and unless
+   * another volume's placer runs: then this one writes them itself).
+   */
+  let placer: SmallFilePlacer | undefined;
+  let smallFiles = 0;
+  try {
+    await extractEntries();
+    await placer?.drain();
+    await release();
+  } finally {
+    placer?.close();
+    // Whatever was held and not placed (a refused volume, an error) leaves no part file behind.
+    for (let i = through; i < held.length; i++) {
+      const staged = held[i].staged;
+      if (staged) writer.discardStaged(staged);
+    }
   }
   for (const row of matcher.unmatched()) {
     if (!RESTORABLE_STATES.has(row.state) || !selection.matches(row.archivePath)) continue;
@@ -172,6 +217,97 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     });
   }
   return report;
+
+  /** Reads the TAR stream and writes (or holds) each wanted entry. */
+  async function extractEntries(): Promise<void> {
+    // A member neither read nor streamed is skipped by the reader (its body stream is never made).
+    for await (const member of readTar(tar)) {
+      let entry = member.entry;
+      options.signal?.throwIfAborted();
+      if (refused) throw refused.error;
+      if (isRootFolder(entry)) {
+        // The source root of a backup of `/` (archive path "", `./` in the TAR): that is DIR itself.
+        matcher.next({ ...entry, path: "" });
+        continue;
+      }
+      entrySegments(entry.path);
+      const match = matcher.next(entry);
+      const record = match.kind === "own" ? match.record : undefined;
+      const restorable = record !== undefined && RESTORABLE_STATES.has(record.state);
+      const wanted = restorable && selection.matches(record.archivePath);
+      // An unwanted file a wanted hardlink names is written under the link's name.
+      const path = wanted ? entry.path : restorable ? links.substituteFor(record) : undefined;
+      if (
+        !record || path === undefined ||
+        (entry.type === "hardlink" && links.wasWrittenAsData(entry.path))
+      ) {
+        continue;
+      }
+      entry = { ...entry, path };
+      if (held.length > 0 && (verified || held.length >= HELD_ENTRIES)) await release();
+      if (!verified) {
+        // The check is not over: a file's content goes to its part file, its name waits.
+        let staged: StagedFile | undefined;
+        if (entry.type === "file") {
+          try {
+            staged = entry.size <= SMALL_FILE_BYTES
+              ? writer.stageSync(await member.readWhole(), fileMeta(entry))
+              : await writer.stage(member.body, fileMeta(entry));
+          } catch (error) {
+            settle(entry, record, entryWriteFailure(error));
+            continue;
+          }
+        }
+        held.push({ entry, record, staged });
+        continue;
+      }
+      // A hard link names a file written before it: that file must be in place.
+      if (entry.type === "hardlink") await placer?.drain();
+      if (
+        entry.type === "file" && entry.size <= SMALL_FILE_BYTES &&
+        ++smallFiles > PLACER_AFTER_FILES &&
+        (placer ??= placersRunning() < MAX_PLACERS
+            ? new SmallFilePlacer(writer.placerSettings)
+            : undefined) !== undefined
+      ) {
+        // Checked here, placed on the worker; its outcome is counted when the worker answers.
+        const bytes = await member.readWhole();
+        const meta = fileMeta(entry);
+        let placement: ReturnType<RestoreWriter["checkFile"]>;
+        try {
+          placement = writer.checkFile(entry.path, meta, entryOptions);
+        } catch (error) {
+          settle(entry, record, entryWriteFailure(error));
+          continue;
+        }
+        if ("kind" in placement) {
+          settle(entry, record, placement);
+          continue;
+        }
+        const [placedEntry, placedRecord] = [entry, record];
+        await placer.add(writer.newPartPath(), placement, meta, bytes, (outcome) =>
+          settle(
+            placedEntry,
+            placedRecord,
+            outcome instanceof Error ? entryWriteFailure(outcome) : outcome,
+          ));
+        continue;
+      }
+      if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
+        // A small file is read whole and written with plain calls, before the next entry.
+        const bytes = await member.readWhole();
+        let outcome: WriteOutcome;
+        try {
+          outcome = writer.fileSync(entry.path, bytes, fileMeta(entry), entryOptions);
+        } catch (error) {
+          outcome = entryWriteFailure(error);
+        }
+        settle(entry, record, outcome);
+        continue;
+      }
+      await write(entry, record, member);
+    }
+  }
 }
 
 /** Adds what became of one entry to `report`, or reports it as a problem. */
@@ -285,7 +421,7 @@ async function writeHardlink(
 async function writeEntry(
   writer: RestoreWriter,
   entry: TarReadEntry,
-  member: TarMember,
+  member: TarMember | undefined,
   entryOptions: EntryOptions,
   linkType: SymlinkType | undefined,
 ): Promise<WriteOutcome> {
@@ -300,5 +436,6 @@ async function writeEntry(
     }
     return await writer.symlink(entry.path, entry.linkName, entryOptions, owner, linkType);
   }
+  if (!member) throw new TypeError(`file ${JSON.stringify(entry.path)} without its content`);
   return await writer.file(entry.path, member.body, fileMeta(entry), entryOptions);
 }

@@ -6,28 +6,9 @@
  * setuid program of an ordinary user must never come back as a setuid program owned by root.
  */
 import { promises as fs } from "node:fs";
+import { type Owner, validId } from "./owner_ids.ts";
 
-/** The owner and group of an entry, as numbers (names are not used). */
-export interface Owner {
-  uid: number;
-  gid: number;
-}
-
-/** Largest id a system takes (2^32 - 2; -1, all ones, means "leave unchanged" to chown). */
-const MAX_ID = 0xfffffffe;
-
-/** True when this process may give entries away: it runs as root (never so on Windows). */
-export function runningAsRoot(): boolean {
-  return Deno.build.os !== "windows" && Deno.uid() === 0;
-}
-
-/**
- * The permission bits a restored entry gets: all of `mode`'s when its owner was restored, else
- * without setuid (0o4000), setgid (0o2000) and sticky (0o1000).
- */
-export function restoredMode(mode: number, ownerRestored: boolean): number {
-  return ownerRestored ? mode & 0o7777 : mode & 0o777;
-}
+export { type Owner, restoredMode, restoreOwnerSync, runningAsRoot } from "./owner_ids.ts";
 
 /**
  * Gives `path` the owner and group `owner` (the symlink itself, never its target, when
@@ -48,19 +29,4 @@ export async function restoreOwner(
   } catch {
     return false;
   }
-}
-
-/** `restoreOwner` of a file or folder (never a symlink) with a plain call. */
-export function restoreOwnerSync(path: string, owner: Owner): boolean {
-  if (!validId(owner.uid) || !validId(owner.gid)) return false;
-  try {
-    Deno.chownSync(path, owner.uid, owner.gid);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function validId(id: number): boolean {
-  return Number.isSafeInteger(id) && id >= 0 && id <= MAX_ID;
 }

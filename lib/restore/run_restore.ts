@@ -63,6 +63,8 @@ export interface RestoreRun extends RestoreChoices {
   storage: Storage;
   /** True for a `file:` bucket: nothing there is ever archived. */
   folderBucket: boolean;
+  /** The folder of a `file:` bucket: its volumes are read where they lie, not downloaded. */
+  bucketFolder?: string;
   /** Destination folder, absolute. */
   destination: string;
   selection: Selection;
@@ -278,6 +280,7 @@ async function waitAndFetch(
       resumed: at.earlier !== undefined,
       log,
       progress: run.progress,
+      bucketFolder: run.bucketFolder,
     },
     workers: run.workers,
     log,

@@ -11,10 +11,12 @@
  *   which the next run that finishes removes): without `overwrite` by a hard link to the new
  *   name, which fails on anything already there (even a dangling symlink), then the part name is
  *   removed; with `overwrite` (or where the file system has no hard links) by a rename, which
- *   replaces a symlink instead of following it. (Part files in the entry's own folder were
+ *   replaces a symlink instead of following it; into a folder this run made (nothing of the
+ *   user's can be in it) by a rename too, one call instead of three. (Part files in the entry's own folder were
  *   measured too: the same on tmpfs, up to twice the system time on ext4.);
- * - small files are written with plain (synchronous) calls on one handle: each async call costs
- *   a hand-over to another thread, more than writing a few KiB; large files are streamed;
+ * - small files are written with plain (synchronous) calls, as few as possible (one creates,
+ *   writes and closes the part file): each async call costs a hand-over to another thread, more
+ *   than writing a few KiB; large files are streamed;
  * - an existing entry is left alone (outcome `exists`) unless `overwrite` is set; a folder is
  *   never replaced by a file or symlink;
  * - with `restoreOwners` (a restore as root), entries get the owner stored in the volume; any
@@ -22,6 +24,14 @@
  */
 import { join, sep } from "node:path";
 import { type Owner, restoredMode, restoreOwner, restoreOwnerSync } from "./ownership.ts";
+import {
+  lstatOrUndefined,
+  PartPlacer,
+  type Placement,
+  type PlacerSettings,
+  refuseReplacing,
+  removeQuietly,
+} from "./part_placer.ts";
 import { unwritablePathReason } from "./windows_names.ts";
 import type { SymlinkType } from "./symlink_type.ts";
 
@@ -64,6 +74,7 @@ export interface EntryOptions {
 
 const isWindows = Deno.build.os === "windows";
 const VERIFIED_CACHE_LIMIT = 4096;
+const CREATED_CACHE_LIMIT = 65536;
 
 /**
  * Checks an archive path and returns its segments; throws `UnsafePathError` for an absolute path,
@@ -94,16 +105,14 @@ export interface FileMeta {
   owner?: Owner;
 }
 
-/**
- * Where a file entry's part file goes and how it is made: the `mode` to create it with (`plain`:
- * its own, needing no chmod) and whether what is at its name was checked already (`checked`).
- */
-interface PreparedFile {
-  full: string;
+/** Where a file entry's part file goes, and whether what is at its name was checked already. */
+interface PreparedFile extends Placement {
   part: string;
-  mode: number;
-  plain: boolean;
-  checked: boolean;
+}
+
+/** A file's part file, written in full and not yet given its name (`RestoreWriter.stageSync`). */
+export interface StagedFile {
+  readonly part: string;
 }
 
 /** Writes entries under one destination folder. */
@@ -115,23 +124,40 @@ export class RestoreWriter {
   /** Random, so that no part file name of this run is one an earlier (killed) run left. */
   readonly #runId = crypto.randomUUID();
   #nextPart = 0;
-  /** False once the file system refused a hard link: files then go in by rename after lstat. */
-  #linksWork = true;
   /** Relative folder paths already checked to be real folders. */
   readonly #verified = new Set<string>();
+  /**
+   * Relative paths of folders this writer created (bounded like `#verified`: a folder forgotten
+   * is treated as any other). Nothing was in them when they were made, so a file going into one
+   * is renamed into place (one call) instead of hard-linked and unlinked (three).
+   */
+  readonly #created = new Set<string>();
   /**
    * Folders whose owner could not be restored in this run (few, if any): they get no special
    * bits. A folder put in place by an earlier run of the same restore is taken as that run left it.
    */
   readonly #foldersNotOwned = new Set<string>();
-  /** The process's umask: a file created with a mode it keeps whole needs no chmod. */
-  readonly #umask = isWindows ? 0o777 : Deno.umask();
+  /** Writes part files and gives them their names (also on a worker: `placerSettings`). */
+  readonly #placer: PartPlacer;
+  readonly #placerSettings: PlacerSettings;
 
   private constructor(root: string, options: RestoreWriterOptions) {
     this.#root = root;
     this.#staging = join(root, STAGING_DIR_NAME);
     this.#overwrite = options.overwrite;
     this.#restoreOwners = options.restoreOwners === true;
+    this.#placerSettings = {
+      overwrite: this.#overwrite,
+      restoreOwners: this.#restoreOwners,
+      // The process's umask: a file created with a mode it keeps whole needs no chmod.
+      umask: isWindows ? 0o777 : Deno.umask(),
+    };
+    this.#placer = new PartPlacer(this.#placerSettings);
+  }
+
+  /** What a `PartPlacer` on another thread needs to place files as this writer does. */
+  get placerSettings(): PlacerSettings {
+    return { ...this.#placerSettings };
   }
 
   /**
@@ -191,6 +217,7 @@ export class RestoreWriter {
     }
     try {
       Deno.mkdirSync(full, { mode: 0o700 });
+      this.#madeFolder(path);
     } catch (error) {
       // Another volume being extracted at the same time may have made it as a parent folder.
       if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
@@ -227,31 +254,17 @@ export class RestoreWriter {
       const placed = this.#prepareFile(path, meta, options);
       if ("kind" in placed) return placed;
       consumed = true;
-      try {
-        const file = await Deno.open(placed.part, {
-          write: true,
-          createNew: true,
-          mode: placed.mode,
-        });
-        try {
-          for await (const chunk of body) await writeAll(file, chunk);
-        } catch (error) {
-          file.close();
-          throw error;
-        }
-        return this.#settle(file, placed, meta);
-      } catch (error) {
-        removeQuietly(placed.part);
-        throw error;
-      }
+      await this.#writePart(placed.part, body, meta);
+      return this.#placePart(placed.part, placed, meta);
     } finally {
       if (!consumed) await body.cancel().catch(() => {});
     }
   }
 
   /**
-   * `file` for a whole (small) body, with plain calls: open, write, utime and close on one
-   * handle, then the hard link (or rename) into place.
+   * `file` for a whole (small) body, with plain calls, as few as the work allows (each costs a
+   * hand-over into Deno; a restore of small files is made of little else): see `#writePartSync`;
+   * then the hard link (or rename) into place.
    */
   fileSync(
     path: string,
@@ -261,35 +274,125 @@ export class RestoreWriter {
   ): WriteOutcome {
     const placed = this.#prepareFile(path, meta, options);
     if ("kind" in placed) return placed;
+    this.#writePartSync(placed.part, body, meta);
+    return this.#placePart(placed.part, placed, meta);
+  }
+
+  /**
+   * Writes a file's content, mtime, owner and mode to a new part file in the staging folder,
+   * and nothing under the destination: for a volume whose check is not over yet. `placeStaged`
+   * gives it its name later (or `discardStaged` removes it).
+   */
+  stageSync(body: Uint8Array, meta: FileMeta): StagedFile {
+    const part = this.#partPath();
+    this.#writePartSync(part, body, meta);
+    return { part };
+  }
+
+  /** `stageSync` for a body stream (consumed or cancelled in every case). */
+  async stage(body: ReadableStream<Uint8Array>, meta: FileMeta): Promise<StagedFile> {
+    const part = this.#partPath();
+    await this.#writePart(part, body, meta);
+    return { part };
+  }
+
+  /**
+   * Gives a staged file its name at `path`, with the checks and outcomes of `file` (the part is
+   * removed when it does not go in).
+   */
+  placeStaged(
+    path: string,
+    staged: StagedFile,
+    meta: FileMeta,
+    options: EntryOptions = {},
+  ): WriteOutcome {
+    let placed: ReturnType<RestoreWriter["checkFile"]>;
     try {
-      const file = Deno.openSync(placed.part, { write: true, createNew: true, mode: placed.mode });
-      try {
-        for (let written = 0; written < body.length;) {
-          written += file.writeSync(body.subarray(written));
-        }
-      } catch (error) {
-        file.close();
-        throw error;
-      }
-      return this.#settle(file, placed, meta);
+      placed = this.checkFile(path, meta, options);
     } catch (error) {
-      removeQuietly(placed.part);
+      removeQuietly(staged.part);
       throw error;
     }
+    if ("kind" in placed) {
+      removeQuietly(staged.part);
+      return placed;
+    }
+    return this.#placePart(staged.part, placed, meta);
+  }
+
+  /** Removes a staged file that will not be placed. */
+  discardStaged(staged: StagedFile): void {
+    removeQuietly(staged.part);
+  }
+
+  /** See `PartPlacer.writeSync`. */
+  #writePartSync(part: string, body: Uint8Array, meta: FileMeta): void {
+    this.#placer.writeSync(part, body, meta);
+  }
+
+  /**
+   * Streams `body` into a new part file, then its mtime; its owner (with `restoreOwners`: the
+   * open file tells whether it has it already); then its mode unless it was created with it
+   * (`plain`), as chown clears setuid and setgid. Removes it on failure.
+   */
+  async #writePart(part: string, body: ReadableStream<Uint8Array>, meta: FileMeta): Promise<void> {
+    const { mode, plain } = this.#placer.partMode(meta);
+    try {
+      const file = await Deno.open(part, { write: true, createNew: true, mode });
+      try {
+        for await (const chunk of body) await writeAll(file, chunk);
+        const time = new Date(meta.mtime * 1000);
+        file.utimeSync(time, time);
+        let owned = false;
+        if (this.#restoreOwners && meta.owner) {
+          const info = file.statSync();
+          owned = (info.uid === meta.owner.uid && info.gid === meta.owner.gid) ||
+            restoreOwnerSync(part, meta.owner);
+        }
+        if (!isWindows && !plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
+      } finally {
+        file.close();
+      }
+    } catch (error) {
+      await body.cancel().catch(() => {});
+      removeQuietly(part);
+      throw error;
+    }
+  }
+
+  /** See `PartPlacer.placePart`. */
+  #placePart(part: string, placement: Placement, meta: FileMeta): WriteOutcome {
+    return this.#placer.placePart(part, placement, meta);
   }
 
   /**
    * Checks a file entry's way and what is at its name; returns the outcome when it is not to be
    * written, else where its part file goes, the mode to create it with, and whether what is at
-   * its name was checked already (with `overwrite`, `acceptIdentical`, or without hard links);
-   * `plain`: created with its mode, it needs no chmod.
+   * its name was checked already (with `overwrite`, `acceptIdentical`, or without hard links).
    */
   #prepareFile(path: string, meta: FileMeta, options: EntryOptions): WriteOutcome | PreparedFile {
+    const placed = this.checkFile(path, meta, options);
+    return "kind" in placed ? placed : { ...placed, part: this.#partPath() };
+  }
+
+  /**
+   * Checks a file entry's way (creating missing folders on it) and what is at its name; returns
+   * the outcome when it is not to be written, else its full path and whether what is at its name
+   * was checked already (with `overwrite`, `acceptIdentical`, or without hard links).
+   */
+  checkFile(
+    path: string,
+    meta: FileMeta,
+    options: EntryOptions,
+  ): WriteOutcome | Placement {
     const segments = entrySegments(path);
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
     const full = this.#under(segments);
-    const checked = this.#overwrite || options.acceptIdentical === true || !this.#linksWork;
+    const checked = this.#overwrite || options.acceptIdentical === true ||
+      !this.#placer.linksWork;
+    const fresh = !checked && segments.length > 1 &&
+      this.#created.has(path.slice(0, path.length - segments[segments.length - 1].length - 1));
     if (checked) {
       const info = lstatOrUndefined(full);
       if (info) {
@@ -307,67 +410,12 @@ export class RestoreWriter {
         }
       }
     }
-    // A plain mode the umask keeps whole is given at creation (chown leaves it as it is).
-    const plainMode = (meta.mode & 0o7777 & (0o7000 | this.#umask)) === 0;
-    return {
-      full,
-      part: this.#partPath(),
-      mode: plainMode ? meta.mode & 0o777 : 0o600,
-      plain: plainMode,
-      checked,
-    };
+    return { full, checked, fresh };
   }
 
-  /**
-   * Finishes a written part file (open as `file`) and puts it in place: its mtime; its owner
-   * (with `restoreOwners`: the open file tells whether it has it already); then its mode unless
-   * it was created with it (`plain`), as chown clears setuid and setgid; closes it, gives it its
-   * name (`#place`), and on Windows the read-only bit last.
-   */
-  #settle(file: Deno.FsFile, placed: PreparedFile, meta: FileMeta): WriteOutcome {
-    const { part, full } = placed;
-    try {
-      const time = new Date(meta.mtime * 1000);
-      file.utimeSync(time, time);
-      let owned = false;
-      if (this.#restoreOwners && meta.owner) {
-        const info = file.statSync();
-        owned = (info.uid === meta.owner.uid && info.gid === meta.owner.gid) ||
-          restoreOwnerSync(part, meta.owner);
-      }
-      if (!isWindows && !placed.plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
-    } finally {
-      file.close();
-    }
-    return windowsReadOnly(this.#place(part, full, placed.checked), full, meta);
-  }
-
-  /**
-   * Gives the complete part file its name: after a check (`checked`) by a rename; otherwise by a
-   * hard link, which fails when anything is there (then `exists`, or `blocked` for a folder with
-   * `overwrite`), and the part name is removed.
-   */
-  #place(part: string, full: string, checked: boolean): WriteOutcome {
-    if (!checked) {
-      let outcome: WriteOutcome | undefined;
-      try {
-        Deno.linkSync(part, full);
-        outcome = { kind: "written" };
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AlreadyExists)) {
-          // No hard links here (FAT, some network shares): check, then rename, from now on.
-          this.#linksWork = false;
-        }
-        const info = lstatOrUndefined(full);
-        if (info) outcome = this.#refuseReplacing(info) ?? { kind: "exists" };
-      }
-      if (outcome) {
-        Deno.removeSync(part);
-        return outcome;
-      }
-    }
-    Deno.renameSync(part, full);
-    return { kind: "written" };
+  /** A fresh part file path in the staging folder (for a file placed on another thread). */
+  newPartPath(): string {
+    return this.#partPath();
   }
 
   /** A fresh part file path in the staging folder. */
@@ -465,16 +513,9 @@ export class RestoreWriter {
     }
   }
 
-  /**
-   * Why an entry found in place (`info`, from lstat) may not be replaced: `exists` unless
-   * `overwrite` is set, `blocked` for a real folder; undefined when it may be replaced.
-   */
+  /** See `refuseReplacing` (part_placer.ts). */
   #refuseReplacing(info: Deno.FileInfo): WriteOutcome | undefined {
-    if (!this.#overwrite) return { kind: "exists" };
-    if (info.isDirectory && !info.isSymlink) {
-      return { kind: "blocked", reason: "a folder is in the way" };
-    }
-    return undefined;
+    return refuseReplacing(info, this.#overwrite);
   }
 
   /**
@@ -524,6 +565,10 @@ export class RestoreWriter {
         if (!create) return { kind: "blocked", reason: `${relative} does not exist` };
         try {
           Deno.mkdirSync(full);
+          // Made just now: a real folder, no need to look again.
+          this.#madeFolder(relative);
+          this.#remember(relative);
+          continue;
         } catch (error) {
           if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
         }
@@ -541,6 +586,11 @@ export class RestoreWriter {
   #remember(relative: string): void {
     if (this.#verified.size >= VERIFIED_CACHE_LIMIT) this.#verified.clear();
     this.#verified.add(relative);
+  }
+
+  #madeFolder(relative: string): void {
+    if (this.#created.size >= CREATED_CACHE_LIMIT) this.#created.clear();
+    this.#created.add(relative);
   }
 }
 
@@ -563,37 +613,7 @@ async function createSymlink(target: string, at: string, type?: SymlinkType): Pr
   }
 }
 
-/** lstat, or undefined when nothing is there. */
-function lstatOrUndefined(path: string): Deno.FileInfo | undefined {
-  try {
-    return Deno.lstatSync(path);
-  } catch (error) {
-    if (error instanceof Deno.errors.NotFound) return undefined;
-    throw error;
-  }
-}
-
-/** Removes a part file name if it is still there (after its file went into place, or failed). */
-function removeQuietly(path: string): void {
-  try {
-    Deno.removeSync(path);
-  } catch {
-    // Already renamed into place, or never created.
-  }
-}
-
 async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
   let written = 0;
   while (written < bytes.length) written += await file.write(bytes.subarray(written));
-}
-
-/**
- * Windows keeps one mode bit, read-only: a file stored without the owner's write bit gets it once
- * it has its name (a read-only part file could not be removed after the hard link).
- */
-function windowsReadOnly(outcome: WriteOutcome, full: string, meta: FileMeta): WriteOutcome {
-  if (isWindows && outcome.kind === "written" && (meta.mode & 0o200) === 0) {
-    Deno.chmodSync(full, 0o444);
-  }
-  return outcome;
 }

@@ -9,7 +9,7 @@ import { recipientFromIdentity } from "../crypto/age.ts";
 import { errorLine, UsageError } from "../archive/errors.ts";
 import type { Outcome, Reporter } from "../archive/report.ts";
 import { StorageError } from "../storage/storage.ts";
-import type { ConnectionSettings } from "../storage/open.ts";
+import { asBucket, type ConnectionSettings, folderOfFileBucket } from "../storage/open.ts";
 import {
   isFolderBucket,
   openBackupStorage,
@@ -43,7 +43,14 @@ export interface RestoreSession {
   /** What to restore, and how. */
   request: Omit<
     RestoreRun,
-    "catalog" | "storage" | "folderBucket" | "identities" | "log" | "signal" | "confirm"
+    | "catalog"
+    | "storage"
+    | "folderBucket"
+    | "bucketFolder"
+    | "identities"
+    | "log"
+    | "signal"
+    | "confirm"
   >;
   log: Reporter;
   /** The user's interrupt. */
@@ -121,6 +128,7 @@ async function restoreFromCatalog(session: RestoreSession, catalog: Catalog): Pr
     catalog,
     storage,
     folderBucket: isFolderBucket(bucket),
+    bucketFolder: isFolderBucket(bucket) ? folderOfFileBucket(asBucket(bucket)) : undefined,
     identities,
     log,
     signal,

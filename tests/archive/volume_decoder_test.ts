@@ -2,7 +2,8 @@
  * `decodeVolumeFile`: a volume file decoded on a worker thread gives the same TAR bytes as
  * `decodeVolume`, in bounded batches, for each format; its failures come back as the
  * same kinds of error with their one-line messages; its end, an error or a cancel stops the
- * worker (counted by `decodeWorkersRunning`).
+ * worker (counted by `decodeWorkersRunning`). Given the size and SHA-256 the file must have, the
+ * worker refuses any other file before sending a byte of it.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -15,6 +16,8 @@ import {
 } from "../../lib/archive/volume_decoder.ts";
 import { encodeVolume, type VolumeFormat } from "../../lib/archive/volume_format.ts";
 import { ZstdFrameError } from "../../lib/archive/zstd_frames.ts";
+import { ChecksumError } from "../../lib/archive/volume_check.ts";
+import { createHash } from "node:crypto";
 import {
   AgeError,
   generateIdentity,
@@ -22,6 +25,12 @@ import {
   recipientFromIdentity,
 } from "../../lib/crypto/age.ts";
 import { readAll, testBytes, withTempDir } from "../crypto/age_test_helpers.ts";
+import { skipOnWindows, where } from "../../testing/platform.ts";
+
+/** Reading a volume where it lies needs to know who may write it, which Windows does not tell. */
+const IN_PLACE = skipOnWindows(
+  "a volume is read where it lies only where the system tells its owner",
+);
 
 const identity = generateIdentity();
 const recipients = [recipientFromIdentity(identity)];
@@ -182,3 +191,143 @@ Deno.test("VolumeDecoder: closed while its stream waits, the read fails", async 
     assert.equal(decodeWorkersRunning(), 0);
   });
 });
+
+Deno.test(
+  "VolumeDecoder: with the file's size and SHA-256, it decodes the file",
+  where(IN_PLACE, async () => {
+    await withTempDir(async (dir) => {
+      const format: VolumeFormat = { compression: "zstd", encrypt: true };
+      const path = join(dir, "volume");
+      const data = sample();
+      await writeVolume(path, data, format);
+      const bytes = await Deno.readFile(path);
+      const check = {
+        key: "b/000001_x.tar.zst.age",
+        size: bytes.length,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+      };
+      const chunks = await chunksOf(new VolumeDecoder().decode(path, format, [identity], check));
+      assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
+      assert.equal(decodeWorkersRunning(), 0);
+    });
+  }),
+);
+
+Deno.test(
+  "VolumeDecoder: a file that is not the catalog's fails before its first byte",
+  where(IN_PLACE, async () => {
+    await withTempDir(async (dir) => {
+      const format: VolumeFormat = { compression: "zstd", encrypt: true };
+      const path = join(dir, "volume");
+      await writeVolume(path, sample(), format);
+      const bytes = await Deno.readFile(path);
+      const key = "b/000001_x.tar.zst.age";
+      const size = bytes.length;
+      const sha256 = createHash("sha256").update(bytes).digest("hex");
+      // A forged volume decodes fine (age with a public recipient proves no sender): only the
+      // catalog's SHA-256 tells it apart, and not one byte of it may come out before that.
+      const forged = join(dir, "forged");
+      await writeVolume(forged, sample().reverse(), format);
+      const forgedBytes = await Deno.readFile(forged);
+      const cases: [string, Uint8Array, RegExp][] = [
+        [
+          "another volume of the same size",
+          forgedBytes.subarray(0, size),
+          /does not match its SHA-256/,
+        ],
+        [
+          "one bit flipped",
+          bytes.map((b, i) => i === 1000 ? b ^ 1 : b),
+          /does not match its SHA-256/,
+        ],
+        ["a byte longer", new Uint8Array([...bytes, 0]), /is \d+ bytes, not the \d+/],
+        ["a byte shorter", bytes.subarray(1), /is \d+ bytes, not the \d+/],
+      ];
+      for (const [what, content, message] of cases) {
+        await Deno.writeFile(path, content);
+        const reader = new VolumeDecoder().decode(path, format, [identity], { key, size, sha256 })
+          .getReader();
+        await assert.rejects(reader.read(), (error) => {
+          assert.ok(error instanceof ChecksumError, `${what}: ${error}`);
+          assert.match(error.message, message, what);
+          assert.ok(error.message.startsWith(key), what);
+          return true;
+        });
+        assert.equal(decodeWorkersRunning(), 0, what);
+      }
+      // A folder where the volume should be is refused too (not read, not hung on).
+      await Deno.remove(path);
+      await Deno.mkdir(path);
+      await assert.rejects(
+        chunksOf(new VolumeDecoder().decode(path, format, [identity], { key, size, sha256 })),
+        (error) => error instanceof ChecksumError || error instanceof Deno.errors.IsADirectory,
+      );
+    });
+  }),
+);
+
+Deno.test(
+  "VolumeDecoder.verify: names the file it hashed, the one decode opens; refuses another",
+  where(IN_PLACE, async () => {
+    await withTempDir(async (dir) => {
+      const format: VolumeFormat = { compression: "zstd", encrypt: true };
+      const path = join(dir, "volume");
+      const data = sample();
+      await writeVolume(path, data, format);
+      const bytes = await Deno.readFile(path);
+      const check = {
+        key: "b/000001_x.tar.zst.age",
+        size: bytes.length,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+      };
+      const hashed = await new VolumeDecoder().verify(path, check);
+      const info = await Deno.stat(path);
+      assert.deepEqual(hashed, { dev: info.dev, ino: info.ino });
+      let opened: unknown;
+      const chunks = await chunksOf(
+        new VolumeDecoder().decode(path, format, [identity], undefined, (id) => opened = id),
+      );
+      assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
+      assert.deepEqual(opened, hashed);
+      assert.equal(decodeWorkersRunning(), 0);
+
+      bytes[bytes.length >> 1] ^= 1;
+      await Deno.writeFile(path, bytes);
+      await assert.rejects(new VolumeDecoder().verify(path, check), ChecksumError);
+      await assert.rejects(
+        new VolumeDecoder().verify(join(dir, "absent"), check),
+        Deno.errors.NotFound,
+      );
+      assert.equal(decodeWorkersRunning(), 0);
+    });
+  }),
+);
+
+Deno.test(
+  "VolumeDecoder: a volume someone else can write is refused where it lies",
+  where(IN_PLACE, async () => {
+    // The main thread copies such volumes first; one found by the worker was put there after the
+    // main thread looked, and could change between the check and the decoding.
+    await withTempDir(async (dir) => {
+      const format: VolumeFormat = { compression: "zstd", encrypt: true };
+      const path = join(dir, "volume");
+      await writeVolume(path, sample(), format);
+      const bytes = await Deno.readFile(path);
+      const check = {
+        key: "b/000001_x.tar.zst.age",
+        size: bytes.length,
+        sha256: createHash("sha256").update(bytes).digest("hex"),
+      };
+      const replaced = /was replaced while it was read \(others can write it now\)/;
+      for (const mode of [0o664, 0o606]) {
+        await Deno.chmod(path, mode);
+        await assert.rejects(new VolumeDecoder().verify(path, check), replaced);
+        const reader = new VolumeDecoder().decode(path, format, [identity], check).getReader();
+        await assert.rejects(reader.read(), replaced);
+      }
+      await Deno.chmod(path, 0o600);
+      await new VolumeDecoder().verify(path, check);
+      assert.equal(decodeWorkersRunning(), 0);
+    });
+  }),
+);

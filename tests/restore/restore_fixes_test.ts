@@ -17,6 +17,7 @@ import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { askYesNo, type LineSource } from "../../lib/cli/confirm.ts";
 import { typedInput } from "../../testing/bytes.ts";
 import { withFolderBucket } from "./helpers.ts";
+import { PARALLEL_CHECK_BYTES } from "../../lib/restore/restore_volume.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
 import { skipOnWindows, underWine, where } from "../../testing/platform.ts";
 
@@ -184,6 +185,100 @@ Deno.test("a refused volume's download is removed from the staging folder", asyn
     assert.deepEqual([...Deno.readDirSync(join(dest, ".glacier-restore"))], []);
   });
 });
+
+for (const large of [false, true]) {
+  // A small volume is hashed before it is decoded; a large one while it is decoded, its entries
+  // held until the hash is in (restore_volume.ts).
+  const what = large ? "a large (hashed while decoded)" : "a small";
+  Deno.test(`${what} forged volume in a file:// bucket is refused before any file of it is written`, async () => {
+    await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
+      const huge = join(src, "huge.bin");
+      if (large) {
+        const bytes = new Uint8Array(PARALLEL_CHECK_BYTES + 100_000);
+        for (let i = 0; i < bytes.length; i += 65536) {
+          crypto.getRandomValues(bytes.subarray(i, i + 65536));
+        }
+        await Deno.writeFile(huge, bytes);
+      }
+      const stateDb = await backup(...PLAIN);
+      const catalog = Catalog.open(stateDb);
+      const volumes = catalog.volumes();
+      const target = large
+        ? volumes.find((v) => catalog.filesOfVolume(v.id, 0, 10).some((f) => f.path === huge))!
+        : volumes[0];
+      const other = volumes.find((v) => v.id !== target.id)!;
+      assert.equal(target.size! >= PARALLEL_CHECK_BYTES, large);
+      const files = catalog.filesOfVolume(target.id, 0, 100_000).filter((f) => f.type === "file");
+      const victim = files.find((f) => f.size > 0)!;
+      // The forger rewrites the volume from a source whose file has other bytes (same size): a
+      // valid volume whose entries match the catalog, which only the catalog's SHA-256 tells
+      // apart.
+      const original = await Deno.readFile(victim.path);
+      await Deno.writeFile(victim.path, original.map((b) => b ^ 0xff));
+      const forged = new Uint8Array(
+        await new Response(volumeTar(volumeRecords(catalog, target.id)).stream).arrayBuffer(),
+      ).subarray(0, target.size!);
+      const otherFile = catalog.filesOfVolume(other.id, 0, 100_000).find((f) => f.type === "file")!;
+      catalog.close();
+      await Deno.writeFile(victim.path, original);
+      // The source file as it was (its mtime too: the tree is compared at the end).
+      await Deno.utime(victim.path, new Date(victim.mtimeMs), new Date(victim.mtimeMs));
+      const genuine = await Deno.readFile(join(bucketDir, target.objectKey));
+      await Deno.writeFile(join(bucketDir, target.objectKey), forged);
+
+      const dest = join(root, "restored");
+      const result = await restore([stateDb, "--to", dest]);
+      assert.equal(result.code, 3, result.stderr);
+      assert.match(result.stderr, /does not match its SHA-256 in the catalog/);
+      for (const file of files) {
+        await assert.rejects(
+          Deno.lstat(join(dest, archivePath(file.path))),
+          Deno.errors.NotFound,
+          `${file.path} of the forged volume was written`,
+        );
+      }
+      // No part file of a held entry is left behind.
+      const staged = [...Deno.readDirSync(join(dest, ".glacier-restore"))].map((e) => e.name);
+      assert.deepEqual(staged.filter((name) => name.endsWith(".part")), []);
+      // The other volumes went in; the bucket's object is left as it is.
+      assert.deepEqual(
+        await Deno.readFile(join(dest, archivePath(otherFile.path))),
+        await Deno.readFile(otherFile.path),
+      );
+      assert.deepEqual(await Deno.readFile(join(bucketDir, target.objectKey)), forged);
+
+      // With the genuine volume back, the same restore finishes and the tree is whole.
+      await Deno.writeFile(join(bucketDir, target.objectKey), genuine);
+      const again = await restore([stateDb, "--to", dest]);
+      assert.equal(again.code, 0, again.stderr);
+      assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
+    });
+  });
+}
+
+Deno.test(
+  "a file:// volume that others can write is copied before it is checked, not read where it lies",
+  where(skipOnWindows("Windows tells no owner or mode: every volume is copied there"), async () => {
+    await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
+      const stateDb = await backup(...PLAIN);
+      const catalog = Catalog.open(stateDb);
+      const keys = catalog.volumes().map((v) => v.objectKey);
+      catalog.close();
+      const copied = /can be written by others: it is copied before it is checked/g;
+      // Between a check and the decoding, a volume that someone else can write could change
+      // under the restore: group- or world-writable volumes go through a copy, as from S3.
+      for (const mode of [0o644, 0o664, 0o646]) {
+        for (const key of keys) await Deno.chmod(join(bucketDir, key), mode);
+        const dest = join(root, `restored-${mode.toString(8)}`);
+        const result = await restore([stateDb, "--to", dest]);
+        assert.equal(result.code, 0, result.stderr);
+        const notes = result.stderr.match(copied) ?? [];
+        assert.equal(notes.length, mode === 0o644 ? 0 : keys.length, `mode ${mode.toString(8)}`);
+        assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
+      }
+    });
+  }),
+);
 
 /** A stdin that never answers. */
 const silent: LineSource = { read: () => new Promise<number | null>(() => {}) };

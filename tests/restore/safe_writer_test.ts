@@ -14,6 +14,7 @@ import {
 import { needsPosixModes, needsSymlinks, where } from "../../testing/platform.ts";
 
 const text = (s: string) => ReadableStream.from([new TextEncoder().encode(s)]);
+const bytes = (s: string) => new TextEncoder().encode(s);
 const meta = (s: string, mtime = 1_600_000_000) => ({ size: s.length, mode: 0o640, mtime });
 
 async function withDirs(fn: (dest: string, outside: string) => Promise<void>) {
@@ -121,6 +122,8 @@ Deno.test(
 
 Deno.test("existing entries are left alone unless --overwrite; folders are never replaced", async () => {
   await withDirs(async (dest) => {
+    // A folder that was there before the restore (see below for one the restore makes).
+    await Deno.mkdir(join(dest, "d"), { recursive: true });
     const first = await RestoreWriter.open(dest, { overwrite: false });
     assert.equal((await first.file("d/f", text("one"), meta("one"))).kind, "written");
     assert.equal((await first.directory("d/sub")).kind, "written");
@@ -141,6 +144,24 @@ Deno.test("existing entries are left alone unless --overwrite; folders are never
     assert.equal((await second.file("d/sub", text("x"), meta("x"))).kind, "blocked");
     assert.equal((await second.symlink("d/sub", "/")).kind, "blocked");
     assert.ok((await Deno.lstat(join(dest, "d/sub"))).isDirectory);
+  });
+});
+
+Deno.test("in a folder the restore made, a file is renamed into place; a folder there stays", async () => {
+  await withDirs(async (dest) => {
+    const writer = await RestoreWriter.open(dest, { overwrite: false });
+    assert.equal((await writer.directory("new")).kind, "written");
+    assert.equal(writer.fileSync("new/f", bytes("one"), meta("one")).kind, "written");
+    assert.equal(writer.fileSync("made/on/the/way", bytes("two"), meta("two")).kind, "written");
+    assert.equal(await Deno.readTextFile(join(dest, "new/f")), "one");
+    assert.equal(await Deno.readTextFile(join(dest, "made/on/the/way")), "two");
+    assert.equal((await Deno.stat(join(dest, "new/f"))).nlink, 1, "no second name left");
+    // Only this run's own entries can be in such a folder: a folder of its own is never
+    // replaced by a file, and the part file goes.
+    assert.equal((await writer.directory("new/sub")).kind, "written");
+    assert.equal(writer.fileSync("new/sub", bytes("x"), meta("x")).kind, "exists");
+    assert.ok((await Deno.lstat(join(dest, "new/sub"))).isDirectory);
+    assert.deepEqual([...Deno.readDirSync(join(dest, STAGING_DIR_NAME))], []);
   });
 });
 
