@@ -193,141 +193,153 @@ Deno.test("VolumeDecoder: closed while its stream waits, the read fails", async 
 });
 
 Deno.test(
-  "VolumeDecoder: with the file's size and SHA-256, it decodes the file",
-  where(IN_PLACE, async () => {
-    await withTempDir(async (dir) => {
-      const format: VolumeFormat = { compression: "zstd", encrypt: true };
-      const path = join(dir, "volume");
-      const data = sample();
-      await writeVolume(path, data, format);
-      const bytes = await Deno.readFile(path);
-      const check = {
-        key: "b/000001_x.tar.zst.age",
-        size: bytes.length,
-        sha256: createHash("sha256").update(bytes).digest("hex"),
-      };
-      const chunks = await chunksOf(new VolumeDecoder().decode(path, format, [identity], check));
-      assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
-      assert.equal(decodeWorkersRunning(), 0);
-    });
-  }),
+  where(
+    IN_PLACE,
+    "VolumeDecoder: with the file's size and SHA-256, it decodes the file",
+    async () => {
+      await withTempDir(async (dir) => {
+        const format: VolumeFormat = { compression: "zstd", encrypt: true };
+        const path = join(dir, "volume");
+        const data = sample();
+        await writeVolume(path, data, format);
+        const bytes = await Deno.readFile(path);
+        const check = {
+          key: "b/000001_x.tar.zst.age",
+          size: bytes.length,
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+        };
+        const chunks = await chunksOf(new VolumeDecoder().decode(path, format, [identity], check));
+        assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
+        assert.equal(decodeWorkersRunning(), 0);
+      });
+    },
+  ),
 );
 
 Deno.test(
-  "VolumeDecoder: a file that is not the catalog's fails before its first byte",
-  where(IN_PLACE, async () => {
-    await withTempDir(async (dir) => {
-      const format: VolumeFormat = { compression: "zstd", encrypt: true };
-      const path = join(dir, "volume");
-      await writeVolume(path, sample(), format);
-      const bytes = await Deno.readFile(path);
-      const key = "b/000001_x.tar.zst.age";
-      const size = bytes.length;
-      const sha256 = createHash("sha256").update(bytes).digest("hex");
-      // A forged volume decodes fine (age with a public recipient proves no sender): only the
-      // catalog's SHA-256 tells it apart, and not one byte of it may come out before that.
-      const forged = join(dir, "forged");
-      await writeVolume(forged, sample().reverse(), format);
-      const forgedBytes = await Deno.readFile(forged);
-      const cases: [string, Uint8Array, RegExp][] = [
-        [
-          "another volume of the same size",
-          forgedBytes.subarray(0, size),
-          /does not match its SHA-256/,
-        ],
-        [
-          "one bit flipped",
-          bytes.map((b, i) => i === 1000 ? b ^ 1 : b),
-          /does not match its SHA-256/,
-        ],
-        ["a byte longer", new Uint8Array([...bytes, 0]), /is \d+ bytes, not the \d+/],
-        ["a byte shorter", bytes.subarray(1), /is \d+ bytes, not the \d+/],
-      ];
-      for (const [what, content, message] of cases) {
-        await Deno.writeFile(path, content);
-        const reader = new VolumeDecoder().decode(path, format, [identity], { key, size, sha256 })
-          .getReader();
-        await assert.rejects(reader.read(), (error) => {
-          assert.ok(error instanceof ChecksumError, `${what}: ${error}`);
-          assert.match(error.message, message, what);
-          assert.ok(error.message.startsWith(key), what);
-          return true;
-        });
-        assert.equal(decodeWorkersRunning(), 0, what);
-      }
-      // A folder where the volume should be is refused too (not read, not hung on).
-      await Deno.remove(path);
-      await Deno.mkdir(path);
-      await assert.rejects(
-        chunksOf(new VolumeDecoder().decode(path, format, [identity], { key, size, sha256 })),
-        (error) => error instanceof ChecksumError || error instanceof Deno.errors.IsADirectory,
-      );
-    });
-  }),
+  where(
+    IN_PLACE,
+    "VolumeDecoder: a file that is not the catalog's fails before its first byte",
+    async () => {
+      await withTempDir(async (dir) => {
+        const format: VolumeFormat = { compression: "zstd", encrypt: true };
+        const path = join(dir, "volume");
+        await writeVolume(path, sample(), format);
+        const bytes = await Deno.readFile(path);
+        const key = "b/000001_x.tar.zst.age";
+        const size = bytes.length;
+        const sha256 = createHash("sha256").update(bytes).digest("hex");
+        // A forged volume decodes fine (age with a public recipient proves no sender): only the
+        // catalog's SHA-256 tells it apart, and not one byte of it may come out before that.
+        const forged = join(dir, "forged");
+        await writeVolume(forged, sample().reverse(), format);
+        const forgedBytes = await Deno.readFile(forged);
+        const cases: [string, Uint8Array, RegExp][] = [
+          [
+            "another volume of the same size",
+            forgedBytes.subarray(0, size),
+            /does not match its SHA-256/,
+          ],
+          [
+            "one bit flipped",
+            bytes.map((b, i) => i === 1000 ? b ^ 1 : b),
+            /does not match its SHA-256/,
+          ],
+          ["a byte longer", new Uint8Array([...bytes, 0]), /is \d+ bytes, not the \d+/],
+          ["a byte shorter", bytes.subarray(1), /is \d+ bytes, not the \d+/],
+        ];
+        for (const [what, content, message] of cases) {
+          await Deno.writeFile(path, content);
+          const reader = new VolumeDecoder().decode(path, format, [identity], { key, size, sha256 })
+            .getReader();
+          await assert.rejects(reader.read(), (error) => {
+            assert.ok(error instanceof ChecksumError, `${what}: ${error}`);
+            assert.match(error.message, message, what);
+            assert.ok(error.message.startsWith(key), what);
+            return true;
+          });
+          assert.equal(decodeWorkersRunning(), 0, what);
+        }
+        // A folder where the volume should be is refused too (not read, not hung on).
+        await Deno.remove(path);
+        await Deno.mkdir(path);
+        await assert.rejects(
+          chunksOf(new VolumeDecoder().decode(path, format, [identity], { key, size, sha256 })),
+          (error) => error instanceof ChecksumError || error instanceof Deno.errors.IsADirectory,
+        );
+      });
+    },
+  ),
 );
 
 Deno.test(
-  "VolumeDecoder.verify: names the file it hashed, the one decode opens; refuses another",
-  where(IN_PLACE, async () => {
-    await withTempDir(async (dir) => {
-      const format: VolumeFormat = { compression: "zstd", encrypt: true };
-      const path = join(dir, "volume");
-      const data = sample();
-      await writeVolume(path, data, format);
-      const bytes = await Deno.readFile(path);
-      const check = {
-        key: "b/000001_x.tar.zst.age",
-        size: bytes.length,
-        sha256: createHash("sha256").update(bytes).digest("hex"),
-      };
-      const hashed = await new VolumeDecoder().verify(path, check);
-      const info = await Deno.stat(path);
-      assert.deepEqual(hashed, { dev: info.dev, ino: info.ino });
-      let opened: unknown;
-      const chunks = await chunksOf(
-        new VolumeDecoder().decode(path, format, [identity], undefined, (id) => opened = id),
-      );
-      assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
-      assert.deepEqual(opened, hashed);
-      assert.equal(decodeWorkersRunning(), 0);
+  where(
+    IN_PLACE,
+    "VolumeDecoder.verify: names the file it hashed, the one decode opens; refuses another",
+    async () => {
+      await withTempDir(async (dir) => {
+        const format: VolumeFormat = { compression: "zstd", encrypt: true };
+        const path = join(dir, "volume");
+        const data = sample();
+        await writeVolume(path, data, format);
+        const bytes = await Deno.readFile(path);
+        const check = {
+          key: "b/000001_x.tar.zst.age",
+          size: bytes.length,
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+        };
+        const hashed = await new VolumeDecoder().verify(path, check);
+        const info = await Deno.stat(path);
+        assert.deepEqual(hashed, { dev: info.dev, ino: info.ino });
+        let opened: unknown;
+        const chunks = await chunksOf(
+          new VolumeDecoder().decode(path, format, [identity], undefined, (id) => opened = id),
+        );
+        assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
+        assert.deepEqual(opened, hashed);
+        assert.equal(decodeWorkersRunning(), 0);
 
-      bytes[bytes.length >> 1] ^= 1;
-      await Deno.writeFile(path, bytes);
-      await assert.rejects(new VolumeDecoder().verify(path, check), ChecksumError);
-      await assert.rejects(
-        new VolumeDecoder().verify(join(dir, "absent"), check),
-        Deno.errors.NotFound,
-      );
-      assert.equal(decodeWorkersRunning(), 0);
-    });
-  }),
+        bytes[bytes.length >> 1] ^= 1;
+        await Deno.writeFile(path, bytes);
+        await assert.rejects(new VolumeDecoder().verify(path, check), ChecksumError);
+        await assert.rejects(
+          new VolumeDecoder().verify(join(dir, "absent"), check),
+          Deno.errors.NotFound,
+        );
+        assert.equal(decodeWorkersRunning(), 0);
+      });
+    },
+  ),
 );
 
 Deno.test(
-  "VolumeDecoder: a volume someone else can write is refused where it lies",
-  where(IN_PLACE, async () => {
-    // The main thread copies such volumes first; one found by the worker was put there after the
-    // main thread looked, and could change between the check and the decoding.
-    await withTempDir(async (dir) => {
-      const format: VolumeFormat = { compression: "zstd", encrypt: true };
-      const path = join(dir, "volume");
-      await writeVolume(path, sample(), format);
-      const bytes = await Deno.readFile(path);
-      const check = {
-        key: "b/000001_x.tar.zst.age",
-        size: bytes.length,
-        sha256: createHash("sha256").update(bytes).digest("hex"),
-      };
-      const replaced = /was replaced while it was read \(others can write it now\)/;
-      for (const mode of [0o664, 0o606]) {
-        await Deno.chmod(path, mode);
-        await assert.rejects(new VolumeDecoder().verify(path, check), replaced);
-        const reader = new VolumeDecoder().decode(path, format, [identity], check).getReader();
-        await assert.rejects(reader.read(), replaced);
-      }
-      await Deno.chmod(path, 0o600);
-      await new VolumeDecoder().verify(path, check);
-      assert.equal(decodeWorkersRunning(), 0);
-    });
-  }),
+  where(
+    IN_PLACE,
+    "VolumeDecoder: a volume someone else can write is refused where it lies",
+    async () => {
+      // The main thread copies such volumes first; one found by the worker was put there after the
+      // main thread looked, and could change between the check and the decoding.
+      await withTempDir(async (dir) => {
+        const format: VolumeFormat = { compression: "zstd", encrypt: true };
+        const path = join(dir, "volume");
+        await writeVolume(path, sample(), format);
+        const bytes = await Deno.readFile(path);
+        const check = {
+          key: "b/000001_x.tar.zst.age",
+          size: bytes.length,
+          sha256: createHash("sha256").update(bytes).digest("hex"),
+        };
+        const replaced = /was replaced while it was read \(others can write it now\)/;
+        for (const mode of [0o664, 0o606]) {
+          await Deno.chmod(path, mode);
+          await assert.rejects(new VolumeDecoder().verify(path, check), replaced);
+          const reader = new VolumeDecoder().decode(path, format, [identity], check).getReader();
+          await assert.rejects(reader.read(), replaced);
+        }
+        await Deno.chmod(path, 0o600);
+        await new VolumeDecoder().verify(path, check);
+        assert.equal(decodeWorkersRunning(), 0);
+      });
+    },
+  ),
 );

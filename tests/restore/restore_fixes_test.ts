@@ -257,27 +257,30 @@ for (const large of [false, true]) {
 }
 
 Deno.test(
-  "a file:// volume that others can write is copied before it is checked, not read where it lies",
-  where(skipOnWindows("Windows tells no owner or mode: every volume is copied there"), async () => {
-    await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
-      const stateDb = await backup(...PLAIN);
-      const catalog = Catalog.open(stateDb);
-      const keys = catalog.volumes().map((v) => v.objectKey);
-      catalog.close();
-      const copied = /can be written by others: it is copied before it is checked/g;
-      // Between a check and the decoding, a volume that someone else can write could change
-      // under the restore: group- or world-writable volumes go through a copy, as from S3.
-      for (const mode of [0o644, 0o664, 0o646]) {
-        for (const key of keys) await Deno.chmod(join(bucketDir, key), mode);
-        const dest = join(root, `restored-${mode.toString(8)}`);
-        const result = await restore([stateDb, "--to", dest]);
-        assert.equal(result.code, 0, result.stderr);
-        const notes = result.stderr.match(copied) ?? [];
-        assert.equal(notes.length, mode === 0o644 ? 0 : keys.length, `mode ${mode.toString(8)}`);
-        assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
-      }
-    });
-  }),
+  where(
+    skipOnWindows("Windows tells no owner or mode: every volume is copied there"),
+    "a file:// volume that others can write is copied before it is checked, not read where it lies",
+    async () => {
+      await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
+        const stateDb = await backup(...PLAIN);
+        const catalog = Catalog.open(stateDb);
+        const keys = catalog.volumes().map((v) => v.objectKey);
+        catalog.close();
+        const copied = /can be written by others: it is copied before it is checked/g;
+        // Between a check and the decoding, a volume that someone else can write could change
+        // under the restore: group- or world-writable volumes go through a copy, as from S3.
+        for (const mode of [0o644, 0o664, 0o646]) {
+          for (const key of keys) await Deno.chmod(join(bucketDir, key), mode);
+          const dest = join(root, `restored-${mode.toString(8)}`);
+          const result = await restore([stateDb, "--to", dest]);
+          assert.equal(result.code, 0, result.stderr);
+          const notes = result.stderr.match(copied) ?? [];
+          assert.equal(notes.length, mode === 0o644 ? 0 : keys.length, `mode ${mode.toString(8)}`);
+          assert.deepEqual(await diffTrees(src, join(dest, archivePath(src))), []);
+        }
+      });
+    },
+  ),
 );
 
 /** A stdin that never answers. */
