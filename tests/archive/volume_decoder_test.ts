@@ -27,6 +27,21 @@ import {
 import { readAll, testBytes, withTempDir } from "../crypto/age_test_helpers.ts";
 import { skipOnWindows, where } from "../../testing/platform.ts";
 
+/** An encrypted zstd volume of `sample()` written in `dir`, with the check the catalog would hold. */
+async function checkedVolume(dir: string) {
+  const format: VolumeFormat = { compression: "zstd", encrypt: true };
+  const path = join(dir, "volume");
+  const data = sample();
+  await writeVolume(path, data, format);
+  const bytes = await Deno.readFile(path);
+  const check = {
+    key: "b/000001_x.tar.zst.age",
+    size: bytes.length,
+    sha256: createHash("sha256").update(bytes).digest("hex"),
+  };
+  return { format, path, data, bytes, check };
+}
+
 /** Reading a volume where it lies needs to know who may write it, which Windows does not tell. */
 const IN_PLACE = skipOnWindows(
   "a volume is read where it lies only where the system tells its owner",
@@ -198,16 +213,7 @@ Deno.test(
     "VolumeDecoder: with the file's size and SHA-256, it decodes the file",
     async () => {
       await withTempDir(async (dir) => {
-        const format: VolumeFormat = { compression: "zstd", encrypt: true };
-        const path = join(dir, "volume");
-        const data = sample();
-        await writeVolume(path, data, format);
-        const bytes = await Deno.readFile(path);
-        const check = {
-          key: "b/000001_x.tar.zst.age",
-          size: bytes.length,
-          sha256: createHash("sha256").update(bytes).digest("hex"),
-        };
+        const { format, path, data, check } = await checkedVolume(dir);
         const chunks = await chunksOf(new VolumeDecoder().decode(path, format, [identity], check));
         assert.equal(chunks.reduce((n, chunk) => n + chunk.length, 0), data.length);
         assert.equal(decodeWorkersRunning(), 0);
@@ -278,16 +284,7 @@ Deno.test(
     "VolumeDecoder.verify: names the file it hashed, the one decode opens; refuses another",
     async () => {
       await withTempDir(async (dir) => {
-        const format: VolumeFormat = { compression: "zstd", encrypt: true };
-        const path = join(dir, "volume");
-        const data = sample();
-        await writeVolume(path, data, format);
-        const bytes = await Deno.readFile(path);
-        const check = {
-          key: "b/000001_x.tar.zst.age",
-          size: bytes.length,
-          sha256: createHash("sha256").update(bytes).digest("hex"),
-        };
+        const { format, path, data, bytes, check } = await checkedVolume(dir);
         const hashed = await new VolumeDecoder().verify(path, check);
         const info = await Deno.stat(path);
         assert.deepEqual(hashed, { dev: info.dev, ino: info.ino });
@@ -320,15 +317,7 @@ Deno.test(
       // The main thread copies such volumes first; one found by the worker was put there after the
       // main thread looked, and could change between the check and the decoding.
       await withTempDir(async (dir) => {
-        const format: VolumeFormat = { compression: "zstd", encrypt: true };
-        const path = join(dir, "volume");
-        await writeVolume(path, sample(), format);
-        const bytes = await Deno.readFile(path);
-        const check = {
-          key: "b/000001_x.tar.zst.age",
-          size: bytes.length,
-          sha256: createHash("sha256").update(bytes).digest("hex"),
-        };
+        const { format, path, check } = await checkedVolume(dir);
         const replaced = /was replaced while it was read \(others can write it now\)/;
         for (const mode of [0o664, 0o606]) {
           await Deno.chmod(path, mode);
