@@ -32,15 +32,18 @@ const SUMMARY_LINE = /^(ok|FAILED) \| (\d+) passed/;
 const NO_REASON = "no reason given";
 
 /**
- * Deno type-checks a worker module when a test first starts it, and its `Check PATH` line lands
- * inside that test's result line: `name ...Check lib/x.ts` then ` ok (1s)`. Joined back here.
+ * Two notes of Deno's land inside a test's result line: the `Check PATH` of a worker module it
+ * type-checks when a test first starts it (`name ...Check lib/x.ts` then ` ok (1s)`), and the
+ * warning about a test running over a minute (`name ...'name' has been running for over (1m0s)`
+ * then ` ok (1m9s)`), or both, one after the other. Joined back here.
  */
-const CHECK_INSIDE_RESULT = / \.\.\.Check [^\r\n]*\r?\n /g;
+const NOTE_INSIDE_RESULT =
+  / \.\.\.(?:(?:Check [^\r\n]*|'[^\r\n]*' has been running for over \([^)\r\n]*\))\r?\n)+ /g;
 
 /** Parses the output of `deno test` run with NO_COLOR. */
 export function parseTestOutput(output: string): TestOutput {
   const result: TestOutput = { passed: 0, failed: [], ignored: [], complete: false };
-  for (const line of output.replace(CHECK_INSIDE_RESULT, " ... ").split(/\r?\n/)) {
+  for (const line of output.replace(NOTE_INSIDE_RESULT, " ... ").split(/\r?\n/)) {
     if (SUMMARY_LINE.test(line)) {
       result.complete = true;
       continue;

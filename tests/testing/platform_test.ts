@@ -25,11 +25,17 @@ Deno.test("needs names the programs that cannot be started, and only those", () 
 
 Deno.test("the Windows summary counts tests, groups ignored ones by reason, lists failures", () => {
   const output = [
-    "running 4 tests from ./tests/x/a_test.ts",
+    "running 6 tests from ./tests/x/a_test.ts",
     "one ... ok (1ms)",
     // A worker module type-checked while its test runs prints inside the test's line.
     "zero ...Check lib/archive/pack_worker.ts",
     " ok (23s)",
+    // So does the warning about a test running over a minute (on a slow machine).
+    "slow ...'slow' has been running for over (1m0s)",
+    " ok (1m9s)",
+    "both ...Check lib/restore/place_worker.ts",
+    "'both' has been running for over (1m0s)",
+    " ok (1m27s)",
     "two [skipped here: needs age (not installed)] ... ignored (0ms)",
     "three ...",
     "  step a ... ok (1ms)",
@@ -38,10 +44,10 @@ Deno.test("the Windows summary counts tests, groups ignored ones by reason, list
     "four ... ignored (0ms)",
     "./tests/x/b_test.ts (uncaught error)",
     "./tests/x/b_test.ts (uncaught error)",
-    "FAILED | 2 passed (1 step) | 1 failed (1 step) | 2 ignored (1s)",
+    "FAILED | 4 passed (1 step) | 1 failed (1 step) | 2 ignored (1s)",
   ].join("\n");
   const parsed = parseTestOutput(output);
-  assert.equal(parsed.passed, 2);
+  assert.equal(parsed.passed, 4);
   assert.deepEqual(parsed.failed, ["  step b", "three", "./tests/x/b_test.ts (uncaught error)"]);
   assert.deepEqual(parsed.ignored, [
     { name: "two", reason: "needs age (not installed)" },
@@ -54,7 +60,7 @@ Deno.test("the Windows summary counts tests, groups ignored ones by reason, list
     61,
     0,
   );
-  assert.match(text, /^Windows \(wine-deno\): 2 passed, 3 failed, 2 ignored, 1 runs in 1 min 1 s/);
+  assert.match(text, /^Windows \(wine-deno\): 4 passed, 3 failed, 2 ignored, 1 runs in 1 min 1 s/);
   assert.match(text, /1 x needs age \(not installed\)\n {6}tests\/x: two\n/);
   assert.match(text, /Failed:\n {2}tests\/x: {3}step b\n {2}tests\/x: three/);
 });
