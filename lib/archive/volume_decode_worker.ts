@@ -43,8 +43,9 @@ scope.onmessage = ({ data }) => {
     try {
       const file = Deno.openSync(data.path, { read: true });
       try {
-        postOpened(file, data.check.key);
-        verify(file, data.check);
+        const info = refuseIfOthersCanWrite(file, data.check.key);
+        postOpened(info);
+        verify(file, info, data.check);
       } finally {
         file.close();
       }
@@ -64,9 +65,11 @@ const SEND_IN_PLACE_BYTES = 256 * 1024;
 async function decode(job: DecodeStart): Promise<void> {
   const file = Deno.openSync(job.path, { read: true });
   try {
-    if (job.identify) postOpened(file, job.path);
-    else if (job.check) refuseIfOthersCanWrite(file, job.check.key);
-    if (job.check) verify(file, job.check);
+    if (job.identify || job.check) {
+      const info = refuseIfOthersCanWrite(file, job.check?.key ?? job.path);
+      if (job.identify) postOpened(info);
+      if (job.check) verify(file, info, job.check);
+    }
   } catch (error) {
     file.close();
     throw error;
@@ -122,15 +125,15 @@ async function decode(job: DecodeStart): Promise<void> {
 /** Bytes read from the volume file at a time. */
 const READ_BYTES = 1 << 20;
 
-/** Tells the main thread which file `file` is (device and inode), to compare with another handle. */
-function postOpened(file: Deno.FsFile, name: string): void {
-  const { dev, ino } = refuseIfOthersCanWrite(file, name);
+/** Tells the main thread which file was opened (device and inode), to compare with another handle. */
+function postOpened({ dev, ino }: Deno.FileInfo): void {
   scope.postMessage({ type: "opened", dev, ino });
 }
 
 /**
  * Refuses a volume read where it lies that someone else could write (see `onlyOursToWrite`): the
  * main thread reads such volumes through a copy, so this one was put in place after it looked.
+ * Returns what the open handle's file is, for the caller's own checks.
  */
 function refuseIfOthersCanWrite(file: Deno.FsFile, name: string): Deno.FileInfo {
   const info = file.statSync();
@@ -141,12 +144,12 @@ function refuseIfOthersCanWrite(file: Deno.FsFile, name: string): Deno.FileInfo 
 }
 
 /**
- * Hashes the whole of the open volume `file` and checks its size and SHA-256 against `check`,
+ * Hashes the whole of the open volume `file` (`info`: what its handle is) and checks its size and
+ * SHA-256 against `check`,
  * then rewinds it: what is decoded next is read through the same handle, so a file swapped for
  * another under the same name after the check is not what gets decoded.
  */
-function verify(file: Deno.FsFile, check: VolumeCheck): void {
-  const info = file.statSync();
+function verify(file: Deno.FsFile, info: Deno.FileInfo, check: VolumeCheck): void {
   if (!info.isFile) throw new ChecksumError(`${check.key} is not a file`);
   const hash = createHash("sha256");
   const buffer = new Uint8Array(READ_BYTES);
