@@ -32,6 +32,11 @@ export function crc32Base64(value: number): string {
   return bytes.toString("base64");
 }
 
+/** An MD5 as `Content-MD5` wants it: base64. */
+export function md5Base64(md5: Uint8Array): string {
+  return Buffer.from(md5).toString("base64");
+}
+
 /** The CRC32 of an `x-amz-checksum-crc32` value, or undefined when it is not one. */
 export function parseCrc32Base64(text: string | undefined): number | undefined {
   if (text === undefined || !/^[A-Za-z0-9+/]{6}==$/.test(text)) return undefined;

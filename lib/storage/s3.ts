@@ -22,10 +22,10 @@ import {
   type StorageClass,
   UploadPartCommand,
 } from "@aws-sdk/client-s3";
-import { Buffer } from "node:buffer";
-import { createHash } from "node:crypto";
 import {
   crc32Base64,
+  md5Base64,
+  md5Of,
   parseCrc32Base64,
   type PartChecksumKind,
   type PartDigest,
@@ -226,7 +226,7 @@ class S3Storage implements MultipartStorage {
             Key: key,
             Body: body,
             ContentLength: body.length,
-            ContentMD5: md5Base64(body),
+            ContentMD5: md5Base64(md5Of(body)),
             StorageClass: storageClass as StorageClass,
             ...this.encryptionParameters,
             ...this.retentionParameters,
@@ -272,7 +272,7 @@ class S3Storage implements MultipartStorage {
     // S3 checks the part against its digest and refuses it (BadDigest) if it arrived altered.
     const check = "crc32" in digest
       ? { ChecksumAlgorithm: "CRC32" as const, ChecksumCRC32: crc32Base64(digest.crc32) }
-      : { ContentMD5: Buffer.from(digest.md5).toString("base64") };
+      : { ContentMD5: md5Base64(digest.md5) };
     const result = await this.call(
       operation,
       () =>
@@ -584,11 +584,6 @@ function classifyStreamErrors(
       await reader.cancel(reason);
     },
   });
-}
-
-/** The base64 MD5 of `body`, as `Content-MD5` wants it. */
-function md5Base64(body: Uint8Array): string {
-  return createHash("md5").update(body).digest("base64");
 }
 
 function quote(text: string): string {
