@@ -179,13 +179,11 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
         await write(entry, record, undefined);
         continue;
       }
-      let outcome: WriteOutcome;
-      try {
-        outcome = writer.placeStaged(entry.path, staged, fileMeta(entry), entryOptions);
-      } catch (error) {
-        outcome = entryWriteFailure(error);
-      }
-      settle(entry, record, outcome);
+      settle(
+        entry,
+        record,
+        outcomeOf(() => writer.placeStaged(entry.path, staged, fileMeta(entry), entryOptions)),
+      );
     }
     held.length = 0;
     through = 0;
@@ -296,13 +294,11 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
         // A small file is read whole and written with plain calls, before the next entry.
         const bytes = await member.readWhole();
-        let outcome: WriteOutcome;
-        try {
-          outcome = writer.fileSync(entry.path, bytes, fileMeta(entry), entryOptions);
-        } catch (error) {
-          outcome = entryWriteFailure(error);
-        }
-        settle(entry, record, outcome);
+        settle(
+          entry,
+          record,
+          outcomeOf(() => writer.fileSync(entry.path, bytes, fileMeta(entry), entryOptions)),
+        );
         continue;
       }
       await write(entry, record, member);
@@ -352,6 +348,15 @@ function linkTypeOf(
   record: VolumeEntryRow,
 ): SymlinkType | undefined {
   return entry.type === "symlink" ? symlinkType(catalog, record) : undefined;
+}
+
+/** What a synchronous write did, or the outcome of one the file system would not take. */
+function outcomeOf(write: () => WriteOutcome): WriteOutcome {
+  try {
+    return write();
+  } catch (error) {
+    return entryWriteFailure(error);
+  }
 }
 
 /** The outcome of an entry the file system would not take; any other error is thrown again. */
