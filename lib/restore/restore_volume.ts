@@ -52,7 +52,10 @@ export interface VolumeRestoreContext {
   onProblem: (problem: EntryProblem) => void;
   /** Counters a display may show: bytes downloaded, volumes and bytes extracted. */
   progress?: RestoreProgress;
-  /** The folder of a `file:` bucket, whose volumes are read where they lie (not downloaded). */
+  /**
+   * The folder of a `file:` bucket: its volumes that only this user can write are read where
+   * they lie (not downloaded); the others are copied into staging first.
+   */
   bucketFolder?: string;
 }
 
