@@ -281,6 +281,13 @@ class Packer {
     }
     let handedOn = false;
     try {
+      // A large file's bytes leave in batches as they are read: what was opened is checked first.
+      // A small one's stay in the current batch until `#finish` checks, and are taken back there.
+      if (info.size > READ_WHOLE_BYTES && !sameFile(info, handle.statSync())) {
+        updates.push(swapped(file));
+        return;
+      }
+      const start = out.mark();
       entry.size = info.size;
       out.write(encodeTarHeader(entry, out.headerScratch));
       // The hash an incremental backup compares with (`--rehash`), taken as the bytes go by.
@@ -291,7 +298,7 @@ class Packer {
         return this.#readLarge(file, info, handle, read, digest, results);
       }
       while (read.remaining > 0) this.#readSome(handle, read, digest);
-      this.#finish(file, info, handle, read, digest, results);
+      this.#finish(file, info, handle, read, digest, results, start);
     } finally {
       if (!handedOn) handle.close();
     }
@@ -339,7 +346,11 @@ class Packer {
     this.out.advance(got);
   }
 
-  /** Pads the content, checks whether the file moved while read, and reports the outcome. */
+  /**
+   * Pads the content, checks whether the file moved while read, and reports the outcome. A small
+   * file (`start`: where its header began, all of it still in the current batches) whose handle
+   * is not on the file `info` describes is taken out again: see `swapped`.
+   */
   #finish(
     file: PackRecord,
     info: Deno.FileInfo,
@@ -347,13 +358,19 @@ class Packer {
     read: ContentRead,
     digest: Hash,
     results: PackResults,
+    start?: BatchMark,
   ): void {
     const size = info.size;
     const mtimeMs = info.mtime?.getTime() ?? file.mtimeMs;
+    const after = handle.statSync();
+    if (start && !sameFile(info, after)) {
+      this.out.rewind(start);
+      results.updates.push(swapped(file));
+      return;
+    }
     this.out.zeros(tarPaddingLength(size));
     results.totals.entries++;
     results.totals.bytes += size;
-    const after = handle.statSync();
     const moved = after.size !== size || after.mtime?.getTime() !== info.mtime?.getTime();
     // A hardlink without a name of its file earlier in this volume is stored as a full copy.
     const copyOfLink = file.type === "hardlink";
@@ -399,6 +416,22 @@ function inodeKey(info: Deno.FileInfo): string | undefined {
 }
 
 /** The outcome of a file that could not be looked at or opened: gone, or unreadable. */
+/**
+ * Whether an open handle's file (`opened`) is the one a path's lstat saw (`looked`). It is not
+ * when the path was swapped in between, for a symlink above all: the open followed it, maybe to a
+ * file its owner may not read (a backup run by root over a user's folder). Where the system gives
+ * no inode (Windows), the two cannot be told apart.
+ */
+function sameFile(looked: Deno.FileInfo, opened: Deno.FileInfo): boolean {
+  if (looked.ino === null || opened.ino === null) return true;
+  return looked.ino === opened.ino && looked.dev === opened.dev;
+}
+
+/** What a file swapped between its lstat and its open becomes: gone, as far as this backup goes. */
+function swapped(file: PackRecord): PackedFileUpdate {
+  return { id: file.id, state: "vanished", size: file.size, mtimeMs: file.mtimeMs };
+}
+
 function changed(
   file: PackRecord,
   error: unknown,
@@ -409,11 +442,18 @@ function changed(
   return { id: file.id, state, size, mtimeMs };
 }
 
+/** A place in a `BatchWriter`'s output (`mark`), to go back to (`rewind`). */
+interface BatchMark {
+  full: number;
+  used: number;
+}
+
 /**
  * Fills fixed-size buffers and queues each one once it is full. Each buffer is new (zero-filled)
- * and written front to back, never twice: padding is skipped over, not written.
+ * and written front to back, never twice (what `rewind` takes back is zeroed again): padding is
+ * skipped over, not written.
  */
-class BatchWriter {
+export class BatchWriter {
   /**
    * Where this stream's plain headers are encoded before `write` copies them in: one block per
    * stream, not per entry (a volume being rebuilt may be packed beside another).
@@ -421,7 +461,7 @@ class BatchWriter {
   readonly headerScratch = new Uint8Array(512);
   #buffer = new Uint8Array(TAR_BATCH_BYTES);
   #used = 0;
-  #full: Uint8Array[] = [];
+  #full: Uint8Array<ArrayBuffer>[] = [];
 
   /** A writable window of at most `wanted` bytes at the end of the current buffer. */
   space(wanted: number): Uint8Array {
@@ -435,6 +475,25 @@ class BatchWriter {
     this.#full.push(this.#buffer);
     this.#buffer = new Uint8Array(TAR_BATCH_BYTES);
     this.#used = 0;
+  }
+
+  /** Where the next byte goes: `rewind` takes back what was written after it. */
+  mark(): BatchMark {
+    return { full: this.#full.length, used: this.#used };
+  }
+
+  /**
+   * Takes back everything written since `mark`, which must still be in this writer (no `takeFull`
+   * in between): the bytes are zeroed, as buffers must be where nothing was written.
+   */
+  rewind(mark: BatchMark): void {
+    if (this.#full.length < mark.full) throw new Error("rewind past buffers handed out");
+    while (this.#full.length > mark.full) {
+      this.#buffer = this.#full.pop()!;
+      this.#used = this.#buffer.length;
+    }
+    this.#buffer.fill(0, mark.used, this.#used);
+    this.#used = mark.used;
   }
 
   /** Copies `bytes` in. */

@@ -7,11 +7,17 @@ import { join } from "node:path";
 import { createHash } from "node:crypto";
 import { scanSources } from "../../lib/archive/scan.ts";
 import { planVolumes } from "../../lib/backup/plan_volumes.ts";
-import { HASH_BATCH, TAR_BATCH_BYTES, volumeTar } from "../../lib/archive/volume_tar.ts";
+import {
+  BatchWriter,
+  HASH_BATCH,
+  TAR_BATCH_BYTES,
+  volumeTar,
+} from "../../lib/archive/volume_tar.ts";
 import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
 import { plannedCatalog } from "./helpers.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
+import { needsSymlinks, where } from "../../testing/platform.ts";
 
 Deno.test("files that vanish or change after the scan are handled when packed", async () => {
   const root = await Deno.makeTempDir();
@@ -162,4 +168,103 @@ Deno.test("a file larger than a batch is handed on batch by batch as it is read,
     catalog.close();
     await Deno.remove(root, { recursive: true });
   }
+});
+
+Deno.test(
+  where(
+    needsSymlinks(),
+    "a file swapped for a symlink between its look and its open is not packed with the link target's bytes",
+    async () => {
+      // The attack: a user whose folder root backs up keeps swapping a file of theirs for a
+      // symlink to a secret of the same size and mtime. lstat sees their file; open would follow
+      // the link. What the handle opened must be the file lstat saw, or nothing is packed. One
+      // file is read whole (taken back out of the batch after the read), one in batches (checked
+      // before its first byte is read).
+      const root = await Deno.makeTempDir();
+      const src = join(root, "src");
+      await Deno.mkdir(src);
+      const mtime = new Date("2024-01-02T03:04:05Z");
+      const swaps: { target: string; secret: string; stage: string }[] = [];
+      for (const [name, size] of [["small.txt", 64], ["large.txt", 300 * 1024]] as const) {
+        const swap = { target: join(src, name), secret: join(root, `secret-${name}`), stage: "" };
+        swap.stage = await Deno.makeTempDir({ dir: root });
+        await Deno.writeTextFile(swap.secret, "S".repeat(size));
+        await Deno.writeTextFile(swap.target, "P".repeat(size));
+        await Deno.utime(swap.secret, mtime, mtime);
+        await Deno.utime(swap.target, mtime, mtime);
+        swaps.push(swap);
+      }
+      const catalog = await plannedCatalog(root, src, { volumeSize: 1024 ** 3 });
+      const swappers = swaps.map((swap) =>
+        new Deno.Command(Deno.execPath(), {
+          args: ["eval", swapLoop(swap.target, swap.secret, swap.stage)],
+          stdout: "null",
+          stderr: "inherit",
+        }).spawn()
+      );
+      const packedAsFile = new Map<string, number>();
+      const rounds = 1000;
+      try {
+        for (let round = 0; round < rounds; round++) {
+          for await (
+            const { entry, body } of readTar(volumeTar(volumeRecords(catalog, 1)).stream)
+          ) {
+            if (entry.type !== "file") continue;
+            const text = await new Response(body).text();
+            assert.ok(
+              !text.includes("S"),
+              `round ${round}: the secret was packed as ${entry.path}`,
+            );
+            packedAsFile.set(entry.path, (packedAsFile.get(entry.path) ?? 0) + 1);
+          }
+        }
+      } finally {
+        for (const swapper of swappers) {
+          swapper.kill();
+          await swapper.status;
+        }
+        catalog.close();
+        await Deno.remove(root, { recursive: true });
+      }
+      // The swapping went on while packing: each file was seen as a file in some rounds only.
+      assert.equal(packedAsFile.size, 2);
+      for (const [path, times] of packedAsFile) {
+        assert.ok(times < rounds, `${path} packed as a file in every round: no swap seen`);
+      }
+    },
+  ),
+);
+
+/** A script that swaps `target` for a copy of itself and a symlink to `secret`, endlessly. */
+function swapLoop(target: string, secret: string, stage: string): string {
+  const [copy, link] = [join(stage, "copy"), join(stage, "link")];
+  return `
+    const [target, copy, link, secret] = ${JSON.stringify([target, copy, link, secret])};
+    Deno.copyFileSync(target, copy + ".keep");
+    const { mtime } = Deno.statSync(target);
+    Deno.utimeSync(copy + ".keep", mtime, mtime);
+    for (;;) {
+      Deno.linkSync(copy + ".keep", copy);
+      Deno.renameSync(copy, target);
+      Deno.symlinkSync(secret, link);
+      Deno.renameSync(link, target);
+    }`;
+}
+
+Deno.test("what a batch writer takes back is gone, zeroed, across a full buffer", () => {
+  const out = new BatchWriter();
+  out.write(new Uint8Array(TAR_BATCH_BYTES - 10).fill(1));
+  const mark = out.mark();
+  out.write(new Uint8Array(100).fill(2));
+  assert.equal(out.hasFull, true);
+  out.rewind(mark);
+  assert.equal(out.hasFull, false);
+  out.write(new Uint8Array(5).fill(3));
+  out.zeros(5);
+  const [full, ...more] = [...out.takeFull()];
+  assert.equal(more.length, 0);
+  assert.deepEqual([...full.subarray(TAR_BATCH_BYTES - 12)], [1, 1, 3, 3, 3, 3, 3, 0, 0, 0, 0, 0]);
+  // What the next buffer starts with was never written: zeros, as padding expects.
+  out.zeros(1);
+  assert.ok(out.space(200).every((byte) => byte === 0));
 });
