@@ -23,6 +23,8 @@ export interface SegmentResult {
   input: Uint8Array;
   output?: Uint8Array;
   error?: string;
+  /** Milliseconds the worker spent compressing the segment. */
+  busyMs?: number;
 }
 
 /** Bytes of TAR data compressed as one frame. */
@@ -51,10 +53,13 @@ export function defaultCompressThreads(cores = navigator.hardwareConcurrency): n
 
 /**
  * A set of compression worker threads shared by every volume of a run. Workers are started
- * lazily, one at a time, only when a segment finds none free, and never more than `size`: a run
- * that compresses nothing (every volume already built, or `--compression none`) starts none, and
- * a volume of one segment starts one. `close()` stops them; a later `compress` starts them again
- * (a volume lost during its upload is built again after the build loop has closed the pool).
+ * lazily, one at a time, and never more than `size`: the first for the first segment, each other
+ * only when segments come faster than one worker compresses them (`#canStartAnother`). A run that
+ * compresses nothing (every volume already built, or `--compression none`) starts none; a backup
+ * of many small files, whose TAR stream comes slowly (the files' system calls), keeps to one. Once
+ * started, workers serve every later segment until `close()` stops them; a later `compress`
+ * starts anew (a volume lost during its upload is built again after the build loop has closed
+ * the pool).
  */
 export class CompressorPool {
   readonly #size: number;
@@ -63,6 +68,11 @@ export class CompressorPool {
   #waitingForWorker: ((worker: Worker | undefined) => void)[] = [];
   readonly #pending = new Map<number, (result: SegmentResult) => void>();
   #nextId = 0;
+  /** When the last segment came, and the usual time between two (a moving average), in ms. */
+  #lastArrival: number | undefined;
+  #arrivalMs: number | undefined;
+  /** The usual time a worker takes to compress a segment (a moving average), in ms. */
+  #busyMs: number | undefined;
 
   /** A pool of at most `threads` workers (default `defaultCompressThreads()`); none start yet. */
   constructor(threads = defaultCompressThreads()) {
@@ -86,7 +96,14 @@ export class CompressorPool {
     workersStarted++;
     worker.onmessage = (event: MessageEvent<SegmentResult>) => {
       if (!this.#workers.includes(worker)) return; // an answer that raced close()
+      if (event.data.busyMs !== undefined) {
+        this.#busyMs = movingAverage(this.#busyMs, event.data.busyMs);
+      }
       this.#release(worker);
+      // Segments still waiting while they come faster than they are compressed: one more worker.
+      if (this.#waitingForWorker.length > 0 && this.#canStartAnother()) {
+        this.#waitingForWorker.shift()!(this.#start());
+      }
       const resolve = this.#pending.get(event.data.id);
       this.#pending.delete(event.data.id);
       resolve?.(event.data);
@@ -105,12 +122,29 @@ export class CompressorPool {
   #acquire(): Promise<Worker | undefined> {
     const worker = this.#idle.pop();
     if (worker) return Promise.resolve(worker);
-    if (this.#workers.length < this.#size) return Promise.resolve(this.#start());
+    if (this.#workers.length === 0 || this.#canStartAnother()) {
+      return Promise.resolve(this.#start());
+    }
     return new Promise((resolve) => this.#waitingForWorker.push(resolve));
+  }
+
+  /**
+   * Whether another worker may start: the pool is not full and segments come faster than a
+   * worker compresses them (known once a worker has answered). Otherwise a segment waits for the
+   * busy worker, which will be free before the next one comes.
+   */
+  #canStartAnother(): boolean {
+    return this.#workers.length < this.#size && this.#busyMs !== undefined &&
+      (this.#arrivalMs === undefined || this.#arrivalMs < this.#busyMs);
   }
 
   /** Compresses one segment on a free worker; the input buffer is transferred and given back. */
   async compress(kind: "zstd" | "gzip", input: Uint8Array): Promise<SegmentResult> {
+    const now = performance.now();
+    if (this.#lastArrival !== undefined) {
+      this.#arrivalMs = movingAverage(this.#arrivalMs, now - this.#lastArrival);
+    }
+    this.#lastArrival = now;
     const worker = await this.#acquire();
     // Closed while waiting for a worker, or between getting it and running on.
     if (!worker || !this.#workers.includes(worker)) {
@@ -134,6 +168,11 @@ export class CompressorPool {
     }
     this.#pending.clear();
   }
+}
+
+/** `average` moved a third of the way towards `sample` (or `sample`, the first time). */
+function movingAverage(average: number | undefined, sample: number): number {
+  return average === undefined ? sample : average + (sample - average) / 3;
 }
 
 /** A compressing stream that runs on `pool`: frames come out in input order. */

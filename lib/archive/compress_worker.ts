@@ -14,6 +14,7 @@ const scope = self as unknown as {
 };
 
 scope.onmessage = ({ data: job }) => {
+  const started = performance.now();
   try {
     // Room for incompressible input: zstd and deflate add well under 1% in the worst case.
     const chunkSize = job.input.byteLength + (job.input.byteLength >> 6) + 65536;
@@ -28,7 +29,8 @@ scope.onmessage = ({ data: job }) => {
       packed.byteOffset,
       packed.byteLength,
     );
-    scope.postMessage({ id: job.id, output, input: job.input }, [
+    const busyMs = performance.now() - started;
+    scope.postMessage({ id: job.id, output, input: job.input, busyMs }, [
       output.buffer as ArrayBuffer,
       job.input.buffer as ArrayBuffer,
     ]);

@@ -7,6 +7,7 @@ import {
   CompressorPool,
   parallelCompressStream,
   SEGMENT_BYTES,
+  type SegmentResult,
 } from "../../lib/archive/compress_pool.ts";
 import { decompressStream } from "../../lib/archive/compress.ts";
 import { randomBytes } from "../../testing/tree.ts";
@@ -103,6 +104,24 @@ Deno.test("workers start one at a time as segments need them, never more than th
     );
     assert.ok(many.every((result) => result.error === undefined && result.output!.length > 0));
     assert.equal(pool.running, 2);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("segments that come slower than a worker compresses them keep to one worker, even when its answers wait", async () => {
+  const pool = new CompressorPool(2);
+  try {
+    const results: Promise<SegmentResult>[] = [];
+    for (let i = 0; i < 4; i++) {
+      results.push(pool.compress("zstd", randomBytes(SEGMENT_BYTES / 8)));
+      // This thread is busy (as a backup's is with its catalog) while the worker compresses: the
+      // worker is done long before the next segment, but its answer waits to be read.
+      const until = performance.now() + 250;
+      while (performance.now() < until) { /* busy */ }
+    }
+    assert.ok((await Promise.all(results)).every((result) => result.error === undefined));
+    assert.equal(pool.running, 1);
   } finally {
     pool.close();
   }
