@@ -4,7 +4,7 @@
  * `Outcome`; the command that starts it owns the screen, the interrupts and the exit code.
  */
 import { resolve } from "node:path";
-import type { Catalog } from "../catalog/catalog.ts";
+import type { Catalog, FileState } from "../catalog/catalog.ts";
 import { lockPath } from "../catalog/lock.ts";
 import { abortOrphanUploads, runBackup } from "./run_backup.ts";
 import { uploadCatalogCopy } from "./catalog_copy.ts";
@@ -138,10 +138,11 @@ function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
       `stored) in ${formatDuration(seconds)}`,
   );
   const problems = catalog.problems(LISTED_PROBLEMS + 1);
-  const troubled = catalog.filesInStates(
-    ["vanished", "unreadable", "changed"],
-    LISTED_PROBLEMS + 1,
-  );
+  // The totals tell whether any file went wrong: only then is the whole table read for names.
+  const troubledStates: FileState[] = ["vanished", "unreadable", "changed"];
+  const troubled = totals.some((t) => troubledStates.includes(t.state) && t.count > 0)
+    ? catalog.filesInStates(troubledStates, LISTED_PROBLEMS + 1)
+    : [];
   const lines = [
     ...problems.map((p) => `skipped ${quotePath(p.path)}: ${p.message}`),
     ...troubled.map((f) =>

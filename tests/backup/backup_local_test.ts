@@ -2,8 +2,8 @@
  * End-to-end backups to a `file://` bucket, read back with nothing but `age`, `zstd` and `tar`.
  */
 import assert from "node:assert/strict";
-import { join } from "node:path";
-import { diffTrees, makeTree } from "../../testing/tree.ts";
+import { basename, join } from "node:path";
+import { diffTrees, makeTree, randomBytes } from "../../testing/tree.ts";
 import { assertKilled, glacierCommand, runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { backupToSandbox, backupToSandboxKilledAt, makeSandbox } from "../../testing/sandbox.ts";
 import { extractWithReferenceTools } from "../../testing/volumes.ts";
@@ -184,6 +184,42 @@ Deno.test(
     },
   ),
 );
+
+Deno.test("a file gone before its volume was packed is named in the summary, exit code 1", async () => {
+  const box = await makeSandbox();
+  try {
+    // Two volumes of one file each; the run stops once the first is built.
+    await Deno.writeFile(join(box.src, "a.bin"), randomBytes(700_000));
+    await Deno.writeFile(join(box.src, "b.bin"), randomBytes(700_000));
+    const stopped = await backupToSandboxKilledAt(
+      box,
+      "after-volume-built:1",
+      "--volume-size",
+      "1MiB",
+      "--compression",
+      "none",
+    );
+    assertKilled(stopped);
+    const stateDb = stateDbFrom(stopped);
+    const catalog = Catalog.open(stateDb);
+    const later = catalog.filesAfter(0, 10).find((f) => f.type === "file" && f.volumeId === 2)!;
+    catalog.close();
+    await Deno.remove(later.path);
+    const resumed = await runCli(["resume", stateDb]);
+    assert.equal(resumed.code, 1, resumed.stderr);
+    // The summary goes to stdout (the report), its warnings marked.
+    assert.match(
+      resumed.stdout,
+      new RegExp(`^warn: vanished before it was read: .*${basename(later.path)}$`, "m"),
+    );
+    // A run where nothing went wrong lists nothing.
+    const clean = await backupToSandbox(box);
+    assert.equal(clean.code, 0, clean.stderr);
+    assert.doesNotMatch(clean.stdout + clean.stderr, /vanished|unreadable|changed while read/);
+  } finally {
+    await box.cleanup();
+  }
+});
 
 Deno.test("bad input: one line on stderr, exit code 2, no stack trace", async () => {
   const box = await makeSandbox();
