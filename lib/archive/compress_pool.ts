@@ -68,9 +68,9 @@ export class CompressorPool {
   #waitingForWorker: ((worker: Worker | undefined) => void)[] = [];
   readonly #pending = new Map<number, (result: SegmentResult) => void>();
   #nextId = 0;
-  /** When the last segment came, and the usual time between two (a moving average), in ms. */
+  /** When the last segment came, and the times between the last few (ms, newest last). */
   #lastArrival: number | undefined;
-  #arrivalMs: number | undefined;
+  readonly #gaps: number[] = [];
   /** The usual time a worker takes to compress a segment (a moving average), in ms. */
   #busyMs: number | undefined;
 
@@ -134,15 +134,16 @@ export class CompressorPool {
    * busy worker, which will be free before the next one comes.
    */
   #canStartAnother(): boolean {
-    return this.#workers.length < this.#size && this.#busyMs !== undefined &&
-      (this.#arrivalMs === undefined || this.#arrivalMs < this.#busyMs);
+    if (this.#workers.length >= this.#size || this.#busyMs === undefined) return false;
+    return this.#gaps.length === 0 || median(this.#gaps) < this.#busyMs;
   }
 
   /** Compresses one segment on a free worker; the input buffer is transferred and given back. */
   async compress(kind: "zstd" | "gzip", input: Uint8Array): Promise<SegmentResult> {
     const now = performance.now();
     if (this.#lastArrival !== undefined) {
-      this.#arrivalMs = movingAverage(this.#arrivalMs, now - this.#lastArrival);
+      this.#gaps.push(now - this.#lastArrival);
+      if (this.#gaps.length > ARRIVAL_GAPS) this.#gaps.shift();
     }
     this.#lastArrival = now;
     const worker = await this.#acquire();
@@ -168,6 +169,19 @@ export class CompressorPool {
     }
     this.#pending.clear();
   }
+}
+
+/**
+ * How many of the latest times between two segments tell how fast segments come (their median:
+ * one long wait, a worker's start or a pause between volumes, does not hide a burst after it).
+ */
+const ARRIVAL_GAPS = 4;
+
+/** The middle value of `values` (the mean of the two middle ones when their count is even). */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
 }
 
 /** `average` moved a third of the way towards `sample` (or `sample`, the first time). */
