@@ -11,6 +11,7 @@ import { dirname, join, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
 import { catalogCopyKey } from "../archive/layout.ts";
 import { createEncryptStream } from "../crypto/age.ts";
+import { freeingInputs, SequentialRelease } from "../memory/buffer_release.ts";
 import type { Storage } from "../storage/storage.ts";
 
 /** Uploads a snapshot of the catalog to the bucket (encrypted when the backup is). */
@@ -46,9 +47,29 @@ async function writeSnapshot(catalog: Catalog, path: string): Promise<void> {
   catalog.copyTo(path);
 }
 
+/**
+ * Encrypts `source` into `target`, freeing each buffer once it is written: left to the garbage
+ * collector, a catalog of 300,000 files (91 MB) piled up ~30 MiB of spent buffers, the backup's
+ * peak.
+ */
 async function encryptFile(source: string, target: string, recipients: string[]): Promise<void> {
   await Deno.remove(target).catch(() => {});
   const input = await Deno.open(source, { read: true });
   const output = await Deno.open(target, { write: true, createNew: true, mode: 0o600 });
-  await input.readable.pipeThrough(createEncryptStream(recipients)).pipeTo(output.writable);
+  const release = new SequentialRelease();
+  const sink = new WritableStream<Uint8Array>({
+    async write(chunk) {
+      let written = 0;
+      while (written < chunk.length) written += await output.write(chunk.subarray(written));
+      release.consumed(chunk);
+    },
+    close() {
+      release.finish();
+      output.close();
+    },
+    abort() {
+      output.close();
+    },
+  });
+  await input.readable.pipeThrough(freeingInputs(createEncryptStream(recipients))).pipeTo(sink);
 }
