@@ -8,6 +8,7 @@
  */
 
 import { freeBuffer } from "../memory/buffer_release.ts";
+import { compressSegment } from "./compress_segment.ts";
 
 /** A segment sent to a worker. */
 export interface SegmentJob {
@@ -51,6 +52,30 @@ export function defaultCompressThreads(cores = navigator.hardwareConcurrency): n
   return Math.max(1, Math.min(2, cores));
 }
 
+/** Where a compressing stream's segments are compressed: a `CompressorPool`, or this thread. */
+export interface SegmentCompressor {
+  /** Segments compressed at once (the stream keeps one more waiting). */
+  readonly size: number;
+  /** Compresses one segment; its buffer comes back with the frame. */
+  compress(kind: "zstd" | "gzip", input: Uint8Array): Promise<SegmentResult>;
+}
+
+/**
+ * Compresses segments on the calling thread, one at a time, with no worker (~25 MiB less): for
+ * a TAR stream made on another thread slowly (a volume of many small files, packed on the pack
+ * worker at the pace of their system calls), whose reader has the time to spare.
+ */
+export const compressOnThisThread: SegmentCompressor = {
+  size: 1,
+  compress(kind, input) {
+    try {
+      return Promise.resolve({ id: 0, input, output: compressSegment(kind, LEVELS[kind], input) });
+    } catch (error) {
+      return Promise.resolve({ id: 0, input, error: String(error) });
+    }
+  },
+};
+
 /**
  * A set of compression worker threads shared by every volume of a run. Workers are started
  * lazily, one at a time, and never more than `size`: the first for the first segment, each other
@@ -61,7 +86,7 @@ export function defaultCompressThreads(cores = navigator.hardwareConcurrency): n
  * starts anew (a volume lost during its upload is built again after the build loop has closed
  * the pool).
  */
-export class CompressorPool {
+export class CompressorPool implements SegmentCompressor {
   readonly #size: number;
   #workers: Worker[] = [];
   #idle: Worker[] = [];
@@ -189,9 +214,9 @@ function movingAverage(average: number | undefined, sample: number): number {
   return average === undefined ? sample : average + (sample - average) / 3;
 }
 
-/** A compressing stream that runs on `pool`: frames come out in input order. */
+/** A compressing stream whose segments `pool` compresses: frames come out in input order. */
 export function parallelCompressStream(
-  pool: CompressorPool,
+  pool: SegmentCompressor,
   kind: "zstd" | "gzip",
 ): TransformStream<Uint8Array, Uint8Array> {
   const spare: Uint8Array<ArrayBuffer>[] = [];

@@ -1,11 +1,11 @@
 /**
  * Worker side of `CompressorPool`: compresses one segment into one complete zstd frame or gzip
- * member. The output buffer is sized so that zlib writes the whole frame into one allocation,
- * and it is transferred (not copied) back with the segment, so nothing is left for this
- * isolate's garbage collector: the main thread frees both once it is done with them.
+ * member (`compressSegment`). The frame and the segment are transferred (not copied) back, so
+ * nothing is left for this isolate's garbage collector: the main thread frees both once it is
+ * done with them.
  */
-import * as zlib from "node:zlib";
 import type { SegmentJob, SegmentResult } from "./compress_pool.ts";
+import { compressSegment } from "./compress_segment.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
@@ -16,22 +16,10 @@ const scope = self as unknown as {
 scope.onmessage = ({ data: job }) => {
   const started = performance.now();
   try {
-    // Room for incompressible input: zstd and deflate add well under 1% in the worst case.
-    const chunkSize = job.input.byteLength + (job.input.byteLength >> 6) + 65536;
-    const packed = job.kind === "zstd"
-      ? zlib.zstdCompressSync(job.input, {
-        chunkSize,
-        params: { [zlib.constants.ZSTD_c_compressionLevel]: job.level },
-      })
-      : zlib.gzipSync(job.input, { chunkSize, level: job.level });
-    const output = new Uint8Array(
-      packed.buffer as ArrayBuffer,
-      packed.byteOffset,
-      packed.byteLength,
-    );
+    const output = compressSegment(job.kind, job.level, job.input);
     const busyMs = performance.now() - started;
     scope.postMessage({ id: job.id, output, input: job.input, busyMs }, [
-      output.buffer as ArrayBuffer,
+      output.buffer,
       job.input.buffer as ArrayBuffer,
     ]);
   } catch (error) {

@@ -7,7 +7,7 @@
 import { createDecryptStream, createEncryptStream } from "../crypto/age.ts";
 import { freeingInputs, SequentialRelease } from "../memory/buffer_release.ts";
 import { type Compression, compressStream, decompressStream } from "./compress.ts";
-import { type CompressorPool, parallelCompressStream } from "./compress_pool.ts";
+import { parallelCompressStream, type SegmentCompressor } from "./compress_pool.ts";
 
 /** How a backup's volumes are encoded (from its settings). */
 export interface VolumeFormat {
@@ -19,8 +19,11 @@ export interface VolumeFormat {
 export interface EncodeOptions {
   /** age recipients (used when the format encrypts). */
   recipients: string[];
-  /** Worker threads to compress on; without a pool, compression runs on this thread. */
-  pool?: CompressorPool;
+  /**
+   * Where segments are compressed, each into a frame of its own (worker threads, or this thread);
+   * without, one stream on this thread.
+   */
+  pool?: SegmentCompressor;
 }
 
 /**

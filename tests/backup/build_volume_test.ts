@@ -15,6 +15,7 @@ import {
   WORKER_MIN_ENTRIES,
 } from "../../lib/backup/build_volume.ts";
 import { packWorkersStarted } from "../../lib/archive/volume_tar_worker.ts";
+import { CompressorPool, compressWorkersStarted } from "../../lib/archive/compress_pool.ts";
 import type { VolumeRecord } from "../../lib/catalog/catalog.ts";
 import { decodeVolume } from "../../lib/archive/volume_format.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
@@ -171,6 +172,61 @@ Deno.test("a volume of many small files is packed on a worker, others on this th
     assert.equal(catalog.volume(1).state, "built");
   } finally {
     catalog.close();
+    await box.cleanup();
+  }
+});
+
+Deno.test("a volume packed on the worker is compressed with zstd on this thread, gzip on the pool", async () => {
+  const box = await makeSandbox("glacier-build-");
+  for (let i = 0; i < WORKER_MIN_ENTRIES; i++) {
+    Deno.writeTextFileSync(join(box.src, `f${i}`), `small ${i}`);
+  }
+  const pool = new CompressorPool();
+  try {
+    for (const compression of ["zstd", "gzip"] as const) {
+      const root = join(box.root, compression);
+      await Deno.mkdir(join(root, "work"), { recursive: true });
+      const catalog = await plannedCatalog(root, box.src, {
+        workDir: join(root, "work"),
+        compression,
+      });
+      try {
+        const started = compressWorkersStarted();
+        const built = await buildVolume(
+          catalog,
+          catalog.settings(),
+          catalog.volume(1),
+          [],
+          {},
+          undefined,
+          pool,
+        );
+        const workers = compressWorkersStarted() - started;
+        if (compression === "zstd") assert.equal(workers, 0, "zstd: no compression worker");
+        else assert.ok(workers >= 1, "gzip: the pool's workers");
+        // Read back whole, frame by frame, as a restore reads it.
+        const tar = decodeVolume(
+          ReadableStream.from([Deno.readFileSync(built.path)]),
+          { compression, encrypt: false },
+          [],
+        );
+        let files = 0;
+        for await (const { entry, body } of readTar(tar)) {
+          if (entry.type !== "file") {
+            await body.cancel();
+            continue;
+          }
+          const name = entry.path.split("/").at(-1)!;
+          assert.equal(await new Response(body).text(), `small ${name.slice(1)}`);
+          files++;
+        }
+        assert.equal(files, WORKER_MIN_ENTRIES);
+      } finally {
+        catalog.close();
+      }
+    }
+  } finally {
+    pool.close();
     await box.cleanup();
   }
 });
