@@ -52,8 +52,9 @@ const PLACER_MAX_AVERAGE_BYTES = 16 * 1024;
 /**
  * Whether `volume`'s small files are worth a placing worker (small_file_placer.ts): it costs ~20
  * MiB of RSS, which a volume of mostly small files pays back (restore-small, 300,000 files of a
- * few KiB: 0.6x the time), and one of larger files barely does (restore-mixed, 20,000 files of
- * 41 KB on average: 0.92x the time for 155 MiB of peak RSS instead of 133). The entry count is the
+ * few KiB: 0.88x the time, 162 MiB of peak RSS instead of 142), and one of larger files barely
+ * does (restore-mixed, 20,000 files of 41 KB on average: about the same time, 154 MiB instead of
+ * 128). The entry count is the
  * volume's id range, an upper bound; read from the catalog, it only chooses a thread.
  */
 export function placesOnWorker(volume: VolumeRecord): boolean {
