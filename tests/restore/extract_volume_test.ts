@@ -11,6 +11,7 @@ import {
   type EntryProblem,
   extractVolume,
   HELD_ENTRIES,
+  placesOnWorker,
 } from "../../lib/restore/extract_volume.ts";
 import { RestoreWriter, STAGING_DIR_NAME } from "../../lib/restore/safe_writer.ts";
 import { compileSelection } from "../../lib/restore/selection.ts";
@@ -229,12 +230,17 @@ Deno.test("extractVolume places a volume's many small files on a worker, with th
     });
     return made;
   })();
+  // Recorded as a volume of 10,000 entries of this size (`placesOnWorker`): its small files go
+  // to the placing worker. (The id range only chooses the thread.)
+  const recorded = catalog.volume(1);
+  const manySmall = { ...recorded, lastFileId: recorded.firstFileId + 9_999 };
+  assert.ok(placesOnWorker(manySmall) && !placesOnWorker(recorded));
   try {
-    const extract = async (dest = join(box.root, "restored")) => {
+    const extract = async (dest = join(box.root, "restored"), volume = manySmall) => {
       const problems: EntryProblem[] = [];
       const report = await extractVolume({
         catalog,
-        volume: catalog.volume(1),
+        volume,
         path,
         compression: "zstd",
         encrypted: true,
@@ -247,7 +253,11 @@ Deno.test("extractVolume places a volume's many small files on a worker, with th
       return { report, problems };
     };
     const dest = join(box.root, "restored");
+    let placing = 0;
+    const watch = setInterval(() => placing = Math.max(placing, placersRunning()), 1);
     const first = await extract();
+    clearInterval(watch);
+    assert.equal(placing, 1, "the placer ran");
     assert.deepEqual(first.problems, []);
     assert.equal(placersRunning(), 0, "the placer stops with its volume");
     const base = archivePath(box.src);
@@ -277,6 +287,20 @@ Deno.test("extractVolume places a volume's many small files on a worker, with th
       const file = join(box.root, i === 0 ? "a" : "b", base, "d11", "f1150");
       assert.equal(await Deno.readTextFile(file), "file 1150");
     }
+
+    // A volume of fewer entries (as recorded: 1,200) is not worth a worker: the same files, all
+    // written on this thread.
+    placing = 0;
+    const own = setInterval(() => placing = Math.max(placing, placersRunning()), 1);
+    const alone = await extract(join(box.root, "alone"), recorded);
+    clearInterval(own);
+    assert.equal(placing, 0, "no placer for a volume of 1,200 entries");
+    assert.deepEqual(alone.problems, []);
+    assert.deepEqual(alone.report, first.report);
+    assert.equal(
+      await Deno.readTextFile(join(box.root, "alone", base, "d11", "f1150")),
+      "file 1150",
+    );
 
     // Again, into the same folders: every file is there already, and each is reported, the
     // ones placed on the worker too; nothing is replaced and no part file stays behind.

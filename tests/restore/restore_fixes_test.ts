@@ -13,6 +13,7 @@ import { DatabaseSync } from "node:sqlite";
 import { diffTrees } from "../../testing/tree.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 import { volumeTar } from "../../lib/archive/volume_tar.ts";
+import { encodeVolume } from "../../lib/archive/volume_format.ts";
 import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { askYesNo, type LineSource } from "../../lib/cli/confirm.ts";
 import { typedInput } from "../../testing/bytes.ts";
@@ -186,10 +187,12 @@ Deno.test("a refused volume's download is removed from the staging folder", asyn
   });
 });
 
-for (const large of [false, true]) {
+for (const [large, packed] of [[false, false], [true, false], [true, true]]) {
   // A small volume is hashed before it is decoded; a large one while it is decoded, its entries
-  // held until the hash is in (restore_volume.ts).
-  const what = large ? "a large (hashed while decoded)" : "a small";
+  // held until the hash is in (restore_volume.ts). Packed: compressed (zstd, decompressed straight
+  // into the decoder's batches) and encrypted, as volumes are by default.
+  const what = (large ? "a large (hashed while decoded)" : "a small") +
+    (packed ? " zstd and age" : "");
   Deno.test(`${what} forged volume in a file:// bucket is refused before any file of it is written`, async () => {
     await withFolderBucket(async ({ root, src, bucketDir, backup, restore }) => {
       const huge = join(src, "huge.bin");
@@ -200,7 +203,7 @@ for (const large of [false, true]) {
         }
         await Deno.writeFile(huge, bytes);
       }
-      const stateDb = await backup(...PLAIN);
+      const stateDb = await backup(...(packed ? [] : PLAIN));
       const catalog = Catalog.open(stateDb);
       const volumes = catalog.volumes();
       const target = large
@@ -215,9 +218,17 @@ for (const large of [false, true]) {
       // apart.
       const original = await Deno.readFile(victim.path);
       await Deno.writeFile(victim.path, original.map((b) => b ^ 0xff));
-      const forged = new Uint8Array(
-        await new Response(volumeTar(volumeRecords(catalog, target.id)).stream).arrayBuffer(),
-      ).subarray(0, target.size!);
+      const tar = volumeTar(volumeRecords(catalog, target.id)).stream;
+      const encoded = packed
+        ? encodeVolume(tar, { compression: "zstd", encrypt: true }, {
+          recipients: catalog.recipients(),
+        })
+        : tar;
+      // Of the genuine volume's size: cut, or (a packed one) filled up with zeros.
+      const forged = new Uint8Array(target.size!);
+      forged.set(
+        new Uint8Array(await new Response(encoded).arrayBuffer()).subarray(0, target.size!),
+      );
       const otherFile = catalog.filesOfVolume(other.id, 0, 100_000).find((f) => f.type === "file")!;
       catalog.close();
       await Deno.writeFile(victim.path, original);
