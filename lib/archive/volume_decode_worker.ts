@@ -10,7 +10,7 @@
 import type { DecodeMore, DecodeReply, DecodeStart, VerifyStart } from "./volume_decoder.ts";
 import { decodeVolume, decryptVolume } from "./volume_format.ts";
 import { freeBuffer, SequentialRelease } from "../memory/buffer_release.ts";
-import { ZstdInflater } from "./zstd_inflate.ts";
+import { canInflateZstd, ZstdInflater } from "./zstd_inflate.ts";
 import { BufferRuns } from "./buffer_runs.ts";
 import { postedError } from "./worker_errors.ts";
 import { createHash } from "node:crypto";
@@ -80,7 +80,7 @@ async function decode(job: DecodeStart): Promise<void> {
     file.close();
     throw error;
   }
-  if (job.format.compression === "zstd") return await decodeZstd(job, file);
+  if (job.format.compression === "zstd" && canInflateZstd()) return await decodeZstd(job, file);
   const tar = decodeVolume(readFile(file), job.format, job.identities);
   let batch = new Uint8Array(job.batchBytes);
   let used = 0;

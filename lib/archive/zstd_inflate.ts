@@ -8,8 +8,8 @@
  * It drives the native handle of a `node:zlib` zstd decompressor as Node's own `zlib.js` does
  * (`handle.writeSync(flush, in, inOffset, inLength, out, outOffset, outLength)`, which leaves the
  * output and input space left in the stream's `_writeState`): that is Node's internal interface,
- * which Deno's `node:zlib` (2.9) implements; `ZstdInflater` refuses to start where it is missing,
- * and zstd_inflate_test.ts checks what it gives. Input is cut at frame
+ * which Deno's `node:zlib` (2.9) implements; where it is missing (`canInflateZstd`), the decoder
+ * keeps to the stream, and zstd_inflate_test.ts checks what it gives. Input is cut at frame
  * ends first (see zstd_frames.ts), as Deno's decompressor needs. A volume's output is bounded by
  * the buffers given, whatever its frames claim.
  */
@@ -30,6 +30,36 @@ interface NativeZstdHandle {
   close(): void;
 }
 
+/** The native handle and write state of a new `node:zlib` zstd decompressor, if it has them. */
+function nativeDecompressor(): { handle: NativeZstdHandle; state: Uint32Array } | undefined {
+  const stream = zlib.createZstdDecompress() as unknown as {
+    _handle?: NativeZstdHandle;
+    _writeState?: Uint32Array;
+  };
+  if (
+    typeof stream._handle?.writeSync !== "function" ||
+    !(stream._writeState instanceof Uint32Array)
+  ) {
+    return undefined;
+  }
+  return { handle: stream._handle, state: stream._writeState };
+}
+
+let available: boolean | undefined;
+
+/**
+ * Whether this runtime's `node:zlib` has the native handle `ZstdInflater` drives (Deno 2.9 has):
+ * where it has not, a volume is decompressed through the `node:zlib` stream instead.
+ */
+export function canInflateZstd(): boolean {
+  if (available === undefined) {
+    const probe = nativeDecompressor();
+    probe?.handle.close();
+    available = probe !== undefined;
+  }
+  return available;
+}
+
 /** zstd decompression of a stream fed in pieces of any size, into buffers the caller gives. */
 export class ZstdInflater {
   readonly #handle: NativeZstdHandle;
@@ -42,18 +72,10 @@ export class ZstdInflater {
   #taken = 0;
 
   constructor() {
-    const stream = zlib.createZstdDecompress() as unknown as {
-      _handle?: NativeZstdHandle;
-      _writeState?: Uint32Array;
-    };
-    if (
-      typeof stream._handle?.writeSync !== "function" ||
-      !(stream._writeState instanceof Uint32Array)
-    ) {
-      throw new Error("this runtime's node:zlib has no zstd handle to decompress with");
-    }
-    this.#handle = stream._handle;
-    this.#state = stream._writeState;
+    const native = nativeDecompressor();
+    if (!native) throw new Error("this runtime's node:zlib has no zstd handle to decompress with");
+    this.#handle = native.handle;
+    this.#state = native.state;
   }
 
   /** True once every byte pushed has been decompressed and its output given out. */

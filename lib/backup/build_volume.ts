@@ -11,6 +11,7 @@ import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { markVolumeBuilt, recordContentHashes } from "../catalog/volume_state.ts";
 import { compressOnThisThread, type CompressorPool } from "../archive/compress_pool.ts";
+import { holdsManySmallFiles } from "../archive/small_files.ts";
 import { encodeVolume } from "../archive/volume_format.ts";
 import { type MemoryEntry, type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
 import { volumeTarOnWorker } from "../archive/volume_tar_worker.ts";
@@ -67,22 +68,15 @@ function deletedPathsPreamble(catalog: Catalog, volumeId: number): MemoryEntry[]
   }];
 }
 
-/** A volume packed on a worker thread has at least this many entries... */
-export const WORKER_MIN_ENTRIES = 10_000;
-/** ...of at most this many planned TAR bytes (content, headers, padding) on average. */
-export const WORKER_MAX_AVERAGE_BYTES = 16 * 1024;
-
 /**
- * Whether `volume` is packed on a worker thread: when it holds many small files, whose packing
- * is mostly system calls and header work a file, and not bytes. The worker costs ~24 MiB (an
- * isolate); measured on a 2-core machine under load ~2, it cut the build of 300,000 files of
- * 20-400 bytes from 4.8-5.2 s to 3.2-3.4 s, and left the 833 MB mixed corpus (41 KiB a file on
- * average) as fast as before with 25-33 MiB more peak RSS. The entry count is the volume's id
- * range, an upper bound (an incremental's range also spans files its base holds).
+ * Whether `volume` is packed on a worker thread: when it holds many small files
+ * (`holdsManySmallFiles`), whose packing is mostly system calls and header work a file, and not
+ * bytes. The worker costs ~24 MiB (an isolate); measured on a 2-core machine under load ~2, it cut
+ * the build of 300,000 files of 20-400 bytes from 4.8-5.2 s to 3.2-3.4 s, and left the 833 MB
+ * mixed corpus (41 KiB a file on average) as fast as before with 25-33 MiB more peak RSS.
  */
 export function packsOnWorker(volume: VolumeRecord): boolean {
-  const entries = volume.lastFileId - volume.firstFileId + 1;
-  return entries >= WORKER_MIN_ENTRIES && volume.plannedBytes <= entries * WORKER_MAX_AVERAGE_BYTES;
+  return holdsManySmallFiles(volume);
 }
 
 /** Builds `volume` into the work folder and records it as built. */

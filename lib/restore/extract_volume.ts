@@ -16,6 +16,7 @@ import { errorLine } from "../archive/errors.ts";
 import { readTar, type TarMember, type TarReadEntry } from "../archive/tar_reader.ts";
 import { type FileIdentity, VolumeDecoder } from "../archive/volume_decoder.ts";
 import type { VolumeCheck } from "../archive/volume_check.ts";
+import { holdsManySmallFiles } from "../archive/small_files.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import type { Owner } from "./ownership.ts";
 import {
@@ -42,24 +43,14 @@ const SMALL_FILE_BYTES = 256 * 1024;
 const PLACER_AFTER_FILES = 256;
 
 /**
- * A volume's small files go to a placing worker only when it holds this many entries or more...
- */
-const PLACER_MIN_ENTRIES = 10_000;
-
-/** ...of this many bytes at most on average (as the backup's `packsOnWorker` chooses). */
-const PLACER_MAX_AVERAGE_BYTES = 16 * 1024;
-
-/**
- * Whether `volume`'s small files are worth a placing worker (small_file_placer.ts): it costs ~20
- * MiB of RSS, which a volume of mostly small files pays back (restore-small, 300,000 files of a
- * few KiB: 0.88x the time, 162 MiB of peak RSS instead of 142), and one of larger files barely
- * does (restore-mixed, 20,000 files of 41 KB on average: about the same time, 154 MiB instead of
- * 128). The entry count is the
- * volume's id range, an upper bound; read from the catalog, it only chooses a thread.
+ * Whether `volume`'s small files are worth a placing worker (small_file_placer.ts): when it holds
+ * many small files (`holdsManySmallFiles`). The worker costs ~20 MiB of RSS, which a volume of
+ * mostly small files pays back (restore-small, 300,000 files of a few KiB: 0.88x the time, 162
+ * MiB of peak RSS instead of 142), and one of larger files barely does (restore-mixed, 20,000
+ * files of 41 KB on average: about the same time, 154 MiB instead of 128).
  */
 export function placesOnWorker(volume: VolumeRecord): boolean {
-  const entries = volume.lastFileId - volume.firstFileId + 1;
-  return entries >= PLACER_MIN_ENTRIES && volume.plannedBytes <= entries * PLACER_MAX_AVERAGE_BYTES;
+  return holdsManySmallFiles(volume);
 }
 
 /**

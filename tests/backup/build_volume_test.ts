@@ -7,13 +7,11 @@ import { onWindows } from "../../testing/platform.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { buildVolume, localVolumePath, packsOnWorker } from "../../lib/backup/build_volume.ts";
 import {
-  buildVolume,
-  localVolumePath,
-  packsOnWorker,
-  WORKER_MAX_AVERAGE_BYTES,
-  WORKER_MIN_ENTRIES,
-} from "../../lib/backup/build_volume.ts";
+  MANY_FILES_MIN_ENTRIES,
+  SMALL_FILES_MAX_AVERAGE_BYTES,
+} from "../../lib/archive/small_files.ts";
 import { packWorkersStarted } from "../../lib/archive/volume_tar_worker.ts";
 import { CompressorPool, compressWorkersStarted } from "../../lib/archive/compress_pool.ts";
 import type { VolumeRecord } from "../../lib/catalog/catalog.ts";
@@ -139,11 +137,15 @@ Deno.test("a volume of many small files is packed on a worker, others on this th
     lastFileId: 100 + entries,
     plannedBytes,
   });
-  const many = WORKER_MIN_ENTRIES;
-  assert.equal(packsOnWorker(volume(many, many * WORKER_MAX_AVERAGE_BYTES)), true);
+  const many = MANY_FILES_MIN_ENTRIES;
+  assert.equal(packsOnWorker(volume(many, many * SMALL_FILES_MAX_AVERAGE_BYTES)), true);
   assert.equal(packsOnWorker(volume(many, many * 300)), true);
   assert.equal(packsOnWorker(volume(many - 1, 0)), false, "too few files");
-  assert.equal(packsOnWorker(volume(many, many * WORKER_MAX_AVERAGE_BYTES + 1)), false, "large");
+  assert.equal(
+    packsOnWorker(volume(many, many * SMALL_FILES_MAX_AVERAGE_BYTES + 1)),
+    false,
+    "large",
+  );
 
   // Built for real, through the worker: the volume holds every file, byte for byte.
   const box = await makeSandbox("glacier-build-");
@@ -178,7 +180,7 @@ Deno.test("a volume of many small files is packed on a worker, others on this th
 
 Deno.test("a volume packed on the worker is compressed with zstd on this thread, gzip on the pool", async () => {
   const box = await makeSandbox("glacier-build-");
-  for (let i = 0; i < WORKER_MIN_ENTRIES; i++) {
+  for (let i = 0; i < MANY_FILES_MIN_ENTRIES; i++) {
     Deno.writeTextFileSync(join(box.src, `f${i}`), `small ${i}`);
   }
   const pool = new CompressorPool();
@@ -220,7 +222,7 @@ Deno.test("a volume packed on the worker is compressed with zstd on this thread,
           assert.equal(await new Response(body).text(), `small ${name.slice(1)}`);
           files++;
         }
-        assert.equal(files, WORKER_MIN_ENTRIES);
+        assert.equal(files, MANY_FILES_MIN_ENTRIES);
       } finally {
         catalog.close();
       }
