@@ -8,9 +8,8 @@
  * (worker_errors.ts).
  */
 import type { DecodeMore, DecodeReply, DecodeStart, VerifyStart } from "./volume_decoder.ts";
-import { decodeVolume, decryptVolume } from "./volume_format.ts";
-import { freeBuffer, SequentialRelease } from "../memory/buffer_release.ts";
-import { canInflateZstd, ZstdInflater } from "./zstd_inflate.ts";
+import { decodeVolume } from "./volume_format.ts";
+import { freeBuffer } from "../memory/buffer_release.ts";
 import { BufferRuns } from "./buffer_runs.ts";
 import { postedError } from "./worker_errors.ts";
 import { createHash } from "node:crypto";
@@ -28,17 +27,12 @@ const scope = self as unknown as {
   postMessage: (message: DecodeReply, transfer?: ArrayBuffer[]) => void;
 };
 
-/** Batch buffers the main thread gave back, to fill again (at most `MAX_SPARES`). */
-const spares: Uint8Array<ArrayBuffer>[] = [];
-const MAX_SPARES = 4;
-
 /** Batches the main thread still lets this worker send; a sender waiting for leave. */
 let leave = 0;
 let leaveGiven: (() => void) | undefined;
 
 scope.onmessage = ({ data }) => {
   if (data.type === "more") {
-    if (data.spare && spares.length < MAX_SPARES) spares.push(new Uint8Array(data.spare));
     leave++;
     const resolve = leaveGiven;
     leaveGiven = undefined;
@@ -80,12 +74,16 @@ async function decode(job: DecodeStart): Promise<void> {
     file.close();
     throw error;
   }
-  if (job.format.compression === "zstd" && canInflateZstd()) return await decodeZstd(job, file);
   const tar = decodeVolume(readFile(file), job.format, job.identities);
   let batch = new Uint8Array(job.batchBytes);
   let used = 0;
   const post = async (bytes: Uint8Array<ArrayBuffer>) => {
-    await takeLeave();
+    while (leave === 0) {
+      await new Promise<void>((resolve) => {
+        leaveGiven = resolve;
+      });
+    }
+    leave--;
     scope.postMessage({ type: "batch", bytes }, [bytes.buffer]);
   };
   const sendBatch = async () => {
@@ -121,59 +119,6 @@ async function decode(job: DecodeStart): Promise<void> {
   }
   for (const run of runs.finish()) await sendRun(run);
   await sendBatch();
-  scope.postMessage({ type: "end" });
-}
-
-/** Waits until the main thread lets this worker send one more batch, and takes that leave. */
-async function takeLeave(): Promise<void> {
-  while (leave === 0) {
-    await new Promise<void>((resolve) => {
-      leaveGiven = resolve;
-    });
-  }
-  leave--;
-}
-
-/**
- * Decodes a zstd volume: decrypted (when encrypted) by the age stream, then decompressed straight
- * into batches of `batchBytes` (`ZstdInflater`), each sent whole, transferred. The decrypted
- * pieces lie in the age batcher's buffers, front to back: each is freed once the decompressor
- * has moved past it; the file's own read buffers (not encrypted) are freed once used.
- */
-async function decodeZstd(job: DecodeStart, file: Deno.FsFile): Promise<void> {
-  const source = job.format.encrypt
-    ? decryptVolume(readFile(file), job.identities)
-    : readFile(file);
-  const spent = new SequentialRelease();
-  const inflater = new ZstdInflater();
-  try {
-    const fresh = () => {
-      const spare = spares.pop();
-      return spare?.length === job.batchBytes ? spare : new Uint8Array(job.batchBytes);
-    };
-    let batch = fresh();
-    let used = 0;
-    const send = async () => {
-      await takeLeave();
-      const bytes = used === batch.length ? batch : batch.slice(0, used);
-      scope.postMessage({ type: "batch", bytes }, [bytes.buffer]);
-      batch = fresh();
-      used = 0;
-    };
-    for await (const chunk of source) {
-      inflater.push(chunk);
-      while (!inflater.needsInput) {
-        used += inflater.inflate(batch, used);
-        if (used === batch.length) await send();
-      }
-      spent.consumed(chunk);
-    }
-    inflater.finish();
-    spent.finish();
-    if (used > 0) await send();
-  } finally {
-    inflater.close();
-  }
   scope.postMessage({ type: "end" });
 }
 

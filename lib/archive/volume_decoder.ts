@@ -61,13 +61,9 @@ export interface FileIdentity {
   ino: number | null;
 }
 
-/**
- * Leave for the worker to send one more batch; with the buffer of a batch read and done with, for
- * the worker to fill again (fresh memory for every MiB of a volume cost page faults).
- */
+/** Leave for the worker to send one more batch. */
 export interface DecodeMore {
   type: "more";
-  spare?: ArrayBuffer;
 }
 
 /** What the worker sends: a batch of TAR bytes, the end, or the error that stopped it. */
@@ -212,23 +208,13 @@ export class VolumeDecoder {
             waiting = resolve;
           });
         }
-        const spent = previous?.buffer;
+        if (previous) freeBuffer(previous.buffer);
         const batch = received.shift();
         previous = batch;
-        if (batch && !this.#stopped) {
+        if (batch) {
           controller.enqueue(batch);
-          // The spent batch goes back whole to be filled again (transferred: detached here).
-          if (spent instanceof ArrayBuffer && spent.byteLength === DECODE_BATCH_BYTES) {
-            this.#worker.postMessage({ type: "more", spare: spent } satisfies DecodeMore, [spent]);
-          } else {
-            if (spent) freeBuffer(spent);
-            this.#worker.postMessage(more);
-          }
-          return;
-        }
-        if (spent) freeBuffer(spent);
-        if (batch) controller.enqueue(batch);
-        else if (last?.error) controller.error(last.error);
+          if (!this.#stopped) this.#worker.postMessage(more);
+        } else if (last?.error) controller.error(last.error);
         else controller.close();
       },
       cancel: () => {

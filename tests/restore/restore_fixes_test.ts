@@ -189,8 +189,8 @@ Deno.test("a refused volume's download is removed from the staging folder", asyn
 
 for (const [large, packed] of [[false, false], [true, false], [true, true]]) {
   // A small volume is hashed before it is decoded; a large one while it is decoded, its entries
-  // held until the hash is in (restore_volume.ts). Packed: compressed (zstd, decompressed straight
-  // into the decoder's batches) and encrypted, as volumes are by default.
+  // held until the hash is in (restore_volume.ts). Packed: compressed (zstd) and encrypted, as
+  // volumes are by default.
   const what = (large ? "a large (hashed while decoded)" : "a small") +
     (packed ? " zstd and age" : "");
   Deno.test(`${what} forged volume in a file:// bucket is refused before any file of it is written`, async () => {
