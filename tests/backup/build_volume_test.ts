@@ -158,19 +158,8 @@ Deno.test("a volume of many small files is packed on a worker, others on this th
     const built = await buildVolume(catalog, catalog.settings(), catalog.volume(1), []);
     assert.equal(packWorkersStarted(), started + 1);
     assert.equal(built.entries, many + 1);
-    let files = 0;
-    for await (
-      const { entry, body } of readTar(ReadableStream.from([Deno.readFileSync(built.path)]))
-    ) {
-      if (entry.type !== "file") {
-        await body.cancel();
-        continue;
-      }
-      const name = entry.path.split("/").at(-1)!;
-      assert.equal(await new Response(body).text(), `small ${name.slice(1)}`);
-      files++;
-    }
-    assert.equal(files, many);
+    const tar = ReadableStream.from([Deno.readFileSync(built.path)]);
+    assert.equal(await checkedSmallFiles(tar), many);
     assert.equal(catalog.volume(1).state, "built");
   } finally {
     catalog.close();
@@ -212,17 +201,7 @@ Deno.test("a volume packed on the worker is compressed with zstd on this thread,
           { compression, encrypt: false },
           [],
         );
-        let files = 0;
-        for await (const { entry, body } of readTar(tar)) {
-          if (entry.type !== "file") {
-            await body.cancel();
-            continue;
-          }
-          const name = entry.path.split("/").at(-1)!;
-          assert.equal(await new Response(body).text(), `small ${name.slice(1)}`);
-          files++;
-        }
-        assert.equal(files, MANY_FILES_MIN_ENTRIES);
+        assert.equal(await checkedSmallFiles(tar), MANY_FILES_MIN_ENTRIES);
       } finally {
         catalog.close();
       }
@@ -232,3 +211,18 @@ Deno.test("a volume packed on the worker is compressed with zstd on this thread,
     await box.cleanup();
   }
 });
+
+/** Counts the files of a TAR stream of files `fN` holding `small N`, checking each one's text. */
+async function checkedSmallFiles(tar: ReadableStream<Uint8Array>): Promise<number> {
+  let files = 0;
+  for await (const { entry, body } of readTar(tar)) {
+    if (entry.type !== "file") {
+      await body.cancel();
+      continue;
+    }
+    const name = entry.path.split("/").at(-1)!;
+    assert.equal(await new Response(body).text(), `small ${name.slice(1)}`);
+    files++;
+  }
+  return files;
+}
