@@ -4,6 +4,7 @@
  * source folder, a state folder, and the environment that points `glacier` at it all.
  */
 import { join } from "node:path";
+import { S3Client } from "@aws-sdk/client-s3";
 import { createS3Storage } from "../lib/storage/s3.ts";
 import type { MultipartStorage } from "../lib/storage/storage.ts";
 import { createBucket, type MotoServer, startMoto, testAwsEnv } from "./moto.ts";
@@ -89,12 +90,23 @@ export function backupToMotoSandbox(box: MotoSandbox, ...extra: string[]): Promi
   ], { env: box.env });
 }
 
+/** moto's test credentials. */
+const TEST_CREDENTIALS = { accessKeyId: "test", secretAccessKey: "test" };
+
 /** A client on `bucket` of the S3 server at `endpoint`, with moto's test credentials. */
 export function testStorage(endpoint: string, bucket: string): MultipartStorage {
-  return createS3Storage({
-    bucket,
+  return createS3Storage({ bucket, endpoint, region: "us-east-1", credentials: TEST_CREDENTIALS });
+}
+
+/**
+ * A plain AWS SDK client of the S3 server at `endpoint`, with moto's test credentials: for
+ * checking what the server stored (encryption, retention) without the program's own code.
+ */
+export function testS3Client(endpoint: string): S3Client {
+  return new S3Client({
     endpoint,
+    forcePathStyle: true,
     region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    credentials: TEST_CREDENTIALS,
   });
 }

@@ -7,13 +7,13 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { createBucket, type MotoServer, startMoto, testAwsEnv } from "../../testing/moto.ts";
 import { startFaultProxy } from "../../testing/fault_proxy.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
 import { diffRestored } from "../../testing/reference_restore.ts";
-import { testStorage } from "../../testing/moto_sandbox.ts";
+import { testS3Client, testStorage } from "../../testing/moto_sandbox.ts";
 import { Catalog } from "../../lib/catalog/catalog.ts";
 
 const MiB = 1024 * 1024;
@@ -108,12 +108,7 @@ Deno.test("a backup to an SSE-KMS bucket, whose ETags are not MD5s, finishes and
       } finally {
         catalog.close();
       }
-      const client = new S3Client({
-        endpoint: moto.endpoint,
-        forcePathStyle: true,
-        region: "us-east-1",
-        credentials: { accessKeyId: "test", secretAccessKey: "test" },
-      });
+      const client = testS3Client(moto.endpoint);
       const keys: string[] = [];
       for await (const object of testStorage(moto.endpoint, bucket).listObjects("")) {
         keys.push(object.key);

@@ -4,10 +4,11 @@
  * volume with its date, never tries it, and leaves the object in the bucket.
  */
 import assert from "node:assert/strict";
-import { HeadObjectCommand, S3Client } from "@aws-sdk/client-s3";
+import { HeadObjectCommand } from "@aws-sdk/client-s3";
 import { runCli } from "../../testing/run_cli.ts";
 import { makeTree } from "../../testing/tree.ts";
 import { readCatalog, withMotoBucket } from "./helpers.ts";
+import { testS3Client } from "../../testing/moto_sandbox.ts";
 
 const DAY = 24 * 60 * 60 * 1000;
 
@@ -26,12 +27,7 @@ Deno.test("a backup with --object-lock-days locks every object, and delete refus
     });
 
     // Read the retention back with a plain SDK client, not through the program's own code.
-    const client = new S3Client({
-      endpoint: moto.endpoint,
-      forcePathStyle: true,
-      region: "us-east-1",
-      credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    });
+    const client = testS3Client(moto.endpoint);
     const keys: string[] = [];
     for await (const object of storage.listObjects("")) keys.push(object.key);
     assert.ok(keys.length === volumes.length + 1, `volumes and the catalog copy: ${keys}`);
