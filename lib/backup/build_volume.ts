@@ -13,6 +13,7 @@ import { markVolumeBuilt, recordContentHashes } from "../catalog/volume_state.ts
 import { compressOnThisThread, type CompressorPool } from "../archive/compress_pool.ts";
 import { holdsManySmallFiles } from "../archive/small_files.ts";
 import { encodeVolume } from "../archive/volume_format.ts";
+import { writeAll } from "../storage/write_all.ts";
 import { type MemoryEntry, type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
 import { volumeTarOnWorker } from "../archive/volume_tar_worker.ts";
 import { deletedPathsEntryName } from "../archive/layout.ts";
@@ -112,8 +113,7 @@ export async function buildVolume(
       async write(chunk) {
         hash.update(chunk);
         size += chunk.length;
-        let written = 0;
-        while (written < chunk.length) written += await file.write(chunk.subarray(written));
+        await writeAll(file, chunk);
         release.consumed(chunk);
         observer.onBytes?.(tar.totals.bytes, tar.totals.entries);
         crashPoint("mid-volume-build");

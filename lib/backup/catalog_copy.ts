@@ -13,6 +13,7 @@ import { catalogCopyKey } from "../archive/layout.ts";
 import { createEncryptStream } from "../crypto/age.ts";
 import { freeingInputs, SequentialRelease } from "../memory/buffer_release.ts";
 import type { Storage } from "../storage/storage.ts";
+import { writeAll } from "../storage/write_all.ts";
 
 /** Uploads a snapshot of the catalog to the bucket (encrypted when the backup is). */
 export async function uploadCatalogCopy(catalog: Catalog, storage: Storage): Promise<void> {
@@ -59,8 +60,7 @@ async function encryptFile(source: string, target: string, recipients: string[])
   const release = new SequentialRelease();
   const sink = new WritableStream<Uint8Array>({
     async write(chunk) {
-      let written = 0;
-      while (written < chunk.length) written += await output.write(chunk.subarray(written));
+      await writeAll(output, chunk);
       release.consumed(chunk);
     },
     close() {

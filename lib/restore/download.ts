@@ -9,6 +9,7 @@ import { createHash, type Hash } from "node:crypto";
 import { abortableSleep, backoffDelay } from "../storage/retry.ts";
 import { type Storage, StorageError } from "../storage/storage.ts";
 import { freeWholeBuffer } from "../memory/buffer_release.ts";
+import { writeAll } from "../storage/write_all.ts";
 import { ChecksumError, hashMismatch } from "../archive/volume_check.ts";
 
 export { ChecksumError };
@@ -107,9 +108,4 @@ async function hashExisting(path: string, size: number, hash: Hash): Promise<num
     length += chunk.length;
   }
   return length;
-}
-
-async function writeAll(file: Deno.FsFile, chunk: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < chunk.length) written += await file.write(chunk.subarray(written));
 }

@@ -34,6 +34,7 @@ import {
 } from "./part_placer.ts";
 import { unwritablePathReason } from "./windows_names.ts";
 import type { SymlinkType } from "./symlink_type.ts";
+import { writeAll } from "../storage/write_all.ts";
 
 /** Name of the staging folder inside the destination (volume downloads, part files). */
 export const STAGING_DIR_NAME = ".glacier-restore";
@@ -611,9 +612,4 @@ async function createSymlink(target: string, at: string, type?: SymlinkType): Pr
     }
     throw error;
   }
-}
-
-async function writeAll(file: Deno.FsFile, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.length) written += await file.write(bytes.subarray(written));
 }

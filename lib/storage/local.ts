@@ -28,9 +28,9 @@ import {
   randomHex,
   removeIfPresent,
   RESERVED_NAME_PREFIX,
-  writeAll,
   writeFileAtomic,
 } from "./local_files.ts";
+import { writeAll } from "./write_all.ts";
 import { type ObjectInfo, type Storage, StorageError } from "./storage.ts";
 
 const META_FOLDER = `${RESERVED_NAME_PREFIX}meta`;

@@ -124,12 +124,6 @@ async function replaceAtomically(
   }
 }
 
-/** Writes all of `data` (a single `write` may write less). */
-export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < data.length) offset += await file.write(data.subarray(offset));
-}
-
 /** Flushes a folder's entries (a rename) to disk where the OS allows it (not on Windows). */
 async function syncFolder(folder: string): Promise<void> {
   let handle: Deno.FsFile | undefined;
