@@ -23,6 +23,7 @@ import {
   tarPaddingLength,
 } from "./tar_header.ts";
 import { storedMode } from "./file_mode.ts";
+import { sameInode } from "../storage/same_inode.ts";
 
 /** Size of the buffers the TAR stream is emitted in. */
 export const TAR_BATCH_BYTES = 1 << 20;
@@ -415,16 +416,15 @@ function inodeKey(info: Deno.FileInfo): string | undefined {
   return `${info.dev}:${info.ino}`;
 }
 
-/** The outcome of a file that could not be looked at or opened: gone, or unreadable. */
 /**
  * Whether an open handle's file (`opened`) is the one a path's lstat saw (`looked`). It is not
  * when the path was swapped in between, for a symlink above all: the open followed it, maybe to a
  * file its owner may not read (a backup run by root over a user's folder). Where the system gives
- * no inode (Windows), the two cannot be told apart.
+ * no inode, the two cannot be told apart and the file is packed.
  */
 function sameFile(looked: Deno.FileInfo, opened: Deno.FileInfo): boolean {
   if (looked.ino === null || opened.ino === null) return true;
-  return looked.ino === opened.ino && looked.dev === opened.dev;
+  return sameInode(looked, opened);
 }
 
 /** What a file swapped between its lstat and its open becomes: gone, as far as this backup goes. */
@@ -432,6 +432,7 @@ function swapped(file: PackRecord): PackedFileUpdate {
   return { id: file.id, state: "vanished", size: file.size, mtimeMs: file.mtimeMs };
 }
 
+/** The outcome of a file that could not be looked at or opened: gone, or unreadable. */
 function changed(
   file: PackRecord,
   error: unknown,

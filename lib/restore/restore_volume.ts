@@ -36,6 +36,7 @@ import { VolumeMismatchError } from "./volume_entries.ts";
 import { ZstdFrameError } from "../archive/zstd_frames.ts";
 import { type FileIdentity, VolumeDecoder } from "../archive/volume_decoder.ts";
 import { onlyOursToWrite } from "../archive/volume_check.ts";
+import { sameInode } from "../storage/same_inode.ts";
 
 /** What restoring volumes needs, shared by all of a run's volumes. */
 export interface VolumeRestoreContext {
@@ -148,7 +149,7 @@ async function restoreInPlace(
     const opened = new Promise<FileIdentity>((resolve) => decoded = resolve);
     const hashed = hasher.verify(path, check);
     const verified = Promise.all([hashed, opened]).then(([a, b]) => {
-      if (a.ino === null || a.ino !== b.ino || a.dev !== b.dev) {
+      if (!sameInode(a, b)) {
         throw new ChecksumError(`${key} was replaced while it was read`);
       }
     });

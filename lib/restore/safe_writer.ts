@@ -35,6 +35,7 @@ import {
 import { unwritablePathReason } from "./windows_names.ts";
 import type { SymlinkType } from "./symlink_type.ts";
 import { writeAll } from "../storage/write_all.ts";
+import { sameInode } from "../storage/same_inode.ts";
 
 /** Name of the staging folder inside the destination (volume downloads, part files). */
 export const STAGING_DIR_NAME = ".glacier-restore";
@@ -498,8 +499,7 @@ export class RestoreWriter {
       await Deno.link(targetFull, full);
       return { kind: "written" };
     }
-    const sameFile = info.isFile && info.ino !== null && info.ino === targetInfo.ino &&
-      info.dev === targetInfo.dev;
+    const sameFile = info.isFile && sameInode(info, targetInfo);
     if (options.acceptIdentical && sameFile) return { kind: "identical" };
     const refused = this.#refuseReplacing(info);
     if (refused) return refused;

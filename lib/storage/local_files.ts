@@ -7,6 +7,7 @@
 import { dirname, join } from "node:path";
 import { StorageError, type StorageErrorKind } from "./storage.ts";
 import { restrictToOwner } from "./owner_only.ts";
+import { sameInode } from "./same_inode.ts";
 
 /** Every name the local storage keeps for itself starts with this; keys may not use it. */
 export const RESERVED_NAME_PREFIX = ".glacier-";
@@ -82,8 +83,7 @@ export async function copyFileAtomic(source: string, path: string): Promise<void
 /** Whether `a` and `b` are names of one file (false when either is missing). */
 async function sameFile(a: string, b: string): Promise<boolean> {
   const [first, second] = await Promise.all([Deno.stat(a), Deno.stat(b).catch(() => undefined)]);
-  return second !== undefined && first.ino !== null && first.dev === second.dev &&
-    first.ino === second.ino;
+  return second !== undefined && sameInode(first, second);
 }
 
 /**
