@@ -1,12 +1,12 @@
 /**
- * Worker side of `volumeTarOnWorker`: runs `volumeTar` over the records the main thread posts a
- * page at a time, and posts back each TAR batch (transferred, not copied) with the content
- * hashes, outcomes and totals found since the last one. It asks for a page of records for each
- * one it takes, and sends a batch only when the main thread has granted room for one.
+ * Worker side of `volumeTarOnTwoThreads`: packs the runs of records the main thread hands it, one
+ * after another, with a `RunPacker`, and posts back each run's TAR bytes (transferred, not
+ * copied) with the content hashes, outcomes and totals found since its last message. It asks for
+ * a run for each one it takes, and sends a batch only when the main thread has granted room.
  */
 import { hashColumns, recordsOf } from "./pack_messages.ts";
 import { postedError } from "./worker_errors.ts";
-import { type PackRecord, volumeTar } from "./volume_tar.ts";
+import { type PackRecord, RunPacker } from "./volume_tar.ts";
 import type { FromPackWorker, ToPackWorker } from "./volume_tar_worker.ts";
 
 /** The worker's global scope, typed for what this module uses. */
@@ -15,12 +15,14 @@ const scope = self as unknown as {
   postMessage: (message: FromPackWorker, transfer?: ArrayBuffer[]) => void;
 };
 
-/** Pages of records received and not yet packed. */
-const pages: PackRecord[][] = [];
-let lastPage = false;
+/** Runs received and not yet packed. */
+const runs: { index: number; records: PackRecord[] }[] = [];
+/** The main thread's packing: files with several links it packed, and how far it has got. */
+const packer = new RunPacker();
+let mainDoneBelow = 0;
 /** Batches the main thread has room for. */
 let credit = 0;
-/** Who waits for the next message (for records or for credit); each checks again on waking. */
+/** Who waits for the next message (for runs or for credit); each checks again on waking. */
 let waiting: (() => void)[] = [];
 
 function wakeUp(): void {
@@ -33,55 +35,57 @@ function waitForMessage(): Promise<void> {
   return new Promise((resolve) => waiting.push(resolve));
 }
 
-async function* recordPages(): AsyncGenerator<PackRecord[]> {
+async function run(): Promise<void> {
+  const { results } = packer;
+  const report = () => ({
+    hashes: hashColumns(results.hashes.splice(0)),
+    updates: results.updates.splice(0),
+    totals: { ...results.totals },
+  });
   for (;;) {
-    const page = pages.shift();
-    if (page) {
-      // Each page taken makes room for one more: it is read while this one is packed.
-      if (!lastPage) scope.postMessage({ kind: "need" });
-      yield page;
+    const next = runs.shift();
+    if (!next) {
+      // The main thread ends this worker once the last run's bytes are in.
+      await waitForMessage();
       continue;
     }
-    if (lastPage) return;
-    await waitForMessage();
-  }
-}
-
-async function run(start: Extract<ToPackWorker, { kind: "start" }>): Promise<void> {
-  const tar = volumeTar({
-    preamble: start.preamble,
-    ancestors: start.ancestors,
-    files: recordPages(),
-  });
-  const report = () => ({
-    hashes: hashColumns(tar.hashes.splice(0)),
-    updates: tar.updates.splice(0),
-    totals: { ...tar.totals },
-  });
-  for await (const bytes of tar.stream) {
-    while (credit === 0) await waitForMessage();
-    credit--;
-    const batch = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-      ? bytes
-      : bytes.slice();
+    // Each run taken makes room for one more: it is read while this one is packed.
+    scope.postMessage({ kind: "need" });
+    // A hardlink may link to a first name the main thread packs in an earlier run: wait for it.
+    if (next.records.some((record) => record.type === "hardlink")) {
+      while (mainDoneBelow < next.index) await waitForMessage();
+    }
+    for (const bytes of packer.pack(next.records)) {
+      while (credit === 0) await waitForMessage();
+      credit--;
+      const batch = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+        ? bytes
+        : bytes.slice();
+      const found = report();
+      scope.postMessage({ kind: "batch", run: next.index, bytes: batch, ...found }, [
+        batch.buffer as ArrayBuffer,
+        found.hashes.ids.buffer,
+      ]);
+    }
     const found = report();
-    scope.postMessage({ kind: "batch", bytes: batch, ...found }, [
-      batch.buffer as ArrayBuffer,
-      found.hashes.ids.buffer,
-    ]);
+    scope.postMessage({ kind: "run-end", run: next.index, ...found }, [found.hashes.ids.buffer]);
   }
-  scope.postMessage({ kind: "end", ...report() });
 }
 
 scope.onmessage = ({ data }) => {
   switch (data.kind) {
     case "start":
       credit += data.credit;
-      run(data).catch((error) => scope.postMessage({ kind: "error", ...postedError(error) }));
+      run().catch((error) => scope.postMessage({ kind: "error", ...postedError(error) }));
       break;
-    case "records":
-      if (data.records.count > 0) pages.push(recordsOf(data.records));
-      if (data.last) lastPage = true;
+    case "run":
+      runs.push({ index: data.index, records: recordsOf(data.records) });
+      mainDoneBelow = Math.max(mainDoneBelow, data.hereDoneBelow);
+      wakeUp();
+      break;
+    case "links":
+      packer.addLinks(data.links);
+      mainDoneBelow = Math.max(mainDoneBelow, data.hereDoneBelow);
       wakeUp();
       break;
     case "credit":

@@ -142,15 +142,7 @@ export function volumeTar(records: VolumeRecords): VolumeTar {
   }
   async function* batches(): AsyncGenerator<Uint8Array> {
     for (const made of records.preamble ?? []) {
-      out.write(encodeTarHeader({
-        path: made.archivePath,
-        type: "file",
-        size: made.bytes.length,
-        mode: 0o644,
-        mtime: Math.floor(made.mtimeMs / 1000),
-      }));
-      out.write(made.bytes);
-      out.zeros(tarPaddingLength(made.bytes.length));
+      writeMemoryEntry(out, made);
       yield* out.takeFull();
     }
     let first = true;
@@ -181,8 +173,82 @@ export function volumeTar(records: VolumeRecords): VolumeTar {
   };
 }
 
+/** Writes a file made in memory: header, bytes, padding. */
+function writeMemoryEntry(out: BatchWriter, made: MemoryEntry): void {
+  out.write(encodeTarHeader({
+    path: made.archivePath,
+    type: "file",
+    size: made.bytes.length,
+    mode: 0o644,
+    mtime: Math.floor(made.mtimeMs / 1000),
+  }));
+  out.write(made.bytes);
+  out.zeros(tarPaddingLength(made.bytes.length));
+}
+
+/**
+ * The start of a volume's TAR stream as `volumeTar` writes it: the entries made in memory, then
+ * the folders above its first file (`ancestors`, given only when the volume has a file).
+ */
+export function* volumeHead(
+  preamble: MemoryEntry[],
+  ancestors: Iterable<PackRecord>,
+): Generator<Uint8Array> {
+  const runs = new RunPacker();
+  const out = new BatchWriter();
+  for (const made of preamble) writeMemoryEntry(out, made);
+  yield* out.takeFull();
+  const rest = out.takeRest();
+  if (rest) yield rest;
+  // What packing the folders finds out is not worth keeping (as in `volumeTar`).
+  yield* runs.pack(ancestors);
+}
+
+/**
+ * Packs runs of a volume's records, each into TAR bytes of its own that end where its last entry
+ * ends: how two threads pack one volume together (volume_tar_worker.ts), each taking runs in
+ * turn, with the runs' bytes put back in order. Each thread has its own `RunPacker`; a hardlink
+ * links to a name its own packer packed, or one the other thread's packed and passed on
+ * (`takeNewLinks`, `addLinks`) before the hardlink's run is packed.
+ */
+export class RunPacker {
+  /** What the runs packed so far found (hashes are taken out by the caller as it goes). */
+  readonly results: PackResults = { updates: [], hashes: [], totals: { entries: 0, bytes: 0 } };
+  readonly #out = new BatchWriter();
+  readonly #links: PackedLinks;
+  readonly #packer: Packer;
+
+  /** `passesLinksOn`: the files with several links it packs are kept for `takeNewLinks`. */
+  constructor(passesLinksOn = false) {
+    this.#links = new PackedLinks(passesLinksOn);
+    this.#packer = new Packer(this.#out, this.#links);
+  }
+
+  /** The files with several links this packer packed since the last call (for the other). */
+  takeNewLinks(): PackedLink[] {
+    return this.#links.takeNew();
+  }
+
+  /** Files with several links the other thread packed, earlier in the stream: linked to. */
+  addLinks(links: PackedLink[]): void {
+    for (const link of links) this.#links.add(link);
+  }
+
+  /** The TAR bytes of `records`: full batches, then the rest (a buffer of its own). */
+  *pack(records: Iterable<PackRecord>): Generator<Uint8Array> {
+    const out = this.#out;
+    for (const record of records) {
+      const rest = this.#packer.pack(record, this.results);
+      if (rest) yield* rest;
+      if (out.hasFull) yield* out.takeFull();
+    }
+    const rest = out.takeRest();
+    if (rest) yield rest;
+  }
+}
+
 /** Where packing reports on the entries it packs. */
-interface PackResults {
+export interface PackResults {
   updates: PackedFileUpdate[];
   hashes: PackedFileHash[];
   totals: { entries: number; bytes: number };
@@ -394,14 +460,35 @@ class Packer {
   }
 }
 
+/** A file with several links packed in a volume: its device and inode, and its archive path. */
+export type PackedLink = [key: string, archivePath: string];
+
 /** The files with several links packed so far in one volume, by device and inode. */
 class PackedLinks {
   readonly #byInode = new Map<string, string>();
+  /** Those remembered since the last `takeNew`, when they are passed on. */
+  readonly #new: PackedLink[] | undefined;
+
+  constructor(passedOn = false) {
+    this.#new = passedOn ? [] : undefined;
+  }
 
   /** Remembers that the file `info` describes is in the volume as `archivePath` (if first). */
   packed(info: Deno.FileInfo, archivePath: string): void {
     const key = inodeKey(info);
-    if (key !== undefined && !this.#byInode.has(key)) this.#byInode.set(key, archivePath);
+    if (key !== undefined) this.add([key, archivePath]);
+  }
+
+  /** Remembers a file packed elsewhere (by another thread, earlier in the stream), if first. */
+  add([key, archivePath]: PackedLink): void {
+    if (this.#byInode.has(key)) return;
+    this.#byInode.set(key, archivePath);
+    this.#new?.push([key, archivePath]);
+  }
+
+  /** The files remembered since the last call (none unless passed on). */
+  takeNew(): PackedLink[] {
+    return this.#new?.splice(0) ?? [];
   }
 
   /** The archive path under which the file `info` describes is already in the volume, if any. */
@@ -532,6 +619,18 @@ export class BatchWriter {
   /** Hands out the filled buffers queued so far, oldest first. */
   *takeFull(): Generator<Uint8Array> {
     while (this.#full.length > 0) yield this.#full.shift()!;
+  }
+
+  /**
+   * A copy of what the partly filled buffer holds, if anything (call once the queue is taken);
+   * the buffer is zeroed and filled again, so a stream cut in many pieces allocates no new one.
+   */
+  takeRest(): Uint8Array | undefined {
+    if (this.#used === 0) return undefined;
+    const rest = this.#buffer.slice(0, this.#used);
+    this.#buffer.fill(0, 0, this.#used);
+    this.#used = 0;
+    return rest;
   }
 
   /** The partly filled buffer, if any (call once the queue is taken). */
