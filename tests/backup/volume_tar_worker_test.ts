@@ -46,12 +46,28 @@ async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Uint8Array> 
   return new Uint8Array(await new Response(stream).arrayBuffer());
 }
 
+/** Runs `fn` on a fresh `tree`, then closes its catalog and removes it. */
+async function withTree(fn: (made: { src: string; catalog: Catalog }) => Promise<void>) {
+  const root = await Deno.makeTempDir();
+  const made = await tree(root);
+  try {
+    await fn(made);
+  } finally {
+    made.catalog.close();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+/** Fails unless the two TAR streams are the same bytes. */
+function assertSameBytes(shared: Uint8Array, alone: Uint8Array): void {
+  assert.equal(shared.length, alone.length);
+  assert.ok(shared.every((byte, i) => byte === alone[i]), "same TAR bytes");
+}
+
 const byId = <T extends { id: number }>(items: T[]): T[] => items.toSorted((a, b) => a.id - b.id);
 
-Deno.test("a volume packed on two threads is the one packed on one: bytes, hashes, outcomes, totals", async () => {
-  const root = await Deno.makeTempDir();
-  const { catalog } = await tree(root);
-  try {
+Deno.test("a volume packed on two threads is the one packed on one: bytes, hashes, outcomes, totals", () =>
+  withTree(async ({ catalog }) => {
     const alone = volumeTar(volumeRecords(catalog, 1));
     const aloneBytes = await bytesOf(alone.stream);
     const started = packWorkersStarted();
@@ -68,24 +84,17 @@ Deno.test("a volume packed on two threads is the one packed on one: bytes, hashe
     assert.equal(packWorkersStarted(), started + 1);
     assert.equal(packWorkersRunning(), 0, "the worker ends with the stream");
     assert.ok(runsPackedOnThisThread() > packedHere, "this thread packed runs too");
-    assert.equal(sharedBytes.length, aloneBytes.length);
-    assert.ok(sharedBytes.every((byte, i) => byte === aloneBytes[i]), "same TAR bytes");
+    assertSameBytes(sharedBytes, aloneBytes);
     assert.equal(handed.length, HASH_BATCH);
     assert.deepEqual(byId([...handed, ...shared.hashes]), byId(alone.hashes));
     assert.deepEqual(byId(shared.updates), byId(alone.updates));
     assert.ok(shared.updates.some((u) => u.state === "vanished"));
     assert.deepEqual(shared.totals, alone.totals);
     assert.ok(shared.totals.bytes > 3_000_000);
-  } finally {
-    catalog.close();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a small file grown large since the scan, in a run this thread packs, is packed whole", async () => {
-  const root = await Deno.makeTempDir();
-  const { catalog } = await tree(root);
-  try {
+Deno.test("a small file grown large since the scan, in a run this thread packs, is packed whole", () =>
+  withTree(async ({ catalog }) => {
     // Runs 0-2 go to the worker first; this thread packs the next while the worker starts.
     const grown = [...volumeRecords(catalog, 1).files as Iterable<PackRecord>][3 * RUN_RECORDS + 7];
     assert.equal(grown.type, "file");
@@ -97,20 +106,13 @@ Deno.test("a small file grown large since the scan, in a run this thread packs, 
     const sharedBytes = await bytesOf(shared.stream);
     assert.ok(runsPackedOnThisThread() > packedHere, "this thread packed runs too");
     assert.ok(sharedBytes.length > big.length);
-    assert.equal(sharedBytes.length, alone.length);
-    assert.ok(sharedBytes.every((byte, i) => byte === alone[i]), "same TAR bytes");
+    assertSameBytes(sharedBytes, alone);
     const update = shared.updates.find((u) => u.id === grown.id);
     assert.equal(update?.size, big.length, "recorded at its new size");
-  } finally {
-    catalog.close();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("a failure reading the records fails the stream with it, and the worker ends", async () => {
-  const root = await Deno.makeTempDir();
-  const { catalog } = await tree(root);
-  try {
+Deno.test("a failure reading the records fails the stream with it, and the worker ends", () =>
+  withTree(async ({ catalog }) => {
     // Early (among the pages sent ahead) and late (a page the worker asked for): the records
     // are gone through again and again to reach the late one.
     for (const failAt of [RUN_RECORDS + 5, 6 * RUN_RECORDS + 5]) {
@@ -126,16 +128,10 @@ Deno.test("a failure reading the records fails the stream with it, and the worke
       await assert.rejects(bytesOf(tar.stream), /the catalog broke/, `at ${failAt}`);
       assert.equal(packWorkersRunning(), 0);
     }
-  } finally {
-    catalog.close();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("cancelling the stream stops the worker", async () => {
-  const root = await Deno.makeTempDir();
-  const { catalog } = await tree(root);
-  try {
+Deno.test("cancelling the stream stops the worker", () =>
+  withTree(async ({ catalog }) => {
     const tar = volumeTarOnTwoThreads(volumeRecords(catalog, 1));
     const reader = tar.stream.getReader();
     const first = await reader.read();
@@ -143,11 +139,7 @@ Deno.test("cancelling the stream stops the worker", async () => {
     assert.equal(packWorkersRunning(), 1);
     await reader.cancel();
     assert.equal(packWorkersRunning(), 0);
-  } finally {
-    catalog.close();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
 Deno.test(
   where(
@@ -177,7 +169,7 @@ Deno.test(
           const tar = volumeTarOnTwoThreads(volumeRecords(catalog, 1));
           const bytes = await bytesOf(tar.stream);
           assert.ok(runsPackedOnThisThread() > packedHere, "this thread packed first names");
-          assert.ok(bytes.length === alone.length && bytes.every((b, i) => b === alone[i]));
+          assertSameBytes(bytes, alone);
           await Deno.writeFile(join(root, "v.tar"), bytes);
           const out = join(root, "out");
           await Deno.mkdir(out);
