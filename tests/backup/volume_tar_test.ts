@@ -10,9 +10,12 @@ import { planVolumes } from "../../lib/backup/plan_volumes.ts";
 import {
   BatchWriter,
   HASH_BATCH,
+  type PackRecord,
+  RunPacker,
   TAR_BATCH_BYTES,
   volumeTar,
 } from "../../lib/archive/volume_tar.ts";
+import { TAR_END_OF_ARCHIVE } from "../../lib/archive/tar_header.ts";
 import { volumeRecords } from "../../lib/backup/build_volume.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
 import { plannedCatalog } from "./helpers.ts";
@@ -206,9 +209,11 @@ Deno.test(
       const rounds = 1000;
       try {
         for (let round = 0; round < rounds; round++) {
-          for await (
-            const { entry, body } of readTar(volumeTar(volumeRecords(catalog, 1)).stream)
-          ) {
+          // By turns, as one thread packs a volume and as two do (each thread with a RunPacker).
+          const tar = round % 2 === 0
+            ? volumeTar(volumeRecords(catalog, 1)).stream
+            : packedInRuns(volumeRecords(catalog, 1).files as Iterable<PackRecord>);
+          for await (const { entry, body } of readTar(tar)) {
             if (entry.type !== "file") continue;
             const text = await new Response(body).text();
             assert.ok(
@@ -234,6 +239,15 @@ Deno.test(
     },
   ),
 );
+
+/** The TAR stream of `records` packed by a `RunPacker`, a run for each record. */
+function packedInRuns(records: Iterable<PackRecord>): ReadableStream<Uint8Array> {
+  const runs = new RunPacker();
+  return ReadableStream.from(function* () {
+    for (const record of records) yield* runs.pack([record]);
+    yield TAR_END_OF_ARCHIVE;
+  }());
+}
 
 /** A script that swaps `target` for a copy of itself and a symlink to `secret`, endlessly. */
 function swapLoop(target: string, secret: string, stage: string): string {
