@@ -31,6 +31,7 @@ import {
   type VolumeTar,
 } from "./volume_tar.ts";
 import { TAR_END_OF_ARCHIVE } from "./tar_header.ts";
+import { tarEntryEstimate } from "./volume_packer.ts";
 import { type PostedError, revivedError } from "./worker_errors.ts";
 
 /** Most records in a run. */
@@ -119,12 +120,6 @@ export function runsPackedOnThisThread(): number {
   return runsPackedHere;
 }
 
-/** The TAR bytes a record is expected to make, as scanned. */
-function expectedBytes(record: PackRecord): number {
-  const content = record.type === "file" ? record.size : 0;
-  return 512 + Math.ceil(content / 512) * 512;
-}
-
 /**
  * Streams the TAR data of a volume as `volumeTar` does, packed by a worker thread started for it
  * and by this one; the worker ends with the stream (or its cancellation). `records.files` must
@@ -169,23 +164,24 @@ export function volumeTarOnTwoThreads(records: VolumeRecords): VolumeTar {
   };
   const send = (message: ToPackWorker, transfer: ArrayBuffer[] = []) =>
     worker?.postMessage(message, transfer);
-  const sumTotals = () => {
+  /**
+   * Takes in the outcomes either thread found, brings the totals up to date and hands on the
+   * hashes gathered (in `hashes`) in batches.
+   */
+  const gather = (found: PackedFileUpdate[]) => {
+    for (const update of found) updates.push(update);
     const { entries, bytes } = here.results.totals;
     totals.entries = workerTotals.entries + entries;
     totals.bytes = workerTotals.bytes + bytes;
-  };
-  const handOnHashes = () => {
     while (records.onHashes && hashes.length >= HASH_BATCH) {
       records.onHashes(hashes.splice(0, HASH_BATCH));
     }
   };
-  const take = (found: Findings) => {
-    for (const update of found.updates) updates.push(update);
-    appendHashes(found.hashes, hashes);
+  const takeFromWorker = (found: Findings) => {
     workerTotals.entries = found.totals.entries;
     workerTotals.bytes = found.totals.bytes;
-    sumTotals();
-    handOnHashes();
+    appendHashes(found.hashes, hashes);
+    gather(found.updates);
   };
 
   /** Cuts the next run from the records; undefined once they are all cut. */
@@ -208,7 +204,7 @@ export function volumeTarOnTwoThreads(records: VolumeRecords): VolumeTar {
       }
       const record = item.value;
       run.records.push(record);
-      expected += expectedBytes(record);
+      expected += tarEntryEstimate(record.size, record.archivePath);
       if (
         record.type === "hardlink" || (record.type === "file" && record.size > HERE_MAX_FILE_BYTES)
       ) {
@@ -255,10 +251,8 @@ export function volumeTarOnTwoThreads(records: VolumeRecords): VolumeTar {
       run.bytes.push(step.value);
       run.heldBytes += step.value.length;
     }
-    for (const hash of here.results.hashes.splice(0)) hashes.push(hash);
-    for (const update of here.results.updates.splice(0)) updates.push(update);
-    sumTotals();
-    handOnHashes();
+    hashes.push(...here.results.hashes.splice(0));
+    gather(here.results.updates.splice(0));
   };
   /**
    * Cuts the next run and packs it on this thread, as far as `HERE_RUN_BYTES` (the rest is packed
@@ -292,11 +286,11 @@ export function volumeTarOnTwoThreads(records: VolumeRecords): VolumeTar {
           handNextToWorker();
           return;
         case "batch":
-          take(data);
+          takeFromWorker(data);
           runs.get(data.run)!.bytes.push(data.bytes);
           break;
         case "run-end":
-          take(data);
+          takeFromWorker(data);
           runs.get(data.run)!.ended = true;
           break;
         case "error":
