@@ -58,12 +58,10 @@ async function run(): Promise<void> {
     for (const bytes of packer.pack(next.records)) {
       while (credit === 0) await waitForMessage();
       credit--;
-      const batch = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
-        ? bytes
-        : bytes.slice();
+      // A whole buffer of its own (see `RunPacker.pack`): transferred, nothing else goes along.
       const found = report();
-      scope.postMessage({ kind: "batch", run: next.index, bytes: batch, ...found }, [
-        batch.buffer as ArrayBuffer,
+      scope.postMessage({ kind: "batch", run: next.index, bytes, ...found }, [
+        bytes.buffer as ArrayBuffer,
         found.hashes.ids.buffer,
       ]);
     }

@@ -234,7 +234,7 @@ export class RunPacker {
     for (const link of links) this.#links.add(link);
   }
 
-  /** The TAR bytes of `records`: full batches, then the rest (a buffer of its own). */
+  /** The TAR bytes of `records`: full batches, then the rest; each a whole buffer of its own. */
   *pack(records: Iterable<PackRecord>): Generator<Uint8Array> {
     const out = this.#out;
     for (const record of records) {

@@ -75,8 +75,8 @@ function deletedPathsPreamble(catalog: Catalog, volumeId: number): MemoryEntry[]
  * work a file, and not bytes. The worker costs ~24 MiB (an isolate); measured on a 2-core machine
  * under load ~2, it cut the build of 300,000 files of 20-400 bytes from 4.8-5.2 s to 3.2-3.4 s,
  * and left the 833 MB mixed corpus (41 KiB a file on average) as fast as before with 25-33 MiB
- * more peak RSS. This thread packing runs too while it waits cut the backup's pack phase again,
- * 4.0 -> 2.7 s (300,000 files, quiet machine).
+ * more peak RSS. Packing runs on this thread too, whenever it would wait for the worker: that cut
+ * the pack phase of the 300,000 files again, 4.0 -> 2.7 s (quiet machine).
  */
 export function packsOnWorker(volume: VolumeRecord): boolean {
   return holdsManySmallFiles(volume);
