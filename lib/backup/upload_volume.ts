@@ -10,15 +10,19 @@
  */
 import { Buffer } from "node:buffer";
 import { createHash } from "node:crypto";
+import { crc32 } from "node:zlib";
 import type { Catalog, PartRecord, VolumeRecord } from "../catalog/catalog.ts";
 import { markVolumeUploaded } from "../catalog/volume_state.ts";
 import { partCount, partSizeFor } from "../storage/part_size.ts";
 import { md5Of, type PartDigest, partDigest } from "../storage/part_digest.ts";
 import {
+  type CompletedPart,
   type MultipartStorage,
+  type PartListing,
   type Storage,
   StorageError,
   supportsMultipart,
+  type UploadedPart,
   type UploadedPartAnswer,
 } from "../storage/storage.ts";
 import { crashPoint } from "./crash_point.ts";
@@ -109,14 +113,26 @@ async function sendInParts(
   const partTotal = partCount(size, partSize);
   let uploadId = volume.uploadId;
   let done = new Map<number, PartRecord>();
+  // Whether the upload was created for CRC32, so that its completion names each part's CRC32,
+  // and whether that is known (the store says, or this run created the upload) or guessed.
+  let crc32Upload = await storage.partChecksum() === "crc32";
+  let creationKnown = true;
 
   if (uploadId) {
-    done = await finishedParts(catalog, storage, volume, uploadId);
-    if (done.size === 0 && !(await uploadStillOpen(storage, key, uploadId))) {
+    const listing = await listingIfOpen(storage, key, uploadId);
+    if (!listing) {
       // The upload is gone: completed by a run that died before recording it, or aborted.
       if (await alreadyStored(storage, key, size)) return finish(catalog, volume, path);
       uploadId = null;
     } else {
+      done = finishedParts(catalog.parts(volume.id, uploadId), listing.parts);
+      // Where the store does not say, the guess is that the upload was created as this program
+      // creates them (see `completeUpload`).
+      if (listing.checksumAlgorithm !== undefined) {
+        crc32Upload = listing.checksumAlgorithm.toUpperCase() === "CRC32";
+      } else {
+        creationKnown = false;
+      }
       observer.onResume?.(done.size, partTotal);
     }
   }
@@ -132,15 +148,40 @@ async function sendInParts(
     if (!done.has(partNumber)) missing.push(partNumber);
   }
   const cut = { path, size, partSize };
+  const sentCrc32s = new Map<number, number>();
   await sendParts(cut, missing, slots, signal, async (partNumber, body) => {
-    const etag = await uploadCheckedPart(storage, key, uploadId, partNumber, body);
-    catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
+    const sent = await uploadCheckedPart(storage, key, uploadId, partNumber, body);
+    catalog.recordPart(volume.id, uploadId, { partNumber, etag: sent.etag, size: body.length });
+    if (sent.crc32 !== undefined) sentCrc32s.set(partNumber, sent.crc32);
     crashPoint("after-part-uploaded");
     uploaded += body.length;
     observer.onBytes?.(uploaded);
   });
 
-  const parts = catalog.parts(volume.id, uploadId);
+  const recorded = catalog.parts(volume.id, uploadId);
+  const partsFor = async (withCrc32: boolean) =>
+    withCrc32 ? await withCrc32s(recorded, sentCrc32s, cut) : recorded;
+  try {
+    await completeUpload(storage, key, uploadId, size, await partsFor(crc32Upload));
+  } catch (error) {
+    // A store that does not say how a resumed upload was created may refuse the guess: one begun
+    // by an older version, which named no checksum algorithm. The other way is tried once.
+    if (creationKnown || !(error instanceof StorageError && error.kind === "permanent")) {
+      throw error;
+    }
+    await completeUpload(storage, key, uploadId, size, await partsFor(!crc32Upload));
+  }
+  await checkAndFinish(catalog, storage, volume, path);
+}
+
+/** Completes an upload; one completed by an earlier try whose answer was lost counts too. */
+async function completeUpload(
+  storage: MultipartStorage,
+  key: string,
+  uploadId: string,
+  size: number,
+  parts: CompletedPart[],
+): Promise<void> {
   try {
     await storage.completeMultipartUpload(key, uploadId, parts);
   } catch (error) {
@@ -148,7 +189,6 @@ async function sendInParts(
     if (!(error instanceof StorageError && error.kind === "not-found")) throw error;
     if (!(await alreadyStored(storage, key, size))) throw error;
   }
-  await checkAndFinish(catalog, storage, volume, path);
 }
 
 /**
@@ -253,44 +293,74 @@ async function finish(catalog: Catalog, volume: VolumeRecord, path: string): Pro
   });
 }
 
-/** Parts both recorded in the catalog and still held by the store, with the same ETag. */
-async function finishedParts(
-  catalog: Catalog,
-  storage: MultipartStorage,
-  volume: VolumeRecord,
-  uploadId: string,
-): Promise<Map<number, PartRecord>> {
-  const recorded = new Map(catalog.parts(volume.id, uploadId).map((p) => [p.partNumber, p]));
+/** Parts both recorded in the catalog and still held by the store, with the same ETag and size. */
+function finishedParts(recorded: PartRecord[], listed: UploadedPart[]): Map<number, PartRecord> {
+  const mine = new Map(recorded.map((part) => [part.partNumber, part]));
   const done = new Map<number, PartRecord>();
-  if (recorded.size === 0) return done;
-  let remote;
-  try {
-    remote = await storage.listParts(volume.objectKey, uploadId);
-  } catch (error) {
-    if (error instanceof StorageError && error.kind === "not-found") return done;
-    throw error;
-  }
-  for (const part of remote) {
-    const mine = recorded.get(part.partNumber);
-    if (mine && sameEtag(mine.etag, part.etag) && mine.size === part.size) {
-      done.set(part.partNumber, mine);
+  for (const part of listed) {
+    const record = mine.get(part.partNumber);
+    if (record && sameEtag(record.etag, part.etag) && record.size === part.size) {
+      done.set(part.partNumber, record);
     }
   }
   return done;
 }
 
-async function uploadStillOpen(
+/** The store's listing of an unfinished upload, or undefined when the upload is gone. */
+async function listingIfOpen(
   storage: MultipartStorage,
   key: string,
   uploadId: string,
-): Promise<boolean> {
+): Promise<PartListing | undefined> {
   try {
-    await storage.listParts(key, uploadId);
-    return true;
+    return await storage.listParts(key, uploadId);
   } catch (error) {
-    if (error instanceof StorageError && error.kind === "not-found") return false;
+    if (error instanceof StorageError && error.kind === "not-found") return undefined;
     throw error;
   }
+}
+
+/**
+ * The parts with their CRC32s, for the completion of an upload created for CRC32: those sent by
+ * this run as they were sent, those sent by an earlier run from the bytes of the local file
+ * (the store's copy must be those bytes: S3 refuses a completion whose CRC32 is not its part's).
+ */
+async function withCrc32s(
+  parts: PartRecord[],
+  sent: Map<number, number>,
+  cut: { path: string; partSize: number },
+): Promise<CompletedPart[]> {
+  const completed: CompletedPart[] = [];
+  let file: Deno.FsFile | undefined;
+  try {
+    for (const part of parts) {
+      let crc = sent.get(part.partNumber);
+      if (crc === undefined) {
+        file ??= await Deno.open(cut.path, { read: true });
+        crc = await crc32At(file, (part.partNumber - 1) * cut.partSize, part.size);
+      }
+      completed.push({ ...part, crc32: crc });
+    }
+  } finally {
+    file?.close();
+  }
+  return completed;
+}
+
+/** The CRC32 of `length` bytes of `file` from `offset`, read 1 MiB at a time. */
+async function crc32At(file: Deno.FsFile, offset: number, length: number): Promise<number> {
+  await file.seek(offset, Deno.SeekMode.Start);
+  const buffer = new Uint8Array(Math.min(length, 1024 * 1024));
+  let crc = 0;
+  for (let left = length; left > 0;) {
+    const n = await file.read(buffer.subarray(0, Math.min(left, buffer.length)));
+    if (n === null) {
+      throw new LocalVolumeLostError(`volume file ended early at byte ${offset + length - left}`);
+    }
+    crc = crc32(buffer.subarray(0, n), crc);
+    left -= n;
+  }
+  return crc;
 }
 
 async function alreadyStored(storage: Storage, key: string, size: number): Promise<boolean> {
@@ -308,6 +378,8 @@ async function alreadyStored(storage: Storage, key: string, size: number): Promi
  * - else (a server that ignored the CRC32 and whose ETag says nothing of the bytes, as under
  *   SSE-KMS or SSE-C) nothing has checked the part yet: it goes again with its MD5, which every
  *   S3 server checks.
+ *
+ * Returns the part's ETag, and the CRC32 it went with (if any), for the completion to name.
  */
 async function uploadCheckedPart(
   storage: MultipartStorage,
@@ -315,13 +387,14 @@ async function uploadCheckedPart(
   uploadId: string,
   partNumber: number,
   body: Uint8Array,
-): Promise<string> {
+): Promise<{ etag: string; crc32?: number }> {
   // Hashed once: the same digest goes with the part and is what the answer is checked against.
   let digest = partDigest(await storage.partChecksum(), body);
+  const crc32 = "crc32" in digest ? digest.crc32 : undefined;
   for (let attempt = 1;; attempt++) {
     const answer = await storage.uploadPart(key, uploadId, partNumber, body, digest);
     const verdict = checkAnswer(answer, digest, body);
-    if (verdict.ok) return answer.etag;
+    if (verdict.ok) return { etag: answer.etag, crc32 };
     if (verdict.unchecked) {
       digest = { md5: md5Of(body) };
       continue;

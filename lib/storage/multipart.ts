@@ -2,8 +2,9 @@
  * A one-shot upload of a local file in parts, the way a multipart store implements `putFile`
  * (the part size rule is part_size.ts).
  */
-import { type MultipartStorage, StorageError } from "./storage.ts";
+import { type CompletedPart, type MultipartStorage, StorageError } from "./storage.ts";
 import { partSizeFor } from "./part_size.ts";
+import { partDigest } from "./part_digest.ts";
 
 /**
  * `putFile` of a multipart store: a file of up to one part goes up in one PutObject; a larger one
@@ -36,17 +37,20 @@ export async function putFileInParts(
       );
       return;
     }
+    const checksum = await storage.partChecksum();
     const uploadId = await storage.createMultipartUpload(key, storageClass);
     try {
-      const parts: { partNumber: number; etag: string }[] = [];
+      const parts: CompletedPart[] = [];
       for (let offset = 0, partNumber = 1; offset < size; offset += partSize, partNumber++) {
         const body = await readExactly(
           file,
           new Uint8Array(Math.min(partSize, size - offset)),
           path,
         );
-        const { etag } = await storage.uploadPart(key, uploadId, partNumber, body);
-        parts.push({ partNumber, etag });
+        // Created for CRC32 parts, the upload's completion names each part's CRC32.
+        const digest = partDigest(checksum, body);
+        const { etag } = await storage.uploadPart(key, uploadId, partNumber, body, digest);
+        parts.push({ partNumber, etag, ...("crc32" in digest ? { crc32: digest.crc32 } : {}) });
       }
       await storage.completeMultipartUpload(key, uploadId, parts);
     } catch (error) {

@@ -6,6 +6,7 @@
  */
 
 import {
+  type CompletedPart,
   type MultipartStorage,
   type ObjectInfo,
   type RestoreTier,
@@ -233,11 +234,7 @@ class RetryingMultipartStorage extends RetryingStorage implements MultipartStora
     return this.retry("listParts", () => this.multipart.listParts(key, uploadId));
   }
 
-  completeMultipartUpload(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void> {
+  completeMultipartUpload(key: string, uploadId: string, parts: CompletedPart[]): Promise<void> {
     return this.retry(
       "completeMultipartUpload",
       () => this.multipart.completeMultipartUpload(key, uploadId, parts),

@@ -36,8 +36,10 @@ import { classifyS3Error, noteRequestsOnErrors } from "./s3_errors.ts";
 import { putFileInParts } from "./multipart.ts";
 import { signPayloadOnlyOverHttp } from "./unsigned_payload.ts";
 import {
+  type CompletedPart,
   type MultipartStorage,
   type ObjectInfo,
+  type PartListing,
   type PendingUpload,
   type RestoreTier,
   StorageError,
@@ -241,6 +243,11 @@ class S3Storage implements MultipartStorage {
 
   async createMultipartUpload(key: string, storageClass: string): Promise<string> {
     const operation = `start of multipart upload of ${quote(key)}`;
+    // Named, as the parts' checksums must match it. Left out, S3 (and moto) makes the upload a
+    // full-object CRC64NVME one, which moto computes at completion by copying the whole object.
+    const checksum = await this.partChecksum() === "crc32"
+      ? { ChecksumAlgorithm: "CRC32" as const }
+      : {};
     const result = await this.call(
       operation,
       () =>
@@ -249,6 +256,7 @@ class S3Storage implements MultipartStorage {
             Bucket: this.bucket,
             Key: key,
             StorageClass: storageClass as StorageClass,
+            ...checksum,
             ...this.encryptionParameters,
             ...this.retentionParameters,
           }),
@@ -298,8 +306,9 @@ class S3Storage implements MultipartStorage {
     };
   }
 
-  async listParts(key: string, uploadId: string): Promise<UploadedPart[]> {
+  async listParts(key: string, uploadId: string): Promise<PartListing> {
     const parts: UploadedPart[] = [];
+    let checksumAlgorithm: string | undefined;
     const pages = this.pages(
       `listing of uploaded parts of ${quote(key)}`,
       (marker: string | undefined) =>
@@ -319,18 +328,19 @@ class S3Storage implements MultipartStorage {
           : undefined,
     );
     for await (const page of pages) {
+      checksumAlgorithm ??= page.ChecksumAlgorithm;
       for (const part of page.Parts ?? []) {
         if (part.PartNumber === undefined || !part.ETag) continue;
         parts.push({ partNumber: part.PartNumber, etag: part.ETag, size: part.Size ?? 0 });
       }
     }
-    return parts;
+    return checksumAlgorithm ? { parts, checksumAlgorithm } : { parts };
   }
 
   async completeMultipartUpload(
     key: string,
     uploadId: string,
-    parts: { partNumber: number; etag: string }[],
+    parts: CompletedPart[],
   ): Promise<void> {
     await this.call(
       `completion of multipart upload of ${quote(key)}`,
@@ -341,7 +351,11 @@ class S3Storage implements MultipartStorage {
             Key: key,
             UploadId: uploadId,
             MultipartUpload: {
-              Parts: parts.map((part) => ({ PartNumber: part.partNumber, ETag: part.etag })),
+              Parts: parts.map((part) => ({
+                PartNumber: part.partNumber,
+                ETag: part.etag,
+                ...(part.crc32 === undefined ? {} : { ChecksumCRC32: crc32Base64(part.crc32) }),
+              })),
             },
           }),
         ),

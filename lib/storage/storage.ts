@@ -31,6 +31,27 @@ export interface UploadedPart {
   size: number;
 }
 
+/** What the store lists of an unfinished multipart upload. */
+export interface PartListing {
+  parts: UploadedPart[];
+  /**
+   * The checksum algorithm the upload was created with (`CRC32`, ...), where the store says; S3
+   * does, some S3-compatible servers (moto) do not.
+   */
+  checksumAlgorithm?: string;
+}
+
+/** A part as CompleteMultipartUpload names it. */
+export interface CompletedPart {
+  partNumber: number;
+  etag: string;
+  /**
+   * The part's CRC32: S3 requires it of every part of an upload created for CRC32, and refuses
+   * it for an upload created without a checksum algorithm.
+   */
+  crc32?: number;
+}
+
 /** The server's answer to one UploadPart. */
 export interface UploadedPartAnswer {
   etag: string;
@@ -95,7 +116,11 @@ export interface Storage {
  * them, so a large upload continues from its last finished part after an interruption.
  */
 export interface MultipartStorage extends Storage {
-  /** Starts a multipart upload and returns its UploadId. */
+  /**
+   * Starts a multipart upload and returns its UploadId. Where `partChecksum` is `crc32`, the upload
+   * is created for CRC32 (as the parts' checksums must match it), and its completion must name the
+   * CRC32 of every part.
+   */
   createMultipartUpload(key: string, storageClass: string): Promise<string>;
   /**
    * The digest a part goes with when `uploadPart` is handed none: a CRC32, or an MD5 where the
@@ -115,13 +140,9 @@ export interface MultipartStorage extends Storage {
     digest?: PartDigest,
   ): Promise<UploadedPartAnswer>;
   /** Lists the finished parts of an upload; throws kind `not-found` when the upload is gone. */
-  listParts(key: string, uploadId: string): Promise<UploadedPart[]>;
+  listParts(key: string, uploadId: string): Promise<PartListing>;
   /** Finishes an upload from its parts, in part-number order. */
-  completeMultipartUpload(
-    key: string,
-    uploadId: string,
-    parts: { partNumber: number; etag: string }[],
-  ): Promise<void>;
+  completeMultipartUpload(key: string, uploadId: string, parts: CompletedPart[]): Promise<void>;
   /** Abandons an upload; succeeds if it is already gone. */
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   /** Unfinished multipart uploads whose keys start with `prefix`. */

@@ -9,17 +9,23 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import type { Catalog, VolumeRecord } from "../../lib/catalog/catalog.ts";
 import { buildVolume } from "../../lib/backup/build_volume.ts";
 import { UploadCheckError, uploadVolume } from "../../lib/backup/upload_volume.ts";
 import { partCount, partSizeFor } from "../../lib/storage/part_size.ts";
 import { createLocalStorage } from "../../lib/storage/local.ts";
+import { createS3Storage } from "../../lib/storage/s3.ts";
 import { type MultipartStorage, type Storage, StorageError } from "../../lib/storage/storage.ts";
 import { BufferSlots } from "../../lib/memory/buffer_slots.ts";
 import { makeMotoSandbox, type MotoSandbox, testStorage } from "../../testing/moto_sandbox.ts";
 import { makeSandbox } from "../../testing/sandbox.ts";
 import { randomBytes } from "../../testing/tree.ts";
 import { type RecordingProxy, startRecordingProxy } from "../restore/helpers.ts";
+import {
+  type ChecksumRulesProxy,
+  startChecksumRulesProxy,
+} from "../../testing/s3_checksum_rules.ts";
 import { plannedCatalog } from "./helpers.ts";
 
 /** A catalog in `root` with one built volume of `size` random bytes (a plain TAR). */
@@ -62,18 +68,52 @@ function uploadCalls(proxy: RecordingProxy) {
   };
 }
 
-/** A moto sandbox with a recording proxy and a client that goes through it. */
+/**
+ * A moto sandbox behind a recording proxy, behind a proxy that holds uploads to S3's checksum
+ * rules (whose ListParts answers say the upload's algorithm unless `listAlgorithm` is false, as
+ * moto's do not), and a client that goes through both.
+ */
 async function withProxiedMoto(
-  fn: (box: MotoSandbox, proxy: RecordingProxy, storage: MultipartStorage) => Promise<void>,
+  fn: (
+    box: MotoSandbox,
+    proxy: RecordingProxy,
+    storage: MultipartStorage,
+    rules: ChecksumRulesProxy,
+  ) => Promise<void>,
+  options: { listAlgorithm?: boolean } = {},
 ) {
   const box = await makeMotoSandbox({ prefix: "glacier-upload-test" });
   const proxy = startRecordingProxy(box.moto.endpoint, box.bucket);
+  const rules = startChecksumRulesProxy({ target: proxy.endpoint, ...options });
   try {
-    await fn(box, proxy, testStorage(proxy.endpoint, box.bucket));
+    await fn(box, proxy, testStorage(rules.endpoint, box.bucket), rules);
   } finally {
+    await rules.close();
     await proxy.stop();
     await box.cleanup();
   }
+}
+
+/**
+ * An earlier run's upload of `volume`: created by `storage`, parts `sent` uploaded and recorded
+ * in the catalog. Returns the upload id.
+ */
+async function earlierUpload(
+  catalog: Catalog,
+  storage: MultipartStorage,
+  volume: VolumeRecord,
+  path: string,
+  sent: number[],
+): Promise<string> {
+  const partSize = partSizeFor(volume.size!);
+  const uploadId = await storage.createMultipartUpload(volume.objectKey, "STANDARD");
+  catalog.startUpload(volume.id, uploadId, partSize);
+  for (const partNumber of sent) {
+    const body = await partOf(path, partNumber, partSize);
+    const { etag } = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
+    catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
+  }
+  return uploadId;
 }
 
 Deno.test("uploadVolume on S3 continues a recorded upload, sending only the parts not recorded", async () => {
@@ -105,7 +145,7 @@ Deno.test("uploadVolume on S3 continues a recorded upload, sending only the part
       // Parts go up in parallel: their requests may arrive in either order.
       assert.deepEqual(calls.parts.sort(), [2, 3], "only the parts the catalog does not record");
       assert.equal(calls.creates, 0, "the recorded upload is continued, not started again");
-      assert.equal(calls.completes, 1);
+      assert.equal(calls.completes, 1, "completed at the first try, with every part's CRC32");
       assert.equal(catalog.volume(volume.id).state, "uploaded");
       assert.equal(await sha256Of(storage, volume.objectKey), volume.sha256);
       assert.deepEqual(await storage.listMultipartUploads(""), []);
@@ -127,7 +167,7 @@ Deno.test("uploadVolume on S3 finishes an upload completed by a run that died, s
       for (let partNumber = 1; partNumber <= partCount(volume.size!, partSize); partNumber++) {
         const body = await partOf(path, partNumber, partSize);
         const { etag } = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
-        parts.push({ partNumber, etag, size: body.length });
+        parts.push({ partNumber, etag, crc32: crc32(body) });
       }
       await storage.completeMultipartUpload(volume.objectKey, uploadId, parts);
       proxy.requests.length = 0;
@@ -286,4 +326,53 @@ Deno.test("a part that fails stops the upload; the parts that finished are kept 
       catalog.close();
     }
   });
+});
+
+Deno.test("an upload begun without a checksum algorithm, on a store that does not say, is completed without CRC32s", async () => {
+  await withProxiedMoto(async (box, proxy, storage, rules) => {
+    const { catalog, volume, path } = await builtVolume(box.root, box.src, 40 * 1024 * 1024);
+    try {
+      // As an older version began it: no algorithm named (here: MD5 parts, which name none).
+      const older = createS3Storage({
+        bucket: box.bucket,
+        endpoint: rules.endpoint,
+        region: "us-east-1",
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+        checksumWhenRequired: true,
+      });
+      await earlierUpload(catalog, older, volume, path, [1]);
+      proxy.requests.length = 0;
+
+      await uploadVolume(catalog, storage, catalog.volume(volume.id), path);
+
+      // The guess (CRC32s, as this program creates uploads) is refused, the other way taken.
+      assert.equal(rules.completions.refused.length, 1);
+      assert.match(rules.completions.refused[0], /created without/);
+      assert.equal(rules.completions.accepted, 1);
+      assert.deepEqual(uploadCalls(proxy).parts.sort(), [2, 3]);
+      assert.equal(catalog.volume(volume.id).state, "uploaded");
+      assert.equal(await sha256Of(storage, volume.objectKey), volume.sha256);
+    } finally {
+      catalog.close();
+    }
+  }, { listAlgorithm: false });
+});
+
+Deno.test("a CRC32 upload resumed on a store that does not say its algorithm is completed at the first try", async () => {
+  await withProxiedMoto(async (box, proxy, storage, rules) => {
+    const { catalog, volume, path } = await builtVolume(box.root, box.src, 40 * 1024 * 1024);
+    try {
+      await earlierUpload(catalog, storage, volume, path, [1, 3]);
+      proxy.requests.length = 0;
+
+      await uploadVolume(catalog, storage, catalog.volume(volume.id), path);
+
+      assert.deepEqual(rules.completions, { accepted: 1, refused: [] });
+      assert.deepEqual(uploadCalls(proxy).parts, [2]);
+      assert.equal(catalog.volume(volume.id).state, "uploaded");
+      assert.equal(await sha256Of(storage, volume.objectKey), volume.sha256);
+    } finally {
+      catalog.close();
+    }
+  }, { listAlgorithm: false });
 });

@@ -91,7 +91,7 @@ Deno.test("fault proxy at rate 0 passes every request through intact", async () 
       (await viaProxy.uploadPart("a/big.bin", uploadId, 1, part1)).etag,
       (await viaProxy.uploadPart("a/big.bin", uploadId, 2, part2)).etag,
     ];
-    assert.deepEqual((await viaProxy.listParts("a/big.bin", uploadId)).map((p) => p.size), [
+    assert.deepEqual((await viaProxy.listParts("a/big.bin", uploadId)).parts.map((p) => p.size), [
       part1.length,
       part2.length,
     ]);

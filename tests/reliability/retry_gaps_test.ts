@@ -36,7 +36,7 @@ function flakyStorage(
     putFile: call("putFile", undefined),
     createMultipartUpload: call("createMultipartUpload", "upload"),
     uploadPart: call("uploadPart", { etag: '"etag"' }),
-    listParts: call("listParts", []),
+    listParts: call("listParts", { parts: [] }),
     completeMultipartUpload: call("completeMultipartUpload", undefined),
     abortMultipartUpload: call("abortMultipartUpload", undefined),
     listMultipartUploads: call("listMultipartUploads", []),

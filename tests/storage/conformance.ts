@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { crc32 } from "node:zlib";
 import type { MultipartStorage, Storage } from "../../lib/storage/storage.ts";
 import { collect, patternBytes, readAll, rejectsWithKind } from "./helpers.ts";
 import { concatBytes } from "../../testing/bytes.ts";
@@ -178,7 +179,7 @@ export async function multipartConformance(
     await storage.uploadPart(key, uploadId, 2, patternBytes(5 * MiB, 99));
     etags.push((await storage.uploadPart(key, uploadId, 2, parts[1])).etag);
 
-    const midway = await storage.listParts(key, uploadId);
+    const midway = (await storage.listParts(key, uploadId)).parts;
     assert.deepEqual(midway, [
       { partNumber: 1, etag: etags[0], size: 5 * MiB },
       { partNumber: 2, etag: etags[1], size: 5 * MiB },
@@ -190,13 +191,19 @@ export async function multipartConformance(
     etags.push((await storage.uploadPart(key, uploadId, 3, parts[2])).etag);
     etags.push((await storage.uploadPart(key, uploadId, 4, parts[3])).etag);
     assert.deepEqual(
-      (await storage.listParts(key, uploadId)).map((p) => [p.partNumber, p.etag, p.size]),
+      (await storage.listParts(key, uploadId)).parts.map((p) => [p.partNumber, p.etag, p.size]),
       [[1, etags[0], 5 * MiB], [2, etags[1], 5 * MiB], [3, etags[2], 5 * MiB], [4, etags[3], 1234]],
     );
+    // An upload of CRC32 parts is completed with each part's CRC32, as S3 requires.
+    const withCrc32 = await storage.partChecksum() === "crc32";
     await storage.completeMultipartUpload(
       key,
       uploadId,
-      etags.map((etag, i) => ({ partNumber: i + 1, etag })),
+      etags.map((etag, i) => ({
+        partNumber: i + 1,
+        etag,
+        ...(withCrc32 ? { crc32: crc32(parts[i]) } : {}),
+      })),
     );
 
     const whole = concatBytes(parts);

@@ -35,7 +35,7 @@ class ScriptedStorage implements MultipartStorage {
   createMultipartUpload = () =>
     Promise.resolve().then(() => (this.step("createMultipartUpload"), "upload-1"));
   uploadPart = () => Promise.resolve().then(() => (this.step("uploadPart"), { etag: '"etag"' }));
-  listParts = () => Promise.resolve().then(() => (this.step("listParts"), []));
+  listParts = () => Promise.resolve().then(() => (this.step("listParts"), { parts: [] }));
   completeMultipartUpload = () => Promise.resolve().then(() => this.step("complete"));
   abortMultipartUpload = () => Promise.resolve().then(() => this.step("abort"));
   listMultipartUploads = () => Promise.resolve().then(() => (this.step("listUploads"), []));
