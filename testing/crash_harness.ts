@@ -4,7 +4,9 @@
  * check that nothing was lost: every file restored byte for byte with the reference tools, no
  * orphan object, no unfinished multipart upload, and `glacier verify` content. Kill moments are
  * drawn uniformly across the length of an uninterrupted run measured first, so that every stage
- * (start-up, scan, build, multipart upload, completion) gets hit.
+ * (start-up, scan, build, multipart upload, completion) gets hit. glacier talks to moto through a
+ * proxy that holds multipart uploads to S3's checksum rules (testing/s3_checksum_rules.ts), which
+ * moto alone does not: a resumed upload must still be completed as S3 would accept.
  */
 import { join } from "node:path";
 import { backupFolderKey, backupIdOfStateDbName } from "../lib/archive/layout.ts";
@@ -16,6 +18,7 @@ import { diffRestored, restoreWithReferenceTools } from "./reference_restore.ts"
 import { bucketProblems } from "./bucket_checks.ts";
 import { newSeed, type Random, seededRandom } from "./seeded_random.ts";
 import { testStorage } from "./moto_sandbox.ts";
+import { startChecksumRulesProxy } from "./s3_checksum_rules.ts";
 import { Catalog } from "../lib/catalog/catalog.ts";
 
 const MiB = 1024 * 1024;
@@ -219,12 +222,13 @@ async function runTrial(
   };
   let durationMs = 0;
   const moto = await startMoto();
+  const rules = startChecksumRulesProxy({ target: moto.endpoint });
   try {
     await Deno.mkdir(dir, { recursive: true });
     const bucket = `crash-${trial}`;
     await createBucket(moto.endpoint, bucket);
     const env = {
-      ...testAwsEnv(moto.endpoint),
+      ...testAwsEnv(rules.endpoint),
       AWS_CONFIG_FILE: join(dir, "no-aws-config"),
       AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
     };
@@ -293,12 +297,17 @@ async function runTrial(
       return { result, durationMs, missed: false };
     }
     await checkFinishedBackup(result, { moto, bucket, env, stateDb, dir, src: setup.src });
+    // The proxy's listings say each upload's algorithm: a completion it refused is a wrong one.
+    for (const refusal of rules.completions.refused) {
+      result.problems.push(`completion refused under S3's rules: ${refusal}`);
+    }
     if (result.problems.length > 0) {
       result.problems.push(`output of the last run: ${lastLines(finished.stderr)}`);
     }
   } catch (error) {
     result.problems.push(`harness error: ${error instanceof Error ? error.message : error}`);
   } finally {
+    await rules.close();
     await moto.stop();
     await Deno.remove(dir, { recursive: true }).catch(() => {});
   }
