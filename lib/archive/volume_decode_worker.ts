@@ -74,7 +74,7 @@ async function decode(job: DecodeStart): Promise<void> {
     file.close();
     throw error;
   }
-  const tar = decodeVolume(readFile(file), job.format, job.identities);
+  const tar = decodeVolume(readFile(file), job.format, job.identities, { ownInput: true });
   let batch = new Uint8Array(job.batchBytes);
   let used = 0;
   const post = async (bytes: Uint8Array<ArrayBuffer>) => {
@@ -167,10 +167,10 @@ function verify(file: Deno.FsFile, info: Deno.FileInfo, check: VolumeCheck): voi
 }
 
 /**
- * The open volume file's bytes in 1 MiB reads, each into a buffer of its own (the decryptor frees
- * it once read), with plain calls: this thread has nothing else to do meanwhile, and an async
- * read of 64 KiB (`file.readable`) cost more in hand-overs than in reading. Closes the file at
- * its end or when cancelled.
+ * The open volume file's bytes in 1 MiB reads, each into a buffer of its own (the decryptor, or
+ * without encryption the decompressor, frees it once read), with plain calls: this thread has
+ * nothing else to do meanwhile, and an async read of 64 KiB (`file.readable`) cost more in
+ * hand-overs than in reading. Closes the file at its end or when cancelled.
  */
 function readFile(opened: Deno.FsFile): ReadableStream<Uint8Array> {
   let file: Deno.FsFile | undefined = opened;

@@ -53,18 +53,21 @@ export function encodeVolume(
 /**
  * Volume bytes -> TAR bytes: age decryption with `identities` (every chunk authenticated, an
  * `AgeError` otherwise), then decompression (zstd frame by frame, see zstd_frames.ts).
+ * `ownInput`: the caller hands over `volume`'s chunks, each in a buffer of its own (as the
+ * decoding worker's reads are), for this pipeline to free once read.
  */
 export function decodeVolume(
   volume: ReadableStream<Uint8Array>,
   format: VolumeFormat,
   identities: string[],
+  { ownInput = false } = {},
 ): ReadableStream<Uint8Array> {
   let stream = format.encrypt ? decryptVolume(volume, identities) : volume;
   if (format.compression !== "none") {
     // The decryptor's output is this pipeline's own, written front to back: each of its buffers
     // is freed once the decompressor has moved past it (GC left ~60 MiB of them in the way).
-    // The caller's own chunks (no encryption) are left alone.
-    const spent = format.encrypt ? new SequentialRelease() : undefined;
+    // So are the caller's chunks without encryption, when handed over; else they are left alone.
+    const spent = format.encrypt || ownInput ? new SequentialRelease() : undefined;
     stream = stream.pipeThrough(
       decompressStream(format.compression, spent && ((chunk) => spent.consumed(chunk))),
     );

@@ -100,3 +100,21 @@ Deno.test("volume format: a foreign identity fails decoding with an AgeError", a
     AgeError,
   );
 });
+
+Deno.test("volume format: an unencrypted volume's chunks handed over are freed once read, and only then", async () => {
+  const format: VolumeFormat = { compression: "zstd", encrypt: false };
+  const data = sample();
+  const volume = await readAll(encodeVolume(randomlyChunked(data, 3), format, { recipients }));
+  for (const ownInput of [true, false]) {
+    // Chunks of 64 KiB, each a buffer of its own, as the decoding worker reads them.
+    const chunks: Uint8Array<ArrayBuffer>[] = [];
+    for (let at = 0; at < volume.length; at += 65536) chunks.push(volume.slice(at, at + 65536));
+    const input = ReadableStream.from(chunks);
+    const back = await readAll(decodeVolume(input, format, [], { ownInput }));
+    assert.deepEqual(back, data);
+    const freed = chunks.filter((chunk) => chunk.buffer.detached).length;
+    // Handed over, every chunk is freed once decompressed (the last at the end of the stream);
+    // not handed over, none is touched (the caller may still hold them).
+    assert.equal(freed, ownInput ? chunks.length - 1 : 0, `ownInput ${ownInput}`);
+  }
+});
