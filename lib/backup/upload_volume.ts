@@ -347,18 +347,13 @@ async function withCrc32s(
   return completed;
 }
 
-/** The CRC32 of `length` bytes of `file` from `offset`, read 1 MiB at a time. */
+/** The CRC32 of `length` bytes of `file` from `offset`, read (`readAt`) 1 MiB at a time. */
 async function crc32At(file: Deno.FsFile, offset: number, length: number): Promise<number> {
-  await file.seek(offset, Deno.SeekMode.Start);
   const buffer = new Uint8Array(Math.min(length, 1024 * 1024));
   let crc = 0;
-  for (let left = length; left > 0;) {
-    const n = await file.read(buffer.subarray(0, Math.min(left, buffer.length)));
-    if (n === null) {
-      throw new LocalVolumeLostError(`volume file ended early at byte ${offset + length - left}`);
-    }
-    crc = crc32(buffer.subarray(0, n), crc);
-    left -= n;
+  for (let done = 0; done < length; done += buffer.length) {
+    const piece = buffer.subarray(0, Math.min(length - done, buffer.length));
+    crc = crc32(await readAt(file, offset + done, piece), crc);
   }
   return crc;
 }
