@@ -124,15 +124,8 @@ Deno.test("uploadVolume on S3 continues a recorded upload, sending only the part
       const total = partCount(volume.size!, partSize);
       assert.equal(total, 3, "test setup: three parts");
       // An earlier run started the upload, sent parts 1 and 2, and died before recording part 2.
-      const uploadId = await storage.createMultipartUpload(volume.objectKey, "STANDARD");
-      catalog.startUpload(volume.id, uploadId, partSize);
-      for (const partNumber of [1, 2]) {
-        const body = await partOf(path, partNumber, partSize);
-        const { etag } = await storage.uploadPart(volume.objectKey, uploadId, partNumber, body);
-        if (partNumber === 1) {
-          catalog.recordPart(volume.id, uploadId, { partNumber, etag, size: body.length });
-        }
-      }
+      const uploadId = await earlierUpload(catalog, storage, volume, path, [1]);
+      await storage.uploadPart(volume.objectKey, uploadId, 2, await partOf(path, 2, partSize));
       proxy.requests.length = 0;
 
       const resumed: [number, number][] = [];
