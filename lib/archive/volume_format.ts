@@ -36,18 +36,27 @@ export function encodeVolume(
   format: VolumeFormat,
   options: EncodeOptions,
 ): ReadableStream<Uint8Array> {
-  let stream = tar;
-  if (format.compression !== "none") {
-    stream = stream.pipeThrough(freeingInputs(
-      options.pool
-        ? parallelCompressStream(options.pool, format.compression)
-        : compressStream(format.compression),
-    ));
-  }
+  let stream = compressTar(tar, format.compression, options.pool);
   if (format.encrypt) {
     stream = stream.pipeThrough(freeingInputs(createEncryptStream(options.recipients)));
   }
   return stream;
+}
+
+/**
+ * TAR bytes -> compressed TAR bytes, the inner layer of a volume (in parallel frames on `pool`
+ * when given: each frame then comes in a buffer of its own). A volume build adds the outer
+ * layer, age encryption, as it writes the file (lib/archive/volume_file.ts).
+ */
+export function compressTar(
+  tar: ReadableStream<Uint8Array>,
+  compression: Compression,
+  pool?: SegmentCompressor,
+): ReadableStream<Uint8Array> {
+  if (compression === "none") return tar;
+  return tar.pipeThrough(freeingInputs(
+    pool ? parallelCompressStream(pool, compression) : compressStream(compression),
+  ));
 }
 
 /**

@@ -1,24 +1,27 @@
 /**
  * Builds one volume file: TAR (packed on a worker thread when the volume holds many small files)
- * -> the volume format (compression, age encryption; see lib/archive/volume_format.ts) -> SHA-256
- * and size -> local file.
+ * -> compression (on worker threads) -> age encryption, SHA-256 and size, and the writes (on a
+ * thread of their own when the run gives one: lib/archive/volume_writer.ts) -> local file. See
+ * lib/archive/volume_format.ts for the format.
  * The file is written under a `.partial` name and renamed only when complete, and the
  * catalog marks the volume built (with its checksum and the files' outcomes) in one transaction.
  */
-import { createHash } from "node:crypto";
 import { join } from "node:path";
 import type { Catalog, VolumeRecord } from "../catalog/catalog.ts";
 import type { BackupSettings } from "../catalog/settings.ts";
 import { markVolumeBuilt, recordContentHashes } from "../catalog/volume_state.ts";
 import { compressOnThisThread, type CompressorPool } from "../archive/compress_pool.ts";
 import { holdsManySmallFiles } from "../archive/small_files.ts";
-import { encodeVolume } from "../archive/volume_format.ts";
-import { writeAll } from "../storage/write_all.ts";
+import { compressTar } from "../archive/volume_format.ts";
+import {
+  type VolumeWriter,
+  writeOnThisThread,
+  type WrittenVolume,
+} from "../archive/volume_writer.ts";
 import { type MemoryEntry, type VolumeRecords, volumeTar } from "../archive/volume_tar.ts";
 import { volumeTarOnTwoThreads } from "../archive/volume_tar_worker.ts";
 import { deletedPathsEntryName } from "../archive/layout.ts";
 import { crashPoint } from "./crash_point.ts";
-import { SequentialRelease } from "../memory/buffer_release.ts";
 
 /** What a finished volume build reports. */
 export interface BuiltVolume {
@@ -82,6 +85,14 @@ export function packsOnWorker(volume: VolumeRecord): boolean {
   return holdsManySmallFiles(volume);
 }
 
+/** The threads a build may hand work to, shared by the volumes of a run. */
+export interface BuildThreads {
+  /** Compression workers (without: one stream on this thread). */
+  pool?: CompressorPool;
+  /** Where the volume file is encrypted, hashed and written (without: this thread). */
+  writer?: VolumeWriter;
+}
+
 /** Builds `volume` into the work folder and records it as built. */
 export async function buildVolume(
   catalog: Catalog,
@@ -90,7 +101,7 @@ export async function buildVolume(
   recipients: string[],
   observer: BuildObserver = {},
   signal?: AbortSignal,
-  pool?: CompressorPool,
+  threads: BuildThreads = {},
 ): Promise<BuiltVolume> {
   const path = localVolumePath(settings, volume);
   const partial = `${path}.partial`;
@@ -104,35 +115,31 @@ export async function buildVolume(
   const tar = onWorker ? volumeTarOnTwoThreads(records) : volumeTar(records);
   // Their TAR stream comes at the pace of their system calls: zstd keeps up with it here, where
   // this thread would otherwise wait (gzip, four times slower, keeps to the workers).
-  const compressor = onWorker && settings.compression === "zstd" ? compressOnThisThread : pool;
-  const stream = encodeVolume(tar.stream, settings, { recipients, pool: compressor });
-  const release = new SequentialRelease();
-
-  const file = await Deno.open(partial, { write: true, create: true, truncate: true, mode: 0o600 });
-  const hash = createHash("sha256");
-  let size = 0;
+  const compressor = onWorker && settings.compression === "zstd"
+    ? compressOnThisThread
+    : threads.pool;
+  const compressed = compressTar(tar.stream, settings.compression, compressor);
+  // The writer thread frees this one for reading and hashing large files (backup of the 833 MB
+  // mixed corpus: 2.93 -> 2.71 s, +13 MiB). A volume of small files gains nothing from it: its
+  // packing already keeps both cores busy (300,000 files: 1.02x the time, +9 MiB).
+  const writer = onWorker ? writeOnThisThread : threads.writer ?? writeOnThisThread;
+  let written: WrittenVolume;
   try {
-    const sink = new WritableStream<Uint8Array>({
-      async write(chunk) {
-        hash.update(chunk);
-        size += chunk.length;
-        await writeAll(file, chunk);
-        release.consumed(chunk);
+    written = await writer.write(compressed, partial, {
+      recipients: settings.encrypt ? recipients : undefined,
+      ownChunks: compressor !== undefined && settings.compression !== "none",
+      onWritten: () => {
         observer.onBytes?.(tar.totals.bytes, tar.totals.entries);
         crashPoint("mid-volume-build");
       },
+      signal,
     });
-    // No fsync: a resume re-checks a built volume against its SHA-256 before sending it.
-    await stream.pipeTo(sink, { signal });
-    release.finish();
   } catch (error) {
-    file.close();
     await Deno.remove(partial).catch(() => {});
     throw error;
   }
-  file.close();
   await Deno.rename(partial, path);
-  const sha256 = hash.digest("hex");
+  const { size, sha256 } = written;
   markVolumeBuilt(catalog, volume.id, {
     size,
     sha256,

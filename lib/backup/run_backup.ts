@@ -31,6 +31,7 @@ import type { BackupProgress } from "./progress.ts";
 import { formatBytes } from "../archive/units.ts";
 import {
   type BuildObserver,
+  type BuildThreads,
   buildVolume,
   type BuiltVolume,
   localVolumePath,
@@ -39,6 +40,7 @@ import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "../memory/concurrency.ts";
 import { BufferSlots } from "../memory/buffer_slots.ts";
 import { CompressorPool } from "../archive/compress_pool.ts";
+import { VolumeWriterThread } from "../archive/volume_writer.ts";
 import { crashPoint } from "./crash_point.ts";
 import { quotePath } from "../archive/quote_path.ts";
 
@@ -102,7 +104,9 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
 
   // Workers start with the first segment to compress: none for a run whose volumes are all built.
   const pool = settings.compression === "none" ? undefined : new CompressorPool();
-  const build: VolumeBuild = { ctx, settings, recipients, signal, pool };
+  // Started with the first volume built, as the pool's workers are.
+  const writer = new VolumeWriterThread();
+  const build: VolumeBuild = { ctx, settings, recipients, signal, threads: { pool, writer } };
   const workers = Array.from({ length: settings.uploadWorkers }, async () => {
     for (let volume = await uploads.next(); volume; volume = await uploads.next()) {
       if (signal.aborted) continue;
@@ -134,8 +138,11 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   } finally {
     uploads.close();
   }
-  // The pool stays open until the uploads end: a volume lost during its upload is built again.
-  await Promise.all(workers).finally(() => pool?.close());
+  // The threads stay until the uploads end: a volume lost during its upload is built again.
+  await Promise.all(workers).finally(() => {
+    pool?.close();
+    writer.close();
+  });
   if (firstError !== undefined) throw firstError;
   ctx.signal.throwIfAborted();
 
@@ -258,7 +265,7 @@ interface VolumeBuild {
   settings: BackupSettings;
   recipients: string[];
   signal: AbortSignal;
-  pool: CompressorPool | undefined;
+  threads: BuildThreads;
 }
 
 /** Builds a volume's local file from the start (a `.partial` file left by an earlier try goes). */
@@ -276,7 +283,7 @@ async function buildLocalFile(
     build.recipients,
     observer,
     build.signal,
-    build.pool,
+    build.threads,
   );
 }
 

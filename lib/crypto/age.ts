@@ -12,7 +12,7 @@ import {
 } from "./x25519.ts";
 
 export { AgeError, NoMatchingIdentityError } from "./errors.ts";
-export { createEncryptStream } from "./encrypt_stream.ts";
+export { AgeEncryptor, createEncryptStream } from "./encrypt_stream.ts";
 export { createDecryptStream } from "./decrypt_stream.ts";
 export { parseIdentityFile } from "./identity_file.ts";
 

@@ -11,63 +11,89 @@ import { parseX25519Recipient, wrapFileKey } from "./x25519.ts";
 const FILE_KEY_SIZE = 16;
 
 /**
- * Encrypts to the X25519 `recipients`: the output is a complete age file (header, payload nonce,
- * then 64 KiB STREAM chunks). Throws AgeError at once if a recipient is invalid.
+ * Encrypts to the X25519 `recipients`, one input chunk at a time, with no stream around it (for
+ * a worker thread that writes what it encrypts). What `emit` receives, in order, is a complete
+ * age file: header, payload nonce, then 64 KiB STREAM chunks, in batches of about 1 MiB, each
+ * region emitted once and never written again. Throws AgeError at once if a recipient is invalid.
+ */
+export class AgeEncryptor {
+  readonly #payloadKey: Uint8Array;
+  readonly #nonces = new ChunkNonces();
+  readonly #output: OutputBatcher;
+  /**
+   * Plaintext of the chunk being filled; a full chunk waits here until more input shows that it
+   * is not the last one.
+   */
+  readonly #pending = new Uint8Array(CHUNK_SIZE);
+  #pendingLength = 0;
+
+  constructor(recipients: string[], emit: (chunk: Uint8Array) => void) {
+    if (recipients.length === 0) throw new AgeError("no age recipients given");
+    const publicKeys = recipients.map(parseX25519Recipient);
+    const fileKey = randomBytes(FILE_KEY_SIZE);
+    const header = encodeHeader(publicKeys.map((key) => wrapFileKey(fileKey, key)), fileKey);
+    const payloadNonce = randomBytes(PAYLOAD_NONCE_SIZE);
+    this.#payloadKey = derivePayloadKey(fileKey, payloadNonce);
+    fileKey.fill(0);
+    this.#output = new OutputBatcher(emit);
+    this.#output.write(header);
+    this.#output.write(payloadNonce);
+  }
+
+  /** Encrypts `chunk` (copied or sealed before this returns: the caller may reuse it). */
+  push(chunk: Uint8Array): void {
+    let position = 0;
+    while (position < chunk.length) {
+      if (this.#pendingLength === CHUNK_SIZE) {
+        this.#seal(this.#pending, false);
+        this.#pendingLength = 0;
+      }
+      if (this.#pendingLength === 0) {
+        // Seal full chunks straight from the input while more input follows them.
+        while (chunk.length - position > CHUNK_SIZE) {
+          this.#seal(chunk.subarray(position, position + CHUNK_SIZE), false);
+          position += CHUNK_SIZE;
+        }
+      }
+      const take = Math.min(CHUNK_SIZE - this.#pendingLength, chunk.length - position);
+      this.#pending.set(chunk.subarray(position, position + take), this.#pendingLength);
+      this.#pendingLength += take;
+      position += take;
+    }
+  }
+
+  /** Seals the last chunk and emits what is left. Call once, after the last `push`. */
+  finish(): void {
+    // Never empty unless the whole plaintext is: input always leaves at least a byte pending.
+    this.#seal(this.#pending.subarray(0, this.#pendingLength), true);
+    this.#output.flush();
+  }
+
+  #seal(plaintext: Uint8Array, last: boolean): void {
+    const size = plaintext.length + TAG_SIZE;
+    const { buffer, offset } = this.#output.reserve(size);
+    sealInto(this.#payloadKey, this.#nonces.current(last), plaintext, buffer, offset);
+    this.#output.commit(size);
+    this.#nonces.advance();
+  }
+}
+
+/**
+ * Encrypts to the X25519 `recipients` as a stream (see `AgeEncryptor`). Throws AgeError at once
+ * if a recipient is invalid.
  */
 export function createEncryptStream(recipients: string[]): TransformStream<Uint8Array, Uint8Array> {
-  if (recipients.length === 0) throw new AgeError("no age recipients given");
-  const publicKeys = recipients.map(parseX25519Recipient);
-  const fileKey = randomBytes(FILE_KEY_SIZE);
-  const header = encodeHeader(publicKeys.map((key) => wrapFileKey(fileKey, key)), fileKey);
-  const payloadNonce = randomBytes(PAYLOAD_NONCE_SIZE);
-  const payloadKey = derivePayloadKey(fileKey, payloadNonce);
-  fileKey.fill(0);
-
-  const nonces = new ChunkNonces();
-  // Plaintext of the chunk being filled; a full chunk waits here until more input shows that it
-  // is not the last one.
-  const pending = new Uint8Array(CHUNK_SIZE);
-  let pendingLength = 0;
-  let output: OutputBatcher;
-
-  const sealChunk = (plaintext: Uint8Array, last: boolean): void => {
-    const size = plaintext.length + TAG_SIZE;
-    const { buffer, offset } = output.reserve(size);
-    sealInto(payloadKey, nonces.current(last), plaintext, buffer, offset);
-    output.commit(size);
-    nonces.advance();
-  };
-
+  let emit: (chunk: Uint8Array) => void = () => {};
+  const encryptor = new AgeEncryptor(recipients, (chunk) => emit(chunk));
   return new TransformStream<Uint8Array, Uint8Array>({
     start(controller) {
-      output = new OutputBatcher((chunk) => controller.enqueue(chunk));
-      output.write(header);
-      output.write(payloadNonce);
+      emit = (chunk) => controller.enqueue(chunk);
     },
     transform(chunk) {
-      let position = 0;
-      while (position < chunk.length) {
-        if (pendingLength === CHUNK_SIZE) {
-          sealChunk(pending, false);
-          pendingLength = 0;
-        }
-        if (pendingLength === 0) {
-          // Seal full chunks straight from the input while more input follows them.
-          while (chunk.length - position > CHUNK_SIZE) {
-            sealChunk(chunk.subarray(position, position + CHUNK_SIZE), false);
-            position += CHUNK_SIZE;
-          }
-        }
-        const take = Math.min(CHUNK_SIZE - pendingLength, chunk.length - position);
-        pending.set(chunk.subarray(position, position + take), pendingLength);
-        pendingLength += take;
-        position += take;
-      }
+      encryptor.push(chunk);
     },
     flush() {
-      // Never empty unless the whole plaintext is: input always leaves at least a byte pending.
-      sealChunk(pending.subarray(0, pendingLength), true);
-      output.flush();
+      encryptor.finish();
     },
   });
 }

@@ -16,6 +16,7 @@ import { packWorkersStarted } from "../../lib/archive/volume_tar_worker.ts";
 import { CompressorPool, compressWorkersStarted } from "../../lib/archive/compress_pool.ts";
 import type { VolumeRecord } from "../../lib/catalog/catalog.ts";
 import { decodeVolume } from "../../lib/archive/volume_format.ts";
+import { VolumeWriterThread } from "../../lib/archive/volume_writer.ts";
 import { readTar } from "../../lib/archive/tar_reader.ts";
 import { generateIdentity, recipientFromIdentity } from "../../lib/crypto/age.ts";
 import { makeSandbox } from "../../testing/sandbox.ts";
@@ -43,92 +44,123 @@ async function threeVolumes() {
   return { box, catalog, contents };
 }
 
-Deno.test("buildVolume records the SHA-256 and size of the file it wrote, and the volume's entries", async () => {
-  const { box, catalog, contents } = await threeVolumes();
-  try {
-    const settings = catalog.settings();
-    assert.equal(catalog.volumes().length, 3);
-    const volume = catalog.volume(2);
-    const progress: number[] = [];
-    const built = await buildVolume(catalog, settings, volume, recipients, {
-      onBytes: (bytes) => progress.push(bytes),
-    });
+/** The two places a volume file is written: this thread, and the writer thread a run starts. */
+const writers = [
+  { where: "on this thread", make: () => undefined },
+  { where: "on the writer thread", make: () => new VolumeWriterThread() },
+];
 
-    const bytes = await Deno.readFile(built.path);
-    assert.equal(built.path, localVolumePath(settings, volume));
-    assert.equal(built.size, bytes.length);
-    assert.equal(built.sha256, createHash("sha256").update(bytes).digest("hex"));
-    // Windows has no modes; there the volume's folder is limited to the user (owner_only.ts).
-    if (!onWindows) assert.equal((await Deno.stat(built.path)).mode! & 0o777, 0o600);
-    const record = catalog.volume(2);
-    assert.equal(record.state, "built");
-    assert.equal(record.size, built.size);
-    assert.equal(record.sha256, built.sha256);
-    assert.deepEqual(catalog.volumes().map((v) => v.state), ["planned", "built", "planned"]);
-    assert.deepEqual(
-      [...Deno.readDirSync(settings.workDir)].map((e) => e.name),
-      [volume.name],
-      "no .partial file is left",
-    );
-    assert.equal(progress.at(-1), built.contentBytes);
-
-    // The file decodes (age, zstd) to the TAR of this volume's file and the folders above it.
-    const files = catalog.filesOfVolume(2, 0, 100);
-    assert.equal(files.length, 1);
-    const tar = decodeVolume(
-      ReadableStream.from([bytes]),
-      { compression: "zstd", encrypt: true },
-      [identity],
-    );
-    const entries: string[] = [];
-    for await (const { entry, body } of readTar(tar)) {
-      entries.push(entry.path);
-      if (entry.type !== "file") {
-        await body.cancel();
-        continue;
-      }
-      const name = entry.path.split("/").at(-1)!;
-      assert.deepEqual(new Uint8Array(await new Response(body).arrayBuffer()), contents.get(name));
-    }
-    assert.equal(entries.at(-1), files[0].archivePath);
-    assert.deepEqual(
-      entries.slice(0, -1),
-      catalog.ancestorFolders(files[0].path).map((f) => f.archivePath),
-    );
-    assert.equal(built.entries, 1);
-  } finally {
-    catalog.close();
-    await box.cleanup();
-  }
-});
-
-Deno.test("an interrupted buildVolume leaves no file, not even a partial one, and the volume planned", async () => {
-  const box = await makeSandbox("glacier-build-");
-  // Plain TAR (no age batching): the volume is written in many chunks, so the stop comes mid-way.
-  await Deno.writeFile(join(box.src, "big.bin"), randomBytes(3_000_000));
-  const catalog = await plannedCatalog(box.root, box.src, { workDir: join(box.root, "work") });
-  await Deno.mkdir(join(box.root, "work"));
-  try {
-    const settings = catalog.settings();
-    const stop = new AbortController();
-    let chunks = 0;
-    await assert.rejects(
-      buildVolume(catalog, settings, catalog.volume(1), [], {
-        onBytes: () => {
-          if (++chunks === 2) stop.abort(new DOMException("stopped", "AbortError"));
+for (const { where, make } of writers) {
+  Deno.test(`buildVolume records the SHA-256 and size of the file it wrote, and the volume's entries (${where})`, async () => {
+    const { box, catalog, contents } = await threeVolumes();
+    const writer = make();
+    try {
+      const settings = catalog.settings();
+      assert.equal(catalog.volumes().length, 3);
+      const volume = catalog.volume(2);
+      const progress: number[] = [];
+      const built = await buildVolume(
+        catalog,
+        settings,
+        volume,
+        recipients,
+        {
+          onBytes: (bytes) => progress.push(bytes),
         },
-      }, stop.signal),
-      /stopped/,
-    );
-    assert.equal(chunks, 2);
-    assert.deepEqual([...Deno.readDirSync(settings.workDir)], []);
-    assert.equal(catalog.volume(1).state, "planned");
-    assert.equal(catalog.volume(1).sha256, null);
-  } finally {
-    catalog.close();
-    await box.cleanup();
-  }
-});
+        undefined,
+        { writer },
+      );
+
+      const bytes = await Deno.readFile(built.path);
+      assert.equal(built.path, localVolumePath(settings, volume));
+      assert.equal(built.size, bytes.length);
+      assert.equal(built.sha256, createHash("sha256").update(bytes).digest("hex"));
+      // Windows has no modes; there the volume's folder is limited to the user (owner_only.ts).
+      if (!onWindows) assert.equal((await Deno.stat(built.path)).mode! & 0o777, 0o600);
+      const record = catalog.volume(2);
+      assert.equal(record.state, "built");
+      assert.equal(record.size, built.size);
+      assert.equal(record.sha256, built.sha256);
+      assert.deepEqual(catalog.volumes().map((v) => v.state), ["planned", "built", "planned"]);
+      assert.deepEqual(
+        [...Deno.readDirSync(settings.workDir)].map((e) => e.name),
+        [volume.name],
+        "no .partial file is left",
+      );
+      assert.equal(progress.at(-1), built.contentBytes);
+
+      // The file decodes (age, zstd) to the TAR of this volume's file and the folders above it.
+      const files = catalog.filesOfVolume(2, 0, 100);
+      assert.equal(files.length, 1);
+      const tar = decodeVolume(
+        ReadableStream.from([bytes]),
+        { compression: "zstd", encrypt: true },
+        [identity],
+      );
+      const entries: string[] = [];
+      for await (const { entry, body } of readTar(tar)) {
+        entries.push(entry.path);
+        if (entry.type !== "file") {
+          await body.cancel();
+          continue;
+        }
+        const name = entry.path.split("/").at(-1)!;
+        assert.deepEqual(
+          new Uint8Array(await new Response(body).arrayBuffer()),
+          contents.get(name),
+        );
+      }
+      assert.equal(entries.at(-1), files[0].archivePath);
+      assert.deepEqual(
+        entries.slice(0, -1),
+        catalog.ancestorFolders(files[0].path).map((f) => f.archivePath),
+      );
+      assert.equal(built.entries, 1);
+    } finally {
+      writer?.close();
+      catalog.close();
+      await box.cleanup();
+    }
+  });
+
+  Deno.test(`an interrupted buildVolume leaves no file, not even a partial one, and the volume planned (${where})`, async () => {
+    const box = await makeSandbox("glacier-build-");
+    const writer = make();
+    // Plain TAR (no age batching): the volume is written in many chunks, so the stop comes mid-way.
+    await Deno.writeFile(join(box.src, "big.bin"), randomBytes(3_000_000));
+    const catalog = await plannedCatalog(box.root, box.src, { workDir: join(box.root, "work") });
+    await Deno.mkdir(join(box.root, "work"));
+    try {
+      const settings = catalog.settings();
+      const stop = new AbortController();
+      let chunks = 0;
+      await assert.rejects(
+        buildVolume(
+          catalog,
+          settings,
+          catalog.volume(1),
+          [],
+          {
+            onBytes: () => {
+              if (++chunks === 2) stop.abort(new DOMException("stopped", "AbortError"));
+            },
+          },
+          stop.signal,
+          { writer },
+        ),
+        /stopped/,
+      );
+      assert.equal(chunks, 2);
+      assert.deepEqual([...Deno.readDirSync(settings.workDir)], []);
+      assert.equal(catalog.volume(1).state, "planned");
+      assert.equal(catalog.volume(1).sha256, null);
+    } finally {
+      writer?.close();
+      catalog.close();
+      await box.cleanup();
+    }
+  });
+}
 
 Deno.test("a volume of many small files is packed on a worker, others on this thread", async () => {
   const volume = (entries: number, plannedBytes: number) => ({
@@ -190,7 +222,7 @@ Deno.test("a volume packed on the worker is compressed with zstd on this thread,
           [],
           {},
           undefined,
-          pool,
+          { pool },
         );
         const workers = compressWorkersStarted() - started;
         if (compression === "zstd") assert.equal(workers, 0, "zstd: no compression worker");
