@@ -76,6 +76,14 @@ export type WriterReply =
   | { kind: "aborted"; id: number }
   | ({ kind: "failed"; id: number } & PostedError);
 
+/** Writer threads started so far by this process: for tests. */
+let threadsStarted = 0;
+
+/** How many writer threads this process has started (all runs, all time). */
+export function writerThreadsStarted(): number {
+  return threadsStarted;
+}
+
 /** Chunks sent to the worker and not yet written: what it may hold ahead of its writes. */
 const CHUNKS_AHEAD = 4;
 
@@ -179,6 +187,7 @@ export class VolumeWriterThread implements VolumeWriter {
     const worker = new Worker(new URL("./volume_writer_worker.ts", import.meta.url).href, {
       type: "module",
     });
+    threadsStarted++;
     const deliver = (reply: WriterReply) => {
       this.#replies.push(reply);
       const resolve = this.#replied;

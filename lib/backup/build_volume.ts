@@ -85,11 +85,30 @@ export function packsOnWorker(volume: VolumeRecord): boolean {
   return holdsManySmallFiles(volume);
 }
 
+/**
+ * A volume planned this large or more is written on the run's writer thread (see `writesOnThread`).
+ */
+export const WRITER_THREAD_MIN_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Whether `volume` is encrypted, hashed and written on the run's writer thread: when it holds
+ * larger files, whose reading and hashing keep this thread busy (backup of the 833 MB mixed
+ * corpus: 2.93 -> 2.71 s, +13 MiB), and is large enough to make up for the thread's start. A
+ * volume of many small files gains nothing from it: its packing already keeps both cores busy
+ * (300,000 files: 1.02x the time, +9 MiB).
+ */
+export function writesOnThread(volume: VolumeRecord): boolean {
+  return !packsOnWorker(volume) && volume.plannedBytes >= WRITER_THREAD_MIN_BYTES;
+}
+
 /** The threads a build may hand work to, shared by the volumes of a run. */
 export interface BuildThreads {
   /** Compression workers (without: one stream on this thread). */
   pool?: CompressorPool;
-  /** Where the volume file is encrypted, hashed and written (without: this thread). */
+  /**
+   * Where the volume file is encrypted, hashed and written (without: this thread); the run gives
+   * its writer thread to the volumes `writesOnThread` picks.
+   */
   writer?: VolumeWriter;
 }
 
@@ -119,10 +138,7 @@ export async function buildVolume(
     ? compressOnThisThread
     : threads.pool;
   const compressed = compressTar(tar.stream, settings.compression, compressor);
-  // The writer thread frees this one for reading and hashing large files (backup of the 833 MB
-  // mixed corpus: 2.93 -> 2.71 s, +13 MiB). A volume of small files gains nothing from it: its
-  // packing already keeps both cores busy (300,000 files: 1.02x the time, +9 MiB).
-  const writer = onWorker ? writeOnThisThread : threads.writer ?? writeOnThisThread;
+  const writer = threads.writer ?? writeOnThisThread;
   let written: WrittenVolume;
   try {
     written = await writer.write(compressed, partial, {

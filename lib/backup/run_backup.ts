@@ -35,6 +35,7 @@ import {
   buildVolume,
   type BuiltVolume,
   localVolumePath,
+  writesOnThread,
 } from "./build_volume.ts";
 import { LocalVolumeLostError, uploadVolume } from "./upload_volume.ts";
 import { Slots, WorkQueue } from "../memory/concurrency.ts";
@@ -283,7 +284,7 @@ async function buildLocalFile(
     build.recipients,
     observer,
     build.signal,
-    build.threads,
+    { pool: build.threads.pool, writer: writesOnThread(volume) ? build.threads.writer : undefined },
   );
 }
 

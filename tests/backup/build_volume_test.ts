@@ -7,7 +7,13 @@ import { onWindows } from "../../testing/platform.ts";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import { buildVolume, localVolumePath, packsOnWorker } from "../../lib/backup/build_volume.ts";
+import {
+  buildVolume,
+  localVolumePath,
+  packsOnWorker,
+  WRITER_THREAD_MIN_BYTES,
+  writesOnThread,
+} from "../../lib/backup/build_volume.ts";
 import {
   MANY_FILES_MIN_ENTRIES,
   SMALL_FILES_MAX_AVERAGE_BYTES,
@@ -161,6 +167,25 @@ for (const { where, make } of writers) {
     }
   });
 }
+
+Deno.test("the writer thread writes volumes of larger files from 16 MiB, never one of many small files", () => {
+  const volume = (entries: number, plannedBytes: number) => ({
+    ...({} as VolumeRecord),
+    firstFileId: 1,
+    lastFileId: entries,
+    plannedBytes,
+  });
+  assert.equal(writesOnThread(volume(3, WRITER_THREAD_MIN_BYTES)), true);
+  assert.equal(writesOnThread(volume(3, 1 << 30)), true);
+  assert.equal(writesOnThread(volume(3, WRITER_THREAD_MIN_BYTES - 1)), false, "too small");
+  // 10,000 files of 16 KiB: 160 MB, but packed on the pack worker and this thread.
+  const small = volume(
+    MANY_FILES_MIN_ENTRIES,
+    MANY_FILES_MIN_ENTRIES * SMALL_FILES_MAX_AVERAGE_BYTES,
+  );
+  assert.ok(small.plannedBytes >= WRITER_THREAD_MIN_BYTES && packsOnWorker(small));
+  assert.equal(writesOnThread(small), false, "many small files");
+});
 
 Deno.test("a volume of many small files is packed on a worker, others on this thread", async () => {
   const volume = (entries: number, plannedBytes: number) => ({

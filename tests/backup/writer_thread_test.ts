@@ -1,0 +1,55 @@
+/**
+ * A backup writes a volume of larger files on its writer thread, from 16 MiB, and a small volume
+ * on the main thread (the thread's start would cost more than it saves); the volumes restore to
+ * the same files either way. The commands run in this process (`main`), so the process-wide count
+ * of started threads tells what each backup started.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { main } from "../../main.ts";
+import { writerThreadsStarted } from "../../lib/archive/volume_writer.ts";
+import { makeSandbox, type Sandbox, sandboxBackupArgs } from "../../testing/sandbox.ts";
+import { diffTrees, makeTree } from "../../testing/tree.ts";
+import { archivePath } from "../../lib/archive/archive_path.ts";
+
+/** Runs `glacier ARGS` in this process; returns how many writer threads it started. */
+async function threadsStartedBy(args: string[]): Promise<number> {
+  const before = writerThreadsStarted();
+  const code = await main(args);
+  assert.equal(code, 0, `glacier ${args.join(" ")} exited ${code}`);
+  return writerThreadsStarted() - before;
+}
+
+async function stateDb(box: Sandbox): Promise<string> {
+  for await (const entry of Deno.readDir(box.state)) {
+    if (entry.name.endsWith(".sqlite3")) return join(box.state, entry.name);
+  }
+  throw new Error(`no state database in ${box.state}`);
+}
+
+Deno.test({
+  name: "a backup writes a volume of 16 MiB or more on its writer thread, a small one on its own",
+  // The commands' own log files and signal handlers outlive a single call by design.
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    const small = await makeSandbox("glacier-writer-");
+    const large = await makeSandbox("glacier-writer-");
+    try {
+      await makeTree(small.src, { smallFiles: 20 });
+      assert.equal(await threadsStartedBy(sandboxBackupArgs(small)), 0);
+
+      await makeTree(large.src, { bigFiles: [9_000_000, 9_000_000], smallFiles: 20 });
+      assert.equal(await threadsStartedBy(sandboxBackupArgs(large)), 1);
+
+      for (const box of [small, large]) {
+        const restored = join(box.root, "restored");
+        assert.equal(await main(["restore", await stateDb(box), "--to", restored]), 0);
+        assert.deepEqual(await diffTrees(box.src, join(restored, archivePath(box.src))), []);
+      }
+    } finally {
+      await small.cleanup();
+      await large.cleanup();
+    }
+  },
+});
