@@ -3,25 +3,10 @@
  * through the AWS SDK v3. The SDK's own retries are off (`maxAttempts: 1`): `retry.ts` decides what to retry.
  */
 
-import {
-  AbortMultipartUploadCommand,
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  GetObjectCommand,
-  GetObjectLockConfigurationCommand,
-  HeadObjectCommand,
-  ListMultipartUploadsCommand,
-  ListObjectsV2Command,
-  ListPartsCommand,
-  PutObjectCommand,
-  PutObjectRetentionCommand,
-  RestoreObjectCommand,
-  S3Client,
-  type S3ClientConfig,
-  type StorageClass,
-  UploadPartCommand,
-} from "@aws-sdk/client-s3";
+// Deferred: the SDK (~30 MiB, ~0.1 s to evaluate) is evaluated when an S3 bucket is first used,
+// not by every run, most of which (a `file:` bucket, `--help`) never touch it.
+import defer * as sdk from "@aws-sdk/client-s3";
+import type { S3Client, S3ClientConfig, StorageClass } from "@aws-sdk/client-s3";
 import {
   crc32Base64,
   md5Base64,
@@ -120,7 +105,7 @@ export function createS3Storage(options: S3StorageOptions): MultipartStorage {
   }
   const description = `s3://${options.bucket}` +
     (endpoint === undefined ? "" : ` at ${withoutUserInfo(endpoint)}`);
-  const client = new S3Client(config);
+  const client = new sdk.S3Client(config);
   noteRequestsOnErrors(client);
   signPayloadOnlyOverHttp(client);
   return new S3Storage(
@@ -174,7 +159,7 @@ class S3Storage implements MultipartStorage {
   async objectLockEnabled(): Promise<boolean> {
     try {
       const answer = await this.client.send(
-        new GetObjectLockConfigurationCommand({ Bucket: this.bucket }),
+        new sdk.GetObjectLockConfigurationCommand({ Bucket: this.bucket }),
       );
       return answer.ObjectLockConfiguration?.ObjectLockEnabled === "Enabled";
     } catch (error) {
@@ -201,7 +186,11 @@ class S3Storage implements MultipartStorage {
       // A prefix nothing has: the answer is empty and never cut short (s3rver cannot make the
       // continuation token a cut listing needs).
       await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: ACCESS_CHECK_PREFIX, MaxKeys: 1 }),
+        new sdk.ListObjectsV2Command({
+          Bucket: this.bucket,
+          Prefix: ACCESS_CHECK_PREFIX,
+          MaxKeys: 1,
+        }),
       );
     } catch (error) {
       const classified = classifyS3Error(error, operation);
@@ -223,7 +212,7 @@ class S3Storage implements MultipartStorage {
       `upload of ${quote(key)}`,
       () =>
         this.client.send(
-          new PutObjectCommand({
+          new sdk.PutObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Body: body,
@@ -252,7 +241,7 @@ class S3Storage implements MultipartStorage {
       operation,
       () =>
         this.client.send(
-          new CreateMultipartUploadCommand({
+          new sdk.CreateMultipartUploadCommand({
             Bucket: this.bucket,
             Key: key,
             StorageClass: storageClass as StorageClass,
@@ -285,7 +274,7 @@ class S3Storage implements MultipartStorage {
       operation,
       () =>
         this.client.send(
-          new UploadPartCommand({
+          new sdk.UploadPartCommand({
             Bucket: this.bucket,
             Key: key,
             UploadId: uploadId,
@@ -313,7 +302,7 @@ class S3Storage implements MultipartStorage {
       `listing of uploaded parts of ${quote(key)}`,
       (marker: string | undefined) =>
         this.client.send(
-          new ListPartsCommand({
+          new sdk.ListPartsCommand({
             Bucket: this.bucket,
             Key: key,
             UploadId: uploadId,
@@ -346,7 +335,7 @@ class S3Storage implements MultipartStorage {
       `completion of multipart upload of ${quote(key)}`,
       () =>
         this.client.send(
-          new CompleteMultipartUploadCommand({
+          new sdk.CompleteMultipartUploadCommand({
             Bucket: this.bucket,
             Key: key,
             UploadId: uploadId,
@@ -366,7 +355,7 @@ class S3Storage implements MultipartStorage {
         `Object Lock retention of ${quote(key)}`,
         () =>
           this.client.send(
-            new PutObjectRetentionCommand({
+            new sdk.PutObjectRetentionCommand({
               Bucket: this.bucket,
               Key: key,
               Retention: {
@@ -385,7 +374,11 @@ class S3Storage implements MultipartStorage {
         `abort of multipart upload of ${quote(key)}`,
         () =>
           this.client.send(
-            new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }),
+            new sdk.AbortMultipartUploadCommand({
+              Bucket: this.bucket,
+              Key: key,
+              UploadId: uploadId,
+            }),
           ),
       );
     } catch (error) {
@@ -400,7 +393,7 @@ class S3Storage implements MultipartStorage {
       `listing of unfinished uploads under ${quote(prefix)}`,
       (markers: { key?: string; uploadId?: string } | undefined) =>
         this.client.send(
-          new ListMultipartUploadsCommand({
+          new sdk.ListMultipartUploadsCommand({
             Bucket: this.bucket,
             Prefix: prefix,
             KeyMarker: markers?.key,
@@ -425,7 +418,7 @@ class S3Storage implements MultipartStorage {
     try {
       const head = await this.call(
         `metadata request for ${quote(key)}`,
-        () => this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key })),
+        () => this.client.send(new sdk.HeadObjectCommand({ Bucket: this.bucket, Key: key })),
       );
       return {
         key,
@@ -448,7 +441,7 @@ class S3Storage implements MultipartStorage {
       `listing of ${quote(prefix)}`,
       (token: string | undefined) =>
         this.client.send(
-          new ListObjectsV2Command({
+          new sdk.ListObjectsV2Command({
             Bucket: this.bucket,
             Prefix: prefix,
             MaxKeys: this.pageSize,
@@ -487,7 +480,7 @@ class S3Storage implements MultipartStorage {
       operation,
       () =>
         this.client.send(
-          new GetObjectCommand({
+          new sdk.GetObjectCommand({
             Bucket: this.bucket,
             Key: key,
             Range: range ? `bytes=${range.start}-${range.end - 1}` : undefined,
@@ -504,7 +497,7 @@ class S3Storage implements MultipartStorage {
     try {
       await this.call(
         `deletion of ${quote(key)}`,
-        () => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
+        () => this.client.send(new sdk.DeleteObjectCommand({ Bucket: this.bucket, Key: key })),
       );
     } catch (error) {
       if (error instanceof StorageError && error.kind === "not-found") return;
@@ -518,7 +511,7 @@ class S3Storage implements MultipartStorage {
         `restore request for ${quote(key)}`,
         () =>
           this.client.send(
-            new RestoreObjectCommand({
+            new sdk.RestoreObjectCommand({
               Bucket: this.bucket,
               Key: key,
               RestoreRequest: { Days: days, GlacierJobParameters: { Tier: tier } },
