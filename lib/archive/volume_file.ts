@@ -3,7 +3,7 @@
  * volume file out. It age-encrypts them (when given recipients: the volume format's outer layer,
  * see volume_format.ts), counts and SHA-256-hashes the bytes it writes, and writes them. It takes
  * the chunks it is given as its own, as the last stage of a stream does, and frees their buffers
- * once done with them (see lib/memory/buffer_release.ts).
+ * once done with them (see lib/memory/buffer_release.ts). The catalog copy is sealed with it too.
  */
 import { createHash, type Hash } from "node:crypto";
 import { AgeEncryptor } from "../crypto/age.ts";
@@ -39,11 +39,13 @@ export class VolumeFileOutput {
   }
 
   /**
-   * Creates (or empties) the file at `path`, readable by its owner only. `recipients`: age
-   * recipients to encrypt to; without, the bytes are written as given.
+   * Creates the file at `path` (which must not exist: `AlreadyExists` otherwise), readable by its
+   * owner only. `recipients`: age recipients to encrypt to; without, the bytes are written as
+   * given.
    */
   static async create(path: string, recipients?: string[]): Promise<VolumeFileOutput> {
-    const file = await Deno.open(path, { write: true, create: true, truncate: true, mode: 0o600 });
+    // Never an existing name: one planted in its place (a link to another file) is refused.
+    const file = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
     return new VolumeFileOutput(file, recipients);
   }
 

@@ -10,10 +10,8 @@
 import { dirname, join, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";
 import { catalogCopyKey } from "../archive/layout.ts";
-import { createEncryptStream } from "../crypto/age.ts";
-import { freeingInputs, SequentialRelease } from "../memory/buffer_release.ts";
+import { VolumeFileOutput } from "../archive/volume_file.ts";
 import type { Storage } from "../storage/storage.ts";
-import { writeAll } from "../storage/write_all.ts";
 
 /** Uploads a snapshot of the catalog to the bucket (encrypted when the backup is). */
 export async function uploadCatalogCopy(catalog: Catalog, storage: Storage): Promise<void> {
@@ -49,27 +47,28 @@ async function writeSnapshot(catalog: Catalog, path: string): Promise<void> {
 }
 
 /**
- * Encrypts `source` into `target`, freeing each buffer once it is written: left to the garbage
- * collector, a catalog of 300,000 files (91 MB) piled up ~30 MiB of spent buffers, the backup's
- * peak.
+ * Encrypts `source` into `target`, 1 MiB at a time, freeing each buffer once written: left to the
+ * garbage collector, a catalog of 300,000 files (91 MB) piled up ~30 MiB of spent buffers.
  */
 async function encryptFile(source: string, target: string, recipients: string[]): Promise<void> {
   await Deno.remove(target).catch(() => {});
+  const output = await VolumeFileOutput.create(target, recipients);
   const input = await Deno.open(source, { read: true });
-  const output = await Deno.open(target, { write: true, createNew: true, mode: 0o600 });
-  const release = new SequentialRelease();
-  const sink = new WritableStream<Uint8Array>({
-    async write(chunk) {
-      await writeAll(output, chunk);
-      release.consumed(chunk);
-    },
-    close() {
-      release.finish();
-      output.close();
-    },
-    abort() {
-      output.close();
-    },
-  });
-  await input.readable.pipeThrough(freeingInputs(createEncryptStream(recipients))).pipeTo(sink);
+  try {
+    for (;;) {
+      const buffer = new Uint8Array(READ_BYTES);
+      const read = await input.read(buffer);
+      if (read === null) break;
+      await output.write(buffer.subarray(0, read));
+    }
+    await output.close();
+  } catch (error) {
+    output.abandon();
+    throw error;
+  } finally {
+    input.close();
+  }
 }
+
+/** Bytes read from the snapshot at a time. */
+const READ_BYTES = 1 << 20;
