@@ -143,7 +143,9 @@ export async function buildVolume(
   try {
     written = await writer.write(compressed, partial, {
       recipients: settings.encrypt ? recipients : undefined,
-      ownChunks: compressor !== undefined && settings.compression !== "none",
+      // Frames from a pool, and TAR batches (each handed out once by the BatchWriter), are each a
+      // buffer of their own; zlib's output on this thread is not.
+      ownChunks: settings.compression === "none" || compressor !== undefined,
       onWritten: () => {
         observer.onBytes?.(tar.totals.bytes, tar.totals.entries);
         crashPoint("mid-volume-build");

@@ -35,6 +35,7 @@ Deno.test({
   fn: async () => {
     const small = await makeSandbox("glacier-writer-");
     const large = await makeSandbox("glacier-writer-");
+    const plain = await makeSandbox("glacier-writer-");
     try {
       await makeTree(small.src, { smallFiles: 20 });
       assert.equal(await threadsStartedBy(sandboxBackupArgs(small)), 0);
@@ -42,7 +43,14 @@ Deno.test({
       await makeTree(large.src, { bigFiles: [9_000_000, 9_000_000], smallFiles: 20 });
       assert.equal(await threadsStartedBy(sandboxBackupArgs(large)), 1);
 
-      for (const box of [small, large]) {
+      // Uncompressed, the TAR batches themselves go to the thread (taken over, not copied).
+      await makeTree(plain.src, { bigFiles: [9_000_000, 9_000_000], smallFiles: 20 });
+      assert.equal(
+        await threadsStartedBy(sandboxBackupArgs(plain, ["--compression", "none"])),
+        1,
+      );
+
+      for (const box of [small, large, plain]) {
         const restored = join(box.root, "restored");
         assert.equal(await main(["restore", await stateDb(box), "--to", restored]), 0);
         assert.deepEqual(await diffTrees(box.src, join(restored, archivePath(box.src))), []);
@@ -50,6 +58,7 @@ Deno.test({
     } finally {
       await small.cleanup();
       await large.cleanup();
+      await plain.cleanup();
     }
   },
 });
