@@ -46,13 +46,12 @@ export const writeOnThisThread: VolumeWriter = {
   async write(stream, path, { recipients, onWritten, signal } = {}) {
     const output = await VolumeFileOutput.create(path, recipients);
     try {
-      const sink = new WritableStream<Uint8Array>({
+      await pipeToSink(stream, {
         async write(chunk) {
           await output.write(chunk);
           onWritten?.();
         },
-      });
-      await stream.pipeTo(sink, { signal });
+      }, signal);
       return await output.close();
     } catch (error) {
       output.abandon();
@@ -158,7 +157,7 @@ export class VolumeWriterThread implements VolumeWriter {
     let result: WrittenVolume | undefined;
     // Chunks copied to be sent are freed here as the last stage of a stream frees its chunks.
     const release = new SequentialRelease();
-    const sink = new WritableStream<Uint8Array>({
+    await pipeToSink(stream, {
       async write(chunk) {
         const bytes = ownChunks && isWholeBuffer(chunk) ? chunk : new Uint8Array(chunk);
         post({ kind: "chunk", id, bytes }, [bytes.buffer]);
@@ -178,8 +177,7 @@ export class VolumeWriterThread implements VolumeWriter {
         release.finish();
       },
       abort: abandon,
-    });
-    await stream.pipeTo(sink, { signal });
+    }, signal);
     return result!;
   }
 
@@ -202,6 +200,40 @@ export class VolumeWriterThread implements VolumeWriter {
       deliver({ kind: "failed", id: -1, name: "Error", message: event.message });
     };
     return worker;
+  }
+}
+
+/**
+ * `stream.pipeTo` a WritableStream of `sink`, failing with the sink's own error when it failed:
+ * the source is cancelled then, and a cancel may fail too (a compressor still flushing its last
+ * frames finds its output gone), which the pipe would report instead of what went wrong (a full
+ * disk, say).
+ */
+export async function pipeToSink(
+  stream: ReadableStream<Uint8Array>,
+  sink: UnderlyingSink<Uint8Array>,
+  signal?: AbortSignal,
+): Promise<void> {
+  let failed: { error: unknown } | undefined;
+  const guard = <A extends unknown[]>(step: ((...args: A) => unknown) | undefined) =>
+    step &&
+    (async (...args: A) => {
+      try {
+        await step(...args);
+      } catch (error) {
+        failed ??= { error };
+        throw error;
+      }
+    });
+  const writable = new WritableStream<Uint8Array>({
+    write: guard(sink.write?.bind(sink)),
+    close: guard(sink.close?.bind(sink)),
+    abort: sink.abort?.bind(sink),
+  });
+  try {
+    await stream.pipeTo(writable, { signal });
+  } catch (error) {
+    throw failed ? failed.error : error;
   }
 }
 

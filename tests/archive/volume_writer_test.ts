@@ -9,6 +9,7 @@ import { createHash } from "node:crypto";
 import { join } from "node:path";
 import { compressTar, decodeVolume } from "../../lib/archive/volume_format.ts";
 import {
+  pipeToSink,
   type VolumeWriter,
   VolumeWriterThread,
   writeOnThisThread,
@@ -197,4 +198,18 @@ Deno.test("volume writer thread: a write asked while another runs is written too
   } finally {
     thread.close();
   }
+});
+
+Deno.test("pipeToSink fails with the sink's error, not with a failed cancel of the source after it", async () => {
+  const source = () =>
+    new ReadableStream<Uint8Array>({
+      pull: (controller) => controller.enqueue(new Uint8Array(10)),
+      cancel: () => Promise.reject(new Error("cancel failed")),
+    });
+  const sink = {
+    write: () => Promise.reject(new Error("No space left on device")),
+  };
+  // What a plain pipe reports: the cancel's error, which says nothing of the disk.
+  await assert.rejects(source().pipeTo(new WritableStream(sink)), /cancel failed/);
+  await assert.rejects(pipeToSink(source(), sink), /No space left on device/);
 });
