@@ -22,7 +22,7 @@ import {
   testBytes,
   withTempDir,
 } from "../crypto/age_test_helpers.ts";
-import { needs, where } from "../../testing/platform.ts";
+import { needs, needsSymlinks, where } from "../../testing/platform.ts";
 
 const identity = generateIdentity();
 const recipients = [recipientFromIdentity(identity)];
@@ -213,3 +213,38 @@ Deno.test("pipeToSink fails with the sink's error, not with a failed cancel of t
   await assert.rejects(source().pipeTo(new WritableStream(sink)), /cancel failed/);
   await assert.rejects(pipeToSink(source(), sink), /No space left on device/);
 });
+
+Deno.test(
+  "volume writers: a name already at the path (a planted file) is refused and left as it is",
+  eachWriter(async (writer) => {
+    await withTempDir(async (dir) => {
+      const path = join(dir, "volume.partial");
+      await Deno.writeTextFile(path, "someone else's");
+      await assert.rejects(
+        writer.write(ownChunks(), path, { ownChunks: true }),
+        Deno.errors.AlreadyExists,
+      );
+      assert.equal(await Deno.readTextFile(path), "someone else's");
+    });
+  }),
+);
+
+Deno.test(
+  where(
+    needsSymlinks(),
+    "volume writers: a link planted at the path is not written through",
+    eachWriter(async (writer) => {
+      await withTempDir(async (dir) => {
+        const victim = join(dir, "victim");
+        await Deno.writeTextFile(victim, "keep me");
+        const path = join(dir, "volume.partial");
+        await Deno.symlink(victim, path);
+        await assert.rejects(
+          writer.write(ownChunks(), path, { recipients }),
+          Deno.errors.AlreadyExists,
+        );
+        assert.equal(await Deno.readTextFile(victim), "keep me");
+      });
+    }),
+  ),
+);
