@@ -7,26 +7,14 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { main } from "../../main.ts";
 import { compressWorkersStarted, defaultCompressThreads } from "../../lib/archive/compress_pool.ts";
-import { makeSandbox, type Sandbox, sandboxBackupArgs } from "../../testing/sandbox.ts";
+import { makeSandbox, sandboxBackupArgs } from "../../testing/sandbox.ts";
+import { stateDbOf, threadsStartedBy } from "./helpers.ts";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
 
-/** Runs `glacier ARGS` in this process; returns how many compression workers it started. */
-async function workersStartedBy(args: string[]): Promise<number> {
-  const before = compressWorkersStarted();
-  const code = await main(args);
-  assert.equal(code, 0, `glacier ${args.join(" ")} exited ${code}`);
-  return compressWorkersStarted() - before;
-}
-
-async function stateDb(box: Sandbox): Promise<string> {
-  for await (const entry of Deno.readDir(box.state)) {
-    if (entry.name.endsWith(".sqlite3")) return join(box.state, entry.name);
-  }
-  throw new Error(`no state database in ${box.state}`);
-}
+/** Threads of this kind the command `args` started. */
+const startedBy = (args: string[]) => threadsStartedBy(compressWorkersStarted, args);
 
 Deno.test({
   name: "backup starts compression workers only as segments need them; restore starts none",
@@ -40,21 +28,21 @@ Deno.test({
     try {
       // Well under one 2 MiB segment of TAR data: one frame, one worker.
       await makeTree(small.src, { smallFiles: 20 });
-      assert.equal(await workersStartedBy(sandboxBackupArgs(small)), 1);
+      assert.equal(await startedBy(sandboxBackupArgs(small)), 1);
 
       const restored = join(small.root, "restored");
-      const db = await stateDb(small);
-      assert.equal(await workersStartedBy(["restore", db, "--to", restored]), 0);
+      const db = await stateDbOf(small);
+      assert.equal(await startedBy(["restore", db, "--to", restored]), 0);
       assert.deepEqual(await diffTrees(small.src, join(restored, archivePath(small.src))), []);
 
       // Five segments: never more workers than the pool's size.
       await makeTree(large.src, { bigFiles: [3_500_000, 3_500_000, 3_500_000] });
-      const started = await workersStartedBy(sandboxBackupArgs(large));
+      const started = await startedBy(sandboxBackupArgs(large));
       assert.ok(started >= 1 && started <= defaultCompressThreads(), `${started} started`);
 
       await makeTree(plain.src, { bigFiles: [3_000_000], smallFiles: 20 });
       assert.equal(
-        await workersStartedBy(sandboxBackupArgs(plain, ["--compression", "none"])),
+        await startedBy(sandboxBackupArgs(plain, ["--compression", "none"])),
         0,
       );
     } finally {

@@ -1,5 +1,8 @@
 /** Shared set-up of the tests that drive the backup flows directly (no child process). */
+import assert from "node:assert/strict";
 import { join } from "node:path";
+import { main } from "../../main.ts";
+import type { Sandbox } from "../../testing/sandbox.ts";
 import { Catalog, type CatalogKeys } from "../../lib/catalog/catalog.ts";
 import type { BackupSettings } from "../../lib/catalog/settings.ts";
 import { scanSources } from "../../lib/archive/scan.ts";
@@ -35,4 +38,23 @@ export async function plannedCatalog(
   });
   catalog.savePlan(planVolumes(catalog.eachFile(), all));
   return catalog;
+}
+
+/**
+ * Runs `glacier ARGS` in this process (`main`); returns how far `started` (a process-wide count of
+ * threads of one kind) went up meanwhile, that is, how many such threads the command started.
+ */
+export async function threadsStartedBy(started: () => number, args: string[]): Promise<number> {
+  const before = started();
+  const code = await main(args);
+  assert.equal(code, 0, `glacier ${args.join(" ")} exited ${code}`);
+  return started() - before;
+}
+
+/** The state database a backup into `box` left in its state folder. */
+export async function stateDbOf(box: Sandbox): Promise<string> {
+  for await (const entry of Deno.readDir(box.state)) {
+    if (entry.name.endsWith(".sqlite3")) return join(box.state, entry.name);
+  }
+  throw new Error(`no state database in ${box.state}`);
 }

@@ -8,24 +8,13 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { main } from "../../main.ts";
 import { writerThreadsStarted } from "../../lib/archive/volume_writer.ts";
-import { makeSandbox, type Sandbox, sandboxBackupArgs } from "../../testing/sandbox.ts";
+import { makeSandbox, sandboxBackupArgs } from "../../testing/sandbox.ts";
+import { stateDbOf, threadsStartedBy } from "./helpers.ts";
 import { diffTrees, makeTree } from "../../testing/tree.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
 
-/** Runs `glacier ARGS` in this process; returns how many writer threads it started. */
-async function threadsStartedBy(args: string[]): Promise<number> {
-  const before = writerThreadsStarted();
-  const code = await main(args);
-  assert.equal(code, 0, `glacier ${args.join(" ")} exited ${code}`);
-  return writerThreadsStarted() - before;
-}
-
-async function stateDb(box: Sandbox): Promise<string> {
-  for await (const entry of Deno.readDir(box.state)) {
-    if (entry.name.endsWith(".sqlite3")) return join(box.state, entry.name);
-  }
-  throw new Error(`no state database in ${box.state}`);
-}
+/** Threads of this kind the command `args` started. */
+const startedBy = (args: string[]) => threadsStartedBy(writerThreadsStarted, args);
 
 Deno.test({
   name: "a backup writes a volume of 16 MiB or more on its writer thread, a small one on its own",
@@ -38,21 +27,21 @@ Deno.test({
     const plain = await makeSandbox("glacier-writer-");
     try {
       await makeTree(small.src, { smallFiles: 20 });
-      assert.equal(await threadsStartedBy(sandboxBackupArgs(small)), 0);
+      assert.equal(await startedBy(sandboxBackupArgs(small)), 0);
 
       await makeTree(large.src, { bigFiles: [9_000_000, 9_000_000], smallFiles: 20 });
-      assert.equal(await threadsStartedBy(sandboxBackupArgs(large)), 1);
+      assert.equal(await startedBy(sandboxBackupArgs(large)), 1);
 
       // Uncompressed, the TAR batches themselves go to the thread (taken over, not copied).
       await makeTree(plain.src, { bigFiles: [9_000_000, 9_000_000], smallFiles: 20 });
       assert.equal(
-        await threadsStartedBy(sandboxBackupArgs(plain, ["--compression", "none"])),
+        await startedBy(sandboxBackupArgs(plain, ["--compression", "none"])),
         1,
       );
 
       for (const box of [small, large, plain]) {
         const restored = join(box.root, "restored");
-        assert.equal(await main(["restore", await stateDb(box), "--to", restored]), 0);
+        assert.equal(await main(["restore", await stateDbOf(box), "--to", restored]), 0);
         assert.deepEqual(await diffTrees(box.src, join(restored, archivePath(box.src))), []);
       }
     } finally {
