@@ -44,7 +44,7 @@ export interface VolumeWriter {
 /** Writes volume files on the calling thread. */
 export const writeOnThisThread: VolumeWriter = {
   async write(stream, path, { recipients, onWritten, signal } = {}) {
-    const output = await VolumeFileOutput.create(path, recipients);
+    const output = await unlessOpened(stream, VolumeFileOutput.create(path, recipients));
     try {
       await pipeToSink(stream, {
         async write(chunk) {
@@ -153,7 +153,7 @@ export class VolumeWriterThread implements VolumeWriter {
     };
 
     post({ kind: "open", id, path, recipients });
-    await next();
+    await unlessOpened(stream, next());
     let result: WrittenVolume | undefined;
     // Chunks copied to be sent are freed here as the last stage of a stream frees its chunks.
     const release = new SequentialRelease();
@@ -200,6 +200,22 @@ export class VolumeWriterThread implements VolumeWriter {
       deliver({ kind: "failed", id: -1, name: "Error", message: event.message });
     };
     return worker;
+  }
+}
+
+/**
+ * `opening`'s result; when the file cannot be opened, `stream` is cancelled first, so that what
+ * produces it (a packing thread, say) stops rather than waits for a reader.
+ */
+async function unlessOpened<T>(
+  stream: ReadableStream<Uint8Array>,
+  opening: Promise<T>,
+): Promise<T> {
+  try {
+    return await opening;
+  } catch (error) {
+    await stream.cancel(error).catch(() => {});
+    throw error;
   }
 }
 

@@ -248,3 +248,23 @@ Deno.test(
     }),
   ),
 );
+
+Deno.test(
+  "volume writers: a file that cannot be opened cancels the stream, so its producer stops",
+  eachWriter(async (writer) => {
+    await withTempDir(async (dir) => {
+      let cancelled: unknown;
+      const stream = new ReadableStream<Uint8Array>({
+        pull: (controller) => controller.enqueue(new Uint8Array(10)),
+        cancel: (reason) => {
+          cancelled = reason;
+        },
+      });
+      await assert.rejects(
+        writer.write(stream, join(dir, "missing", "volume")),
+        Deno.errors.NotFound,
+      );
+      assert.ok(cancelled instanceof Deno.errors.NotFound, `cancelled with ${cancelled}`);
+    });
+  }),
+);
