@@ -5,7 +5,13 @@ import { AgeError, NoMatchingIdentityError } from "./errors.ts";
 import { HeaderAccumulator, parseHeader, verifyHeaderMac } from "./header.ts";
 import { OutputBatcher } from "./output_batch.ts";
 import { freeWholeBuffer } from "../memory/buffer_release.ts";
-import { ChunkNonces, derivePayloadKey, PAYLOAD_NONCE_SIZE, SEALED_CHUNK_SIZE } from "./payload.ts";
+import {
+  ChunkCutter,
+  ChunkNonces,
+  derivePayloadKey,
+  PAYLOAD_NONCE_SIZE,
+  SEALED_CHUNK_SIZE,
+} from "./payload.ts";
 import {
   parseX25519Identity,
   unwrapFileKey,
@@ -51,10 +57,8 @@ class PayloadDecryptor {
   #nonceLength = 0;
   #key: Uint8Array | null = null;
   readonly #nonces = new ChunkNonces();
-  // Ciphertext of the chunk being received; a full chunk waits here until more input shows that
-  // it is not the last one.
-  readonly #pending = new Uint8Array(SEALED_CHUNK_SIZE);
-  #pendingLength = 0;
+  /** Sealed chunks: the middle ones opened as they come, the last held back. */
+  readonly #chunks = new ChunkCutter(SEALED_CHUNK_SIZE, (sealed) => this.#openMiddleChunk(sealed));
 
   constructor(fileKey: Uint8Array, output: OutputBatcher) {
     this.#fileKey = fileKey;
@@ -72,33 +76,17 @@ class PayloadDecryptor {
       this.#key = derivePayloadKey(this.#fileKey, this.#nonce);
       this.#fileKey.fill(0);
     }
-    while (position < data.length) {
-      if (this.#pendingLength === SEALED_CHUNK_SIZE) {
-        this.#openMiddleChunk(this.#pending);
-        this.#pendingLength = 0;
-      }
-      if (this.#pendingLength === 0) {
-        // Open full chunks straight from the input while more input follows them.
-        while (data.length - position > SEALED_CHUNK_SIZE) {
-          this.#openMiddleChunk(data.subarray(position, position + SEALED_CHUNK_SIZE));
-          position += SEALED_CHUNK_SIZE;
-        }
-      }
-      const take = Math.min(SEALED_CHUNK_SIZE - this.#pendingLength, data.length - position);
-      this.#pending.set(data.subarray(position, position + take), this.#pendingLength);
-      this.#pendingLength += take;
-      position += take;
-    }
+    this.#chunks.push(data, position);
   }
 
   /** Called at the end of input: the pending bytes must be a valid final chunk. */
   finish(): void {
     if (this.#key === null) throw new AgeError("the age file is truncated (no payload)");
-    if (this.#pendingLength === 0) {
+    const sealed = this.#chunks.held;
+    if (sealed.length === 0) {
       throw new AgeError("the age file is truncated (the final chunk is missing)");
     }
     const key = this.#key;
-    const sealed = this.#pending.subarray(0, this.#pendingLength);
     const plaintext = open(key, this.#nonces.current(true), sealed);
     if (plaintext === null) {
       if (

@@ -5,7 +5,13 @@ import { sealInto, TAG_SIZE } from "./aead.ts";
 import { AgeError } from "./errors.ts";
 import { encodeHeader } from "./header.ts";
 import { OutputBatcher } from "./output_batch.ts";
-import { CHUNK_SIZE, ChunkNonces, derivePayloadKey, PAYLOAD_NONCE_SIZE } from "./payload.ts";
+import {
+  CHUNK_SIZE,
+  ChunkCutter,
+  ChunkNonces,
+  derivePayloadKey,
+  PAYLOAD_NONCE_SIZE,
+} from "./payload.ts";
 import { parseX25519Recipient, wrapFileKey } from "./x25519.ts";
 
 const FILE_KEY_SIZE = 16;
@@ -20,12 +26,8 @@ export class AgeEncryptor {
   readonly #payloadKey: Uint8Array;
   readonly #nonces = new ChunkNonces();
   readonly #output: OutputBatcher;
-  /**
-   * Plaintext of the chunk being filled; a full chunk waits here until more input shows that it
-   * is not the last one.
-   */
-  readonly #pending = new Uint8Array(CHUNK_SIZE);
-  #pendingLength = 0;
+  /** Plaintext in chunks: the middle ones sealed as they come, the last held back. */
+  readonly #chunks = new ChunkCutter(CHUNK_SIZE, (plaintext) => this.#seal(plaintext, false));
 
   constructor(recipients: string[], emit: (chunk: Uint8Array) => void) {
     if (recipients.length === 0) throw new AgeError("no age recipients given");
@@ -42,30 +44,13 @@ export class AgeEncryptor {
 
   /** Encrypts `chunk` (copied or sealed before this returns: the caller may reuse it). */
   push(chunk: Uint8Array): void {
-    let position = 0;
-    while (position < chunk.length) {
-      if (this.#pendingLength === CHUNK_SIZE) {
-        this.#seal(this.#pending, false);
-        this.#pendingLength = 0;
-      }
-      if (this.#pendingLength === 0) {
-        // Seal full chunks straight from the input while more input follows them.
-        while (chunk.length - position > CHUNK_SIZE) {
-          this.#seal(chunk.subarray(position, position + CHUNK_SIZE), false);
-          position += CHUNK_SIZE;
-        }
-      }
-      const take = Math.min(CHUNK_SIZE - this.#pendingLength, chunk.length - position);
-      this.#pending.set(chunk.subarray(position, position + take), this.#pendingLength);
-      this.#pendingLength += take;
-      position += take;
-    }
+    this.#chunks.push(chunk);
   }
 
   /** Seals the last chunk and emits what is left. Call once, after the last `push`. */
   finish(): void {
     // Never empty unless the whole plaintext is: input always leaves at least a byte pending.
-    this.#seal(this.#pending.subarray(0, this.#pendingLength), true);
+    this.#seal(this.#chunks.held, true);
     this.#output.flush();
   }
 

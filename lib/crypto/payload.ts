@@ -43,3 +43,45 @@ export class ChunkNonces {
     if (!Number.isSafeInteger(this.#counter)) throw new RangeError("age chunk counter overflow");
   }
 }
+
+/**
+ * Cuts a byte stream into the payload's fixed-size chunks as it comes, holding back the latest
+ * full chunk until more input shows that it is not the last (STREAM seals the last one apart).
+ * Full chunks inside one input go to `onMiddleChunk` straight from it, uncopied; the rest waits
+ * in a buffer of its own. Encryption cuts plaintext so, decryption sealed chunks.
+ */
+export class ChunkCutter {
+  readonly #pending: Uint8Array;
+  #length = 0;
+
+  /** Chunks of `size` bytes; `onMiddleChunk` must be done with each one when it returns. */
+  constructor(size: number, private readonly onMiddleChunk: (chunk: Uint8Array) => void) {
+    this.#pending = new Uint8Array(size);
+  }
+
+  /** Takes in `data` from `position` on. */
+  push(data: Uint8Array, position = 0): void {
+    const size = this.#pending.length;
+    while (position < data.length) {
+      if (this.#length === size) {
+        this.onMiddleChunk(this.#pending);
+        this.#length = 0;
+      }
+      if (this.#length === 0) {
+        while (data.length - position > size) {
+          this.onMiddleChunk(data.subarray(position, position + size));
+          position += size;
+        }
+      }
+      const take = Math.min(size - this.#length, data.length - position);
+      this.#pending.set(data.subarray(position, position + take), this.#length);
+      this.#length += take;
+      position += take;
+    }
+  }
+
+  /** What is held back: once the input has ended, the last chunk (empty if no byte came). */
+  get held(): Uint8Array {
+    return this.#pending.subarray(0, this.#length);
+  }
+}

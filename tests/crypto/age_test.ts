@@ -13,7 +13,7 @@ import {
 import { seal } from "../../lib/crypto/aead.ts";
 import { encodeBech32 } from "../../lib/crypto/bech32.ts";
 import { encodeHeader, type Stanza } from "../../lib/crypto/header.ts";
-import { ChunkNonces, derivePayloadKey } from "../../lib/crypto/payload.ts";
+import { ChunkCutter, ChunkNonces, derivePayloadKey } from "../../lib/crypto/payload.ts";
 import { parseX25519Recipient, wrapFileKey } from "../../lib/crypto/x25519.ts";
 import {
   decryptBytes,
@@ -477,4 +477,22 @@ Deno.test("age: non-age input is rejected as soon as it is seen, without waiting
     const reader = source.pipeThrough(createDecryptStream([identity])).getReader();
     await assert.rejects(reader.read(), AgeError);
   }
+});
+
+Deno.test("ChunkCutter: middle chunks go on in order as they come, the last full one is held back", () => {
+  const seen: number[][] = [];
+  const cutter = new ChunkCutter(4, (chunk) => seen.push([...chunk]));
+  const bytes = Uint8Array.from({ length: 12 }, (_, i) => i);
+  // Pieces of 3, 1, 7 and 1 bytes: chunks cut across them, and straight from the third.
+  for (const [from, to] of [[0, 3], [3, 4], [4, 11], [11, 12]]) {
+    cutter.push(bytes.subarray(from, to));
+  }
+  assert.deepEqual(seen, [[0, 1, 2, 3], [4, 5, 6, 7]]);
+  assert.deepEqual([...cutter.held], [8, 9, 10, 11], "a full last chunk waits");
+  cutter.push(Uint8Array.of(12), 0);
+  assert.deepEqual(seen.at(-1), [8, 9, 10, 11], "more input lets it go");
+  assert.deepEqual([...cutter.held], [12]);
+  const skipping = new ChunkCutter(4, () => {});
+  skipping.push(Uint8Array.of(9, 9, 1, 2), 2);
+  assert.deepEqual([...skipping.held], [1, 2], "input before `position` is left out");
 });
