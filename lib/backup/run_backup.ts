@@ -31,7 +31,6 @@ import type { BackupProgress } from "./progress.ts";
 import { formatBytes } from "../archive/units.ts";
 import {
   type BuildObserver,
-  type BuildThreads,
   buildVolume,
   type BuiltVolume,
   localVolumePath,
@@ -107,7 +106,7 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   const pool = settings.compression === "none" ? undefined : new CompressorPool();
   // Started with the first volume built, as the pool's workers are.
   const writer = new VolumeWriterThread();
-  const build: VolumeBuild = { ctx, settings, recipients, signal, threads: { pool, writer } };
+  const build: VolumeBuild = { ctx, settings, recipients, signal, pool, writer };
   const workers = Array.from({ length: settings.uploadWorkers }, async () => {
     for (let volume = await uploads.next(); volume; volume = await uploads.next()) {
       if (signal.aborted) continue;
@@ -266,7 +265,8 @@ interface VolumeBuild {
   settings: BackupSettings;
   recipients: string[];
   signal: AbortSignal;
-  threads: BuildThreads;
+  pool: CompressorPool | undefined;
+  writer: VolumeWriterThread;
 }
 
 /** Builds a volume's local file from the start (a `.partial` file left by an earlier try goes). */
@@ -284,7 +284,7 @@ async function buildLocalFile(
     build.recipients,
     observer,
     build.signal,
-    { pool: build.threads.pool, writer: writesOnThread(volume) ? build.threads.writer : undefined },
+    { pool: build.pool, writer: writesOnThread(volume) ? build.writer : undefined },
   );
 }
 
