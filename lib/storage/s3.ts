@@ -3,8 +3,8 @@
  * through the AWS SDK v3. The SDK's own retries are off (`maxAttempts: 1`): `retry.ts` decides what to retry.
  */
 
-// Deferred: the SDK (~30 MiB, ~0.1 s to evaluate) is evaluated when an S3 bucket is first used,
-// not by every run, most of which (a `file:` bucket, `--help`) never touch it.
+// Deferred: the SDK is evaluated when an S3 bucket is first used, not by every run, many of which
+// (a `file:` bucket, `--help`) never touch it (glacier --version: 74.7 -> 64.7 MB, 0.15 -> 0.10 s).
 import defer * as sdk from "@aws-sdk/client-s3";
 import type { S3Client, S3ClientConfig, StorageClass } from "@aws-sdk/client-s3";
 import {
