@@ -65,15 +65,15 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   const settings = catalog.settings();
   await Deno.mkdir(settings.workDir, { recursive: true, mode: 0o700 });
 
-  if (catalog.phase() === "scanning") await scanAndPlan(ctx, settings);
+  const recorded = catalog.phase() === "scanning" ? await scanAndPlan(ctx, settings) : undefined;
   if (catalog.phase() === "done") return;
 
   const volumes = catalog.ownVolumes();
   progress.phase = "packing";
   progress.volumesTotal = volumes.length;
-  const totals = catalog.fileTotals();
-  progress.filesTotal = totals.reduce((n, t) => n + t.count, 0);
-  progress.bytesTotal = totals.reduce((n, t) => n + t.bytes, 0);
+  const { count, bytes } = recorded ?? recordedFiles(catalog);
+  progress.filesTotal = count;
+  progress.bytesTotal = bytes;
   for (const v of volumes) {
     if (v.state === "uploaded") {
       progress.volumesBuilt++;
@@ -186,7 +186,30 @@ export async function abortOrphanUploads(
   }
 }
 
-async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promise<void> {
+/** How many files (and folders, links) the catalog records, and their bytes. */
+interface RecordedFiles {
+  count: number;
+  bytes: number;
+}
+
+/** The totals of every file row, read from the catalog (one pass over the table). */
+function recordedFiles(catalog: Catalog): RecordedFiles {
+  const totals = catalog.fileTotals();
+  return {
+    count: totals.reduce((n, t) => n + t.count, 0),
+    bytes: totals.reduce((n, t) => n + t.bytes, 0),
+  };
+}
+
+/**
+ * Scans the sources into the catalog and plans the volumes. Returns the totals of the rows it
+ * recorded when they are all the catalog holds (a full backup): counted on the way, they spare a
+ * pass over the table (0.1 s for 300,000 files). An incremental's also records deleted paths.
+ */
+async function scanAndPlan(
+  ctx: BackupContext,
+  settings: BackupSettings,
+): Promise<RecordedFiles | undefined> {
   const { catalog, log, progress } = ctx;
   catalog.clearScan();
   const incremental = catalog.baseBackupId() !== undefined;
@@ -196,6 +219,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
   // Each file is recorded with its id and planned volume, never updated after.
   const planner = new VolumePlanner(settings, firstNumber);
   let nextId = catalog.nextFileId();
+  const recorded: RecordedFiles = { count: 0, bytes: 0 };
   log.info(`scanning ${settings.sourceDirs.join(", ")}`);
   const totals = await scanInWorker({
     sourceDirs: settings.sourceDirs,
@@ -213,8 +237,10 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       for (const file of files) {
         file.id = nextId++;
         if (!file.held) file.volumeId = planner.place(file as PlanEntry);
+        recorded.bytes += file.size;
       }
       catalog.insertFiles(files, planner.changed());
+      recorded.count += files.length;
       crashPoint("after-scan-batch");
     },
     addProblem: (problem) => {
@@ -243,6 +269,7 @@ async function scanAndPlan(ctx: BackupContext, settings: BackupSettings): Promis
       `; ${plan.length} volume${plan.length === 1 ? "" : "s"} of up to ` +
       formatBytes(settings.volumeSize),
   );
+  return ctx.base ? undefined : recorded;
 }
 
 /** A volume holding no file (an incremental's deleted-paths list only). */

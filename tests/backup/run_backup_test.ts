@@ -123,6 +123,15 @@ for (const [kind, makeBucket] of [["a folder bucket", folderBucket], ["S3", moto
         new AbortController().signal,
       );
       await second.done;
+      // The totals the first run counted as it scanned are the catalog's, as the resumed run
+      // (which did not scan) read them.
+      const rows = catalog.db.prepare(
+        "SELECT COUNT(*) AS count, SUM(size) AS bytes FROM files",
+      ).get() as { count: number; bytes: number };
+      assert.ok(rows.count > 13, "test setup: the tree's files and folders");
+      for (const { progress } of [first, second]) {
+        assert.deepEqual([progress.filesTotal, progress.bytesTotal], [rows.count, rows.bytes]);
+      }
       const all = catalog.volumes();
       assert.equal(catalog.phase(), "done");
       assert.ok(all.every((v) => v.state === "uploaded"), JSON.stringify(all));
