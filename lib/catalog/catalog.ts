@@ -24,6 +24,12 @@ export { CatalogError };
 const FILE_PAGE = 2000;
 
 /**
+ * A catalog file is copied as it lies (`checkpointedFile`) while at most one page in this many is
+ * free: beyond, a compacted copy (`copyTo`) saves the room.
+ */
+const FREE_PAGES_COPIED = 8;
+
+/**
  * The `files` columns the scan fills, with where each value comes from: the one list to extend
  * when the scan records more of a file.
  */
@@ -356,6 +362,27 @@ export class Catalog {
   /** Writes a consistent copy of the database into the empty (or absent) file at `path`. */
   copyTo(path: string): void {
     this.#db.prepare("VACUUM INTO ?").run(path);
+  }
+
+  /**
+   * The database file itself, when it is a consistent copy as it lies: every change checkpointed
+   * into it (all of its `-wal` file copied in), and few free pages (so that a copy of it takes hardly more
+   * room than a compacted one, `copyTo`). Undefined otherwise, or when a reader kept the
+   * checkpoint from finishing. It stays consistent only while nothing writes to the catalog.
+   */
+  checkpointedFile(): string | undefined {
+    // A catalog opened read-only (or as a private copy) is not checkpointed here.
+    if (this.#lock === undefined) return undefined;
+    // PASSIVE: copies what no reader still needs from the -wal file, without waiting for one.
+    const done = this.#db.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as {
+      busy: number;
+      log: number;
+      checkpointed: number;
+    };
+    if (done.busy !== 0 || done.log !== done.checkpointed) return undefined;
+    const pages = this.#db.prepare("PRAGMA page_count").get() as { page_count: number };
+    const free = this.#db.prepare("PRAGMA freelist_count").get() as { freelist_count: number };
+    return free.freelist_count * FREE_PAGES_COPIED <= pages.page_count ? this.path : undefined;
   }
 
   /** Closes the database and releases its lock; the catalog must not be used afterwards. */
