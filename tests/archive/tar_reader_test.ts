@@ -512,3 +512,30 @@ function findContent(archive: Uint8Array, members: Member[], path: string): numb
   }
   throw new Error(`${path} not in archive of ${archive.length} bytes`);
 }
+
+Deno.test("readTar takes a header checksum summed over unsigned or signed bytes, and no other", async () => {
+  // A name in UTF-8 (bytes of 0x80 and more), where the two sums differ.
+  const archive = buildArchive([{
+    entry: { path: "données/été.txt", type: "file", size: 0, mode: 0o644, mtime: 1 },
+  }]);
+  const header = archive.subarray(0, 512);
+  const high = [...header].filter((byte, i) => byte >= 0x80 && (i < 148 || i >= 156)).length;
+  assert.ok(high > 0, "test setup: bytes of 0x80 and more");
+  fixChecksum(archive, 0);
+  const unsigned = parseInt(new TextDecoder().decode(header.subarray(148, 154)), 8);
+  const withChecksum = (sum: number) => {
+    const copy = archive.slice();
+    copy.set(utf8.encode(sum.toString(8).padStart(6, "0") + "\0 "), 148);
+    return copy;
+  };
+  for (const sum of [unsigned, unsigned - 0x100 * high]) {
+    const members = await readMembers(chunkedStream(withChecksum(sum)));
+    assert.deepEqual(members.map((m) => m.entry.path), ["données/été.txt"]);
+  }
+  for (const sum of [unsigned + 1, unsigned - 0x100 * high - 1, unsigned - 0x100]) {
+    await assert.rejects(
+      readMembers(chunkedStream(withChecksum(sum))),
+      (e: unknown) => e instanceof TarFormatError && /checksum/.test(e.message),
+    );
+  }
+});
