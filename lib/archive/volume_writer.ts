@@ -44,7 +44,7 @@ export interface VolumeWriter {
 /** Writes volume files on the calling thread. */
 export const writeOnThisThread: VolumeWriter = {
   async write(stream, path, { recipients, onWritten, signal } = {}) {
-    const output = await unlessOpened(stream, VolumeFileOutput.create(path, recipients));
+    const output = await unlessOpened(stream, VolumeFileOutput.create(path, { recipients }));
     try {
       await pipeToSink(stream, {
         async write(chunk) {

@@ -38,7 +38,12 @@ async function handle(request: WriterRequest): Promise<void> {
       case "open":
         current?.output.abandon();
         current = undefined;
-        current = { id, output: await VolumeFileOutput.create(request.path, request.recipients) };
+        current = {
+          id,
+          output: await VolumeFileOutput.create(request.path, {
+            recipients: request.recipients,
+          }),
+        };
         scope.postMessage({ kind: "opened", id });
         break;
       case "chunk":

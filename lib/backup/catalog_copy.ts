@@ -63,7 +63,8 @@ async function copyDatabase(
   recipients: string[] | undefined,
 ): Promise<void> {
   await Deno.remove(target).catch(() => {});
-  const output = await VolumeFileOutput.create(target, recipients);
+  // Its SHA-256 is not needed: the copy is checked by its decryption and by SQLite.
+  const output = await VolumeFileOutput.create(target, { recipients, hashed: false });
   const input = await Deno.open(source, { read: true });
   try {
     for (let first = true;; first = false) {

@@ -14,6 +14,7 @@ import {
   VolumeWriterThread,
   writeOnThisThread,
 } from "../../lib/archive/volume_writer.ts";
+import { VolumeFileOutput } from "../../lib/archive/volume_file.ts";
 import { AgeError, generateIdentity, recipientFromIdentity } from "../../lib/crypto/age.ts";
 import {
   randomlyChunked,
@@ -268,3 +269,23 @@ Deno.test(
     });
   }),
 );
+
+Deno.test("a volume file output made without its hash writes the same bytes and reports none", async () => {
+  await withTempDir(async (dir) => {
+    const written: Uint8Array[] = [];
+    for (const hashed of [true, false]) {
+      const path = join(dir, `out-${hashed}`);
+      const output = await VolumeFileOutput.create(path, { hashed });
+      for (let at = 0; at < data.length; at += 200_000) {
+        await output.write(data.slice(at, at + 200_000));
+      }
+      const reported = await output.close();
+      const bytes = await Deno.readFile(path);
+      assert.equal(reported.size, data.length);
+      assert.equal(reported.sha256, hashed ? createHash("sha256").update(data).digest("hex") : "");
+      written.push(bytes);
+    }
+    assert.deepEqual(written[0], data);
+    assert.deepEqual(written[1], data);
+  });
+});
