@@ -423,6 +423,20 @@ export class Catalog {
     }
   }
 
+  /**
+   * Runs `fn` with the tables' CHECK constraints off: SQLite evaluates them for every row a
+   * statement writes (marking 300,000 files stored: 0.28 instead of 0.45 s). Only for a statement
+   * whose values are literals the constraints allow; they are on again when `fn` returns or throws.
+   */
+  withoutChecks<T>(fn: () => T): T {
+    this.#db.exec("PRAGMA ignore_check_constraints = ON");
+    try {
+      return fn();
+    } finally {
+      this.#db.exec("PRAGMA ignore_check_constraints = OFF");
+    }
+  }
+
   #statement(sql: string): StatementSync {
     let statement = this.#statements.get(sql);
     if (!statement) {

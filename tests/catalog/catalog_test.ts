@@ -617,3 +617,24 @@ Deno.test("a deferred transaction lands or rolls back whole and leaves commits w
     assert.deepEqual(catalog.filesAfter(0, 10).map((f) => f.path), ["/src/a"]);
   });
 });
+
+Deno.test("marking a volume built marks its files stored, and leaves the CHECK constraints on", async () => {
+  await withCatalog((catalog) => {
+    catalog.insertFiles([file("/src/a", 10), file("/src/b", 20)]);
+    catalog.savePlan(planVolumes(catalog.planEntries(), catalog.settings()));
+    markVolumeBuilt(catalog, 1, { size: 99, sha256: "ab".repeat(32), outcomes: [] });
+    const states = catalog.db.prepare("SELECT DISTINCT state FROM files").all();
+    assert.deepEqual(states.map((row) => row.state), ["stored"]);
+    // Written after it, a state the table does not allow is refused...
+    assert.throws(
+      () => catalog.db.prepare("UPDATE files SET state = 'lost' WHERE id = 1").run(),
+      /CHECK constraint failed/,
+    );
+    // ...and so it is after a statement without checks that failed.
+    assert.throws(() => catalog.withoutChecks(() => catalog.db.exec("SELECT nonsense FROM files")));
+    assert.throws(
+      () => catalog.db.prepare("UPDATE files SET type = 'device' WHERE id = 1").run(),
+      /CHECK constraint failed/,
+    );
+  });
+});
