@@ -5,6 +5,7 @@
  */
 import { join } from "node:path";
 import { seededRandom } from "./seeded_random.ts";
+import { readFull } from "../lib/storage/read_full.ts";
 
 /** What `makeSmokeTree` made. */
 export interface SmokeTree {
@@ -173,17 +174,6 @@ async function sameBytes(a: string, b: string): Promise<boolean> {
     x.close();
     y.close();
   }
-}
-
-/** Reads until `buffer` is full or the file ends; the number of bytes read. */
-async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const n = await file.read(buffer.subarray(filled));
-    if (n === null) break;
-    filled += n;
-  }
-  return filled;
 }
 
 /** The result of `compareTrees`. */

@@ -13,6 +13,7 @@ import type { Catalog } from "../catalog/catalog.ts";
 import { catalogCopyKey } from "../archive/layout.ts";
 import { VolumeFileOutput } from "../archive/volume_file.ts";
 import type { Storage } from "../storage/storage.ts";
+import { readFull } from "../storage/read_full.ts";
 
 /** Uploads a snapshot of the catalog to the bucket (encrypted when the backup is). */
 export async function uploadCatalogCopy(catalog: Catalog, storage: Storage): Promise<void> {
@@ -85,17 +86,6 @@ async function copyDatabase(
 
 /** Bytes read from the snapshot at a time. */
 const READ_BYTES = 1 << 20;
-
-/** Fills `buffer` from `file` as far as the file goes; returns how many bytes were read. */
-async function readFull(file: Deno.FsFile, buffer: Uint8Array): Promise<number> {
-  let filled = 0;
-  while (filled < buffer.length) {
-    const read = await file.read(buffer.subarray(filled));
-    if (read === null) break;
-    filled += read;
-  }
-  return filled;
-}
 
 /**
  * Sets the file format's read and write versions (bytes 18 and 19 of the database header) of a
