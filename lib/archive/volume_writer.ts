@@ -7,7 +7,7 @@
  */
 import { VolumeFileOutput, type WrittenVolume } from "./volume_file.ts";
 import { type PostedError, revivedError } from "./worker_errors.ts";
-import { SequentialRelease } from "../memory/buffer_release.ts";
+import { isWholeBuffer, SequentialRelease } from "../memory/buffer_release.ts";
 
 export type { WrittenVolume } from "./volume_file.ts";
 
@@ -251,10 +251,4 @@ export async function pipeToSink(
   } catch (error) {
     throw failed ? failed.error : error;
   }
-}
-
-/** Whether `chunk` is the whole of an ArrayBuffer (one that can be transferred). */
-function isWholeBuffer(chunk: Uint8Array): chunk is Uint8Array<ArrayBuffer> {
-  return chunk.buffer instanceof ArrayBuffer && chunk.byteOffset === 0 &&
-    chunk.byteLength === chunk.buffer.byteLength;
 }

@@ -1,7 +1,7 @@
 /** ChaCha20-Poly1305 (RFC 7539) with 16-byte tags, on node:crypto. */
 
 import { createCipheriv, createDecipheriv } from "node:crypto";
-import { freeBuffer } from "../memory/buffer_release.ts";
+import { freeBuffer, isWholeBuffer } from "../memory/buffer_release.ts";
 
 /** Length of a Poly1305 authentication tag. */
 export const TAG_SIZE = 16;
@@ -27,11 +27,7 @@ export function sealInto(
   out.set(cipher.getAuthTag(), offset + ciphertext.length + rest.length);
   // node:crypto allocates each result; release it now rather than leave a gigabyte of 64 KiB
   // buffers to the garbage collector.
-  const whole = ciphertext.byteOffset === 0 &&
-    ciphertext.byteLength === ciphertext.buffer.byteLength;
-  if (whole && ciphertext.byteLength >= 4096) {
-    freeBuffer(ciphertext.buffer);
-  }
+  if (isWholeBuffer(ciphertext) && ciphertext.byteLength >= 4096) freeBuffer(ciphertext.buffer);
   return plaintext.length + TAG_SIZE;
 }
 

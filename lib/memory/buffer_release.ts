@@ -11,13 +11,20 @@ export function freeBuffer(buffer: ArrayBufferLike): void {
 }
 
 /**
+ * Whether `chunk` is the whole of an ArrayBuffer: the only kind of view whose buffer may be freed
+ * or transferred (others may still read their part of a shared one).
+ */
+export function isWholeBuffer(chunk: Uint8Array): chunk is Uint8Array<ArrayBuffer> {
+  return chunk.buffer instanceof ArrayBuffer && chunk.byteOffset === 0 &&
+    chunk.byteLength === chunk.buffer.byteLength;
+}
+
+/**
  * Frees the buffer under `chunk` now when `chunk` is the whole of it (a view into a shared
  * buffer is left alone: others may still read their part of it).
  */
 export function freeWholeBuffer(chunk: Uint8Array): void {
-  if (chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength) {
-    freeBuffer(chunk.buffer);
-  }
+  if (isWholeBuffer(chunk)) freeBuffer(chunk.buffer);
 }
 
 /**
