@@ -415,12 +415,7 @@ export class Catalog {
    */
   deferredTransaction<T>(fn: () => T): T {
     if (this.#db.isTransaction) return fn();
-    this.#db.exec("PRAGMA synchronous = NORMAL");
-    try {
-      return this.transaction(fn);
-    } finally {
-      this.#db.exec("PRAGMA synchronous = FULL");
-    }
+    return this.#withPragma("synchronous", "NORMAL", "FULL", () => this.transaction(fn));
   }
 
   /**
@@ -429,11 +424,16 @@ export class Catalog {
    * whose values are literals the constraints allow; they are on again when `fn` returns or throws.
    */
   withoutChecks<T>(fn: () => T): T {
-    this.#db.exec("PRAGMA ignore_check_constraints = ON");
+    return this.#withPragma("ignore_check_constraints", "ON", "OFF", fn);
+  }
+
+  /** Runs `fn` with the pragma `name` set to `during`, then sets it to `after`, even if it throws. */
+  #withPragma<T>(name: string, during: string, after: string, fn: () => T): T {
+    this.#db.exec(`PRAGMA ${name} = ${during}`);
     try {
       return fn();
     } finally {
-      this.#db.exec("PRAGMA ignore_check_constraints = OFF");
+      this.#db.exec(`PRAGMA ${name} = ${after}`);
     }
   }
 
