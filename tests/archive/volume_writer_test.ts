@@ -46,6 +46,12 @@ async function checkReported(path: string, reported: { size: number; sha256: str
   return bytes;
 }
 
+/** Checks that `writer` writes all of `data` to a new file at `path` (after a failure, say). */
+async function assertWritesWhole(writer: VolumeWriter, path: string) {
+  const reported = await writer.write(ownChunks(), path, { ownChunks: true });
+  assert.deepEqual(await checkReported(path, reported), data);
+}
+
 /** Runs `body` with each writer: this thread's, and a writer thread's (closed after). */
 function eachWriter(body: (writer: VolumeWriter) => Promise<void>): () => Promise<void> {
   return async () => {
@@ -156,8 +162,7 @@ Deno.test(
         AgeError,
       );
       const path = join(dir, "volume");
-      const reported = await writer.write(ownChunks(), path, { ownChunks: true });
-      assert.deepEqual(await checkReported(path, reported), data);
+      await assertWritesWhole(writer, path);
     });
   }),
 );
@@ -178,8 +183,7 @@ Deno.test(
       // Removable at once: the writer closed it before failing (Windows refuses to remove an
       // open file).
       await Deno.remove(path);
-      const reported = await writer.write(ownChunks(), path, { ownChunks: true });
-      assert.deepEqual(await checkReported(path, reported), data);
+      await assertWritesWhole(writer, path);
     });
   }),
 );
