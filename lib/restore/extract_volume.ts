@@ -30,7 +30,12 @@ import {
 import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 import { VolumeHardlinks } from "./hardlinks.ts";
-import { MAX_PLACERS, placersRunning, SmallFilePlacer } from "./small_file_placer.ts";
+import {
+  JOURNAL_SLOTS,
+  MAX_PLACERS,
+  placersRunning,
+  SmallFilePlacer,
+} from "./small_file_placer.ts";
 import { type SymlinkType, symlinkType } from "./symlink_type.ts";
 
 /** Files up to this size are read whole and written with plain calls (see safe_writer.ts). */
@@ -213,7 +218,8 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     await placer?.drain();
     await release();
   } finally {
-    placer?.close();
+    // On a stop or an error too, files the worker started are finished, not left half-written.
+    await placer?.finish();
     // Whatever was held and not placed (a refused volume, an error) leaves no part file behind.
     for (let i = through; i < held.length; i++) {
       const staged = held[i].staged;
@@ -279,7 +285,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
         entry.type === "file" && entry.size <= SMALL_FILE_BYTES && manySmallFiles &&
         ++smallFiles > PLACER_AFTER_FILES &&
         (placer ??= placersRunning() < MAX_PLACERS
-            ? new SmallFilePlacer(writer.placerSettings)
+            ? new SmallFilePlacer(writer.placerSettings, writer.newPlacingJournal(JOURNAL_SLOTS))
             : undefined) !== undefined
       ) {
         // Checked here, placed on the worker; its outcome is counted when the worker answers.

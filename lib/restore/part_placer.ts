@@ -27,11 +27,15 @@ export interface PartMeta {
   owner?: Owner;
 }
 
-/** How a placer works: the writer's settings (see `RestoreWriterOptions`) and the umask. */
+/**
+ * How a placer works: the writer's settings (see `RestoreWriterOptions`), the umask, and whether
+ * small files may be written in place in folders this run made (`writeInPlaceSync`).
+ */
 export interface PlacerSettings {
   overwrite: boolean;
   restoreOwners: boolean;
   umask: number;
+  inPlace: boolean;
 }
 
 /** Writes part files and gives them their names, for one restore. */
@@ -59,33 +63,67 @@ export class PartPlacer {
   }
 
   /**
-   * Creates, writes and closes the part file in one call, sets its mtime by path (the part file
-   * is this run's own, in the staging folder no one else may enter), and its owner (compared with
-   * what this run's part files are created with, learned once, rather than read back) and mode.
-   * Removes it on failure.
+   * Creates, writes and closes the part file in one call, then sets its owner (compared with
+   * what this run's part files are created with, learned once, rather than read back), its mode
+   * and, last, its mtime, all by path (the part file is this run's own, in the staging folder no
+   * one else may enter). The mtime goes last so that a file with its mtime is complete, which
+   * is how a file written in place (`writeInPlaceSync`) is told from one a killed run left half
+   * written. Removes it on failure.
    */
   writeSync(part: string, body: Uint8Array, meta: PartMeta): void {
-    const { mode, plain } = this.partMode(meta);
     try {
-      // Without a mode, the file is created with 0666 less the umask and nothing more is done;
-      // with one, Deno also sets it exactly (fchmod), which a plain mode needs no more than that.
-      Deno.writeFileSync(part, body, {
-        createNew: true,
-        mode: mode === (0o666 & ~this.#settings.umask) ? undefined : mode,
-      });
-      const time = new Date(meta.mtime * 1000);
-      Deno.utimeSync(part, time, time);
-      let owned = false;
-      if (this.#settings.restoreOwners && meta.owner) {
-        const made = this.#partOwner ??= ownerOf(Deno.lstatSync(part));
-        owned = (made?.uid === meta.owner.uid && made.gid === meta.owner.gid) ||
-          restoreOwnerSync(part, meta.owner);
-      }
-      if (!isWindows && !plain) Deno.chmodSync(part, restoredMode(meta.mode, owned));
+      this.#create(part, body, meta, true);
     } catch (error) {
       removeQuietly(part);
       throw error;
     }
+  }
+
+  /**
+   * Writes a file under its real name at once, as `writeSync` writes a part file, when that is
+   * as safe: `place.fresh` (its folder was made by this run, so nothing of the user's is there),
+   * `inPlace` settings (no one else may write in such a folder), and nothing at the name (the
+   * file is created new). Returns false, having done nothing, when any of that does not hold;
+   * the caller writes a part file then. The caller names the file in the run's journal first
+   * (placing_journal.ts): a killed run leaves it half-written.
+   */
+  writeInPlaceSync(place: Placement, body: Uint8Array, meta: PartMeta): boolean {
+    if (!place.fresh || !this.#settings.inPlace) return false;
+    try {
+      this.#create(place.full, body, meta, false);
+      return true;
+    } catch (error) {
+      // A name taken in a fresh folder (a damaged catalog's second entry): placed the usual way.
+      if (error instanceof Deno.errors.AlreadyExists) return false;
+      removeQuietly(place.full);
+      throw error;
+    }
+  }
+
+  /**
+   * Creates `path` (never over anything) with `body`, then the owner, the mode and the mtime, by
+   * path. The owner a file was created with is read back; for a part file (`part`) only once,
+   * as every part file is created alike in the staging folder.
+   */
+  #create(path: string, body: Uint8Array, meta: PartMeta, part: boolean): void {
+    const { mode, plain } = this.partMode(meta);
+    // Without a mode, the file is created with 0666 less the umask and nothing more is done;
+    // with one, Deno also sets it exactly (fchmod), which a plain mode needs no more than that.
+    Deno.writeFileSync(path, body, {
+      createNew: true,
+      mode: mode === (0o666 & ~this.#settings.umask) ? undefined : mode,
+    });
+    let owned = false;
+    if (this.#settings.restoreOwners && meta.owner) {
+      const made = part
+        ? this.#partOwner ??= ownerOf(Deno.lstatSync(path))
+        : ownerOf(Deno.lstatSync(path));
+      owned = (made?.uid === meta.owner.uid && made.gid === meta.owner.gid) ||
+        restoreOwnerSync(path, meta.owner);
+    }
+    if (!isWindows && !plain) Deno.chmodSync(path, restoredMode(meta.mode, owned));
+    const time = new Date(meta.mtime * 1000);
+    Deno.utimeSync(path, time, time);
   }
 
   /**

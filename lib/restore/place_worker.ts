@@ -1,9 +1,11 @@
 /**
- * Worker side of `SmallFilePlacer` (small_file_placer.ts): writes batches of small files to their
- * part files and gives them their names with a `PartPlacer`, as the restore's own thread would,
- * and answers each batch with one outcome (or error, by name, message and code) per file.
+ * Worker side of `SmallFilePlacer` (small_file_placer.ts): writes batches of small files with a
+ * `PartPlacer`, in place in folders this run made (the sender named them in the run's journal
+ * first), else to part files given their names as the restore's own thread would, and answers
+ * each batch with one outcome (or error, by name, message and code) per file.
  */
 import { type PartMeta, PartPlacer } from "./part_placer.ts";
+import type { WriteOutcome } from "./safe_writer.ts";
 import {
   BLOCKED,
   CHECKED,
@@ -23,6 +25,7 @@ const scope = self as unknown as {
 };
 
 let placer: PartPlacer | undefined;
+const WRITTEN_OUTCOME: WriteOutcome = { kind: "written" };
 
 scope.onmessage = ({ data }) => {
   if (data.type === "init") {
@@ -45,8 +48,12 @@ scope.onmessage = ({ data }) => {
       fresh: (flags & FRESH) !== 0,
     };
     try {
-      placer!.writeSync(parts[i], data.bytes.subarray(numbers[at + 6], numbers[at + 7]), meta);
-      const outcome = placer!.placePart(parts[i], placement, meta);
+      const body = data.bytes.subarray(numbers[at + 6], numbers[at + 7]);
+      let outcome: WriteOutcome = WRITTEN_OUTCOME;
+      if (!placer!.writeInPlaceSync(placement, body, meta)) {
+        placer!.writeSync(parts[i], body, meta);
+        outcome = placer!.placePart(parts[i], placement, meta);
+      }
       if (outcome.kind === "written") codes[i] = WRITTEN;
       else if (outcome.kind === "exists") codes[i] = EXISTS;
       else if (outcome.kind === "blocked") {

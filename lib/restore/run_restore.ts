@@ -306,7 +306,15 @@ async function finish(
   if (tally.failedVolumes === 0 && plan.volumes.every(through)) {
     await applyFolderAttributes(catalog, run.selection, writer);
     if (plan.volumes.every((v) => done.has(v.volume.id))) finishRestoreJob(catalog, job.id);
-    await writer.removeStaging();
+    const left = await writer.removeStaging();
+    if (left.length > 0) {
+      log.warn(
+        `${count(left.length, "file")} in ${run.destination} (${quotePath(left[0].path)}` +
+          `${left.length > 1 ? ", ..." : ""}) were left half-written by another restore into ` +
+          `it that was stopped: run that restore again to finish them (they are named in ` +
+          `${STAGING_DIR_NAME})`,
+      );
+    }
   }
   if (tally.listed > LISTED_PROBLEMS) {
     log.warn(

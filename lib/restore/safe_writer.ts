@@ -33,6 +33,15 @@ import {
   removeQuietly,
 } from "./part_placer.ts";
 import { unwritablePathReason } from "./windows_names.ts";
+import {
+  encodeJournal,
+  isHalfWritten,
+  JOURNAL_SUFFIX,
+  type JournalEntry,
+  PlacingJournal,
+  readLeftovers,
+  stillHalfWritten,
+} from "./placing_journal.ts";
 import type { SymlinkType } from "./symlink_type.ts";
 import { writeAll } from "../storage/write_all.ts";
 import { sameInode } from "../storage/same_inode.ts";
@@ -126,6 +135,12 @@ export class RestoreWriter {
   /** Random, so that no part file name of this run is one an earlier (killed) run left. */
   readonly #runId = crypto.randomUUID();
   #nextPart = 0;
+  #nextJournal = 0;
+  /**
+   * Files earlier runs named in their journals (placing_journal.ts), by entry path: one still
+   * half-written is replaced when this run restores its path.
+   */
+  #leftovers = new Map<string, JournalEntry>();
   /** Relative folder paths already checked to be real folders. */
   readonly #verified = new Set<string>();
   /**
@@ -148,11 +163,15 @@ export class RestoreWriter {
     this.#staging = join(root, STAGING_DIR_NAME);
     this.#overwrite = options.overwrite;
     this.#restoreOwners = options.restoreOwners === true;
+    // The process's umask: a file created with a mode it keeps whole needs no chmod.
+    const umask = isWindows ? 0o777 : Deno.umask();
     this.#placerSettings = {
       overwrite: this.#overwrite,
       restoreOwners: this.#restoreOwners,
-      // The process's umask: a file created with a mode it keeps whole needs no chmod.
-      umask: isWindows ? 0o777 : Deno.umask(),
+      umask,
+      // In place only where folders this run makes are writable by their owner alone, so that
+      // the calls made by path after a file's creation reach that file (see `writeInPlaceSync`).
+      inPlace: !isWindows && (umask & 0o022) === 0o022,
     };
     this.#placer = new PartPlacer(this.#placerSettings);
   }
@@ -171,6 +190,7 @@ export class RestoreWriter {
     const root = await Deno.realPath(destination);
     const writer = new RestoreWriter(root, options);
     await writer.#ensureStaging();
+    writer.#leftovers = readLeftovers(writer.#staging);
     return writer;
   }
 
@@ -391,8 +411,9 @@ export class RestoreWriter {
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
     const full = this.#under(segments);
+    const leftover = this.#leftovers.size > 0 ? this.#leftovers.get(path) : undefined;
     const checked = this.#overwrite || options.acceptIdentical === true ||
-      !this.#placer.linksWork;
+      !this.#placer.linksWork || leftover !== undefined;
     const fresh = !checked && segments.length > 1 &&
       this.#created.has(path.slice(0, path.length - segments[segments.length - 1].length - 1));
     if (checked) {
@@ -404,7 +425,10 @@ export class RestoreWriter {
         ) {
           return { kind: "identical" };
         }
-        const refused = this.#refuseReplacing(info);
+        // A file a killed run was writing is replaced; anything else only with `overwrite`.
+        const refused = leftover && isHalfWritten(info, leftover)
+          ? undefined
+          : this.#refuseReplacing(info);
         if (refused) return refused;
         // Windows may refuse to replace a read-only file (one an earlier restore made, say).
         if (isWindows && info.isFile && ((info.mode ?? 0o200) & 0o200) === 0) {
@@ -413,6 +437,15 @@ export class RestoreWriter {
       }
     }
     return { full, checked, fresh };
+  }
+
+  /**
+   * A new journal in the staging folder, of `slots` files, for a placer that writes files in
+   * place (placing_journal.ts).
+   */
+  newPlacingJournal(slots: number): PlacingJournal {
+    const base = join(this.#staging, `${this.#runId}-${this.#nextJournal++}`);
+    return new PlacingJournal(base, this.#root, slots);
   }
 
   /** A fresh part file path in the staging folder (for a file placed on another thread). */
@@ -543,9 +576,24 @@ export class RestoreWriter {
     return await restoreOwner(path, owner, { symlink });
   }
 
-  /** Removes the staging folder and what is left in it. */
-  async removeStaging(): Promise<void> {
-    await Deno.remove(this.#staging, { recursive: true }).catch(() => {});
+  /**
+   * Removes the staging folder and what is left in it, at the end of a run that went through.
+   * Files an earlier run left half-written and this run did not restore (another restore's, into
+   * the same folder) are kept in one journal in it, and returned, for that restore to finish.
+   */
+  async removeStaging(): Promise<JournalEntry[]> {
+    const left = stillHalfWritten(this.#root, this.#leftovers);
+    if (left.length === 0) {
+      await Deno.remove(this.#staging, { recursive: true }).catch(() => {});
+      return left;
+    }
+    const kept = `${this.#runId}-left${JOURNAL_SUFFIX}`;
+    Deno.writeFileSync(join(this.#staging, kept), encodeJournal(left));
+    for (const entry of Deno.readDirSync(this.#staging)) {
+      if (entry.name === kept) continue;
+      await Deno.remove(join(this.#staging, entry.name), { recursive: true }).catch(() => {});
+    }
+    return left;
   }
 
   /**

@@ -11,6 +11,7 @@
  * waits for `drain`.
  */
 import type { PartMeta, Placement, PlacerSettings } from "./part_placer.ts";
+import type { JournalEntry, PlacingJournal } from "./placing_journal.ts";
 import type { WriteOutcome } from "./safe_writer.ts";
 import { type PostedError, revivedError } from "../archive/worker_errors.ts";
 
@@ -77,6 +78,11 @@ export const PLACE_BATCH_BYTES = 1 << 20;
 export const PLACE_BATCH_FILES = 256;
 /** Batches sent and not yet answered, at most. */
 const BATCHES_IN_FLIGHT = 2;
+/**
+ * Files a placer's journal needs (placing_journal.ts): one per batch that may be unanswered when
+ * the next is named, which is sent before the placer waits for any.
+ */
+export const JOURNAL_SLOTS = BATCHES_IN_FLIGHT + 1;
 
 const WRITTEN_OUTCOME: WriteOutcome = { kind: "written" };
 const EXISTS_OUTCOME: WriteOutcome = { kind: "exists" };
@@ -95,6 +101,9 @@ interface SentBatch {
   done: Placed[];
   answered: PromiseWithResolvers<void>;
 }
+
+/** How long `finish` waits for the batches in flight (a few milliseconds of work each). */
+const FINISH_WAIT_MS = 10_000;
 
 /** Placing workers running now (started and not yet closed). */
 let running = 0;
@@ -124,8 +133,19 @@ export class SmallFilePlacer {
   /** The first error of a callback or of the worker: every later call throws it. */
   #failure: { error: unknown } | undefined;
   #closed = false;
+  /** Batches sent so far. */
+  #batches = 0;
+  readonly #settings: PlacerSettings;
+  readonly #journal: PlacingJournal | undefined;
 
-  constructor(settings: PlacerSettings) {
+  /**
+   * A worker placing files as `settings` say; with `settings.inPlace`, files into folders this
+   * run made are written in place, each batch's named in `journal` before the batch is sent.
+   */
+  constructor(settings: PlacerSettings, journal: PlacingJournal | undefined) {
+    // Nothing is written in place unless it can be named in a journal first.
+    this.#settings = journal ? settings : { ...settings, inPlace: false };
+    this.#journal = journal;
     running++;
     this.#worker = new Worker(new URL("./place_worker.ts", import.meta.url).href, {
       type: "module",
@@ -135,7 +155,7 @@ export class SmallFilePlacer {
       event.preventDefault();
       this.#fail(new Error(`placing files stopped: ${event.message}`));
     };
-    this.#worker.postMessage({ type: "init", settings } satisfies PlaceRequest);
+    this.#worker.postMessage({ type: "init", settings: this.#settings } satisfies PlaceRequest);
   }
 
   /**
@@ -160,11 +180,33 @@ export class SmallFilePlacer {
     if (this.#jobs.length >= PLACE_BATCH_FILES) await this.#send();
   }
 
-  /** Sends what is queued and waits until every file sent is placed (and its callback run). */
+  /**
+   * Sends what is queued and waits until every file sent is placed (and its callback run); the
+   * journal then names nothing.
+   */
   async drain(): Promise<void> {
     await this.#send();
     while (this.#sent.length > 0) await this.#sent[0].answered.promise;
     this.#throwIfFailed();
+    this.#journal?.clear();
+  }
+
+  /**
+   * Lets the worker finish the batches it was sent (for at most `waitMs`), then stops it: on a
+   * stop or an error, files it started are not left half-written (files of a queued batch are
+   * not written). The journal is cleared when every batch sent was answered.
+   */
+  async finish(waitMs = FINISH_WAIT_MS): Promise<void> {
+    if (this.#closed) return;
+    const answered = Promise.allSettled(this.#sent.map((batch) => batch.answered.promise));
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const waited = await Promise.race([
+      answered.then(() => true),
+      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), waitMs)),
+    ]);
+    clearTimeout(timer);
+    if (waited && this.#failure === undefined) this.#journal?.clear();
+    this.close();
   }
 
   /** Stops the worker (files not yet placed stay part files in the staging folder). */
@@ -179,7 +221,11 @@ export class SmallFilePlacer {
   /** Sends the queued batch, if any; waits while too many are in flight. */
   async #send(): Promise<void> {
     if (this.#jobs.length > 0) {
-      const batch: SentBatch = { done: this.#done, answered: Promise.withResolvers<void>() };
+      const batch: SentBatch = {
+        done: this.#done,
+        answered: Promise.withResolvers<void>(),
+      };
+      this.#nameInPlace();
       // Settled (or failed) in order; a failure is also thrown by the next call.
       batch.answered.promise.catch(() => {});
       this.#sent.push(batch);
@@ -197,6 +243,7 @@ export class SmallFilePlacer {
       );
       this.#jobs = [];
       this.#done = [];
+      this.#batches++;
       this.#bytes = this.#spare.pop() ?? new Uint8Array(PLACE_BATCH_BYTES);
       this.#used = 0;
     }
@@ -205,6 +252,27 @@ export class SmallFilePlacer {
       this.#throwIfFailed();
     }
     this.#throwIfFailed();
+  }
+
+  /**
+   * Names in the journal the queued batch's files that the worker may write in place (those
+   * into folders this run made), before the batch is sent.
+   */
+  #nameInPlace(): void {
+    if (!this.#settings.inPlace) return;
+    const since = Date.now();
+    const entries: JournalEntry[] = [];
+    for (let i = 0; i < this.#jobs.length; i++) {
+      const at = i * JOB_FIELDS;
+      if ((this.#numbers[at + 5] & FRESH) === 0) continue;
+      entries.push({
+        path: this.#journal!.relative(this.#jobs[i].full),
+        size: this.#numbers[at + 7] - this.#numbers[at + 6],
+        mtime: this.#numbers[at + 1],
+        since,
+      });
+    }
+    if (entries.length > 0) this.#journal!.record(this.#batches, entries);
   }
 
   /** A batch's answer: each file's callback, in order. */

@@ -5,21 +5,28 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PLACE_BATCH_BYTES, SmallFilePlacer } from "../../lib/restore/small_file_placer.ts";
+import {
+  JOURNAL_SLOTS,
+  PLACE_BATCH_BYTES,
+  SmallFilePlacer,
+} from "../../lib/restore/small_file_placer.ts";
 import type { WriteOutcome } from "../../lib/restore/safe_writer.ts";
+import { decodeJournal, PlacingJournal } from "../../lib/restore/placing_journal.ts";
 
 const onWindows = Deno.build.os === "windows";
 
 Deno.test("SmallFilePlacer places files on a worker and reports each outcome in order", async () => {
   const root = await Deno.makeTempDir({ prefix: "glacier-placer-" });
+  const staging = join(root, "staging");
+  const dest = join(root, "dest");
+  const journal = join(staging, "run");
   const placer = new SmallFilePlacer({
     overwrite: false,
     restoreOwners: false,
     umask: onWindows ? 0o777 : Deno.umask(),
-  });
+    inPlace: !onWindows,
+  }, new PlacingJournal(journal, dest, JOURNAL_SLOTS));
   try {
-    const staging = join(root, "staging");
-    const dest = join(root, "dest");
     await Deno.mkdir(staging);
     await Deno.mkdir(dest);
     await Deno.writeTextFile(join(dest, "taken"), "mine");
@@ -36,6 +43,22 @@ Deno.test("SmallFilePlacer places files on a worker and reports each outcome in 
     const count = 600;
     for (let i = 0; i < count; i++) {
       await add(`f${i}`, new TextEncoder().encode(`file ${i}`), i % 2 === 0, 0o640);
+    }
+    if (!onWindows) {
+      // Two full batches went to the worker (no answer is read before an event-loop turn); the
+      // journal names their files that go into fresh folders, to be written in place.
+      const named = [
+        ...decodeJournal(await Deno.readFile(`${journal}-0.placing`)),
+        ...decodeJournal(await Deno.readFile(`${journal}-1.placing`)),
+      ];
+      const fresh = Array.from({ length: 512 }, (_, i) => i).filter((i) => i % 2 === 0);
+      assert.deepEqual(named.map((entry) => entry.path), fresh.map((i) => `f${i}`));
+      assert.deepEqual(named[1], {
+        path: "f2",
+        size: 6,
+        mtime: 1_500_000_003,
+        since: named[1].since,
+      });
     }
     await add("taken", new TextEncoder().encode("theirs"), false);
     await add("missing/f", new TextEncoder().encode("no folder"), true);
@@ -57,10 +80,54 @@ Deno.test("SmallFilePlacer places files on a worker and reports each outcome in 
     assert.ok(outcomes[count + 1] instanceof Deno.errors.NotFound, String(outcomes[count + 1]));
     assert.deepEqual(outcomes[count + 2], { kind: "written" });
     assert.deepEqual(await Deno.readFile(join(dest, "big")), big);
-    assert.deepEqual([...Deno.readDirSync(staging)], [], "no part file stays behind");
+    // Files into fresh folders were written in place, named in the journal first; once all
+    // are placed, the journal is gone too.
+    assert.deepEqual([...Deno.readDirSync(staging)], [], "no part file or journal stays behind");
 
     placer.close();
     await assert.rejects(add("late", new Uint8Array(1), true), /placer was closed/);
+  } finally {
+    placer.close();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("SmallFilePlacer.finish lets the worker finish the batches it was sent, then stops", async () => {
+  const root = await Deno.makeTempDir({ prefix: "glacier-placer-" });
+  const staging = join(root, "staging");
+  const dest = join(root, "dest");
+  await Deno.mkdir(staging);
+  await Deno.mkdir(dest);
+  const placer = new SmallFilePlacer({
+    overwrite: false,
+    restoreOwners: false,
+    umask: onWindows ? 0o777 : Deno.umask(),
+    inPlace: !onWindows,
+  }, new PlacingJournal(join(staging, "run"), dest, JOURNAL_SLOTS));
+  try {
+    const outcomes: (WriteOutcome | Error)[] = [];
+    const body = new Uint8Array(3000).fill(1);
+    for (let i = 0; i < 600; i++) {
+      await placer.add(
+        join(staging, `${i}.part`),
+        { full: join(dest, `f${i}`), checked: false, fresh: true },
+        { mode: 0o644, mtime: 1_500_000_000 },
+        body,
+        (outcome) => outcomes.push(outcome),
+      );
+    }
+    // A stop (say an error in the volume) before the end: the two batches sent go in whole.
+    await placer.finish();
+    assert.equal(outcomes.length, 512);
+    for (let i = 0; i < 512; i++) {
+      const info = await Deno.stat(join(dest, `f${i}`));
+      assert.equal(info.size, 3000, `f${i}`);
+      assert.equal(info.mtime!.getTime(), 1_500_000_000_000, `f${i}`);
+    }
+    // The queued batch was never sent: nothing of it is written.
+    await assert.rejects(Deno.stat(join(dest, "f512")), Deno.errors.NotFound);
+    assert.deepEqual([...Deno.readDirSync(staging)], [], "no part file or journal stays behind");
+    await assert.rejects(placer.drain(), /placer was closed/);
   } finally {
     placer.close();
     await Deno.remove(root, { recursive: true });
