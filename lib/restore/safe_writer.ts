@@ -12,8 +12,11 @@
  *   name, which fails on anything already there (even a dangling symlink), then the part name is
  *   removed; with `overwrite` (or where the file system has no hard links) by a rename, which
  *   replaces a symlink instead of following it; into a folder this run made (nothing of the
- *   user's can be in it) by a rename too, one call instead of three. (Part files in the entry's own folder were
- *   measured too: the same on tmpfs, up to twice the system time on ext4.);
+ *   user's can be in it) by a rename too, one call instead of three. (Part files in the entry's
+ *   own folder were measured too: the same on tmpfs, up to twice the system time on ext4.) The
+ *   one exception: small files placed on a worker into a folder this run made are written in
+ *   place, named first in a journal, and a later run replaces what a killed one left
+ *   half-written there (placing_journal.ts);
  * - small files are written with plain (synchronous) calls, as few as possible (one creates,
  *   writes and closes the part file): each async call costs a hand-over to another thread, more
  *   than writing a few KiB; large files are streamed;
