@@ -30,12 +30,7 @@ import {
 import type { Selection } from "./selection.ts";
 import { VolumeEntryMatcher, VolumeMismatchError } from "./volume_entries.ts";
 import { VolumeHardlinks } from "./hardlinks.ts";
-import {
-  JOURNAL_SLOTS,
-  MAX_PLACERS,
-  placersRunning,
-  SmallFilePlacer,
-} from "./small_file_placer.ts";
+import { MAX_PLACERS, placersRunning, SmallFilePlacer } from "./small_file_placer.ts";
 import { type SymlinkType, symlinkType } from "./symlink_type.ts";
 
 /** Files up to this size are read whole and written with plain calls (see safe_writer.ts). */
@@ -285,7 +280,11 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
         entry.type === "file" && entry.size <= SMALL_FILE_BYTES && manySmallFiles &&
         ++smallFiles > PLACER_AFTER_FILES &&
         (placer ??= placersRunning() < MAX_PLACERS
-            ? new SmallFilePlacer(writer.placerSettings, writer.newPlacingJournal(JOURNAL_SLOTS))
+            ? new SmallFilePlacer({
+              settings: writer.placerSettings,
+              journal: writer.newPlacingJournal(),
+              partPrefix: writer.newPartPrefix(),
+            })
             : undefined) !== undefined
       ) {
         // Checked here, placed on the worker; its outcome is counted when the worker answers.
@@ -303,7 +302,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
           continue;
         }
         const [placedEntry, placedRecord] = [entry, record];
-        await placer.add(writer.newPartPath(), placement, meta, bytes, (outcome) =>
+        await placer.add(placement, meta, bytes, (outcome) =>
           settle(
             placedEntry,
             placedRecord,

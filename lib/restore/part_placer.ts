@@ -48,9 +48,18 @@ export class PartPlacer {
    * group): read from the first one, then known, since neither changes during a run.
    */
   #partOwner: Owner | undefined;
+  readonly #partPrefix: string;
+  #nextPart = 0;
 
-  constructor(settings: PlacerSettings) {
+  /** A placer as `settings` say, naming its part files `<partPrefix><n>.part`. */
+  constructor(settings: PlacerSettings, partPrefix: string) {
     this.#settings = settings;
+    this.#partPrefix = partPrefix;
+  }
+
+  /** A new part file path (in the staging folder: see `partPrefix`). */
+  newPart(): string {
+    return `${this.#partPrefix}${this.#nextPart++}.part`;
   }
 
   /**

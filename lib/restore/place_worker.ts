@@ -1,22 +1,10 @@
 /**
- * Worker side of `SmallFilePlacer` (small_file_placer.ts): writes batches of small files with a
- * `PartPlacer`, in place in folders this run made (the sender named them in the run's journal
- * first), else to part files given their names as the restore's own thread would, and answers
- * each batch with one outcome (or error, by name, message and code) per file.
+ * Worker side of `SmallFilePlacer` (small_file_placer.ts): places each batch of small files it
+ * is sent (place_batch.ts) and answers with one outcome (or error, by name, message and code) per
+ * file, and the batch's buffer.
  */
-import { type PartMeta, PartPlacer } from "./part_placer.ts";
-import type { WriteOutcome } from "./safe_writer.ts";
-import {
-  BLOCKED,
-  CHECKED,
-  EXISTS,
-  FAILED,
-  FRESH,
-  JOB_FIELDS,
-  type PlaceReply,
-  type PlaceRequest,
-  WRITTEN,
-} from "./small_file_placer.ts";
+import { PartPlacer } from "./part_placer.ts";
+import { placeBatch, type PlaceReply, type PlaceRequest } from "./place_batch.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
@@ -25,54 +13,22 @@ const scope = self as unknown as {
 };
 
 let placer: PartPlacer | undefined;
-const WRITTEN_OUTCOME: WriteOutcome = { kind: "written" };
+let placed: Int32Array<SharedArrayBuffer> | undefined;
 
 scope.onmessage = ({ data }) => {
   if (data.type === "init") {
-    placer = new PartPlacer(data.settings);
+    placer = new PartPlacer(data.settings, data.partPrefix);
+    placed = data.placed;
     return;
   }
-  const parts = data.parts.split("\0");
-  const fulls = data.fulls.split("\0");
-  const numbers = data.numbers;
-  const codes = new Uint8Array(parts.length);
-  const details: PlaceReply["details"] = [];
-  for (let i = 0; i < parts.length; i++) {
-    const at = i * JOB_FIELDS;
-    const meta: PartMeta = { mode: numbers[at], mtime: numbers[at + 1] };
-    if (numbers[at + 2] === 1) meta.owner = { uid: numbers[at + 3], gid: numbers[at + 4] };
-    const flags = numbers[at + 5];
-    const placement = {
-      full: fulls[i],
-      checked: (flags & CHECKED) !== 0,
-      fresh: (flags & FRESH) !== 0,
-    };
-    try {
-      const body = data.bytes.subarray(numbers[at + 6], numbers[at + 7]);
-      let outcome: WriteOutcome = WRITTEN_OUTCOME;
-      if (!placer!.writeInPlaceSync(placement, body, meta)) {
-        placer!.writeSync(parts[i], body, meta);
-        outcome = placer!.placePart(parts[i], placement, meta);
-      }
-      if (outcome.kind === "written") codes[i] = WRITTEN;
-      else if (outcome.kind === "exists") codes[i] = EXISTS;
-      else if (outcome.kind === "blocked") {
-        codes[i] = BLOCKED;
-        details.push([i, outcome.reason]);
-      } else {
-        throw new Error(`unexpected outcome ${outcome.kind} placing ${fulls[i]}`);
-      }
-    } catch (error) {
-      // As worker_errors.ts's postedError posts it (that module would load more than this needs).
-      const { name, message, code } = error as Error & { code?: unknown };
-      codes[i] = FAILED;
-      details.push([i, {
-        name: typeof name === "string" ? name : "Error",
-        message: typeof message === "string" ? message : String(error),
-        code: typeof code === "string" ? code : undefined,
-      }]);
-    }
-  }
+  const { codes, details } = placeBatch(
+    placer!,
+    data.fulls.split("\0"),
+    data.numbers,
+    data.bytes,
+  );
+  // Seen at once by the sender, which may be too busy to read answers (small_file_placer.ts).
+  Atomics.add(placed!, 0, 1);
   // The batch's buffer goes back to be filled again (no new megabyte a batch for the collector).
   scope.postMessage({ type: "placed", codes, details, bytes: data.bytes }, [
     codes.buffer,

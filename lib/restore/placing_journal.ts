@@ -44,24 +44,19 @@ export interface JournalEntry {
 }
 
 /**
- * Writes the journal of one placer: the files of each batch sent and not yet placed, a file per
- * batch in flight (`slots` of them, reused in turn), so that each file is named once.
+ * Writes the journal of one placer: a file for each batch being placed, which names its files
+ * before any is written, and is removed once they are all placed.
  */
 export class PlacingJournal {
   readonly #base: string;
   readonly #rootPrefix: string;
-  readonly #slots: number;
-  /** Slots written and not removed since. */
-  readonly #written = new Set<number>();
+  /** Numbers of the files naming batches not yet placed. */
+  readonly #held = new Set<number>();
 
-  /**
-   * A journal for files under `root`, written to `<base>-<slot>.placing`; `slots` is more than
-   * the batches that may be in flight when a new one is named.
-   */
-  constructor(base: string, root: string, slots: number) {
+  /** A journal for files under `root`, written to `<base>-<n>.placing` files. */
+  constructor(base: string, root: string) {
     this.#base = base;
     this.#rootPrefix = root.endsWith(sep) ? root : `${root}${sep}`;
-    this.#slots = slots;
   }
 
   /** The path under the root of `full`, with `/` between names (as entry paths have). */
@@ -71,17 +66,22 @@ export class PlacingJournal {
     return sep === "/" ? relative : relative.split(sep).join("/");
   }
 
-  /** Names batch number `batch`'s files (`entries`), before any of them is written. */
-  record(batch: number, entries: JournalEntry[]): void {
-    const slot = batch % this.#slots;
+  /**
+   * Names a batch's files (`entries`), before any of them is written; returns the number to
+   * `release` it by once they are all placed.
+   */
+  record(entries: JournalEntry[]): number {
+    let slot = 0;
+    while (this.#held.has(slot)) slot++;
     Deno.writeFileSync(this.#file(slot), encodeJournal(entries));
-    this.#written.add(slot);
+    this.#held.add(slot);
+    return slot;
   }
 
-  /** Removes the journal's files, once every batch named is placed. */
-  clear(): void {
-    for (const slot of this.#written) Deno.removeSync(this.#file(slot));
-    this.#written.clear();
+  /** Removes the file naming a batch whose files are all placed. */
+  release(slot: number): void {
+    if (!this.#held.delete(slot)) return;
+    Deno.removeSync(this.#file(slot));
   }
 
   #file(slot: number): string {

@@ -137,8 +137,8 @@ export class RestoreWriter {
   readonly #restoreOwners: boolean;
   /** Random, so that no part file name of this run is one an earlier (killed) run left. */
   readonly #runId = crypto.randomUUID();
-  #nextPart = 0;
   #nextJournal = 0;
+  #nextPrefix = 0;
   /**
    * Files earlier runs named in their journals (placing_journal.ts), by entry path: one still
    * half-written is replaced when this run restores its path.
@@ -176,7 +176,10 @@ export class RestoreWriter {
       // the calls made by path after a file's creation reach that file (see `writeInPlaceSync`).
       inPlace: !isWindows && (umask & 0o022) === 0o022,
     };
-    this.#placer = new PartPlacer(this.#placerSettings);
+    this.#placer = new PartPlacer(
+      this.#placerSettings,
+      `${this.#staging}${sep}${this.#runId}-`,
+    );
   }
 
   /** What a `PartPlacer` on another thread needs to place files as this writer does. */
@@ -443,22 +446,25 @@ export class RestoreWriter {
   }
 
   /**
-   * A new journal in the staging folder, of `slots` files, for a placer that writes files in
-   * place (placing_journal.ts).
+   * A new journal in the staging folder, for a placer that writes files in place
+   * (placing_journal.ts).
    */
-  newPlacingJournal(slots: number): PlacingJournal {
+  newPlacingJournal(): PlacingJournal {
     const base = join(this.#staging, `${this.#runId}-${this.#nextJournal++}`);
-    return new PlacingJournal(base, this.#root, slots);
+    return new PlacingJournal(base, this.#root);
   }
 
-  /** A fresh part file path in the staging folder (for a file placed on another thread). */
-  newPartPath(): string {
-    return this.#partPath();
+  /**
+   * A new start of part file names in the staging folder, for a placer on another thread (see
+   * `PartPlacer`): no name it makes is one this writer makes.
+   */
+  newPartPrefix(): string {
+    return `${this.#staging}${sep}${this.#runId}-p${this.#nextPrefix++}`;
   }
 
   /** A fresh part file path in the staging folder. */
   #partPath(): string {
-    return `${this.#staging}${sep}${this.#runId}-${this.#nextPart++}.part`;
+    return this.#placer.newPart();
   }
 
   /**

@@ -4,85 +4,45 @@
  * and name each one, and on one thread those left the other core idle. The caller checks each
  * file's way and what is at its name (`RestoreWriter.checkFile`) first, as for a file it writes
  * itself; the worker then does what `RestoreWriter.fileSync` would do next, with the same
- * `PartPlacer`, so a file goes in the same way on either thread (a part file first, its name
- * last). Files go in batches (their content copied into one buffer, transferred), at most two
- * batches in flight, so memory stays bounded; each file's outcome comes back to a callback, in
- * order. Whatever depends on earlier files being in place (a hard link, the end of a volume)
- * waits for `drain`.
+ * `PartPlacer`, so a file goes in the same way on either thread (place_batch.ts). Files go in
+ * batches (their content copied into one buffer, transferred), a few in flight, so memory stays
+ * bounded: when the worker has two to place, the restore's own thread places the next batch
+ * itself rather than wait. Files into folders the run made are written in place, each batch's named in
+ * the run's journal first (placing_journal.ts). Each file's outcome comes back to a callback.
+ * Whatever depends on earlier files being in place (a hard link, the end of a volume) waits for
+ * `drain`.
  */
-import type { PartMeta, Placement, PlacerSettings } from "./part_placer.ts";
+import { type PartMeta, PartPlacer, type Placement, type PlacerSettings } from "./part_placer.ts";
 import type { JournalEntry, PlacingJournal } from "./placing_journal.ts";
 import type { WriteOutcome } from "./safe_writer.ts";
 import { type PostedError, revivedError } from "../archive/worker_errors.ts";
-
-/** What the worker is sent. */
-export type PlaceRequest =
-  | { type: "init"; settings: PlacerSettings }
-  | PlaceBatch;
-
-/**
- * A batch of files, packed for a cheap crossing (a few strings and arrays, not an object a
- * file): part and final paths joined by NUL (which no path holds), and per file the numbers of
- * `JOB_FIELDS`; the files' content lies in `bytes` at [start, end).
- */
-export interface PlaceBatch {
-  type: "place";
-  parts: string;
-  fulls: string;
-  numbers: Float64Array<ArrayBuffer>;
-  bytes: Uint8Array<ArrayBuffer>;
-}
-
-/** The numbers of one file in `PlaceBatch.numbers`, in this order. */
-export const JOB_FIELDS = 8;
-/** `flags` bits: what is at the name was checked already; the folder was made by this run. */
-export const CHECKED = 1, FRESH = 2;
-
-/** Outcome codes of `PlaceReply.codes`. */
-export const WRITTEN = 0, EXISTS = 1, BLOCKED = 2, FAILED = 3;
-
-/**
- * What the worker answers a batch with: one code per file, in order, and for a blocked file its
- * reason, for a failed one its error (index -> detail); the batch's buffer, to fill again.
- */
-export interface PlaceReply {
-  type: "placed";
-  codes: Uint8Array<ArrayBuffer>;
-  details: [number, string | PostedError][];
-  bytes: Uint8Array<ArrayBuffer>;
-}
-
-/** Packs one file's numbers into `numbers` at file `index`. */
-export function packJob(
-  numbers: Float64Array,
-  index: number,
-  placement: Placement,
-  meta: PartMeta,
-  start: number,
-  end: number,
-): void {
-  const at = index * JOB_FIELDS;
-  numbers[at] = meta.mode;
-  numbers[at + 1] = meta.mtime;
-  numbers[at + 2] = meta.owner ? 1 : 0;
-  numbers[at + 3] = meta.owner?.uid ?? 0;
-  numbers[at + 4] = meta.owner?.gid ?? 0;
-  numbers[at + 5] = (placement.checked ? CHECKED : 0) | (placement.fresh ? FRESH : 0);
-  numbers[at + 6] = start;
-  numbers[at + 7] = end;
-}
+import {
+  type BatchOutcome,
+  BLOCKED,
+  EXISTS,
+  FRESH,
+  JOB_FIELDS,
+  packJob,
+  placeBatch,
+  type PlaceReply,
+  type PlaceRequest,
+  WRITTEN,
+} from "./place_batch.ts";
 
 /** Bytes of file content a batch holds at most (a file of up to this size fits in one). */
 export const PLACE_BATCH_BYTES = 1 << 20;
 /** Files a batch holds at most. */
 export const PLACE_BATCH_FILES = 256;
-/** Batches sent and not yet answered, at most. */
-const BATCHES_IN_FLIGHT = 2;
 /**
- * Files a placer's journal needs (placing_journal.ts): one per batch that may be unanswered when
- * the next is named, which is sent before the placer waits for any.
+ * Batches the worker may have to place before the next is placed on the restore's own thread
+ * instead (by default): two keep it busy while this thread reads on.
  */
-export const JOURNAL_SLOTS = BATCHES_IN_FLIGHT + 1;
+const WORKER_QUEUE = 2;
+/**
+ * Batches sent and not yet answered, at most (each holds its buffer): the restore's own thread
+ * reads answers only when it waits, and waits when there are more.
+ */
+const UNANSWERED_BATCHES = 3;
 
 const WRITTEN_OUTCOME: WriteOutcome = { kind: "written" };
 const EXISTS_OUTCOME: WriteOutcome = { kind: "exists" };
@@ -90,15 +50,11 @@ const EXISTS_OUTCOME: WriteOutcome = { kind: "exists" };
 /** Called with a file's outcome, or the error that kept it out (an OS error, say). */
 export type Placed = (outcome: WriteOutcome | Error) => void;
 
-/** A file queued for the next batch. */
-interface QueuedFile {
-  part: string;
-  full: string;
-}
-
 /** A batch sent to the worker, waiting for its answer. */
 interface SentBatch {
   done: Placed[];
+  /** Its journal file (`PlacingJournal.record`), if it names files to write in place. */
+  named: number | undefined;
   answered: PromiseWithResolvers<void>;
 }
 
@@ -119,10 +75,22 @@ export function placersRunning(): number {
 /** Placing workers a process runs at most; a volume finding none free writes its files itself. */
 export const MAX_PLACERS = 1;
 
+/** What a `SmallFilePlacer` is made with. */
+export interface PlacerOptions {
+  settings: PlacerSettings;
+  /** Where files written in place are named first (none: nothing is written in place). */
+  journal: PlacingJournal | undefined;
+  /** How part files are named: `<partPrefix>w<n>.part` on the worker, `h` on this thread. */
+  partPrefix: string;
+  /** Batches the worker may have to place before this thread places one itself. */
+  workerQueue?: number;
+}
+
 /** One placing worker, for one volume's small files. */
 export class SmallFilePlacer {
   readonly #worker: Worker;
-  #jobs: QueuedFile[] = [];
+  /** Final paths of the files queued for the next batch. */
+  #fulls: string[] = [];
   #numbers = new Float64Array(PLACE_BATCH_FILES * JOB_FIELDS);
   #done: Placed[] = [];
   #bytes = new Uint8Array(PLACE_BATCH_BYTES);
@@ -133,19 +101,27 @@ export class SmallFilePlacer {
   /** The first error of a callback or of the worker: every later call throws it. */
   #failure: { error: unknown } | undefined;
   #closed = false;
-  /** Batches sent so far. */
-  #batches = 0;
+  /** Batches sent to the worker, and (shared with it) those it has placed. */
+  #posted = 0;
+  readonly #placed = new Int32Array(new SharedArrayBuffer(4));
+  /** Places batches on this thread when the worker is behind; made when first needed. */
+  #here: PartPlacer | undefined;
   readonly #settings: PlacerSettings;
   readonly #journal: PlacingJournal | undefined;
+  readonly #workerQueue: number;
+  readonly #partPrefix: string;
 
   /**
-   * A worker placing files as `settings` say; with `settings.inPlace`, files into folders this
-   * run made are written in place, each batch's named in `journal` before the batch is sent.
+   * A worker placing files as `options.settings` say (see `PlacerOptions`); with
+   * `settings.inPlace`, files into folders this run made are written in place, each batch's
+   * named in `journal` before the batch is placed.
    */
-  constructor(settings: PlacerSettings, journal: PlacingJournal | undefined) {
+  constructor({ settings, journal, partPrefix, workerQueue = WORKER_QUEUE }: PlacerOptions) {
+    this.#workerQueue = workerQueue;
     // Nothing is written in place unless it can be named in a journal first.
     this.#settings = journal ? settings : { ...settings, inPlace: false };
     this.#journal = journal;
+    this.#partPrefix = partPrefix;
     running++;
     this.#worker = new Worker(new URL("./place_worker.ts", import.meta.url).href, {
       type: "module",
@@ -155,7 +131,14 @@ export class SmallFilePlacer {
       event.preventDefault();
       this.#fail(new Error(`placing files stopped: ${event.message}`));
     };
-    this.#worker.postMessage({ type: "init", settings: this.#settings } satisfies PlaceRequest);
+    this.#worker.postMessage(
+      {
+        type: "init",
+        settings: this.#settings,
+        partPrefix: `${partPrefix}w`,
+        placed: this.#placed,
+      } satisfies PlaceRequest,
+    );
   }
 
   /**
@@ -163,7 +146,6 @@ export class SmallFilePlacer {
    * batches are in flight already. `placed` hears of its outcome later, in order.
    */
   async add(
-    part: string,
     placement: Placement,
     meta: PartMeta,
     body: Uint8Array,
@@ -174,38 +156,33 @@ export class SmallFilePlacer {
     const start = this.#used;
     this.#bytes.set(body, start);
     this.#used += body.length;
-    packJob(this.#numbers, this.#jobs.length, placement, meta, start, this.#used);
-    this.#jobs.push({ part, full: placement.full });
+    packJob(this.#numbers, this.#fulls.length, placement, meta, start, this.#used);
+    this.#fulls.push(placement.full);
     this.#done.push(placed);
-    if (this.#jobs.length >= PLACE_BATCH_FILES) await this.#send();
+    if (this.#fulls.length >= PLACE_BATCH_FILES) await this.#send();
   }
 
-  /**
-   * Sends what is queued and waits until every file sent is placed (and its callback run); the
-   * journal then names nothing.
-   */
+  /** Sends what is queued and waits until every file sent is placed (and its callback run). */
   async drain(): Promise<void> {
     await this.#send();
     while (this.#sent.length > 0) await this.#sent[0].answered.promise;
     this.#throwIfFailed();
-    this.#journal?.clear();
   }
 
   /**
    * Lets the worker finish the batches it was sent (for at most `waitMs`), then stops it: on a
    * stop or an error, files it started are not left half-written (files of a queued batch are
-   * not written). The journal is cleared when every batch sent was answered.
+   * not written). A batch not answered in time stays named in the journal.
    */
   async finish(waitMs = FINISH_WAIT_MS): Promise<void> {
     if (this.#closed) return;
     const answered = Promise.allSettled(this.#sent.map((batch) => batch.answered.promise));
     let timer: ReturnType<typeof setTimeout> | undefined;
-    const waited = await Promise.race([
-      answered.then(() => true),
-      new Promise<false>((resolve) => timer = setTimeout(() => resolve(false), waitMs)),
+    await Promise.race([
+      answered,
+      new Promise<void>((resolve) => timer = setTimeout(resolve, waitMs)),
     ]);
     clearTimeout(timer);
-    if (waited && this.#failure === undefined) this.#journal?.clear();
     this.close();
   }
 
@@ -218,86 +195,110 @@ export class SmallFilePlacer {
     this.#fail(new Error("placing files stopped: the placer was closed"));
   }
 
-  /** Sends the queued batch, if any; waits while too many are in flight. */
+  /**
+   * Sends the queued batch, if any, or places it on this thread when the worker has two to place
+   * already (it is behind: this thread would wait for it); waits while too many are unanswered.
+   */
   async #send(): Promise<void> {
-    if (this.#jobs.length > 0) {
-      const batch: SentBatch = {
-        done: this.#done,
-        answered: Promise.withResolvers<void>(),
-      };
-      this.#nameInPlace();
-      // Settled (or failed) in order; a failure is also thrown by the next call.
-      batch.answered.promise.catch(() => {});
-      this.#sent.push(batch);
-      const bytes = this.#bytes;
-      const numbers = this.#numbers.slice(0, this.#jobs.length * JOB_FIELDS);
-      this.#worker.postMessage(
-        {
-          type: "place",
-          parts: this.#jobs.map((job) => job.part).join("\0"),
-          fulls: this.#jobs.map((job) => job.full).join("\0"),
-          numbers,
-          bytes,
-        } satisfies PlaceRequest,
-        [bytes.buffer, numbers.buffer],
-      );
-      this.#jobs = [];
+    if (this.#fulls.length > 0) {
+      const named = this.#nameInPlace();
+      const queued = this.#posted - Atomics.load(this.#placed, 0);
+      if (queued >= this.#workerQueue) this.#placeHere(named);
+      else this.#post(named);
+      this.#fulls = [];
       this.#done = [];
-      this.#batches++;
-      this.#bytes = this.#spare.pop() ?? new Uint8Array(PLACE_BATCH_BYTES);
       this.#used = 0;
     }
-    while (this.#sent.length > BATCHES_IN_FLIGHT) {
+    while (this.#sent.length > UNANSWERED_BATCHES) {
       await this.#sent[0].answered.promise;
       this.#throwIfFailed();
     }
     this.#throwIfFailed();
   }
 
+  /** Sends the queued batch to the worker, its buffers with it. */
+  #post(named: number | undefined): void {
+    const batch: SentBatch = { done: this.#done, named, answered: Promise.withResolvers<void>() };
+    // Settled (or failed) in order; a failure is also thrown by the next call.
+    batch.answered.promise.catch(() => {});
+    this.#sent.push(batch);
+    this.#posted++;
+    const bytes = this.#bytes;
+    const numbers = this.#numbers.slice(0, this.#fulls.length * JOB_FIELDS);
+    this.#worker.postMessage(
+      {
+        type: "place",
+        fulls: this.#fulls.join("\0"),
+        numbers,
+        bytes,
+      } satisfies PlaceRequest,
+      [bytes.buffer, numbers.buffer],
+    );
+    this.#bytes = this.#spare.pop() ?? new Uint8Array(PLACE_BATCH_BYTES);
+  }
+
+  /** Places the queued batch on this thread, as the worker would, and reports its outcomes. */
+  #placeHere(named: number | undefined): void {
+    const outcome = placeBatch(
+      this.#here ??= new PartPlacer(this.#settings, `${this.#partPrefix}h`),
+      this.#fulls,
+      this.#numbers,
+      this.#bytes,
+    );
+    if (named !== undefined) this.#journal!.release(named);
+    this.#report(this.#done, outcome);
+  }
+
   /**
-   * Names in the journal the queued batch's files that the worker may write in place (those
-   * into folders this run made), before the batch is sent.
+   * Names in the journal the queued batch's files that may be written in place (those into
+   * folders this run made), before any is; returns the journal file's number.
    */
-  #nameInPlace(): void {
-    if (!this.#settings.inPlace) return;
+  #nameInPlace(): number | undefined {
+    if (!this.#settings.inPlace) return undefined;
     const since = Date.now();
     const entries: JournalEntry[] = [];
-    for (let i = 0; i < this.#jobs.length; i++) {
+    for (let i = 0; i < this.#fulls.length; i++) {
       const at = i * JOB_FIELDS;
       if ((this.#numbers[at + 5] & FRESH) === 0) continue;
       entries.push({
-        path: this.#journal!.relative(this.#jobs[i].full),
+        path: this.#journal!.relative(this.#fulls[i]),
         size: this.#numbers[at + 7] - this.#numbers[at + 6],
         mtime: this.#numbers[at + 1],
         since,
       });
     }
-    if (entries.length > 0) this.#journal!.record(this.#batches, entries);
+    return entries.length > 0 ? this.#journal!.record(entries) : undefined;
   }
 
-  /** A batch's answer: each file's callback, in order. */
+  /** A batch's answer from the worker: its journal file goes, each file's callback runs. */
   #answered(reply: PlaceReply): void {
     const batch = this.#sent.shift();
     if (!batch) return;
     if (reply.bytes.byteLength === PLACE_BATCH_BYTES) this.#spare.push(reply.bytes);
     try {
-      const details = new Map(reply.details);
-      reply.codes.forEach((code, i) => {
-        const detail = details.get(i);
-        batch.done[i](
-          code === WRITTEN
-            ? WRITTEN_OUTCOME
-            : code === EXISTS
-            ? EXISTS_OUTCOME
-            : code === BLOCKED
-            ? { kind: "blocked", reason: detail as string }
-            : revivedError(detail as PostedError),
-        );
-      });
+      if (batch.named !== undefined) this.#journal!.release(batch.named);
+      this.#report(batch.done, reply);
     } catch (error) {
       this.#failure ??= { error };
     }
     batch.answered.resolve();
+  }
+
+  /** Runs each file's callback with its outcome, in order. */
+  #report(done: Placed[], { codes, details }: BatchOutcome): void {
+    const detailOf = new Map(details);
+    codes.forEach((code, i) => {
+      const detail = detailOf.get(i);
+      done[i](
+        code === WRITTEN
+          ? WRITTEN_OUTCOME
+          : code === EXISTS
+          ? EXISTS_OUTCOME
+          : code === BLOCKED
+          ? { kind: "blocked", reason: detail as string }
+          : revivedError(detail as PostedError),
+      );
+    });
   }
 
   #fail(error: Error): void {

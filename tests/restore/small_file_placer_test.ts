@@ -5,40 +5,40 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import {
-  JOURNAL_SLOTS,
-  PLACE_BATCH_BYTES,
-  SmallFilePlacer,
-} from "../../lib/restore/small_file_placer.ts";
+import { PLACE_BATCH_BYTES, SmallFilePlacer } from "../../lib/restore/small_file_placer.ts";
 import type { WriteOutcome } from "../../lib/restore/safe_writer.ts";
 import { decodeJournal, PlacingJournal } from "../../lib/restore/placing_journal.ts";
 
 const onWindows = Deno.build.os === "windows";
+const settings = {
+  overwrite: false,
+  restoreOwners: false,
+  umask: onWindows ? 0o777 : Deno.umask(),
+  inPlace: !onWindows,
+};
 
-Deno.test("SmallFilePlacer places files on a worker and reports each outcome in order", async () => {
+Deno.test("SmallFilePlacer places files on a worker and reports each outcome", async () => {
   const root = await Deno.makeTempDir({ prefix: "glacier-placer-" });
   const staging = join(root, "staging");
   const dest = join(root, "dest");
   const journal = join(staging, "run");
   const placer = new SmallFilePlacer({
-    overwrite: false,
-    restoreOwners: false,
-    umask: onWindows ? 0o777 : Deno.umask(),
-    inPlace: !onWindows,
-  }, new PlacingJournal(journal, dest, JOURNAL_SLOTS));
+    settings,
+    journal: new PlacingJournal(journal, dest),
+    partPrefix: join(staging, "run-"),
+  });
   try {
     await Deno.mkdir(staging);
     await Deno.mkdir(dest);
     await Deno.writeTextFile(join(dest, "taken"), "mine");
-    const outcomes: (WriteOutcome | Error)[] = [];
+    const outcomes = new Map<string, WriteOutcome | Error>();
     let part = 0;
     const add = (name: string, body: Uint8Array, fresh: boolean, mode = 0o644) =>
       placer.add(
-        join(staging, `${part++}.part`),
         { full: join(dest, name), checked: false, fresh },
-        { mode, mtime: 1_500_000_000 + part },
+        { mode, mtime: 1_500_000_000 + ++part },
         body,
-        (outcome) => outcomes.push(outcome),
+        (outcome) => outcomes.set(name, outcome),
       );
     const count = 600;
     for (let i = 0; i < count; i++) {
@@ -67,18 +67,19 @@ Deno.test("SmallFilePlacer places files on a worker and reports each outcome in 
     await add("big", big, false);
     await placer.drain();
 
-    assert.equal(outcomes.length, count + 3);
+    assert.equal(outcomes.size, count + 3);
     for (let i = 0; i < count; i++) {
-      assert.deepEqual(outcomes[i], { kind: "written" }, `f${i}`);
+      assert.deepEqual(outcomes.get(`f${i}`), { kind: "written" }, `f${i}`);
       assert.equal(await Deno.readTextFile(join(dest, `f${i}`)), `file ${i}`);
     }
     const info = await Deno.stat(join(dest, "f3"));
     assert.equal(info.mtime!.getTime(), (1_500_000_000 + 4) * 1000);
     if (!onWindows) assert.equal(info.mode! & 0o777, 0o640);
-    assert.deepEqual(outcomes[count], { kind: "exists" });
+    assert.deepEqual(outcomes.get("taken"), { kind: "exists" });
     assert.equal(await Deno.readTextFile(join(dest, "taken")), "mine");
-    assert.ok(outcomes[count + 1] instanceof Deno.errors.NotFound, String(outcomes[count + 1]));
-    assert.deepEqual(outcomes[count + 2], { kind: "written" });
+    const missing = outcomes.get("missing/f");
+    assert.ok(missing instanceof Deno.errors.NotFound, String(missing));
+    assert.deepEqual(outcomes.get("big"), { kind: "written" });
     assert.deepEqual(await Deno.readFile(join(dest, "big")), big);
     // Files into fresh folders were written in place, named in the journal first; once all
     // are placed, the journal is gone too.
@@ -87,7 +88,7 @@ Deno.test("SmallFilePlacer places files on a worker and reports each outcome in 
     placer.close();
     await assert.rejects(add("late", new Uint8Array(1), true), /placer was closed/);
   } finally {
-    placer.close();
+    await placer.finish();
     await Deno.remove(root, { recursive: true });
   }
 });
@@ -99,17 +100,15 @@ Deno.test("SmallFilePlacer.finish lets the worker finish the batches it was sent
   await Deno.mkdir(staging);
   await Deno.mkdir(dest);
   const placer = new SmallFilePlacer({
-    overwrite: false,
-    restoreOwners: false,
-    umask: onWindows ? 0o777 : Deno.umask(),
-    inPlace: !onWindows,
-  }, new PlacingJournal(join(staging, "run"), dest, JOURNAL_SLOTS));
+    settings,
+    journal: new PlacingJournal(join(staging, "run"), dest),
+    partPrefix: join(staging, "run-"),
+  });
   try {
     const outcomes: (WriteOutcome | Error)[] = [];
     const body = new Uint8Array(3000).fill(1);
     for (let i = 0; i < 600; i++) {
       await placer.add(
-        join(staging, `${i}.part`),
         { full: join(dest, `f${i}`), checked: false, fresh: true },
         { mode: 0o644, mtime: 1_500_000_000 },
         body,
@@ -129,7 +128,55 @@ Deno.test("SmallFilePlacer.finish lets the worker finish the batches it was sent
     assert.deepEqual([...Deno.readDirSync(staging)], [], "no part file or journal stays behind");
     await assert.rejects(placer.drain(), /placer was closed/);
   } finally {
-    placer.close();
+    await placer.finish();
+    await Deno.remove(root, { recursive: true });
+  }
+});
+
+Deno.test("SmallFilePlacer places batches on the calling thread when the worker is behind", async () => {
+  const root = await Deno.makeTempDir({ prefix: "glacier-placer-" });
+  const staging = join(root, "staging");
+  const dest = join(root, "dest");
+  await Deno.mkdir(staging);
+  await Deno.mkdir(dest);
+  await Deno.writeTextFile(join(dest, "taken"), "mine");
+  // A worker queue of none: the worker is always behind, and every batch is placed here.
+  const placer = new SmallFilePlacer({
+    settings,
+    journal: new PlacingJournal(join(staging, "run"), dest),
+    partPrefix: join(staging, "run-"),
+    workerQueue: 0,
+  });
+  try {
+    const placed = new Map<string, WriteOutcome | Error>();
+    const add = (name: string, fresh: boolean) =>
+      placer.add(
+        { full: join(dest, name), checked: false, fresh },
+        { mode: 0o640, mtime: 1_500_000_000 },
+        new TextEncoder().encode(`file ${name}`),
+        (outcome) => placed.set(name, outcome),
+      );
+    for (let i = 0; i < 300; i++) await add(`f${i}`, i % 2 === 0);
+    // The first 256 were placed at once, before any event-loop turn, and named no more.
+    assert.equal(placed.size, 256);
+    assert.deepEqual([...Deno.readDirSync(staging)], []);
+    assert.equal(Deno.readTextFileSync(join(dest, "f255")), "file f255");
+    await add("taken", false);
+    await add("missing/f", true);
+    await placer.drain();
+    assert.equal(placed.size, 302);
+    for (let i = 0; i < 300; i++) {
+      assert.deepEqual(placed.get(`f${i}`), { kind: "written" });
+      const info = Deno.statSync(join(dest, `f${i}`));
+      assert.equal(info.mtime!.getTime(), 1_500_000_000_000);
+      if (!onWindows) assert.equal(info.mode! & 0o777, 0o640);
+    }
+    assert.deepEqual(placed.get("taken"), { kind: "exists" });
+    assert.equal(Deno.readTextFileSync(join(dest, "taken")), "mine");
+    assert.ok(placed.get("missing/f") instanceof Deno.errors.NotFound);
+    assert.deepEqual([...Deno.readDirSync(staging)], [], "no part file or journal stays behind");
+  } finally {
+    await placer.finish();
     await Deno.remove(root, { recursive: true });
   }
 });
