@@ -98,15 +98,36 @@ export class PartPlacer {
    */
   writeInPlaceSync(place: Placement, body: Uint8Array, meta: PartMeta): boolean {
     if (!place.fresh || !this.#settings.inPlace) return false;
+    const { mode, plain } = this.partMode(meta);
+    let file: Deno.FsFile;
     try {
-      this.#create(place.full, body, meta, false);
-      return true;
+      // A plain mode is whole after the umask: the file is created with it.
+      file = Deno.openSync(place.full, { write: true, createNew: true, mode });
     } catch (error) {
       // A name taken in a fresh folder (a damaged catalog's second entry): placed the usual way.
       if (error instanceof Deno.errors.AlreadyExists) return false;
+      throw error;
+    }
+    try {
+      for (let done = 0; done < body.length;) done += file.writeSync(body.subarray(done));
+      // The owner it was created with, from the open file (fstat: no path to look up).
+      let owned = false;
+      if (this.#settings.restoreOwners && meta.owner) {
+        const made = ownerOf(file.statSync());
+        owned = (made?.uid === meta.owner.uid && made.gid === meta.owner.gid) ||
+          restoreOwnerSync(place.full, meta.owner);
+      }
+      if (!plain) Deno.chmodSync(place.full, restoredMode(meta.mode, owned));
+      // The mtime last, on the open file: a file with its mtime is complete.
+      const time = new Date(meta.mtime * 1000);
+      file.utimeSync(time, time);
+    } catch (error) {
+      file.close();
       removeQuietly(place.full);
       throw error;
     }
+    file.close();
+    return true;
   }
 
   /**
