@@ -3,7 +3,8 @@
  * (nothing of the user's can be in it) is written under its real name at once, without a part
  * file and a rename, which were a third of the cost of each small file. A run killed in the middle
  * of one leaves it half-written under its real name, so the files being written are named first,
- * in the run's journal in the staging folder (`<run>.placing`), rewritten before each batch.
+ * in the run's journal in the staging folder: a file per batch being placed
+ * (`<run>-<placer>-<n>.placing`), written before any of its files and removed once all are.
  *
  * A later run into the same folder reads the journals earlier runs left (`readLeftovers`) and
  * replaces such a file when it restores the same path and the file is still as a killed run left
@@ -14,16 +15,17 @@
  * restore.
  *
  * A journal is input from a stranger as much as the folder is: only the runner's own journals are
- * read, each up to `MAX_JOURNAL_BYTES`, at most `MAX_LEFTOVERS` entries in all; a path is only
- * ever compared with the path of an entry being restored, never used as it is.
+ * read, each up to `MAX_JOURNAL_BYTES`, at most `MAX_LEFTOVERS` entries in all; a path must stay
+ * under the folder (`decodeJournal`), and is only ever compared with the path of an entry being
+ * restored, or looked at (lstat) by `stillHalfWritten`.
  */
 import { join, sep } from "node:path";
 
 /** Name ending of a journal in the staging folder. */
 export const JOURNAL_SUFFIX = ".placing";
-/** A journal larger than this is not one a run wrote (three batches of 256 paths). */
+/** A journal larger than this is not one a run wrote (a batch of 256 paths). */
 export const MAX_JOURNAL_BYTES = 16 << 20;
-/** Entries of left journals kept at most (a killed run leaves at most 768). */
+/** Entries of left journals kept at most (a killed run leaves a few batches of 256). */
 export const MAX_LEFTOVERS = 1 << 16;
 /**
  * How long after being named a file of a killed run may have been written last: a batch is
@@ -78,10 +80,17 @@ export class PlacingJournal {
     return slot;
   }
 
-  /** Removes the file naming a batch whose files are all placed. */
+  /**
+   * Removes the file naming a batch whose files are all placed (if it cannot be, it names
+   * complete files only, which a later run leaves alone).
+   */
   release(slot: number): void {
     if (!this.#held.delete(slot)) return;
-    Deno.removeSync(this.#file(slot));
+    try {
+      Deno.removeSync(this.#file(slot));
+    } catch {
+      // Left in place: harmless, see above.
+    }
   }
 
   #file(slot: number): string {

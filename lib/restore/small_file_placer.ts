@@ -7,10 +7,10 @@
  * `PartPlacer`, so a file goes in the same way on either thread (place_batch.ts). Files go in
  * batches (their content copied into one buffer, transferred), a few in flight, so memory stays
  * bounded: when the worker has two to place, the restore's own thread places the next batch
- * itself rather than wait. Files into folders the run made are written in place, each batch's named in
- * the run's journal first (placing_journal.ts). Each file's outcome comes back to a callback.
- * Whatever depends on earlier files being in place (a hard link, the end of a volume) waits for
- * `drain`.
+ * itself rather than wait. Files into folders the run made are written in place, each batch's
+ * named in the run's journal first (placing_journal.ts). Each file's outcome comes back to a
+ * callback, in order within its batch. Whatever depends on earlier files being in place (a hard
+ * link, the end of a volume) waits for `drain`.
  */
 import { type PartMeta, PartPlacer, type Placement, type PlacerSettings } from "./part_placer.ts";
 import type { JournalEntry, PlacingJournal } from "./placing_journal.ts";
@@ -142,8 +142,9 @@ export class SmallFilePlacer {
   }
 
   /**
-   * Queues a file (its `body` is copied: the caller may reuse it at once); waits only when two
-   * batches are in flight already. `placed` hears of its outcome later, in order.
+   * Queues a file (its `body` is copied: the caller may reuse it at once); a full batch goes to
+   * the worker, or is placed here (see `#send`). `placed` hears of its outcome when its batch is
+   * placed.
    */
   async add(
     placement: Placement,
@@ -186,7 +187,10 @@ export class SmallFilePlacer {
     this.close();
   }
 
-  /** Stops the worker (files not yet placed stay part files in the staging folder). */
+  /**
+   * Stops the worker at once: a file it was writing stays a part file in the staging folder, or
+   * half-written in place and named in the journal (`finish` lets it end its batches first).
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
