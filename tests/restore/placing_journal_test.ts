@@ -19,6 +19,7 @@ import {
 import { STAGING_DIR_NAME } from "../../lib/restore/safe_writer.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
 import { runCli, stateDbFrom } from "../../testing/run_cli.ts";
+import { backupToSandbox, makeSandbox } from "../../testing/sandbox.ts";
 
 const encoder = new TextEncoder();
 
@@ -95,33 +96,20 @@ Deno.test("readLeftovers reads the journals in a staging folder and nothing else
 });
 
 Deno.test("a restore replaces a file a killed run left half-written, and nothing else", async () => {
-  const root = await Deno.makeTempDir({ prefix: "glacier-journal-restore-" });
-  const env = {
-    AWS_CONFIG_FILE: join(root, "none"),
-    AWS_SHARED_CREDENTIALS_FILE: join(root, "none"),
-  };
+  const box = await makeSandbox("glacier-journal-restore-");
   try {
-    const src = join(root, "src");
-    await Deno.mkdir(join(src, "d"), { recursive: true });
+    const src = box.src;
+    await Deno.mkdir(join(src, "d"));
     const content = (name: string) => `the content of ${name}, `.repeat(20);
     for (const name of ["half", "edited", "unnamed", "whole"]) {
       await Deno.writeTextFile(join(src, "d", name), content(name));
       await Deno.utime(join(src, "d", name), 1_600_000_000, 1_600_000_000);
     }
-    await Deno.mkdir(join(root, "bucket"));
-    const backup = await runCli([
-      "backup",
-      "--src-dirs",
-      src,
-      "--bucket",
-      `file://${join(root, "bucket")}`,
-      "--state-dir",
-      join(root, "state"),
-    ], { env });
+    const backup = await backupToSandbox(box);
     assert.equal(backup.code, 0, backup.stderr);
 
     // What a killed restore into `dest` left: files written in place, named in its journal.
-    const dest = join(root, "restored");
+    const dest = join(box.root, "restored");
     const prefix = archivePath(src);
     const restored = join(dest, prefix, "d");
     await Deno.mkdir(join(dest, STAGING_DIR_NAME), { recursive: true });
@@ -158,7 +146,7 @@ Deno.test("a restore replaces a file a killed run left half-written, and nothing
       ]),
     );
 
-    const restore = await runCli(["restore", stateDbFrom(backup), "--to", dest, "--yes"], { env });
+    const restore = await runCli(["restore", stateDbFrom(backup), "--to", dest, "--yes"]);
     assert.notEqual(restore.code, 0, "files left as they were are reported");
     assert.equal(await Deno.readTextFile(join(restored, "half")), content("half"));
     assert.equal(
@@ -175,6 +163,6 @@ Deno.test("a restore replaces a file a killed run left half-written, and nothing
     assert.equal(left.length, 1, JSON.stringify(left));
     assert.deepEqual([...readLeftovers(join(dest, STAGING_DIR_NAME)).keys()], ["other/theirs"]);
   } finally {
-    await Deno.remove(root, { recursive: true });
+    await box.cleanup();
   }
 });

@@ -17,19 +17,43 @@ const settings = {
   inPlace: !onWindows,
 };
 
-Deno.test("SmallFilePlacer places files on a worker and reports each outcome", async () => {
+/** A placer writing into `dest`, with its journal and part files in `staging`, under `root`. */
+interface PlacerSetup {
+  root: string;
+  staging: string;
+  dest: string;
+  /** The journal's files start with this. */
+  journal: string;
+  placer: SmallFilePlacer;
+}
+
+/** Runs `fn` with a new placer (see `PlacerSetup`), then lets it finish and removes it all. */
+async function withPlacer(
+  fn: (setup: PlacerSetup) => Promise<void>,
+  workerQueue?: number,
+): Promise<void> {
   const root = await Deno.makeTempDir({ prefix: "glacier-placer-" });
   const staging = join(root, "staging");
   const dest = join(root, "dest");
   const journal = join(staging, "run");
+  await Deno.mkdir(staging);
+  await Deno.mkdir(dest);
   const placer = new SmallFilePlacer({
     settings,
     journal: new PlacingJournal(journal, dest),
     partPrefix: join(staging, "run-"),
+    workerQueue,
   });
   try {
-    await Deno.mkdir(staging);
-    await Deno.mkdir(dest);
+    await fn({ root, staging, dest, journal, placer });
+  } finally {
+    await placer.finish();
+    await Deno.remove(root, { recursive: true });
+  }
+}
+
+Deno.test("SmallFilePlacer places files on a worker and reports each outcome", () =>
+  withPlacer(async ({ staging, dest, journal, placer }) => {
     await Deno.writeTextFile(join(dest, "taken"), "mine");
     const outcomes = new Map<string, WriteOutcome | Error>();
     let part = 0;
@@ -87,24 +111,10 @@ Deno.test("SmallFilePlacer places files on a worker and reports each outcome", a
 
     placer.close();
     await assert.rejects(add("late", new Uint8Array(1), true), /placer was closed/);
-  } finally {
-    await placer.finish();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("SmallFilePlacer.finish lets the worker finish the batches it was sent, then stops", async () => {
-  const root = await Deno.makeTempDir({ prefix: "glacier-placer-" });
-  const staging = join(root, "staging");
-  const dest = join(root, "dest");
-  await Deno.mkdir(staging);
-  await Deno.mkdir(dest);
-  const placer = new SmallFilePlacer({
-    settings,
-    journal: new PlacingJournal(join(staging, "run"), dest),
-    partPrefix: join(staging, "run-"),
-  });
-  try {
+Deno.test("SmallFilePlacer.finish lets the worker finish the batches it was sent, then stops", () =>
+  withPlacer(async ({ staging, dest, placer }) => {
     const outcomes: (WriteOutcome | Error)[] = [];
     const body = new Uint8Array(3000).fill(1);
     for (let i = 0; i < 600; i++) {
@@ -127,27 +137,12 @@ Deno.test("SmallFilePlacer.finish lets the worker finish the batches it was sent
     await assert.rejects(Deno.stat(join(dest, "f512")), Deno.errors.NotFound);
     assert.deepEqual([...Deno.readDirSync(staging)], [], "no part file or journal stays behind");
     await assert.rejects(placer.drain(), /placer was closed/);
-  } finally {
-    await placer.finish();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }));
 
-Deno.test("SmallFilePlacer places batches on the calling thread when the worker is behind", async () => {
-  const root = await Deno.makeTempDir({ prefix: "glacier-placer-" });
-  const staging = join(root, "staging");
-  const dest = join(root, "dest");
-  await Deno.mkdir(staging);
-  await Deno.mkdir(dest);
-  await Deno.writeTextFile(join(dest, "taken"), "mine");
+Deno.test("SmallFilePlacer places batches on the calling thread when the worker is behind", () =>
   // A worker queue of none: the worker is always behind, and every batch is placed here.
-  const placer = new SmallFilePlacer({
-    settings,
-    journal: new PlacingJournal(join(staging, "run"), dest),
-    partPrefix: join(staging, "run-"),
-    workerQueue: 0,
-  });
-  try {
+  withPlacer(async ({ staging, dest, placer }) => {
+    await Deno.writeTextFile(join(dest, "taken"), "mine");
     const placed = new Map<string, WriteOutcome | Error>();
     const add = (name: string, fresh: boolean) =>
       placer.add(
@@ -175,8 +170,4 @@ Deno.test("SmallFilePlacer places batches on the calling thread when the worker 
     assert.equal(Deno.readTextFileSync(join(dest, "taken")), "mine");
     assert.ok(placed.get("missing/f") instanceof Deno.errors.NotFound);
     assert.deepEqual([...Deno.readDirSync(staging)], [], "no part file or journal stays behind");
-  } finally {
-    await placer.finish();
-    await Deno.remove(root, { recursive: true });
-  }
-});
+  }, 0));
