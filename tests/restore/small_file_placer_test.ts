@@ -1,7 +1,10 @@
 /**
  * `SmallFilePlacer`: files placed on a worker come in complete, with their mtime and mode, and
- * each outcome (written, exists, or the OS error that kept a file out) comes back in order;
- * batches of many files and of a megabyte go through, and a closed placer stops.
+ * each outcome (written, exists, or the OS error that kept a file out) comes back; batches of
+ * many files and of a megabyte go through; files into fresh folders are named in the journal
+ * before they are written in place, and the journal is gone once they are; `finish` lets the
+ * worker end the batches it was sent; a batch is placed on the calling thread when the worker is
+ * behind; a closed placer stops.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
