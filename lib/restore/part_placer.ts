@@ -80,8 +80,22 @@ export class PartPlacer {
    * written. Removes it on failure.
    */
   writeSync(part: string, body: Uint8Array, meta: PartMeta): void {
+    const { mode, plain } = this.partMode(meta);
     try {
-      this.#create(part, body, meta, true);
+      // Without a mode, the file is created with 0666 less the umask and nothing more is done;
+      // with one, Deno also sets it exactly (fchmod), which a plain mode needs no more than that.
+      Deno.writeFileSync(part, body, {
+        createNew: true,
+        mode: mode === (0o666 & ~this.#settings.umask) ? undefined : mode,
+      });
+      this.#ownerAndMode(
+        part,
+        meta,
+        plain,
+        () => this.#partOwner ??= ownerOf(Deno.lstatSync(part)),
+      );
+      const time = new Date(meta.mtime * 1000);
+      Deno.utimeSync(part, time, time);
     } catch (error) {
       removeQuietly(part);
       throw error;
@@ -111,13 +125,7 @@ export class PartPlacer {
     try {
       for (let done = 0; done < body.length;) done += file.writeSync(body.subarray(done));
       // The owner it was created with, from the open file (fstat: no path to look up).
-      let owned = false;
-      if (this.#settings.restoreOwners && meta.owner) {
-        const made = ownerOf(file.statSync());
-        owned = (made?.uid === meta.owner.uid && made.gid === meta.owner.gid) ||
-          restoreOwnerSync(place.full, meta.owner);
-      }
-      if (!plain) Deno.chmodSync(place.full, restoredMode(meta.mode, owned));
+      this.#ownerAndMode(place.full, meta, plain, () => ownerOf(file.statSync()));
       // The mtime last, on the open file: a file with its mtime is complete.
       const time = new Date(meta.mtime * 1000);
       file.utimeSync(time, time);
@@ -131,29 +139,23 @@ export class PartPlacer {
   }
 
   /**
-   * Creates `path` (never over anything) with `body`, then the owner, the mode and the mtime, by
-   * path. The owner a file was created with is read back; for a part file (`part`) only once,
-   * as every part file is created alike in the staging folder.
+   * Gives the new file at `path` its stored owner when owners are restored and it was not
+   * created with it (`made`: the owner it was created with, asked only then), then its mode
+   * unless it was created with it (`plain`), as chown clears setuid and setgid.
    */
-  #create(path: string, body: Uint8Array, meta: PartMeta, part: boolean): void {
-    const { mode, plain } = this.partMode(meta);
-    // Without a mode, the file is created with 0666 less the umask and nothing more is done;
-    // with one, Deno also sets it exactly (fchmod), which a plain mode needs no more than that.
-    Deno.writeFileSync(path, body, {
-      createNew: true,
-      mode: mode === (0o666 & ~this.#settings.umask) ? undefined : mode,
-    });
+  #ownerAndMode(
+    path: string,
+    meta: PartMeta,
+    plain: boolean,
+    made: () => Owner | undefined,
+  ): void {
     let owned = false;
     if (this.#settings.restoreOwners && meta.owner) {
-      const made = part
-        ? this.#partOwner ??= ownerOf(Deno.lstatSync(path))
-        : ownerOf(Deno.lstatSync(path));
-      owned = (made?.uid === meta.owner.uid && made.gid === meta.owner.gid) ||
+      const created = made();
+      owned = (created?.uid === meta.owner.uid && created.gid === meta.owner.gid) ||
         restoreOwnerSync(path, meta.owner);
     }
     if (!isWindows && !plain) Deno.chmodSync(path, restoredMode(meta.mode, owned));
-    const time = new Date(meta.mtime * 1000);
-    Deno.utimeSync(path, time, time);
   }
 
   /**
