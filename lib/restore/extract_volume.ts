@@ -280,11 +280,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
         entry.type === "file" && entry.size <= SMALL_FILE_BYTES && manySmallFiles &&
         ++smallFiles > PLACER_AFTER_FILES &&
         (placer ??= placersRunning() < MAX_PLACERS
-            ? new SmallFilePlacer({
-              settings: writer.placerSettings,
-              journal: writer.newPlacingJournal(),
-              partPrefix: writer.newPartPrefix(),
-            })
+            ? new SmallFilePlacer(writer.newPlacerFiles())
             : undefined) !== undefined
       ) {
         // Checked here, placed on the worker; its outcome is counted when the worker answers.

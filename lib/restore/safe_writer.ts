@@ -137,8 +137,8 @@ export class RestoreWriter {
   readonly #restoreOwners: boolean;
   /** Random, so that no part file name of this run is one an earlier (killed) run left. */
   readonly #runId = crypto.randomUUID();
-  #nextJournal = 0;
-  #nextPrefix = 0;
+  /** Placers made for other threads so far (each names its own files, `newPlacerFiles`). */
+  #placers = 0;
   /**
    * Files earlier runs named in their journals (placing_journal.ts), by entry path: one still
    * half-written is replaced when this run restores its path.
@@ -180,11 +180,6 @@ export class RestoreWriter {
       this.#placerSettings,
       `${this.#staging}${sep}${this.#runId}-`,
     );
-  }
-
-  /** What a `PartPlacer` on another thread needs to place files as this writer does. */
-  get placerSettings(): PlacerSettings {
-    return { ...this.#placerSettings };
   }
 
   /**
@@ -417,7 +412,7 @@ export class RestoreWriter {
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
     const full = this.#under(segments);
-    const leftover = this.#leftovers.size > 0 ? this.#leftovers.get(path) : undefined;
+    const leftover = this.#leftovers.get(path);
     const checked = this.#overwrite || options.acceptIdentical === true ||
       !this.#placer.linksWork || leftover !== undefined;
     const fresh = !checked && segments.length > 1 &&
@@ -446,20 +441,17 @@ export class RestoreWriter {
   }
 
   /**
-   * A new journal in the staging folder, for a placer that writes files in place
-   * (placing_journal.ts).
+   * What a placer on another thread needs to place files as this writer does: its settings, a
+   * journal of its own for the files it writes in place (placing_journal.ts), and a start of
+   * part file names (see `PartPlacer`) no other placer's or this writer's names share.
    */
-  newPlacingJournal(): PlacingJournal {
-    const base = join(this.#staging, `${this.#runId}-${this.#nextJournal++}`);
-    return new PlacingJournal(base, this.#root);
-  }
-
-  /**
-   * A new start of part file names in the staging folder, for a placer on another thread (see
-   * `PartPlacer`): no name it makes is one this writer makes.
-   */
-  newPartPrefix(): string {
-    return `${this.#staging}${sep}${this.#runId}-p${this.#nextPrefix++}`;
+  newPlacerFiles(): { settings: PlacerSettings; journal: PlacingJournal; partPrefix: string } {
+    const base = `${this.#staging}${sep}${this.#runId}-p${this.#placers++}`;
+    return {
+      settings: { ...this.#placerSettings },
+      journal: new PlacingJournal(base, this.#root),
+      partPrefix: base,
+    };
   }
 
   /** A fresh part file path in the staging folder. */

@@ -78,8 +78,8 @@ export const MAX_PLACERS = 1;
 /** What a `SmallFilePlacer` is made with. */
 export interface PlacerOptions {
   settings: PlacerSettings;
-  /** Where files written in place are named first (none: nothing is written in place). */
-  journal: PlacingJournal | undefined;
+  /** Where files written in place are named first. */
+  journal: PlacingJournal;
   /** How part files are named: `<partPrefix>w<n>.part` on the worker, `h` on this thread. */
   partPrefix: string;
   /** Batches the worker may have to place before this thread places one itself. */
@@ -107,7 +107,7 @@ export class SmallFilePlacer {
   /** Places batches on this thread when the worker is behind; made when first needed. */
   #here: PartPlacer | undefined;
   readonly #settings: PlacerSettings;
-  readonly #journal: PlacingJournal | undefined;
+  readonly #journal: PlacingJournal;
   readonly #workerQueue: number;
   readonly #partPrefix: string;
 
@@ -118,8 +118,7 @@ export class SmallFilePlacer {
    */
   constructor({ settings, journal, partPrefix, workerQueue = WORKER_QUEUE }: PlacerOptions) {
     this.#workerQueue = workerQueue;
-    // Nothing is written in place unless it can be named in a journal first.
-    this.#settings = journal ? settings : { ...settings, inPlace: false };
+    this.#settings = settings;
     this.#journal = journal;
     this.#partPrefix = partPrefix;
     running++;
@@ -249,7 +248,7 @@ export class SmallFilePlacer {
       this.#numbers,
       this.#bytes,
     );
-    if (named !== undefined) this.#journal!.release(named);
+    if (named !== undefined) this.#journal.release(named);
     this.#report(this.#done, outcome);
   }
 
@@ -265,13 +264,13 @@ export class SmallFilePlacer {
       const at = i * JOB_FIELDS;
       if ((this.#numbers[at + 5] & FRESH) === 0) continue;
       entries.push({
-        path: this.#journal!.relative(this.#fulls[i]),
+        path: this.#journal.relative(this.#fulls[i]),
         size: this.#numbers[at + 7] - this.#numbers[at + 6],
         mtime: this.#numbers[at + 1],
         since,
       });
     }
-    return entries.length > 0 ? this.#journal!.record(entries) : undefined;
+    return entries.length > 0 ? this.#journal.record(entries) : undefined;
   }
 
   /** A batch's answer from the worker: its journal file goes, each file's callback runs. */
@@ -280,7 +279,7 @@ export class SmallFilePlacer {
     if (!batch) return;
     if (reply.bytes.byteLength === PLACE_BATCH_BYTES) this.#spare.push(reply.bytes);
     try {
-      if (batch.named !== undefined) this.#journal!.release(batch.named);
+      if (batch.named !== undefined) this.#journal.release(batch.named);
       this.#report(batch.done, reply);
     } catch (error) {
       this.#failure ??= { error };
