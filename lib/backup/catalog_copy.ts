@@ -2,11 +2,11 @@
  * The catalog copy kept in the bucket, `[PREFIX/]BACKUP_ID/catalog.sqlite3.age` in STANDARD
  * class, so that a lost laptop does not mean a lost index: a consistent snapshot of the catalog
  * (its file as it lies once checkpointed, or else a compacted `VACUUM INTO` copy), encrypted
- * with age to the backup's recipients. The snapshot keeps the backup's
- * own identity when it has one, so opening the copy takes that identity (`glacier key export`)
- * or, for `--recipient` backups, the user's own key. An unencrypted backup holds no key at all;
- * its copy is stored as plain `catalog.sqlite3`, like its volumes. A catalog holding a secret
- * key is never uploaded unencrypted.
+ * with age to the backup's recipients. The snapshot keeps the backup's own identity when it has
+ * one, so opening the copy takes that identity (`glacier key export`) or, for `--recipient`
+ * backups, the user's own key. An unencrypted backup holds no key at all; its copy is stored as
+ * plain `catalog.sqlite3`, like its volumes. A catalog holding a secret key is never uploaded
+ * unencrypted.
  */
 import { dirname, join, resolve } from "node:path";
 import type { Catalog } from "../catalog/catalog.ts";

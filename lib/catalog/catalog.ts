@@ -366,9 +366,9 @@ export class Catalog {
 
   /**
    * The database file itself, when it is a consistent copy as it lies: every change checkpointed
-   * into it (all of its `-wal` file copied in), and few free pages (so that a copy of it takes hardly more
-   * room than a compacted one, `copyTo`). Undefined otherwise, or when a reader kept the
-   * checkpoint from finishing. It stays consistent only while nothing writes to the catalog.
+   * into it (all of its `-wal` file copied in), and few free pages (so that a copy of it takes
+   * hardly more room than a compacted one, `copyTo`). Undefined otherwise, or when a reader kept
+   * the checkpoint from finishing. It stays consistent only while nothing writes to the catalog.
    */
   checkpointedFile(): string | undefined {
     // A catalog opened read-only (or as a private copy) is not checkpointed here.
