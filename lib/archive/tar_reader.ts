@@ -28,7 +28,12 @@ export interface TarMember {
    * The whole body in one array (a view of the input when it lies in one chunk), read without a
    * stream: for small members. Use it or `body`, not both.
    */
-  readWhole: () => Promise<Uint8Array>;
+  readWhole(): Promise<Uint8Array>;
+  /**
+   * The whole body at once when the input chunk at hand holds all of it (a view of that chunk),
+   * else undefined, with nothing read: then use `readWhole`. Spares a small member's promises.
+   */
+  wholeNow(): Uint8Array | undefined;
 }
 
 /**
@@ -41,18 +46,21 @@ export async function* readTar(
   input: ReadableStream<Uint8Array>,
 ): AsyncGenerator<TarMember> {
   const source = new ChunkReader(input.getReader());
+  const names = new NameCache();
   let finished = false;
   try {
-    let pax: Map<string, string> = new Map();
+    /** The pax records for the next member (made only when an archive has any). */
+    let pax: Map<string, string> | undefined;
     let longName: string | undefined;
     let longLink: string | undefined;
     let pendingPadding = 0;
     for (;;) {
-      await source.skip(pendingPadding, "member padding");
+      // The next header is most often in the chunk at hand: take it without a promise.
+      if (!source.skipNow(pendingPadding)) await source.skip(pendingPadding, "member padding");
       pendingPadding = 0;
-      const block = await source.read(BLOCK);
+      const block = source.readNow(BLOCK) ?? await source.read(BLOCK);
       if (block.length === 0 || isZeroBlock(block)) {
-        if (pax.size > 0 || longName !== undefined || longLink !== undefined) {
+        if (pax !== undefined || longName !== undefined || longLink !== undefined) {
           throw new TarFormatError("Malformed TAR archive: it ends after an extended header");
         }
         if (block.length !== 0) await source.drain();
@@ -72,26 +80,21 @@ export async function* readTar(
         if (data.length < fieldSize) throw truncated();
         pendingPadding = padding(fieldSize);
         if (typeflag === X) {
+          pax ??= new Map();
           for (const [key, value] of parsePaxRecords(data)) pax.set(key, value);
         } else if (typeflag === L) longName = cString(data, 0, data.length);
         else if (typeflag === K) longLink = cString(data, 0, data.length);
         continue;
       }
 
-      const header = parseHeader(block);
-      const entry = buildEntry(typeflag, header, fieldSize, pax, longName, longLink);
-      pax = new Map();
-      longName = longLink = undefined;
+      const header = parseHeader(block, names);
+      const entry = buildEntry(typeflag, header, fieldSize, pax ?? NO_PAX, longName, longLink);
+      pax = longName = longLink = undefined;
       if (HEADER_ONLY_TYPES.has(typeflag)) entry.size = 0;
-      const body = new MemberBody(source, entry.size);
-      yield {
-        entry,
-        get body() {
-          return body.stream;
-        },
-        readWhole: () => body.readWhole(),
-      };
-      await body.finish();
+      const member = new Member(entry, source);
+      yield member;
+      const finishing = member.finish();
+      if (finishing) await finishing;
       pendingPadding = padding(entry.size);
     }
   } finally {
@@ -100,6 +103,7 @@ export async function* readTar(
 }
 
 const X = 0x78, G = 0x67, L = 0x4c, K = 0x4b;
+const NO_PAX: ReadonlyMap<string, string> = new Map();
 /** Type flags whose members carry no data whatever their size field says (as in Go's archive/tar). */
 const HEADER_ONLY_TYPES = new Set([0x31, 0x32, 0x33, 0x34, 0x35, 0x36]);
 
@@ -114,7 +118,7 @@ interface RawHeader {
   gname: string;
 }
 
-function parseHeader(block: Uint8Array): RawHeader {
+function parseHeader(block: Uint8Array, names: NameCache): RawHeader {
   const posixUstar = block[257] === 0x75 && block[262] === 0 && block[263] === 0x30; // "ustar\0" "0"
   let name = cString(block, 0, 100);
   if (posixUstar && block[345] !== 0) name = cString(block, 345, 155) + "/" + name;
@@ -125,16 +129,48 @@ function parseHeader(block: Uint8Array): RawHeader {
     uid: readNumber(block, 108, 8, "uid"),
     gid: readNumber(block, 116, 8, "gid"),
     mtime: readNumber(block, 136, 12, "mtime"),
-    uname: cString(block, 265, 32),
-    gname: cString(block, 297, 32),
+    uname: names.uname(block),
+    gname: names.gname(block),
   };
+}
+
+/**
+ * The owner and group names of headers, decoded again only when they differ from the last
+ * header's (an archive mostly repeats one or two).
+ */
+class NameCache {
+  #uname = new Uint8Array(32);
+  #unameText = "";
+  #gname = new Uint8Array(32);
+  #gnameText = "";
+
+  uname(block: Uint8Array): string {
+    if (!sameBytes(block, 265, this.#uname)) {
+      this.#uname.set(block.subarray(265, 297));
+      this.#unameText = cString(block, 265, 32);
+    }
+    return this.#unameText;
+  }
+
+  gname(block: Uint8Array): string {
+    if (!sameBytes(block, 297, this.#gname)) {
+      this.#gname.set(block.subarray(297, 329));
+      this.#gnameText = cString(block, 297, 32);
+    }
+    return this.#gnameText;
+  }
+}
+
+function sameBytes(block: Uint8Array, offset: number, last: Uint8Array): boolean {
+  for (let i = 0; i < last.length; i++) if (block[offset + i] !== last[i]) return false;
+  return true;
 }
 
 function buildEntry(
   typeflag: number,
   header: RawHeader,
   fieldSize: number,
-  pax: Map<string, string>,
+  pax: ReadonlyMap<string, string>,
   longName: string | undefined,
   longLink: string | undefined,
 ): TarReadEntry {
@@ -171,7 +207,7 @@ function stripTrailingSlashes(path: string): string {
   return end === 1 && path === "/" ? "" : path.slice(0, end);
 }
 
-function paxInteger(pax: Map<string, string>, key: string): number | undefined {
+function paxInteger(pax: ReadonlyMap<string, string>, key: string): number | undefined {
   const text = pax.get(key);
   if (!text) return undefined;
   if (!/^\d+$/.test(text)) {
@@ -184,7 +220,7 @@ function paxInteger(pax: Map<string, string>, key: string): number | undefined {
   return value;
 }
 
-function paxTime(pax: Map<string, string>): number | undefined {
+function paxTime(pax: ReadonlyMap<string, string>): number | undefined {
   const text = pax.get("mtime");
   if (!text) return undefined;
   const match = /^(-?)(\d+)(?:\.(\d*))?$/.exec(text);
@@ -308,10 +344,12 @@ function readOctal(block: Uint8Array, offset: number, length: number): number {
 
 const decoder = new TextDecoder();
 
+/** A NUL-terminated (or field-long) UTF-8 string; one view of the bytes, none when empty. */
 function cString(bytes: Uint8Array, offset: number, length: number): string {
-  const field = bytes.subarray(offset, offset + length);
-  const nul = field.indexOf(0);
-  return decoder.decode(nul < 0 ? field : field.subarray(0, nul));
+  let end = offset;
+  const limit = offset + length;
+  while (end < limit && bytes[end] !== 0) end++;
+  return end === offset ? "" : decoder.decode(bytes.subarray(offset, end));
 }
 
 function isZeroBlock(block: Uint8Array): boolean {
@@ -360,6 +398,28 @@ class ChunkReader {
       this.#chunk = value;
       this.#offset = 0;
     }
+    return true;
+  }
+
+  /**
+   * Exactly `length` bytes when the current chunk holds them (a view of it), else undefined with
+   * nothing read: the caller then awaits `read`. The common case, without a promise.
+   */
+  readNow(length: number): Uint8Array | undefined {
+    assertLength(length);
+    const end = this.#offset + length;
+    if (end > this.#chunk.length) return undefined;
+    const part = this.#chunk.subarray(this.#offset, end);
+    this.#offset = end;
+    return part;
+  }
+
+  /** Skips `length` bytes when the current chunk holds them; false (nothing skipped) if not. */
+  skipNow(length: number): boolean {
+    assertLength(length);
+    const end = this.#offset + length;
+    if (end > this.#chunk.length) return false;
+    this.#offset = end;
     return true;
   }
 
@@ -427,8 +487,9 @@ function assertLength(length: number) {
   }
 }
 
-/** The body stream of one member, drawing on the shared reader only while it is current. */
-class MemberBody {
+/** One member: its entry, and its body, drawn from the shared reader only while it is current. */
+class Member implements TarMember {
+  readonly entry: TarReadEntry;
   #stream: ReadableStream<Uint8Array> | undefined;
   #source: ChunkReader;
   #remaining: number;
@@ -439,14 +500,15 @@ class MemberBody {
   /** The reader moved on before the body was read: a stream made now fails. */
   #movedOn = false;
 
-  constructor(source: ChunkReader, size: number) {
-    assertLength(size);
+  constructor(entry: TarReadEntry, source: ChunkReader) {
+    assertLength(entry.size);
+    this.entry = entry;
     this.#source = source;
-    this.#remaining = size;
+    this.#remaining = entry.size;
   }
 
   /** The body as a stream, made on first use. */
-  get stream(): ReadableStream<Uint8Array> {
+  get body(): ReadableStream<Uint8Array> {
     this.#stream ??= new ReadableStream<Uint8Array>({
       start: (controller) => {
         this.#controller = controller;
@@ -486,9 +548,7 @@ class MemberBody {
 
   /** Reads the whole body at once, when nothing of it was read through the stream. */
   async readWhole(): Promise<Uint8Array> {
-    if (this.#pulling || this.#closed && this.#remaining > 0) {
-      throw new TypeError("TAR member body read both as a stream and whole");
-    }
+    this.#assertUnread();
     const size = this.#remaining;
     const bytes = await this.#source.read(size);
     this.#remaining = 0;
@@ -500,15 +560,50 @@ class MemberBody {
     return bytes;
   }
 
-  /** Skips what the consumer left unread; called before the next header is read. */
-  async finish(): Promise<void> {
+  /** The whole body when the chunk at hand holds it (see `TarMember`). */
+  wholeNow(): Uint8Array | undefined {
+    this.#assertUnread();
+    const bytes = this.#source.readNow(this.#remaining);
+    if (bytes === undefined) return undefined;
+    this.#remaining = 0;
+    this.#close();
+    return bytes;
+  }
+
+  #assertUnread() {
+    if (this.#pulling || this.#closed && this.#remaining > 0) {
+      throw new TypeError("TAR member body read both as a stream and whole");
+    }
+  }
+
+  /**
+   * Skips what the consumer left unread; called before the next header is read. Returns a promise
+   * only when it must wait (a pull in flight, or the rest lies beyond the chunk at hand).
+   */
+  finish(): Promise<void> | undefined {
+    if (this.#pulling) return this.#finishAfterPull();
+    this.#endUnread();
+    if (!this.#source.skipNow(this.#remaining)) return this.#skipRest();
+    this.#remaining = 0;
+  }
+
+  async #finishAfterPull(): Promise<void> {
     await this.#pulling;
+    this.#endUnread();
+    await this.#skipRest();
+  }
+
+  /** Ends the body for its consumer: a stream still open fails, one not yet made will fail. */
+  #endUnread() {
     if (this.#error) throw this.#error;
     if (!this.#closed) {
       this.#closed = true;
       if (this.#controller) this.#controller.error(movedOn());
       else this.#movedOn = this.#remaining > 0;
     }
+  }
+
+  async #skipRest(): Promise<void> {
     await this.#source.skip(this.#remaining, "member");
     this.#remaining = 0;
   }

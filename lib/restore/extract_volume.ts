@@ -284,7 +284,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
             : undefined) !== undefined
       ) {
         // Checked here, placed on the worker; its outcome is counted when the worker answers.
-        const bytes = await member.readWhole();
+        const bytes = member.wholeNow() ?? await member.readWhole();
         const meta = fileMeta(entry);
         let placement: ReturnType<RestoreWriter["checkFile"]>;
         try {
@@ -298,17 +298,18 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
           continue;
         }
         const [placedEntry, placedRecord] = [entry, record];
-        await placer.add(placement, meta, bytes, (outcome) =>
+        const adding = placer.add(placement, meta, bytes, (outcome) =>
           settle(
             placedEntry,
             placedRecord,
             outcome instanceof Error ? entryWriteFailure(outcome) : outcome,
           ));
+        if (adding) await adding;
         continue;
       }
       if (entry.type === "file" && entry.size <= SMALL_FILE_BYTES) {
         // A small file is read whole and written with plain calls, before the next entry.
-        const bytes = await member.readWhole();
+        const bytes = member.wholeNow() ?? await member.readWhole();
         settle(
           entry,
           record,

@@ -143,23 +143,25 @@ export class SmallFilePlacer {
   /**
    * Queues a file (its `body` is copied: the caller may reuse it at once); a full batch goes to
    * the worker, or is placed here (see `#send`). `placed` hears of its outcome when its batch is
-   * placed.
+   * placed. Returns a promise only when a batch had to be sent (most files need no wait).
    */
-  async add(
+  add(
     placement: Placement,
     meta: PartMeta,
     body: Uint8Array,
     placed: Placed,
-  ): Promise<void> {
+  ): Promise<void> | undefined {
     this.#throwIfFailed();
-    if (body.length > this.#bytes.length - this.#used) await this.#send();
+    if (body.length > this.#bytes.length - this.#used) {
+      return this.#send().then(() => this.add(placement, meta, body, placed));
+    }
     const start = this.#used;
     this.#bytes.set(body, start);
     this.#used += body.length;
     packJob(this.#numbers, this.#fulls.length, placement, meta, start, this.#used);
     this.#fulls.push(placement.full);
     this.#done.push(placed);
-    if (this.#fulls.length >= PLACE_BATCH_FILES) await this.#send();
+    if (this.#fulls.length >= PLACE_BATCH_FILES) return this.#send();
   }
 
   /** Sends what is queued and waits until every file sent is placed (and its callback run). */

@@ -269,9 +269,16 @@ Deno.test("readTar hands a body out whole, in any chunking, and a truncated one 
   const expected = members.map((m) => m.content ?? new Uint8Array(0));
   for (const [seed, min, max] of [[1, 1, 700], [3, 511, 513], [4, 1 << 20, 1 << 20]]) {
     const read: Uint8Array[] = [];
-    // Every other member whole, the others as streams: the two ways mix.
-    for await (const { body, readWhole } of readTar(chunkedStream(archive, seed, min, max))) {
-      read.push(read.length % 2 === 0 ? await readWhole() : await readAll(body));
+    // Whole at once where the chunk at hand holds it, whole after a wait, or as a stream: mixed.
+    for await (const member of readTar(chunkedStream(archive, seed, min, max))) {
+      const way = read.length % 3;
+      read.push(
+        way === 0
+          ? member.wholeNow() ?? await member.readWhole()
+          : way === 1
+          ? await member.readWhole()
+          : await readAll(member.body),
+      );
     }
     assert.deepEqual(read, expected, `chunks ${min}..${max}`);
   }
@@ -279,8 +286,33 @@ Deno.test("readTar hands a body out whole, in any chunking, and a truncated one 
   const cut = buildArchive(members.slice(0, file + 1));
   const truncated = cut.subarray(0, cut.length - 1024 - 600);
   await assert.rejects(async () => {
-    for await (const { readWhole } of readTar(chunkedStream(truncated))) await readWhole();
+    for await (const member of readTar(chunkedStream(truncated))) await member.readWhole();
   }, TarFormatError);
+});
+
+Deno.test("readTar's wholeNow gives a body the chunk at hand holds, and reads nothing otherwise", async () => {
+  const big = new Uint8Array(3000).fill(7);
+  const file = (path: string, content: Uint8Array) => ({
+    entry: { path, type: "file" as const, size: content.length, mode: 0o644, mtime: 0 },
+    content,
+  });
+  const archive = buildArchive([
+    file("small", new Uint8Array(10).fill(1)),
+    file("big", big),
+    file("empty", new Uint8Array(0)),
+  ]);
+  // Chunks of 1024 bytes: "small" lies in its header's chunk, "big" spans three chunks.
+  const chunks: Uint8Array[] = [];
+  for (let at = 0; at < archive.length; at += 1024) chunks.push(archive.slice(at, at + 1024));
+  const seen: string[] = [];
+  for await (const member of readTar(ReadableStream.from(chunks))) {
+    const now = member.wholeNow();
+    const body = now ?? await member.readWhole();
+    seen.push(`${member.entry.path}:${now === undefined ? "waited" : "now"}:${body.length}`);
+    // Nothing of "big" was taken by wholeNow: readWhole gives all of it.
+    if (member.entry.path === "big") assert.deepEqual(body, big);
+  }
+  assert.deepEqual(seen, ["small:now:10", "big:waited:3000", "empty:now:0"]);
 });
 
 Deno.test("readTar reports sizes of 8 GiB and more from pax headers", async () => {

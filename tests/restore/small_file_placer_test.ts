@@ -113,7 +113,7 @@ Deno.test("SmallFilePlacer places files on a worker and reports each outcome", (
     assert.deepEqual([...Deno.readDirSync(staging)], [], "no part file or journal stays behind");
 
     placer.close();
-    await assert.rejects(add("late", new Uint8Array(1), true), /placer was closed/);
+    assert.throws(() => add("late", new Uint8Array(1), true), /placer was closed/);
   }));
 
 Deno.test("SmallFilePlacer.finish lets the worker finish the batches it was sent, then stops", () =>
