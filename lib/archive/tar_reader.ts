@@ -161,8 +161,13 @@ class NameCache {
   }
 }
 
+/** Whether the field at `offset` reads as `last` does: the same bytes up to a NUL in both. */
 function sameBytes(block: Uint8Array, offset: number, last: Uint8Array): boolean {
-  for (let i = 0; i < last.length; i++) if (block[offset + i] !== last[i]) return false;
+  for (let i = 0; i < last.length; i++) {
+    const byte = block[offset + i];
+    if (byte !== last[i]) return false;
+    if (byte === 0) return true;
+  }
   return true;
 }
 

@@ -20,8 +20,8 @@ import { holdsManySmallFiles } from "../archive/small_files.ts";
 import { RESTORABLE_STATES } from "./plan.ts";
 import type { Owner } from "./ownership.ts";
 import {
+  assertEntryPath,
   type EntryOptions,
-  entrySegments,
   type FileMeta,
   type RestoreWriter,
   type StagedFile,
@@ -243,7 +243,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
         matcher.next({ ...entry, path: "" });
         continue;
       }
-      entrySegments(entry.path);
+      assertEntryPath(entry.path);
       const match = matcher.next(entry);
       const record = match.kind === "own" ? match.record : undefined;
       const restorable = record !== undefined && RESTORABLE_STATES.has(record.state);
@@ -256,7 +256,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
       ) {
         continue;
       }
-      entry = { ...entry, path };
+      if (path !== entry.path) entry = { ...entry, path };
       if (held.length > 0 && (verified || held.length >= HELD_ENTRIES)) await release();
       if (!verified) {
         // The check is not over: a file's content goes to its part file, its name waits.

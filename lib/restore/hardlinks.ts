@@ -63,7 +63,10 @@ export class VolumeHardlinks {
 
   /** Records that the file stored as `archivePath` is now in place at `restoredAt`. */
   restored(archivePath: string, restoredAt: string): void {
-    if (this.#targets.has(archivePath)) this.#restored.set(archivePath, restoredAt);
+    // Most volumes have no links: no need to hash every path for the lookup.
+    if (this.#targets.size > 0 && this.#targets.has(archivePath)) {
+      this.#restored.set(archivePath, restoredAt);
+    }
   }
 
   /** Where the file a link names was restored in this run, if it was. */

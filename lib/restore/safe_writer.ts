@@ -95,21 +95,42 @@ const CREATED_CACHE_LIMIT = 65536;
  * an empty, `.` or `..` segment, a NUL byte, or a path inside the staging folder.
  */
 export function entrySegments(path: string): string[] {
+  assertEntryPath(path);
+  return path.split("/");
+}
+
+/**
+ * The checks of `entrySegments` without splitting the path (one scan, nothing allocated): for
+ * the many entries of a volume whose folder is known already.
+ */
+export function assertEntryPath(path: string): void {
   const refuse = (why: string) =>
     new UnsafePathError(`refusing entry ${JSON.stringify(path)}: ${why}`);
   if (path === "" || path.includes("\0")) throw refuse("not a valid path");
   if (path.startsWith("/") || (isWindows && /^[A-Za-z]:|^\\/.test(path))) {
     throw refuse("absolute paths are not restored");
   }
-  const segments = path.split("/");
-  for (const segment of segments) {
-    if (segment === "" || segment === "." || segment === "..") {
+  for (let start = 0; start <= path.length;) {
+    let end = path.indexOf("/", start);
+    if (end < 0) end = path.length;
+    const length = end - start;
+    if (
+      length === 0 || (length <= 2 && path.charCodeAt(start) === DOT &&
+        (length === 1 || path.charCodeAt(start + 1) === DOT))
+    ) {
       throw refuse("it would be written outside the folder");
     }
+    start = end + 1;
   }
-  if (segments[0] === STAGING_DIR_NAME) throw refuse(`${STAGING_DIR_NAME} is the restore's own`);
-  return segments;
+  if (
+    path.startsWith(STAGING_DIR_NAME) &&
+    (path.length === STAGING_DIR_NAME.length || path[STAGING_DIR_NAME.length] === "/")
+  ) {
+    throw refuse(`${STAGING_DIR_NAME} is the restore's own`);
+  }
 }
+
+const DOT = 0x2e;
 
 /** A file's metadata, as the volume gives it (`mtime` in seconds). */
 export interface FileMeta {
@@ -132,6 +153,8 @@ export interface StagedFile {
 /** Writes entries under one destination folder. */
 export class RestoreWriter {
   readonly #root: string;
+  /** `#root` with a separator after it, to put an entry path under. */
+  readonly #rootPrefix: string;
   readonly #staging: string;
   readonly #overwrite: boolean;
   readonly #restoreOwners: boolean;
@@ -163,6 +186,7 @@ export class RestoreWriter {
 
   private constructor(root: string, options: RestoreWriterOptions) {
     this.#root = root;
+    this.#rootPrefix = root.endsWith(sep) ? root : `${root}${sep}`;
     this.#staging = join(root, STAGING_DIR_NAME);
     this.#overwrite = options.overwrite;
     this.#restoreOwners = options.restoreOwners === true;
@@ -408,15 +432,13 @@ export class RestoreWriter {
     meta: FileMeta,
     options: EntryOptions,
   ): WriteOutcome | Placement {
-    const segments = entrySegments(path);
-    const blocked = this.#parents(segments, true);
-    if (blocked) return blocked;
-    const full = this.#under(segments);
+    const folder = this.#folderOf(path);
+    if (typeof folder !== "string") return folder;
+    const full = this.#underRoot(path);
     const leftover = this.#leftovers.get(path);
     const checked = this.#overwrite || options.acceptIdentical === true ||
       !this.#placer.linksWork || leftover !== undefined;
-    const fresh = !checked && segments.length > 1 &&
-      this.#created.has(path.slice(0, path.length - segments[segments.length - 1].length - 1));
+    const fresh = !checked && folder !== "" && this.#created.has(folder);
     if (checked) {
       const info = lstatOrUndefined(full);
       if (info) {
@@ -464,8 +486,26 @@ export class RestoreWriter {
    * without `join`'s normalizing, which costs more than the rest of a small file's bookkeeping.
    */
   #under(segments: string[]): string {
-    const root = this.#root.endsWith(sep) ? this.#root : `${this.#root}${sep}`;
-    return `${root}${segments.join(sep)}`;
+    return this.#rootPrefix + segments.join(sep);
+  }
+
+  /** `#under` for a path checked by `assertEntryPath`, without splitting it. */
+  #underRoot(path: string): string {
+    return this.#rootPrefix + (sep === "/" ? path : path.replaceAll("/", sep));
+  }
+
+  /**
+   * The folder (entry path) an entry goes into, made and checked as `#parents` does, or why the
+   * entry cannot be written. Checks the path first (throws `UnsafePathError`). A folder checked
+   * already was checked with every folder above it: off Windows (where each name needs a look
+   * of its own) its entries need no split.
+   */
+  #folderOf(path: string): WriteOutcome | string {
+    assertEntryPath(path);
+    const cut = path.lastIndexOf("/");
+    const folder = cut < 0 ? "" : path.slice(0, cut);
+    if (!isWindows && folder !== "" && this.#verified.has(folder)) return folder;
+    return this.#parents(path.split("/"), true) ?? folder;
   }
 
   /**

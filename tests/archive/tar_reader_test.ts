@@ -232,6 +232,12 @@ function roundTripMembers(): Member[] {
   file("home/" + "n".repeat(150), 4, { uid: 3000000, gid: 2 ** 40 });
   file("home/" + "p/".repeat(200) + "deep", 5, { mtime: -86400 });
   file("home/future", 6, { mtime: 8 ** 11 + 1, uname: "me", gname: "us" });
+  // Owner names that repeat, shrink to a prefix of the last, come back, and go (the reader
+  // decodes a name again only when its bytes differ from the last header's).
+  file("home/o1", 1, { uname: "alice", gname: "staff" });
+  file("home/o2", 1, { uname: "ali", gname: "staff" });
+  file("home/o3", 1, { uname: "alice", gname: "st" });
+  file("home/o4", 1);
   members.push({
     entry: { path: "home/l", type: "symlink", size: 0, mode: 0o777, mtime: 9, linkName: "../x" },
   });

@@ -6,6 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import {
+  assertEntryPath,
   entrySegments,
   RestoreWriter,
   STAGING_DIR_NAME,
@@ -51,11 +52,21 @@ Deno.test("entry paths that could leave the folder are refused", () => {
       "",
       "a\0b",
       `${STAGING_DIR_NAME}/x`,
+      STAGING_DIR_NAME,
+      ".",
+      "..",
+      "a/.",
+      "a/",
+      "/",
     ]
   ) {
     assert.throws(() => entrySegments(path), UnsafePathError, path);
+    assert.throws(() => assertEntryPath(path), UnsafePathError, path);
   }
   assert.deepEqual(entrySegments("home/me/..dots../f..txt"), ["home", "me", "..dots..", "f..txt"]);
+  for (const path of ["...", ".a/b.", `${STAGING_DIR_NAME}x/y`, `a/${STAGING_DIR_NAME}`]) {
+    assertEntryPath(path);
+  }
 });
 
 Deno.test("an unsafe path is refused by every writing method and nothing is written", async () => {
