@@ -158,8 +158,9 @@ export async function restore(options: RestoreOptions): Promise<number> {
   const identities = await readIdentities(options.identityFiles);
   // The state database is checked before anything is written next to it (the log). A dry run
   // only reads it; a real one holds its lock (one run at a time).
+  // A real one's is checked for damage while the restore plans (run_restore.ts waits for it).
   const catalog = options.stateDb
-    ? Catalog.open(options.stateDb, { readOnly: options.dryRun })
+    ? Catalog.open(options.stateDb, { readOnly: options.dryRun, checkLater: true })
     : undefined;
   const interrupt = listenForInterrupts();
   try {

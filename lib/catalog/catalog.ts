@@ -17,6 +17,7 @@ import { StateDbLock } from "./lock.ts";
 import { existsSync } from "../storage/exists.ts";
 import { restrictToOwner } from "../storage/owner_only.ts";
 import { openPrivateCopy, openReadOnly, openWritable } from "./open_db.ts";
+import { BackgroundCheck } from "./background_check.ts";
 
 export { CatalogError };
 
@@ -155,6 +156,12 @@ export interface OpenOptions {
    * writable, and the catalog holds the state database's one-writer lock (lock.ts) until closed.
    */
   readOnly?: boolean;
+  /**
+   * Check the file for damage on a worker while the caller goes on reading it, instead of before
+   * `open` returns: the caller must await `checked()` before it acts on what it read (thaws,
+   * downloads, writes). For writing only (read-only opens are checked at once).
+   */
+  checkLater?: boolean;
 }
 
 /** An open catalog. Close it when done. */
@@ -166,6 +173,9 @@ export class Catalog {
   readonly #statements = new Map<string, StatementSync>();
   /** Why a new state database could not be limited to its owner (Windows), if it could not. */
   #notOwnerOnly: string | undefined;
+  /** The damage check still running (`OpenOptions.checkLater`), and its outcome. */
+  #background: BackgroundCheck | undefined;
+  #checked: Promise<void> = Promise.resolve();
 
   private constructor(
     db: DatabaseSync,
@@ -322,9 +332,10 @@ export class Catalog {
           db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         });
       }
-      const check = db.prepare("PRAGMA quick_check").get() as { quick_check: string };
-      if (check.quick_check !== "ok") {
-        throw new CatalogError(`state database ${path} is damaged: ${check.quick_check}`);
+      if (options.checkLater && !readOnly) catalog.#checkInBackground();
+      else {
+        const check = db.prepare("PRAGMA quick_check").get() as { quick_check: string };
+        if (check.quick_check !== "ok") throw damaged(path, check.quick_check);
       }
       const naming = volumeNamingProblem(catalog.settings(), catalog.volumes(), catalog.chain());
       if (naming) throw new CatalogError(`state database ${path} ${naming} (damaged or forged)`);
@@ -386,7 +397,30 @@ export class Catalog {
   }
 
   /** Closes the database and releases its lock; the catalog must not be used afterwards. */
+  /**
+   * Settles once the file is known to be undamaged: at once, unless it was opened with
+   * `checkLater`; rejects with a `CatalogError` when it is damaged or could not be checked.
+   */
+  checked(): Promise<void> {
+    return this.#checked;
+  }
+
+  #checkInBackground(): void {
+    const check = this.#background = new BackgroundCheck(this.path);
+    this.#checked = check.result.then(
+      (result) => {
+        if (result !== "ok") throw damaged(this.path, result);
+      },
+      (error) => {
+        throw new CatalogError(`state database ${this.path} is unreadable: ${describe(error)}`);
+      },
+    );
+    // Awaited by the caller; a run that ends before then must not fail on it unheard.
+    this.#checked.catch(() => {});
+  }
+
   close(): void {
+    this.#background?.stop();
     this.#statements.clear();
     if (this.#db.isOpen) this.#db.close();
     this.#lock?.release();
@@ -1010,4 +1044,8 @@ export function volumeFromRow(r: Row): VolumeRecord {
 
 function describe(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+function damaged(path: string, quickCheck: string): CatalogError {
+  return new CatalogError(`state database ${path} is damaged: ${quickCheck}`);
 }

@@ -86,7 +86,7 @@ type Ended = { ended: Outcome };
 /** Runs a restore; resolves to how it ended. */
 export async function runRestore(run: RestoreRun): Promise<Outcome> {
   const tally = new RestoreTally(run.catalog, run.selection, run.log);
-  const planned = plan(run, tally);
+  const planned = await planWhileChecked(run, tally);
   if ("ended" in planned) return planned.ended;
   const survey = await surveyStep(run, planned.pending, tally);
   const thawed = await thaw(run, survey, tally);
@@ -107,6 +107,23 @@ interface Planned {
   /** The earlier run into the same destination with the same patterns, if any. */
   earlier: RestoreJob | undefined;
   pending: VolumePlan[];
+}
+
+/**
+ * `plan`, while the catalog's damage check runs (see `OpenOptions.checkLater`): nothing is
+ * thawed, downloaded or written before the check is over, and a damaged catalog is reported as
+ * such, whatever its reading met first.
+ */
+async function planWhileChecked(run: RestoreRun, tally: RestoreTally): Promise<Planned | Ended> {
+  let planned: Planned | Ended;
+  try {
+    planned = plan(run, tally);
+  } catch (error) {
+    await run.catalog.checked();
+    throw error;
+  }
+  await run.catalog.checked();
+  return planned;
 }
 
 /** Plan: which volumes hold the wanted entries, and which of them are still to be extracted. */

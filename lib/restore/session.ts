@@ -69,8 +69,10 @@ export async function runRestoreSession(session: RestoreSession): Promise<Outcom
       catalog = session.catalog;
     } else {
       const source = session.catalog;
+      // Checked while the restore plans (run_restore.ts waits for it before acting).
       catalog = fetched = Catalog.open(await fetchStateDb(session, source), {
         readOnly: source.readOnly,
+        checkLater: true,
       });
     }
     return await restoreFromCatalog(session, catalog);

@@ -31,6 +31,7 @@ Deno.test("every compile task embeds every worker module the program starts", ()
     "lib/archive/scan_worker.ts",
     "lib/archive/volume_decode_worker.ts",
     "lib/archive/volume_writer_worker.ts",
+    "lib/catalog/check_worker.ts",
     "lib/restore/place_worker.ts",
   ]);
   const tasks = JSON.parse(Deno.readTextFileSync(join(ROOT, "deno.json"))).tasks as Record<
