@@ -230,11 +230,13 @@ Deno.test("extractVolume places a volume's many small files on a worker, with th
     });
     return made;
   })();
-  // Recorded as a volume of 10,000 entries of this size (`placesOnWorker`): its small files go
+  // Recorded as a volume of 10,000 entries (`placesOnWorker`): its small files go
   // to the placing worker. (The id range only chooses the thread.)
   const recorded = catalog.volume(1);
   const manySmall = { ...recorded, lastFileId: recorded.firstFileId + 9_999 };
   assert.ok(placesOnWorker(manySmall) && !placesOnWorker(recorded));
+  // Whatever the size of its other files: the decoder would wait for this thread's small ones.
+  assert.ok(placesOnWorker({ ...manySmall, plannedBytes: 10_000 * 100_000 }));
   try {
     const extract = async (dest = join(box.root, "restored"), volume = manySmall) => {
       const problems: EntryProblem[] = [];
