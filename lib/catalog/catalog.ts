@@ -396,7 +396,6 @@ export class Catalog {
     return free.freelist_count * FREE_PAGES_COPIED <= pages.page_count ? this.path : undefined;
   }
 
-  /** Closes the database and releases its lock; the catalog must not be used afterwards. */
   /**
    * Settles once the file is known to be undamaged: at once, unless it was opened with
    * `checkLater`; rejects with a `CatalogError` when it is damaged or could not be checked.
@@ -419,6 +418,7 @@ export class Catalog {
     this.#checked.catch(() => {});
   }
 
+  /** Closes the database and releases its lock; the catalog must not be used afterwards. */
   close(): void {
     this.#background?.stop();
     this.#statements.clear();
