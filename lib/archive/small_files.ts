@@ -1,8 +1,8 @@
 /**
  * Which volumes hold many small files: those whose work is mostly system calls and per-entry
- * bookkeeping, not bytes. A backup packs such a volume on a worker thread (`packsOnWorker`), a
- * restore places its files on one (`placesOnWorker`); either thread costs ~20-25 MiB of RSS,
- * which only such a volume pays back.
+ * bookkeeping, not bytes. A backup packs such a volume on a worker thread (`packsOnWorker`), which
+ * costs ~20-25 MiB of RSS that only such a volume pays back. (A restore places the small files of
+ * any volume of `MANY_FILES_MIN_ENTRIES` entries on a worker: `placesOnWorker`.)
  */
 
 /** A volume of many small files has at least this many entries... */
