@@ -17,6 +17,8 @@ export interface RecordColumns {
   archivePaths: string;
   /** The link targets of the records that have one, in order. */
   linkTargets: string;
+  /** Each record's `fileId` (empty for none). */
+  fileIds: string;
 }
 
 const TYPES: PackRecord["type"][] = ["file", "directory", "symlink", "hardlink"];
@@ -32,6 +34,7 @@ export function recordColumns(records: PackRecord[]): RecordColumns {
   const paths: string[] = new Array(count);
   const archivePaths: string[] = new Array(count);
   const linkTargets: string[] = [];
+  const fileIds: string[] = new Array(count);
   for (let i = 0; i < count; i++) {
     const record = records[i];
     numbers[4 * i] = record.id;
@@ -46,6 +49,7 @@ export function recordColumns(records: PackRecord[]): RecordColumns {
     types[i] = type;
     paths[i] = record.path;
     archivePaths[i] = record.archivePath;
+    fileIds[i] = record.fileId ?? "";
   }
   return {
     count,
@@ -54,6 +58,7 @@ export function recordColumns(records: PackRecord[]): RecordColumns {
     paths: paths.join(NUL),
     archivePaths: archivePaths.join(NUL),
     linkTargets: linkTargets.join(NUL),
+    fileIds: fileIds.join(NUL),
   };
 }
 
@@ -64,13 +69,15 @@ export function recordsOf(columns: RecordColumns): PackRecord[] {
   const paths = columns.paths.split(NUL);
   const archivePaths = columns.archivePaths.split(NUL);
   const linkTargets = columns.linkTargets.split(NUL);
+  const fileIds = columns.fileIds.split(NUL);
   const links = types.reduce((n, type) => n + (type & HAS_LINK ? 1 : 0), 0);
   // A NUL inside a string (a damaged or forged catalog) would shift every later record onto
   // another's path: refuse the page instead.
   if (
-    paths.length !== count || archivePaths.length !== count || linkTargets.length !== (links || 1)
+    paths.length !== count || archivePaths.length !== count ||
+    linkTargets.length !== (links || 1) || fileIds.length !== count
   ) {
-    throw new Error("a catalog entry's path or link target holds a NUL character");
+    throw new Error("a catalog entry's path, link target or file id holds a NUL character");
   }
   let link = 0;
   const records: PackRecord[] = new Array(count);
@@ -85,6 +92,7 @@ export function recordsOf(columns: RecordColumns): PackRecord[] {
       mtimeMs: numbers[4 * i + 2],
       mode: numbers[4 * i + 3],
       linkTarget: type & HAS_LINK ? linkTargets[link++] : null,
+      fileId: fileIds[i] === "" ? null : fileIds[i],
     };
   }
   return records;

@@ -23,6 +23,7 @@ import {
   tarPaddingLength,
 } from "./tar_header.ts";
 import { storedMode } from "./file_mode.ts";
+import { SealedFolders } from "./sealed_folders.ts";
 import { sameInode } from "../storage/same_inode.ts";
 
 /** Size of the buffers the TAR stream is emitted in. */
@@ -50,6 +51,8 @@ export interface PackRecord {
   mtimeMs: number;
   mode: number;
   linkTarget: string | null;
+  /** `dev:ino` as the scan saw it (absent or null where unknown): see `Packer`'s quick path. */
+  fileId?: string | null;
 }
 
 /** What packing found of a file: left out (vanished, unreadable), stored, or changed while read. */
@@ -218,10 +221,13 @@ export class RunPacker {
   readonly #links: PackedLinks;
   readonly #packer: Packer;
 
-  /** `passesLinksOn`: the files with several links it packs are kept for `takeNewLinks`. */
-  constructor(passesLinksOn = false) {
+  /**
+   * `passesLinksOn`: the files with several links it packs are kept for `takeNewLinks`.
+   * `sealed`: which folders allow the quick path (see `Packer`); this system's by default.
+   */
+  constructor(passesLinksOn = false, sealed = new SealedFolders()) {
     this.#links = new PackedLinks(passesLinksOn);
-    this.#packer = new Packer(this.#out, this.#links);
+    this.#packer = new Packer(this.#out, this.#links, sealed);
   }
 
   /** The files with several links this packer packed since the last call (for the other). */
@@ -269,15 +275,36 @@ interface ContentRead {
   readFailed: boolean;
 }
 
-/** Packs entries into a BatchWriter, looking at each on disk again. */
+/**
+ * Packs entries into a BatchWriter, looking at each on disk again. The careful path looks at the
+ * path (lstat) before it opens it (a FIFO's open would block, a device's act), and checks that
+ * what it opened is what it looked at. A small file the scan saw in a sealed folder
+ * (sealed_folders.ts), where no one else can swap it for a FIFO or a device, takes the quick
+ * path: opened at once, read, and looked at on the open file (fstat), one system call fewer. It
+ * is packed so only when it is still, after the read, the very file the scan saw (device, inode,
+ * size, mtime); anything else is dropped unwritten and packed by the careful path.
+ */
 class Packer {
-  constructor(private readonly out: BatchWriter, private readonly links: PackedLinks) {}
+  /** A small file's bytes on the quick path, until they are known to be packed. */
+  #scratch: Uint8Array | undefined;
+
+  constructor(
+    private readonly out: BatchWriter,
+    private readonly links: PackedLinks,
+    private readonly sealed = new SealedFolders(),
+  ) {}
 
   /**
    * Packs `file`. A large regular file is only opened and its header written: the generator
    * returned reads its content (and must be run to the end, or returned, to close it).
    */
   pack(file: PackRecord, results: PackResults): Generator<Uint8Array> | undefined {
+    if (
+      file.type === "file" && file.size <= READ_WHOLE_BYTES && file.fileId &&
+      this.sealed.isSealed(folderOf(file.path)) && this.#packAsScanned(file, results)
+    ) {
+      return;
+    }
     const { out, links } = this;
     const { updates, totals } = results;
     let info: Deno.FileInfo;
@@ -369,6 +396,61 @@ class Packer {
     } finally {
       if (!handedOn) handle.close();
     }
+  }
+
+  /**
+   * The quick path: packs the small file `file` if, read through a handle opened without a look
+   * first, it is still what the scan saw; false, with nothing written, otherwise.
+   */
+  #packAsScanned(file: PackRecord, results: PackResults): boolean {
+    let handle: Deno.FsFile;
+    try {
+      handle = Deno.openSync(file.path);
+    } catch {
+      return false;
+    }
+    let info: Deno.FileInfo;
+    let got = 0;
+    const scratch = this.#scratch ??= new Uint8Array(READ_WHOLE_BYTES + 1);
+    try {
+      // One byte more than the scan saw: a file that grew is told from one that did not.
+      const wanted = file.size + 1;
+      for (;;) {
+        const read = handle.readSync(scratch.subarray(got, wanted));
+        if (read === null || read === 0) break;
+        got += read;
+        if (got === wanted) break;
+      }
+      info = handle.statSync();
+    } catch {
+      return false;
+    } finally {
+      handle.close();
+    }
+    if (
+      !info.isFile || got !== file.size || info.size !== file.size || info.mode === null ||
+      info.mtime?.getTime() !== file.mtimeMs || `${info.dev}:${info.ino}` !== file.fileId
+    ) {
+      return false;
+    }
+    const bytes = scratch.subarray(0, got);
+    const out = this.out;
+    out.write(encodeTarHeader({
+      path: file.archivePath,
+      type: "file",
+      size: got,
+      mode: storedMode(info.mode, "file"),
+      mtime: Math.floor(file.mtimeMs / 1000),
+      uid: info.uid ?? undefined,
+      gid: info.gid ?? undefined,
+    }, out.headerScratch));
+    out.write(bytes);
+    out.zeros(tarPaddingLength(got));
+    results.totals.entries++;
+    results.totals.bytes += got;
+    this.links.packed(info, file.archivePath);
+    results.hashes.push({ id: file.id, sha256: createHash("sha256").update(bytes).digest("hex") });
+    return true;
   }
 
   *#readLarge(
@@ -496,6 +578,12 @@ class PackedLinks {
     const key = inodeKey(info);
     return key === undefined ? undefined : this.#byInode.get(key);
   }
+}
+
+/** The folder of an absolute path (`/` for a top-level entry). */
+function folderOf(path: string): string {
+  const cut = path.lastIndexOf("/");
+  return cut <= 0 ? "/" : path.slice(0, cut);
 }
 
 function inodeKey(info: Deno.FileInfo): string | undefined {

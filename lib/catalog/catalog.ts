@@ -761,8 +761,8 @@ export class Catalog {
    */
   *packRecordsOfVolume(volumeId: number): Generator<PackRecord> {
     const rows = this.streamArrays(
-      "SELECT id, path, archive_path, type, size, mtime_ms, mode, link_target FROM files " +
-        "WHERE volume_id = ? AND id > ? ORDER BY id LIMIT ?",
+      "SELECT id, path, archive_path, type, size, mtime_ms, mode, link_target, file_id " +
+        "FROM files WHERE volume_id = ? AND id > ? ORDER BY id LIMIT ?",
       [volumeId],
     );
     for (const r of rows) {
@@ -775,6 +775,7 @@ export class Catalog {
         mtimeMs: r[5] as number,
         mode: r[6] as number,
         linkTarget: r[7] as string | null,
+        fileId: r[8] as string | null,
       };
     }
   }

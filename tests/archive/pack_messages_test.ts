@@ -19,6 +19,7 @@ Deno.test("records survive their columns: every type, link targets or none, any 
       mtimeMs: 1.5e12,
       mode: 0o755,
       linkTarget: null,
+      fileId: "2049:7",
     },
     {
       id: 2,
@@ -29,6 +30,7 @@ Deno.test("records survive their columns: every type, link targets or none, any 
       mtimeMs: 1700000000123.25,
       mode: 0o4755,
       linkTarget: null,
+      fileId: `${2 ** 40}:${2 ** 52 + 1}`,
     },
     {
       id: 2 ** 40,
@@ -39,6 +41,7 @@ Deno.test("records survive their columns: every type, link targets or none, any 
       mtimeMs: -1000,
       mode: 0o777,
       linkTarget: "../elsewhere\nwith a line break",
+      fileId: null,
     },
     {
       id: 4,
@@ -49,6 +52,7 @@ Deno.test("records survive their columns: every type, link targets or none, any 
       mtimeMs: 0,
       mode: 0o644,
       linkTarget: "",
+      fileId: "1:1",
     },
     {
       id: 5,
@@ -59,6 +63,7 @@ Deno.test("records survive their columns: every type, link targets or none, any 
       mtimeMs: 1,
       mode: 0,
       linkTarget: null,
+      fileId: null,
     },
   ];
   assert.deepEqual(recordsOf(structuredClone(recordColumns(records))), records);
@@ -76,7 +81,7 @@ Deno.test("content hashes survive their columns, appended after those already th
   assert.equal(into.length, 4);
 });
 
-Deno.test("a path or link target with a NUL in it is refused, not shifted onto the next record", () => {
+Deno.test("a path, link target or file id with a NUL in it is refused, not shifted onto the next record", () => {
   const record = (id: number, path: string, linkTarget: string | null): PackRecord => ({
     id,
     path,
@@ -86,11 +91,13 @@ Deno.test("a path or link target with a NUL in it is refused, not shifted onto t
     mtimeMs: 0,
     mode: 0o644,
     linkTarget,
+    fileId: `2049:${id}`,
   });
   const forged = [
     [record(1, "/src/a\0/etc/shadow", null), record(2, "/src/b", null)],
     [record(1, "/src/a", "x\0y"), record(2, "/src/b", "z")],
     [record(1, "/src/a", null), { ...record(2, "/src/b", null), archivePath: "src/b\0c" }],
+    [{ ...record(1, "/src/a", null), fileId: "2049:1\0" }, record(2, "/src/b", null)],
   ];
   for (const records of forged) {
     assert.throws(() => recordsOf(recordColumns(records)), /holds a NUL character/);
