@@ -53,3 +53,16 @@ export function sandboxBackupArgs(box: Sandbox, extra: string[] = []): string[] 
     ...extra,
   ];
 }
+
+/** Runs `body` with a new temporary folder (this user's, 0700), removed afterwards. */
+export async function withTempFolder<T>(
+  prefix: string,
+  body: (folder: string) => Promise<T>,
+): Promise<T> {
+  const folder = await Deno.makeTempDir({ prefix });
+  try {
+    return await body(folder);
+  } finally {
+    await Deno.remove(folder, { recursive: true });
+  }
+}

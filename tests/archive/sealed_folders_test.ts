@@ -6,20 +6,22 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { SealedFolders } from "../../lib/archive/sealed_folders.ts";
 import { skipIf, where } from "../../testing/platform.ts";
+import { withTempFolder } from "../../testing/sandbox.ts";
 
 const onLinux = Deno.build.os === "linux";
 const asRoot = onLinux && Deno.uid() === 0;
 /** A user id that is neither this user's nor root's. */
 const STRANGER = 65534;
 
+/** Runs `fn` in a new temporary folder (this user's, 0700, in the sticky /tmp). */
+const inTempFolder = (fn: (root: string) => Promise<void>) => withTempFolder("glacier-sealed-", fn);
+
 Deno.test(
   where(skipIf(!onLinux, "folders are taken as sealed on Linux only"), {
     name: "a folder is sealed only when nobody else can add, remove or rename its entries",
-    async fn() {
-      // A temporary folder: this user's, 0700, in the sticky /tmp (pinned there: only its owner
-      // may rename it).
-      const root = await Deno.makeTempDir({ prefix: "glacier-sealed-" });
-      try {
+    fn: () =>
+      // This user's temporary folder is pinned in the sticky /tmp: only its owner renames it.
+      inTempFolder(async (root) => {
         const mine = join(root, "mine");
         await Deno.mkdir(join(mine, "inner"), { recursive: true, mode: 0o755 });
         const shared = join(root, "shared");
@@ -48,19 +50,15 @@ Deno.test(
         // Elsewhere, whatever the bits say, nothing is taken as sealed.
         assert.equal(new SealedFolders("darwin").isSealed(mine), false);
         assert.equal(new SealedFolders("windows").isSealed(mine), false);
-      } finally {
-        await Deno.remove(root, { recursive: true });
-      }
-    },
+      }),
   }),
 );
 
 Deno.test(
   where(skipIf(!asRoot, "giving a folder to another user takes root"), {
     name: "another user's folder is not sealed, and neither is anything inside it",
-    async fn() {
-      const root = await Deno.makeTempDir({ prefix: "glacier-sealed-" });
-      try {
+    fn: () =>
+      inTempFolder(async (root) => {
         const theirs = join(root, "theirs");
         await Deno.mkdir(join(theirs, "mine"), { recursive: true, mode: 0o755 });
         await Deno.chown(theirs, STRANGER, STRANGER);
@@ -76,9 +74,6 @@ Deno.test(
         } finally {
           await Deno.remove(inTmp, { recursive: true });
         }
-      } finally {
-        await Deno.remove(root, { recursive: true });
-      }
-    },
+      }),
   }),
 );

@@ -10,19 +10,14 @@ import { createLocalStorage, keyProblem } from "../../lib/storage/local.ts";
 import { storageConformance } from "./conformance.ts";
 import { collect, legacyUpload, readAll, rejectsWithKind } from "./helpers.ts";
 import { needsPosixModes, skipOnWindows, where } from "../../testing/platform.ts";
+import { withTempFolder } from "../../testing/sandbox.ts";
 
 const MiB = 1024 * 1024;
 const encoder = new TextEncoder();
 
 /** Runs `body` with a fresh temp folder, removed afterwards. */
-async function withTempFolder(body: (folder: string) => Promise<void>): Promise<void> {
-  const folder = await Deno.makeTempDir({ prefix: "glacier-local-storage-" });
-  try {
-    await body(folder);
-  } finally {
-    await Deno.remove(folder, { recursive: true });
-  }
-}
+const inTempFolder = (body: (folder: string) => Promise<void>) =>
+  withTempFolder("glacier-local-storage-", body);
 
 /** Every file name under `folder`, recursively, relative and `/`-separated. */
 async function filesUnder(folder: string, prefix = ""): Promise<string[]> {
@@ -57,7 +52,7 @@ Deno.test("local storage conformance", async (t) => {
 });
 
 Deno.test("local storage rejects keys that escape the folder or use reserved names", async () => {
-  await withTempFolder(async (folder) => {
+  await inTempFolder(async (folder) => {
     const storage = createLocalStorage(join(folder, "root"));
     await Deno.mkdir(join(folder, "root"));
     const bad = [
@@ -87,7 +82,7 @@ Deno.test("local storage rejects keys that escape the folder or use reserved nam
 });
 
 Deno.test("local storage checkAccess needs an existing folder", async () => {
-  await withTempFolder(async (folder) => {
+  await inTempFolder(async (folder) => {
     await rejectsWithKind(
       createLocalStorage(join(folder, "missing")).checkAccess(),
       "permanent",
@@ -105,7 +100,7 @@ Deno.test("local storage checkAccess needs an existing folder", async () => {
 });
 
 Deno.test("local storage: description is a file URL and restore is a no-op", async () => {
-  await withTempFolder(async (folder) => {
+  await inTempFolder(async (folder) => {
     const storage = createLocalStorage(folder);
     assert.equal(storage.description, fileUrlOf(folder)); // file:///C:/x on Windows
     await storage.putObject("cold", encoder.encode("cold"), "DEEP_ARCHIVE");
@@ -116,7 +111,7 @@ Deno.test("local storage: description is a file URL and restore is a no-op", asy
 });
 
 Deno.test("local storage keeps its bookkeeping out of listings", async () => {
-  await withTempFolder(async (folder) => {
+  await inTempFolder(async (folder) => {
     const storage = createLocalStorage(folder);
     await legacyUpload(folder, "0123abcd", "v/one");
     await storage.putObject("v/two", encoder.encode("two"), "DEEP_ARCHIVE");
@@ -140,7 +135,7 @@ async function modesUnder(folder: string): Promise<Map<string, number>> {
 Deno.test(where(needsPosixModes(), {
   name: "local storage writes files 0600 and makes folders 0700, whatever the source's mode",
   fn: async () => {
-    await withTempFolder(async (folder) => {
+    await inTempFolder(async (folder) => {
       const storage = createLocalStorage(folder);
       await storage.putObject("b/catalog", encoder.encode("every path in clear"), "STANDARD");
       await storage.putObject("b/vol1", encoder.encode("one"), "DEEP_ARCHIVE");
@@ -171,7 +166,7 @@ Deno.test(where(needsPosixModes(), {
 Deno.test(where(skipOnWindows("glacier copies there: a private file is not told by its mode"), {
   name: "local storage: a private file on the same file system goes in as a link, not a copy",
   fn: async () => {
-    await withTempFolder(async (folder) => {
+    await inTempFolder(async (folder) => {
       const storage = createLocalStorage(join(folder, "bucket"));
       await Deno.mkdir(join(folder, "bucket"));
       const source = join(folder, "000001_backup.tar.zst.age");
@@ -201,7 +196,7 @@ Deno.test(where(skipOnWindows("glacier copies there: a private file is not told 
 }));
 
 Deno.test("local storage: a put whose source file is gone fails for good and leaves the old object", async () => {
-  await withTempFolder(async (folder) => {
+  await inTempFolder(async (folder) => {
     const storage = createLocalStorage(join(folder, "bucket"));
     await Deno.mkdir(join(folder, "bucket"));
     await storage.putObject("vol", encoder.encode("old complete object"), "STANDARD");
@@ -219,7 +214,7 @@ Deno.test("local storage: a put whose source file is gone fails for good and lea
 });
 
 Deno.test("local storage: a writer killed mid-write leaves no partial object", async () => {
-  await withTempFolder(async (folder) => {
+  await inTempFolder(async (folder) => {
     const size = 48 * MiB;
     const moduleUrl = new URL("../../lib/storage/local.ts", import.meta.url).href;
     const script = `
@@ -267,7 +262,7 @@ Deno.test("local storage: a writer killed mid-write leaves no partial object", a
 });
 
 Deno.test("local storage: a put removes the emulated multipart uploads of its key that older versions left", async () => {
-  await withTempFolder(async (folder) => {
+  await inTempFolder(async (folder) => {
     const storage = createLocalStorage(folder);
     await legacyUpload(folder, "aa01", "b/000001_v.tar");
     await legacyUpload(folder, "aa02", "b/000001_v.tar");
