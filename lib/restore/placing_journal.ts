@@ -20,6 +20,7 @@
  * restored, or looked at (lstat) by `stillHalfWritten`.
  */
 import { join, sep } from "node:path";
+import { hasPlainNames } from "./entry_names.ts";
 
 /** Name ending of a journal in the staging folder. */
 export const JOURNAL_SUFFIX = ".placing";
@@ -131,9 +132,7 @@ export function decodeJournal(bytes: Uint8Array, limit = MAX_LEFTOVERS): Journal
  * Windows no `\\` or drive in a name (a forged journal's path is never joined as it is).
  */
 function isRelativePath(path: string): boolean {
-  return path.split("/").every((name) =>
-    name !== "" && name !== "." && name !== ".." && (sep === "/" || !/[\\:]/.test(name))
-  );
+  return hasPlainNames(path) && (sep === "/" || !/[\\:]/.test(path));
 }
 
 /**

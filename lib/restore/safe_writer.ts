@@ -45,6 +45,7 @@ import {
   readLeftovers,
   stillHalfWritten,
 } from "./placing_journal.ts";
+import { hasPlainNames } from "./entry_names.ts";
 import type { SymlinkType } from "./symlink_type.ts";
 import { writeAll } from "../storage/write_all.ts";
 import { sameInode } from "../storage/same_inode.ts";
@@ -110,18 +111,7 @@ export function assertEntryPath(path: string): void {
   if (path.startsWith("/") || (isWindows && /^[A-Za-z]:|^\\/.test(path))) {
     throw refuse("absolute paths are not restored");
   }
-  for (let start = 0; start <= path.length;) {
-    let end = path.indexOf("/", start);
-    if (end < 0) end = path.length;
-    const length = end - start;
-    if (
-      length === 0 || (length <= 2 && path.charCodeAt(start) === DOT &&
-        (length === 1 || path.charCodeAt(start + 1) === DOT))
-    ) {
-      throw refuse("it would be written outside the folder");
-    }
-    start = end + 1;
-  }
+  if (!hasPlainNames(path)) throw refuse("it would be written outside the folder");
   if (
     path.startsWith(STAGING_DIR_NAME) &&
     (path.length === STAGING_DIR_NAME.length || path[STAGING_DIR_NAME.length] === "/")
@@ -129,8 +119,6 @@ export function assertEntryPath(path: string): void {
     throw refuse(`${STAGING_DIR_NAME} is the restore's own`);
   }
 }
-
-const DOT = 0x2e;
 
 /** A file's metadata, as the volume gives it (`mtime` in seconds). */
 export interface FileMeta {
