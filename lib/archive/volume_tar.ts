@@ -22,7 +22,7 @@ import {
   type TarEntry,
   tarPaddingLength,
 } from "./tar_header.ts";
-import { storedMode } from "./file_mode.ts";
+import { type ModeEntryType, storedMode } from "./file_mode.ts";
 import { SealedFolders } from "./sealed_folders.ts";
 import { sameInode } from "../storage/same_inode.ts";
 
@@ -322,15 +322,7 @@ class Packer {
       return;
     }
     const mtimeMs = info.mtime?.getTime() ?? file.mtimeMs;
-    const entry: TarEntry = {
-      path: file.archivePath,
-      type,
-      size: 0,
-      mode: info.mode === null ? file.mode : storedMode(info.mode, type),
-      mtime: Math.floor(mtimeMs / 1000),
-      uid: info.uid ?? undefined,
-      gid: info.gid ?? undefined,
-    };
+    const entry = entryOf(file, info, type, mtimeMs);
     const linkTo = file.type === "hardlink" ? links.packedName(info) : undefined;
     if (linkTo !== undefined) {
       entry.type = "hardlink";
@@ -428,22 +420,16 @@ class Packer {
       handle.close();
     }
     if (
-      !info.isFile || got !== file.size || info.size !== file.size || info.mode === null ||
+      !info.isFile || got !== file.size || info.size !== file.size ||
       info.mtime?.getTime() !== file.mtimeMs || `${info.dev}:${info.ino}` !== file.fileId
     ) {
       return false;
     }
     const bytes = scratch.subarray(0, got);
     const out = this.out;
-    out.write(encodeTarHeader({
-      path: file.archivePath,
-      type: "file",
-      size: got,
-      mode: storedMode(info.mode, "file"),
-      mtime: Math.floor(file.mtimeMs / 1000),
-      uid: info.uid ?? undefined,
-      gid: info.gid ?? undefined,
-    }, out.headerScratch));
+    const entry = entryOf(file, info, "file", file.mtimeMs);
+    entry.size = got;
+    out.write(encodeTarHeader(entry, out.headerScratch));
     out.write(bytes);
     out.zeros(tarPaddingLength(got));
     results.totals.entries++;
@@ -578,6 +564,27 @@ class PackedLinks {
     const key = inodeKey(info);
     return key === undefined ? undefined : this.#byInode.get(key);
   }
+}
+
+/**
+ * The header of `file` as `info` (a look at it on disk) describes it, as a `type` last modified
+ * at `mtimeMs`; its size 0 until the caller sets it.
+ */
+function entryOf(
+  file: PackRecord,
+  info: Deno.FileInfo,
+  type: ModeEntryType,
+  mtimeMs: number,
+): TarEntry {
+  return {
+    path: file.archivePath,
+    type,
+    size: 0,
+    mode: info.mode === null ? file.mode : storedMode(info.mode, type),
+    mtime: Math.floor(mtimeMs / 1000),
+    uid: info.uid ?? undefined,
+    gid: info.gid ?? undefined,
+  };
 }
 
 /** The folder of an absolute path (`/` for a top-level entry). */
