@@ -8,7 +8,7 @@
  * proxy that holds multipart uploads to S3's checksum rules (testing/s3_checksum_rules.ts), which
  * moto alone does not: a resumed upload must still be completed as S3 would accept.
  */
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { backupFolderKey, backupIdOfStateDbName } from "../lib/archive/layout.ts";
 import { createBucket, type MotoServer, startMoto, testAwsEnv } from "./moto.ts";
 import { makeTree } from "./tree.ts";
@@ -246,7 +246,8 @@ async function runTrial(
       stateDir,
       join(dir, "work", "vol.tar"),
     ];
-    const abandoned = new Set<string>();
+    /** State databases set aside (a backup started again instead), with why they would not open. */
+    const abandoned = new Map<string, string>();
     const run = async (args: string[]): Promise<CliResult | "killed"> => {
       const started = Date.now();
       const process = spawnCli(args, { env });
@@ -303,6 +304,10 @@ async function runTrial(
     }
     if (result.problems.length > 0) {
       result.problems.push(`output of the last run: ${lastLines(finished.stderr)}`);
+      // A backup started again leaves the first one's objects: say why its database was set aside.
+      for (const [path, why] of abandoned) {
+        result.problems.push(`set aside ${basename(path)}: ${why}`);
+      }
     }
   } catch (error) {
     result.problems.push(`harness error: ${error instanceof Error ? error.message : error}`);
@@ -392,8 +397,11 @@ async function killAfter(
 }
 
 /** The stage a killed run left the backup in, read from its catalog. */
-async function killStage(stateDir: string, abandoned: Set<string>): Promise<KillStage> {
-  const stateDb = await usableStateDb(stateDir, new Set(abandoned));
+async function killStage(
+  stateDir: string,
+  abandoned: Map<string, string>,
+): Promise<KillStage> {
+  const stateDb = await usableStateDb(stateDir, new Map(abandoned));
   if (stateDb === undefined) return "before the state database";
   const catalog = Catalog.open(stateDb);
   try {
@@ -415,7 +423,7 @@ async function killStage(stateDir: string, abandoned: Set<string>): Promise<Kill
  */
 async function usableStateDb(
   stateDir: string,
-  abandoned: Set<string>,
+  abandoned: Map<string, string>,
 ): Promise<string | undefined> {
   const names: string[] = [];
   try {
@@ -432,8 +440,8 @@ async function usableStateDb(
     try {
       Catalog.open(path).close();
       return path;
-    } catch {
-      abandoned.add(path);
+    } catch (error) {
+      abandoned.set(path, error instanceof Error ? error.message : String(error));
     }
   }
   return undefined;
