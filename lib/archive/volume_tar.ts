@@ -405,13 +405,14 @@ class Packer {
     let got = 0;
     const scratch = this.#scratch ??= new Uint8Array(READ_WHOLE_BYTES + 1);
     try {
-      // One byte more than the scan saw: a file that grew is told from one that did not.
+      // Up to one byte more than the scan saw, so that a file that grew shows at once. Once the
+      // scan's size is in, no read waits for the end of the file (a system call a file less, an
+      // empty file is not read at all): the look after tells whether it is still that size.
       const wanted = file.size + 1;
-      for (;;) {
+      while (got < file.size) {
         const read = handle.readSync(scratch.subarray(got, wanted));
         if (read === null || read === 0) break;
         got += read;
-        if (got === wanted) break;
       }
       info = handle.statSync();
     } catch {
