@@ -4,7 +4,8 @@
  * copied) with the content hashes, outcomes and totals found since its last message. It asks for
  * a run for each one it takes, and sends a batch only when the main thread has granted room.
  */
-import { hashColumns, recordsOf } from "./pack_messages.ts";
+import { hashColumns } from "./pack_messages.ts";
+import { packRecordsOf } from "./file_columns.ts";
 import { postedError } from "./worker_errors.ts";
 import { type PackRecord, RunPacker } from "./volume_tar.ts";
 import type { FromPackWorker, ToPackWorker } from "./volume_tar_worker.ts";
@@ -77,7 +78,7 @@ scope.onmessage = ({ data }) => {
       run().catch((error) => scope.postMessage({ kind: "error", ...postedError(error) }));
       break;
     case "run":
-      runs.push({ index: data.index, records: recordsOf(data.records) });
+      runs.push({ index: data.index, records: packRecordsOf(data.records) });
       mainDoneBelow = Math.max(mainDoneBelow, data.hereDoneBelow);
       wakeUp();
       break;

@@ -4,7 +4,8 @@
  * The sink sees the same batches, problems and totals, in the same order, as with
  * `scanSources` itself; progress comes at most every 100 ms.
  */
-import type { NewFile, ProblemRecord, ScanOptions, ScanSink, ScanTotals } from "./scan.ts";
+import type { ProblemRecord, ScanOptions, ScanSink, ScanTotals } from "./scan.ts";
+import { type FileColumns, scannedFilesOf } from "./file_columns.ts";
 import { type PostedError, revivedError } from "./worker_errors.ts";
 
 /** What the worker is asked to scan: the options, less what cannot cross threads. */
@@ -16,7 +17,7 @@ export interface ScanRequest {
 
 /** What the worker sends back, in order. */
 export type ScanMessage =
-  | { kind: "files"; files: NewFile[] }
+  | { kind: "files"; files: FileColumns }
   | { kind: "problem"; problem: ProblemRecord }
   | { kind: "progress"; totals: ScanTotals }
   | { kind: "done"; totals: ScanTotals }
@@ -58,7 +59,7 @@ export function scanInWorker(options: ScanOptions, sink: ScanSink): Promise<Scan
       try {
         switch (message.kind) {
           case "files":
-            sink.addFiles(message.files);
+            sink.addFiles(scannedFilesOf(message.files));
             Atomics.add(taken, 1, 1);
             Atomics.notify(taken, 1);
             break;

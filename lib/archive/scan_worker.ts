@@ -10,11 +10,12 @@
 import { SCAN_BATCHES_AHEAD, type ScanMessage, type ScanRequest } from "./scan_thread.ts";
 import { scanSources } from "./scan.ts";
 import { postedError } from "./worker_errors.ts";
+import { columnBuffers, fileColumns } from "./file_columns.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
   onmessage: (event: MessageEvent<ScanRequest>) => void;
-  postMessage: (message: ScanMessage) => void;
+  postMessage: (message: ScanMessage, transfer?: ArrayBuffer[]) => void;
 };
 
 /** Progress goes to the main thread at most this often. */
@@ -35,7 +36,9 @@ scope.onmessage = async ({ data: request }) => {
       },
     }, {
       addFiles: (files) => {
-        scope.postMessage({ kind: "files", files });
+        // As columns: a third of the cost of cloning each file's object, on both threads.
+        const columns = fileColumns(files);
+        scope.postMessage({ kind: "files", files: columns }, columnBuffers(columns));
         posted++;
         Atomics.store(counts, 0, posted);
         for (;;) {

@@ -13,12 +13,8 @@
  * The catalog stays on this thread: its records are read here a run at a time, and the worker's
  * findings (hashes, outcomes, totals) come back with each batch.
  */
-import {
-  appendHashes,
-  type HashColumns,
-  type RecordColumns,
-  recordColumns,
-} from "./pack_messages.ts";
+import { appendHashes, type HashColumns } from "./pack_messages.ts";
+import { columnBuffers, type FileColumns, fileColumns } from "./file_columns.ts";
 import {
   HASH_BATCH,
   type PackedFileHash,
@@ -64,7 +60,7 @@ const BATCHES_AHEAD = 4;
 /** A message to the pack worker. */
 export type ToPackWorker =
   | { kind: "start"; credit: number }
-  | { kind: "run"; index: number; records: RecordColumns; hereDoneBelow: number }
+  | { kind: "run"; index: number; records: FileColumns; hereDoneBelow: number }
   | { kind: "links"; links: PackedLink[]; hereDoneBelow: number }
   | { kind: "credit"; batches: number };
 
@@ -224,12 +220,12 @@ export function volumeTarOnTwoThreads(records: VolumeRecords): VolumeTar {
   const handToWorker = (index: number) => {
     const run = runs.get(index)!;
     run.onWorker = true;
-    const columns = recordColumns(run.records);
+    const columns = fileColumns(run.records);
     run.records = [];
-    send({ kind: "run", index, records: columns, hereDoneBelow: hereDoneBelow() }, [
-      columns.numbers.buffer,
-      columns.types.buffer,
-    ]);
+    send(
+      { kind: "run", index, records: columns, hereDoneBelow: hereDoneBelow() },
+      columnBuffers(columns),
+    );
   };
   /** The worker asked for a run: the one this thread cut for it, or the next. */
   const handNextToWorker = () => {
