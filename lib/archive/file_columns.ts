@@ -146,7 +146,7 @@ function splitStrings(columns: FileColumns): SplitStrings {
     strings.linkTargets.length !== (links || 1) || strings.fileIds.length !== count ||
     columns.numbers.length !== NUMBERS * count || types.length !== count
   ) {
-    throw new Error("a catalog entry's path, link target or file id holds a NUL character");
+    throw new Error("a file's path, link target or file id holds a NUL character");
   }
   return strings;
 }

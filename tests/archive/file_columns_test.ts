@@ -122,6 +122,7 @@ Deno.test("a path, link target or file id with a NUL in it is refused, not shift
   ];
   for (const records of forged) {
     assert.throws(() => packRecordsOf(fileColumns(records)), /holds a NUL character/);
+    assert.throws(() => scannedFilesOf(fileColumns(records)), /holds a NUL character/);
   }
   // Empty strings are not NULs: an empty link target still comes back.
   const plain = [record(1, "/src/a", ""), record(2, "/src/b", null)];
