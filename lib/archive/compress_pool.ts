@@ -7,7 +7,6 @@
  * level 3) cost 0.06% in size against 4 MiB ones on the bench corpus and hold less memory.
  */
 
-import { freeBuffer } from "../memory/buffer_release.ts";
 import { compressSegment } from "./compress_segment.ts";
 
 /** A segment sent to a worker. */
@@ -227,11 +226,8 @@ export function parallelCompressStream(
   const emitOldest = async (controller: TransformStreamDefaultController<Uint8Array>) => {
     const result = await inFlight.shift()!;
     if (result.error !== undefined) throw new Error(`${kind} compression failed: ${result.error}`);
-    // The frame sits in a larger buffer made for it in the worker: pass on an exact copy and
-    // free the original now (see lib/memory/buffer_release.ts for why).
-    const frame = result.output!.slice();
-    freeBuffer(result.output!.buffer);
-    controller.enqueue(frame);
+    // A buffer of its own and of its size (`compressSegment`): passed on as it is.
+    controller.enqueue(result.output!);
     spare.push(new Uint8Array(result.input.buffer as ArrayBuffer));
   };
   let dispatched = false;

@@ -4,8 +4,12 @@
  * does when a volume's segments are compressed where they are made (`compressOnThisThread`).
  */
 import * as zlib from "node:zlib";
+import { freeBuffer } from "../memory/buffer_release.ts";
 
-/** `input` compressed at `level`: a frame that `zstd -d` (`gzip -d`) reads on its own. */
+/**
+ * `input` compressed at `level`: a frame that `zstd -d` (`gzip -d`) reads on its own, in a buffer
+ * of its own and of its size (the stages after it take such a buffer over, or free it, whole).
+ */
 export function compressSegment(
   kind: "zstd" | "gzip",
   level: number,
@@ -20,5 +24,12 @@ export function compressSegment(
       params: { [zlib.constants.ZSTD_c_compressionLevel]: level },
     })
     : zlib.gzipSync(input, { chunkSize, level });
-  return new Uint8Array(packed.buffer as ArrayBuffer, packed.byteOffset, packed.byteLength);
+  // The frame sits at the start of the larger allocation made for it: an exact copy is made
+  // here (on the worker that compressed it, not on the thread that waits for it), and the
+  // allocation freed now (see lib/memory/buffer_release.ts for why).
+  const frame = new Uint8Array(packed.buffer as ArrayBuffer, packed.byteOffset, packed.byteLength);
+  if (frame.byteOffset === 0 && frame.byteLength === frame.buffer.byteLength) return frame;
+  const exact = frame.slice();
+  freeBuffer(packed.buffer);
+  return exact;
 }
