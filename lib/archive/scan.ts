@@ -16,6 +16,7 @@ import { pathKey, realPathOf } from "./path_case.ts";
 import { storedMode } from "./file_mode.ts";
 import { isVolumeFileOf } from "./layout.ts";
 import { normalize, sep as SEP } from "node:path";
+import { fileIdOf } from "../storage/same_inode.ts";
 
 /** An entry as the scan finds it, before the catalog gives it an id. */
 export type NewFile = Omit<PackRecord, "id"> & {
@@ -229,7 +230,7 @@ function toNewFile(
     mode: storedMode(info.mode, type),
     linkTarget,
     ctimeMs: info.ctime?.getTime() ?? null,
-    fileId: info.ino === null || info.dev === null ? null : `${info.dev}:${info.ino}`,
+    fileId: fileIdOf(info),
   };
 }
 
@@ -242,10 +243,9 @@ class FirstLinks {
    * this is the first (or the only) one; remembers `archivePath` then.
    */
   seen(info: Deno.FileInfo, archivePath: string): string | undefined {
-    if (info.nlink === null || info.nlink < 2 || info.ino === null || info.dev === null) {
-      return undefined;
-    }
-    const key = `${info.dev}:${info.ino}`;
+    if (info.nlink === null || info.nlink < 2) return undefined;
+    const key = fileIdOf(info);
+    if (key === null) return undefined;
     const first = this.#byInode.get(key);
     if (first === undefined) this.#byInode.set(key, archivePath);
     return first;

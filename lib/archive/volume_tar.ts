@@ -24,7 +24,7 @@ import {
 } from "./tar_header.ts";
 import { type ModeEntryType, storedMode } from "./file_mode.ts";
 import { SealedFolders } from "./sealed_folders.ts";
-import { sameInode } from "../storage/same_inode.ts";
+import { fileIdOf, sameInode } from "../storage/same_inode.ts";
 
 /** Size of the buffers the TAR stream is emitted in. */
 export const TAR_BATCH_BYTES = 1 << 20;
@@ -422,7 +422,7 @@ class Packer {
     }
     if (
       !info.isFile || got !== file.size || info.size !== file.size ||
-      info.mtime?.getTime() !== file.mtimeMs || `${info.dev}:${info.ino}` !== file.fileId
+      info.mtime?.getTime() !== file.mtimeMs || fileIdOf(info) !== file.fileId
     ) {
       return false;
     }
@@ -595,8 +595,8 @@ function folderOf(path: string): string {
 }
 
 function inodeKey(info: Deno.FileInfo): string | undefined {
-  if (!info.isFile || info.nlink === null || info.nlink < 2 || info.ino === null) return undefined;
-  return `${info.dev}:${info.ino}`;
+  if (!info.isFile || info.nlink === null || info.nlink < 2) return undefined;
+  return fileIdOf(info) ?? undefined;
 }
 
 /**

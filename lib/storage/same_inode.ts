@@ -13,3 +13,11 @@ export interface InodeIdentity {
 export function sameInode(a: InodeIdentity, b: InodeIdentity): boolean {
   return a.ino !== null && a.ino === b.ino && a.dev === b.dev;
 }
+
+/**
+ * A file's identity as one string, `dev:ino`: the form the scan records (the catalog's `file_id`)
+ * and packing compares with. Null where the system gives no device or inode.
+ */
+export function fileIdOf(info: { dev: number | null; ino: number | null }): string | null {
+  return info.ino === null || info.dev === null ? null : `${info.dev}:${info.ino}`;
+}
