@@ -12,6 +12,12 @@
  * bits say no (on Linux an ACL's write shows in the group bits), and Windows has no such bits.
  */
 
+/** The folder of an absolute POSIX path (`/` for a top-level entry). */
+export function folderOf(path: string): string {
+  const cut = path.lastIndexOf("/");
+  return cut <= 0 ? "/" : path.slice(0, cut);
+}
+
 /** What is known of one folder. */
 interface Seal {
   pinned: boolean;
@@ -52,8 +58,7 @@ export class SealedFolders {
   }
 
   #look(folder: string): Seal {
-    const cut = folder.lastIndexOf("/");
-    const parent = folder === "/" ? undefined : this.#seal(cut === 0 ? "/" : folder.slice(0, cut));
+    const parent = folder === "/" ? undefined : this.#seal(folderOf(folder));
     let info: Deno.FileInfo;
     try {
       info = Deno.lstatSync(folder);

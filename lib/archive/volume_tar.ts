@@ -23,7 +23,7 @@ import {
   tarPaddingLength,
 } from "./tar_header.ts";
 import { type ModeEntryType, storedMode } from "./file_mode.ts";
-import { SealedFolders } from "./sealed_folders.ts";
+import { folderOf, SealedFolders } from "./sealed_folders.ts";
 import { fileIdOf, sameInode } from "../storage/same_inode.ts";
 
 /** Size of the buffers the TAR stream is emitted in. */
@@ -586,12 +586,6 @@ function entryOf(
     uid: info.uid ?? undefined,
     gid: info.gid ?? undefined,
   };
-}
-
-/** The folder of an absolute path (`/` for a top-level entry). */
-function folderOf(path: string): string {
-  const cut = path.lastIndexOf("/");
-  return cut <= 0 ? "/" : path.slice(0, cut);
 }
 
 function inodeKey(info: Deno.FileInfo): string | undefined {
