@@ -411,12 +411,8 @@ class ChunkReader {
    * nothing read: the caller then awaits `read`. The common case, without a promise.
    */
   readNow(length: number): Uint8Array | undefined {
-    assertLength(length);
-    const end = this.#offset + length;
-    if (end > this.#chunk.length) return undefined;
-    const part = this.#chunk.subarray(this.#offset, end);
-    this.#offset = end;
-    return part;
+    const start = this.#offset;
+    return this.skipNow(length) ? this.#chunk.subarray(start, this.#offset) : undefined;
   }
 
   /** Skips `length` bytes when the current chunk holds them; false (nothing skipped) if not. */
