@@ -3,6 +3,7 @@
  * catalog (a restore's plan) while the whole file is checked: the check reads every page, 0.4 s
  * for a catalog of 300,000 files, most of a restore's start. Read-only, on its own connection.
  */
+import { type PostedError, revivedError } from "../archive/worker_errors.ts";
 
 /** What the worker is asked: the state database to check. */
 export interface CheckRequest {
@@ -10,7 +11,7 @@ export interface CheckRequest {
 }
 
 /** The worker's answer: SQLite's result ("ok", or what is damaged), or why it could not check. */
-export type CheckReply = { result: string } | { error: string };
+export type CheckReply = { result: string } | { error: PostedError };
 
 /** One check, running on its own worker from the moment it is made. */
 export class BackgroundCheck {
@@ -27,7 +28,7 @@ export class BackgroundCheck {
     this.#worker.onmessage = ({ data }: MessageEvent<CheckReply>) => {
       this.stop();
       if ("result" in data) resolve(data.result);
-      else reject(new Error(data.error));
+      else reject(revivedError(data.error));
     };
     this.#worker.onerror = (event) => {
       event.preventDefault();

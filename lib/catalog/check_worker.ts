@@ -5,6 +5,7 @@
  */
 import { openReadOnly } from "./open_db.ts";
 import type { CheckReply, CheckRequest } from "./background_check.ts";
+import { postedError } from "../archive/worker_errors.ts";
 
 /** The worker's global scope, typed for what this module uses. */
 const scope = self as unknown as {
@@ -23,7 +24,7 @@ scope.onmessage = ({ data }) => {
       db.close();
     }
   } catch (error) {
-    reply = { error: error instanceof Error ? error.message : String(error) };
+    reply = { error: postedError(error) };
   }
   scope.postMessage(reply);
 };
