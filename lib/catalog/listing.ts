@@ -8,6 +8,7 @@ import {
   fileFromRow,
   type FileRecord,
   type FileState,
+  fileStateSql,
   type VolumeState,
 } from "./catalog.ts";
 
@@ -71,14 +72,15 @@ const FOLDER_PREFIX_FUNCTION = "glacier_folder_prefix";
 /** Every file, folder and symlink of the catalog in id (scan) order, read one row at a time. */
 export function* listFiles(catalog: Catalog): Generator<ListedFile> {
   const rows = catalog.streamRows(
-    "SELECT f.*, v.name AS volume_name, v.backup_id AS volume_backup_id FROM files f " +
-      "LEFT JOIN volumes v ON v.id = f.volume_id ORDER BY f.id",
+    `SELECT f.*, ${fileStateSql("f")} AS seen_state, v.name AS volume_name, ` +
+      "v.backup_id AS volume_backup_id FROM files f LEFT JOIN volumes v ON v.id = f.volume_id " +
+      "ORDER BY f.id",
   );
   const own = catalog.settings().backupId;
   for (const r of rows) {
     const volumeName = r.volume_name as string | null;
     const backupId = volumeName === null ? null : (r.volume_backup_id as string | null) ?? own;
-    yield { ...fileFromRow(r), volumeName, backupId };
+    yield { ...fileFromRow(r), state: r.seen_state as FileState, volumeName, backupId };
   }
 }
 
@@ -105,7 +107,7 @@ export function* collateByFolder(catalog: Catalog, depth: number): Generator<Fol
   const stored = STORED_STATES.map((s) => `'${s}'`).join(", ");
   const rows = catalog.streamRows(
     `SELECT ${FOLDER_PREFIX_FUNCTION}(archive_path, ?) AS folder, COUNT(*) AS files, ` +
-      `COALESCE(SUM(size), 0) AS bytes, SUM(state NOT IN (${stored})) AS not_stored ` +
+      `COALESCE(SUM(size), 0) AS bytes, SUM(${fileStateSql()} NOT IN (${stored})) AS not_stored ` +
       "FROM files WHERE type = 'file' GROUP BY folder ORDER BY folder",
     depth,
   );

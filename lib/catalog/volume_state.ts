@@ -13,9 +13,10 @@ import type { PackedFileHash, PackedFileUpdate } from "../archive/volume_tar.ts"
 import type { Catalog } from "./catalog.ts";
 
 /**
- * Marks a volume built, with the size and SHA-256 of its bytes: its files are stored, except
- * those whose packing went otherwise (`outcomes`: changed, vanished, unreadable, or stored
- * differently than scanned). A new build forgets any earlier multipart upload.
+ * Marks a volume built, with the size and SHA-256 of its bytes, and records the outcomes of the
+ * files whose packing went otherwise than scanned (`outcomes`: changed, vanished, unreadable, or
+ * stored differently); the others are recorded `stored` already (see `FileState`). A new build
+ * forgets any earlier multipart upload.
  */
 export function markVolumeBuilt(
   catalog: Catalog,
@@ -28,12 +29,6 @@ export function markVolumeBuilt(
   },
 ): void {
   catalog.transaction(() => {
-    // 'stored' is a state the table's CHECK allows: it need not be checked row by row.
-    catalog.withoutChecks(() =>
-      catalog.db.prepare(
-        "UPDATE files SET state = 'stored' WHERE volume_id = ? AND state = 'pending'",
-      ).run(volumeId)
-    );
     catalog.updateFiles(built.outcomes);
     catalog.insertContentHashes(built.hashes ?? []);
     catalog.db.prepare(
@@ -43,7 +38,10 @@ export function markVolumeBuilt(
   });
 }
 
-/** Returns a volume to `planned` (its local file is gone and must be rebuilt). */
+/**
+ * Returns a volume to `planned` (its local file is gone and must be rebuilt); its files are
+ * `stored` again, as recorded before any build, so that no outcome of the lost one is kept.
+ */
 export function resetVolume(catalog: Catalog, volumeId: number): void {
   transition(
     catalog,
@@ -51,7 +49,7 @@ export function resetVolume(catalog: Catalog, volumeId: number): void {
     "DELETE FROM parts WHERE volume_id = ?",
     "UPDATE volumes SET state = 'planned', size = NULL, sha256 = NULL, upload_id = NULL, " +
       "part_size = NULL, built_at = NULL WHERE id = ?",
-    "UPDATE files SET state = 'pending' WHERE volume_id = ?",
+    "UPDATE files SET state = 'stored' WHERE volume_id = ?",
   );
 }
 
