@@ -119,13 +119,8 @@ async function backUp(session: BackupSession): Promise<Outcome> {
  */
 function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
   const report = (level: "info" | "warn", line: string) => reportSummary(log, level, line);
-  const totals = catalog.fileTotals();
-  const sum = (pick: (t: (typeof totals)[number]) => boolean) =>
-    totals.filter(pick).reduce((a, t) => ({ count: a.count + t.count, bytes: a.bytes + t.bytes }), {
-      count: 0,
-      bytes: 0,
-    });
-  const stored = sum((t) => t.state === "stored" || t.state === "changed");
+  const troubledStates: FileState[] = ["vanished", "unreadable", "changed"];
+  const stored = catalog.storedTotals(troubledStates);
   const volumes = catalog.ownVolumes();
   const volumeBytes = volumes.reduce((n, v) => n + (v.size ?? 0), 0);
   const settings = catalog.settings();
@@ -139,8 +134,7 @@ function summarize(catalog: Catalog, log: Reporter, seconds: number): Outcome {
   );
   const problems = catalog.problems(LISTED_PROBLEMS + 1);
   // The totals tell whether any file went wrong: only then is the whole table read for names.
-  const troubledStates: FileState[] = ["vanished", "unreadable", "changed"];
-  const troubled = totals.some((t) => troubledStates.includes(t.state) && t.count > 0)
+  const troubled = stored.troubled > 0
     ? catalog.filesInStates(troubledStates, LISTED_PROBLEMS + 1)
     : [];
   const lines = [

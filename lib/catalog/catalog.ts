@@ -971,6 +971,30 @@ export class Catalog {
     }));
   }
 
+  /**
+   * The entries stored (`stored` or `changed`, in a volume built: as `fileStateSql` reads them)
+   * and their bytes, and how many are in one of the `troubled` states, for a run's summary: two
+   * plain passes over the table, where `fileTotals`' GROUP BY sorts every row (0.06 instead of
+   * 0.12 s for 300,000 files).
+   */
+  storedTotals(troubled: readonly FileState[]): { count: number; bytes: number; troubled: number } {
+    const stored = this.#get(
+      "SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files " +
+        "WHERE state IN ('stored', 'changed') AND volume_id NOT IN " +
+        "(SELECT id FROM volumes WHERE state = 'planned')",
+    )!;
+    const marks = troubled.map(() => "?").join(", ");
+    const others = this.#get(
+      `SELECT COUNT(*) AS count FROM files WHERE state IN (${marks})`,
+      ...troubled,
+    )!;
+    return {
+      count: stored.count as number,
+      bytes: stored.bytes as number,
+      troubled: others.count as number,
+    };
+  }
+
   /** Files whose state is one of `states`, for listing warnings (bounded by `limit`). */
   filesInStates(states: FileState[], limit: number): FileRecord[] {
     const marks = states.map(() => "?").join(", ");

@@ -708,6 +708,37 @@ Deno.test("a deferred transaction lands or rolls back whole and leaves commits w
   });
 });
 
+Deno.test("a summary's totals count the entries of built volumes as packed, and agree with fileTotals", async () => {
+  await withCatalog((catalog) => {
+    catalog.insertFiles(["/src/a", "/src/b", "/src/c", "/src/d"].map((p) => file(p, 10)));
+    catalog.insertFiles([file("/src/big", 5000), file("/src/e", 10)]);
+    const plan = planVolumes(catalog.planEntries(), { ...catalog.settings(), volumeSize: 4096 });
+    catalog.savePlan(plan);
+    assert.equal(plan.length, 3);
+    const troubled = ["vanished", "unreadable", "changed"] as const;
+    // Nothing built: nothing counts as stored yet.
+    assert.deepEqual(catalog.storedTotals([...troubled]), { count: 0, bytes: 0, troubled: 0 });
+    markVolumeBuilt(catalog, 1, {
+      size: 9,
+      sha256: "ab".repeat(32),
+      outcomes: [
+        { id: 2, state: "vanished", size: 10, mtimeMs: 1 },
+        { id: 3, state: "changed", size: 25, mtimeMs: 2 },
+      ],
+    });
+    markVolumeBuilt(catalog, 2, { size: 9, sha256: "cd".repeat(32), outcomes: [] });
+    const totals = catalog.storedTotals([...troubled]);
+    // a, c (grown to 25), d and big; e waits in the planned third volume.
+    assert.deepEqual(totals, { count: 4, bytes: 10 + 25 + 10 + 5000, troubled: 2 });
+    const seen = catalog.fileTotals();
+    const sum = (states: string[]) =>
+      seen.filter((t) => states.includes(t.state)).reduce((n, t) => n + t.count, 0);
+    assert.equal(sum(["stored", "changed"]), totals.count);
+    assert.equal(sum([...troubled]), totals.troubled);
+    assert.equal(sum(["pending"]), 1);
+  });
+});
+
 Deno.test("a built volume's files are stored, and the table still refuses states it does not know", async () => {
   await withCatalog((catalog) => {
     catalog.insertFiles([file("/src/a", 10), file("/src/b", 20)]);
