@@ -100,8 +100,8 @@ export type FileToRecord = NewFile & {
  * What a file's volume holds of it. A file is recorded `stored`, the outcome of a build that
  * packs it as scanned; the build records any other outcome (changed, vanished, unreadable) with
  * the volume's `built`, in one transaction. Whether the bytes exist yet is the volume's state
- * (`planned`: not yet; `fileStateSql` reads such a file as `pending`). `pending` (not packed yet) is what catalogs
- * before schema 6 recorded until the build; it is read, never written.
+ * (`planned`: not yet; `fileStateSql` reads such a file as `pending`). Catalogs before schema 6
+ * recorded `pending` (not packed yet) until the build; it is read, never written now.
  */
 export type FileState =
   | "pending"
