@@ -980,8 +980,7 @@ export class Catalog {
   storedTotals(troubled: readonly FileState[]): { count: number; bytes: number; troubled: number } {
     const stored = this.#get(
       "SELECT COUNT(*) AS count, COALESCE(SUM(size), 0) AS bytes FROM files " +
-        "WHERE state IN ('stored', 'changed') AND volume_id NOT IN " +
-        "(SELECT id FROM volumes WHERE state = 'planned')",
+        `WHERE ${fileStateSql()} IN ('stored', 'changed')`,
     )!;
     const marks = troubled.map(() => "?").join(", ");
     const others = this.#get(
