@@ -5,6 +5,11 @@
  * blocks the next one. The SQLite file itself is not locked: SQLite keeps its own byte-range locks
  * on it, which a whole-file lock would break on Windows.
  *
+ * A lock that looks taken is tried again for up to `LOCK_RETRY_MS` before the run is refused. A
+ * process that starts a program copies all its open files into the child until the child's exec
+ * closes them, and an flock is shared by every copy: a lock this process (any thread of it) has
+ * just released can stay held for that moment. Another writer holds it far longer.
+ *
  * The lock file says who holds it (pid, host, command), for the message a second run prints. It
  * is emptied on release but never deleted: deleting it would race with a process that has just
  * opened it, and two processes could then each lock a different file of the same name.
@@ -16,6 +21,12 @@ import { CatalogError } from "./errors.ts";
 export class StateDbBusyError extends CatalogError {
   override name = "StateDbBusyError";
 }
+
+/**
+ * How long a lock that is taken is tried again before the run is refused: long enough for a
+ * started child to reach its exec, short enough that a second run still stops at once.
+ */
+export const LOCK_RETRY_MS = 1000;
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockHolder {
@@ -39,15 +50,16 @@ export class StateDbLock {
   }
 
   /**
-   * Takes the lock of `stateDb` at once or throws `StateDbBusyError` naming the holder. Errors
-   * opening the lock file (a folder that is not writable, ...) are thrown as they are.
+   * Takes the lock of `stateDb` (trying again for up to `LOCK_RETRY_MS`) or throws
+   * `StateDbBusyError` naming the holder. Errors opening the lock file (a folder that is not
+   * writable, ...) are thrown as they are.
    */
   static acquire(stateDb: string): StateDbLock {
     const path = lockPath(stateDb);
     const file = Deno.openSync(path, { read: true, write: true, create: true, mode: 0o600 });
     let locked = false;
     try {
-      locked = file.tryLockSync(true);
+      locked = tryLockFor(file, LOCK_RETRY_MS);
     } catch (error) {
       file.close();
       throw error;
@@ -88,6 +100,25 @@ export class StateDbLock {
     }
     file.close();
   }
+}
+
+/**
+ * Tries the exclusive lock of `file` until it is taken or `ms` have passed, pausing
+ * longer each time.
+ */
+function tryLockFor(file: Deno.FsFile, ms: number): boolean {
+  const deadline = Date.now() + ms;
+  for (let pause = 1;; pause = Math.min(pause * 2, 50)) {
+    if (file.tryLockSync(true)) return true;
+    const left = deadline - Date.now();
+    if (left <= 0) return false;
+    sleepSync(Math.min(pause, left));
+  }
+}
+
+/** Blocks this thread for `ms` milliseconds: `acquire` is synchronous, as opening a catalog is. */
+function sleepSync(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** The holder written in a lock file, or undefined when it cannot be read or makes no sense. */
