@@ -98,7 +98,9 @@ export async function runBackup(ctx: BackupContext): Promise<void> {
   const signal = AbortSignal.any([ctx.signal, failure.signal]);
   let firstError: unknown;
   const fail = (error: unknown) => {
-    if (firstError === undefined) firstError = error;
+    // Once the run is stopped, what fails next (a stream cancelled under a build, ...) is the
+    // stop's doing: the run ends with the stop's reason.
+    if (firstError === undefined) firstError = ctx.signal.aborted ? ctx.signal.reason : error;
     failure.abort(error);
   };
 

@@ -160,3 +160,52 @@ for (const [kind, makeBucket] of [["a folder bucket", folderBucket], ["S3", moto
     }
   });
 }
+
+Deno.test("a stopped run ends with the stop's reason, not with what failed because of it", async () => {
+  const bucket = await folderBucket();
+  const identity = generateIdentity();
+  await makeTree(bucket.src, { bigFiles: [700_000, 700_000], smallFiles: 3 });
+  const catalog = Catalog.create(
+    join(bucket.root, "state.sqlite3"),
+    syntheticSettings({
+      sourceDirs: [bucket.src],
+      bucket: bucket.name,
+      workDir: join(bucket.root, "work"),
+      workDirIsTemporary: false,
+      volumeSize: 1024 * 1024,
+      storageClass: "STANDARD",
+      uploadWorkers: 1,
+    }),
+    { identity, recipients: [recipientFromIdentity(identity)] },
+  );
+  try {
+    const stop = new AbortController();
+    // A store whose upload is cut by the stop, failing with an error of its own (as a request
+    // aborted mid-way does), while the next volume is still being built.
+    const cut = new Proxy(bucket.storage, {
+      get(target, name) {
+        const value = Reflect.get(target, name);
+        if (typeof value !== "function") return value;
+        if (name !== "putFile") return value.bind(target);
+        return () => {
+          stop.abort(new DOMException("stopped by the user", "AbortError"));
+          return Promise.reject(new TypeError("connection reset by the stop"));
+        };
+      },
+    });
+    const done = runBackup({
+      catalog,
+      storage: cut,
+      log: recordingReporter(),
+      progress: new BackupProgress(),
+      skipPaths: [],
+      signal: stop.signal,
+    });
+    await assert.rejects(done, /stopped by the user/);
+    assert.equal(catalog.phase(), "planned");
+    assert.ok(catalog.volumes().every((v) => v.state !== "uploaded"));
+  } finally {
+    catalog.close();
+    await bucket.cleanup();
+  }
+});
