@@ -58,6 +58,27 @@ function recordingStores(storage: Storage, stored: string[], afterStore = () => 
   });
 }
 
+/**
+ * A new encrypted backup of `bucket.src` into `bucket`: volumes of 1 MiB (so a few big files make
+ * several), one upload at a time, a work folder that stays.
+ */
+function newCatalog(bucket: Bucket): Catalog {
+  const identity = generateIdentity();
+  return Catalog.create(
+    join(bucket.root, "state.sqlite3"),
+    syntheticSettings({
+      sourceDirs: [bucket.src],
+      bucket: bucket.name,
+      workDir: join(bucket.root, "work"),
+      workDirIsTemporary: false,
+      volumeSize: 1024 * 1024,
+      storageClass: "STANDARD",
+      uploadWorkers: 1,
+    }),
+    { identity, recipients: [recipientFromIdentity(identity)] },
+  );
+}
+
 async function sha256Of(storage: Storage, key: string): Promise<string> {
   const hash = createHash("sha256");
   for await (const chunk of await storage.getObject(key)) hash.update(chunk);
@@ -67,21 +88,8 @@ async function sha256Of(storage: Storage, key: string): Promise<string> {
 for (const [kind, makeBucket] of [["a folder bucket", folderBucket], ["S3", motoBucket]] as const) {
   Deno.test(`runBackup to ${kind}, stopped after one upload, resumes without sending it again`, async () => {
     const bucket = await makeBucket();
-    const identity = generateIdentity();
     await makeTree(bucket.src, { bigFiles: [700_000, 700_000, 700_000], smallFiles: 10 });
-    const catalog = Catalog.create(
-      join(bucket.root, "state.sqlite3"),
-      syntheticSettings({
-        sourceDirs: [bucket.src],
-        bucket: bucket.name,
-        workDir: join(bucket.root, "work"),
-        workDirIsTemporary: false,
-        volumeSize: 1024 * 1024,
-        storageClass: "STANDARD",
-        uploadWorkers: 1,
-      }),
-      { identity, recipients: [recipientFromIdentity(identity)] },
-    );
+    const catalog = newCatalog(bucket);
     const run = (storage: Storage, signal: AbortSignal, log = recordingReporter()) => {
       const progress = new BackupProgress();
       return {
@@ -163,21 +171,8 @@ for (const [kind, makeBucket] of [["a folder bucket", folderBucket], ["S3", moto
 
 Deno.test("a stopped run ends with the stop's reason, not with what failed because of it", async () => {
   const bucket = await folderBucket();
-  const identity = generateIdentity();
   await makeTree(bucket.src, { bigFiles: [700_000, 700_000], smallFiles: 3 });
-  const catalog = Catalog.create(
-    join(bucket.root, "state.sqlite3"),
-    syntheticSettings({
-      sourceDirs: [bucket.src],
-      bucket: bucket.name,
-      workDir: join(bucket.root, "work"),
-      workDirIsTemporary: false,
-      volumeSize: 1024 * 1024,
-      storageClass: "STANDARD",
-      uploadWorkers: 1,
-    }),
-    { identity, recipients: [recipientFromIdentity(identity)] },
-  );
+  const catalog = newCatalog(bucket);
   try {
     const stop = new AbortController();
     // A store whose upload is cut by the stop, failing with an error of its own (as a request
