@@ -17,12 +17,13 @@ export async function applyFolderAttributes(
   writer: RestoreWriter,
 ): Promise<number> {
   let count = 0;
+  let seen = 0;
   for (const folder of pagedById((afterId) => restorableFoldersAfter(catalog, afterId, PAGE))) {
+    // The calls are synchronous: between pages, timers (the progress line) and signals get a turn.
+    if (++seen % PAGE === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     // "" is the source root of a backup of `/`: DIR itself, which the restore leaves as it is.
     if (folder.archivePath === "" || !selection.matches(folder.archivePath)) continue;
-    if (await writer.setFolderAttributes(folder.archivePath, folder.mode, folder.mtimeMs)) {
-      count++;
-    }
+    if (writer.setFolderAttributes(folder.archivePath, folder.mode, folder.mtimeMs)) count++;
   }
   return count;
 }
