@@ -167,7 +167,7 @@ export async function extractVolume(options: ExtractOptions): Promise<ExtractRep
     let outcome: WriteOutcome;
     try {
       outcome = entry.type === "hardlink"
-        ? await writeHardlink(writer, entry, record, links, entryOptions)
+        ? writeHardlink(writer, entry, record, links, entryOptions)
         : await writeEntry(writer, entry, member, entryOptions, linkTypeOf(catalog, entry, record));
     } catch (error) {
       // A file's body was consumed or cancelled by the writer; no other entry's body was made.
@@ -414,13 +414,13 @@ function isEntryWriteError(error: unknown): boolean {
 }
 
 /** Restores a hardlink as a new name of the file it names, if this run restored that file. */
-async function writeHardlink(
+function writeHardlink(
   writer: RestoreWriter,
   entry: TarReadEntry,
   record: VolumeEntryRow,
   links: VolumeHardlinks,
   entryOptions: EntryOptions,
-): Promise<WriteOutcome> {
+): WriteOutcome {
   if (entry.linkName === undefined || entry.linkName !== record.linkTarget) {
     throw new VolumeMismatchError(
       `hardlink ${JSON.stringify(entry.path)} does not name the file the catalog says`,
@@ -433,7 +433,7 @@ async function writeHardlink(
       reason: `the file it links to, ${entry.linkName}, was not restored`,
     };
   }
-  return await writer.hardlink(entry.path, target, entryOptions);
+  return writer.hardlink(entry.path, target, entryOptions);
 }
 
 /**
@@ -456,7 +456,7 @@ async function writeEntry(
     if (entry.linkName === undefined) {
       throw new VolumeMismatchError(`symlink ${JSON.stringify(entry.path)} has no target`);
     }
-    return await writer.symlink(entry.path, entry.linkName, entryOptions, owner, linkType);
+    return writer.symlink(entry.path, entry.linkName, entryOptions, owner, linkType);
   }
   if (!member) throw new TypeError(`file ${JSON.stringify(entry.path)} without its content`);
   return await writer.file(entry.path, member.body, fileMeta(entry), entryOptions);

@@ -31,7 +31,12 @@ export function restoredMode(mode: number, ownerRestored: boolean): number {
   return ownerRestored ? mode & 0o7777 : mode & 0o777;
 }
 
-/** `restoreOwner` of a file or folder (never a symlink) with a plain call. */
+/**
+ * Gives the file or folder at `path` (following a symlink: see ownership.ts's
+ * `restoreLinkOwnerSync`) the owner and group `owner`; returns false when the ids are out of
+ * range or the system refuses. Call it before setting the mode: changing an owner clears setuid
+ * and setgid.
+ */
 export function restoreOwnerSync(path: string, owner: Owner): boolean {
   if (!validId(owner.uid) || !validId(owner.gid)) return false;
   try {

@@ -5,26 +5,20 @@
  * root, `--no-same-owner`, or the system refused) loses its setuid, setgid and sticky bits: a
  * setuid program of an ordinary user must never come back as a setuid program owned by root.
  */
-import { promises as fs } from "node:fs";
+import { lchownSync } from "node:fs";
 import { type Owner, validId } from "./owner_ids.ts";
 
 export { type Owner, restoredMode, restoreOwnerSync, runningAsRoot } from "./owner_ids.ts";
 
 /**
- * Gives `path` the owner and group `owner` (the symlink itself, never its target, when
- * `symlink`); returns false when the ids are out of range or the system refuses. Call it before
- * setting the mode: changing an owner clears setuid and setgid.
+ * Gives the symlink at `path` itself (never its target) the owner and group `owner`; returns
+ * false when the ids are out of range or the system refuses. Deno.chown follows symlinks;
+ * node:fs's lchown (built into Deno) does not.
  */
-export async function restoreOwner(
-  path: string,
-  owner: Owner,
-  options: { symlink?: boolean } = {},
-): Promise<boolean> {
+export function restoreLinkOwnerSync(path: string, owner: Owner): boolean {
   if (!validId(owner.uid) || !validId(owner.gid)) return false;
   try {
-    // Deno.chown follows symlinks; node:fs's lchown (built into Deno) does not.
-    if (options.symlink) await fs.lchown(path, owner.uid, owner.gid);
-    else await Deno.chown(path, owner.uid, owner.gid);
+    lchownSync(path, owner.uid, owner.gid);
     return true;
   } catch {
     return false;

@@ -26,7 +26,7 @@
  *   entry whose owner is not restored loses its setuid, setgid and sticky bits (ownership.ts).
  */
 import { join, sep } from "node:path";
-import { type Owner, restoredMode, restoreOwner, restoreOwnerSync } from "./ownership.ts";
+import { type Owner, restoredMode, restoreLinkOwnerSync, restoreOwnerSync } from "./ownership.ts";
 import {
   lstatOrUndefined,
   PartPlacer,
@@ -499,34 +499,39 @@ export class RestoreWriter {
   /**
    * Creates a symlink to `target` (stored as is; it is never followed by the restore), of `type`
    * on Windows (see symlink_type.ts), and with `restoreOwners` gives the link itself `owner`.
+   * With plain calls, as the files and folders are written.
    */
-  async symlink(
+  symlink(
     path: string,
     target: string,
     options: EntryOptions = {},
     owner?: Owner,
     type?: SymlinkType,
-  ): Promise<WriteOutcome> {
+  ): WriteOutcome {
     const segments = entrySegments(path);
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
     const full = this.#under(segments);
-    const info = lstatOrUndefined(full);
-    if (!info) {
-      if (!await createSymlink(target, full, type)) return { kind: "nolink" };
-      await this.#giveOwner(full, owner, true);
+    // Made at once where nothing is, the usual case: a look first that finds nothing costs more
+    // (an error each) than the link itself.
+    try {
+      if (!createSymlink(target, full, type)) return { kind: "nolink" };
+      this.#giveLinkOwner(full, owner);
       return { kind: "written" };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
-    if (options.acceptIdentical && info.isSymlink && (await Deno.readLink(full)) === target) {
+    const info = Deno.lstatSync(full);
+    if (options.acceptIdentical && info.isSymlink && Deno.readLinkSync(full) === target) {
       return { kind: "identical" };
     }
     const refused = this.#refuseReplacing(info);
     if (refused) return refused;
     const part = this.#partPath();
     try {
-      if (!await createSymlink(target, part, type)) return { kind: "nolink" };
-      await this.#giveOwner(part, owner, true);
-      await Deno.rename(part, full);
+      if (!createSymlink(target, part, type)) return { kind: "nolink" };
+      this.#giveLinkOwner(part, owner);
+      Deno.renameSync(part, full);
       return { kind: "written" };
     } finally {
       removeQuietly(part);
@@ -538,11 +543,7 @@ export class RestoreWriter {
    * paths are resolved under the destination and never through a symlink; the target must be a
    * regular file.
    */
-  async hardlink(
-    path: string,
-    target: string,
-    options: EntryOptions = {},
-  ): Promise<WriteOutcome> {
+  hardlink(path: string, target: string, options: EntryOptions = {}): WriteOutcome {
     const segments = entrySegments(path);
     const targetSegments = entrySegments(target);
     const blocked = this.#parents(segments, true);
@@ -556,20 +557,22 @@ export class RestoreWriter {
       return { kind: "blocked", reason: `the file it links to, ${target}, is not there` };
     }
     const full = this.#under(segments);
-    const info = lstatOrUndefined(full);
-    if (!info) {
-      await Deno.link(targetFull, full);
+    try {
+      Deno.linkSync(targetFull, full); // at once where nothing is, as a symlink is
       return { kind: "written" };
+    } catch (error) {
+      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
     }
+    const info = Deno.lstatSync(full);
     const sameFile = info.isFile && sameInode(info, targetInfo);
     if (options.acceptIdentical && sameFile) return { kind: "identical" };
     const refused = this.#refuseReplacing(info);
     if (refused) return refused;
     const part = this.#partPath();
     try {
-      await Deno.link(targetFull, part);
+      Deno.linkSync(targetFull, part);
       // Renaming onto another name of the same file does nothing and leaves the part name.
-      await Deno.rename(part, full);
+      Deno.renameSync(part, full);
       return { kind: "written" };
     } finally {
       removeQuietly(part);
@@ -600,10 +603,9 @@ export class RestoreWriter {
     return true;
   }
 
-  /** Gives `path` its owner when owners are restored; true when it has it. */
-  async #giveOwner(path: string, owner: Owner | undefined, symlink: boolean): Promise<boolean> {
-    if (!this.#restoreOwners || !owner) return false;
-    return await restoreOwner(path, owner, { symlink });
+  /** Gives the symlink at `path` itself its owner, when owners are restored. */
+  #giveLinkOwner(path: string, owner: Owner | undefined): void {
+    if (this.#restoreOwners && owner) restoreLinkOwnerSync(path, owner);
   }
 
   /**
@@ -677,9 +679,9 @@ export class RestoreWriter {
  * Creates a symlink; false when the OS does not let this user create any (Windows without
  * Developer Mode or an administrator's right: "a required privilege is not held", error 1314).
  */
-async function createSymlink(target: string, at: string, type?: SymlinkType): Promise<boolean> {
+function createSymlink(target: string, at: string, type?: SymlinkType): boolean {
   try {
-    await Deno.symlink(target, at, type && { type });
+    Deno.symlinkSync(target, at, type && { type });
     return true;
   } catch (error) {
     if (

@@ -74,7 +74,7 @@ Deno.test("an unsafe path is refused by every writing method and nothing is writ
     const writer = await RestoreWriter.open(dest, { overwrite: true });
     const escape = `../outside/escaped`;
     await assert.rejects(writer.file(escape, text("x"), meta("x")), UnsafePathError);
-    await assert.rejects(writer.symlink(escape, "/etc"), UnsafePathError);
+    assert.throws(() => writer.symlink(escape, "/etc"), UnsafePathError);
     assert.throws(() => writer.directory(escape), UnsafePathError);
     assert.throws(() => writer.setFolderAttributes("../outside", 0o777, 0), UnsafePathError);
     assert.equal(await exists(join(outside, "escaped")), false);
@@ -86,7 +86,7 @@ Deno.test(
   where(needsSymlinks(), "a symlink the restore made is never written through", async () => {
     await withDirs(async (dest, outside) => {
       const writer = await RestoreWriter.open(dest, { overwrite: true });
-      assert.deepEqual(await writer.symlink("a/link", outside), { kind: "written" });
+      assert.deepEqual(writer.symlink("a/link", outside), { kind: "written" });
       const through = await writer.file("a/link/passwd", text("owned"), meta("owned"));
       assert.equal(through.kind, "blocked");
       const deeper = await writer.directory("a/link/sub");
@@ -153,7 +153,7 @@ Deno.test("existing entries are left alone unless --overwrite; folders are never
     assert.equal((await second.file("d/f", text("two"), meta("two"))).kind, "written");
     assert.equal(await Deno.readTextFile(join(dest, "d/f")), "two");
     assert.equal((await second.file("d/sub", text("x"), meta("x"))).kind, "blocked");
-    assert.equal((await second.symlink("d/sub", "/")).kind, "blocked");
+    assert.equal(second.symlink("d/sub", "/").kind, "blocked");
     assert.ok((await Deno.lstat(join(dest, "d/sub"))).isDirectory);
   });
 });
@@ -185,7 +185,7 @@ Deno.test(
         const writer = await RestoreWriter.open(dest, { overwrite: false });
         await writer.directory("top");
         await writer.file("top/f", text("x"), meta("x"));
-        await writer.symlink("link", outside);
+        writer.symlink("link", outside);
         const when = Date.UTC(2001, 1, 2, 3, 4, 5);
         assert.equal(writer.setFolderAttributes("top", 0o555, when), true);
         assert.equal(writer.setFolderAttributes("link", 0o700, when), false);

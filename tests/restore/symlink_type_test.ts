@@ -63,8 +63,8 @@ Deno.test(where(needsSymlinks(), {
         mode: 0o644,
         mtime: 0,
       });
-      const toFolder = await writer.symlink("d/latest", "photos", {}, undefined, "dir");
-      const toFile = await writer.symlink("d/link", "a.txt", {}, undefined, "file");
+      const toFolder = writer.symlink("d/latest", "photos", {}, undefined, "dir");
+      const toFile = writer.symlink("d/link", "a.txt", {}, undefined, "file");
       if (toFolder.kind === "nolink") return; // Windows without Developer Mode: see the test above
       assert.deepEqual([toFolder, toFile], [{ kind: "written" }, { kind: "written" }]);
       assert.equal((await Deno.stat(join(dest, "d", "latest"))).isDirectory, true);
