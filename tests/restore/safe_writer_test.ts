@@ -158,6 +158,42 @@ Deno.test("existing entries are left alone unless --overwrite; folders are never
   });
 });
 
+Deno.test(where(needsSymlinks(), {
+  name: "a link is never made over a name that is taken, unless --overwrite",
+  fn: async () => {
+    await withDirs(async (dest) => {
+      const writer = await RestoreWriter.open(dest, { overwrite: false });
+      assert.equal((await writer.file("f", text("one"), meta("one"))).kind, "written");
+      assert.equal((await writer.file("other", text("two"), meta("two"))).kind, "written");
+      assert.equal(writer.directory("sub").kind, "written");
+      assert.equal(writer.hardlink("g", "f").kind, "written");
+      assert.equal((await Deno.stat(join(dest, "f"))).nlink, 2);
+      // Names taken by another file, a folder, the same file, or a symlink.
+      assert.equal(writer.hardlink("other", "f").kind, "exists");
+      assert.equal(writer.hardlink("sub", "f").kind, "exists");
+      assert.equal(writer.hardlink("g", "f").kind, "exists");
+      assert.equal(writer.hardlink("g", "f", { acceptIdentical: true }).kind, "identical");
+      assert.equal(writer.symlink("other", "f").kind, "exists");
+      assert.equal(writer.symlink("sub", "f").kind, "exists");
+      assert.equal(writer.symlink("link", "f").kind, "written");
+      assert.equal(writer.symlink("link", "other").kind, "exists");
+      assert.equal(writer.symlink("link", "f", { acceptIdentical: true }).kind, "identical");
+      assert.equal(await Deno.readTextFile(join(dest, "other")), "two");
+      assert.ok((await Deno.lstat(join(dest, "sub"))).isDirectory);
+      assert.equal(await Deno.readLink(join(dest, "link")), "f");
+
+      const overwriting = await RestoreWriter.open(dest, { overwrite: true });
+      assert.equal(overwriting.hardlink("other", "f").kind, "written");
+      assert.equal(await Deno.readTextFile(join(dest, "other")), "one");
+      assert.equal(overwriting.symlink("link", "other").kind, "written");
+      assert.equal(await Deno.readLink(join(dest, "link")), "other");
+      assert.equal(overwriting.symlink("sub", "f").kind, "blocked");
+      assert.equal(overwriting.hardlink("sub", "f").kind, "blocked");
+      assert.ok((await Deno.lstat(join(dest, "sub"))).isDirectory);
+    });
+  },
+}));
+
 Deno.test("in a folder the restore made, a file is renamed into place; a folder there stays", async () => {
   await withDirs(async (dest) => {
     const writer = await RestoreWriter.open(dest, { overwrite: false });
