@@ -26,7 +26,7 @@ export class StateDbBusyError extends CatalogError {
  * How long a lock that is taken is tried again before the run is refused: long enough for a
  * started child to reach its exec, short enough that a second run still stops at once.
  */
-export const LOCK_RETRY_MS = 1000;
+const LOCK_RETRY_MS = 1000;
 
 /** Who holds a lock, as written in the lock file. */
 export interface LockHolder {
