@@ -512,19 +512,13 @@ export class RestoreWriter {
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
     const full = this.#under(segments);
-    // Where nothing is (the usual case) the link is made at once: a look first that finds nothing
-    // throws, which costs more than the link. Windows is looked at first (`takenOnWindows`).
-    const taken = takenOnWindows(full);
-    if (!taken) {
-      try {
-        if (!createSymlink(target, full, type)) return { kind: "nolink" };
-        this.#giveLinkOwner(full, owner);
-        return { kind: "written" };
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      }
+    let linked = false;
+    const info = madeUnlessTaken(full, () => linked = createSymlink(target, full, type));
+    if (!info) {
+      if (!linked) return { kind: "nolink" };
+      this.#giveLinkOwner(full, owner);
+      return { kind: "written" };
     }
-    const info = taken ?? Deno.lstatSync(full);
     if (options.acceptIdentical && info.isSymlink && Deno.readLinkSync(full) === target) {
       return { kind: "identical" };
     }
@@ -560,16 +554,8 @@ export class RestoreWriter {
       return { kind: "blocked", reason: `the file it links to, ${target}, is not there` };
     }
     const full = this.#under(segments);
-    const taken = takenOnWindows(full); // else made at once where nothing is, as a symlink is
-    if (!taken) {
-      try {
-        Deno.linkSync(targetFull, full);
-        return { kind: "written" };
-      } catch (error) {
-        if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      }
-    }
-    const info = taken ?? Deno.lstatSync(full);
+    const info = madeUnlessTaken(full, () => Deno.linkSync(targetFull, full));
+    if (!info) return { kind: "written" };
     const sameFile = info.isFile && sameInode(info, targetInfo);
     if (options.acceptIdentical && sameFile) return { kind: "identical" };
     const refused = this.#refuseReplacing(info);
@@ -682,12 +668,24 @@ export class RestoreWriter {
 }
 
 /**
- * On Windows, what is at `full` (undefined when nothing is); elsewhere always undefined, as the
- * link calls there refuse a name that is taken. Windows' may not: under Wine a symlink made over a
- * folder reports success.
+ * Runs `make`, which creates an entry at `full`, unless something is there already; returns what
+ * is there (undefined when `make` ran). Where nothing is, the usual case, `make` runs at once: a
+ * look first that finds nothing throws, which costs more than a link. The link calls refuse a
+ * name that is taken, and then `full` is looked at. On Windows it is looked at first: there they
+ * may not refuse (under Wine a symlink made over a folder reports success).
  */
-function takenOnWindows(full: string): Deno.FileInfo | undefined {
-  return isWindows ? lstatOrUndefined(full) : undefined;
+function madeUnlessTaken(full: string, make: () => void): Deno.FileInfo | undefined {
+  if (isWindows) {
+    const taken = lstatOrUndefined(full);
+    if (taken) return taken;
+  }
+  try {
+    make();
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
+  }
+  return Deno.lstatSync(full);
 }
 
 /**
