@@ -52,6 +52,26 @@ async function withCatalog(fn: (catalog: Catalog, path: string) => void | Promis
   }
 }
 
+/**
+ * A catalog file at `path` as a glacier of schema `version` (2 or more) made it, with `recorded`
+ * as its settings and no rows yet: the schema of version 1 and the migrations up to `version`.
+ * Open, for the test to add rows in that version's shape.
+ */
+function rawCatalogOfVersion(
+  path: string,
+  version: number,
+  recorded: BackupSettings = settings(),
+): DatabaseSync {
+  const raw = new DatabaseSync(path);
+  raw.exec(CREATE_SCHEMA);
+  for (const step of MIGRATIONS.slice(0, version - 1)) raw.exec(step);
+  raw.exec(`PRAGMA user_version = ${version}`);
+  raw.prepare("INSERT INTO meta (key, value) VALUES ('settings', ?)").run(
+    JSON.stringify(recorded),
+  );
+  return raw;
+}
+
 function file(path: string, size: number) {
   return {
     path,
@@ -332,13 +352,7 @@ Deno.test("a version-2 catalog is migrated on open, keeps its files, and takes h
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "v2.sqlite3");
-    const raw = new DatabaseSync(path);
-    raw.exec(CREATE_SCHEMA);
-    raw.exec(MIGRATIONS[0]);
-    raw.exec("PRAGMA user_version = 2");
-    raw.prepare("INSERT INTO meta (key, value) VALUES ('settings', ?)").run(
-      JSON.stringify(settings()),
-    );
+    const raw = rawCatalogOfVersion(path, 2);
     raw.prepare(
       "INSERT INTO files (path, archive_path, type, size, mtime_ms, mode) VALUES (?, ?, ?, ?, ?, ?)",
     ).run("/src/a", "src/a", "file", 5, 1, 0o644);
@@ -414,13 +428,7 @@ Deno.test("a version-3 catalog is migrated to a full backup: its own chain, no b
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "v3.sqlite3");
-    const raw = new DatabaseSync(path);
-    raw.exec(CREATE_SCHEMA);
-    for (const step of MIGRATIONS.slice(0, 2)) raw.exec(step);
-    raw.exec("PRAGMA user_version = 3");
-    raw.prepare("INSERT INTO meta (key, value) VALUES ('settings', ?)").run(
-      JSON.stringify(settings({ prefix: "nightly" })),
-    );
+    const raw = rawCatalogOfVersion(path, 3, settings({ prefix: "nightly" }));
     raw.exec("INSERT INTO keys (kind, value) VALUES ('recipient', 'age1x')");
     raw.exec(
       "INSERT INTO volumes (id, name, object_key, storage_class, first_file_id, last_file_id, " +
@@ -461,13 +469,7 @@ Deno.test("a version-5 catalog is migrated: files of volumes not built yet are r
   const dir = await Deno.makeTempDir();
   try {
     const path = join(dir, "v5.sqlite3");
-    const raw = new DatabaseSync(path);
-    raw.exec(CREATE_SCHEMA);
-    for (const step of MIGRATIONS.slice(0, 4)) raw.exec(step);
-    raw.exec("PRAGMA user_version = 5");
-    raw.prepare("INSERT INTO meta (key, value) VALUES ('settings', ?)").run(
-      JSON.stringify(settings()),
-    );
+    const raw = rawCatalogOfVersion(path, 5);
     const volume = raw.prepare(
       "INSERT INTO volumes (id, name, object_key, storage_class, first_file_id, last_file_id, " +
         "planned_bytes, state) VALUES (?, ?, ?, 'DEEP_ARCHIVE', ?, ?, 5, ?)",
