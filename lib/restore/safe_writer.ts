@@ -424,9 +424,13 @@ export class RestoreWriter {
     if (typeof folder !== "string") return folder;
     const full = this.#underRoot(path);
     const leftover = this.#leftovers.get(path);
-    const checked = this.#overwrite || options.acceptIdentical === true ||
+    // A folder this run made held nothing when it was made: no file an earlier run of the same
+    // restore wrote can be in it, so none to accept as identical (and no look that finds nothing,
+    // 8 us a file, for the volumes a resumed restore had not begun).
+    const madeNow = folder !== "" && this.#created.has(folder);
+    const checked = this.#overwrite || (options.acceptIdentical === true && !madeNow) ||
       !this.#placer.linksWork || leftover !== undefined;
-    const fresh = !checked && folder !== "" && this.#created.has(folder);
+    const fresh = !checked && madeNow;
     if (checked) {
       const info = lstatOrUndefined(full);
       if (info) {

@@ -131,6 +131,26 @@ Deno.test(
   ),
 );
 
+Deno.test("a resumed restore accepts what an earlier run wrote, in the folders that run made", async () => {
+  await withDirs(async (dest) => {
+    // The earlier run: made folder "a" and wrote a/f, then stopped.
+    const earlier = await RestoreWriter.open(dest, { overwrite: false });
+    assert.equal((await earlier.file("a/f", text("one"), meta("one"))).kind, "written");
+    // The resumed run did not make "a": what is in it is looked at before anything is written.
+    const resumed = await RestoreWriter.open(dest, { overwrite: false });
+    const again = { acceptIdentical: true };
+    assert.equal((await resumed.file("a/f", text("one"), meta("one"), again)).kind, "identical");
+    assert.equal((await resumed.file("a/f", text("two"), meta("two", 5), again)).kind, "exists");
+    assert.equal(await Deno.readTextFile(join(dest, "a/f")), "one");
+    // A folder the resumed run makes holds only its own files: they are written, whole.
+    assert.equal((await resumed.file("b/g", text("new"), meta("new"), again)).kind, "written");
+    resumed.fileSync("b/h", new TextEncoder().encode("small"), meta("small"), again);
+    assert.equal(await Deno.readTextFile(join(dest, "b/g")), "new");
+    assert.equal(await Deno.readTextFile(join(dest, "b/h")), "small");
+    assert.equal((await Deno.stat(join(dest, "b/g"))).mtime!.getTime(), 1_600_000_000_000);
+  });
+});
+
 Deno.test("existing entries are left alone unless --overwrite; folders are never replaced", async () => {
   await withDirs(async (dest) => {
     // A folder that was there before the restore (see below for one the restore makes).
