@@ -25,6 +25,7 @@
  * - with `restoreOwners` (a restore as root), entries get the owner stored in the volume; any
  *   entry whose owner is not restored loses its setuid, setgid and sticky bits (ownership.ts).
  */
+import { existsSync } from "node:fs";
 import { join, sep } from "node:path";
 import { type Owner, restoredMode, restoreLinkOwnerSync, restoreOwnerSync } from "./ownership.ts";
 import {
@@ -431,6 +432,13 @@ export class RestoreWriter {
     const checked = this.#overwrite || (options.acceptIdentical === true && !madeNow) ||
       !this.#placer.linksWork || leftover !== undefined;
     const fresh = !checked && madeNow;
+    // Looked at only to accept an identical file: where `existsSync` finds nothing (without the
+    // error a look throws there: 2.3 against 7.7 us), no file is, and the entry is placed as if
+    // unchecked, by a link, which refuses a taken name (a dangling symlink, which `existsSync`
+    // does not see, included).
+    const onlyForIdentical = checked && !this.#overwrite && leftover === undefined &&
+      this.#placer.linksWork;
+    if (onlyForIdentical && !existsSync(full)) return { full, checked: false, fresh: false };
     if (checked) {
       const info = lstatOrUndefined(full);
       if (info) {
