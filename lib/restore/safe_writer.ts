@@ -239,18 +239,23 @@ export class RestoreWriter {
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
     const full = this.#under(segments);
-    const info = lstatOrUndefined(full);
-    if (info?.isDirectory && !info.isSymlink) {
+    // Made at once where nothing is, the usual case (see `madeUnlessTaken`).
+    const info = madeUnlessTaken(full, () => Deno.mkdirSync(full, { mode: 0o700 }));
+    if (!info) {
+      this.#madeFolder(path);
+      this.#remember(path);
+      this.#ownFolder(path, full, owner);
+      return { kind: "written" };
+    }
+    if (info.isDirectory && !info.isSymlink) {
       this.#remember(path);
       this.#ownFolder(path, full, owner);
       return { kind: "identical" };
     }
-    if (info) {
-      if (!this.#overwrite) {
-        return { kind: "blocked", reason: "something other than a folder is in the way" };
-      }
-      Deno.removeSync(full);
+    if (!this.#overwrite) {
+      return { kind: "blocked", reason: "something other than a folder is in the way" };
     }
+    Deno.removeSync(full);
     try {
       Deno.mkdirSync(full, { mode: 0o700 });
       this.#madeFolder(path);

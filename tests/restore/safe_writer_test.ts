@@ -151,6 +151,49 @@ Deno.test("a resumed restore accepts what an earlier run wrote, in the folders t
   });
 });
 
+Deno.test("a folder entry is made where nothing is, kept where a folder is, and never goes over a file unless --overwrite", async () => {
+  await withDirs(async (dest) => {
+    await Deno.mkdir(join(dest, "there"), { recursive: true });
+    await Deno.writeTextFile(join(dest, "there", "inside.txt"), "kept");
+    await Deno.writeTextFile(join(dest, "file"), "precious");
+    const writer = await RestoreWriter.open(dest, { overwrite: false });
+    assert.deepEqual(writer.directory("new"), { kind: "written" });
+    assert.ok((await Deno.lstat(join(dest, "new"))).isDirectory);
+    assert.deepEqual(writer.directory("there"), { kind: "identical" });
+    assert.equal(await Deno.readTextFile(join(dest, "there", "inside.txt")), "kept");
+    assert.equal(writer.directory("file").kind, "blocked");
+    assert.equal(await Deno.readTextFile(join(dest, "file")), "precious");
+
+    const bold = await RestoreWriter.open(dest, { overwrite: true });
+    assert.deepEqual(bold.directory("file"), { kind: "written" });
+    assert.ok((await Deno.lstat(join(dest, "file"))).isDirectory);
+  });
+});
+
+Deno.test(
+  where(
+    needsSymlinks(),
+    "a folder entry never goes through or over a symlink without --overwrite",
+    async () => {
+      await withDirs(async (dest, outside) => {
+        await Deno.mkdir(dest);
+        await Deno.symlink(outside, join(dest, "link"));
+        await Deno.symlink("/nonexistent/target", join(dest, "dangling"));
+        const writer = await RestoreWriter.open(dest, { overwrite: false });
+        for (const name of ["link", "dangling"]) {
+          assert.equal(writer.directory(name).kind, "blocked", name);
+          assert.ok((await Deno.lstat(join(dest, name))).isSymlink, name);
+        }
+        const bold = await RestoreWriter.open(dest, { overwrite: true });
+        assert.deepEqual(bold.directory("link"), { kind: "written" });
+        const made = await Deno.lstat(join(dest, "link"));
+        assert.ok(made.isDirectory && !made.isSymlink);
+        assert.deepEqual([...Deno.readDirSync(outside)], [], "nothing was made through the link");
+      });
+    },
+  ),
+);
+
 Deno.test("existing entries are left alone unless --overwrite; folders are never replaced", async () => {
   await withDirs(async (dest) => {
     // A folder that was there before the restore (see below for one the restore makes).
