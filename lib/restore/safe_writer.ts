@@ -239,34 +239,27 @@ export class RestoreWriter {
     const blocked = this.#parents(segments, true);
     if (blocked) return blocked;
     const full = this.#under(segments);
+    const isFolder = (info: Deno.FileInfo) => info.isDirectory && !info.isSymlink;
+    const inTheWay: WriteOutcome = {
+      kind: "blocked",
+      reason: "something other than a folder is in the way",
+    };
     // Made at once where nothing is, the usual case (see `madeUnlessTaken`).
-    const info = madeUnlessTaken(full, () => Deno.mkdirSync(full, { mode: 0o700 }));
-    if (!info) {
-      this.#madeFolder(path);
-      this.#remember(path);
-      this.#ownFolder(path, full, owner);
-      return { kind: "written" };
-    }
-    if (info.isDirectory && !info.isSymlink) {
+    const make = () => Deno.mkdirSync(full, { mode: 0o700 });
+    let taken = madeUnlessTaken(full, make);
+    if (taken && isFolder(taken)) {
       this.#remember(path);
       this.#ownFolder(path, full, owner);
       return { kind: "identical" };
     }
-    if (!this.#overwrite) {
-      return { kind: "blocked", reason: "something other than a folder is in the way" };
+    if (taken) {
+      if (!this.#overwrite) return inTheWay;
+      Deno.removeSync(full);
+      // Another volume being extracted at the same time may make it as a parent folder now.
+      taken = madeUnlessTaken(full, make);
+      if (taken && !isFolder(taken)) return inTheWay;
     }
-    Deno.removeSync(full);
-    try {
-      Deno.mkdirSync(full, { mode: 0o700 });
-      this.#madeFolder(path);
-    } catch (error) {
-      // Another volume being extracted at the same time may have made it as a parent folder.
-      if (!(error instanceof Deno.errors.AlreadyExists)) throw error;
-      const now = Deno.lstatSync(full);
-      if (!now.isDirectory || now.isSymlink) {
-        return { kind: "blocked", reason: "something other than a folder is in the way" };
-      }
-    }
+    if (!taken) this.#madeFolder(path);
     this.#remember(path);
     this.#ownFolder(path, full, owner);
     return { kind: "written" };
@@ -430,20 +423,22 @@ export class RestoreWriter {
     if (typeof folder !== "string") return folder;
     const full = this.#underRoot(path);
     const leftover = this.#leftovers.get(path);
-    // A folder this run made held nothing when it was made: no file an earlier run of the same
-    // restore wrote can be in it, so none to accept as identical (and no look that finds nothing,
-    // 8 us a file, for the volumes a resumed restore had not begun).
     const madeNow = folder !== "" && this.#created.has(folder);
-    const checked = this.#overwrite || (options.acceptIdentical === true && !madeNow) ||
-      !this.#placer.linksWork || leftover !== undefined;
+    // The name is looked at before anything is written: to replace what is there (`overwrite`,
+    // a half-written leftover), where no hard link refuses a taken name...
+    const mustLook = this.#overwrite || !this.#placer.linksWork || leftover !== undefined;
+    // ...and to accept a file an earlier run of the same restore wrote. A folder this run made
+    // held nothing when it was made, so none can be in it (and no look that finds nothing, 8 us
+    // a file, for the volumes a resumed restore had not begun).
+    const forIdentical = options.acceptIdentical === true && !madeNow;
+    // Where only that look is wanted and `existsSync` finds nothing (without the error a look
+    // throws there: 2.3 against 7.7 us), no file is: the entry is placed as if unchecked, by a
+    // link, which refuses a taken name (a dangling symlink, which `existsSync` misses, included).
+    if (forIdentical && !mustLook && !existsSync(full)) {
+      return { full, checked: false, fresh: false };
+    }
+    const checked = mustLook || forIdentical;
     const fresh = !checked && madeNow;
-    // Looked at only to accept an identical file: where `existsSync` finds nothing (without the
-    // error a look throws there: 2.3 against 7.7 us), no file is, and the entry is placed as if
-    // unchecked, by a link, which refuses a taken name (a dangling symlink, which `existsSync`
-    // does not see, included).
-    const onlyForIdentical = checked && !this.#overwrite && leftover === undefined &&
-      this.#placer.linksWork;
-    if (onlyForIdentical && !existsSync(full)) return { full, checked: false, fresh: false };
     if (checked) {
       const info = lstatOrUndefined(full);
       if (info) {
@@ -687,9 +682,10 @@ export class RestoreWriter {
 /**
  * Runs `make`, which creates an entry at `full`, unless something is there already; returns what
  * is there (undefined when `make` ran). Where nothing is, the usual case, `make` runs at once: a
- * look first that finds nothing throws, which costs more than a link. The link calls refuse a
- * name that is taken, and then `full` is looked at. On Windows it is looked at first: there they
- * may not refuse (under Wine a symlink made over a folder reports success).
+ * look first that finds nothing throws, which costs more than making the entry. The calls that
+ * make one (link, symlink, mkdir) refuse a name that is taken, and then `full` is looked at. On
+ * Windows it is looked at first: there they may not refuse (under Wine a symlink made over a
+ * folder reports success).
  */
 function madeUnlessTaken(full: string, make: () => void): Deno.FileInfo | undefined {
   if (isWindows) {
