@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { DatabaseSync, type SQLInputValue, type StatementSync } from "node:sqlite";
 import type { NewFile, ProblemRecord } from "../archive/scan.ts";
 import type { PackedFileHash, PackedFileUpdate, PackRecord } from "../archive/volume_tar.ts";
-import { CREATE_SCHEMA, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
+import { CREATE_SCHEMA, FILES_WITH_QUICK_CHECKS, MIGRATIONS, SCHEMA_VERSION } from "./schema.ts";
 import type { BackupSettings } from "./settings.ts";
 import { volumeNamingProblem } from "./volume_names.ts";
 import { catalogCopyKey } from "../archive/layout.ts";
@@ -259,6 +259,7 @@ export class Catalog {
       draft.transaction(() => {
         draft.#db.exec(CREATE_SCHEMA);
         for (const step of MIGRATIONS) draft.#db.exec(step);
+        draft.#db.exec(FILES_WITH_QUICK_CHECKS);
         draft.#db.exec(`PRAGMA user_version = ${SCHEMA_VERSION}`);
         draft.#setMeta("settings", JSON.stringify(settings));
         draft.#setMeta("phase", "scanning");

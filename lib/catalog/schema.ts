@@ -110,6 +110,39 @@ UPDATE files SET state = 'stored' WHERE state = 'pending'
 `,
 ];
 
+/**
+ * Run on a new catalog after `MIGRATIONS`, while `files` is empty: makes `files` again with the
+ * same columns, in the same order, and the same indexes, its two CHECKs written as comparisons
+ * joined by OR instead of `IN (...)`. Both forms accept exactly the same rows, so the schema and
+ * its version stay the same (older programs read these catalogs; older catalogs keep the first
+ * form, which is right, only slower to insert into). SQLite checks an `IN` list of more than two
+ * values by building a temporary index of it for each row it inserts (`EXPLAIN` shows
+ * `OpenEphemeral` inside the row loop): 1 us a scanned file, a third of its insert.
+ */
+export const FILES_WITH_QUICK_CHECKS = `
+CREATE TABLE files_quick_checks (
+  id           INTEGER PRIMARY KEY,
+  path         TEXT NOT NULL,
+  archive_path TEXT NOT NULL,
+  type         TEXT NOT NULL
+    CHECK (type = 'file' OR type = 'directory' OR type = 'symlink' OR type = 'hardlink'),
+  size         INTEGER NOT NULL,
+  mtime_ms     REAL NOT NULL,
+  mode         INTEGER NOT NULL,
+  link_target  TEXT,
+  volume_id    INTEGER REFERENCES volumes (id),
+  state        TEXT NOT NULL DEFAULT 'pending'
+    CHECK (state = 'pending' OR state = 'stored' OR state = 'changed' OR state = 'vanished'
+      OR state = 'unreadable' OR state = 'missing' OR state = 'deleted'),
+  ctime_ms     REAL,
+  file_id      TEXT
+);
+DROP TABLE files;
+ALTER TABLE files_quick_checks RENAME TO files;
+CREATE INDEX files_by_volume ON files (volume_id, id);
+CREATE INDEX files_by_path ON files (path);
+`;
+
 /** The schema version this program writes and understands. */
 export const SCHEMA_VERSION = 1 + MIGRATIONS.length;
 
