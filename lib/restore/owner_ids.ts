@@ -38,9 +38,17 @@ export function restoredMode(mode: number, ownerRestored: boolean): number {
  * and setgid.
  */
 export function restoreOwnerSync(path: string, owner: Owner): boolean {
+  return givenOwner(owner, (uid, gid) => Deno.chownSync(path, uid, gid));
+}
+
+/**
+ * Runs `chown` with `owner`'s ids (a plain call, following links or not); false, without
+ * running it, when the ids are out of range, and false when the system refuses.
+ */
+export function givenOwner(owner: Owner, chown: (uid: number, gid: number) => void): boolean {
   if (!validId(owner.uid) || !validId(owner.gid)) return false;
   try {
-    Deno.chownSync(path, owner.uid, owner.gid);
+    chown(owner.uid, owner.gid);
     return true;
   } catch {
     return false;
@@ -48,6 +56,6 @@ export function restoreOwnerSync(path: string, owner: Owner): boolean {
 }
 
 /** True for an id a system takes as an owner or group. */
-export function validId(id: number): boolean {
+function validId(id: number): boolean {
   return Number.isSafeInteger(id) && id >= 0 && id <= MAX_ID;
 }

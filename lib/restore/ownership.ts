@@ -6,7 +6,7 @@
  * setuid program of an ordinary user must never come back as a setuid program owned by root.
  */
 import { lchownSync } from "node:fs";
-import { type Owner, validId } from "./owner_ids.ts";
+import { givenOwner, type Owner } from "./owner_ids.ts";
 
 export { type Owner, restoredMode, restoreOwnerSync, runningAsRoot } from "./owner_ids.ts";
 
@@ -16,11 +16,5 @@ export { type Owner, restoredMode, restoreOwnerSync, runningAsRoot } from "./own
  * node:fs's lchown (built into Deno) does not.
  */
 export function restoreLinkOwnerSync(path: string, owner: Owner): boolean {
-  if (!validId(owner.uid) || !validId(owner.gid)) return false;
-  try {
-    lchownSync(path, owner.uid, owner.gid);
-    return true;
-  } catch {
-    return false;
-  }
+  return givenOwner(owner, (uid, gid) => lchownSync(path, uid, gid));
 }

@@ -7,7 +7,11 @@
 import assert from "node:assert/strict";
 import { promises as fs } from "node:fs";
 import { join } from "node:path";
-import { restoredMode } from "../../lib/restore/ownership.ts";
+import {
+  restoredMode,
+  restoreLinkOwnerSync,
+  restoreOwnerSync,
+} from "../../lib/restore/ownership.ts";
 import { type CliResult, glacierCommand } from "../../testing/run_cli.ts";
 import { withFolderBucket } from "./helpers.ts";
 import { archivePath } from "../../lib/archive/archive_path.ts";
@@ -25,6 +29,42 @@ Deno.test("special bits are kept only when the owner was restored", () => {
   assert.equal(restoredMode(0o644, false), 0o644);
   assert.equal(restoredMode(0o100644, true), 0o644, "file type bits never reach chmod");
 });
+
+Deno.test(
+  where(
+    skipIf(
+      !AS_ROOT,
+      onWindows ? "not on Windows: it has no POSIX owners" : "needs root, to give files owners",
+    ),
+    {
+      name: "an owner id out of range, from a volume, is never given (chown's -1 keeps the owner)",
+      fn: async () => {
+        const dir = await Deno.makeTempDir();
+        try {
+          const file = join(dir, "f");
+          const link = join(dir, "link");
+          await Deno.writeTextFile(file, "x");
+          await Deno.symlink("f", link);
+          const owners = async () => [(await Deno.lstat(file)).uid, (await Deno.lstat(link)).uid];
+          const before = await owners();
+          for (const id of [-1, 0xffffffff, 2 ** 32, 1.5, NaN]) {
+            const owner = { uid: id, gid: 0 };
+            assert.equal(restoreOwnerSync(file, owner), false, `uid ${id}`);
+            assert.equal(restoreLinkOwnerSync(link, owner), false, `uid ${id}`);
+            assert.equal(restoreOwnerSync(file, { uid: 0, gid: id }), false, `gid ${id}`);
+          }
+          assert.deepEqual(await owners(), before);
+          // In range, each gives its own entry: the file, or the symlink itself.
+          assert.equal(restoreOwnerSync(file, OWNER), true);
+          assert.equal(restoreLinkOwnerSync(link, { uid: NOBODY, gid: NOBODY }), true);
+          assert.deepEqual(await owners(), [OWNER.uid, NOBODY]);
+        } finally {
+          await Deno.remove(dir, { recursive: true });
+        }
+      },
+    },
+  ),
+);
 
 /**
  * Adds `owned/` (setgid and sticky), `owned/tool` (setuid) and the symlink `owned/link`, all
